@@ -1,0 +1,241 @@
+//! The [`Node`] trait that users implement, and the [`Ctx`] their handlers act through.
+
+use std::collections::BTreeSet;
+use std::convert::Infallible;
+use std::fmt::Debug;
+use std::marker::PhantomData;
+
+use crate::{Clock, Duration, NodeId, SimRng, Time, TimerId};
+
+/// A process of a protocol: a state machine that does no I/O.
+///
+/// The simulator calls the `on_*` handlers one event at a time; a handler acts only
+/// through its [`Ctx`]: it sends messages, sets and cancels timers, reads its own
+/// (skewed, drifting) clock and random stream, writes durable state and reports
+/// outputs to the world outside the network. Replicas and clients are both `Node`s;
+/// clients share the replicas' message type, and receive operations as
+/// [`Node::Input`] and report outcomes as [`Node::Output`].
+///
+/// A crash drops the value (all volatile state) and every pending timer; a restart
+/// calls [`Node::start`] again, with [`Ctx::durable`] holding what was last synced.
+///
+/// # Example
+///
+/// A counter that counts the pings it receives, remembers the count across crashes
+/// only when it syncs, and reports every count as an output:
+///
+/// ```
+/// use std::convert::Infallible;
+/// use sim_core::{Ctx, Node, NodeId};
+///
+/// #[derive(Debug)]
+/// struct Counter;
+///
+/// impl Node for Counter {
+///     type Config = ();
+///     type Msg = ();
+///     type Timer = Infallible;
+///     type Durable = u64;
+///     type Input = Infallible;
+///     type Output = u64;
+///
+///     fn start(_config: &(), _ctx: &mut Ctx<'_, Self>) -> Self {
+///         Counter
+///     }
+///
+///     fn on_message(&mut self, ctx: &mut Ctx<'_, Self>, _from: NodeId, _msg: ()) {
+///         *ctx.durable_mut() += 1;
+///         ctx.sync();
+///         let count = *ctx.durable();
+///         ctx.output(count);
+///     }
+///
+///     fn on_timer(&mut self, _ctx: &mut Ctx<'_, Self>, timer: Infallible) {
+///         match timer {}
+///     }
+/// }
+/// ```
+pub trait Node: Sized {
+    /// What [`Node::start`] builds the node from (its peers, its parameters). The
+    /// simulator keeps it and passes it again on every restart.
+    type Config: Debug;
+    /// Messages on the network.
+    type Msg: Clone + Debug;
+    /// The payload of a timer, handed back to [`Node::on_timer`].
+    type Timer: Clone + Debug;
+    /// State that survives a crash once synced ([`Ctx::sync`]). Make it cheap to
+    /// clone (persistent collections such as `imbl`'s) if it is large: a sync clones it.
+    type Durable: Clone + Debug + Default;
+    /// Requests from outside the network (a workload's operations, for clients).
+    /// Use [`Infallible`] for nodes that take none.
+    type Input: Clone + Debug;
+    /// Reports to outside the network (a client's outcomes). Use [`Infallible`] for
+    /// nodes that report nothing.
+    type Output: Clone + Debug;
+
+    /// Boots the node, at the start of the run and on every restart after a crash.
+    fn start(config: &Self::Config, ctx: &mut Ctx<'_, Self>) -> Self;
+
+    /// A message from `from` arrived.
+    fn on_message(&mut self, ctx: &mut Ctx<'_, Self>, from: NodeId, msg: Self::Msg);
+
+    /// A timer set with [`Ctx::set_timer`] fired (it was not cancelled, and the node
+    /// has not crashed since setting it).
+    fn on_timer(&mut self, ctx: &mut Ctx<'_, Self>, timer: Self::Timer);
+
+    /// A request from outside the network. The default ignores it; nodes that declare
+    /// an `Input` other than [`Infallible`] override this.
+    fn on_input(&mut self, ctx: &mut Ctx<'_, Self>, input: Self::Input) {
+        let _ = (ctx, input);
+    }
+}
+
+/// Durable state, as the working copy and as last synced.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Durable<D> {
+    pub(crate) current: D,
+    pub(crate) synced: D,
+    pub(crate) dirty: bool,
+}
+
+impl<D: Clone> Durable<D> {
+    /// What a crash leaves: the synced copy; unsynced writes are gone.
+    pub(crate) fn crash(&mut self) {
+        if self.dirty {
+            self.current = self.synced.clone();
+            self.dirty = false;
+        }
+    }
+}
+
+/// What a handler asked for, applied by the simulator when the handler returns.
+#[derive(Debug)]
+pub(crate) struct Effects<N: Node> {
+    pub(crate) sends: Vec<(NodeId, N::Msg)>,
+    pub(crate) timers: Vec<(TimerId, Duration, N::Timer)>,
+    pub(crate) outputs: Vec<N::Output>,
+}
+
+impl<N: Node> Default for Effects<N> {
+    fn default() -> Self {
+        Effects {
+            sends: Vec::new(),
+            timers: Vec::new(),
+            outputs: Vec::new(),
+        }
+    }
+}
+
+/// A node's handle on the world during one handler call.
+///
+/// Everything a handler does goes through here; nothing takes effect until the handler
+/// returns, and all of it is deterministic given the run seed.
+#[derive(Debug)]
+pub struct Ctx<'a, N: Node> {
+    pub(crate) id: NodeId,
+    pub(crate) now: Time,
+    pub(crate) clock: &'a Clock,
+    pub(crate) rng: &'a mut SimRng,
+    pub(crate) durable: &'a mut Durable<N::Durable>,
+    pub(crate) live_timers: &'a mut BTreeSet<TimerId>,
+    pub(crate) next_timer: &'a mut u64,
+    pub(crate) effects: &'a mut Effects<N>,
+    pub(crate) syncs: &'a mut u64,
+}
+
+impl<N: Node> Ctx<'_, N> {
+    /// This node's id.
+    #[inline]
+    pub fn id(&self) -> NodeId {
+        self.id
+    }
+
+    /// The node's local clock: offset and drifting from true time as its faults say.
+    /// Monotone unless a clock fault jumps it.
+    #[inline]
+    pub fn now(&self) -> Time {
+        self.clock.local(self.now)
+    }
+
+    /// This node's own random stream (seeded from the run seed and the node's id; it
+    /// continues across restarts).
+    #[inline]
+    pub fn rng(&mut self) -> &mut SimRng {
+        self.rng
+    }
+
+    /// Sends `msg` to `to`. The network decides its latency, and whether it is lost,
+    /// duplicated or cut off by a partition.
+    #[inline]
+    pub fn send(&mut self, to: NodeId, msg: N::Msg) {
+        self.effects.sends.push((to, msg));
+    }
+
+    /// Sets a timer that fires after `after` has passed **on this node's clock** (so a
+    /// fast clock fires early in true time). Clock jumps do not move timers, as with a
+    /// monotonic OS timer.
+    pub fn set_timer(&mut self, after: Duration, timer: N::Timer) -> TimerId {
+        let id = TimerId(*self.next_timer);
+        *self.next_timer += 1;
+        self.live_timers.insert(id);
+        self.effects
+            .timers
+            .push((id, self.clock.true_span(after), timer));
+        id
+    }
+
+    /// Cancels a timer. Returns whether it was still pending; cancelling a fired or
+    /// cancelled timer is harmless.
+    pub fn cancel_timer(&mut self, id: TimerId) -> bool {
+        self.live_timers.remove(&id)
+    }
+
+    /// The durable state: after a restart, what was last synced.
+    pub fn durable(&self) -> &N::Durable {
+        &self.durable.current
+    }
+
+    /// The durable state, to change. Changes are lost on a crash unless [`Ctx::sync`]
+    /// is called before it.
+    pub fn durable_mut(&mut self) -> &mut N::Durable {
+        self.durable.dirty = true;
+        &mut self.durable.current
+    }
+
+    /// Makes every durable write so far survive a crash (an `fsync`).
+    pub fn sync(&mut self) {
+        if self.durable.dirty {
+            self.durable.synced = self.durable.current.clone();
+            self.durable.dirty = false;
+            *self.syncs += 1;
+        }
+    }
+
+    /// Reports `output` to the world outside the network (for a client: an outcome).
+    pub fn output(&mut self, output: N::Output) {
+        self.effects.outputs.push(output);
+    }
+}
+
+/// A node that does nothing: the client type of a simulation without clients.
+#[derive(Debug)]
+pub struct Idle<M>(PhantomData<M>);
+
+impl<M: Clone + Debug> Node for Idle<M> {
+    type Config = ();
+    type Msg = M;
+    type Timer = Infallible;
+    type Durable = ();
+    type Input = Infallible;
+    type Output = Infallible;
+
+    fn start(_config: &(), _ctx: &mut Ctx<'_, Self>) -> Self {
+        Idle(PhantomData)
+    }
+
+    fn on_message(&mut self, _ctx: &mut Ctx<'_, Self>, _from: NodeId, _msg: M) {}
+
+    fn on_timer(&mut self, _ctx: &mut Ctx<'_, Self>, timer: Infallible) {
+        match timer {}
+    }
+}

@@ -1,0 +1,1024 @@
+//! The simulator: an event queue ordered by `(time, sequence)` and the loop that
+//! delivers events to nodes, applies faults, and records the trace.
+
+use std::cmp::Ordering;
+use std::collections::{BTreeSet, BinaryHeap, VecDeque};
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+use crate::node::{Durable, Effects};
+use crate::sched::Scheduler;
+use crate::trace::TraceHash;
+use crate::{
+    Clock, Ctx, DecisionLog, Duration, EventKind, Fault, FaultPlan, Idle, LinkConfig, Node,
+    NodeId, PlanError, Purpose, SchedulerConfig, SimRng, Time, TimedFault, TimerId, TraceEvent,
+};
+
+/// Counters of a run, all deterministic.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Stats {
+    /// Events taken off the queue (including ones that were then dropped or skipped).
+    pub events: u64,
+    /// Messages handed to their target.
+    pub deliveries: u64,
+    /// Messages sent.
+    pub sends: u64,
+    /// Messages lost by their link.
+    pub lost: u64,
+    /// Extra deliveries scheduled by link duplication.
+    pub duplicated: u64,
+    /// Messages dropped because their link was cut at some moment of their flight.
+    pub dropped_cut: u64,
+    /// Messages and inputs that reached a node that was down.
+    pub dropped_down: u64,
+    /// Timers that fired.
+    pub timers_fired: u64,
+    /// Inputs handed to nodes.
+    pub inputs: u64,
+    /// Outputs reported by nodes.
+    pub outputs: u64,
+    /// Faults applied.
+    pub faults: u64,
+    /// Durable syncs that wrote something.
+    pub syncs: u64,
+    /// Node boots (first starts and restarts).
+    pub boots: u64,
+    /// With a replay scheduler: the send at which the log ran out, if it did.
+    pub replay_exhausted_at: Option<u64>,
+}
+
+/// An output a node reported, with when and who.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Emitted<O> {
+    /// True simulated time of the report.
+    pub time: Time,
+    /// The node that reported it.
+    pub node: NodeId,
+    /// What it reported.
+    pub output: O,
+}
+
+/// Why a simulation could not be built.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum BuildError {
+    /// A simulation needs at least one replica.
+    #[error("a simulation needs at least one replica")]
+    NoReplicas,
+    /// Too many processes for the flat link tables.
+    #[error("{0} processes is more than the supported 65,536")]
+    TooManyProcesses(usize),
+    /// The fault plan does not fit.
+    #[error(transparent)]
+    Plan(#[from] PlanError),
+    /// A parameter is out of range.
+    #[error("{0}")]
+    Invalid(String),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Status {
+    Up,
+    Down,
+    Paused,
+}
+
+/// One process's slot: its node (absent while down) and what outlives a crash.
+struct Proc<N: Node> {
+    config: N::Config,
+    node: Option<N>,
+    status: Status,
+    durable: Durable<N::Durable>,
+    clock: Clock,
+    rng: SimRng,
+    live_timers: BTreeSet<TimerId>,
+}
+
+impl<N: Node> Proc<N> {
+    fn new(seed: u64, id: NodeId, config: N::Config, clock: Clock) -> Proc<N> {
+        Proc {
+            config,
+            node: None,
+            status: Status::Down,
+            durable: Durable::default(),
+            clock,
+            rng: SimRng::new(seed, Purpose::Process(id)),
+            live_timers: BTreeSet::new(),
+        }
+    }
+
+    /// Volatile state, pending timers and unsynced durable writes are gone.
+    fn crash(&mut self) {
+        self.node = None;
+        self.status = Status::Down;
+        self.live_timers.clear();
+        self.durable.crash();
+    }
+}
+
+enum Event<R: Node, C: Node> {
+    Start(NodeId),
+    Deliver {
+        source: NodeId,
+        target: NodeId,
+        sent: Time,
+        msg: R::Msg,
+    },
+    ReplicaTimer(NodeId, TimerId, R::Timer),
+    ClientTimer(NodeId, TimerId, C::Timer),
+    ReplicaInput(NodeId, R::Input),
+    ClientInput(NodeId, C::Input),
+    Fault(usize),
+}
+
+impl<R: Node, C: Node> Event<R, C> {
+    /// The process an event is for, if any.
+    fn target(&self) -> Option<NodeId> {
+        match *self {
+            Event::Start(n)
+            | Event::ReplicaTimer(n, ..)
+            | Event::ClientTimer(n, ..)
+            | Event::ReplicaInput(n, _)
+            | Event::ClientInput(n, _) => Some(n),
+            Event::Deliver { target, .. } => Some(target),
+            Event::Fault(_) => None,
+        }
+    }
+}
+
+struct Entry<R: Node, C: Node> {
+    time: Time,
+    seq: u64,
+    event: Event<R, C>,
+}
+
+impl<R: Node, C: Node> PartialEq for Entry<R, C> {
+    fn eq(&self, other: &Self) -> bool {
+        (self.time, self.seq) == (other.time, other.seq)
+    }
+}
+impl<R: Node, C: Node> Eq for Entry<R, C> {}
+impl<R: Node, C: Node> PartialOrd for Entry<R, C> {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+impl<R: Node, C: Node> Ord for Entry<R, C> {
+    /// Reversed, so that the max-heap pops the earliest `(time, seq)` first. Sequence
+    /// numbers are unique, so no two entries compare equal.
+    fn cmp(&self, other: &Self) -> Ordering {
+        (other.time, other.seq).cmp(&(self.time, self.seq))
+    }
+}
+
+/// Builds a [`Sim`]. Every invariant is checked in [`SimBuilder::build`].
+#[must_use]
+pub struct SimBuilder<R: Node, C: Node<Msg = R::Msg> = Idle<<R as Node>::Msg>> {
+    seed: u64,
+    replicas: Vec<R::Config>,
+    clients: Vec<C::Config>,
+    link: LinkConfig,
+    clocks: Vec<(NodeId, Clock)>,
+    plan: FaultPlan,
+    scheduler: SchedulerConfig,
+    trace: bool,
+    record_decisions: bool,
+}
+
+impl<R: Node, C: Node<Msg = R::Msg>> fmt::Debug for SimBuilder<R, C> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SimBuilder")
+            .field("seed", &self.seed)
+            .field("replicas", &self.replicas)
+            .field("clients", &self.clients)
+            .field("link", &self.link)
+            .field("plan", &self.plan)
+            .field("scheduler", &self.scheduler)
+            .field("trace", &self.trace)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<R: Node, C: Node<Msg = R::Msg>> SimBuilder<R, C> {
+    /// A builder for a run with seed `seed`.
+    pub fn new(seed: u64) -> Self {
+        SimBuilder {
+            seed,
+            replicas: Vec::new(),
+            clients: Vec::new(),
+            link: LinkConfig::default(),
+            clocks: Vec::new(),
+            plan: FaultPlan::default(),
+            scheduler: SchedulerConfig::Random,
+            trace: false,
+            record_decisions: false,
+        }
+    }
+
+    /// Adds a replica (ids `n0, n1, …` in the order added).
+    pub fn replica(mut self, config: R::Config) -> Self {
+        self.replicas.push(config);
+        self
+    }
+
+    /// Adds a client (ids after the replicas, in the order added).
+    pub fn client(mut self, config: C::Config) -> Self {
+        self.clients.push(config);
+        self
+    }
+
+    /// The config of every link at the start (default: [`LinkConfig::default`]).
+    pub fn links(mut self, config: LinkConfig) -> Self {
+        self.link = config;
+        self
+    }
+
+    /// The clock a process starts with (default: exact, no drift).
+    pub fn clock(mut self, node: NodeId, clock: Clock) -> Self {
+        self.clocks.push((node, clock));
+        self
+    }
+
+    /// The faults to apply.
+    pub fn plan(mut self, plan: FaultPlan) -> Self {
+        self.plan = plan;
+        self
+    }
+
+    /// The scheduler (default: random).
+    pub fn scheduler(mut self, scheduler: SchedulerConfig) -> Self {
+        self.scheduler = scheduler;
+        self
+    }
+
+    /// Records the full trace (off by default; the trace hash is always on).
+    pub fn trace(mut self, on: bool) -> Self {
+        self.trace = on;
+        self
+    }
+
+    /// Records every network decision, for replay with [`SchedulerConfig::Replay`].
+    pub fn record_decisions(mut self, on: bool) -> Self {
+        self.record_decisions = on;
+        self
+    }
+
+    /// Checks the configuration and builds the simulation, with every process due to
+    /// start at time zero.
+    pub fn build(self) -> Result<Sim<R, C>, BuildError> {
+        let n = self.replicas.len() + self.clients.len();
+        if self.replicas.is_empty() {
+            return Err(BuildError::NoReplicas);
+        }
+        if n > 65_536 {
+            return Err(BuildError::TooManyProcesses(n));
+        }
+        self.plan.validate(n)?;
+        self.scheduler.validate().map_err(BuildError::Invalid)?;
+        self.link.latency.validate().map_err(BuildError::Invalid)?;
+        let mut clocks = vec![Clock::default(); n];
+        for (node, clock) in self.clocks {
+            let slot = clocks.get_mut(node.index()).ok_or_else(|| {
+                BuildError::Invalid(format!("clock for {node}, which does not exist"))
+            })?;
+            *slot = clock;
+        }
+        let seed = self.seed;
+        let replica_count = self.replicas.len();
+        let replicas: Vec<Proc<R>> = self
+            .replicas
+            .into_iter()
+            .enumerate()
+            .map(|(i, config)| Proc::new(seed, NodeId(i as u32), config, clocks[i]))
+            .collect();
+        let clients: Vec<Proc<C>> = self
+            .clients
+            .into_iter()
+            .enumerate()
+            .map(|(i, config)| {
+                let id = replica_count + i;
+                Proc::new(seed, NodeId(id as u32), config, clocks[id])
+            })
+            .collect();
+        let mut scheduler_rng = SimRng::new(seed, Purpose::Scheduler);
+        let mut sim = Sim {
+            seed,
+            now: Time::ZERO,
+            seq: 0,
+            queue: BinaryHeap::new(),
+            replicas,
+            clients,
+            held: (0..n).map(|_| VecDeque::new()).collect(),
+            network: crate::network::Network::new(
+                n,
+                self.link,
+                SimRng::new(seed, Purpose::Network),
+            ),
+            scheduler: Scheduler::new(self.scheduler, n, &mut scheduler_rng),
+            faults: Vec::new(),
+            replica_fx: Effects::default(),
+            client_fx: Effects::default(),
+            replica_outputs: Vec::new(),
+            client_outputs: Vec::new(),
+            trace: self.trace.then(Vec::new),
+            hash: TraceHash::new(seed),
+            decisions: self.record_decisions.then(DecisionLog::default),
+            next_timer: 0,
+            stats: Stats::default(),
+        };
+        for i in 0..n {
+            sim.push(Time::ZERO, Event::Start(NodeId(i as u32)));
+        }
+        for TimedFault { at, fault } in self.plan.faults {
+            sim.push_fault(at, fault);
+        }
+        Ok(sim)
+    }
+}
+
+/// A deterministic simulation of replicas `R` and clients `C` on one network.
+///
+/// # Example
+///
+/// Five nodes that pass a token around; the same seed gives the same run:
+///
+/// ```
+/// use std::convert::Infallible;
+/// use sim_core::{Ctx, Node, NodeId, Sim, Time, Duration};
+///
+/// #[derive(Debug)]
+/// struct Token;
+/// impl Node for Token {
+///     type Config = u32; // how many nodes
+///     type Msg = ();
+///     type Timer = Infallible;
+///     type Durable = ();
+///     type Input = Infallible;
+///     type Output = Infallible;
+///     fn start(_n: &u32, ctx: &mut Ctx<'_, Self>) -> Self {
+///         if ctx.id() == NodeId(0) {
+///             ctx.send(NodeId(1), ());
+///         }
+///         Token
+///     }
+///     fn on_message(&mut self, ctx: &mut Ctx<'_, Self>, _from: NodeId, _msg: ()) {
+///         let next = (ctx.id().0 + 1) % 5;
+///         ctx.send(NodeId(next), ());
+///     }
+///     fn on_timer(&mut self, _ctx: &mut Ctx<'_, Self>, t: Infallible) {
+///         match t {}
+///     }
+/// }
+///
+/// let run = |seed| -> Result<(u64, u64), sim_core::BuildError> {
+///     let mut builder = Sim::<Token>::builder(seed);
+///     for _ in 0..5 {
+///         builder = builder.replica(5);
+///     }
+///     let mut sim = builder.build()?;
+///     sim.run_until(Time::ZERO + Duration::from_secs(1));
+///     Ok((sim.stats().deliveries, sim.trace_hash()))
+/// };
+/// assert_eq!(run(7)?, run(7)?);
+/// assert_ne!(run(7)?.1, run(8)?.1);
+/// # Ok::<(), sim_core::BuildError>(())
+/// ```
+pub struct Sim<R: Node, C: Node<Msg = R::Msg> = Idle<<R as Node>::Msg>> {
+    seed: u64,
+    now: Time,
+    seq: u64,
+    queue: BinaryHeap<Entry<R, C>>,
+    replicas: Vec<Proc<R>>,
+    clients: Vec<Proc<C>>,
+    /// Events that reached a paused process, per process, in arrival order.
+    held: Vec<VecDeque<Event<R, C>>>,
+    network: crate::network::Network,
+    scheduler: Scheduler,
+    faults: Vec<Fault>,
+    replica_fx: Effects<R>,
+    client_fx: Effects<C>,
+    replica_outputs: Vec<Emitted<R::Output>>,
+    client_outputs: Vec<Emitted<C::Output>>,
+    trace: Option<Vec<TraceEvent>>,
+    hash: TraceHash,
+    decisions: Option<DecisionLog>,
+    next_timer: u64,
+    stats: Stats,
+}
+
+impl<R: Node, C: Node<Msg = R::Msg>> fmt::Debug for Sim<R, C> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Sim")
+            .field("seed", &self.seed)
+            .field("now", &self.now)
+            .field("replicas", &self.replicas.len())
+            .field("clients", &self.clients.len())
+            .field("pending", &self.queue.len())
+            .field("stats", &self.stats)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<R: Node> Sim<R> {
+    /// A builder for a simulation of replicas only.
+    pub fn builder(seed: u64) -> SimBuilder<R> {
+        SimBuilder::new(seed)
+    }
+}
+
+impl<R: Node, C: Node<Msg = R::Msg>> Sim<R, C> {
+    /// A builder for a simulation with replicas `R` and clients `C`.
+    pub fn with_clients(seed: u64) -> SimBuilder<R, C> {
+        SimBuilder::new(seed)
+    }
+
+    /// The run seed.
+    pub fn seed(&self) -> u64 {
+        self.seed
+    }
+
+    /// True simulated time: the time of the last event handled.
+    pub fn now(&self) -> Time {
+        self.now
+    }
+
+    /// The counters so far.
+    pub fn stats(&self) -> &Stats {
+        &self.stats
+    }
+
+    /// The 64-bit hash of every event so far.
+    pub fn trace_hash(&self) -> u64 {
+        self.hash.finish()
+    }
+
+    /// The full trace, if it was turned on.
+    pub fn trace(&self) -> Option<&[TraceEvent]> {
+        self.trace.as_deref()
+    }
+
+    /// Every network decision so far, if recording was turned on.
+    pub fn decision_log(&self) -> Option<&DecisionLog> {
+        self.decisions.as_ref()
+    }
+
+    /// The replicas' ids.
+    pub fn replica_ids(&self) -> impl Iterator<Item = NodeId> + use<R, C> {
+        (0..self.replicas.len() as u32).map(NodeId)
+    }
+
+    /// The clients' ids.
+    pub fn client_ids(&self) -> impl Iterator<Item = NodeId> + use<R, C> {
+        let first = self.replicas.len() as u32;
+        (first..first + self.clients.len() as u32).map(NodeId)
+    }
+
+    /// Every process's id, replicas first.
+    pub fn process_ids(&self) -> impl Iterator<Item = NodeId> + use<R, C> {
+        (0..(self.replicas.len() + self.clients.len()) as u32).map(NodeId)
+    }
+
+    /// A replica's state, if it is up (or paused).
+    pub fn replica(&self, id: NodeId) -> Option<&R> {
+        self.replicas.get(id.index())?.node.as_ref()
+    }
+
+    /// A client's state, if it is up (or paused).
+    pub fn client(&self, id: NodeId) -> Option<&C> {
+        let index = id.index().checked_sub(self.replicas.len())?;
+        self.clients.get(index)?.node.as_ref()
+    }
+
+    /// Whether a process is running (up and not paused).
+    pub fn is_up(&self, id: NodeId) -> bool {
+        self.status(id) == Status::Up
+    }
+
+    fn status(&self, id: NodeId) -> Status {
+        match self.client_index(id) {
+            None => self.replicas[id.index()].status,
+            Some(i) => self.clients[i].status,
+        }
+    }
+
+    /// A process's local clock reading now.
+    pub fn local_time(&self, id: NodeId) -> Time {
+        match self.client_index(id) {
+            None => self.replicas[id.index()].clock.local(self.now),
+            Some(i) => self.clients[i].clock.local(self.now),
+        }
+    }
+
+    /// Whether the link `source → target` is cut by a partition now.
+    pub fn link_is_cut(&self, source: NodeId, target: NodeId) -> bool {
+        self.network.is_cut(source, target)
+    }
+
+    /// The time of the next pending event, if any.
+    pub fn next_event_time(&self) -> Option<Time> {
+        self.queue.peek().map(|e| e.time)
+    }
+
+    /// Hands `input` to client `id` at time `at` (not before now).
+    ///
+    /// # Panics
+    /// If `id` is not a client or `at` is in the past.
+    pub fn input_client(&mut self, id: NodeId, at: Time, input: C::Input) {
+        assert!(
+            self.client_index(id).is_some(),
+            "input_client: {id} is not a client"
+        );
+        self.push(at, Event::ClientInput(id, input));
+    }
+
+    /// Hands `input` to replica `id` at time `at` (not before now).
+    ///
+    /// # Panics
+    /// If `id` is not a replica or `at` is in the past.
+    pub fn input_replica(&mut self, id: NodeId, at: Time, input: R::Input) {
+        assert!(
+            id.index() < self.replicas.len(),
+            "input_replica: {id} is not a replica"
+        );
+        self.push(at, Event::ReplicaInput(id, input));
+    }
+
+    /// Schedules one more fault (for nemeses that decide as the run goes, such as
+    /// isolating whoever leads).
+    pub fn schedule_fault(&mut self, at: Time, fault: Fault) -> Result<(), PlanError> {
+        let plan = FaultPlan {
+            faults: vec![TimedFault {
+                at,
+                fault: fault.clone(),
+            }],
+        };
+        plan.validate(self.replicas.len() + self.clients.len())?;
+        self.push_fault(at.max(self.now), fault);
+        Ok(())
+    }
+
+    /// Takes the clients' outputs reported so far.
+    pub fn drain_client_outputs(&mut self) -> std::vec::Drain<'_, Emitted<C::Output>> {
+        self.client_outputs.drain(..)
+    }
+
+    /// Takes the replicas' outputs reported so far.
+    pub fn drain_replica_outputs(&mut self) -> std::vec::Drain<'_, Emitted<R::Output>> {
+        self.replica_outputs.drain(..)
+    }
+
+    /// Handles the next event. Returns `false` if there was none.
+    pub fn step(&mut self) -> bool {
+        let Some(entry) = self.queue.pop() else {
+            return false;
+        };
+        assert!(
+            entry.time >= self.now,
+            "event at {} popped after {}",
+            entry.time,
+            self.now
+        );
+        self.now = entry.time;
+        self.stats.events += 1;
+        self.handle(entry.event);
+        true
+    }
+
+    /// Handles every event up to and including `deadline`, then sets the time to it.
+    pub fn run_until(&mut self, deadline: Time) {
+        while self.queue.peek().is_some_and(|e| e.time <= deadline) {
+            self.step();
+        }
+        self.now = self.now.max(deadline);
+    }
+
+    /// Runs for `span` of simulated time from now.
+    pub fn run_for(&mut self, span: Duration) {
+        self.run_until(self.now.saturating_add(span));
+    }
+
+    /// Runs until `deliveries` messages in all have been delivered or nothing is left.
+    pub fn run_deliveries(&mut self, deliveries: u64) {
+        while self.stats.deliveries < deliveries && self.step() {}
+    }
+
+    fn client_index(&self, id: NodeId) -> Option<usize> {
+        let total = self.replicas.len() + self.clients.len();
+        assert!(id.index() < total, "{id} does not exist ({total} processes)");
+        id.index().checked_sub(self.replicas.len())
+    }
+
+    #[inline]
+    fn push(&mut self, at: Time, event: Event<R, C>) {
+        assert!(at >= self.now, "event scheduled at {at}, before now ({})", self.now);
+        let seq = self.seq;
+        self.seq += 1;
+        self.queue.push(Entry {
+            time: at,
+            seq,
+            event,
+        });
+    }
+
+    fn push_fault(&mut self, at: Time, fault: Fault) {
+        self.faults.push(fault);
+        self.push(at, Event::Fault(self.faults.len() - 1));
+    }
+
+    #[inline]
+    fn record(
+        &mut self,
+        kind: EventKind,
+        node: Option<NodeId>,
+        peer: Option<NodeId>,
+        sent: Option<Time>,
+        detail: impl FnOnce() -> String,
+    ) {
+        let word = |n: Option<NodeId>| n.map_or(0, |n| u64::from(n.0) + 1);
+        self.hash.event(self.now, kind, word(node), word(peer));
+        if let Some(trace) = &mut self.trace {
+            trace.push(TraceEvent {
+                time: self.now,
+                kind,
+                node,
+                peer,
+                sent,
+                detail: detail(),
+            });
+        }
+    }
+
+    fn handle(&mut self, event: Event<R, C>) {
+        match event {
+            Event::Fault(index) => return self.apply_fault(index),
+            // Start events are queued before any fault, so the process is still down.
+            Event::Start(id) => return self.boot(id),
+            // A cancelled timer, or one from before a crash, vanishes without a trace.
+            Event::ReplicaTimer(id, timer_id, _)
+                if !self.replicas[id.index()].live_timers.contains(&timer_id) =>
+            {
+                return;
+            }
+            Event::ClientTimer(id, timer_id, _)
+                if !self.clients[id.index() - self.replicas.len()]
+                    .live_timers
+                    .contains(&timer_id) =>
+            {
+                return;
+            }
+            _ => {}
+        }
+        if let Event::Deliver {
+            source,
+            target,
+            sent,
+            ..
+        } = event
+        {
+            if !self.network.passes(source, target, sent) {
+                self.stats.dropped_cut += 1;
+                self.record(EventKind::DropCut, Some(target), Some(source), Some(sent), String::new);
+                return;
+            }
+        }
+        let target = event.target().expect("every non-fault event has a target");
+        match self.status(target) {
+            Status::Up => self.dispatch(event),
+            Status::Paused => {
+                let (peer, sent) = match event {
+                    Event::Deliver { source, sent, .. } => (Some(source), Some(sent)),
+                    _ => (None, None),
+                };
+                self.record(EventKind::Hold, Some(target), peer, sent, String::new);
+                self.held[target.index()].push_back(event);
+            }
+            Status::Down => self.drop_for_down(event),
+        }
+    }
+
+    fn drop_for_down(&mut self, event: Event<R, C>) {
+        match event {
+            Event::Deliver {
+                source,
+                target,
+                sent,
+                msg,
+            } => {
+                self.stats.dropped_down += 1;
+                self.record(EventKind::DropDown, Some(target), Some(source), Some(sent), || {
+                    format!("{msg:?}")
+                });
+            }
+            Event::ReplicaInput(id, input) => {
+                self.stats.dropped_down += 1;
+                self.record(EventKind::DropDown, Some(id), None, None, || format!("{input:?}"));
+            }
+            Event::ClientInput(id, input) => {
+                self.stats.dropped_down += 1;
+                self.record(EventKind::DropDown, Some(id), None, None, || format!("{input:?}"));
+            }
+            // A down process has no live timers: a crash cleared them.
+            Event::ReplicaTimer(..) | Event::ClientTimer(..) => {}
+            Event::Start(_) | Event::Fault(_) => {
+                unreachable!("starts and faults are handled before dispatch")
+            }
+        }
+    }
+
+    /// Hands an event to its (running) process.
+    fn dispatch(&mut self, event: Event<R, C>) {
+        match event {
+            Event::Deliver {
+                source,
+                target,
+                sent,
+                msg,
+            } => {
+                self.stats.deliveries += 1;
+                self.record(EventKind::Deliver, Some(target), Some(source), Some(sent), || {
+                    format!("{msg:?}")
+                });
+                match self.client_index(target) {
+                    None => self.call_replica(target, |n, ctx| n.on_message(ctx, source, msg)),
+                    Some(_) => self.call_client(target, |n, ctx| n.on_message(ctx, source, msg)),
+                }
+            }
+            Event::ReplicaTimer(id, timer_id, timer) => {
+                if self.replicas[id.index()].live_timers.remove(&timer_id) {
+                    self.stats.timers_fired += 1;
+                    self.record(EventKind::Timer, Some(id), None, None, || format!("{timer:?}"));
+                    self.call_replica(id, |n, ctx| n.on_timer(ctx, timer));
+                }
+            }
+            Event::ClientTimer(id, timer_id, timer) => {
+                let index = id.index() - self.replicas.len();
+                if self.clients[index].live_timers.remove(&timer_id) {
+                    self.stats.timers_fired += 1;
+                    self.record(EventKind::Timer, Some(id), None, None, || format!("{timer:?}"));
+                    self.call_client(id, |n, ctx| n.on_timer(ctx, timer));
+                }
+            }
+            Event::ReplicaInput(id, input) => {
+                self.stats.inputs += 1;
+                self.record(EventKind::Input, Some(id), None, None, || format!("{input:?}"));
+                self.call_replica(id, |n, ctx| n.on_input(ctx, input));
+            }
+            Event::ClientInput(id, input) => {
+                self.stats.inputs += 1;
+                self.record(EventKind::Input, Some(id), None, None, || format!("{input:?}"));
+                self.call_client(id, |n, ctx| n.on_input(ctx, input));
+            }
+            Event::Start(_) | Event::Fault(_) => {
+                unreachable!("starts and faults are handled before dispatch")
+            }
+        }
+    }
+
+    fn call_replica(&mut self, id: NodeId, f: impl FnOnce(&mut R, &mut Ctx<'_, R>)) {
+        let proc = &mut self.replicas[id.index()];
+        let node = proc.node.as_mut().expect("a running replica has a node");
+        let mut ctx = Ctx {
+            id,
+            now: self.now,
+            clock: &proc.clock,
+            rng: &mut proc.rng,
+            durable: &mut proc.durable,
+            live_timers: &mut proc.live_timers,
+            next_timer: &mut self.next_timer,
+            effects: &mut self.replica_fx,
+            syncs: &mut self.stats.syncs,
+        };
+        f(node, &mut ctx);
+        self.apply_replica_effects(id);
+    }
+
+    fn call_client(&mut self, id: NodeId, f: impl FnOnce(&mut C, &mut Ctx<'_, C>)) {
+        let proc = &mut self.clients[id.index() - self.replicas.len()];
+        let node = proc.node.as_mut().expect("a running client has a node");
+        let mut ctx = Ctx {
+            id,
+            now: self.now,
+            clock: &proc.clock,
+            rng: &mut proc.rng,
+            durable: &mut proc.durable,
+            live_timers: &mut proc.live_timers,
+            next_timer: &mut self.next_timer,
+            effects: &mut self.client_fx,
+            syncs: &mut self.stats.syncs,
+        };
+        f(node, &mut ctx);
+        self.apply_client_effects(id);
+    }
+
+    fn boot(&mut self, id: NodeId) {
+        self.stats.boots += 1;
+        self.record(EventKind::Start, Some(id), None, None, String::new);
+        match self.client_index(id) {
+            None => {
+                let proc = &mut self.replicas[id.index()];
+                assert_eq!(proc.status, Status::Down, "booting {id}, which is not down");
+                let mut ctx = Ctx {
+                    id,
+                    now: self.now,
+                    clock: &proc.clock,
+                    rng: &mut proc.rng,
+                    durable: &mut proc.durable,
+                    live_timers: &mut proc.live_timers,
+                    next_timer: &mut self.next_timer,
+                    effects: &mut self.replica_fx,
+                    syncs: &mut self.stats.syncs,
+                };
+                let node = R::start(&proc.config, &mut ctx);
+                proc.node = Some(node);
+                proc.status = Status::Up;
+                self.apply_replica_effects(id);
+            }
+            Some(index) => {
+                let proc = &mut self.clients[index];
+                assert_eq!(proc.status, Status::Down, "booting {id}, which is not down");
+                let mut ctx = Ctx {
+                    id,
+                    now: self.now,
+                    clock: &proc.clock,
+                    rng: &mut proc.rng,
+                    durable: &mut proc.durable,
+                    live_timers: &mut proc.live_timers,
+                    next_timer: &mut self.next_timer,
+                    effects: &mut self.client_fx,
+                    syncs: &mut self.stats.syncs,
+                };
+                let node = C::start(&proc.config, &mut ctx);
+                proc.node = Some(node);
+                proc.status = Status::Up;
+                self.apply_client_effects(id);
+            }
+        }
+    }
+
+    fn apply_replica_effects(&mut self, id: NodeId) {
+        let mut timers = std::mem::take(&mut self.replica_fx.timers);
+        for (timer_id, after, timer) in timers.drain(..) {
+            self.push(self.now + after, Event::ReplicaTimer(id, timer_id, timer));
+        }
+        self.replica_fx.timers = timers;
+        let mut outputs = std::mem::take(&mut self.replica_fx.outputs);
+        for output in outputs.drain(..) {
+            self.stats.outputs += 1;
+            self.record(EventKind::Output, Some(id), None, None, || format!("{output:?}"));
+            self.replica_outputs.push(Emitted {
+                time: self.now,
+                node: id,
+                output,
+            });
+        }
+        self.replica_fx.outputs = outputs;
+        let mut sends = std::mem::take(&mut self.replica_fx.sends);
+        self.send_all(id, &mut sends);
+        self.replica_fx.sends = sends;
+    }
+
+    fn apply_client_effects(&mut self, id: NodeId) {
+        let mut timers = std::mem::take(&mut self.client_fx.timers);
+        for (timer_id, after, timer) in timers.drain(..) {
+            self.push(self.now + after, Event::ClientTimer(id, timer_id, timer));
+        }
+        self.client_fx.timers = timers;
+        let mut outputs = std::mem::take(&mut self.client_fx.outputs);
+        for output in outputs.drain(..) {
+            self.stats.outputs += 1;
+            self.record(EventKind::Output, Some(id), None, None, || format!("{output:?}"));
+            self.client_outputs.push(Emitted {
+                time: self.now,
+                node: id,
+                output,
+            });
+        }
+        self.client_fx.outputs = outputs;
+        let mut sends = std::mem::take(&mut self.client_fx.sends);
+        self.send_all(id, &mut sends);
+        self.client_fx.sends = sends;
+    }
+
+    /// Puts each message on the network, where the scheduler decides its fate.
+    #[inline]
+    fn send_all(&mut self, source: NodeId, sends: &mut Vec<(NodeId, R::Msg)>) {
+        let processes = self.replicas.len() + self.clients.len();
+        for (target, msg) in sends.drain(..) {
+            assert!(
+                target.index() < processes,
+                "{source} sent {msg:?} to {target}, which does not exist ({processes} processes)"
+            );
+            let (link, rng) = self.network.link_and_rng(source, target);
+            let decision =
+                self.scheduler
+                    .decide(source, link, rng, &mut self.stats.replay_exhausted_at);
+            if let Some(log) = &mut self.decisions {
+                log.decisions.push(decision);
+            }
+            self.stats.sends += 1;
+            if decision.lost {
+                self.stats.lost += 1;
+                self.record(EventKind::DropLoss, Some(target), Some(source), Some(self.now), || {
+                    format!("{msg:?}")
+                });
+                continue;
+            }
+            let sent = self.now;
+            if let Some(extra) = decision.duplicate {
+                self.stats.duplicated += 1;
+                let copy = msg.clone();
+                self.push(
+                    sent + extra,
+                    Event::Deliver {
+                        source,
+                        target,
+                        sent,
+                        msg: copy,
+                    },
+                );
+            }
+            self.push(
+                sent + decision.delay,
+                Event::Deliver {
+                    source,
+                    target,
+                    sent,
+                    msg,
+                },
+            );
+        }
+    }
+
+    fn apply_fault(&mut self, index: usize) {
+        let fault = self.faults[index].clone();
+        self.stats.faults += 1;
+        self.record(EventKind::Fault, None, None, None, || format!("{fault:?}"));
+        match fault {
+            Fault::Crash { node } => self.crash(node),
+            Fault::Restart { node } => {
+                if self.status(node) != Status::Down {
+                    self.crash(node);
+                }
+                self.boot(node);
+            }
+            Fault::Pause { node } => {
+                if self.status(node) == Status::Up {
+                    self.set_status(node, Status::Paused);
+                }
+            }
+            Fault::Resume { node } => self.resume(node),
+            Fault::Partition(p) => self.network.apply_cut(&p, self.now),
+            Fault::Heal(p) => self.network.heal(&p),
+            Fault::HealAll => self.network.heal_all(),
+            Fault::ClockJump { node, delta_ns } => {
+                let now = self.now;
+                self.clock_mut(node).jump(now, delta_ns);
+            }
+            Fault::ClockDrift { node, drift_ppm } => {
+                let now = self.now;
+                self.clock_mut(node).set_drift(now, drift_ppm);
+            }
+            Fault::AllLinks(config) => self.network.set_all_links(config),
+            Fault::Link {
+                source,
+                target,
+                config,
+            } => self.network.set_link(source, target, config),
+        }
+    }
+
+    fn crash(&mut self, id: NodeId) {
+        self.held[id.index()].clear();
+        match self.client_index(id) {
+            None => self.replicas[id.index()].crash(),
+            Some(i) => self.clients[i].crash(),
+        }
+    }
+
+    fn resume(&mut self, id: NodeId) {
+        if self.status(id) != Status::Paused {
+            return;
+        }
+        self.set_status(id, Status::Up);
+        // What arrived during the pause is handled now, in arrival order. A handler
+        // cannot crash or pause its own node, so the node stays up throughout.
+        while let Some(event) = self.held[id.index()].pop_front() {
+            self.dispatch(event);
+        }
+    }
+
+    fn set_status(&mut self, id: NodeId, status: Status) {
+        match self.client_index(id) {
+            None => self.replicas[id.index()].status = status,
+            Some(i) => self.clients[i].status = status,
+        }
+    }
+
+    fn clock_mut(&mut self, id: NodeId) -> &mut Clock {
+        match self.client_index(id) {
+            None => &mut self.replicas[id.index()].clock,
+            Some(i) => &mut self.clients[i].clock,
+        }
+    }
+}
