@@ -1,1 +1,20 @@
-//! placeholder
+//! # scenarios: what a user runs
+//!
+//! This crate joins the kernel (`sim-core`), the protocols (`models`) and the checkers
+//! into runs: a workload drives a model's clients, a fault plan breaks things, and the
+//! runner reports what happened. It is also the home of the `consim` binary.
+//!
+//! **The design decision: a run is a pure function of its configuration and seed.**
+//! Everything here that decides anything draws from a purpose-named stream of the run
+//! seed, so a run can be repeated, replayed from its fault plan, and compared across
+//! builds by its trace hash.
+//!
+//! ## Where to start reading
+//!
+//! - [`run`]: one model, one seed, one optional fault plan → a [`run::RunReport`].
+//! - [`workload`]: the closed-loop key-value workload that drives clients.
+//! - [`kernel_bench`]: the relay benchmark behind `consim bench kernel`.
+
+pub mod kernel_bench;
+pub mod run;
+pub mod workload;
