@@ -148,14 +148,21 @@ impl<R: Node, C: Node> Event<R, C> {
 }
 
 struct Entry<R: Node, C: Node> {
-    time: Time,
-    seq: u64,
+    /// Time in the high 64 bits, sequence number in the low 64: one comparison orders
+    /// by `(time, seq)`.
+    key: u128,
     event: Event<R, C>,
+}
+
+impl<R: Node, C: Node> Entry<R, C> {
+    fn time(&self) -> Time {
+        Time::from_nanos((self.key >> 64) as u64)
+    }
 }
 
 impl<R: Node, C: Node> PartialEq for Entry<R, C> {
     fn eq(&self, other: &Self) -> bool {
-        (self.time, self.seq) == (other.time, other.seq)
+        self.key == other.key
     }
 }
 impl<R: Node, C: Node> Eq for Entry<R, C> {}
@@ -168,7 +175,7 @@ impl<R: Node, C: Node> Ord for Entry<R, C> {
     /// Reversed, so that the max-heap pops the earliest `(time, seq)` first. Sequence
     /// numbers are unique, so no two entries compare equal.
     fn cmp(&self, other: &Self) -> Ordering {
-        (other.time, other.seq).cmp(&(self.time, self.seq))
+        other.key.cmp(&self.key)
     }
 }
 
@@ -517,7 +524,7 @@ impl<R: Node, C: Node<Msg = R::Msg>> Sim<R, C> {
 
     /// The time of the next pending event, if any.
     pub fn next_event_time(&self) -> Option<Time> {
-        self.queue.peek().map(|e| e.time)
+        self.queue.peek().map(|e| e.time())
     }
 
     /// Hands `input` to client `id` at time `at` (not before now).
@@ -573,13 +580,9 @@ impl<R: Node, C: Node<Msg = R::Msg>> Sim<R, C> {
         let Some(entry) = self.queue.pop() else {
             return false;
         };
-        assert!(
-            entry.time >= self.now,
-            "event at {} popped after {}",
-            entry.time,
-            self.now
-        );
-        self.now = entry.time;
+        let time = entry.time();
+        assert!(time >= self.now, "event at {time} popped after {}", self.now);
+        self.now = time;
         self.stats.events += 1;
         self.handle(entry.event);
         true
@@ -587,7 +590,7 @@ impl<R: Node, C: Node<Msg = R::Msg>> Sim<R, C> {
 
     /// Handles every event up to and including `deadline`, then sets the time to it.
     pub fn run_until(&mut self, deadline: Time) {
-        while self.queue.peek().is_some_and(|e| e.time <= deadline) {
+        while self.queue.peek().is_some_and(|e| e.time() <= deadline) {
             self.step();
         }
         self.now = self.now.max(deadline);
@@ -615,8 +618,7 @@ impl<R: Node, C: Node<Msg = R::Msg>> Sim<R, C> {
         let seq = self.seq;
         self.seq += 1;
         self.queue.push(Entry {
-            time: at,
-            seq,
+            key: (u128::from(at.as_nanos()) << 64) | u128::from(seq),
             event,
         });
     }

@@ -347,8 +347,8 @@ fn pinned_trace_hash_for_seed_42() {
         "the run of seed 42 changed"
     );
 }
-const PINNED_DELIVERIES: u64 = 238;
-const PINNED_HASH: u64 = 16_163_041_384_601_032_087;
+const PINNED_DELIVERIES: u64 = 253;
+const PINNED_HASH: u64 = 18_267_651_945_668_132_838;
 
 #[test]
 fn pct_is_deterministic_and_schedules_differently_from_random() {
