@@ -1,1 +1,28 @@
-fn main() {}
+//! The kernel's relay benchmark (see `scenarios::kernel_bench`): 5 nodes, every
+//! delivery answered by one more message to a random node, turmoil's latency model,
+//! no faults, trace off, hash on. Reported as deliveries per second.
+//!
+//! `cargo bench -p benches --bench kernel`; the same workload without criterion:
+//! `cargo run --release -- bench kernel`.
+
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use scenarios::kernel_bench;
+
+const DELIVERIES: u64 = 1_000_000;
+
+fn relay(c: &mut Criterion) {
+    let mut group = c.benchmark_group("kernel");
+    group.throughput(Throughput::Elements(DELIVERIES));
+    group.sample_size(20);
+    group.bench_function("relay-5-nodes-1M-deliveries", |b| {
+        b.iter(|| {
+            let run = kernel_bench::relay(1, DELIVERIES).expect("the relay configuration is valid");
+            assert_eq!(run.deliveries, DELIVERIES);
+            run.trace_hash
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(benches, relay);
+criterion_main!(benches);

@@ -55,7 +55,11 @@ impl Node for Relay {
     type Output = Infallible;
 
     fn start(config: &RelayConfig, ctx: &mut Ctx<'_, Self>) -> Self {
-        assert!(config.nodes >= 2, "a relay needs at least 2 nodes, got {}", config.nodes);
+        assert!(
+            config.nodes >= 2,
+            "a relay needs at least 2 nodes, got {}",
+            config.nodes
+        );
         let relay = Relay {
             nodes: config.nodes,
         };

@@ -171,7 +171,10 @@ impl Node for Client {
         let Some((op, pending_id, _)) = self.pending else {
             return;
         };
-        assert_eq!(request, pending_id, "a stale timeout timer was not cancelled");
+        assert_eq!(
+            request, pending_id,
+            "a stale timeout timer was not cancelled"
+        );
         self.pending = None;
         ctx.output(Outcome::Info {
             id: op.id,
@@ -213,11 +216,34 @@ mod tests {
         sim.run_until(ms(400));
         sim.input_client(c, ms(400), op(2, Request::Read { key: 7 }));
         sim.run_until(ms(800));
-        sim.input_client(c, ms(800), op(3, Request::Cas { key: 7, from: 1, to: 2 }));
+        sim.input_client(
+            c,
+            ms(800),
+            op(
+                3,
+                Request::Cas {
+                    key: 7,
+                    from: 1,
+                    to: 2,
+                },
+            ),
+        );
         sim.run_until(ms(1_200));
         let outcomes: Vec<Outcome> = sim.drain_client_outputs().map(|e| e.output).collect();
-        assert_eq!(outcomes[0], Outcome::Ok { id: 1, reply: Reply::Written });
-        assert_eq!(outcomes[1], Outcome::Ok { id: 2, reply: Reply::Read(Some(70)) });
+        assert_eq!(
+            outcomes[0],
+            Outcome::Ok {
+                id: 1,
+                reply: Reply::Written
+            }
+        );
+        assert_eq!(
+            outcomes[1],
+            Outcome::Ok {
+                id: 2,
+                reply: Reply::Read(Some(70))
+            }
+        );
         assert!(matches!(outcomes[2], Outcome::Fail { id: 3, .. }));
     }
 
@@ -233,7 +259,13 @@ mod tests {
         sim.input_client(c, ms(400), op(2, Request::Read { key: 1 }));
         sim.run_until(ms(1_000));
         let outcomes: Vec<Outcome> = sim.drain_client_outputs().map(|e| e.output).collect();
-        assert_eq!(outcomes[1], Outcome::Ok { id: 2, reply: Reply::Read(Some(5)) });
+        assert_eq!(
+            outcomes[1],
+            Outcome::Ok {
+                id: 2,
+                reply: Reply::Read(Some(5))
+            }
+        );
     }
 
     #[test]
@@ -244,6 +276,9 @@ mod tests {
         sim.input_client(NodeId(1), ms(1), op(1, Request::Write { key: 1, value: 5 }));
         sim.run_until(ms(1_000));
         let outcomes: Vec<Outcome> = sim.drain_client_outputs().map(|e| e.output).collect();
-        assert!(matches!(&outcomes[..], [Outcome::Info { id: 1, .. }]), "{outcomes:?}");
+        assert!(
+            matches!(&outcomes[..], [Outcome::Info { id: 1, .. }]),
+            "{outcomes:?}"
+        );
     }
 }

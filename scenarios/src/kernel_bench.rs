@@ -25,9 +25,7 @@ pub struct RelayRun {
 pub fn relay_sim(seed: u64) -> Result<Sim<Relay>, BuildError> {
     let mut builder = Sim::<Relay>::builder(seed).links(LinkConfig::default());
     for _ in 0..RELAY_NODES {
-        builder = builder.replica(RelayConfig {
-            nodes: RELAY_NODES,
-        });
+        builder = builder.replica(RelayConfig { nodes: RELAY_NODES });
     }
     builder.build()
 }

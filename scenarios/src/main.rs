@@ -177,7 +177,11 @@ fn print_run(report: &RunReport, args: &RunArgs, json: bool) -> anyhow::Result<(
         let ops = report.ops;
         let mut line = format!(
             "model={} seed={} events={} deliveries={} simulated={} trace_hash={hash}",
-            report.model, report.seed, report.stats.events, report.stats.deliveries, report.simulated
+            report.model,
+            report.seed,
+            report.stats.events,
+            report.stats.deliveries,
+            report.simulated
         );
         if ops != Default::default() {
             line += &format!(

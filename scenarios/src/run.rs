@@ -4,9 +4,7 @@ use models::kv::Outcome;
 use models::relay::{Relay, RelayConfig};
 use models::single_copy::{self, ClientConfig, Server};
 use serde::Serialize;
-use sim_core::{
-    BuildError, Duration, FaultPlan, NodeId, Sim, Stats, Time, TraceEvent,
-};
+use sim_core::{BuildError, Duration, FaultPlan, NodeId, Sim, Stats, Time, TraceEvent};
 
 use crate::kernel_bench::RELAY_NODES;
 use crate::workload::{Workload, WorkloadConfig};
@@ -128,9 +126,7 @@ fn run_relay(config: &RunConfig) -> Result<RunReport, RunError> {
         .plan(config.plan.clone())
         .trace(config.trace);
     for _ in 0..RELAY_NODES {
-        builder = builder.replica(RelayConfig {
-            nodes: RELAY_NODES,
-        });
+        builder = builder.replica(RelayConfig { nodes: RELAY_NODES });
     }
     let mut sim = builder.build()?;
     sim.run_until(Time::ZERO + RELAY_DURATION);
@@ -219,9 +215,10 @@ mod tests {
     #[test]
     fn a_server_crash_makes_operations_indeterminate_not_lost() {
         let mut config = RunConfig::new("single-copy", 3);
-        config
-            .plan
-            .push(Time::ZERO + Duration::from_millis(200), Fault::Crash { node: NodeId(0) });
+        config.plan.push(
+            Time::ZERO + Duration::from_millis(200),
+            Fault::Crash { node: NodeId(0) },
+        );
         let report = run(&config).unwrap();
         assert!(report.ops.info > 0, "{:?}", report.ops);
         assert!(report.ops.ok > 0, "{:?}", report.ops);

@@ -158,7 +158,11 @@ impl FaultPlan {
             let line = serde_json::to_string(fault).expect("a fault plan always serialises");
             out.push_str("  ");
             out.push_str(&line);
-            out.push_str(if i + 1 < self.faults.len() { ",\n" } else { "\n" });
+            out.push_str(if i + 1 < self.faults.len() {
+                ",\n"
+            } else {
+                "\n"
+            });
         }
         out.push_str("]}\n");
         out
@@ -183,7 +187,12 @@ impl FaultPlan {
             origin: origin.to_owned(),
             line: e.line(),
             column: e.column(),
-            message: e.to_string().split(" at line ").next().unwrap_or("").to_owned(),
+            message: e
+                .to_string()
+                .split(" at line ")
+                .next()
+                .unwrap_or("")
+                .to_owned(),
         })
     }
 
@@ -274,7 +283,10 @@ mod tests {
         };
         assert_eq!(*line, 2);
         assert!(message.contains("unknown variant `crush`"), "{message}");
-        assert!(message.contains("crash"), "lists the valid faults: {message}");
+        assert!(
+            message.contains("crash"),
+            "lists the valid faults: {message}"
+        );
         assert!(err.to_string().starts_with("<string>:2:"), "{err}");
     }
 
@@ -299,10 +311,22 @@ mod tests {
     fn a_plan_round_trips_through_json() {
         let nodes: Vec<NodeId> = (0..3).map(NodeId).collect();
         let mut plan = FaultPlan::default();
-        plan.push(Time::from_nanos(1), Fault::Partition(Partition::isolate(NodeId(0), &nodes)));
-        plan.push(Time::from_nanos(2), Fault::ClockJump { node: NodeId(1), delta_ns: -5 });
+        plan.push(
+            Time::from_nanos(1),
+            Fault::Partition(Partition::isolate(NodeId(0), &nodes)),
+        );
+        plan.push(
+            Time::from_nanos(2),
+            Fault::ClockJump {
+                node: NodeId(1),
+                delta_ns: -5,
+            },
+        );
         plan.push(Time::from_nanos(3), Fault::AllLinks(LinkConfig::default()));
-        plan.push(Time::from_nanos(4), Fault::Heal(Partition::isolate(NodeId(0), &nodes)));
+        plan.push(
+            Time::from_nanos(4),
+            Fault::Heal(Partition::isolate(NodeId(0), &nodes)),
+        );
         plan.push(Time::from_nanos(5), Fault::Pause { node: NodeId(2) });
         plan.push(Time::from_nanos(6), Fault::Resume { node: NodeId(2) });
         assert_eq!(FaultPlan::from_json_str(&plan.to_json()).unwrap(), plan);

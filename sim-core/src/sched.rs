@@ -237,7 +237,11 @@ mod tests {
         }
         delays.sort();
         delays.dedup();
-        assert_eq!(delays.len(), 4, "distinct priorities give distinct latencies");
+        assert_eq!(
+            delays.len(),
+            4,
+            "distinct priorities give distinct latencies"
+        );
     }
 
     #[test]
@@ -246,7 +250,11 @@ mod tests {
         let mut pct = Pct::new(3, 2, 1, &mut rng);
         assert_eq!(pct.change_points, vec![1]);
         let first = pct.delay(NodeId(0), &link());
-        assert_eq!(first, Duration::from_millis(11), "demoted at send 1: slowest");
+        assert_eq!(
+            first,
+            Duration::from_millis(11),
+            "demoted at send 1: slowest"
+        );
         for n in 1..3 {
             assert!(pct.delay(NodeId(n), &link()) < first);
         }
@@ -265,7 +273,10 @@ mod tests {
         let mut rng = SimRng::new(3, Purpose::Network);
         let mut sched = Scheduler::new(SchedulerConfig::Replay(log), 2, &mut rng);
         let mut exhausted = None;
-        assert_eq!(sched.decide(NodeId(0), &link(), &mut rng, &mut exhausted), decision);
+        assert_eq!(
+            sched.decide(NodeId(0), &link(), &mut rng, &mut exhausted),
+            decision
+        );
         assert_eq!(exhausted, None);
         let next = sched.decide(NodeId(0), &link(), &mut rng, &mut exhausted);
         assert!(!next.lost);

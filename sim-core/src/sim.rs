@@ -11,8 +11,8 @@ use crate::node::{Durable, Effects};
 use crate::sched::Scheduler;
 use crate::trace::TraceHash;
 use crate::{
-    Clock, Ctx, DecisionLog, Duration, EventKind, Fault, FaultPlan, Idle, LinkConfig, Node,
-    NodeId, PlanError, Purpose, SchedulerConfig, SimRng, Time, TimedFault, TimerId, TraceEvent,
+    Clock, Ctx, DecisionLog, Duration, EventKind, Fault, FaultPlan, Idle, LinkConfig, Node, NodeId,
+    PlanError, Purpose, SchedulerConfig, SimRng, Time, TimedFault, TimerId, TraceEvent,
 };
 
 /// Counters of a run, all deterministic.
@@ -581,7 +581,11 @@ impl<R: Node, C: Node<Msg = R::Msg>> Sim<R, C> {
             return false;
         };
         let time = entry.time();
-        assert!(time >= self.now, "event at {time} popped after {}", self.now);
+        assert!(
+            time >= self.now,
+            "event at {time} popped after {}",
+            self.now
+        );
         self.now = time;
         self.stats.events += 1;
         self.handle(entry.event);
@@ -608,13 +612,20 @@ impl<R: Node, C: Node<Msg = R::Msg>> Sim<R, C> {
 
     fn client_index(&self, id: NodeId) -> Option<usize> {
         let total = self.replicas.len() + self.clients.len();
-        assert!(id.index() < total, "{id} does not exist ({total} processes)");
+        assert!(
+            id.index() < total,
+            "{id} does not exist ({total} processes)"
+        );
         id.index().checked_sub(self.replicas.len())
     }
 
     #[inline]
     fn push(&mut self, at: Time, event: Event<R, C>) {
-        assert!(at >= self.now, "event scheduled at {at}, before now ({})", self.now);
+        assert!(
+            at >= self.now,
+            "event scheduled at {at}, before now ({})",
+            self.now
+        );
         let seq = self.seq;
         self.seq += 1;
         self.queue.push(Entry {
@@ -680,7 +691,13 @@ impl<R: Node, C: Node<Msg = R::Msg>> Sim<R, C> {
         {
             if !self.network.passes(source, target, sent) {
                 self.stats.dropped_cut += 1;
-                self.record(EventKind::DropCut, Some(target), Some(source), Some(sent), String::new);
+                self.record(
+                    EventKind::DropCut,
+                    Some(target),
+                    Some(source),
+                    Some(sent),
+                    String::new,
+                );
                 return;
             }
         }
@@ -708,17 +725,25 @@ impl<R: Node, C: Node<Msg = R::Msg>> Sim<R, C> {
                 msg,
             } => {
                 self.stats.dropped_down += 1;
-                self.record(EventKind::DropDown, Some(target), Some(source), Some(sent), || {
-                    format!("{msg:?}")
-                });
+                self.record(
+                    EventKind::DropDown,
+                    Some(target),
+                    Some(source),
+                    Some(sent),
+                    || format!("{msg:?}"),
+                );
             }
             Event::ReplicaInput(id, input) => {
                 self.stats.dropped_down += 1;
-                self.record(EventKind::DropDown, Some(id), None, None, || format!("{input:?}"));
+                self.record(EventKind::DropDown, Some(id), None, None, || {
+                    format!("{input:?}")
+                });
             }
             Event::ClientInput(id, input) => {
                 self.stats.dropped_down += 1;
-                self.record(EventKind::DropDown, Some(id), None, None, || format!("{input:?}"));
+                self.record(EventKind::DropDown, Some(id), None, None, || {
+                    format!("{input:?}")
+                });
             }
             // A down process has no live timers: a crash cleared them.
             Event::ReplicaTimer(..) | Event::ClientTimer(..) => {}
@@ -738,9 +763,13 @@ impl<R: Node, C: Node<Msg = R::Msg>> Sim<R, C> {
                 msg,
             } => {
                 self.stats.deliveries += 1;
-                self.record(EventKind::Deliver, Some(target), Some(source), Some(sent), || {
-                    format!("{msg:?}")
-                });
+                self.record(
+                    EventKind::Deliver,
+                    Some(target),
+                    Some(source),
+                    Some(sent),
+                    || format!("{msg:?}"),
+                );
                 match self.client_index(target) {
                     None => self.call_replica(target, |n, ctx| n.on_message(ctx, source, msg)),
                     Some(_) => self.call_client(target, |n, ctx| n.on_message(ctx, source, msg)),
@@ -749,7 +778,9 @@ impl<R: Node, C: Node<Msg = R::Msg>> Sim<R, C> {
             Event::ReplicaTimer(id, timer_id, timer) => {
                 if self.replicas[id.index()].live_timers.remove(&timer_id) {
                     self.stats.timers_fired += 1;
-                    self.record(EventKind::Timer, Some(id), None, None, || format!("{timer:?}"));
+                    self.record(EventKind::Timer, Some(id), None, None, || {
+                        format!("{timer:?}")
+                    });
                     self.call_replica(id, |n, ctx| n.on_timer(ctx, timer));
                 }
             }
@@ -757,18 +788,24 @@ impl<R: Node, C: Node<Msg = R::Msg>> Sim<R, C> {
                 let index = id.index() - self.replicas.len();
                 if self.clients[index].live_timers.remove(&timer_id) {
                     self.stats.timers_fired += 1;
-                    self.record(EventKind::Timer, Some(id), None, None, || format!("{timer:?}"));
+                    self.record(EventKind::Timer, Some(id), None, None, || {
+                        format!("{timer:?}")
+                    });
                     self.call_client(id, |n, ctx| n.on_timer(ctx, timer));
                 }
             }
             Event::ReplicaInput(id, input) => {
                 self.stats.inputs += 1;
-                self.record(EventKind::Input, Some(id), None, None, || format!("{input:?}"));
+                self.record(EventKind::Input, Some(id), None, None, || {
+                    format!("{input:?}")
+                });
                 self.call_replica(id, |n, ctx| n.on_input(ctx, input));
             }
             Event::ClientInput(id, input) => {
                 self.stats.inputs += 1;
-                self.record(EventKind::Input, Some(id), None, None, || format!("{input:?}"));
+                self.record(EventKind::Input, Some(id), None, None, || {
+                    format!("{input:?}")
+                });
                 self.call_client(id, |n, ctx| n.on_input(ctx, input));
             }
             Event::Start(_) | Event::Fault(_) => {
@@ -867,7 +904,9 @@ impl<R: Node, C: Node<Msg = R::Msg>> Sim<R, C> {
         let mut outputs = std::mem::take(&mut self.replica_fx.outputs);
         for output in outputs.drain(..) {
             self.stats.outputs += 1;
-            self.record(EventKind::Output, Some(id), None, None, || format!("{output:?}"));
+            self.record(EventKind::Output, Some(id), None, None, || {
+                format!("{output:?}")
+            });
             self.replica_outputs.push(Emitted {
                 time: self.now,
                 node: id,
@@ -889,7 +928,9 @@ impl<R: Node, C: Node<Msg = R::Msg>> Sim<R, C> {
         let mut outputs = std::mem::take(&mut self.client_fx.outputs);
         for output in outputs.drain(..) {
             self.stats.outputs += 1;
-            self.record(EventKind::Output, Some(id), None, None, || format!("{output:?}"));
+            self.record(EventKind::Output, Some(id), None, None, || {
+                format!("{output:?}")
+            });
             self.client_outputs.push(Emitted {
                 time: self.now,
                 node: id,
@@ -921,9 +962,13 @@ impl<R: Node, C: Node<Msg = R::Msg>> Sim<R, C> {
             self.stats.sends += 1;
             if decision.lost {
                 self.stats.lost += 1;
-                self.record(EventKind::DropLoss, Some(target), Some(source), Some(self.now), || {
-                    format!("{msg:?}")
-                });
+                self.record(
+                    EventKind::DropLoss,
+                    Some(target),
+                    Some(source),
+                    Some(self.now),
+                    || format!("{msg:?}"),
+                );
                 continue;
             }
             let sent = self.now;

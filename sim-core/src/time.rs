@@ -16,7 +16,9 @@ use serde::{Deserialize, Serialize};
 /// assert_eq!(t.as_nanos(), 3_000_000);
 /// assert_eq!(t - Time::ZERO, Duration::from_millis(3));
 /// ```
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+)]
 #[serde(transparent)]
 pub struct Time(u64);
 
@@ -27,7 +29,9 @@ pub struct Time(u64);
 /// assert_eq!(Duration::from_secs(1), Duration::from_millis(1_000));
 /// assert_eq!(Duration::from_micros(5).as_nanos(), 5_000);
 /// ```
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+)]
 #[serde(transparent)]
 pub struct Duration(u64);
 

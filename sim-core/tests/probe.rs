@@ -75,7 +75,10 @@ impl Probe {
         // A decoy, cancelled at once: it must never fire.
         let decoy = ctx.set_timer(after, (self.boot, true));
         assert!(ctx.cancel_timer(decoy));
-        assert!(!ctx.cancel_timer(decoy), "cancelling twice reports the second as moot");
+        assert!(
+            !ctx.cancel_timer(decoy),
+            "cancelling twice reports the second as moot"
+        );
     }
 }
 

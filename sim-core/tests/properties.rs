@@ -128,9 +128,8 @@ fn episode() -> impl Strategy<Value = (u64, Vec<(u64, Fault)>)> {
     ];
     prop_oneof![
         (0..HORIZON_MS, fault()).prop_map(|(at, f)| (at, vec![(0, f)])),
-        (0..HORIZON_MS, pair, 0u64..60).prop_map(|(at, (start, end), span)| {
-            (at, vec![(0, start), (span, end)])
-        }),
+        (0..HORIZON_MS, pair, 0u64..60)
+            .prop_map(|(at, (start, end), span)| { (at, vec![(0, start), (span, end)]) }),
     ]
 }
 
@@ -196,9 +195,18 @@ impl Links {
     /// before it and any changed at that very instant.
     fn candidates(&self, s: NodeId, t: NodeId, sent: Time) -> Vec<LinkConfig> {
         let changes = &self.changes[Self::slot(s, t)];
-        let before = changes.iter().rev().find(|(at, _)| *at < sent).or(changes.first());
+        let before = changes
+            .iter()
+            .rev()
+            .find(|(at, _)| *at < sent)
+            .or(changes.first());
         let mut out: Vec<LinkConfig> = before.map(|(_, c)| *c).into_iter().collect();
-        out.extend(changes.iter().filter(|(at, _)| *at == sent).map(|(_, c)| *c));
+        out.extend(
+            changes
+                .iter()
+                .filter(|(at, _)| *at == sent)
+                .map(|(_, c)| *c),
+        );
         out
     }
 
@@ -227,7 +235,9 @@ pub fn check_run(
         let node = ev.node;
         match ev.kind {
             EventKind::Fault => {
-                let fault = faults.next().ok_or(format!("{at}: more faults than planned"))?;
+                let fault = faults
+                    .next()
+                    .ok_or(format!("{at}: more faults than planned"))?;
                 if fault.at != ev.time {
                     return Err(format!("{at}: planned for {}", fault.at));
                 }
@@ -281,7 +291,11 @@ pub fn check_run(
             }
             EventKind::DropLoss => {
                 let (s, t) = (ev.peer.unwrap(), node.unwrap());
-                if links.candidates(s, t, ev.time).iter().all(|c| c.loss.get() == 0.0) {
+                if links
+                    .candidates(s, t, ev.time)
+                    .iter()
+                    .all(|c| c.loss.get() == 0.0)
+                {
                     return Err(format!("{at}: lost on a link that loses nothing"));
                 }
             }
@@ -329,7 +343,9 @@ fn check_output(p: &mut Process, out: &Out) -> Result<(), String> {
         Out::Tick(local) => {
             if let Some(last) = p.last_local {
                 if *local < last {
-                    return Err(format!("clock went back from {last} to {local} without a jump"));
+                    return Err(format!(
+                        "clock went back from {last} to {local} without a jump"
+                    ));
                 }
             }
             p.last_local = Some(*local);
@@ -379,7 +395,10 @@ fn apply(procs: &mut [Process], links: &mut Links, now: Time, fault: &Fault) {
         Fault::HealAll => links.cut.iter_mut().for_each(|c| *c = 0),
         Fault::ClockJump { node, .. } => procs[node.index()].last_local = None,
         Fault::ClockDrift { .. } => {}
-        Fault::AllLinks(config) => links.changes.iter_mut().for_each(|c| c.push((now, *config))),
+        Fault::AllLinks(config) => links
+            .changes
+            .iter_mut()
+            .for_each(|c| c.push((now, *config))),
         Fault::Link {
             source,
             target,

@@ -3,8 +3,8 @@
 use std::convert::Infallible;
 
 use sim_core::{
-    Clock, Ctx, Duration, Emitted, Fault, FaultPlan, Latency, LinkConfig, Node, NodeId,
-    Partition, Probability, SchedulerConfig, Sim, Time,
+    Clock, Ctx, Duration, Emitted, Fault, FaultPlan, Latency, LinkConfig, Node, NodeId, Partition,
+    Probability, SchedulerConfig, Sim, Time,
 };
 
 use crate::probe::{Probe, ProbeConfig};
@@ -106,7 +106,7 @@ fn partition_isolate_n2_symmetric_then_heal() {
     sim.input_replica(NodeId(0), ms(8), Cmd::Send(NodeId(2), 4)); // lands inside the cut
     sim.input_replica(NodeId(0), ms(60), Cmd::Send(NodeId(2), 5)); // after the heal
     sim.run_until(ms(100));
-    assert!(sim.link_is_cut(NodeId(0), NodeId(2)) == false);
+    assert!(!sim.link_is_cut(NodeId(0), NodeId(2)));
     let everything = sim.drain_replica_outputs().collect::<Vec<_>>();
     let got: Vec<(NodeId, Seen)> = everything
         .into_iter()
@@ -126,7 +126,10 @@ fn partition_isolate_n2_symmetric_then_heal() {
 #[test]
 fn partition_one_way_cuts_one_direction_only() {
     let mut plan = FaultPlan::default();
-    plan.push(ms(0), Fault::Partition(Partition::one_way(&[NodeId(0)], &[NodeId(1)])));
+    plan.push(
+        ms(0),
+        Fault::Partition(Partition::one_way(&[NodeId(0)], &[NodeId(1)])),
+    );
     let mut sim = three(plan, constant(5));
     sim.input_replica(NodeId(0), ms(1), Cmd::Send(NodeId(1), 1));
     sim.input_replica(NodeId(1), ms(1), Cmd::Send(NodeId(0), 2));
@@ -215,8 +218,20 @@ fn a_paused_node_that_crashes_forgets_what_was_held() {
 #[test]
 fn clock_offset_drift_and_jump() {
     let mut plan = FaultPlan::default();
-    plan.push(ms(100), Fault::ClockJump { node: NodeId(0), delta_ns: -50_000_000 });
-    plan.push(ms(100), Fault::ClockDrift { node: NodeId(1), drift_ppm: 0 });
+    plan.push(
+        ms(100),
+        Fault::ClockJump {
+            node: NodeId(0),
+            delta_ns: -50_000_000,
+        },
+    );
+    plan.push(
+        ms(100),
+        Fault::ClockDrift {
+            node: NodeId(1),
+            drift_ppm: 0,
+        },
+    );
     let mut sim = Sim::<Scripted>::builder(1)
         .replica(())
         .replica(())
@@ -317,7 +332,11 @@ fn a_loss_burst_ends_when_the_links_are_set_back() {
     plan.push(ms(20), Fault::AllLinks(constant(1)));
     let mut sim = three(plan, constant(1));
     for i in 0..30 {
-        sim.input_replica(NodeId(0), ms(i) + Duration::from_micros(500), Cmd::Send(NodeId(1), i as u32));
+        sim.input_replica(
+            NodeId(0),
+            ms(i) + Duration::from_micros(500),
+            Cmd::Send(NodeId(1), i as u32),
+        );
     }
     sim.run_until(ms(50));
     assert_eq!(sim.stats().lost, 10);
@@ -395,7 +414,11 @@ fn bad_configurations_are_errors_not_panics() {
     assert!(Sim::<Scripted>::builder(1).build().is_err());
     let mut plan = FaultPlan::default();
     plan.push(ms(1), Fault::Crash { node: NodeId(9) });
-    let err = Sim::<Scripted>::builder(1).replica(()).plan(plan).build().unwrap_err();
+    let err = Sim::<Scripted>::builder(1)
+        .replica(())
+        .plan(plan)
+        .build()
+        .unwrap_err();
     assert!(err.to_string().contains("n9 does not exist"), "{err}");
     let err = Sim::<Scripted>::builder(1)
         .replica(())
