@@ -40,6 +40,7 @@ pub struct Server;
 /// The server's durable data.
 pub type Data = imbl::OrdMap<u64, u64>;
 
+// ANCHOR: server
 impl Node for Server {
     type Config = ();
     type Msg = Msg;
@@ -67,6 +68,7 @@ impl Node for Server {
         match timer {}
     }
 }
+// ANCHOR_END: server
 
 /// Applies one request to the data.
 fn apply(data: &mut Data, request: Request) -> Reply {
@@ -107,6 +109,7 @@ pub struct Client {
     next_request: u64,
 }
 
+// ANCHOR: client
 impl Node for Client {
     type Config = ClientConfig;
     type Msg = Msg;
@@ -182,6 +185,7 @@ impl Node for Client {
         });
     }
 }
+// ANCHOR_END: client
 
 #[cfg(test)]
 mod tests {

@@ -18,3 +18,8 @@
 pub mod kernel_bench;
 pub mod run;
 pub mod workload;
+
+// The README's examples are compiled and run as doctests.
+#[doc = include_str!("../../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;

@@ -1,0 +1,348 @@
+//! Histories in Jepsen's vocabulary, and pairing their events into operations.
+//!
+//! A history is a sequence of client events. Each process invokes an operation
+//! (`invoke`) and completes it with `ok` (it happened), `fail` (it certainly did not
+//! happen) or `info` (unknown: it may have happened at any time after its invocation,
+//! or never). A process that ended in `info` never invokes again.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+/// A value carried by an operation, as Jepsen writes them.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Value {
+    /// `nil` / `null`: no value (a read's invoke, an unwritten register).
+    Nil,
+    /// An integer.
+    Int(i64),
+    /// A string.
+    Str(String),
+    /// A list: a cas's `[from, to]`, a list-append read.
+    List(Vec<Value>),
+}
+
+impl fmt::Display for Value {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Value::Nil => write!(f, "nil"),
+            Value::Int(i) => write!(f, "{i}"),
+            Value::Str(s) => write!(f, "{s:?}"),
+            Value::List(items) => {
+                write!(f, "[")?;
+                for (i, item) in items.iter().enumerate() {
+                    if i > 0 {
+                        write!(f, " ")?;
+                    }
+                    write!(f, "{item}")?;
+                }
+                write!(f, "]")
+            }
+        }
+    }
+}
+
+/// What an event says about its operation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum EventType {
+    /// The operation began.
+    Invoke,
+    /// It took effect.
+    Ok,
+    /// It certainly did not take effect.
+    Fail,
+    /// Unknown whether it took effect.
+    Info,
+}
+
+/// The function an operation applies (Jepsen's `:f`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Function {
+    /// Read a register or key (`get` in Porcupine's kv histories).
+    Read,
+    /// Overwrite it (`put`).
+    Write,
+    /// Compare and set: value `[from, to]`.
+    Cas,
+    /// Append to it (a string concatenation or a list push).
+    Append,
+}
+
+impl fmt::Display for Function {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Function::Read => "read",
+            Function::Write => "write",
+            Function::Cas => "cas",
+            Function::Append => "append",
+        })
+    }
+}
+
+/// One event of a history.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Event {
+    /// The client process.
+    pub process: u64,
+    /// What happened.
+    #[serde(rename = "type")]
+    pub kind: EventType,
+    /// The function.
+    pub f: Function,
+    /// The key, for multi-key histories.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key: Option<Value>,
+    /// The value: the argument on invoke, the result on completion.
+    #[serde(default = "nil")]
+    pub value: Value,
+    /// When, in nanoseconds, if the history says.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub time: Option<u64>,
+}
+
+fn nil() -> Value {
+    Value::Nil
+}
+
+/// A history: events in the order they happened.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct History {
+    /// The events.
+    pub events: Vec<Event>,
+    /// The source line of each event (1-based), for error messages and witnesses.
+    pub lines: Vec<usize>,
+}
+
+/// An operation: an invocation paired with its completion.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Operation {
+    /// The client process.
+    pub process: u64,
+    /// The function.
+    pub f: Function,
+    /// The key, for multi-key histories.
+    pub key: Option<Value>,
+    /// The argument (from the invocation).
+    pub input: Value,
+    /// The result (from an `ok` completion; `Nil` otherwise).
+    pub output: Value,
+    /// Index of the invocation in the history's events.
+    pub call: usize,
+    /// Index of the `ok` completion; `None` for an operation that may take effect any
+    /// time after its call (an `info`, or an invocation never completed).
+    pub ret: Option<usize>,
+}
+
+/// Why a history is malformed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum HistoryError {
+    /// A line is not an event.
+    #[error("{origin}:{line}: {message}")]
+    Parse {
+        /// The file, or `<string>`.
+        origin: String,
+        /// 1-based line.
+        line: usize,
+        /// What was expected.
+        message: String,
+    },
+    /// The events do not pair up.
+    #[error("{origin}:{line}: process {process}: {message}")]
+    Pairing {
+        /// The file, or `<string>`.
+        origin: String,
+        /// 1-based line of the offending event.
+        line: usize,
+        /// The process.
+        process: u64,
+        /// What is wrong.
+        message: String,
+    },
+}
+
+impl History {
+    /// Reads the native format: one JSON object per line, Jepsen's op map fields.
+    /// Blank lines are skipped. `origin` names the source in errors.
+    ///
+    /// ```
+    /// use checkers::history::{EventType, History};
+    /// let text = r#"{"process":3,"type":"invoke","f":"write","key":"x","value":5,"time":120000}
+    /// {"process":3,"type":"ok","f":"write","key":"x","value":5,"time":180000}"#;
+    /// let history = History::from_jsonl(text, "example.jsonl")?;
+    /// assert_eq!(history.events[1].kind, EventType::Ok);
+    /// assert_eq!(history.operations("example.jsonl")?.len(), 1);
+    /// # Ok::<(), checkers::history::HistoryError>(())
+    /// ```
+    pub fn from_jsonl(text: &str, origin: &str) -> Result<History, HistoryError> {
+        let mut history = History::default();
+        for (index, line) in text.lines().enumerate() {
+            if line.trim().is_empty() {
+                continue;
+            }
+            let event: Event = serde_json::from_str(line).map_err(|e| HistoryError::Parse {
+                origin: origin.to_owned(),
+                line: index + 1,
+                message: format!(
+                    "expected an event like {{\"process\":0,\"type\":\"invoke\",\"f\":\"read\",\"value\":null}}: {}",
+                    e.to_string().split(" at line ").next().unwrap_or_default()
+                ),
+            })?;
+            history.events.push(event);
+            history.lines.push(index + 1);
+        }
+        Ok(history)
+    }
+
+    /// The history in the native format, one event per line.
+    pub fn to_jsonl(&self) -> String {
+        let mut out = String::new();
+        for event in &self.events {
+            out.push_str(&serde_json::to_string(event).expect("events always serialise"));
+            out.push('\n');
+        }
+        out
+    }
+
+    /// Pairs each invocation with its completion. `fail`ed operations are dropped
+    /// (they did not happen); `info` and never-completed operations keep `ret: None`.
+    pub fn operations(&self, origin: &str) -> Result<Vec<Operation>, HistoryError> {
+        // Pending invocation per process, and processes that ended in `info`.
+        let mut pending: std::collections::BTreeMap<u64, usize> = Default::default();
+        let mut crashed: std::collections::BTreeSet<u64> = Default::default();
+        let mut ops: Vec<Option<Operation>> = Vec::new();
+        let mut slot_of_call: std::collections::BTreeMap<usize, usize> = Default::default();
+        for (index, event) in self.events.iter().enumerate() {
+            let error = |message: String| HistoryError::Pairing {
+                origin: origin.to_owned(),
+                line: self.lines.get(index).copied().unwrap_or(index + 1),
+                process: event.process,
+                message,
+            };
+            match event.kind {
+                EventType::Invoke => {
+                    if crashed.contains(&event.process) {
+                        return Err(error(
+                            "invokes again after an `info`; a process whose outcome is unknown never invokes again".into(),
+                        ));
+                    }
+                    if let Some(&call) = pending.get(&event.process) {
+                        return Err(error(format!(
+                            "invokes while its operation of line {} is still pending",
+                            self.lines.get(call).copied().unwrap_or(call + 1)
+                        )));
+                    }
+                    pending.insert(event.process, index);
+                    slot_of_call.insert(index, ops.len());
+                    ops.push(Some(Operation {
+                        process: event.process,
+                        f: event.f,
+                        key: event.key.clone(),
+                        input: event.value.clone(),
+                        output: Value::Nil,
+                        call: index,
+                        ret: None,
+                    }));
+                }
+                EventType::Ok | EventType::Fail | EventType::Info => {
+                    let Some(call) = pending.remove(&event.process) else {
+                        return Err(error(format!(
+                            "completes ({:?}) with nothing pending",
+                            event.kind
+                        )));
+                    };
+                    let slot = slot_of_call[&call];
+                    let op = ops[slot].as_mut().expect("a pending operation is present");
+                    if op.f != event.f {
+                        return Err(error(format!(
+                            "completes a {} that was invoked as a {}",
+                            event.f, op.f
+                        )));
+                    }
+                    match event.kind {
+                        EventType::Ok => {
+                            op.output = event.value.clone();
+                            op.ret = Some(index);
+                        }
+                        EventType::Fail => ops[slot] = None,
+                        _ => {
+                            crashed.insert(event.process);
+                        }
+                    }
+                }
+            }
+        }
+        Ok(ops.into_iter().flatten().collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<Vec<Operation>, HistoryError> {
+        History::from_jsonl(text, "t.jsonl")?.operations("t.jsonl")
+    }
+
+    #[test]
+    fn pairs_ok_drops_fail_keeps_info_open() {
+        let ops = parse(
+            r#"{"process":0,"type":"invoke","f":"write","value":1}
+{"process":1,"type":"invoke","f":"cas","value":[1,2]}
+{"process":0,"type":"ok","f":"write","value":1}
+{"process":1,"type":"fail","f":"cas","value":[1,2]}
+{"process":2,"type":"invoke","f":"read","value":null}
+{"process":2,"type":"info","f":"read","value":null}
+{"process":3,"type":"invoke","f":"read"}"#,
+        )
+        .unwrap();
+        assert_eq!(ops.len(), 3);
+        assert_eq!((ops[0].call, ops[0].ret), (0, Some(2)));
+        assert_eq!((ops[1].process, ops[1].ret), (2, None));
+        assert_eq!((ops[2].process, ops[2].ret), (3, None));
+    }
+
+    #[test]
+    fn a_bad_line_names_the_line_and_what_was_expected() {
+        let err = parse("{\"process\":0,\"type\":\"invoke\",\"f\":\"read\"}\n{\"process\":0,\"type\":\"okay\",\"f\":\"read\"}")
+            .unwrap_err();
+        let text = err.to_string();
+        assert!(text.starts_with("t.jsonl:2: expected an event"), "{text}");
+        assert!(text.contains("unknown variant `okay`"), "{text}");
+    }
+
+    #[test]
+    fn invoking_after_info_or_twice_is_an_error() {
+        let err = parse(
+            r#"{"process":0,"type":"invoke","f":"read"}
+{"process":0,"type":"info","f":"read"}
+{"process":0,"type":"invoke","f":"read"}"#,
+        )
+        .unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("t.jsonl:3: process 0: invokes again after an `info`"),
+            "{err}"
+        );
+        let err = parse(
+            r#"{"process":0,"type":"invoke","f":"read"}
+{"process":0,"type":"invoke","f":"read"}"#,
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("still pending"), "{err}");
+        let err = parse(r#"{"process":0,"type":"ok","f":"read"}"#).unwrap_err();
+        assert!(err.to_string().contains("nothing pending"), "{err}");
+    }
+
+    #[test]
+    fn jsonl_round_trips() {
+        let text = r#"{"process":3,"type":"invoke","f":"append","key":"x","value":[1,"a"],"time":5}
+{"process":3,"type":"ok","f":"append","key":"x","value":[1,"a"],"time":9}
+"#;
+        let history = History::from_jsonl(text, "t").unwrap();
+        assert_eq!(history.to_jsonl(), text);
+    }
+}

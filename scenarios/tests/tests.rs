@@ -1,0 +1,298 @@
+//! The `consim` binary as a user runs it: output, determinism and exit codes.
+
+use std::path::PathBuf;
+use std::process::{Command, Output};
+
+use serde_json::Value;
+
+fn consim(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_consim"))
+        .args(args)
+        .output()
+        .expect("the consim binary runs")
+}
+
+fn stdout(output: &Output) -> String {
+    String::from_utf8(output.stdout.clone()).expect("stdout is UTF-8")
+}
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8(output.stderr.clone()).expect("stderr is UTF-8")
+}
+
+fn json_line(output: &Output) -> Value {
+    let text = stdout(output);
+    let last = text.lines().last().expect("one line at least");
+    serde_json::from_str(last).unwrap_or_else(|e| panic!("not JSON ({e}): {last}"))
+}
+
+fn temp_file(name: &str, contents: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("consim-tests-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join(name);
+    std::fs::write(&path, contents).unwrap();
+    path
+}
+
+#[test]
+fn run_twice_same_seed_same_hash_and_another_seed_another() {
+    let run = |seed: &str| {
+        let out = consim(&["run", "--model", "single-copy", "--seed", seed, "--json"]);
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        json_line(&out)
+    };
+    let (a, b, c) = (run("7"), run("7"), run("8"));
+    assert_eq!(a, b, "the whole summary repeats, not just the hash");
+    assert_ne!(a["trace_hash"], c["trace_hash"]);
+    assert_eq!(a["seed"], 7);
+    assert!(a["deliveries"].as_u64().unwrap() > 0);
+    assert!(a["simulated_ns"].as_u64().unwrap() > 0);
+    assert_eq!(a["trace_hash"].as_str().unwrap().len(), 16);
+}
+
+#[test]
+fn run_prints_a_summary_and_the_replay_command() {
+    let out = consim(&["run", "--model", "relay", "--seed", "3"]);
+    assert_eq!(out.status.code(), Some(0));
+    let text = stdout(&out);
+    let summary = text.lines().next().unwrap();
+    for field in [
+        "model=relay",
+        "seed=3",
+        "events=",
+        "deliveries=",
+        "simulated=10s",
+        "trace_hash=",
+    ] {
+        assert!(summary.contains(field), "missing {field} in {summary}");
+    }
+    assert!(text.contains("replay: cargo run --release -- run --model relay --seed 3"));
+}
+
+#[test]
+fn trace_prints_every_event_before_the_summary() {
+    let out = consim(&[
+        "run",
+        "--model",
+        "single-copy",
+        "--seed",
+        "1",
+        "--ops",
+        "5",
+        "--trace",
+    ]);
+    assert_eq!(out.status.code(), Some(0));
+    let text = stdout(&out);
+    let deliveries = text.lines().filter(|l| l.contains(" Deliver ")).count();
+    assert_eq!(deliveries, 10, "5 requests and 5 replies:\n{text}");
+    let json = consim(&[
+        "run",
+        "--model",
+        "single-copy",
+        "--seed",
+        "1",
+        "--ops",
+        "5",
+        "--trace",
+        "--json",
+    ]);
+    let lines: Vec<Value> = stdout(&json)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert!(
+        lines[..lines.len() - 1]
+            .iter()
+            .all(|l| l.get("trace").is_some())
+    );
+    // The trace does not change the run.
+    let plain = json_line(&consim(&[
+        "run",
+        "--model",
+        "single-copy",
+        "--seed",
+        "1",
+        "--ops",
+        "5",
+        "--json",
+    ]));
+    assert_eq!(lines.last().unwrap()["trace_hash"], plain["trace_hash"]);
+}
+
+#[test]
+fn a_plan_file_is_replayed() {
+    let plan = temp_file(
+        "crash.json",
+        r#"{"faults": [
+  {"at": 100000000, "fault": {"crash": {"node": 0}}},
+  {"at": 2000000000, "fault": {"restart": {"node": 0}}}
+]}"#,
+    );
+    let out = consim(&[
+        "run",
+        "--model",
+        "single-copy",
+        "--seed",
+        "2",
+        "--json",
+        "--plan",
+        plan.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let line = json_line(&out);
+    assert!(line["ops"]["info"].as_u64().unwrap() > 0, "{line}");
+    assert_eq!(line["stats"]["faults"], 2);
+}
+
+#[test]
+fn a_plan_that_does_not_parse_names_file_and_line_and_exits_2() {
+    let plan = temp_file(
+        "bad.json",
+        "{\"faults\": [\n  {\"at\": 5, \"fault\": {\"crush\": {\"node\": 0}}}\n]}\n",
+    );
+    let out = consim(&[
+        "run",
+        "--model",
+        "single-copy",
+        "--seed",
+        "2",
+        "--plan",
+        plan.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = stderr(&out);
+    assert!(err.contains(&format!("{}:2:", plan.display())), "{err}");
+    assert!(err.contains("unknown variant `crush`"), "{err}");
+    assert!(!err.contains("panicked"), "{err}");
+}
+
+#[test]
+fn a_plan_naming_a_missing_node_exits_2() {
+    let plan = temp_file(
+        "n9.json",
+        r#"{"faults": [{"at": 5, "fault": {"crash": {"node": 9}}}]}"#,
+    );
+    let out = consim(&[
+        "run",
+        "--model",
+        "single-copy",
+        "--seed",
+        "2",
+        "--plan",
+        plan.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("n9 does not exist"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn a_missing_plan_file_exits_2() {
+    let out = consim(&[
+        "run",
+        "--model",
+        "single-copy",
+        "--seed",
+        "2",
+        "--plan",
+        "/nonexistent/plan.json",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("/nonexistent/plan.json"));
+}
+
+#[test]
+fn usage_errors_exit_2_and_list_what_is_valid() {
+    let out = consim(&["run", "--model", "nope", "--seed", "1"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("single-copy"), "{}", stderr(&out));
+    assert_eq!(consim(&["run", "--model", "relay"]).status.code(), Some(2));
+    assert_eq!(
+        consim(&["run", "--model", "relay", "--seed", "-1"])
+            .status
+            .code(),
+        Some(2)
+    );
+    assert_eq!(consim(&["frobnicate"]).status.code(), Some(2));
+    assert_eq!(
+        consim(&["bench", "kernel", "--deliveries", "0"])
+            .status
+            .code(),
+        Some(2)
+    );
+}
+
+#[test]
+fn list_names_every_model_with_its_promises() {
+    let out = consim(&["list", "--json"]);
+    assert_eq!(out.status.code(), Some(0));
+    let models: Vec<Value> = stdout(&out)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let names: Vec<&str> = models.iter().map(|m| m["name"].as_str().unwrap()).collect();
+    assert_eq!(names, vec!["single-copy", "relay"]);
+    assert_eq!(models[0]["promises"][0], "linearizable");
+    let text = stdout(&consim(&["list"]));
+    assert!(text.contains("single-copy") && text.contains("promises: linearizable"));
+}
+
+#[test]
+fn bench_kernel_reports_deliveries_per_second() {
+    let out = consim(&[
+        "bench",
+        "kernel",
+        "--deliveries",
+        "20000",
+        "--repeat",
+        "1",
+        "--json",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let line = json_line(&out);
+    assert_eq!(line["deliveries"], 20_000);
+    assert!(line["deliveries_per_s"].as_f64().unwrap() > 0.0);
+    let text = stdout(&consim(&[
+        "bench",
+        "kernel",
+        "--deliveries",
+        "20000",
+        "--repeat",
+        "1",
+    ]));
+    assert!(text.contains("deliveries/s: median"), "{text}");
+}
+
+/// The book includes real source by anchor; an include that no longer resolves would
+/// teach code that does not exist.
+#[test]
+fn book_includes_resolve() {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
+    let chapters = std::fs::read_dir(root.join("book/src")).unwrap();
+    let mut includes = 0;
+    for chapter in chapters {
+        let path = chapter.unwrap().path();
+        let text = std::fs::read_to_string(&path).unwrap();
+        for piece in text.split("{{#include ").skip(1) {
+            let target = piece.split("}}").next().unwrap();
+            let (file, anchor) = target.split_once(':').unwrap_or((target, ""));
+            let source = std::fs::read_to_string(path.parent().unwrap().join(file))
+                .unwrap_or_else(|e| panic!("{}: {file}: {e}", path.display()));
+            if !anchor.is_empty() {
+                assert!(
+                    source.contains(&format!("ANCHOR: {anchor}")),
+                    "{file}:{anchor}"
+                );
+                assert!(
+                    source.contains(&format!("ANCHOR_END: {anchor}")),
+                    "{file}:{anchor}"
+                );
+            }
+            includes += 1;
+        }
+    }
+    assert!(includes >= 2, "the book includes the model's source");
+}
