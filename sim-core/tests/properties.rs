@@ -456,6 +456,19 @@ proptest! {
         prop_assert_eq!(a.stats(), b.stats());
     }
 
+    /// Two traced runs of one seed are identical event by event, payloads included.
+    #[test]
+    fn same_seed_identical_trace(seed: u64, link in link(), plan in plan()) {
+        let run = || {
+            let mut sim = build(seed, link, plan.clone(), SchedulerConfig::Random, true);
+            sim.run_until(ms(HORIZON_MS));
+            (sim.trace().unwrap().to_vec(), sim.trace_hash())
+        };
+        let (a, b) = (run(), run());
+        prop_assert!(!a.0.is_empty());
+        prop_assert_eq!(a, b);
+    }
+
     #[test]
     fn different_seeds_different_hashes(a: u64, b: u64) {
         prop_assume!(a != b);
