@@ -114,6 +114,15 @@ pub struct History {
     pub events: Vec<Event>,
     /// The source line of each event (1-based), for error messages and witnesses.
     pub lines: Vec<usize>,
+    /// The value every key (or the register) holds before the first write: `nil`,
+    /// except in formats that say otherwise (Porcupine's kv starts every key as `""`).
+    pub initial: Value,
+}
+
+impl Default for Value {
+    fn default() -> Value {
+        Value::Nil
+    }
 }
 
 /// An operation: an invocation paired with its completion.
@@ -127,8 +136,10 @@ pub struct Operation {
     pub key: Option<Value>,
     /// The argument (from the invocation).
     pub input: Value,
-    /// The result (from an `ok` completion; `Nil` otherwise).
-    pub output: Value,
+    /// The result, from an `ok` completion; `None` when unknown (`info`, or never
+    /// completed): such an operation may have taken effect with any result, or not at
+    /// all.
+    pub output: Option<Value>,
     /// Index of the invocation in the history's events.
     pub call: usize,
     /// Index of the `ok` completion; `None` for an operation that may take effect any
@@ -149,6 +160,12 @@ pub enum HistoryError {
         line: usize,
         /// What was expected.
         message: String,
+    },
+    /// The history has no events at all.
+    #[error("{origin}: the history is empty: no events to check")]
+    Empty {
+        /// The file, or `<string>`.
+        origin: String,
     },
     /// The events do not pair up.
     #[error("{origin}:{line}: process {process}: {message}")]
@@ -191,10 +208,26 @@ impl History {
                     e.to_string().split(" at line ").next().unwrap_or_default()
                 ),
             })?;
-            history.events.push(event);
-            history.lines.push(index + 1);
+            history.push(event, index + 1);
         }
         Ok(history)
+    }
+
+    /// Appends an event read from source line `line`.
+    pub fn push(&mut self, event: Event, line: usize) {
+        self.events.push(event);
+        self.lines.push(line);
+    }
+
+    /// The time of event `index`: its `time` field if the history has one, else its
+    /// position (so that order is all that is shown).
+    pub fn time_of(&self, index: usize) -> u64 {
+        self.events[index].time.unwrap_or(index as u64)
+    }
+
+    /// Whether the events carry times.
+    pub fn has_times(&self) -> bool {
+        self.events.iter().all(|e| e.time.is_some())
     }
 
     /// The history in the native format, one event per line.
@@ -242,7 +275,7 @@ impl History {
                         f: event.f,
                         key: event.key.clone(),
                         input: event.value.clone(),
-                        output: Value::Nil,
+                        output: None,
                         call: index,
                         ret: None,
                     }));
@@ -264,7 +297,7 @@ impl History {
                     }
                     match event.kind {
                         EventType::Ok => {
-                            op.output = event.value.clone();
+                            op.output = Some(event.value.clone());
                             op.ret = Some(index);
                         }
                         EventType::Fail => ops[slot] = None,
@@ -301,6 +334,8 @@ mod tests {
         .unwrap();
         assert_eq!(ops.len(), 3);
         assert_eq!((ops[0].call, ops[0].ret), (0, Some(2)));
+        assert_eq!(ops[0].output, Some(Value::Int(1)));
+        assert_eq!(ops[1].output, None);
         assert_eq!((ops[1].process, ops[1].ret), (2, None));
         assert_eq!((ops[2].process, ops[2].ret), (3, None));
     }

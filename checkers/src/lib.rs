@@ -17,4 +17,5 @@
 //! Still to come (see the issue tracker): the Jepsen EDN and log readers, sequential
 //! models, the linearizability checker, session guarantees and convergence.
 
+pub mod formats;
 pub mod history;
