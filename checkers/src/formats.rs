@@ -234,7 +234,7 @@ fn read_jepsen_log(text: &str, origin: &str) -> Result<History, HistoryError> {
                 format!("expected a process number, got {process:?}"),
             )
         })?;
-        let mut kind = kind.strip_prefix(':').and_then(event_type).ok_or_else(|| {
+        let kind = kind.strip_prefix(':').and_then(event_type).ok_or_else(|| {
             parse_error(
                 origin,
                 number,
@@ -250,11 +250,10 @@ fn read_jepsen_log(text: &str, origin: &str) -> Result<History, HistoryError> {
         })?;
         let value_text = fields.collect::<Vec<_>>().join(" ");
         let value = if value_text == ":timed-out" {
-            // A timed-out completion carries no value; a `:fail :read :timed-out` is a
-            // read whose outcome is unknown.
-            if kind == EventType::Fail {
-                kind = EventType::Info;
-            }
+            // A timed-out completion carries no value. A `:fail :read :timed-out` is a
+            // read whose outcome is unknown, but its process goes on invoking (it did
+            // not crash, as an `:info` process would have); a read of unknown outcome
+            // constrains nothing, so it stays a `fail` and is dropped like one.
             Value::Nil
         } else {
             parse_log_value(&value_text).ok_or_else(|| {
@@ -667,7 +666,8 @@ mod tests {
                    INFO  jepsen.util - 2\t:invoke\t:cas\t[1 2]\n\
                    INFO  jepsen.util - 2\t:info\t:cas\t:timed-out\n";
         let h = read_str(log, Format::JepsenLog, "l").unwrap();
-        assert_eq!(h.events[1].kind, EventType::Info);
+        assert_eq!(h.events[1].kind, EventType::Fail);
+        assert_eq!(h.events[3].kind, EventType::Info);
         assert_eq!(
             h.events[2].value,
             Value::List(vec![Value::Int(1), Value::Int(2)])

@@ -10,10 +10,11 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 
 /// A value carried by an operation, as Jepsen writes them.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(untagged)]
 pub enum Value {
     /// `nil` / `null`: no value (a read's invoke, an unwritten register).
+    #[default]
     Nil,
     /// An integer.
     Int(i64),
@@ -117,12 +118,6 @@ pub struct History {
     /// The value every key (or the register) holds before the first write: `nil`,
     /// except in formats that say otherwise (Porcupine's kv starts every key as `""`).
     pub initial: Value,
-}
-
-impl Default for Value {
-    fn default() -> Value {
-        Value::Nil
-    }
 }
 
 /// An operation: an invocation paired with its completion.

@@ -17,5 +17,10 @@
 //! Still to come (see the issue tracker): the Jepsen EDN and log readers, sequential
 //! models, the linearizability checker, session guarantees and convergence.
 
+pub mod brute;
+pub mod check;
 pub mod formats;
 pub mod history;
+pub mod linear;
+pub mod model;
+pub mod viz;

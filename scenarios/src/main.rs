@@ -10,8 +10,12 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context;
+use checkers::check::ModelName;
+use checkers::formats::Format;
 use clap::{Parser, Subcommand};
 use scenarios::kernel_bench;
+
+mod check;
 use scenarios::run::{RunConfig, RunReport, run};
 use serde_json::json;
 use sim_core::{Duration, FaultPlan};
@@ -33,6 +37,8 @@ enum Command {
     List,
     /// Run one model with one seed and print a summary line.
     Run(RunArgs),
+    /// Check histories: is each linearizable?
+    Check(CheckArgs),
     /// Measure the simulator.
     Bench {
         #[command(subcommand)]
@@ -66,6 +72,53 @@ struct RunArgs {
     timeout_ms: u64,
 }
 
+#[derive(Debug, clap::Args)]
+struct CheckArgs {
+    /// History files.
+    #[arg(required = true, value_name = "FILE")]
+    files: Vec<PathBuf>,
+    /// The sequential model (default: kv for histories with keys or appends, else
+    /// cas-register).
+    #[arg(long, value_parser = clap::builder::PossibleValuesParser::new(ModelName::NAMES))]
+    model: Option<String>,
+    /// What to check.
+    #[arg(long, default_value = "linearizable", value_parser = ["linearizable"])]
+    consistency: String,
+    /// The history format.
+    #[arg(long, default_value = "auto", value_parser = clap::builder::PossibleValuesParser::new(Format::NAMES))]
+    format: String,
+    /// Give up on a history after this many seconds (verdict unknown, exit 3).
+    #[arg(long, value_name = "SECS")]
+    timeout: Option<f64>,
+    /// Give up when the search uses this much memory (bytes; K, M, G suffixes).
+    #[arg(long, value_name = "BYTES", default_value = "2G", value_parser = parse_bytes)]
+    max_memory: u64,
+    /// Write a self-contained HTML picture of the (first) history to this file.
+    #[arg(long, value_name = "FILE")]
+    viz: Option<PathBuf>,
+    /// For a linearizable history, print the linearization order.
+    #[arg(long)]
+    witness: bool,
+}
+
+fn parse_bytes(text: &str) -> Result<u64, String> {
+    let (digits, scale) = match text.trim().to_ascii_uppercase().chars().last() {
+        Some('K') => (&text[..text.len() - 1], 1u64 << 10),
+        Some('M') => (&text[..text.len() - 1], 1 << 20),
+        Some('G') => (&text[..text.len() - 1], 1 << 30),
+        _ => (text, 1),
+    };
+    digits
+        .trim()
+        .parse::<u64>()
+        .ok()
+        .and_then(|n| n.checked_mul(scale))
+        .filter(|&n| n > 0)
+        .ok_or_else(|| {
+            format!("expected a positive number of bytes such as 2G or 500M, got {text:?}")
+        })
+}
+
 #[derive(Debug, Subcommand)]
 enum Bench {
     /// The relay benchmark: 5 nodes passing messages on at random; deliveries/s.
@@ -91,6 +144,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::List => list(cli.json),
         Command::Run(args) => run_command(args, cli.json),
+        Command::Check(args) => check::command(args, cli.json),
         Command::Bench {
             what:
                 Bench::Kernel {

@@ -1,0 +1,922 @@
+//! The linearizability checker.
+//!
+//! Wing and Gong's search (1993) with Lowe's memoisation of (linearized set, state)
+//! (2017), in the linked-list form Porcupine uses, plus three things that make it fast:
+//!
+//! - **P-compositionality**: each key is checked alone, on both cores.
+//! - **Greedy reads**: an operation that never changes the state (a read) and is
+//!   allowed now can be linearized now without losing any solution — if a
+//!   linearization exists, moving such a read to the front of what remains keeps it
+//!   valid. So reads never branch, and a read that leads to an explored dead end proves
+//!   the present configuration dead too. `info` reads constrain nothing and are dropped.
+//! - **Compact states**: states are interned to `u32`s, model steps are cached per
+//!   (state, operation), and the memo stores linearized sets as bitsets in one arena,
+//!   keyed by an incremental (Zobrist) hash.
+//!
+//! `info` operations (and invocations that never completed) may take effect at any time
+//! after their call, or never: they have no return entry and need not be linearized.
+//! Budgets (time, memory) end in [`Outcome::Unknown`], never in a guess.
+
+use std::collections::BTreeMap;
+use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use crate::history::{History, Operation, Value};
+use crate::model::{Model, describe_op};
+
+/// Limits on one check.
+#[derive(Clone, Debug)]
+pub struct Options {
+    /// Give up (verdict `unknown`) after this long.
+    pub timeout: Option<Duration>,
+    /// Give up (verdict `unknown`) when the search's memory passes this many bytes.
+    pub max_memory_bytes: u64,
+    /// Keys checked at once.
+    pub threads: usize,
+}
+
+impl Default for Options {
+    fn default() -> Options {
+        Options {
+            timeout: None,
+            max_memory_bytes: 2 << 30,
+            threads: 2,
+        }
+    }
+}
+
+/// What the check concluded about one key.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    /// Linearizable; `order` is a linearization (indices into the checked operations;
+    /// `info` operations that need not have happened are left out).
+    Linearizable {
+        /// The operations in linearization order.
+        order: Vec<usize>,
+    },
+    /// Not linearizable.
+    Violation(Box<Violation>),
+    /// The budget ran out first.
+    Unknown {
+        /// Which budget.
+        reason: String,
+    },
+}
+
+/// Why a key's history is not linearizable: the longest linearizable prefix found, and
+/// what could come next but cannot.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Violation {
+    /// The longest linearizable prefix found (indices into the checked operations).
+    pub prefix: Vec<usize>,
+    /// The state after that prefix, for people.
+    pub state: String,
+    /// The operations that could come next; none of them leads to a linearization.
+    pub candidates: Vec<Candidate>,
+    /// The operation that has to come next at the latest (the earliest to return of
+    /// those left), if any.
+    pub blocking: Option<usize>,
+    /// One sentence on why the history cannot go on.
+    pub sentence: String,
+}
+
+/// An operation that could come next after the longest prefix.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Candidate {
+    /// Index into the checked operations.
+    pub op: usize,
+    /// Why it cannot take effect right there, if it cannot; `None` if it can (but every
+    /// way on from it fails later).
+    pub impossible: Option<String>,
+}
+
+/// One key's result.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct KeyResult {
+    /// The key (`None` for a single-object history).
+    pub key: Option<Value>,
+    /// How many operations it has.
+    pub ops: usize,
+    /// The conclusion.
+    pub outcome: Outcome,
+    /// Configurations the search entered.
+    pub explored: u64,
+}
+
+/// The result of checking a history: every key's result, in key order.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Report {
+    /// Operations checked (after dropping `fail`s).
+    pub ops: usize,
+    /// Per key.
+    pub keys: Vec<KeyResult>,
+}
+
+/// The overall verdict.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Verdict {
+    /// Every key is linearizable.
+    Ok,
+    /// Some key is not.
+    Violation,
+    /// No key is known to be violated, and some key is undecided.
+    Unknown,
+}
+
+impl Report {
+    /// `violation` if any key is violated, else `unknown` if any is undecided, else `ok`.
+    pub fn verdict(&self) -> Verdict {
+        let mut verdict = Verdict::Ok;
+        for key in &self.keys {
+            match key.outcome {
+                Outcome::Violation(_) => return Verdict::Violation,
+                Outcome::Unknown { .. } => verdict = Verdict::Unknown,
+                Outcome::Linearizable { .. } => {}
+            }
+        }
+        verdict
+    }
+
+    /// The keys that are not linearizable.
+    pub fn keys_violated(&self) -> Vec<Option<Value>> {
+        self.keys
+            .iter()
+            .filter(|k| matches!(k.outcome, Outcome::Violation(_)))
+            .map(|k| k.key.clone())
+            .collect()
+    }
+}
+
+/// An operation the model rejects outright.
+#[derive(Debug, thiserror::Error)]
+#[error("line {line}: {message}")]
+pub struct InvalidOperation {
+    /// Source line of the operation's invocation.
+    pub line: usize,
+    /// What the model said.
+    pub message: String,
+}
+
+/// Checks `operations` (from [`History::operations`]) of `history` against `model`.
+///
+/// ```
+/// use checkers::history::History;
+/// use checkers::linear::{check, Options, Verdict};
+/// use checkers::model::Register;
+/// use checkers::history::Value;
+///
+/// // p0 writes 1; p1 reads 1 after the write returned, then p1 reads nil: stale.
+/// let text = r#"{"process":0,"type":"invoke","f":"write","value":1}
+/// {"process":0,"type":"ok","f":"write","value":1}
+/// {"process":1,"type":"invoke","f":"read","value":null}
+/// {"process":1,"type":"ok","f":"read","value":1}
+/// {"process":1,"type":"invoke","f":"read","value":null}
+/// {"process":1,"type":"ok","f":"read","value":null}"#;
+/// let history = History::from_jsonl(text, "h")?;
+/// let ops = history.operations("h")?;
+/// let model = Register { cas: false, initial: Value::Nil };
+/// let report = check(&model, &history, &ops, &Options::default())?;
+/// assert_eq!(report.verdict(), Verdict::Violation);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn check<M: Model>(
+    model: &M,
+    history: &History,
+    operations: &[Operation],
+    options: &Options,
+) -> Result<Report, InvalidOperation> {
+    for op in operations {
+        model.validate(op).map_err(|message| InvalidOperation {
+            line: history.lines.get(op.call).copied().unwrap_or(op.call + 1),
+            message,
+        })?;
+    }
+    let mut partitions: BTreeMap<Option<Value>, Vec<usize>> = BTreeMap::new();
+    for (i, op) in operations.iter().enumerate() {
+        partitions
+            .entry(model.partition_key(op))
+            .or_default()
+            .push(i);
+    }
+    let partitions: Vec<(Option<Value>, Vec<usize>)> = partitions.into_iter().collect();
+    let budget = Budget {
+        deadline: options.timeout.map(|t| Instant::now() + t),
+        max_memory_bytes: options.max_memory_bytes,
+        used_bytes: AtomicU64::new(0),
+    };
+    let results: Mutex<Vec<Option<KeyResult>>> = Mutex::new(vec![None; partitions.len()]);
+    let next = AtomicUsize::new(0);
+    let threads = options.threads.clamp(1, partitions.len().max(1));
+    std::thread::scope(|scope| {
+        for _ in 0..threads {
+            scope.spawn(|| {
+                loop {
+                    let job = next.fetch_add(1, Ordering::Relaxed);
+                    let Some((key, indices)) = partitions.get(job) else {
+                        break;
+                    };
+                    let result = check_key(model, history, operations, key, indices, &budget);
+                    results.lock().expect("no worker panics while holding it")[job] = Some(result);
+                }
+            });
+        }
+    });
+    let keys = results
+        .into_inner()
+        .expect("workers are done")
+        .into_iter()
+        .map(|r| r.expect("every key was checked"))
+        .collect();
+    Ok(Report {
+        ops: operations.len(),
+        keys,
+    })
+}
+
+struct Budget {
+    deadline: Option<Instant>,
+    max_memory_bytes: u64,
+    used_bytes: AtomicU64,
+}
+
+/// Configurations the first, whole-history search may enter before the checker turns
+/// to prefixes (see [`check_key`]).
+const FIRST_ATTEMPT_CONFIGS: u64 = 50_000;
+
+/// Checks one key. A first search of the whole key, with a modest effort cap, decides
+/// most keys. If it does not, the checker searches growing prefixes of the key's
+/// history (the operations invoked first, those still running at the cut treated as
+/// `info`): a prefix that is not linearizable proves the whole history is not (every
+/// prefix of a linearizable history is linearizable), and violations usually show early,
+/// where the search is small. The last "prefix" is the whole history, without a cap.
+fn check_key<M: Model>(
+    model: &M,
+    history: &History,
+    operations: &[Operation],
+    key: &Option<Value>,
+    indices: &[usize],
+    budget: &Budget,
+) -> KeyResult {
+    // Reads whose result is unknown constrain nothing.
+    let mut kept: Vec<usize> = indices
+        .iter()
+        .copied()
+        .filter(|&i| !(operations[i].output.is_none() && model.is_read_only(&operations[i])))
+        .collect();
+    kept.sort_by_key(|&i| operations[i].call);
+    let mut explored = 0;
+    let mut cap = Some(FIRST_ATTEMPT_CONFIGS);
+    let mut size = kept.len();
+    loop {
+        // The prefix: operations invoked before the cut; those that return after it
+        // become pending (unknown outcome).
+        let cut = kept.get(size).map_or(usize::MAX, |&i| operations[i].call);
+        let prefix: Vec<(usize, Operation)> = kept[..size]
+            .iter()
+            .map(|&i| {
+                let mut op = operations[i].clone();
+                if op.ret.is_some_and(|r| r >= cut) {
+                    op.ret = None;
+                    op.output = None;
+                }
+                (i, op)
+            })
+            .filter(|(_, op)| !(op.output.is_none() && model.is_read_only(op)))
+            .collect();
+        // Unknown writes nobody observed need not have happened.
+        let all: Vec<&Operation> = prefix.iter().map(|(_, op)| op).collect();
+        let droppable: Vec<bool> = all
+            .iter()
+            .map(|op| op.output.is_none() && model.droppable_unknown(op, &all))
+            .collect();
+        let prefix: Vec<(usize, Operation)> = prefix
+            .into_iter()
+            .zip(droppable)
+            .filter(|(_, drop)| !drop)
+            .map(|(kept, _)| kept)
+            .collect();
+        let ops: Vec<&Operation> = prefix.iter().map(|(_, op)| op).collect();
+        let mut search = Search::new(model, ops);
+        let (local, steps) = search.run(budget, cap);
+        explored += steps;
+        search.release(budget);
+        let original = |i: usize| prefix[i].0;
+        let outcome = match local {
+            Local::Capped => {
+                // Too big to decide at once: look for the violation in prefixes.
+                cap = None;
+                size = 32.min(kept.len());
+                continue;
+            }
+            Local::Linearizable(_) if size < kept.len() => {
+                size = (size * 2).min(kept.len());
+                continue;
+            }
+            Local::Linearizable(order) => Outcome::Linearizable {
+                order: order.into_iter().map(original).collect(),
+            },
+            Local::Unknown(reason) => Outcome::Unknown { reason },
+            Local::Violation(best) => {
+                let mut violation = search.explain(&best, history);
+                violation.prefix = violation.prefix.iter().map(|&i| original(i)).collect();
+                violation.blocking = violation.blocking.map(original);
+                for c in &mut violation.candidates {
+                    c.op = original(c.op);
+                }
+                Outcome::Violation(Box::new(violation))
+            }
+        };
+        return KeyResult {
+            key: key.clone(),
+            ops: indices.len(),
+            outcome,
+            explored,
+        };
+    }
+}
+
+const NIL: u32 = u32::MAX;
+const NO_STATE: u32 = u32::MAX;
+
+/// FxHash's word step with a final avalanche, so that every input bit reaches the
+/// low bits hash tables index by.
+#[derive(Default)]
+struct Fx(u64);
+
+impl Hasher for Fx {
+    fn finish(&self) -> u64 {
+        mix(self.0)
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for chunk in bytes.chunks(8) {
+            let mut word = [0u8; 8];
+            word[..chunk.len()].copy_from_slice(chunk);
+            self.write_u64(u64::from_le_bytes(word));
+        }
+    }
+    fn write_u64(&mut self, word: u64) {
+        self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+}
+
+type FxMap<K, V> = HashMap<K, V, BuildHasherDefault<Fx>>;
+
+fn mix(mut z: u64) -> u64 {
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
+/// The set of (linearized set, state) configurations already entered: an open-addressed
+/// table of (hash, state, entry) with the bitsets stored back to back in one arena.
+struct Memo {
+    slots: Vec<(u64, u32, u32)>,
+    len: usize,
+    words: usize,
+    arena: Vec<u64>,
+}
+
+impl Memo {
+    fn new(words: usize) -> Memo {
+        Memo {
+            slots: vec![(0, 0, NIL); 1024],
+            len: 0,
+            words,
+            arena: Vec::new(),
+        }
+    }
+
+    fn bytes(&self) -> u64 {
+        (self.slots.capacity() * 16 + self.arena.capacity() * 8) as u64
+    }
+
+    /// Inserts the configuration; returns whether it was new.
+    fn insert(&mut self, hash: u64, state: u32, bits: &[u64]) -> bool {
+        let mask = self.slots.len() - 1;
+        let mut at = (hash as usize) & mask;
+        loop {
+            let (h, s, entry) = self.slots[at];
+            if entry == NIL {
+                break;
+            }
+            if h == hash && s == state {
+                let start = entry as usize * self.words;
+                if &self.arena[start..start + self.words] == bits {
+                    return false;
+                }
+            }
+            at = (at + 1) & mask;
+        }
+        let entry = u32::try_from(self.len).expect("fewer than 2^32 configurations");
+        self.slots[at] = (hash, state, entry);
+        self.arena.extend_from_slice(bits);
+        self.len += 1;
+        if self.len * 2 > self.slots.len() {
+            self.grow();
+        }
+        true
+    }
+
+    fn grow(&mut self) {
+        let old = std::mem::replace(&mut self.slots, vec![(0, 0, NIL); 0]);
+        self.slots = vec![(0, 0, NIL); old.len() * 2];
+        let mask = self.slots.len() - 1;
+        for slot in old.into_iter().filter(|s| s.2 != NIL) {
+            let mut at = (slot.0 as usize) & mask;
+            while self.slots[at].2 != NIL {
+                at = (at + 1) & mask;
+            }
+            self.slots[at] = slot;
+        }
+    }
+}
+
+struct Frame {
+    op: u32,
+    previous: u32,
+    forced: bool,
+}
+
+enum Local {
+    /// The effort cap was reached first.
+    Capped,
+    Linearizable(Vec<usize>),
+    Violation(Best),
+    Unknown(String),
+}
+
+/// The deepest configuration reached: its linearized prefix and state.
+struct Best {
+    prefix: Vec<u32>,
+    state: u32,
+}
+
+struct Search<'a, M: Model> {
+    model: &'a M,
+    ops: Vec<&'a Operation>,
+    has_return: Vec<bool>,
+    read_only: Vec<bool>,
+    next: Vec<u32>,
+    prev: Vec<u32>,
+    head: u32,
+    zobrist: Vec<u64>,
+    /// For growth models: per ok read, how many unlinearized ops could reset the state
+    /// towards its result; per op, the reads it counts for.
+    resetters: Vec<u32>,
+    resets_for: Vec<Vec<u32>>,
+    grows: bool,
+    states: Vec<M::State>,
+    /// State hash → first state id with that hash; `same_hash` chains the others.
+    state_ids: FxMap<u64, u32>,
+    same_hash: Vec<u32>,
+    steps: FxMap<u64, u32>,
+    counted_bytes: u64,
+}
+
+impl<'a, M: Model> Search<'a, M> {
+    fn new(model: &'a M, ops: Vec<&'a Operation>) -> Search<'a, M> {
+        let n = ops.len();
+        let has_return: Vec<bool> = ops.iter().map(|o| o.ret.is_some()).collect();
+        let read_only: Vec<bool> = ops.iter().map(|o| model.is_read_only(o)).collect();
+        // Entries: 2i is op i's call, 2i+1 its return; ordered by event position.
+        let mut entries: Vec<(usize, u32)> = Vec::with_capacity(2 * n);
+        for (i, op) in ops.iter().enumerate() {
+            entries.push((op.call, 2 * i as u32));
+            if let Some(ret) = op.ret {
+                entries.push((ret, 2 * i as u32 + 1));
+            }
+        }
+        entries.sort_unstable();
+        let head = 2 * n as u32;
+        let mut next = vec![NIL; 2 * n + 1];
+        let mut prev = vec![NIL; 2 * n + 1];
+        let mut last = head;
+        for &(_, e) in &entries {
+            next[last as usize] = e;
+            prev[e as usize] = last;
+            last = e;
+        }
+        let grows = model.grows();
+        let mut resetters = vec![0u32; n];
+        let mut resets_for = vec![Vec::new(); n];
+        if grows {
+            for (r, read) in ops.iter().enumerate() {
+                let Some(seen) = read
+                    .output
+                    .as_ref()
+                    .filter(|_| read_only[r] && read.ret.is_some())
+                else {
+                    continue;
+                };
+                let returned = read.ret.expect("filtered to ok reads");
+                for (w, op) in ops.iter().enumerate() {
+                    // Only an op invoked before the read returned can come before it.
+                    if !read_only[w] && op.call < returned && model.may_reset_to(op, seen) {
+                        resetters[r] += 1;
+                        resets_for[w].push(r as u32);
+                    }
+                }
+            }
+        }
+        let zobrist = (0..n as u64)
+            .map(|i| mix(i.wrapping_add(0x9E37_79B9_7F4A_7C15)))
+            .collect();
+        let mut search = Search {
+            model,
+            ops,
+            has_return,
+            read_only,
+            next,
+            prev,
+            head,
+            zobrist,
+            resetters,
+            resets_for,
+            grows,
+            states: Vec::new(),
+            state_ids: FxMap::default(),
+            same_hash: Vec::new(),
+            steps: FxMap::default(),
+            counted_bytes: 0,
+        };
+        search.intern(model.init());
+        search
+    }
+
+    fn intern(&mut self, state: M::State) -> u32 {
+        let mut hasher = Fx::default();
+        std::hash::Hash::hash(&state, &mut hasher);
+        let hash = hasher.finish();
+        let first = self.state_ids.get(&hash).copied().unwrap_or(NIL);
+        let mut id = first;
+        while id != NIL {
+            if self.states[id as usize] == state {
+                return id;
+            }
+            id = self.same_hash[id as usize];
+        }
+        let id = u32::try_from(self.states.len()).expect("fewer than 2^32 states");
+        self.states.push(state);
+        self.same_hash.push(first);
+        self.state_ids.insert(hash, id);
+        id
+    }
+
+    /// The state after op `op` in state `state`, or `NO_STATE`; cached.
+    fn step(&mut self, state: u32, op: u32) -> u32 {
+        let key = (u64::from(state) << 32) | u64::from(op);
+        if let Some(&next) = self.steps.get(&key) {
+            return next;
+        }
+        let current = &self.states[state as usize];
+        let operation = self.ops[op as usize];
+        let next = if self.read_only[op as usize] {
+            if self.model.allows(current, operation) {
+                state
+            } else {
+                NO_STATE
+            }
+        } else {
+            match self.model.step(current, operation) {
+                Some(s) => self.intern(s),
+                None => NO_STATE,
+            }
+        };
+        self.steps.insert(key, next);
+        next
+    }
+
+    fn lift(&mut self, op: u32) {
+        for e in self.entries_of(op) {
+            let (p, n) = (self.prev[e as usize], self.next[e as usize]);
+            self.next[p as usize] = n;
+            if n != NIL {
+                self.prev[n as usize] = p;
+            }
+        }
+    }
+
+    fn unlift(&mut self, op: u32) {
+        for e in self.entries_of(op).into_iter().rev() {
+            let (p, n) = (self.prev[e as usize], self.next[e as usize]);
+            if n != NIL {
+                self.prev[n as usize] = e;
+            }
+            self.next[p as usize] = e;
+        }
+    }
+
+    /// Linearizes `op`: out of the list, and no longer a possible reset.
+    fn take(&mut self, op: u32) {
+        self.lift(op);
+        for &r in &self.resets_for[op as usize] {
+            self.resetters[r as usize] -= 1;
+        }
+    }
+
+    /// Undoes [`Search::take`].
+    fn give_back(&mut self, op: u32) {
+        self.unlift(op);
+        for &r in &self.resets_for[op as usize] {
+            self.resetters[r as usize] += 1;
+        }
+    }
+
+    /// For growth models: whether some pending read near the front can no longer
+    /// return what it did, because the state cannot grow into its result and nothing
+    /// left can reset it.
+    fn doomed(&self, state: u32) -> bool {
+        if !self.grows {
+            return false;
+        }
+        let current = &self.states[state as usize];
+        let mut entry = self.next[self.head as usize];
+        let mut looked = 0;
+        while entry != NIL && looked < 64 {
+            looked += 1;
+            let op = (entry / 2) as usize;
+            if entry % 2 == 1 && self.read_only[op] && self.resetters[op] == 0 {
+                if let Some(seen) = &self.ops[op].output {
+                    if !self.model.grows_into(current, seen) {
+                        return true;
+                    }
+                }
+            }
+            entry = self.next[entry as usize];
+        }
+        false
+    }
+
+    fn entries_of(&self, op: u32) -> Vec<u32> {
+        if self.has_return[op as usize] {
+            vec![2 * op, 2 * op + 1]
+        } else {
+            vec![2 * op]
+        }
+    }
+
+    fn memory(&self, memo: &Memo) -> u64 {
+        let states = self.states.len() as u64 * (std::mem::size_of::<M::State>() as u64 + 64);
+        memo.bytes() + states + self.steps.capacity() as u64 * 24
+    }
+
+    fn release(&mut self, budget: &Budget) {
+        budget
+            .used_bytes
+            .fetch_sub(self.counted_bytes, Ordering::Relaxed);
+        self.counted_bytes = 0;
+    }
+
+    fn run(&mut self, budget: &Budget, cap: Option<u64>) -> (Local, u64) {
+        let n = self.ops.len();
+        let words = n.div_ceil(64).max(1);
+        let mut memo = Memo::new(words);
+        let mut bits = vec![0u64; words];
+        let mut hash = 0u64;
+        let mut state = 0u32;
+        let mut remaining_ok = self.has_return.iter().filter(|&&r| r).count();
+        let mut stack: Vec<Frame> = Vec::new();
+        let mut best = Best {
+            prefix: Vec::new(),
+            state,
+        };
+        let mut explored = 0u64;
+        'config: loop {
+            if remaining_ok == 0 {
+                let order = stack.iter().map(|f| f.op as usize).collect();
+                return (Local::Linearizable(order), explored);
+            }
+            explored += 1;
+            if cap.is_some_and(|c| explored > c) {
+                return (Local::Capped, explored);
+            }
+            if explored % 1024 == 0 {
+                if let Some(reason) = self.over_budget(&memo, budget) {
+                    return (Local::Unknown(reason), explored);
+                }
+            }
+            if stack.len() > best.prefix.len() {
+                best.prefix = stack.iter().map(|f| f.op).collect();
+                best.state = state;
+            }
+            // Greedy pass: a read allowed now is linearized now, without branching.
+            let mut entry = self.next[self.head as usize];
+            let mut dead = self.doomed(state);
+            if dead {
+                entry = NIL;
+            }
+            while entry != NIL && entry % 2 == 0 {
+                let op = entry / 2;
+                if self.read_only[op as usize] && self.step(state, op) != NO_STATE {
+                    let after = self.step(state, op);
+                    set(&mut bits, op);
+                    let h = hash ^ self.zobrist[op as usize];
+                    if memo.insert(mix(h ^ u64::from(after)), after, &bits) {
+                        hash = h;
+                        stack.push(Frame {
+                            op,
+                            previous: state,
+                            forced: true,
+                        });
+                        state = after;
+                        self.take(op);
+                        remaining_ok -= usize::from(self.has_return[op as usize]);
+                        continue 'config;
+                    }
+                    clear(&mut bits, op);
+                    dead = true;
+                    break;
+                }
+                entry = self.next[entry as usize];
+            }
+            entry = if dead {
+                NIL
+            } else {
+                self.next[self.head as usize]
+            };
+            loop {
+                if entry == NIL || entry % 2 == 1 {
+                    // Nothing more to try here: go back to the last choice that was free.
+                    loop {
+                        let Some(frame) = stack.pop() else {
+                            return (Local::Violation(best), explored);
+                        };
+                        self.give_back(frame.op);
+                        clear(&mut bits, frame.op);
+                        hash ^= self.zobrist[frame.op as usize];
+                        state = frame.previous;
+                        remaining_ok += usize::from(self.has_return[frame.op as usize]);
+                        if !frame.forced {
+                            entry = self.next[2 * frame.op as usize];
+                            break;
+                        }
+                    }
+                    continue;
+                }
+                let op = entry / 2;
+                if !self.read_only[op as usize] {
+                    let after = self.step(state, op);
+                    if after != NO_STATE {
+                        set(&mut bits, op);
+                        let h = hash ^ self.zobrist[op as usize];
+                        if memo.insert(mix(h ^ u64::from(after)), after, &bits) {
+                            hash = h;
+                            stack.push(Frame {
+                                op,
+                                previous: state,
+                                forced: false,
+                            });
+                            state = after;
+                            self.take(op);
+                            remaining_ok -= usize::from(self.has_return[op as usize]);
+                            continue 'config;
+                        }
+                        clear(&mut bits, op);
+                    }
+                }
+                entry = self.next[entry as usize];
+            }
+        }
+    }
+
+    fn over_budget(&mut self, memo: &Memo, budget: &Budget) -> Option<String> {
+        let now_bytes = self.memory(memo);
+        let total = if now_bytes >= self.counted_bytes {
+            budget
+                .used_bytes
+                .fetch_add(now_bytes - self.counted_bytes, Ordering::Relaxed)
+                + (now_bytes - self.counted_bytes)
+        } else {
+            budget
+                .used_bytes
+                .fetch_sub(self.counted_bytes - now_bytes, Ordering::Relaxed)
+                - (self.counted_bytes - now_bytes)
+        };
+        self.counted_bytes = now_bytes;
+        if total > budget.max_memory_bytes {
+            return Some(format!(
+                "the memory budget of {} MB ran out",
+                budget.max_memory_bytes >> 20
+            ));
+        }
+        if budget.deadline.is_some_and(|d| Instant::now() >= d) {
+            return Some("the time budget ran out".to_owned());
+        }
+        None
+    }
+
+    /// Describes the deepest configuration: what could come next and why nothing can.
+    fn explain(&mut self, best: &Best, history: &History) -> Violation {
+        for &op in &best.prefix {
+            self.lift(op);
+        }
+        let mut candidates = Vec::new();
+        let mut blocking = None;
+        let mut entry = self.next[self.head as usize];
+        while entry != NIL {
+            let op = entry / 2;
+            if entry % 2 == 1 {
+                blocking = Some(op);
+                break;
+            }
+            let impossible = (self.step(best.state, op) == NO_STATE).then(|| {
+                self.model
+                    .explain(&self.states[best.state as usize], self.ops[op as usize])
+            });
+            candidates.push(Candidate {
+                op: op as usize,
+                impossible,
+            });
+            entry = self.next[entry as usize];
+        }
+        for &op in best.prefix.iter().rev() {
+            self.unlift(op);
+        }
+        let blocking_impossible = blocking.is_some_and(|b| self.step(best.state, b) == NO_STATE);
+        let last_change = self.last_change(best);
+        let state = &self.states[best.state as usize];
+        let after = last_change.map(|op| {
+            format!(
+                " after {} by process {} {}",
+                describe_op(self.ops[op as usize]),
+                self.ops[op as usize].process,
+                when(history, self.ops[op as usize])
+            )
+        });
+        let focus = blocking.filter(|_| blocking_impossible).or_else(|| {
+            candidates
+                .iter()
+                .find(|c| c.impossible.is_some())
+                .map(|c| c.op as u32)
+        });
+        let sentence = match focus {
+            Some(op) => {
+                let o = self.ops[op as usize];
+                format!(
+                    "{} by process {} {} cannot take effect: {}{}",
+                    describe_op(o),
+                    o.process,
+                    when(history, o),
+                    self.model.explain(state, o),
+                    after.unwrap_or_default()
+                )
+            }
+            None => format!(
+                "every order of the {} operations that could come next leads to a contradiction later ({}{})",
+                candidates.len(),
+                self.model.describe_state(state),
+                after.unwrap_or_default()
+            ),
+        };
+        Violation {
+            prefix: best.prefix.iter().map(|&o| o as usize).collect(),
+            state: self.model.describe_state(state),
+            candidates,
+            blocking: blocking.map(|b| b as usize),
+            sentence,
+        }
+    }
+
+    /// The last operation of the prefix that changed the state.
+    fn last_change(&mut self, best: &Best) -> Option<u32> {
+        let mut state = 0u32;
+        let mut last = None;
+        for &op in &best.prefix {
+            let after = self.step(state, op);
+            if after != state {
+                last = Some(op);
+            }
+            state = after;
+        }
+        last
+    }
+}
+
+/// When an operation ran, for people: "at 12.3 ms" with times, "(line 7)" without.
+pub fn when(history: &History, op: &Operation) -> String {
+    let line = history.lines.get(op.call).copied().unwrap_or(op.call + 1);
+    match (
+        history.events[op.call].time,
+        op.ret.and_then(|r| history.events[r].time),
+    ) {
+        (Some(call), Some(ret)) => format!(
+            "between {:.3} ms and {:.3} ms (line {line})",
+            call as f64 / 1e6,
+            ret as f64 / 1e6
+        ),
+        (Some(call), None) => format!("from {:.3} ms (line {line})", call as f64 / 1e6),
+        _ => format!("(line {line})"),
+    }
+}
+
+fn set(bits: &mut [u64], op: u32) {
+    bits[op as usize / 64] |= 1 << (op % 64);
+}
+
+fn clear(bits: &mut [u64], op: u32) {
+    bits[op as usize / 64] &= !(1 << (op % 64));
+}

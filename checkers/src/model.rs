@@ -1,0 +1,555 @@
+//! Sequential specifications: what one object does when operations are applied to it
+//! one at a time. A checker asks whether a concurrent history can be explained by some
+//! order of operations that such a model accepts.
+
+use std::fmt::Debug;
+use std::hash::Hash;
+
+use crate::history::{Function, Operation, Value};
+
+/// A sequential specification. Implement it to check histories of your own objects.
+///
+/// Operations on different [`Model::partition_key`]s are independent (each key is its
+/// own object), so a history is linearizable exactly when each key's sub-history is
+/// (Herlihy and Wing's locality; Horn and Kroening's P-compositionality), and each key
+/// is checked alone.
+///
+/// # Example
+///
+/// A counter whose `write` adds its value and whose `read` returns the total:
+///
+/// ```
+/// use checkers::history::{Function, Operation, Value};
+/// use checkers::model::Model;
+///
+/// struct Counter;
+/// impl Model for Counter {
+///     type State = i64;
+///     fn name(&self) -> &'static str { "counter" }
+///     fn init(&self) -> i64 { 0 }
+///     fn validate(&self, op: &Operation) -> Result<(), String> {
+///         match (op.f, &op.input) {
+///             (Function::Read, _) | (Function::Write, Value::Int(_)) => Ok(()),
+///             _ => Err(format!("a counter does not {}", op.f)),
+///         }
+///     }
+///     fn step(&self, total: &i64, op: &Operation) -> Option<i64> {
+///         match (op.f, &op.input, &op.output) {
+///             (Function::Write, Value::Int(n), _) => Some(total + n),
+///             (Function::Read, _, Some(Value::Int(seen))) => (seen == total).then_some(*total),
+///             (Function::Read, _, None) => Some(*total),
+///             _ => None,
+///         }
+///     }
+///     fn is_read_only(&self, op: &Operation) -> bool { op.f == Function::Read }
+///     fn describe_state(&self, total: &i64) -> String { format!("the counter is at {total}") }
+/// }
+/// ```
+pub trait Model: Sync {
+    /// The object's state. Equal states must behave the same from then on.
+    type State: Clone + Eq + Hash + Debug + Send + Sync;
+
+    /// The model's name.
+    fn name(&self) -> &'static str;
+
+    /// The state before any operation.
+    fn init(&self) -> Self::State;
+
+    /// Whether `op` makes sense for this model at all (its function and value shape).
+    fn validate(&self, op: &Operation) -> Result<(), String>;
+
+    /// The state after `op` is applied to `state`, or `None` if `op` could not have
+    /// returned what it did there. An operation whose output is unknown (`op.output`
+    /// is `None`) may have returned anything.
+    fn step(&self, state: &Self::State, op: &Operation) -> Option<Self::State>;
+
+    /// Whether `op` never changes the state wherever it is allowed (a read). The
+    /// checker linearizes such an operation as soon as it is allowed, without
+    /// branching; getting this wrong makes the checker miss linearizations.
+    fn is_read_only(&self, op: &Operation) -> bool {
+        let _ = op;
+        false
+    }
+
+    /// Whether read-only `op` is allowed in `state` (the checker asks this instead of
+    /// [`Model::step`] for read-only operations, to spare a copy of the state).
+    fn allows(&self, state: &Self::State, op: &Operation) -> bool {
+        self.step(state, op).is_some()
+    }
+
+    /// Whether the state only ever grows (appends), so that a state that cannot grow
+    /// into what a pending read returned is a dead end unless some write resets it.
+    /// Opting in lets the checker prune with [`Model::grows_into`] and
+    /// [`Model::may_reset_to`]; both must then be conservative (answer `true` when in
+    /// doubt), or the checker will miss linearizations.
+    fn grows(&self) -> bool {
+        false
+    }
+
+    /// Whether appends alone could turn `state` into `seen` (for models that
+    /// [`Model::grows`]).
+    fn grows_into(&self, state: &Self::State, seen: &Value) -> bool {
+        let _ = (state, seen);
+        true
+    }
+
+    /// Whether non-read `op`, in some state, could leave a state that grows into `seen`
+    /// other than by appending (a write of a prefix of `seen`, a cas).
+    fn may_reset_to(&self, op: &Operation, seen: &Value) -> bool {
+        let _ = (op, seen);
+        true
+    }
+
+    /// Whether `op`, whose outcome is unknown, can be left out: no read among `ops`
+    /// observed its effect and nothing else could depend on it, so "it never happened"
+    /// explains the history whenever "it happened" does. Must be conservative.
+    fn droppable_unknown(&self, op: &Operation, ops: &[&Operation]) -> bool {
+        let _ = (op, ops);
+        false
+    }
+
+    /// The independent object `op` acts on; `None` puts it with the other `None`s.
+    fn partition_key(&self, op: &Operation) -> Option<Value> {
+        op.key.clone()
+    }
+
+    /// The state, for people ("the register holds 4").
+    fn describe_state(&self, state: &Self::State) -> String;
+
+    /// Why `op` cannot take effect in `state`, for people.
+    fn explain(&self, state: &Self::State, op: &Operation) -> String {
+        format!(
+            "{} does not fit: {}",
+            describe_op(op),
+            self.describe_state(state)
+        )
+    }
+}
+
+/// An operation, for people: `read 3`, `write 4`, `cas 1→2`, `append "x"`.
+pub fn describe_op(op: &Operation) -> String {
+    match (op.f, &op.input, &op.output) {
+        (Function::Read, _, Some(v)) => format!("read {v}"),
+        (Function::Read, _, None) => "read (result unknown)".to_owned(),
+        (Function::Cas, Value::List(pair), _) if pair.len() == 2 => {
+            format!("cas {}→{}", pair[0], pair[1])
+        }
+        (f, input, _) => format!("{f} {input}"),
+    }
+}
+
+/// Whether a read that returned `seen` could show the effect of writing or appending
+/// `value`: the value itself, a substring of a string, an element of a list. In doubt,
+/// `true`.
+fn mentions(seen: &Value, value: &Value) -> bool {
+    match (seen, value) {
+        (Value::Str(s), Value::Str(t)) => s.contains(t.as_str()),
+        (Value::List(items), x) => items.contains(x) || items.iter().any(|i| mentions(i, x)),
+        (Value::Nil, _) => false,
+        (a, b) => a == b,
+    }
+}
+
+/// The shared rule of the built-in models: an unknown write or append whose value no
+/// read mentions can be dropped, provided no cas could have compared against it.
+fn unobserved(op: &Operation, ops: &[&Operation]) -> bool {
+    matches!(op.f, Function::Write | Function::Append)
+        && op.output.is_none()
+        && !ops.iter().any(|o| o.f == Function::Cas)
+        && !ops.iter().any(|o| {
+            o.f == Function::Read
+                && o.output
+                    .as_ref()
+                    .is_some_and(|seen| mentions(seen, &op.input))
+        })
+}
+
+/// A register of `read`, `write` and (if `cas`) compare-and-set, starting at `initial`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Register {
+    /// Whether `cas` is allowed.
+    pub cas: bool,
+    /// The value before any write.
+    pub initial: Value,
+}
+
+fn cas_pair(input: &Value) -> Option<(&Value, &Value)> {
+    match input {
+        Value::List(pair) if pair.len() == 2 => Some((&pair[0], &pair[1])),
+        _ => None,
+    }
+}
+
+impl Model for Register {
+    type State = Value;
+
+    fn name(&self) -> &'static str {
+        if self.cas { "cas-register" } else { "register" }
+    }
+
+    fn init(&self) -> Value {
+        self.initial.clone()
+    }
+
+    fn validate(&self, op: &Operation) -> Result<(), String> {
+        match op.f {
+            Function::Read | Function::Write => Ok(()),
+            Function::Cas if self.cas => cas_pair(&op.input)
+                .map(|_| ())
+                .ok_or_else(|| format!("a cas takes [from to], got {}", op.input)),
+            f => Err(format!("the {} model has no {f}", self.name())),
+        }
+    }
+
+    fn step(&self, state: &Value, op: &Operation) -> Option<Value> {
+        match op.f {
+            Function::Read => match &op.output {
+                Some(seen) if seen != state => None,
+                _ => Some(state.clone()),
+            },
+            Function::Write => Some(op.input.clone()),
+            Function::Cas => {
+                let (from, to) = cas_pair(&op.input)?;
+                (from == state).then(|| to.clone())
+            }
+            Function::Append => None,
+        }
+    }
+
+    fn is_read_only(&self, op: &Operation) -> bool {
+        op.f == Function::Read
+    }
+
+    fn droppable_unknown(&self, op: &Operation, ops: &[&Operation]) -> bool {
+        unobserved(op, ops)
+    }
+
+    fn allows(&self, state: &Value, op: &Operation) -> bool {
+        op.f == Function::Read && op.output.as_ref().is_none_or(|seen| seen == state)
+    }
+
+    fn describe_state(&self, state: &Value) -> String {
+        match state {
+            Value::Nil => "the register holds nothing (nil)".to_owned(),
+            v => format!("the register holds {v}"),
+        }
+    }
+
+    fn explain(&self, state: &Value, op: &Operation) -> String {
+        match (op.f, cas_pair(&op.input)) {
+            (Function::Cas, Some((from, _))) => format!(
+                "{} needs {from}, but {}",
+                describe_op(op),
+                self.describe_state(state)
+            ),
+            _ => format!("{}, but {}", describe_op(op), self.describe_state(state)),
+        }
+    }
+}
+
+/// Independent keys, each a value that supports `read`, `write`, `cas` and `append`
+/// (string concatenation onto strings, a push onto lists), starting at `initial`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Kv {
+    /// Every key's value before any write (`""` for Porcupine's kv histories).
+    pub initial: Value,
+}
+
+/// Whether appends (string concatenation, list pushes) could turn `state` into `seen`:
+/// `state` is a prefix of `seen`. `nil` grows into anything but the empty string and
+/// the empty list; in doubt, `true`.
+fn value_grows_into(state: &Value, seen: &Value) -> bool {
+    match (state, seen) {
+        (Value::Str(s), Value::Str(t)) => t.starts_with(s.as_str()),
+        (Value::List(s), Value::List(t)) => t.starts_with(s),
+        (Value::Nil, Value::Str(t)) => !t.is_empty(),
+        (Value::Nil, Value::List(t)) => !t.is_empty(),
+        (Value::Nil, Value::Nil) => true,
+        (Value::Str(_) | Value::List(_), Value::Nil) => false,
+        (Value::Str(_), Value::List(_)) | (Value::List(_), Value::Str(_)) => false,
+        _ => true,
+    }
+}
+
+/// `state` with `item` appended: strings concatenate, lists push; `nil` becomes a
+/// string or a one-element list.
+fn appended(state: &Value, item: &Value) -> Option<Value> {
+    Some(match (state, item) {
+        (Value::Str(s), Value::Str(t)) => Value::Str(format!("{s}{t}")),
+        (Value::Nil, Value::Str(t)) => Value::Str(t.clone()),
+        (Value::List(items), x) => {
+            let mut items = items.clone();
+            items.push(x.clone());
+            Value::List(items)
+        }
+        (Value::Nil, x) => Value::List(vec![x.clone()]),
+        _ => return None,
+    })
+}
+
+impl Model for Kv {
+    type State = Value;
+
+    fn name(&self) -> &'static str {
+        "kv"
+    }
+
+    fn init(&self) -> Value {
+        self.initial.clone()
+    }
+
+    fn validate(&self, op: &Operation) -> Result<(), String> {
+        match op.f {
+            Function::Cas => cas_pair(&op.input)
+                .map(|_| ())
+                .ok_or_else(|| format!("a cas takes [from to], got {}", op.input)),
+            _ => Ok(()),
+        }
+    }
+
+    fn step(&self, state: &Value, op: &Operation) -> Option<Value> {
+        match op.f {
+            Function::Append => appended(state, &op.input),
+            _ => Register {
+                cas: true,
+                initial: Value::Nil,
+            }
+            .step(state, op),
+        }
+    }
+
+    fn is_read_only(&self, op: &Operation) -> bool {
+        op.f == Function::Read
+    }
+
+    fn droppable_unknown(&self, op: &Operation, ops: &[&Operation]) -> bool {
+        unobserved(op, ops)
+    }
+
+    fn allows(&self, state: &Value, op: &Operation) -> bool {
+        op.f == Function::Read && op.output.as_ref().is_none_or(|seen| seen == state)
+    }
+
+    fn grows(&self) -> bool {
+        true
+    }
+
+    fn grows_into(&self, state: &Value, seen: &Value) -> bool {
+        value_grows_into(state, seen)
+    }
+
+    fn may_reset_to(&self, op: &Operation, seen: &Value) -> bool {
+        match op.f {
+            Function::Append | Function::Read => false,
+            Function::Write => value_grows_into(&op.input, seen),
+            Function::Cas => true,
+        }
+    }
+
+    fn describe_state(&self, state: &Value) -> String {
+        match state {
+            Value::Nil => "the key holds nothing (nil)".to_owned(),
+            v => format!("the key holds {v}"),
+        }
+    }
+
+    fn explain(&self, state: &Value, op: &Operation) -> String {
+        match op.f {
+            Function::Append => format!(
+                "{} cannot be applied: {}",
+                describe_op(op),
+                self.describe_state(state)
+            ),
+            _ => format!("{}, but {}", describe_op(op), self.describe_state(state)),
+        }
+    }
+}
+
+/// Elle's list-append workload, one key at a time: `append` pushes a unique element,
+/// `read` returns the whole list (`nil` for an empty one).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ListAppend;
+
+impl Model for ListAppend {
+    type State = Vec<Value>;
+
+    fn name(&self) -> &'static str {
+        "list-append"
+    }
+
+    fn init(&self) -> Vec<Value> {
+        Vec::new()
+    }
+
+    fn validate(&self, op: &Operation) -> Result<(), String> {
+        match (op.f, &op.output) {
+            (Function::Append, _) => Ok(()),
+            (Function::Read, Some(Value::List(_) | Value::Nil) | None) => Ok(()),
+            (Function::Read, Some(other)) => {
+                Err(format!("a list-append read returns a list, got {other}"))
+            }
+            (f, _) => Err(format!("the list-append model has no {f}")),
+        }
+    }
+
+    fn step(&self, state: &Vec<Value>, op: &Operation) -> Option<Vec<Value>> {
+        match (op.f, &op.output) {
+            (Function::Append, _) => {
+                let mut list = state.clone();
+                list.push(op.input.clone());
+                Some(list)
+            }
+            (Function::Read, None) => Some(state.clone()),
+            (Function::Read, Some(Value::Nil)) => state.is_empty().then(|| state.clone()),
+            (Function::Read, Some(Value::List(seen))) => (seen == state).then(|| state.clone()),
+            _ => None,
+        }
+    }
+
+    fn is_read_only(&self, op: &Operation) -> bool {
+        op.f == Function::Read
+    }
+
+    fn droppable_unknown(&self, op: &Operation, ops: &[&Operation]) -> bool {
+        unobserved(op, ops)
+    }
+
+    fn grows(&self) -> bool {
+        true
+    }
+
+    fn grows_into(&self, state: &Vec<Value>, seen: &Value) -> bool {
+        match seen {
+            Value::Nil => state.is_empty(),
+            Value::List(t) => t.starts_with(state),
+            _ => true,
+        }
+    }
+
+    fn may_reset_to(&self, op: &Operation, _seen: &Value) -> bool {
+        op.f != Function::Append && op.f != Function::Read
+    }
+
+    fn describe_state(&self, state: &Vec<Value>) -> String {
+        format!("the list is {}", Value::List(state.clone()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn op(f: Function, input: Value, output: Option<Value>) -> Operation {
+        Operation {
+            process: 0,
+            f,
+            key: None,
+            input,
+            output,
+            call: 0,
+            ret: None,
+        }
+    }
+
+    #[test]
+    fn register_semantics() {
+        let m = Register {
+            cas: true,
+            initial: Value::Nil,
+        };
+        let s = m.init();
+        assert_eq!(
+            m.step(&s, &op(Function::Read, Value::Nil, Some(Value::Nil))),
+            Some(Value::Nil)
+        );
+        assert_eq!(
+            m.step(&s, &op(Function::Read, Value::Nil, Some(Value::Int(1)))),
+            None
+        );
+        assert_eq!(
+            m.step(&s, &op(Function::Read, Value::Nil, None)),
+            Some(Value::Nil)
+        );
+        let w = m
+            .step(&s, &op(Function::Write, Value::Int(3), None))
+            .unwrap();
+        let cas = |a, b| {
+            op(
+                Function::Cas,
+                Value::List(vec![Value::Int(a), Value::Int(b)]),
+                None,
+            )
+        };
+        assert_eq!(m.step(&w, &cas(3, 4)), Some(Value::Int(4)));
+        assert_eq!(m.step(&w, &cas(2, 4)), None);
+        assert!(
+            m.explain(&w, &cas(2, 4))
+                .contains("needs 2, but the register holds 3")
+        );
+        assert!(
+            Register {
+                cas: false,
+                initial: Value::Nil
+            }
+            .validate(&cas(1, 2))
+            .is_err()
+        );
+    }
+
+    #[test]
+    fn kv_appends_strings_and_lists() {
+        let m = Kv {
+            initial: Value::Str(String::new()),
+        };
+        let a = m
+            .step(
+                &m.init(),
+                &op(Function::Append, Value::Str("x 1 y".into()), None),
+            )
+            .unwrap();
+        let b = m
+            .step(&a, &op(Function::Append, Value::Str("x 2 y".into()), None))
+            .unwrap();
+        assert_eq!(b, Value::Str("x 1 yx 2 y".into()));
+        let l = Kv {
+            initial: Value::Nil,
+        };
+        let one = l
+            .step(&Value::Nil, &op(Function::Append, Value::Int(5), None))
+            .unwrap();
+        assert_eq!(one, Value::List(vec![Value::Int(5)]));
+    }
+
+    #[test]
+    fn growth_is_prefix_extension() {
+        let s = |t: &str| Value::Str(t.into());
+        assert!(value_grows_into(&s("ab"), &s("abc")));
+        assert!(value_grows_into(&s("ab"), &s("ab")));
+        assert!(!value_grows_into(&s("ab"), &s("ac")));
+        assert!(!value_grows_into(&s("abc"), &s("ab")));
+        assert!(value_grows_into(&Value::Nil, &s("a")));
+        assert!(!value_grows_into(&s(""), &Value::Nil));
+        // Every append of a string keeps the growth relation exact.
+        let kv = Kv { initial: s("") };
+        let state = kv
+            .step(&s("ab"), &op(Function::Append, s("c"), None))
+            .unwrap();
+        assert!(value_grows_into(&state, &s("abcd")));
+    }
+
+    #[test]
+    fn list_append_reads_nil_as_empty() {
+        let m = ListAppend;
+        assert!(
+            m.step(&vec![], &op(Function::Read, Value::Nil, Some(Value::Nil)))
+                .is_some()
+        );
+        assert!(
+            m.step(
+                &vec![Value::Int(1)],
+                &op(Function::Read, Value::Nil, Some(Value::Nil))
+            )
+            .is_none()
+        );
+    }
+}

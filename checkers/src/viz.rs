@@ -1,0 +1,207 @@
+//! A self-contained HTML picture of a checked history: one lane per process, each
+//! operation a bar from call to return, the linearization points of the longest
+//! linearizable prefix (or of the witness), the impossible operation marked, and the
+//! state after each point on hover. No scripts, no network, no external assets; every
+//! value from the history is escaped, so a hostile value shows as text.
+
+use std::collections::BTreeMap;
+use std::fmt::Write;
+
+use crate::check::Checked;
+use crate::history::Value;
+use crate::linear::{Outcome, when};
+use crate::model::describe_op;
+
+/// Escapes text for HTML element content and attribute values.
+///
+/// ```
+/// assert_eq!(checkers::viz::escape("</script>&\"'"), "&lt;/script&gt;&amp;&quot;&#39;");
+/// ```
+pub fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+const LANE: f64 = 34.0;
+const LEFT: f64 = 90.0;
+const WIDTH: f64 = 1100.0;
+/// Keys drawn at most (violated keys first).
+const MAX_KEYS: usize = 8;
+
+/// The page for `checked`, read from `file`.
+pub fn page(file: &str, checked: &Checked) -> String {
+    let report = &checked.report;
+    let verdict = format!("{:?}", report.verdict()).to_lowercase();
+    let mut html = String::new();
+    let _ = write!(
+        html,
+        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
+         <title>consim check: {}</title><style>{}</style></head><body>\
+         <h1>{} — {}</h1><p>{} operations, {} keys, model {}.</p>",
+        escape(file),
+        STYLE,
+        escape(file),
+        escape(&verdict),
+        report.ops,
+        report.keys.len(),
+        checked.model.name()
+    );
+    let mut keys: Vec<&crate::linear::KeyResult> = report
+        .keys
+        .iter()
+        .filter(|k| matches!(k.outcome, Outcome::Violation(_)))
+        .collect();
+    keys.extend(
+        report
+            .keys
+            .iter()
+            .filter(|k| !matches!(k.outcome, Outcome::Violation(_))),
+    );
+    for key in keys.iter().take(MAX_KEYS) {
+        section(&mut html, checked, key);
+    }
+    if keys.len() > MAX_KEYS {
+        let _ = write!(
+            html,
+            "<p>{} more keys not drawn.</p>",
+            keys.len() - MAX_KEYS
+        );
+    }
+    html.push_str("</body></html>\n");
+    html
+}
+
+fn section(html: &mut String, checked: &Checked, key: &crate::linear::KeyResult) {
+    let name = key
+        .key
+        .as_ref()
+        .map_or_else(|| "(single object)".to_owned(), Value::to_string);
+    let (points, blocking, headline): (Vec<usize>, Option<usize>, String) = match &key.outcome {
+        Outcome::Linearizable { order } => (order.clone(), None, "linearizable".into()),
+        Outcome::Violation(v) => (v.prefix.clone(), v.blocking, v.sentence.clone()),
+        Outcome::Unknown { reason } => (Vec::new(), None, format!("unknown: {reason}")),
+    };
+    let _ = write!(
+        html,
+        "<h2>key {}</h2><p class=\"headline\">{}</p>",
+        escape(&name),
+        escape(&headline)
+    );
+    let ops: Vec<usize> = (0..checked.operations.len())
+        .filter(|&i| checked.operations[i].key == key.key)
+        .collect();
+    if ops.is_empty() {
+        return;
+    }
+    let lanes: BTreeMap<u64, usize> = ops
+        .iter()
+        .map(|&i| checked.operations[i].process)
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .enumerate()
+        .map(|(lane, p)| (p, lane))
+        .collect();
+    let events = checked.history.events.len().max(1) as f64;
+    let x = |event: usize| LEFT + (event as f64 + 0.5) / events * (WIDTH - LEFT - 10.0);
+    let height = LANE * lanes.len() as f64 + 30.0;
+    let _ = write!(
+        html,
+        "<svg width=\"{WIDTH}\" height=\"{height}\" xmlns=\"http://www.w3.org/2000/svg\">"
+    );
+    for (process, lane) in &lanes {
+        let y = 20.0 + LANE * *lane as f64;
+        let _ = write!(
+            html,
+            "<text x=\"4\" y=\"{:.1}\" class=\"lane\">process {process}</text>",
+            y + 15.0
+        );
+    }
+    let position: BTreeMap<usize, usize> =
+        points.iter().enumerate().map(|(k, &op)| (op, k)).collect();
+    for &i in &ops {
+        let op = &checked.operations[i];
+        let y = 20.0 + LANE * lanes[&op.process] as f64;
+        let (x0, x1) = (x(op.call), op.ret.map_or(WIDTH - 10.0, x));
+        let class = if Some(i) == blocking {
+            "op impossible"
+        } else if op.ret.is_none() {
+            "op info"
+        } else {
+            "op"
+        };
+        let mut tip = format!(
+            "{} by process {} {}",
+            describe_op(op),
+            op.process,
+            when(&checked.history, op)
+        );
+        if let Some(k) = position.get(&i) {
+            tip += &format!("\nlinearized #{}", k + 1);
+        }
+        let _ = write!(
+            html,
+            "<g><title>{}</title><rect class=\"{class}\" x=\"{x0:.1}\" y=\"{y:.1}\" width=\"{:.1}\" height=\"22\" rx=\"3\"/>\
+             <text x=\"{:.1}\" y=\"{:.1}\" class=\"label\">{}</text></g>",
+            escape(&tip),
+            (x1 - x0).max(2.0),
+            x0 + 3.0,
+            y + 15.0,
+            escape(&describe_op(op))
+        );
+    }
+    // Linearization points: in order, each inside its operation's bar.
+    let mut last = 0.0f64;
+    for (k, &i) in points.iter().enumerate() {
+        let op = &checked.operations[i];
+        let y = 20.0 + LANE * lanes[&op.process] as f64 + 11.0;
+        let (x0, x1) = (x(op.call), op.ret.map_or(WIDTH - 10.0, x));
+        let px = last.max(x0 + 2.0).min(x1 - 2.0).max(x0);
+        last = px + 1.0;
+        let _ = write!(
+            html,
+            "<g><title>{}</title><circle class=\"point\" cx=\"{px:.1}\" cy=\"{y:.1}\" r=\"4\"/></g>",
+            escape(&format!("#{}: {}", k + 1, describe_op(op)))
+        );
+    }
+    html.push_str("</svg>");
+    if let Outcome::Violation(v) = &key.outcome {
+        let _ = write!(
+            html,
+            "<p>State after the longest linearizable prefix ({} operations): {}.</p><ul>",
+            v.prefix.len(),
+            escape(&v.state)
+        );
+        for c in &v.candidates {
+            let op = &checked.operations[c.op];
+            let why = c
+                .impossible
+                .clone()
+                .unwrap_or_else(|| "possible here, but every continuation fails later".into());
+            let _ = write!(
+                html,
+                "<li>{} by process {}: {}</li>",
+                escape(&describe_op(op)),
+                op.process,
+                escape(&why)
+            );
+        }
+        html.push_str("</ul>");
+    }
+}
+
+const STYLE: &str = "body{font-family:sans-serif;margin:1.5em;color:#222}\
+h1{font-size:1.3em}h2{font-size:1.1em;margin-top:1.5em}.headline{font-weight:bold}\
+svg{border:1px solid #ddd;background:#fcfcfc}.lane{font-size:12px;fill:#555}\
+.op{fill:#cfe2ff;stroke:#6c8ebf}.op.info{fill:#eee;stroke:#999;stroke-dasharray:4 2}\
+.op.impossible{fill:#f8c4c4;stroke:#c00;stroke-width:2}.label{font-size:11px;pointer-events:none}\
+.point{fill:#1a7f37;stroke:#fff}";

@@ -1,0 +1,204 @@
+//! Hand-written histories, one subtlety each, with verdicts worked out by hand.
+
+use checkers::check::{ModelName, check_history};
+use checkers::history::History;
+use checkers::linear::{Options, Outcome, Verdict};
+
+fn verdict(model: ModelName, text: &str) -> Verdict {
+    let history = History::from_jsonl(text, "case").unwrap();
+    check_history(history, "case", Some(model), &Options::default())
+        .unwrap()
+        .report
+        .verdict()
+}
+
+const REG: ModelName = ModelName::CasRegister;
+
+#[test]
+fn sequential_write_then_read_is_ok() {
+    let h = r#"{"process":0,"type":"invoke","f":"write","value":1}
+{"process":0,"type":"ok","f":"write","value":1}
+{"process":1,"type":"invoke","f":"read","value":null}
+{"process":1,"type":"ok","f":"read","value":1}"#;
+    assert_eq!(verdict(REG, h), Verdict::Ok);
+}
+
+#[test]
+fn a_read_of_the_initial_value_after_a_completed_write_is_stale() {
+    let h = r#"{"process":0,"type":"invoke","f":"write","value":1}
+{"process":0,"type":"ok","f":"write","value":1}
+{"process":1,"type":"invoke","f":"read","value":null}
+{"process":1,"type":"ok","f":"read","value":null}"#;
+    assert_eq!(verdict(REG, h), Verdict::Violation);
+}
+
+#[test]
+fn a_read_of_the_initial_value_concurrent_with_the_write_is_ok() {
+    let h = r#"{"process":0,"type":"invoke","f":"write","value":1}
+{"process":1,"type":"invoke","f":"read","value":null}
+{"process":1,"type":"ok","f":"read","value":null}
+{"process":0,"type":"ok","f":"write","value":1}"#;
+    assert_eq!(verdict(REG, h), Verdict::Ok);
+}
+
+#[test]
+fn an_info_write_that_must_have_happened() {
+    // Nobody else wrote 2, so the read of 2 proves the info write took effect.
+    let h = r#"{"process":0,"type":"invoke","f":"write","value":2}
+{"process":0,"type":"info","f":"write","value":2}
+{"process":1,"type":"invoke","f":"read","value":null}
+{"process":1,"type":"ok","f":"read","value":2}"#;
+    assert_eq!(verdict(REG, h), Verdict::Ok);
+}
+
+#[test]
+fn an_info_write_that_must_not_have_happened() {
+    // The info write of 2 may never have happened: reads of nil after it are fine.
+    let h = r#"{"process":0,"type":"invoke","f":"write","value":2}
+{"process":0,"type":"info","f":"write","value":2}
+{"process":1,"type":"invoke","f":"read","value":null}
+{"process":1,"type":"ok","f":"read","value":null}
+{"process":1,"type":"invoke","f":"read","value":null}
+{"process":1,"type":"ok","f":"read","value":null}"#;
+    assert_eq!(verdict(REG, h), Verdict::Ok);
+}
+
+#[test]
+fn an_info_write_cannot_take_effect_before_it_was_invoked() {
+    let h = r#"{"process":1,"type":"invoke","f":"read","value":null}
+{"process":1,"type":"ok","f":"read","value":2}
+{"process":0,"type":"invoke","f":"write","value":2}
+{"process":0,"type":"info","f":"write","value":2}"#;
+    assert_eq!(verdict(REG, h), Verdict::Violation);
+}
+
+#[test]
+fn an_info_write_that_happened_cannot_be_undone() {
+    // Read 2 proves the info write happened; a later read of nil then is stale.
+    let h = r#"{"process":0,"type":"invoke","f":"write","value":2}
+{"process":0,"type":"info","f":"write","value":2}
+{"process":1,"type":"invoke","f":"read","value":null}
+{"process":1,"type":"ok","f":"read","value":2}
+{"process":1,"type":"invoke","f":"read","value":null}
+{"process":1,"type":"ok","f":"read","value":null}"#;
+    assert_eq!(verdict(REG, h), Verdict::Violation);
+}
+
+#[test]
+fn a_failed_cas_did_not_happen() {
+    let h = r#"{"process":0,"type":"invoke","f":"write","value":1}
+{"process":0,"type":"ok","f":"write","value":1}
+{"process":1,"type":"invoke","f":"cas","value":[1,5]}
+{"process":1,"type":"fail","f":"cas","value":[1,5]}
+{"process":2,"type":"invoke","f":"read","value":null}
+{"process":2,"type":"ok","f":"read","value":1}"#;
+    assert_eq!(verdict(REG, h), Verdict::Ok);
+}
+
+#[test]
+fn a_successful_cas_needs_its_expected_value() {
+    let h = r#"{"process":0,"type":"invoke","f":"write","value":1}
+{"process":0,"type":"ok","f":"write","value":1}
+{"process":1,"type":"invoke","f":"cas","value":[2,5]}
+{"process":1,"type":"ok","f":"cas","value":[2,5]}"#;
+    assert_eq!(verdict(REG, h), Verdict::Violation);
+}
+
+#[test]
+fn equal_timestamps_are_concurrent_and_order_is_by_position() {
+    // Both operations carry the same times: overlapping, either order is allowed.
+    let h = r#"{"process":0,"type":"invoke","f":"write","value":1,"time":10}
+{"process":1,"type":"invoke","f":"read","value":null,"time":10}
+{"process":0,"type":"ok","f":"write","value":1,"time":20}
+{"process":1,"type":"ok","f":"read","value":null,"time":20}"#;
+    assert_eq!(verdict(REG, h), Verdict::Ok);
+}
+
+#[test]
+fn every_bad_key_is_reported_not_just_the_first() {
+    let h = r#"{"process":0,"type":"invoke","f":"write","key":"a","value":1}
+{"process":0,"type":"ok","f":"write","key":"a","value":1}
+{"process":1,"type":"invoke","f":"read","key":"a","value":null}
+{"process":1,"type":"ok","f":"read","key":"a","value":null}
+{"process":0,"type":"invoke","f":"write","key":"b","value":1}
+{"process":0,"type":"ok","f":"write","key":"b","value":1}
+{"process":1,"type":"invoke","f":"read","key":"b","value":1}
+{"process":1,"type":"ok","f":"read","key":"b","value":1}
+{"process":0,"type":"invoke","f":"write","key":"c","value":1}
+{"process":0,"type":"ok","f":"write","key":"c","value":1}
+{"process":1,"type":"invoke","f":"read","key":"c","value":null}
+{"process":1,"type":"ok","f":"read","key":"c","value":null}"#;
+    let history = History::from_jsonl(h, "case").unwrap();
+    let checked = check_history(history, "case", Some(ModelName::Kv), &Options::default()).unwrap();
+    let bad: Vec<String> = checked
+        .report
+        .keys_violated()
+        .into_iter()
+        .map(|k| k.unwrap().to_string())
+        .collect();
+    assert_eq!(bad, vec!["\"a\"", "\"c\""]);
+}
+
+#[test]
+fn the_violation_says_why_in_one_sentence() {
+    let h = r#"{"process":2,"type":"invoke","f":"write","value":4,"time":1000000}
+{"process":2,"type":"ok","f":"write","value":4,"time":2000000}
+{"process":1,"type":"invoke","f":"read","value":null,"time":12000000}
+{"process":1,"type":"ok","f":"read","value":3,"time":12300000}"#;
+    let history = History::from_jsonl(h, "case").unwrap();
+    let checked = check_history(history, "case", Some(REG), &Options::default()).unwrap();
+    let Outcome::Violation(v) = &checked.report.keys[0].outcome else {
+        panic!("expected a violation");
+    };
+    assert_eq!(v.prefix, vec![0], "the write is the longest prefix");
+    assert_eq!(v.state, "the register holds 4");
+    assert!(
+        v.sentence.starts_with("read 3 by process 1"),
+        "{}",
+        v.sentence
+    );
+    assert!(
+        v.sentence
+            .contains("read 3, but the register holds 4 after write 4 by process 2"),
+        "{}",
+        v.sentence
+    );
+    assert!(v.sentence.contains("2.000 ms"), "{}", v.sentence);
+}
+
+#[test]
+fn a_linearizable_history_has_a_witness_order() {
+    let h = r#"{"process":0,"type":"invoke","f":"write","value":1}
+{"process":1,"type":"invoke","f":"write","value":2}
+{"process":1,"type":"ok","f":"write","value":2}
+{"process":0,"type":"ok","f":"write","value":1}
+{"process":2,"type":"invoke","f":"read","value":null}
+{"process":2,"type":"ok","f":"read","value":1}"#;
+    let history = History::from_jsonl(h, "case").unwrap();
+    let checked = check_history(history, "case", Some(REG), &Options::default()).unwrap();
+    let Outcome::Linearizable { order } = &checked.report.keys[0].outcome else {
+        panic!("expected ok");
+    };
+    assert_eq!(order, &vec![1, 0, 2], "write 2, then write 1, then read 1");
+}
+
+#[test]
+fn a_tiny_budget_gives_unknown_not_a_verdict() {
+    let text = std::fs::read_to_string(crate::corpus::corpus_dir().join("kv/c50-ok.txt")).unwrap();
+    let history =
+        checkers::formats::read_str(&text, checkers::formats::Format::PorcupineKv, "c50").unwrap();
+    let options = Options {
+        max_memory_bytes: 1,
+        ..Options::default()
+    };
+    let checked = check_history(history, "c50", Some(ModelName::Kv), &options).unwrap();
+    // Small keys may finish before the first budget check; none may be wrong.
+    assert_ne!(checked.report.verdict(), Verdict::Violation);
+    let unknown = checked
+        .report
+        .keys
+        .iter()
+        .filter(|k| matches!(k.outcome, Outcome::Unknown { .. }))
+        .count();
+    assert!(unknown > 0, "the budget must bite on c50");
+}

@@ -1,0 +1,210 @@
+//! `consim check`: verdicts on history files.
+
+use std::io::Write;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use checkers::check::{CheckError, Checked, ModelName, check_file};
+use checkers::formats::Format;
+use checkers::history::Value;
+use checkers::linear::{Options, Outcome, Verdict, when};
+use checkers::model::describe_op;
+use serde_json::json;
+
+use crate::CheckArgs;
+
+/// Checks every file; exit 2 if any could not be read, else 1 if any is violated, else
+/// 3 if any is undecided, else 0.
+pub fn command(args: CheckArgs, json: bool) -> anyhow::Result<ExitCode> {
+    let format = Format::from_name(&args.format).expect("clap checked the name");
+    let model = args
+        .model
+        .as_deref()
+        .map(|m| ModelName::from_name(m).expect("clap checked the name"));
+    if let Some(t) = args.timeout {
+        anyhow::ensure!(
+            t.is_finite() && t > 0.0,
+            "--timeout must be a positive number of seconds, got {t}"
+        );
+    }
+    let options = Options {
+        timeout: args.timeout.map(Duration::from_secs_f64),
+        max_memory_bytes: args.max_memory,
+        threads: std::thread::available_parallelism().map_or(2, |n| n.get()),
+    };
+    let mut out = std::io::stdout().lock();
+    let (mut errors, mut violations, mut unknowns) = (0, 0, 0);
+    for (index, path) in args.files.iter().enumerate() {
+        let file = path.display().to_string();
+        match check_file(path, format, model, &options) {
+            Err(err) => {
+                errors += 1;
+                print_error(&mut out, &file, &err, json)?;
+            }
+            Ok(checked) => {
+                match checked.report.verdict() {
+                    Verdict::Ok => {}
+                    Verdict::Violation => violations += 1,
+                    Verdict::Unknown => unknowns += 1,
+                }
+                if json {
+                    writeln!(out, "{}", json_line(&file, &checked, args.witness))?;
+                } else {
+                    print_human(&mut out, &file, &checked, args.witness)?;
+                }
+                if index == 0 {
+                    if let Some(viz) = &args.viz {
+                        let page = checkers::viz::page(&file, &checked);
+                        std::fs::write(viz, page)
+                            .map_err(|e| anyhow::anyhow!("{}: cannot write: {e}", viz.display()))?;
+                    }
+                }
+            }
+        }
+    }
+    Ok(ExitCode::from(if errors > 0 {
+        2
+    } else if violations > 0 {
+        1
+    } else if unknowns > 0 {
+        3
+    } else {
+        0
+    }))
+}
+
+fn key_name(key: &Option<Value>) -> String {
+    key.as_ref()
+        .map_or_else(|| "-".to_owned(), Value::to_string)
+}
+
+fn print_error(
+    out: &mut impl Write,
+    file: &str,
+    err: &CheckError,
+    json: bool,
+) -> std::io::Result<()> {
+    if json {
+        writeln!(
+            out,
+            "{}",
+            json!({"file": file, "verdict": "error", "error": err.to_string()})
+        )
+    } else {
+        // The message names the file and line already.
+        eprintln!("consim: error: {err}");
+        Ok(())
+    }
+}
+
+fn print_human(
+    out: &mut impl Write,
+    file: &str,
+    checked: &Checked,
+    witness: bool,
+) -> std::io::Result<()> {
+    let report = &checked.report;
+    let verdict = report.verdict();
+    let millis = checked.elapsed.as_secs_f64() * 1e3;
+    let mut line = format!(
+        "{file}: {} ({} ops, {} keys, {}, {millis:.1} ms)",
+        serde_json::to_value(verdict)
+            .map(|v| v.as_str().unwrap_or("").to_owned())
+            .unwrap_or_default(),
+        report.ops,
+        report.keys.len(),
+        checked.model.name()
+    );
+    let violated = report.keys_violated();
+    if !violated.is_empty() {
+        let names: Vec<String> = violated.iter().map(key_name).collect();
+        line += &format!("; keys violated: {}", names.join(", "));
+    }
+    writeln!(out, "{line}")?;
+    for key in &report.keys {
+        match &key.outcome {
+            Outcome::Violation(v) => writeln!(out, "  key {}: {}", key_name(&key.key), v.sentence)?,
+            Outcome::Unknown { reason } => {
+                writeln!(out, "  key {}: unknown: {reason}", key_name(&key.key))?
+            }
+            Outcome::Linearizable { order } if witness => {
+                let steps: Vec<String> = order
+                    .iter()
+                    .map(|&i| {
+                        let op = &checked.operations[i];
+                        format!("p{} {}", op.process, describe_op(op))
+                    })
+                    .collect();
+                writeln!(
+                    out,
+                    "  key {} linearization: {}",
+                    key_name(&key.key),
+                    steps.join(", ")
+                )?;
+            }
+            Outcome::Linearizable { .. } => {}
+        }
+    }
+    Ok(())
+}
+
+fn json_line(file: &str, checked: &Checked, witness: bool) -> serde_json::Value {
+    let report = &checked.report;
+    let keys: Vec<serde_json::Value> = report
+        .keys
+        .iter()
+        .map(|key| {
+            let mut entry = json!({"key": key.key, "ops": key.ops, "explored": key.explored});
+            match &key.outcome {
+                Outcome::Linearizable { order } => {
+                    entry["verdict"] = json!("ok");
+                    if witness {
+                        entry["linearization"] = json!(
+                            order
+                                .iter()
+                                .map(|&i| checked.operations[i].call)
+                                .collect::<Vec<_>>()
+                        );
+                    }
+                }
+                Outcome::Violation(v) => {
+                    entry["verdict"] = json!("violation");
+                    entry["sentence"] = json!(v.sentence);
+                    entry["state"] = json!(v.state);
+                    entry["longest_prefix"] = json!(v.prefix.len());
+                    entry["blocking"] = json!(v.blocking.map(|i| describe(checked, i)));
+                    entry["cannot_place"] = json!(
+                        v.candidates
+                            .iter()
+                            .map(|c| json!({"op": describe(checked, c.op), "why": c.impossible}))
+                            .collect::<Vec<_>>()
+                    );
+                }
+                Outcome::Unknown { reason } => {
+                    entry["verdict"] = json!("unknown");
+                    entry["reason"] = json!(reason);
+                }
+            }
+            entry
+        })
+        .collect();
+    json!({
+        "file": file,
+        "verdict": report.verdict(),
+        "model": checked.model,
+        "ops": report.ops,
+        "keys_violated": report.keys_violated(),
+        "millis": checked.elapsed.as_secs_f64() * 1e3,
+        "keys": keys,
+    })
+}
+
+fn describe(checked: &Checked, op: usize) -> String {
+    let o = &checked.operations[op];
+    format!(
+        "{} by process {} {}",
+        describe_op(o),
+        o.process,
+        when(&checked.history, o)
+    )
+}
