@@ -13,9 +13,15 @@
 //!
 //! - [`history`]: events, values, the native JSONL format, and pairing events into
 //!   [`history::Operation`]s (`fail` dropped, `info` left open).
+//! - [`formats`]: readers for Jepsen's EDN and text logs, Porcupine's kv, elle-cli JSON.
+//! - [`model`]: the [`model::Model`] trait (a sequential specification) and the
+//!   built-in `register`, `cas-register`, `kv` and `list-append`.
+//! - [`linear`]: the linearizability checker, its verdicts and witnesses.
+//! - [`check`]: a file end to end (read, pair, pick a model, check, time).
+//! - [`viz`]: the self-contained HTML picture of a verdict.
+//! - [`brute`]: the exponential reference checker the fast one is tested against.
 //!
-//! Still to come (see the issue tracker): the Jepsen EDN and log readers, sequential
-//! models, the linearizability checker, session guarantees and convergence.
+//! Session guarantees and convergence are still to come (see the issue tracker).
 
 pub mod brute;
 pub mod check;

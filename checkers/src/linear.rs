@@ -21,7 +21,7 @@ use std::collections::BTreeMap;
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use crate::history::{History, Operation, Value};
@@ -36,6 +36,9 @@ pub struct Options {
     pub max_memory_bytes: u64,
     /// Keys checked at once.
     pub threads: usize,
+    /// Stop at the first violated key, as Porcupine does (the keys not finished are
+    /// reported `unknown`). Off by default: consim reports every violated key.
+    pub first_violation_only: bool,
 }
 
 impl Default for Options {
@@ -44,6 +47,7 @@ impl Default for Options {
             timeout: None,
             max_memory_bytes: 2 << 30,
             threads: 2,
+            first_violation_only: false,
         }
     }
 }
@@ -207,6 +211,7 @@ pub fn check<M: Model>(
         deadline: options.timeout.map(|t| Instant::now() + t),
         max_memory_bytes: options.max_memory_bytes,
         used_bytes: AtomicU64::new(0),
+        stop: AtomicBool::new(false),
     };
     let results: Mutex<Vec<Option<KeyResult>>> = Mutex::new(vec![None; partitions.len()]);
     let next = AtomicUsize::new(0);
@@ -219,7 +224,23 @@ pub fn check<M: Model>(
                     let Some((key, indices)) = partitions.get(job) else {
                         break;
                     };
-                    let result = check_key(model, history, operations, key, indices, &budget);
+                    let result = if budget.stop.load(Ordering::Relaxed) {
+                        KeyResult {
+                            key: key.clone(),
+                            ops: indices.len(),
+                            outcome: Outcome::Unknown {
+                                reason: STOPPED.to_owned(),
+                            },
+                            explored: 0,
+                        }
+                    } else {
+                        check_key(model, history, operations, key, indices, &budget)
+                    };
+                    if options.first_violation_only
+                        && matches!(result.outcome, Outcome::Violation(_))
+                    {
+                        budget.stop.store(true, Ordering::Relaxed);
+                    }
                     results.lock().expect("no worker panics while holding it")[job] = Some(result);
                 }
             });
@@ -241,7 +262,11 @@ struct Budget {
     deadline: Option<Instant>,
     max_memory_bytes: u64,
     used_bytes: AtomicU64,
+    /// Set when another key was found violated and only the first one is wanted.
+    stop: AtomicBool,
 }
+
+const STOPPED: &str = "not finished: another key was already found violated";
 
 /// Configurations the first, whole-history search may enter before the checker turns
 /// to prefixes (see [`check_key`]).
@@ -806,6 +831,9 @@ impl<'a, M: Model> Search<'a, M> {
         if budget.deadline.is_some_and(|d| Instant::now() >= d) {
             return Some("the time budget ran out".to_owned());
         }
+        if budget.stop.load(Ordering::Relaxed) {
+            return Some(STOPPED.to_owned());
+        }
         None
     }
 
@@ -857,8 +885,7 @@ impl<'a, M: Model> Search<'a, M> {
             Some(op) => {
                 let o = self.ops[op as usize];
                 format!(
-                    "{} by process {} {} cannot take effect: {}{}",
-                    describe_op(o),
+                    "process {} {}: {}{}",
                     o.process,
                     when(history, o),
                     self.model.explain(state, o),

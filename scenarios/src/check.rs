@@ -31,6 +31,7 @@ pub fn command(args: CheckArgs, json: bool) -> anyhow::Result<ExitCode> {
         timeout: args.timeout.map(Duration::from_secs_f64),
         max_memory_bytes: args.max_memory,
         threads: std::thread::available_parallelism().map_or(2, |n| n.get()),
+        first_violation_only: false,
     };
     let mut out = std::io::stdout().lock();
     let (mut errors, mut violations, mut unknowns) = (0, 0, 0);
@@ -123,6 +124,7 @@ fn print_human(
     writeln!(out, "{line}")?;
     for key in &report.keys {
         match &key.outcome {
+            Outcome::Violation(v) if key.key.is_none() => writeln!(out, "  {}", v.sentence)?,
             Outcome::Violation(v) => writeln!(out, "  key {}: {}", key_name(&key.key), v.sentence)?,
             Outcome::Unknown { reason } => {
                 writeln!(out, "  key {}: unknown: {reason}", key_name(&key.key))?

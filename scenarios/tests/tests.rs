@@ -296,3 +296,164 @@ fn book_includes_resolve() {
     }
     assert!(includes >= 2, "the book includes the model's source");
 }
+
+fn corpus(file: &str) -> String {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../shared/histories/porcupine")
+        .join(file);
+    assert!(
+        path.exists(),
+        "the shared corpus is missing: {}",
+        path.display()
+    );
+    path.to_str().unwrap().to_owned()
+}
+
+#[test]
+fn check_a_violation_exits_1_with_a_sentence() {
+    let out = consim(&["check", &corpus("etcd/etcd_000.log")]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(text.contains("violation (65 ops"), "{text}");
+    assert!(text.contains("but the register holds"), "{text}");
+}
+
+#[test]
+fn check_a_linearizable_history_exits_0_and_prints_its_witness() {
+    let out = consim(&["check", "--witness", &corpus("etcd/etcd_002.log")]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(text.contains(": ok (64 ops"), "{text}");
+    assert!(
+        text.contains("linearization: p4 read nil, p1 write 1"),
+        "{text}"
+    );
+}
+
+#[test]
+fn check_json_has_one_object_per_history() {
+    let out = consim(&[
+        "check",
+        "--json",
+        &corpus("etcd/etcd_002.log"),
+        &corpus("kv/c10-bad.txt"),
+    ]);
+    assert_eq!(out.status.code(), Some(1), "any violation makes it exit 1");
+    let lines: Vec<Value> = stdout(&out)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 2);
+    for line in &lines {
+        for field in ["file", "verdict", "ops", "keys_violated", "millis"] {
+            assert!(line.get(field).is_some(), "{field} missing in {line}");
+        }
+    }
+    assert_eq!(lines[0]["verdict"], "ok");
+    assert_eq!(lines[1]["verdict"], "violation");
+    assert_eq!(lines[1]["keys_violated"].as_array().unwrap().len(), 8);
+    assert_eq!(lines[1]["model"], "kv");
+}
+
+#[test]
+fn check_an_exhausted_budget_exits_3() {
+    let out = consim(&["check", "--max-memory", "1", &corpus("kv/c50-ok.txt")]);
+    assert_eq!(out.status.code(), Some(3), "{}", stdout(&out));
+    assert!(
+        stdout(&out).contains("unknown: the memory budget"),
+        "{}",
+        stdout(&out)
+    );
+}
+
+#[test]
+fn check_bad_input_exits_2_naming_file_and_line() {
+    let out = consim(&["check", &corpus("etcd/etcd_095.log")]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("etcd_095.log: the history is empty"),
+        "{}",
+        stderr(&out)
+    );
+    let bad = temp_file(
+        "bad.jsonl",
+        "{\"process\":0,\"type\":\"invoke\",\"f\":\"read\"}\n{\"process\":0,\"type\":\"ok\",\"f\":\"read\",\"value\":\n",
+    );
+    let out = consim(&["check", bad.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains(&format!("{}:2:", bad.display())),
+        "{}",
+        stderr(&out)
+    );
+    let unpaired = temp_file(
+        "unpaired.jsonl",
+        "{\"process\":0,\"type\":\"ok\",\"f\":\"read\",\"value\":1}\n",
+    );
+    let out = consim(&["check", unpaired.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("nothing pending"), "{}", stderr(&out));
+    assert_eq!(
+        consim(&["check", "--format", "bogus", bad.to_str().unwrap()])
+            .status
+            .code(),
+        Some(2)
+    );
+    assert_eq!(
+        consim(&["check", "--max-memory", "0", bad.to_str().unwrap()])
+            .status
+            .code(),
+        Some(2)
+    );
+    assert_eq!(
+        consim(&["check", "--model", "nope", bad.to_str().unwrap()])
+            .status
+            .code(),
+        Some(2)
+    );
+    assert_eq!(
+        consim(&["check", "/nonexistent/history.jsonl"])
+            .status
+            .code(),
+        Some(2)
+    );
+}
+
+#[test]
+fn check_viz_escapes_what_the_history_says() {
+    let hostile = "</script><script>alert(1)</script>";
+    let history = temp_file(
+        "hostile.jsonl",
+        &format!(
+            "{{\"process\":0,\"type\":\"invoke\",\"f\":\"write\",\"key\":\"k\",\"value\":\"{hostile}\"}}\n\
+             {{\"process\":0,\"type\":\"ok\",\"f\":\"write\",\"key\":\"k\",\"value\":\"{hostile}\"}}\n\
+             {{\"process\":1,\"type\":\"invoke\",\"f\":\"read\",\"key\":\"k\",\"value\":null}}\n\
+             {{\"process\":1,\"type\":\"ok\",\"f\":\"read\",\"key\":\"k\",\"value\":\"<b>x</b>\"}}\n"
+        ),
+    );
+    let page = history.with_extension("html");
+    let out = consim(&[
+        "check",
+        "--viz",
+        page.to_str().unwrap(),
+        history.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let html = std::fs::read_to_string(&page).unwrap();
+    assert!(html.starts_with("<!DOCTYPE html>"));
+    assert!(
+        !html.to_lowercase().contains("<script"),
+        "a value ran as a script"
+    );
+    assert!(!html.contains("<b>x</b>"), "a value was taken as markup");
+    assert!(html.contains("&lt;/script&gt;&lt;script&gt;alert(1)&lt;/script&gt;"));
+    // No external assets: the only URL is the SVG namespace.
+    assert_eq!(
+        html.matches("http").count(),
+        html.matches("xmlns=\"http://www.w3.org/2000/svg\"").count()
+    );
+    assert!(
+        html.contains("class=\"op impossible\""),
+        "the impossible read is marked"
+    );
+}
