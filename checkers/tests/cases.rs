@@ -153,7 +153,8 @@ fn the_violation_says_why_in_one_sentence() {
     assert_eq!(v.prefix, vec![0], "the write is the longest prefix");
     assert_eq!(v.state, "the register holds 4");
     assert!(
-        v.sentence.starts_with("read 3 by process 1"),
+        v.sentence
+            .starts_with("process 1 between 12.000 ms and 12.300 ms (line 3): read 3"),
         "{}",
         v.sentence
     );
