@@ -651,18 +651,15 @@ impl<'a, M: Model> Search<'a, M> {
         }
     }
 
-    /// For growth models: whether some pending read near the front can no longer
-    /// return what it did, because the state cannot grow into its result and nothing
-    /// left can reset it.
+    /// For growth models: whether some pending read can no longer return what it did,
+    /// because the state cannot grow into its result and nothing left can reset it.
     fn doomed(&self, state: u32) -> bool {
         if !self.grows {
             return false;
         }
         let current = &self.states[state as usize];
         let mut entry = self.next[self.head as usize];
-        let mut looked = 0;
-        while entry != NIL && looked < 64 {
-            looked += 1;
+        while entry != NIL {
             let op = (entry / 2) as usize;
             if entry % 2 == 1 && self.read_only[op] && self.resetters[op] == 0 {
                 if let Some(seen) = &self.ops[op].output {
@@ -730,7 +727,10 @@ impl<'a, M: Model> Search<'a, M> {
             }
             // Greedy pass: a read allowed now is linearized now, without branching.
             let mut entry = self.next[self.head as usize];
-            let mut dead = self.doomed(state);
+            // A forced read changes neither the state nor any resetter count, so only a
+            // configuration reached by a state change can newly be doomed.
+            let changed = stack.last().is_none_or(|f| !f.forced);
+            let mut dead = changed && self.doomed(state);
             if dead {
                 entry = NIL;
             }

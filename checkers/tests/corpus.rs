@@ -50,8 +50,6 @@ fn every_history_in_the_manifest_gets_its_verdict() {
     assert_eq!(rows.len(), 109);
     let mut checked = 0;
     for row in rows {
-        // c50-bad's key 0 is beyond the budget (see the next test); its other nine keys
-        // are decided, and the file is a violation either way.
         let path = corpus_dir().join(&row.file);
         let options = Options {
             max_memory_bytes: 512 << 20,
@@ -90,23 +88,20 @@ fn every_history_in_the_manifest_gets_its_verdict() {
     assert_eq!(checked, 108);
 }
 
-/// Porcupine stops at the first bad key; we report all of them. Every key of the bad
-/// kv files is decided, except key 0 of c50-bad, which the search cannot finish within
-/// the 2 GB budget (Porcupine cannot decide it either, nor key 9, which we do decide):
-/// it must come out `unknown`, never a guess.
+/// Porcupine stops at the first bad key; we report all of them, and decide every key
+/// of the bad kv files, keys 0 and 9 of c50-bad included (Porcupine, checking them
+/// alone, ran out of memory at 9 GB), within a quarter of the default budget.
 #[test]
 fn every_key_of_the_bad_kv_files_is_decided() {
-    for (file, violated, undecided) in [
-        ("kv/c01-bad.txt", vec!["7"], vec![]),
+    for (file, violated) in [
+        ("kv/c01-bad.txt", vec!["7"]),
         (
             "kv/c10-bad.txt",
             vec!["0", "1", "2", "3", "5", "6", "7", "9"],
-            vec![],
         ),
         (
             "kv/c50-bad.txt",
-            vec!["1", "2", "3", "4", "5", "6", "7", "8", "9"],
-            vec!["0"],
+            vec!["0", "1", "2", "3", "4", "5", "6", "7", "8", "9"],
         ),
     ] {
         let options = Options {
@@ -133,6 +128,6 @@ fn every_key_of_the_bad_kv_files_is_decided() {
             .collect();
         let bad: Vec<String> = checked.report.keys_violated().iter().map(name).collect();
         assert_eq!(bad, violated, "{file}: violated keys");
-        assert_eq!(unknown, undecided, "{file}: undecided keys");
+        assert!(unknown.is_empty(), "{file}: undecided keys {unknown:?}");
     }
 }

@@ -139,3 +139,132 @@ proptest! {
         }
     }
 }
+
+/// A random execution of appends, puts and reads on one key: each operation takes
+/// effect at a random point inside its interval (or, for some `info` ones, never), reads
+/// return the state at their point, and then some reads are corrupted. Both checkers
+/// must agree on every such history: this covers the growth pruning and the dropping of
+/// unobserved `info` writes, which register histories never reach.
+#[derive(Clone, Debug)]
+struct KvOp {
+    kind: u8,
+    call: u32,
+    span: u32,
+    point: u32,
+    info: u8,
+}
+
+fn kv_ops() -> impl Strategy<Value = (Vec<KvOp>, Vec<(usize, u8)>)> {
+    (
+        proptest::collection::vec(
+            (0u8..3, 0u32..30, 1u32..12, 0u32..100, 0u8..10).prop_map(
+                |(kind, call, span, point, info)| KvOp {
+                    kind,
+                    call,
+                    span,
+                    point,
+                    info,
+                },
+            ),
+            1..9,
+        ),
+        proptest::collection::vec((0usize..9, 0u8..4), 0..2),
+    )
+}
+
+fn kv_history(ops: &[KvOp], corruptions: &[(usize, u8)]) -> History {
+    // Effect times strictly inside each interval (scaled by 100 so they are distinct
+    // from call and return times).
+    let mut effects: Vec<(u32, usize)> = ops
+        .iter()
+        .enumerate()
+        .map(|(i, op)| (op.call * 100 + 1 + op.point % (op.span * 100 - 1), i))
+        .collect();
+    effects.sort();
+    let mut state = String::new();
+    let mut outputs: Vec<Option<String>> = vec![None; ops.len()];
+    for &(_, i) in &effects {
+        let op = &ops[i];
+        // ok operations (info < 8) happen; of the info ones (8, 9), only 9 does.
+        let happens = op.info != 8;
+        let token = format!("<{i}>");
+        match op.kind {
+            0 if happens => state.push_str(&token),
+            1 if happens => state = token,
+            2 => outputs[i] = Some(state.clone()),
+            _ => {}
+        }
+    }
+    // Corrupt some reads: drop the last token, or swap the first two, or empty them.
+    for &(target, how) in corruptions {
+        let Some(Some(out)) = outputs.get_mut(target) else {
+            continue;
+        };
+        let mut tokens: Vec<String> = out.split_inclusive('>').map(str::to_owned).collect();
+        match how {
+            0 => {
+                tokens.pop();
+            }
+            1 if tokens.len() >= 2 => tokens.swap(0, 1),
+            2 => tokens.clear(),
+            _ => tokens.push(format!("<{}>", ops.len())),
+        }
+        *out = tokens.concat();
+    }
+    let mut events: Vec<(u32, u8, usize)> = Vec::new();
+    for (i, op) in ops.iter().enumerate() {
+        events.push((op.call * 100, 0, i));
+        events.push(((op.call + op.span) * 100, 1, i));
+    }
+    events.sort();
+    let mut h = History {
+        initial: Value::Str(String::new()),
+        ..History::default()
+    };
+    for (_, completion, i) in events {
+        let op = &ops[i];
+        let f = [Function::Append, Function::Write, Function::Read][op.kind as usize];
+        let input = if op.kind == 2 {
+            Value::Nil
+        } else {
+            Value::Str(format!("<{i}>"))
+        };
+        let (kind, value) = match (completion, op.info >= 8) {
+            (0, _) => (EventType::Invoke, input),
+            (_, true) => (EventType::Info, input),
+            _ => (EventType::Ok, outputs[i].clone().map_or(input, Value::Str)),
+        };
+        let event = Event {
+            process: i as u64,
+            kind,
+            f,
+            key: None,
+            value,
+            time: None,
+        };
+        h.push(event, h.events.len() + 1);
+    }
+    h
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(3_000))]
+
+    #[test]
+    fn fast_and_brute_force_agree_on_appends_and_puts((ops, corruptions) in kv_ops()) {
+        let h = kv_history(&ops, &corruptions);
+        let operations = h.operations("random").unwrap();
+        let model = checkers::model::Kv { initial: Value::Str(String::new()) };
+        let expected = brute::linearizable(&model, &operations);
+        if corruptions.is_empty() {
+            prop_assert!(expected, "an uncorrupted execution is linearizable:\n{}", h.to_jsonl());
+        }
+        let report = check(&model, &h, &operations, &Options::default()).unwrap();
+        let got = match &report.keys[0].outcome {
+            Outcome::Linearizable { .. } => true,
+            Outcome::Violation(_) => false,
+            Outcome::Unknown { reason } => return Err(TestCaseError::fail(format!("unknown: {reason}"))),
+        };
+        prop_assert_eq!(got, expected, "fast and brute force disagree on\n{}", h.to_jsonl());
+    }
+}
