@@ -654,8 +654,13 @@ impl<'a, M: Model> Search<'a, M> {
     /// For growth models: whether some pending read can no longer return what it did,
     /// because the state cannot grow into its result and nothing left can reset it.
     fn doomed(&self, state: u32) -> bool {
+        self.doomed_read(state).is_some()
+    }
+
+    /// The first pending read that [`Search::doomed`] finds can no longer happen.
+    fn doomed_read(&self, state: u32) -> Option<u32> {
         if !self.grows {
-            return false;
+            return None;
         }
         let current = &self.states[state as usize];
         let mut entry = self.next[self.head as usize];
@@ -664,13 +669,13 @@ impl<'a, M: Model> Search<'a, M> {
             if entry % 2 == 1 && self.read_only[op] && self.resetters[op] == 0 {
                 if let Some(seen) = &self.ops[op].output {
                     if !self.model.grows_into(current, seen) {
-                        return true;
+                        return Some(op as u32);
                     }
                 }
             }
             entry = self.next[entry as usize];
         }
-        false
+        None
     }
 
     fn entries_of(&self, op: u32) -> Vec<u32> {
@@ -840,8 +845,9 @@ impl<'a, M: Model> Search<'a, M> {
     /// Describes the deepest configuration: what could come next and why nothing can.
     fn explain(&mut self, best: &Best, history: &History) -> Violation {
         for &op in &best.prefix {
-            self.lift(op);
+            self.take(op);
         }
+        let doomed = self.doomed_read(best.state);
         let mut candidates = Vec::new();
         let mut blocking = None;
         let mut entry = self.next[self.head as usize];
@@ -862,7 +868,7 @@ impl<'a, M: Model> Search<'a, M> {
             entry = self.next[entry as usize];
         }
         for &op in best.prefix.iter().rev() {
-            self.unlift(op);
+            self.give_back(op);
         }
         let blocking_impossible = blocking.is_some_and(|b| self.step(best.state, b) == NO_STATE);
         let last_change = self.last_change(best);
@@ -881,8 +887,18 @@ impl<'a, M: Model> Search<'a, M> {
                 .find(|c| c.impossible.is_some())
                 .map(|c| c.op as u32)
         });
-        let sentence = match focus {
-            Some(op) => {
+        let sentence = match (doomed, focus) {
+            (Some(read), _) => {
+                let o = self.ops[read as usize];
+                format!(
+                    "process {} {}: {}{}; appends cannot change that, and no write that could reset it is left",
+                    o.process,
+                    when(history, o),
+                    self.model.explain(state, o),
+                    after.clone().unwrap_or_default()
+                )
+            }
+            (None, Some(op)) => {
                 let o = self.ops[op as usize];
                 format!(
                     "process {} {}: {}{}",
@@ -892,7 +908,7 @@ impl<'a, M: Model> Search<'a, M> {
                     after.unwrap_or_default()
                 )
             }
-            None => format!(
+            (None, None) => format!(
                 "every order of the {} operations that could come next leads to a contradiction later ({}{})",
                 candidates.len(),
                 self.model.describe_state(state),
@@ -903,7 +919,7 @@ impl<'a, M: Model> Search<'a, M> {
             prefix: best.prefix.iter().map(|&o| o as usize).collect(),
             state: self.model.describe_state(state),
             candidates,
-            blocking: blocking.map(|b| b as usize),
+            blocking: doomed.or(blocking).map(|b| b as usize),
             sentence,
         }
     }

@@ -111,8 +111,20 @@ fn section(html: &mut String, checked: &Checked, key: &crate::linear::KeyResult)
         .enumerate()
         .map(|(lane, p)| (p, lane))
         .collect();
-    let events = checked.history.events.len().max(1) as f64;
-    let x = |event: usize| LEFT + (event as f64 + 0.5) / events * (WIDTH - LEFT - 10.0);
+    // The key's own events, in order, spread evenly across the width.
+    let mut moments: Vec<usize> = ops
+        .iter()
+        .flat_map(|&i| {
+            let op = &checked.operations[i];
+            std::iter::once(op.call).chain(op.ret)
+        })
+        .collect();
+    moments.sort_unstable();
+    let count = moments.len().max(1) as f64;
+    let x = |event: usize| {
+        let rank = moments.partition_point(|&m| m < event) as f64;
+        LEFT + (rank + 0.5) / count * (WIDTH - LEFT - 20.0)
+    };
     let height = LANE * lanes.len() as f64 + 30.0;
     let _ = write!(
         html,
@@ -148,15 +160,24 @@ fn section(html: &mut String, checked: &Checked, key: &crate::linear::KeyResult)
         if let Some(k) = position.get(&i) {
             tip += &format!("\nlinearized #{}", k + 1);
         }
+        // A label only where it fits; the tooltip always has it.
+        let label = describe_op(op);
+        let fits = (x1 - x0) > 7.0 * label.chars().count() as f64 + 8.0;
+        let text = if fits {
+            format!(
+                "<text x=\"{:.1}\" y=\"{:.1}\" class=\"label\">{}</text>",
+                x0 + 8.0,
+                y + 15.0,
+                escape(&label)
+            )
+        } else {
+            String::new()
+        };
         let _ = write!(
             html,
-            "<g><title>{}</title><rect class=\"{class}\" x=\"{x0:.1}\" y=\"{y:.1}\" width=\"{:.1}\" height=\"22\" rx=\"3\"/>\
-             <text x=\"{:.1}\" y=\"{:.1}\" class=\"label\">{}</text></g>",
+            "<g><title>{}</title><rect class=\"{class}\" x=\"{x0:.1}\" y=\"{y:.1}\" width=\"{:.1}\" height=\"22\" rx=\"3\"/>{text}</g>",
             escape(&tip),
             (x1 - x0).max(2.0),
-            x0 + 3.0,
-            y + 15.0,
-            escape(&describe_op(op))
         );
     }
     // Linearization points: in order, each inside its operation's bar.

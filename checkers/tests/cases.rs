@@ -203,3 +203,39 @@ fn a_tiny_budget_gives_unknown_not_a_verdict() {
         .count();
     assert!(unknown > 0, "the budget must bite on c50");
 }
+
+fn kv_verdict(text: &str) -> Verdict {
+    let history =
+        checkers::formats::read_str(text, checkers::formats::Format::PorcupineKv, "kv").unwrap();
+    check_history(history, "kv", Some(ModelName::Kv), &Options::default())
+        .unwrap()
+        .report
+        .verdict()
+}
+
+/// The shape of the violation in key 0 of Porcupine's c50-bad: a read returns the
+/// initial empty string after an append completed, and no put of "" exists.
+#[test]
+fn a_late_read_of_the_initial_empty_string_is_a_violation() {
+    let bad = r#"{:process 0, :type :invoke, :f :append, :key "0", :value "a"}
+{:process 0, :type :ok, :f :append, :key "0", :value "a"}
+{:process 1, :type :invoke, :f :get, :key "0", :value nil}
+{:process 1, :type :ok, :f :get, :key "0", :value ""}"#;
+    assert_eq!(kv_verdict(bad), Verdict::Violation);
+    let concurrent = r#"{:process 0, :type :invoke, :f :append, :key "0", :value "a"}
+{:process 1, :type :invoke, :f :get, :key "0", :value nil}
+{:process 0, :type :ok, :f :append, :key "0", :value "a"}
+{:process 1, :type :ok, :f :get, :key "0", :value ""}"#;
+    assert_eq!(kv_verdict(concurrent), Verdict::Ok);
+    let reset = r#"{:process 0, :type :invoke, :f :append, :key "0", :value "a"}
+{:process 0, :type :ok, :f :append, :key "0", :value "a"}
+{:process 2, :type :invoke, :f :put, :key "0", :value ""}
+{:process 1, :type :invoke, :f :get, :key "0", :value nil}
+{:process 1, :type :ok, :f :get, :key "0", :value ""}
+{:process 2, :type :ok, :f :put, :key "0", :value ""}"#;
+    assert_eq!(
+        kv_verdict(reset),
+        Verdict::Ok,
+        "a concurrent put of \"\" can reset it"
+    );
+}
