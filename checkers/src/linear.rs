@@ -60,6 +60,8 @@ pub enum Outcome {
     Linearizable {
         /// The operations in linearization order.
         order: Vec<usize>,
+        /// The state after each of them, for people.
+        states: Vec<String>,
     },
     /// Not linearizable.
     Violation(Box<Violation>),
@@ -76,6 +78,8 @@ pub enum Outcome {
 pub struct Violation {
     /// The longest linearizable prefix found (indices into the checked operations).
     pub prefix: Vec<usize>,
+    /// The state after each operation of the prefix, for people.
+    pub prefix_states: Vec<String>,
     /// The state after that prefix, for people.
     pub state: String,
     /// The operations that could come next; none of them leads to a linearization.
@@ -341,13 +345,16 @@ fn check_key<M: Model>(
                 size = (size * 2).min(kept.len());
                 continue;
             }
-            Local::Linearizable(order) => Outcome::Linearizable {
-                order: order.into_iter().map(original).collect(),
-            },
+            Local::Linearizable(order) => {
+                let order: Vec<usize> = order.into_iter().map(original).collect();
+                let states = states_along(model, operations, &order);
+                Outcome::Linearizable { order, states }
+            }
             Local::Unknown(reason) => Outcome::Unknown { reason },
             Local::Violation(best) => {
                 let mut violation = search.explain(&best, history);
                 violation.prefix = violation.prefix.iter().map(|&i| original(i)).collect();
+                violation.prefix_states = states_along(model, operations, &violation.prefix);
                 violation.blocking = violation.blocking.map(original);
                 for c in &mut violation.candidates {
                     c.op = original(c.op);
@@ -917,6 +924,7 @@ impl<'a, M: Model> Search<'a, M> {
         };
         Violation {
             prefix: best.prefix.iter().map(|&o| o as usize).collect(),
+            prefix_states: Vec::new(),
             state: self.model.describe_state(state),
             candidates,
             blocking: doomed.or(blocking).map(|b| b as usize),
@@ -937,6 +945,20 @@ impl<'a, M: Model> Search<'a, M> {
         }
         last
     }
+}
+
+/// The state after each operation of `order`, described for people.
+fn states_along<M: Model>(model: &M, operations: &[Operation], order: &[usize]) -> Vec<String> {
+    let mut state = model.init();
+    order
+        .iter()
+        .map(|&i| {
+            state = model
+                .step(&state, &operations[i])
+                .expect("a linearization found by the search replays step by step");
+            model.describe_state(&state)
+        })
+        .collect()
 }
 
 /// When an operation ran, for people: "at 12.3 ms" with times, "(line 7)" without.

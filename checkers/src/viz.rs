@@ -86,11 +86,12 @@ fn section(html: &mut String, checked: &Checked, key: &crate::linear::KeyResult)
         .key
         .as_ref()
         .map_or_else(|| "(single object)".to_owned(), Value::to_string);
-    let (points, blocking, headline): (Vec<usize>, Option<usize>, String) = match &key.outcome {
-        Outcome::Linearizable { order } => (order.clone(), None, "linearizable".into()),
-        Outcome::Violation(v) => (v.prefix.clone(), v.blocking, v.sentence.clone()),
-        Outcome::Unknown { reason } => (Vec::new(), None, format!("unknown: {reason}")),
-    };
+    let (points, states, blocking, headline): (&[usize], &[String], Option<usize>, String) =
+        match &key.outcome {
+            Outcome::Linearizable { order, states } => (order, states, None, "linearizable".into()),
+            Outcome::Violation(v) => (&v.prefix, &v.prefix_states, v.blocking, v.sentence.clone()),
+            Outcome::Unknown { reason } => (&[], &[], None, format!("unknown: {reason}")),
+        };
     let _ = write!(
         html,
         "<h2>key {}</h2><p class=\"headline\">{}</p>",
@@ -157,8 +158,12 @@ fn section(html: &mut String, checked: &Checked, key: &crate::linear::KeyResult)
             op.process,
             when(&checked.history, op)
         );
-        if let Some(k) = position.get(&i) {
-            tip += &format!("\nlinearized #{}", k + 1);
+        if let Some(&k) = position.get(&i) {
+            tip += &format!(
+                "\nlinearized #{}; then {}",
+                k + 1,
+                states.get(k).map_or("", String::as_str)
+            );
         }
         // A label only where it fits; the tooltip always has it.
         let label = describe_op(op);
@@ -191,7 +196,12 @@ fn section(html: &mut String, checked: &Checked, key: &crate::linear::KeyResult)
         let _ = write!(
             html,
             "<g><title>{}</title><circle class=\"point\" cx=\"{px:.1}\" cy=\"{y:.1}\" r=\"4\"/></g>",
-            escape(&format!("#{}: {}", k + 1, describe_op(op)))
+            escape(&format!(
+                "#{}: {}; then {}",
+                k + 1,
+                describe_op(op),
+                states.get(k).map_or("", String::as_str)
+            ))
         );
     }
     html.push_str("</svg>");

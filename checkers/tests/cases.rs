@@ -177,7 +177,7 @@ fn a_linearizable_history_has_a_witness_order() {
 {"process":2,"type":"ok","f":"read","value":1}"#;
     let history = History::from_jsonl(h, "case").unwrap();
     let checked = check_history(history, "case", Some(REG), &Options::default()).unwrap();
-    let Outcome::Linearizable { order } = &checked.report.keys[0].outcome else {
+    let Outcome::Linearizable { order, .. } = &checked.report.keys[0].outcome else {
         panic!("expected ok");
     };
     assert_eq!(order, &vec![1, 0, 2], "write 2, then write 1, then read 1");

@@ -121,7 +121,7 @@ proptest! {
         let outcome = &report.keys.first().map(|k| k.outcome.clone());
         match outcome {
             None => prop_assert!(expected, "no operations is trivially linearizable"),
-            Some(Outcome::Linearizable { order }) => {
+            Some(Outcome::Linearizable { order, .. }) => {
                 prop_assert!(expected, "fast says ok, brute force says no:\n{}", h.to_jsonl());
                 // The witness order really is a linearization.
                 let mut state = Value::Nil;

@@ -129,7 +129,7 @@ fn print_human(
             Outcome::Unknown { reason } => {
                 writeln!(out, "  key {}: unknown: {reason}", key_name(&key.key))?
             }
-            Outcome::Linearizable { order } if witness => {
+            Outcome::Linearizable { order, .. } if witness => {
                 let steps: Vec<String> = order
                     .iter()
                     .map(|&i| {
@@ -158,7 +158,7 @@ fn json_line(file: &str, checked: &Checked, witness: bool) -> serde_json::Value 
         .map(|key| {
             let mut entry = json!({"key": key.key, "ops": key.ops, "explored": key.explored});
             match &key.outcome {
-                Outcome::Linearizable { order } => {
+                Outcome::Linearizable { order, .. } => {
                     entry["verdict"] = json!("ok");
                     if witness {
                         entry["linearization"] = json!(
