@@ -24,6 +24,20 @@ pub enum Value {
     List(Vec<Value>),
 }
 
+impl Value {
+    /// Bytes this value holds on the heap (strings and lists), for memory budgets.
+    pub fn heap_bytes(&self) -> usize {
+        match self {
+            Value::Nil | Value::Int(_) => 0,
+            Value::Str(s) => s.capacity(),
+            Value::List(items) => {
+                items.capacity() * std::mem::size_of::<Value>()
+                    + items.iter().map(Value::heap_bytes).sum::<usize>()
+            }
+        }
+    }
+}
+
 impl fmt::Display for Value {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {

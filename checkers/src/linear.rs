@@ -506,6 +506,8 @@ struct Search<'a, M: Model> {
     state_ids: FxMap<u64, u32>,
     same_hash: Vec<u32>,
     steps: FxMap<u64, u32>,
+    /// Heap bytes held by interned states.
+    state_bytes: u64,
     counted_bytes: u64,
 }
 
@@ -573,6 +575,7 @@ impl<'a, M: Model> Search<'a, M> {
             state_ids: FxMap::default(),
             same_hash: Vec::new(),
             steps: FxMap::default(),
+            state_bytes: 0,
             counted_bytes: 0,
         };
         search.intern(model.init());
@@ -592,6 +595,7 @@ impl<'a, M: Model> Search<'a, M> {
             id = self.same_hash[id as usize];
         }
         let id = u32::try_from(self.states.len()).expect("fewer than 2^32 states");
+        self.state_bytes += self.model.state_heap_bytes(&state) as u64;
         self.states.push(state);
         self.same_hash.push(first);
         self.state_ids.insert(hash, id);
@@ -695,7 +699,7 @@ impl<'a, M: Model> Search<'a, M> {
 
     fn memory(&self, memo: &Memo) -> u64 {
         let states = self.states.len() as u64 * (std::mem::size_of::<M::State>() as u64 + 64);
-        memo.bytes() + states + self.steps.capacity() as u64 * 24
+        memo.bytes() + states + self.state_bytes + self.steps.capacity() as u64 * 24
     }
 
     fn release(&mut self, budget: &Budget) {

@@ -116,6 +116,12 @@ pub trait Model: Sync {
     /// The state, for people ("the register holds 4").
     fn describe_state(&self, state: &Self::State) -> String;
 
+    /// Bytes a state holds beyond its own size (on the heap), for memory budgets.
+    fn state_heap_bytes(&self, state: &Self::State) -> usize {
+        let _ = state;
+        0
+    }
+
     /// Why `op` cannot take effect in `state`, for people.
     fn explain(&self, state: &Self::State, op: &Operation) -> String {
         format!(
@@ -226,6 +232,10 @@ impl Model for Register {
 
     fn allows(&self, state: &Value, op: &Operation) -> bool {
         op.f == Function::Read && op.output.as_ref().is_none_or(|seen| seen == state)
+    }
+
+    fn state_heap_bytes(&self, state: &Value) -> usize {
+        state.heap_bytes()
     }
 
     fn describe_state(&self, state: &Value) -> String {
@@ -346,6 +356,10 @@ impl Model for Kv {
         }
     }
 
+    fn state_heap_bytes(&self, state: &Value) -> usize {
+        state.heap_bytes()
+    }
+
     fn describe_state(&self, state: &Value) -> String {
         match state {
             Value::Nil => "the key holds nothing (nil)".to_owned(),
@@ -428,6 +442,11 @@ impl Model for ListAppend {
 
     fn may_reset_to(&self, op: &Operation, _seen: &Value) -> bool {
         op.f != Function::Append && op.f != Function::Read
+    }
+
+    fn state_heap_bytes(&self, state: &Vec<Value>) -> usize {
+        state.capacity() * std::mem::size_of::<Value>()
+            + state.iter().map(Value::heap_bytes).sum::<usize>()
     }
 
     fn describe_state(&self, state: &Vec<Value>) -> String {
