@@ -274,7 +274,7 @@ const STOPPED: &str = "not finished: another key was already found violated";
 
 /// Configurations the first, whole-history search may enter before the checker turns
 /// to prefixes (see [`check_key`]).
-const FIRST_ATTEMPT_CONFIGS: u64 = 50_000;
+const FIRST_ATTEMPT_CONFIGS: u64 = 200_000;
 
 /// Checks one key. A first search of the whole key, with a modest effort cap, decides
 /// most keys. If it does not, the checker searches growing prefixes of the key's
@@ -774,6 +774,10 @@ impl<'a, M: Model> Search<'a, M> {
                 }
                 entry = self.next[entry as usize];
             }
+            // Two passes over what could come next: operations that returned first,
+            // then `info` ones, which need not have happened at all and so are tried
+            // only when nothing else works.
+            let mut info_pass = dead;
             entry = if dead {
                 NIL
             } else {
@@ -781,6 +785,11 @@ impl<'a, M: Model> Search<'a, M> {
             };
             loop {
                 if entry == NIL || entry % 2 == 1 {
+                    if !info_pass {
+                        info_pass = true;
+                        entry = self.next[self.head as usize];
+                        continue;
+                    }
                     // Nothing more to try here: go back to the last choice that was free.
                     loop {
                         let Some(frame) = stack.pop() else {
@@ -793,13 +802,14 @@ impl<'a, M: Model> Search<'a, M> {
                         remaining_ok += usize::from(self.has_return[frame.op as usize]);
                         if !frame.forced {
                             entry = self.next[2 * frame.op as usize];
+                            info_pass = !self.has_return[frame.op as usize];
                             break;
                         }
                     }
                     continue;
                 }
                 let op = entry / 2;
-                if !self.read_only[op as usize] {
+                if !self.read_only[op as usize] && self.has_return[op as usize] != info_pass {
                     let after = self.step(state, op);
                     if after != NO_STATE {
                         set(&mut bits, op);
