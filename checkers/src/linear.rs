@@ -39,6 +39,11 @@ pub struct Options {
     /// Stop at the first violated key, as Porcupine does (the keys not finished are
     /// reported `unknown`). Off by default: consim reports every violated key.
     pub first_violation_only: bool,
+    /// Configurations the first, whole-key search may enter before the checker turns
+    /// to prefixes of the key's history (see [`check`]).
+    pub first_attempt_configs: u64,
+    /// Operations in the first prefix tried; each next prefix doubles it.
+    pub first_prefix_ops: usize,
 }
 
 impl Default for Options {
@@ -48,6 +53,8 @@ impl Default for Options {
             max_memory_bytes: 2 << 30,
             threads: 2,
             first_violation_only: false,
+            first_attempt_configs: 200_000,
+            first_prefix_ops: 32,
         }
     }
 }
@@ -238,7 +245,7 @@ pub fn check<M: Model>(
                             explored: 0,
                         }
                     } else {
-                        check_key(model, history, operations, key, indices, &budget)
+                        check_key(model, history, operations, key, indices, &budget, options)
                     };
                     if options.first_violation_only
                         && matches!(result.outcome, Outcome::Violation(_))
@@ -272,10 +279,6 @@ struct Budget {
 
 const STOPPED: &str = "not finished: another key was already found violated";
 
-/// Configurations the first, whole-history search may enter before the checker turns
-/// to prefixes (see [`check_key`]).
-const FIRST_ATTEMPT_CONFIGS: u64 = 200_000;
-
 /// Checks one key. A first search of the whole key, with a modest effort cap, decides
 /// most keys. If it does not, the checker searches growing prefixes of the key's
 /// history (the operations invoked first, those still running at the cut treated as
@@ -289,6 +292,7 @@ fn check_key<M: Model>(
     key: &Option<Value>,
     indices: &[usize],
     budget: &Budget,
+    options: &Options,
 ) -> KeyResult {
     // Reads whose result is unknown constrain nothing.
     let mut kept: Vec<usize> = indices
@@ -298,7 +302,7 @@ fn check_key<M: Model>(
         .collect();
     kept.sort_by_key(|&i| operations[i].call);
     let mut explored = 0;
-    let mut cap = Some(FIRST_ATTEMPT_CONFIGS);
+    let mut cap = Some(options.first_attempt_configs);
     let mut size = kept.len();
     loop {
         // The prefix: operations invoked before the cut; those that return after it
@@ -338,7 +342,7 @@ fn check_key<M: Model>(
             Local::Capped => {
                 // Too big to decide at once: look for the violation in prefixes.
                 cap = None;
-                size = 32.min(kept.len());
+                size = options.first_prefix_ops.clamp(1, kept.len().max(1));
                 continue;
             }
             Local::Linearizable(_) if size < kept.len() => {

@@ -6,6 +6,15 @@ use checkers::linear::{Options, Outcome, check};
 use checkers::model::Register;
 use proptest::prelude::*;
 
+/// Options that skip the whole-key attempt and search prefixes of 1, 2, 4, … ops.
+fn prefix_options() -> Options {
+    Options {
+        first_attempt_configs: 0,
+        first_prefix_ops: 1,
+        ..Options::default()
+    }
+}
+
 /// One step of a random history: a process invokes, or a pending one completes.
 #[derive(Clone, Debug)]
 enum Step {
@@ -118,6 +127,14 @@ proptest! {
         let model = Register { cas: true, initial: Value::Nil };
         let expected = brute::linearizable(&model, &ops);
         let report = check(&model, &h, &ops, &Options::default()).unwrap();
+        // The same history through the prefix search: no whole-key attempt, prefixes
+        // of 1, 2, 4, … operations.
+        let prefixes = check(&model, &h, &ops, &prefix_options()).unwrap();
+        prop_assert_eq!(
+            matches!(prefixes.keys.first().map(|k| &k.outcome), Some(Outcome::Violation(_))),
+            matches!(report.keys.first().map(|k| &k.outcome), Some(Outcome::Violation(_))),
+            "the prefix search disagrees on\n{}", h.to_jsonl()
+        );
         let outcome = &report.keys.first().map(|k| k.outcome.clone());
         match outcome {
             None => prop_assert!(expected, "no operations is trivially linearizable"),
@@ -260,6 +277,12 @@ proptest! {
             prop_assert!(expected, "an uncorrupted execution is linearizable:\n{}", h.to_jsonl());
         }
         let report = check(&model, &h, &operations, &Options::default()).unwrap();
+        let prefixes = check(&model, &h, &operations, &prefix_options()).unwrap();
+        prop_assert_eq!(
+            matches!(prefixes.keys[0].outcome, Outcome::Violation(_)),
+            matches!(report.keys[0].outcome, Outcome::Violation(_)),
+            "the prefix search disagrees on\n{}", h.to_jsonl()
+        );
         let got = match &report.keys[0].outcome {
             Outcome::Linearizable { .. } => true,
             Outcome::Violation(_) => false,

@@ -31,7 +31,7 @@ pub fn command(args: CheckArgs, json: bool) -> anyhow::Result<ExitCode> {
         timeout: args.timeout.map(Duration::from_secs_f64),
         max_memory_bytes: args.max_memory,
         threads: std::thread::available_parallelism().map_or(2, |n| n.get()),
-        first_violation_only: false,
+        ..Options::default()
     };
     let mut out = std::io::stdout().lock();
     let (mut errors, mut violations, mut unknowns) = (0, 0, 0);
