@@ -44,15 +44,22 @@ impl ModelName {
         Self::NAMES[self as usize]
     }
 
-    /// The model a history most likely means: `kv` if its events carry keys or
+    /// The model a history most likely means: `list-append` if it only appends
+    /// non-strings and reads (Elle's workload), `kv` if its events carry keys or
     /// appends, `cas-register` otherwise.
     pub fn guess(history: &History) -> ModelName {
+        use crate::history::{Function, Value};
         let keyed = history.events.iter().any(|e| e.key.is_some());
-        let appends = history
-            .events
-            .iter()
-            .any(|e| e.f == crate::history::Function::Append);
-        if keyed || appends {
+        let appends = history.events.iter().any(|e| e.f == Function::Append);
+        let list_append = appends
+            && history.events.iter().all(|e| match e.f {
+                Function::Append => !matches!(e.value, Value::Str(_)),
+                Function::Read => matches!(e.value, Value::Nil | Value::List(_)),
+                _ => false,
+            });
+        if list_append {
+            ModelName::ListAppend
+        } else if keyed || appends {
             ModelName::Kv
         } else {
             ModelName::CasRegister

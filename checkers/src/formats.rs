@@ -334,7 +334,34 @@ fn read_edn(text: &str, origin: &str, porcupine: bool) -> Result<History, Histor
         }
         rest = remaining;
     }
+    if !porcupine {
+        unwrap_independent_tuples(&mut history);
+    }
     Ok(history)
+}
+
+/// Older Jepsen histories of independent keys wrap every value as an untagged `[k v]`
+/// pair. A pair alone is ambiguous (a read may return a two-element list), so the
+/// values are taken as pairs only if every event of the history has that shape.
+fn unwrap_independent_tuples(history: &mut History) {
+    let all_pairs = !history.events.is_empty()
+        && history
+            .events
+            .iter()
+            .all(|e| e.key.is_none() && is_independent_tuple(e.f, &e.value));
+    if !all_pairs {
+        return;
+    }
+    for event in &mut history.events {
+        if let Value::List(mut pair) = std::mem::take(&mut event.value) {
+            event.value = pair.pop().unwrap_or_default();
+            event.key = pair.pop();
+        }
+    }
+}
+
+fn is_pair(value: &Value) -> bool {
+    matches!(value, Value::List(pair) if pair.len() == 2)
 }
 
 fn edn_get<'a>(
@@ -419,7 +446,7 @@ fn edn_op(
     let tagged_tuple = matches!(edn_get(map, "value"), Some(Edn::Tagged(tag, _)) if tag == "jepsen.independent/tuple");
     let (key, value) = match explicit_key {
         Some(key) => (Some(key), raw),
-        None if !porcupine && (tagged_tuple || is_independent_tuple(f, &raw)) => {
+        None if !porcupine && tagged_tuple && is_pair(&raw) => {
             let Value::List(mut pair) = raw else {
                 unreachable!("checked to be a pair")
             };
@@ -685,14 +712,35 @@ mod tests {
     fn edn_independent_tuples_and_nemesis() {
         let text = "{:type :invoke, :f :cas, :value [3 [1 2]], :process 0}\n\
                     {:type :info, :f :start, :process :nemesis}\n\
-                    {:type :invoke, :f :write, :value #jepsen.independent/tuple [4 7], :process 1}\n\
-                    {:type :invoke, :f :cas, :value [1 2], :process 2}";
+                    {:type :invoke, :f :write, :value [4 7], :process 1}\n\
+                    {:type :invoke, :f :read, :value [4 nil], :process 2}";
         let h = read_str(text, Format::Edn, "h.edn").unwrap();
         assert_eq!(h.events.len(), 3);
         assert_eq!(h.events[0].key, Some(Value::Int(3)));
+        assert_eq!(
+            h.events[0].value,
+            Value::List(vec![Value::Int(1), Value::Int(2)])
+        );
         assert_eq!(h.events[1].key, Some(Value::Int(4)));
         assert_eq!(h.events[1].value, Value::Int(7));
+        assert_eq!(h.events[2].value, Value::Nil);
+        // Not every value is a pair: a read of [1 2] is a list, not key 1 and value 2.
+        let plain = "{:type :invoke, :f :read, :value nil, :process 0}\n\
+                     {:type :ok, :f :read, :value [1 2], :process 0}\n\
+                     {:type :invoke, :f :cas, :value [1 2], :process 1}\n\
+                     {:type :invoke, :f :write, :value #jepsen.independent/tuple [4 7], :process 2}";
+        let h = read_str(plain, Format::Edn, "h.edn").unwrap();
+        assert_eq!(h.events[1].key, None);
+        assert_eq!(
+            h.events[1].value,
+            Value::List(vec![Value::Int(1), Value::Int(2)])
+        );
         assert_eq!(h.events[2].key, None, "a plain cas pair is not a tuple");
+        assert_eq!(
+            h.events[3].key,
+            Some(Value::Int(4)),
+            "a tagged tuple always is"
+        );
         let vector =
             "[{:type :invoke, :f :read, :process 0}\n {:type :ok, :f :read, :value 1, :process 0}]";
         assert_eq!(read_str(vector, Format::Auto, "v").unwrap().events.len(), 2);

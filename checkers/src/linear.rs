@@ -350,15 +350,15 @@ fn check_key<M: Model>(
                 continue;
             }
             Local::Linearizable(order) => {
-                let order: Vec<usize> = order.into_iter().map(original).collect();
-                let states = states_along(model, operations, &order);
+                let states = states_along(model, &search.ops, &order);
+                let order = order.into_iter().map(original).collect();
                 Outcome::Linearizable { order, states }
             }
             Local::Unknown(reason) => Outcome::Unknown { reason },
             Local::Violation(best) => {
                 let mut violation = search.explain(&best, history);
+                violation.prefix_states = states_along(model, &search.ops, &violation.prefix);
                 violation.prefix = violation.prefix.iter().map(|&i| original(i)).collect();
-                violation.prefix_states = states_along(model, operations, &violation.prefix);
                 violation.blocking = violation.blocking.map(original);
                 for c in &mut violation.candidates {
                     c.op = original(c.op);
@@ -965,14 +965,15 @@ impl<'a, M: Model> Search<'a, M> {
     }
 }
 
-/// The state after each operation of `order`, described for people.
-fn states_along<M: Model>(model: &M, operations: &[Operation], order: &[usize]) -> Vec<String> {
+/// The state after each operation of `order` (indices into the searched `ops`, as the
+/// search saw them), described for people.
+fn states_along<M: Model>(model: &M, ops: &[&Operation], order: &[usize]) -> Vec<String> {
     let mut state = model.init();
     order
         .iter()
         .map(|&i| {
             state = model
-                .step(&state, &operations[i])
+                .step(&state, ops[i])
                 .expect("a linearization found by the search replays step by step");
             model.describe_state(&state)
         })

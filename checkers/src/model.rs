@@ -145,23 +145,33 @@ pub fn describe_op(op: &Operation) -> String {
 }
 
 /// Whether a read that returned `seen` could show the effect of writing or appending
-/// `value`: the value itself, a substring of a string, an element of a list. In doubt,
-/// `true`.
+/// `value`: the value itself, a substring of a string, a prefix or an element of a
+/// list. In doubt, `true`.
 fn mentions(seen: &Value, value: &Value) -> bool {
+    if seen == value {
+        return true;
+    }
     match (seen, value) {
         (Value::Str(s), Value::Str(t)) => s.contains(t.as_str()),
-        (Value::List(items), x) => items.contains(x) || items.iter().any(|i| mentions(i, x)),
-        (Value::Nil, _) => false,
-        (a, b) => a == b,
+        (Value::List(items), Value::List(prefix)) if items.starts_with(prefix) => true,
+        (Value::List(items), x) => items.iter().any(|i| mentions(i, x)),
+        (Value::Int(_), Value::Int(_)) | (Value::Nil, _) => false,
+        _ => true,
     }
 }
 
-/// The shared rule of the built-in models: an unknown write or append whose value no
-/// read mentions can be dropped, provided no cas could have compared against it.
+/// The shared rule of the built-in models: an unknown write or append that no read
+/// mentions can be dropped — it may never have happened — provided nothing else could
+/// depend on it: no cas could have compared against it, and, for a write, no append
+/// could have needed the value it left (an append's legality depends on the state's
+/// type). Dropping an append can only make later appends legal, never illegal.
 fn unobserved(op: &Operation, ops: &[&Operation]) -> bool {
+    let depends = |o: &&&Operation| {
+        o.f == Function::Cas || (op.f == Function::Write && o.f == Function::Append)
+    };
     matches!(op.f, Function::Write | Function::Append)
         && op.output.is_none()
-        && !ops.iter().any(|o| o.f == Function::Cas)
+        && !ops.iter().any(|o| depends(&o))
         && !ops.iter().any(|o| {
             o.f == Function::Read
                 && o.output
@@ -266,13 +276,15 @@ pub struct Kv {
 }
 
 /// Whether appends (string concatenation, list pushes) could turn `state` into `seen`:
-/// `state` is a prefix of `seen`. `nil` grows into anything but the empty string and
-/// the empty list; in doubt, `true`.
+/// `state` is a prefix of `seen`; `nil` grows into any string and any non-empty list.
+/// In doubt, `true`.
 fn value_grows_into(state: &Value, seen: &Value) -> bool {
     match (state, seen) {
         (Value::Str(s), Value::Str(t)) => t.starts_with(s.as_str()),
         (Value::List(s), Value::List(t)) => t.starts_with(s),
-        (Value::Nil, Value::Str(t)) => !t.is_empty(),
+        // Appending a string to nil gives that string, even the empty one.
+        (Value::Nil, Value::Str(_)) => true,
+        // Appending to nil gives a list of at least one element.
         (Value::Nil, Value::List(t)) => !t.is_empty(),
         (Value::Nil, Value::Nil) => true,
         (Value::Str(_) | Value::List(_), Value::Nil) => false,
@@ -547,13 +559,30 @@ mod tests {
         assert!(!value_grows_into(&s("ab"), &s("ac")));
         assert!(!value_grows_into(&s("abc"), &s("ab")));
         assert!(value_grows_into(&Value::Nil, &s("a")));
+        assert!(
+            value_grows_into(&Value::Nil, &s("")),
+            "append \"\" to nil gives \"\""
+        );
         assert!(!value_grows_into(&s(""), &Value::Nil));
+        assert!(!value_grows_into(&Value::Nil, &Value::List(vec![])));
         // Every append of a string keeps the growth relation exact.
         let kv = Kv { initial: s("") };
         let state = kv
             .step(&s("ab"), &op(Function::Append, s("c"), None))
             .unwrap();
         assert!(value_grows_into(&state, &s("abcd")));
+    }
+
+    #[test]
+    fn mentions_sees_values_prefixes_and_elements() {
+        let l = |v: &[i64]| Value::List(v.iter().map(|&i| Value::Int(i)).collect());
+        assert!(mentions(&Value::Nil, &Value::Nil));
+        assert!(mentions(&l(&[1, 2]), &l(&[1, 2])));
+        assert!(mentions(&l(&[2, 1]), &l(&[2])));
+        assert!(mentions(&l(&[2, 1]), &Value::Int(1)));
+        assert!(!mentions(&l(&[2, 1]), &Value::Int(3)));
+        assert!(mentions(&Value::Str("ab".into()), &Value::Str("b".into())));
+        assert!(!mentions(&Value::Int(4), &Value::Int(5)));
     }
 
     #[test]
