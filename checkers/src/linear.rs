@@ -168,7 +168,7 @@ impl Report {
 
 /// An operation the model rejects outright.
 #[derive(Debug, thiserror::Error)]
-#[error("line {line}: {message}")]
+#[error("{line}: {message}")]
 pub struct InvalidOperation {
     /// Source line of the operation's invocation.
     pub line: usize,

@@ -124,8 +124,29 @@ fn print_human(
     writeln!(out, "{line}")?;
     for key in &report.keys {
         match &key.outcome {
-            Outcome::Violation(v) if key.key.is_none() => writeln!(out, "  {}", v.sentence)?,
-            Outcome::Violation(v) => writeln!(out, "  key {}: {}", key_name(&key.key), v.sentence)?,
+            Outcome::Violation(v) => {
+                match &key.key {
+                    None => writeln!(out, "  {}", v.sentence)?,
+                    Some(_) => writeln!(out, "  key {}: {}", key_name(&key.key), v.sentence)?,
+                }
+                let next: Vec<String> = v
+                    .candidates
+                    .iter()
+                    .take(6)
+                    .map(|c| {
+                        let op = &checked.operations[c.op];
+                        format!("p{} {}", op.process, describe_op(op))
+                    })
+                    .collect();
+                writeln!(
+                    out,
+                    "    longest linearizable prefix: {} ops, after which {}; could come next, but none leads on: {}{}",
+                    v.prefix.len(),
+                    v.state,
+                    next.join(", "),
+                    if v.candidates.len() > 6 { ", …" } else { "" }
+                )?;
+            }
             Outcome::Unknown { reason } => {
                 writeln!(out, "  key {}: unknown: {reason}", key_name(&key.key))?
             }

@@ -457,3 +457,24 @@ fn check_viz_escapes_what_the_history_says() {
         "the impossible read is marked"
     );
 }
+
+#[test]
+fn check_a_value_of_the_wrong_type_exits_2_naming_the_line() {
+    let history = temp_file(
+        "wrong-type.jsonl",
+        "{\"process\":0,\"type\":\"invoke\",\"f\":\"write\",\"value\":1}\n\
+         {\"process\":0,\"type\":\"ok\",\"f\":\"write\",\"value\":1}\n\
+         {\"process\":1,\"type\":\"invoke\",\"f\":\"cas\",\"value\":5}\n\
+         {\"process\":1,\"type\":\"ok\",\"f\":\"cas\",\"value\":5}\n",
+    );
+    let out = consim(&["check", history.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = stderr(&out);
+    assert!(
+        err.contains(&format!(
+            "{}:3: a cas takes [from to], got 5",
+            history.display()
+        )),
+        "{err}"
+    );
+}
