@@ -74,6 +74,14 @@ pub enum CheckError {
     /// Unreadable or malformed history.
     #[error(transparent)]
     History(#[from] HistoryError),
+    /// A history the session checks cannot judge soundly.
+    #[error("{origin}:{source}")]
+    Session {
+        /// The file.
+        origin: String,
+        /// What is wrong.
+        source: crate::session::SessionError,
+    },
     /// An operation the model cannot apply.
     #[error("{origin}:{source}")]
     Invalid {

@@ -21,7 +21,11 @@
 //! - [`viz`]: the self-contained HTML picture of a verdict.
 //! - [`brute`]: the exponential reference checker the fast one is tested against.
 //!
-//! Session guarantees and convergence are still to come (see the issue tracker).
+//! - [`session`]: the four session guarantees on list-append and unique-value
+//!   register histories.
+//!
+//! Convergence, lost writes and Elle's dependency-graph anomalies are still to come
+//! (see the issue tracker).
 
 pub mod brute;
 pub mod check;
@@ -29,4 +33,5 @@ pub mod formats;
 pub mod history;
 pub mod linear;
 pub mod model;
+pub mod session;
 pub mod viz;

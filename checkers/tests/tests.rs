@@ -4,3 +4,4 @@ mod cases;
 mod corpus;
 mod differential;
 mod fuzz;
+mod session;

@@ -33,6 +33,9 @@ pub fn command(args: CheckArgs, json: bool) -> anyhow::Result<ExitCode> {
         threads: std::thread::available_parallelism().map_or(2, |n| n.get()),
         ..Options::default()
     };
+    if args.consistency == "session" {
+        return session_command(&args, format, json);
+    }
     let mut out = std::io::stdout().lock();
     let (mut errors, mut violations, mut unknowns) = (0, 0, 0);
     for (index, path) in args.files.iter().enumerate() {
@@ -230,4 +233,113 @@ fn describe(checked: &Checked, op: usize) -> String {
         o.process,
         when(&checked.history, o)
     )
+}
+
+/// `--consistency session`: the four session guarantees per history. The wall clock
+/// times the checks for the report; it reaches no verdict.
+#[allow(clippy::disallowed_methods)]
+fn session_command(args: &CheckArgs, format: Format, json: bool) -> anyhow::Result<ExitCode> {
+    let mut out = std::io::stdout().lock();
+    let (mut errors, mut violations) = (0, 0);
+    for path in &args.files {
+        let file = path.display().to_string();
+        let checked = checkers::formats::read_file(path, format)
+            .map_err(CheckError::from)
+            .and_then(|history| {
+                let ops = history.operations(&file)?;
+                let start = std::time::Instant::now();
+                let report =
+                    checkers::session::check_sessions(&history, &ops).map_err(|source| {
+                        CheckError::Session {
+                            origin: file.clone(),
+                            source,
+                        }
+                    })?;
+                Ok((history, ops, report, start.elapsed()))
+            });
+        let (history, ops, report, elapsed) = match checked {
+            Ok(c) => c,
+            Err(err) => {
+                errors += 1;
+                print_error(&mut out, &file, &err, json)?;
+                continue;
+            }
+        };
+        if !report.ok() {
+            violations += 1;
+        }
+        let millis = elapsed.as_secs_f64() * 1e3;
+        let line_of = |i: usize| {
+            history
+                .lines
+                .get(ops[i].call)
+                .copied()
+                .unwrap_or(ops[i].call + 1)
+        };
+        if json {
+            let guarantees: serde_json::Map<String, serde_json::Value> = report
+                .results
+                .iter()
+                .map(|(g, anomalies)| {
+                    let list: Vec<serde_json::Value> = anomalies
+                        .iter()
+                        .map(|a| json!({"key": a.key, "lines": a.ops.iter().map(|&i| line_of(i)).collect::<Vec<_>>(), "explanation": a.explanation}))
+                        .collect();
+                    let verdict = if anomalies.is_empty() { "ok" } else { "violation" };
+                    (g.name().to_owned(), json!({"verdict": verdict, "anomalies": list}))
+                })
+                .collect();
+            let mut keys: Vec<Option<Value>> = report
+                .results
+                .iter()
+                .flat_map(|(_, a)| a.iter().map(|x| x.key.clone()))
+                .collect();
+            keys.sort();
+            keys.dedup();
+            writeln!(
+                out,
+                "{}",
+                json!({
+                    "file": file,
+                    "consistency": "session",
+                    "verdict": if report.ok() { "ok" } else { "violation" },
+                    "workload": report.workload,
+                    "ops": ops.len(),
+                    "keys_violated": keys,
+                    "millis": millis,
+                    "guarantees": guarantees,
+                })
+            )?;
+        } else {
+            let verdict = if report.ok() { "ok" } else { "violation" };
+            let workload = serde_json::to_value(report.workload)?;
+            writeln!(
+                out,
+                "{file}: {verdict} ({} ops, {}, session guarantees, {millis:.1} ms)",
+                ops.len(),
+                workload.as_str().unwrap_or("")
+            )?;
+            for (g, anomalies) in &report.results {
+                match anomalies.first() {
+                    None => writeln!(out, "  {}: ok", g.name())?,
+                    Some(first) => writeln!(
+                        out,
+                        "  {}: {} anomal{}; key {}: {}",
+                        g.name(),
+                        anomalies.len(),
+                        if anomalies.len() == 1 { "y" } else { "ies" },
+                        key_name(&first.key),
+                        first.explanation
+                    )?,
+                }
+            }
+        }
+    }
+    Ok(ExitCode::from(if errors > 0 {
+        2
+    } else if violations > 0 {
+        1
+    } else {
+        0
+    }))
 }

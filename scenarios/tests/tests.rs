@@ -478,3 +478,66 @@ fn check_a_value_of_the_wrong_type_exits_2_naming_the_line() {
         "{err}"
     );
 }
+
+#[test]
+fn check_session_guarantees() {
+    let history = temp_file(
+        "ryw.jsonl",
+        "{\"process\":0,\"type\":\"invoke\",\"f\":\"append\",\"key\":\"x\",\"value\":1}\n\
+         {\"process\":0,\"type\":\"ok\",\"f\":\"append\",\"key\":\"x\",\"value\":1}\n\
+         {\"process\":0,\"type\":\"invoke\",\"f\":\"read\",\"key\":\"x\",\"value\":null}\n\
+         {\"process\":0,\"type\":\"ok\",\"f\":\"read\",\"key\":\"x\",\"value\":[]}\n",
+    );
+    let out = consim(&[
+        "check",
+        "--consistency",
+        "session",
+        history.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(
+        text.contains("violation (2 ops, list-append, session guarantees"),
+        "{text}"
+    );
+    assert!(
+        text.contains("read-your-writes: 1 anomaly; key \"x\""),
+        "{text}"
+    );
+    assert!(text.contains("monotonic-reads: ok"), "{text}");
+    let json = json_line(&consim(&[
+        "check",
+        "--consistency",
+        "session",
+        "--json",
+        history.to_str().unwrap(),
+    ]));
+    assert_eq!(json["verdict"], "violation");
+    assert_eq!(
+        json["guarantees"]["read-your-writes"]["anomalies"][0]["lines"],
+        serde_json::json!([1, 3])
+    );
+    assert_eq!(json["guarantees"]["monotonic-writes"]["verdict"], "ok");
+    let duplicate = temp_file(
+        "dup.jsonl",
+        "{\"process\":0,\"type\":\"invoke\",\"f\":\"write\",\"value\":1}\n\
+         {\"process\":0,\"type\":\"ok\",\"f\":\"write\",\"value\":1}\n\
+         {\"process\":1,\"type\":\"invoke\",\"f\":\"write\",\"value\":1}\n\
+         {\"process\":1,\"type\":\"ok\",\"f\":\"write\",\"value\":1}\n",
+    );
+    let out = consim(&[
+        "check",
+        "--consistency",
+        "session",
+        duplicate.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains(&format!(
+            "{}:3: the value 1 is written",
+            duplicate.display()
+        )),
+        "{}",
+        stderr(&out)
+    );
+}

@@ -1,0 +1,654 @@
+//! Session guarantees (Terry et al. 1994), stated over what reads observe, checked per
+//! session (a process; a client that crashed and came back as a new process is a new
+//! session).
+//!
+//! `w →s x` means `w` precedes `x` in its session (it completed before `x` was
+//! invoked); `obs(r)` is the set of writes read `r` observed on its key, in the order
+//! `r` saw them:
+//!
+//! - read-your-writes: `w →s r` on one key ⇒ `w ∈ obs(r)`;
+//! - monotonic reads: `r1 →s r2` on one key ⇒ `obs(r1) ⊆ obs(r2)`;
+//! - monotonic writes: `w1 →s w2` on one key ⇒ every read `r` with `w2 ∈ obs(r)` has
+//!   `w1 ∈ obs(r)`, before `w2`;
+//! - writes-follow-reads: `r1 →s w2`, `w1 ∈ obs(r1)`, one key ⇒ every read `r` with
+//!   `w2 ∈ obs(r)` has `w1 ∈ obs(r)`, before `w2`.
+//!
+//! Two traceable workloads make `obs` observable:
+//!
+//! - **list-append** (Elle's): each append adds a unique element to a key's list, and a
+//!   read returns the list, so `obs(r)` is exactly the appends whose elements it shows,
+//!   in that order. Each guarantee is then a linear scan.
+//! - **registers with unique written values**: a read of `v` observed the write of `v`
+//!   and, in the (unknown) version order, every write before it. Each guarantee becomes
+//!   a set of required version-order edges between writes (plus "the initial value
+//!   comes first"); the guarantee is violated exactly when those edges form a cycle, and
+//!   the cycle is the witness. Monotonic writes and writes-follow-reads constrain only
+//!   writes some read returned directly, so what is reported is always proven.
+//!
+//! Limits, said openly: on list-append, writes-follow-reads is checked against the
+//! session's last read of the key before the write (earlier reads are covered when
+//! monotonic reads holds); elements no append wrote, duplicated elements and reads of
+//! never-written register values are skipped here, not reported (they are anomalies of
+//! their own, for the dependency-graph checks still to come).
+
+use std::collections::{BTreeMap, HashMap};
+
+use crate::linear::FxMap;
+
+use petgraph::algo::tarjan_scc;
+use petgraph::graph::{DiGraph, NodeIndex};
+use serde::Serialize;
+
+use crate::history::{Function, History, Operation, Value};
+use crate::linear::when;
+use crate::model::describe_op;
+
+/// A session guarantee.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Guarantee {
+    /// A session sees its own writes.
+    ReadYourWrites,
+    /// A session's reads never go back.
+    MonotonicReads,
+    /// A session's writes are seen in the order it made them.
+    MonotonicWrites,
+    /// A write is seen after the writes its session had read.
+    WritesFollowReads,
+}
+
+impl Guarantee {
+    /// All four, in Jepsen's order (weakest first is not defined among them).
+    pub const ALL: [Guarantee; 4] = [
+        Guarantee::ReadYourWrites,
+        Guarantee::MonotonicReads,
+        Guarantee::MonotonicWrites,
+        Guarantee::WritesFollowReads,
+    ];
+
+    /// The guarantee's name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Guarantee::ReadYourWrites => "read-your-writes",
+            Guarantee::MonotonicReads => "monotonic-reads",
+            Guarantee::MonotonicWrites => "monotonic-writes",
+            Guarantee::WritesFollowReads => "writes-follow-reads",
+        }
+    }
+}
+
+/// Which traceable workload a history is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Workload {
+    /// Appends of unique elements, reads of whole lists.
+    ListAppend,
+    /// Writes of unique values, reads of single values.
+    Register,
+}
+
+/// One proven violation of a guarantee.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Anomaly {
+    /// The guarantee broken.
+    pub guarantee: Guarantee,
+    /// The key.
+    pub key: Option<Value>,
+    /// The operations involved (indices into the checked operations).
+    pub ops: Vec<usize>,
+    /// Why, in sentences.
+    pub explanation: String,
+}
+
+/// Every guarantee's anomalies (empty: the guarantee holds on this history).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct SessionReport {
+    /// The workload the history was read as.
+    pub workload: Workload,
+    /// Per guarantee, in [`Guarantee::ALL`] order.
+    pub results: Vec<(Guarantee, Vec<Anomaly>)>,
+}
+
+impl SessionReport {
+    /// Whether every guarantee holds.
+    pub fn ok(&self) -> bool {
+        self.results.iter().all(|(_, a)| a.is_empty())
+    }
+}
+
+/// A history the session checks cannot judge soundly.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum SessionError {
+    /// Two writes of one key wrote the same value: a read could not say which it saw.
+    #[error(
+        "{line}: the value {value} is written to key {key} more than once (also at line {other}); session checks need unique written values"
+    )]
+    NotUnique {
+        /// Line of the second write.
+        line: usize,
+        /// Line of the first.
+        other: usize,
+        /// The value.
+        value: Value,
+        /// The key.
+        key: String,
+    },
+    /// An operation the traceable workloads do not have.
+    #[error("{line}: {message}")]
+    Unsupported {
+        /// Line of the invocation.
+        line: usize,
+        /// What is wrong.
+        message: String,
+    },
+}
+
+/// Checks the four session guarantees on `ops` (from [`History::operations`]).
+///
+/// ```
+/// use checkers::history::History;
+/// use checkers::session::{check_sessions, Guarantee};
+/// // Process 0 appends 1 to x, then reads x without it: not read-your-writes.
+/// let text = r#"{"process":0,"type":"invoke","f":"append","key":"x","value":1}
+/// {"process":0,"type":"ok","f":"append","key":"x","value":1}
+/// {"process":0,"type":"invoke","f":"read","key":"x","value":null}
+/// {"process":0,"type":"ok","f":"read","key":"x","value":[]}"#;
+/// let history = History::from_jsonl(text, "h")?;
+/// let ops = history.operations("h")?;
+/// let report = check_sessions(&history, &ops)?;
+/// assert_eq!(report.results[0].0, Guarantee::ReadYourWrites);
+/// assert_eq!(report.results[0].1.len(), 1);
+/// assert!(report.results[1..].iter().all(|(_, anomalies)| anomalies.is_empty()));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn check_sessions(history: &History, ops: &[Operation]) -> Result<SessionReport, SessionError> {
+    let line = |op: &Operation| history.lines.get(op.call).copied().unwrap_or(op.call + 1);
+    let appends = ops.iter().any(|o| o.f == Function::Append);
+    for op in ops {
+        let bad = match (appends, op.f) {
+            (_, Function::Cas) => {
+                Some("cas is not part of a traceable workload (use read and write, or append)")
+            }
+            (true, Function::Write) => Some("a list-append history has no writes"),
+            (false, Function::Append) => None,
+            _ => None,
+        };
+        if let Some(message) = bad {
+            return Err(SessionError::Unsupported {
+                line: line(op),
+                message: message.to_owned(),
+            });
+        }
+    }
+    let mut by_key: BTreeMap<Option<Value>, Vec<usize>> = BTreeMap::new();
+    for (i, op) in ops.iter().enumerate() {
+        by_key.entry(op.key.clone()).or_default().push(i);
+    }
+    let mut results: Vec<(Guarantee, Vec<Anomaly>)> =
+        Guarantee::ALL.iter().map(|&g| (g, Vec::new())).collect();
+    for (key, indices) in &by_key {
+        let found = if appends {
+            list_append_key(history, ops, key, indices)?
+        } else {
+            register_key(history, ops, key, indices)?
+        };
+        for anomaly in found {
+            let slot = Guarantee::ALL
+                .iter()
+                .position(|&g| g == anomaly.guarantee)
+                .expect("one of the four");
+            results[slot].1.push(anomaly);
+        }
+    }
+    Ok(SessionReport {
+        workload: if appends {
+            Workload::ListAppend
+        } else {
+            Workload::Register
+        },
+        results,
+    })
+}
+
+fn key_text(key: &Option<Value>) -> String {
+    key.as_ref()
+        .map_or_else(|| "-".to_owned(), Value::to_string)
+}
+
+fn op_text(history: &History, ops: &[Operation], i: usize) -> String {
+    let op = &ops[i];
+    format!(
+        "process {} {} {}",
+        op.process,
+        describe_op(op),
+        when(history, op)
+    )
+}
+
+/// The list a read returned, as element values (`nil` is the empty list).
+fn read_list(op: &Operation) -> &[Value] {
+    match &op.output {
+        Some(Value::List(items)) => items,
+        _ => &[],
+    }
+}
+
+/// Polynomial hash of a list of element ids, extended one element at a time.
+fn extend_hash(hash: u64, id: u32) -> u64 {
+    hash.wrapping_mul(0x100_0000_01B3)
+        .wrapping_add(u64::from(id) + 1)
+}
+
+fn list_append_key(
+    history: &History,
+    ops: &[Operation],
+    key: &Option<Value>,
+    indices: &[usize],
+) -> Result<Vec<Anomaly>, SessionError> {
+    let line = |i: usize| {
+        history
+            .lines
+            .get(ops[i].call)
+            .copied()
+            .unwrap_or(ops[i].call + 1)
+    };
+    // Dense ids for appended elements.
+    let mut id_of: FxMap<&Value, u32> = FxMap::default();
+    let mut append_op: Vec<usize> = Vec::new();
+    for &i in indices {
+        if ops[i].f == Function::Append {
+            if let Some(&first) = id_of.get(&ops[i].input) {
+                return Err(SessionError::NotUnique {
+                    line: line(i),
+                    other: line(append_op[first as usize]),
+                    value: ops[i].input.clone(),
+                    key: key_text(key),
+                });
+            }
+            id_of.insert(&ops[i].input, append_op.len() as u32);
+            append_op.push(i);
+        }
+    }
+    // Every ok read as element ids (elements no append wrote are skipped), with the
+    // hash of the whole list, computed once.
+    let mut seen_ids: FxMap<usize, (Vec<u32>, u64)> = FxMap::default();
+    for &i in indices {
+        if ops[i].f == Function::Read && ops[i].ret.is_some() {
+            let ids: Vec<u32> = read_list(&ops[i])
+                .iter()
+                .filter_map(|v| id_of.get(v).copied())
+                .collect();
+            let hash = ids.iter().fold(0, |h, &id| extend_hash(h, id));
+            seen_ids.insert(i, (ids, hash));
+        }
+    }
+    let mut anomalies = Vec::new();
+    let mut prev_append: Vec<Option<u32>> = vec![None; append_op.len()];
+    let mut prev_read: Vec<Option<usize>> = vec![None; append_op.len()];
+    // Per session: its ok appends so far, and its last read of this key.
+    let mut sessions: BTreeMap<u64, (Vec<u32>, Option<usize>)> = BTreeMap::new();
+    let mut reads: Vec<usize> = Vec::new();
+    let mut order: Vec<usize> = indices.to_vec();
+    order.sort_by_key(|&i| ops[i].call);
+    // Position of each element in the read at hand (u32::MAX: absent), and the prefix
+    // hashes of that read's list.
+    let mut position: Vec<u32> = vec![u32::MAX; append_op.len()];
+    let mut prefix: Vec<u64> = Vec::new();
+    let load = |ids: &[u32], position: &mut Vec<u32>, prefix: &mut Vec<u64>| {
+        prefix.clear();
+        prefix.push(0);
+        for (p, &e) in ids.iter().enumerate() {
+            if position[e as usize] == u32::MAX {
+                position[e as usize] = p as u32;
+            }
+            prefix.push(extend_hash(*prefix.last().expect("starts with 0"), e));
+        }
+    };
+    let unload = |ids: &[u32], position: &mut Vec<u32>| {
+        for &e in ids {
+            position[e as usize] = u32::MAX;
+        }
+    };
+    // Whether every element of `earlier` is in the loaded read before position
+    // `limit`: at once if `earlier` is a prefix of it (by hash, so a collision can only
+    // hide an anomaly, never invent one), else element by element. Returns the first
+    // element that is not.
+    let missing_before =
+        |earlier: &(Vec<u32>, u64), limit: u32, position: &[u32], prefix: &[u64]| -> Option<u32> {
+            let (ids, hash) = earlier;
+            if ids.len() < prefix.len() && prefix[ids.len()] == *hash {
+                return (ids.len() as u32 > limit).then(|| ids[limit as usize]);
+            }
+            ids.iter().copied().find(|&x| position[x as usize] >= limit)
+        };
+    for &i in &order {
+        let op = &ops[i];
+        let (own, last_read) = sessions.entry(op.process).or_default();
+        match op.f {
+            Function::Append => {
+                let id = id_of[&op.input];
+                prev_append[id as usize] = own.last().copied();
+                prev_read[id as usize] = *last_read;
+                if op.ret.is_some() {
+                    own.push(id);
+                }
+            }
+            Function::Read if op.ret.is_some() => {
+                let current = &seen_ids[&i];
+                load(&current.0, &mut position, &mut prefix);
+                if let Some(&missing) = own.iter().find(|&&w| position[w as usize] == u32::MAX) {
+                    anomalies.push(Anomaly {
+                        guarantee: Guarantee::ReadYourWrites,
+                        key: key.clone(),
+                        ops: vec![append_op[missing as usize], i],
+                        explanation: format!(
+                            "{} completed before {} was invoked in the same session, but the read's list lacks {}",
+                            op_text(history, ops, append_op[missing as usize]),
+                            op_text(history, ops, i),
+                            ops[append_op[missing as usize]].input
+                        ),
+                    });
+                }
+                if let Some(r1) = *last_read {
+                    if let Some(lost) = missing_before(&seen_ids[&r1], u32::MAX, &position, &prefix)
+                    {
+                        anomalies.push(Anomaly {
+                            guarantee: Guarantee::MonotonicReads,
+                            key: key.clone(),
+                            ops: vec![r1, i],
+                            explanation: format!(
+                                "{} saw {}, but the same session's later {} does not",
+                                op_text(history, ops, r1),
+                                ops[append_op[lost as usize]].input,
+                                op_text(history, ops, i)
+                            ),
+                        });
+                    }
+                }
+                unload(&current.0, &mut position);
+                *last_read = Some(i);
+                reads.push(i);
+            }
+            _ => {}
+        }
+    }
+    // Every read, against the order the sessions wrote and read in.
+    for &r in &reads {
+        let current = &seen_ids[&r];
+        load(&current.0, &mut position, &mut prefix);
+        for &e in &current.0 {
+            let at = position[e as usize];
+            if let Some(w1) = prev_append[e as usize] {
+                if position[w1 as usize] >= at {
+                    anomalies.push(Anomaly {
+                        guarantee: Guarantee::MonotonicWrites,
+                        key: key.clone(),
+                        ops: vec![append_op[w1 as usize], append_op[e as usize], r],
+                        explanation: format!(
+                            "{} came before {} in one session, but {} shows the second {}",
+                            op_text(history, ops, append_op[w1 as usize]),
+                            op_text(history, ops, append_op[e as usize]),
+                            op_text(history, ops, r),
+                            if position[w1 as usize] == u32::MAX {
+                                "without the first"
+                            } else {
+                                "before the first"
+                            }
+                        ),
+                    });
+                }
+            }
+            if let Some(r1) = prev_read[e as usize] {
+                if let Some(x) = missing_before(&seen_ids[&r1], at, &position, &prefix) {
+                    anomalies.push(Anomaly {
+                        guarantee: Guarantee::WritesFollowReads,
+                        key: key.clone(),
+                        ops: vec![r1, append_op[e as usize], r],
+                        explanation: format!(
+                            "{} saw {} before the same session's {}, but {} shows the append {}",
+                            op_text(history, ops, r1),
+                            ops[append_op[x as usize]].input,
+                            op_text(history, ops, append_op[e as usize]),
+                            op_text(history, ops, r),
+                            if position[x as usize] == u32::MAX {
+                                "without it"
+                            } else {
+                                "before it"
+                            }
+                        ),
+                    });
+                }
+            }
+        }
+        unload(&current.0, &mut position);
+    }
+    Ok(anomalies)
+}
+
+/// A required version order edge `from → to`, with why.
+struct Edge {
+    from: usize,
+    to: usize,
+    why: String,
+    ops: Vec<usize>,
+}
+
+fn register_key(
+    history: &History,
+    ops: &[Operation],
+    key: &Option<Value>,
+    indices: &[usize],
+) -> Result<Vec<Anomaly>, SessionError> {
+    let line = |i: usize| {
+        history
+            .lines
+            .get(ops[i].call)
+            .copied()
+            .unwrap_or(ops[i].call + 1)
+    };
+    // Node 0 is the initial value; node n + 1 is the n-th write.
+    let mut node_of: HashMap<&Value, usize> = HashMap::new();
+    let mut write_op: Vec<Option<usize>> = vec![None];
+    node_of.insert(&history.initial, 0);
+    for &i in indices {
+        if ops[i].f == Function::Write {
+            if let Some(&first) = node_of.get(&ops[i].input) {
+                return Err(SessionError::NotUnique {
+                    line: line(i),
+                    other: write_op[first].map_or(0, line),
+                    value: ops[i].input.clone(),
+                    key: key_text(key),
+                });
+            }
+            node_of.insert(&ops[i].input, write_op.len());
+            write_op.push(Some(i));
+        }
+    }
+    let observed = |i: usize| ops[i].output.as_ref().and_then(|v| node_of.get(v).copied());
+    let name = |node: usize| match write_op[node] {
+        None => format!("the initial value {}", history.initial),
+        Some(i) => op_text(history, ops, i),
+    };
+    // Writes some read returned directly.
+    let mut read_directly = vec![false; write_op.len()];
+    for &i in indices {
+        if ops[i].f == Function::Read && ops[i].ret.is_some() {
+            if let Some(n) = observed(i) {
+                read_directly[n] = true;
+            }
+        }
+    }
+    let mut edges: BTreeMap<Guarantee, Vec<Edge>> = BTreeMap::new();
+    let mut order: Vec<usize> = indices.to_vec();
+    order.sort_by_key(|&i| ops[i].call);
+    let mut sessions: BTreeMap<u64, (Vec<usize>, Option<usize>)> = BTreeMap::new();
+    for &i in &order {
+        let op = &ops[i];
+        let (own, last_read) = sessions.entry(op.process).or_default();
+        match op.f {
+            Function::Write => {
+                let w2 = node_of[&op.input];
+                if read_directly[w2] {
+                    if let Some(&w1) = own.last() {
+                        edges
+                            .entry(Guarantee::MonotonicWrites)
+                            .or_default()
+                            .push(Edge {
+                                from: w1,
+                                to: w2,
+                                why: format!(
+                                    "{} came first in its session, and a read returned the second",
+                                    name(w1)
+                                ),
+                                ops: vec![write_op[w1].expect("a write"), i],
+                            });
+                    }
+                    if let Some(r1) = *last_read {
+                        if let Some(w1) = observed(r1).filter(|&w1| w1 != w2) {
+                            edges
+                                .entry(Guarantee::WritesFollowReads)
+                                .or_default()
+                                .push(Edge {
+                                    from: w1,
+                                    to: w2,
+                                    why: format!(
+                                        "{} read {} before its session wrote {}",
+                                        op_text(history, ops, r1),
+                                        name(w1),
+                                        name(w2)
+                                    ),
+                                    ops: vec![r1, i],
+                                });
+                        }
+                    }
+                }
+                if op.ret.is_some() {
+                    own.push(w2);
+                }
+            }
+            Function::Read if op.ret.is_some() => {
+                let Some(seen) = observed(i) else { continue };
+                for &w in own.iter().filter(|&&w| w != seen) {
+                    edges.entry(Guarantee::ReadYourWrites).or_default().push(Edge {
+                        from: w,
+                        to: seen,
+                        why: format!("{} follows its session's {}, so what it read must be that write or a later one", op_text(history, ops, i), name(w)),
+                        ops: vec![write_op[w].expect("a write"), i],
+                    });
+                }
+                if let Some(r1) = *last_read {
+                    if let Some(w1) = observed(r1).filter(|&w1| w1 != seen) {
+                        edges.entry(Guarantee::MonotonicReads).or_default().push(Edge {
+                            from: w1,
+                            to: seen,
+                            why: format!("{} follows {} in its session, so it must read that write or a later one", op_text(history, ops, i), op_text(history, ops, r1)),
+                            ops: vec![r1, i],
+                        });
+                    }
+                }
+                *last_read = Some(i);
+            }
+            _ => {}
+        }
+    }
+    let mut anomalies = Vec::new();
+    for (guarantee, required) in edges {
+        anomalies.extend(cycles(guarantee, key, write_op.len(), &required, &name));
+    }
+    Ok(anomalies)
+}
+
+/// The initial value precedes every write; with the required edges, any cycle is a
+/// contradiction. One anomaly per strongly connected component, with one cycle in it.
+fn cycles(
+    guarantee: Guarantee,
+    key: &Option<Value>,
+    nodes: usize,
+    required: &[Edge],
+    name: &dyn Fn(usize) -> String,
+) -> Vec<Anomaly> {
+    let mut graph: DiGraph<(), Option<usize>> = DiGraph::new();
+    let index: Vec<NodeIndex> = (0..nodes).map(|_| graph.add_node(())).collect();
+    for n in 1..nodes {
+        graph.add_edge(index[0], index[n], None);
+    }
+    for (e, edge) in required.iter().enumerate() {
+        graph.add_edge(index[edge.from], index[edge.to], Some(e));
+    }
+    let mut anomalies = Vec::new();
+    for component in tarjan_scc(&graph) {
+        if component.len() < 2 {
+            continue;
+        }
+        let inside: std::collections::BTreeSet<NodeIndex> = component.iter().copied().collect();
+        let start = *component.iter().min().expect("non-empty");
+        // Breadth-first from `start` back to itself, inside the component.
+        let mut parent: BTreeMap<NodeIndex, (NodeIndex, Option<usize>)> = BTreeMap::new();
+        let mut queue = std::collections::VecDeque::from([start]);
+        let mut closing = None;
+        while let Some(n) = queue.pop_front() {
+            for edge in graph.edges(n) {
+                use petgraph::visit::EdgeRef;
+                let target = edge.target();
+                if !inside.contains(&target) {
+                    continue;
+                }
+                if target == start {
+                    closing = Some((n, *edge.weight()));
+                    break;
+                }
+                if let std::collections::btree_map::Entry::Vacant(slot) = parent.entry(target) {
+                    slot.insert((n, *edge.weight()));
+                    queue.push_back(target);
+                }
+            }
+            if closing.is_some() {
+                break;
+            }
+        }
+        let Some((last, last_edge)) = closing else {
+            continue;
+        };
+        let mut steps = vec![(last, start, last_edge)];
+        let mut at = last;
+        while at != start {
+            let (from, edge) = parent[&at];
+            steps.push((from, at, edge));
+            at = from;
+        }
+        steps.reverse();
+        let mut sentences = Vec::new();
+        let mut involved = Vec::new();
+        for (from, to, edge) in steps {
+            match edge {
+                None => sentences.push(format!(
+                    "{} precedes {}",
+                    name(from.index()),
+                    name(to.index())
+                )),
+                Some(e) => {
+                    sentences.push(format!(
+                        "{} must precede {}: {}",
+                        name(from.index()),
+                        name(to.index()),
+                        required[e].why
+                    ));
+                    involved.extend(required[e].ops.iter().copied());
+                }
+            }
+        }
+        involved.sort_unstable();
+        involved.dedup();
+        anomalies.push(Anomaly {
+            guarantee,
+            key: key.clone(),
+            ops: involved,
+            explanation: format!(
+                "no order of the writes allows it: {}; a cycle",
+                sentences.join("; ")
+            ),
+        });
+    }
+    anomalies
+}
