@@ -288,7 +288,6 @@ fn list_append_key(
     let mut prev_read: Vec<Option<usize>> = vec![None; append_op.len()];
     // Per session: its ok appends so far, and its last read of this key.
     let mut sessions: BTreeMap<u64, (Vec<u32>, Option<usize>)> = BTreeMap::new();
-    let mut reads: Vec<usize> = Vec::new();
     let mut order: Vec<usize> = indices.to_vec();
     order.sort_by_key(|&i| ops[i].call);
     // Position of each element in the read at hand (u32::MAX: absent), and the prefix
@@ -322,6 +321,15 @@ fn list_append_key(
             }
             ids.iter().copied().find(|&x| position[x as usize] >= limit)
         };
+    // First pass, in session order, without looking inside any list: who wrote what
+    // after what, and what each read's session had done before it.
+    struct ReadContext {
+        read: usize,
+        process: u64,
+        own_appends: usize,
+        last_read: Option<usize>,
+    }
+    let mut contexts: Vec<ReadContext> = Vec::new();
     for &i in &order {
         let op = &ops[i];
         let (own, last_read) = sessions.entry(op.process).or_default();
@@ -335,48 +343,51 @@ fn list_append_key(
                 }
             }
             Function::Read if op.ret.is_some() => {
-                let current = &seen_ids[&i];
-                load(&current.0, &mut position, &mut prefix);
-                if let Some(&missing) = own.iter().find(|&&w| position[w as usize] == u32::MAX) {
-                    anomalies.push(Anomaly {
-                        guarantee: Guarantee::ReadYourWrites,
-                        key: key.clone(),
-                        ops: vec![append_op[missing as usize], i],
-                        explanation: format!(
-                            "{} completed before {} was invoked in the same session, but the read's list lacks {}",
-                            op_text(history, ops, append_op[missing as usize]),
-                            op_text(history, ops, i),
-                            ops[append_op[missing as usize]].input
-                        ),
-                    });
-                }
-                if let Some(r1) = *last_read {
-                    if let Some(lost) = missing_before(&seen_ids[&r1], u32::MAX, &position, &prefix)
-                    {
-                        anomalies.push(Anomaly {
-                            guarantee: Guarantee::MonotonicReads,
-                            key: key.clone(),
-                            ops: vec![r1, i],
-                            explanation: format!(
-                                "{} saw {}, but the same session's later {} does not",
-                                op_text(history, ops, r1),
-                                ops[append_op[lost as usize]].input,
-                                op_text(history, ops, i)
-                            ),
-                        });
-                    }
-                }
-                unload(&current.0, &mut position);
+                contexts.push(ReadContext {
+                    read: i,
+                    process: op.process,
+                    own_appends: own.len(),
+                    last_read: *last_read,
+                });
                 *last_read = Some(i);
-                reads.push(i);
             }
             _ => {}
         }
     }
-    // Every read, against the order the sessions wrote and read in.
-    for &r in &reads {
+    // Second pass: each read's list once, against everything that constrains it.
+    for context in &contexts {
+        let r = context.read;
         let current = &seen_ids[&r];
         load(&current.0, &mut position, &mut prefix);
+        let own = &sessions[&context.process].0[..context.own_appends];
+        if let Some(&missing) = own.iter().find(|&&w| position[w as usize] == u32::MAX) {
+            anomalies.push(Anomaly {
+                guarantee: Guarantee::ReadYourWrites,
+                key: key.clone(),
+                ops: vec![append_op[missing as usize], r],
+                explanation: format!(
+                    "{} completed before {} was invoked in the same session, but the read's list lacks {}",
+                    op_text(history, ops, append_op[missing as usize]),
+                    op_text(history, ops, r),
+                    ops[append_op[missing as usize]].input
+                ),
+            });
+        }
+        if let Some(r1) = context.last_read {
+            if let Some(lost) = missing_before(&seen_ids[&r1], u32::MAX, &position, &prefix) {
+                anomalies.push(Anomaly {
+                    guarantee: Guarantee::MonotonicReads,
+                    key: key.clone(),
+                    ops: vec![r1, r],
+                    explanation: format!(
+                        "{} saw {}, but the same session's later {} does not",
+                        op_text(history, ops, r1),
+                        ops[append_op[lost as usize]].input,
+                        op_text(history, ops, r)
+                    ),
+                });
+            }
+        }
         for &e in &current.0 {
             let at = position[e as usize];
             if let Some(w1) = prev_append[e as usize] {
