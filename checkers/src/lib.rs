@@ -24,11 +24,13 @@
 //! - [`session`]: the four session guarantees on list-append and unique-value
 //!   register histories.
 //!
-//! Convergence, lost writes and Elle's dependency-graph anomalies are still to come
-//! (see the issue tracker).
+//! - [`convergence`]: whether final reads agree, and what became of every write.
+//!
+//! Elle's dependency-graph anomalies are still to come (see the issue tracker).
 
 pub mod brute;
 pub mod check;
+pub mod convergence;
 pub mod formats;
 pub mod history;
 pub mod linear;

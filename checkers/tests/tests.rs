@@ -1,6 +1,7 @@
 //! The checkers against histories whose verdicts are known independently.
 
 mod cases;
+mod convergence;
 mod corpus;
 mod differential;
 mod fuzz;

@@ -36,6 +36,9 @@ pub fn command(args: CheckArgs, json: bool) -> anyhow::Result<ExitCode> {
     if args.consistency == "session" {
         return session_command(&args, format, json);
     }
+    if args.consistency == "convergence" {
+        return convergence_command(&args, format, json);
+    }
     let mut out = std::io::stdout().lock();
     let (mut errors, mut violations, mut unknowns) = (0, 0, 0);
     for (index, path) in args.files.iter().enumerate() {
@@ -331,6 +334,91 @@ fn session_command(args: &CheckArgs, format: Format, json: bool) -> anyhow::Resu
                         key_name(&first.key),
                         first.explanation
                     )?,
+                }
+            }
+        }
+    }
+    Ok(ExitCode::from(if errors > 0 {
+        2
+    } else if violations > 0 {
+        1
+    } else {
+        0
+    }))
+}
+
+/// `--consistency convergence`: final reads and the fate of every write.
+fn convergence_command(args: &CheckArgs, format: Format, json: bool) -> anyhow::Result<ExitCode> {
+    let mut out = std::io::stdout().lock();
+    let (mut errors, mut violations) = (0, 0);
+    for path in &args.files {
+        let file = path.display().to_string();
+        let read = checkers::formats::read_file(path, format)
+            .map_err(CheckError::from)
+            .and_then(|history| {
+                let ops = history.operations(&file)?;
+                Ok((history, ops))
+            });
+        let (history, ops) = match read {
+            Ok(r) => r,
+            Err(err) => {
+                errors += 1;
+                print_error(&mut out, &file, &err, json)?;
+                continue;
+            }
+        };
+        let report = checkers::convergence::check_convergence(&history, &ops);
+        if !report.ok() {
+            violations += 1;
+        }
+        let verdict = if report.ok() { "ok" } else { "violation" };
+        let bad: Vec<&Option<Value>> = report
+            .keys
+            .iter()
+            .filter(|k| !k.problems.is_empty())
+            .map(|k| &k.key)
+            .collect();
+        if json {
+            let keys: Vec<serde_json::Value> = report
+                .keys
+                .iter()
+                .map(|k| {
+                    let fates: serde_json::Map<String, serde_json::Value> = k
+                        .elements
+                        .iter()
+                        .map(|(fate, values)| {
+                            let name = serde_json::to_value(fate)
+                                .ok()
+                                .and_then(|v| v.as_str().map(str::to_owned))
+                                .unwrap_or_default();
+                            (name, json!(values))
+                        })
+                        .collect();
+                    json!({
+                        "key": k.key,
+                        "final_reads": k.final_reads.len(),
+                        "converged": k.converged,
+                        "elements": fates,
+                        "lost_updates": k.lost_updates.len(),
+                        "problems": k.problems,
+                    })
+                })
+                .collect();
+            writeln!(
+                out,
+                "{}",
+                json!({"file": file, "consistency": "convergence", "verdict": verdict, "ops": ops.len(), "keys_violated": bad, "keys": keys})
+            )?;
+        } else {
+            writeln!(
+                out,
+                "{file}: {verdict} ({} ops, {} keys, convergence)",
+                ops.len(),
+                report.keys.len()
+            )?;
+            for k in report.keys.iter().filter(|k| !k.problems.is_empty()) {
+                for problem in &k.problems {
+                    writeln!(out, "  key {}: {problem}", key_name(&k.key))?;
                 }
             }
         }

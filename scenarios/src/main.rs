@@ -81,9 +81,10 @@ struct CheckArgs {
     /// cas-register).
     #[arg(long, value_parser = clap::builder::PossibleValuesParser::new(ModelName::NAMES))]
     model: Option<String>,
-    /// What to check: linearizability, or the four session guarantees (on list-append
-    /// or unique-value register histories).
-    #[arg(long, default_value = "linearizable", value_parser = ["linearizable", "session"])]
+    /// What to check: linearizability; the four session guarantees (on list-append or
+    /// unique-value register histories); or convergence and lost writes, from the
+    /// final reads.
+    #[arg(long, default_value = "linearizable", value_parser = ["linearizable", "session", "convergence"])]
     consistency: String,
     /// The history format.
     #[arg(long, default_value = "auto", value_parser = clap::builder::PossibleValuesParser::new(Format::NAMES))]

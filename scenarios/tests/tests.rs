@@ -541,3 +541,35 @@ fn check_session_guarantees() {
         stderr(&out)
     );
 }
+
+#[test]
+fn check_convergence_and_lost_writes() {
+    let history = temp_file(
+        "lost.jsonl",
+        "{\"process\":0,\"type\":\"invoke\",\"f\":\"append\",\"key\":\"x\",\"value\":1}\n\
+         {\"process\":0,\"type\":\"ok\",\"f\":\"append\",\"key\":\"x\",\"value\":1}\n\
+         {\"process\":1,\"type\":\"invoke\",\"f\":\"read\",\"key\":\"x\",\"value\":null}\n\
+         {\"process\":1,\"type\":\"ok\",\"f\":\"read\",\"key\":\"x\",\"value\":[]}\n",
+    );
+    let out = consim(&[
+        "check",
+        "--consistency",
+        "convergence",
+        history.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains("acknowledged appends missing from the final state: 1"),
+        "{}",
+        stdout(&out)
+    );
+    let json = json_line(&consim(&[
+        "check",
+        "--consistency",
+        "convergence",
+        "--json",
+        history.to_str().unwrap(),
+    ]));
+    assert_eq!(json["verdict"], "violation");
+    assert_eq!(json["keys"][0]["elements"]["lost"], serde_json::json!([1]));
+}

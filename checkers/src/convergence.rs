@@ -1,0 +1,270 @@
+//! Convergence and lost writes, judged from the final reads.
+//!
+//! The final reads of a key are the reads invoked after every write of that key had
+//! ended — its last invocation or completion. A workload takes them after healing the
+//! faults and letting the system go quiet (Jepsen's final reads). Then:
+//!
+//! - **convergence**: every final read of a key returned the same value;
+//! - **lost writes** (list-append, where the data type promises to keep every element):
+//!   each appended element is classified as Jepsen does — `stable` (in the final
+//!   state), `lost` (acknowledged, yet missing from the final state), `never-read` (an
+//!   `info` append no read ever saw: nobody can tell whether it happened),
+//!   `recovered` (an `info` append that turned out to have happened) and `unexpected`
+//!   (read, but never appended by anyone);
+//! - **lost updates** (last-writer-wins registers with unique values): an acknowledged
+//!   write is lost if the final value is that of a write that ended before it was even
+//!   invoked — overwritten by a write older in real time, as skewed clocks do to LWW.
+//!
+//! An `info` write still in flight when the final reads ran could make them differ
+//! legitimately; consim's workloads end with a quiet phase so that none is.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::Serialize;
+
+use crate::history::{Function, History, Operation, Value};
+use crate::linear::when;
+use crate::model::describe_op;
+
+/// What happened to one appended (or read) element.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Fate {
+    /// In the final state.
+    Stable,
+    /// Acknowledged, but missing from the final state.
+    Lost,
+    /// An `info` append no read ever saw.
+    NeverRead,
+    /// An `info` append that some read saw: it happened.
+    Recovered,
+    /// Read, but never appended by anyone.
+    Unexpected,
+}
+
+/// One key's final state.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct KeyConvergence {
+    /// The key.
+    pub key: Option<Value>,
+    /// The final reads (indices into the checked operations).
+    pub final_reads: Vec<usize>,
+    /// Whether every final read returned the same value (vacuously true with none).
+    pub converged: bool,
+    /// The distinct values the final reads returned, each with the reads that returned
+    /// it (more than one entry means divergence).
+    pub final_values: Vec<(Value, Vec<usize>)>,
+    /// For list-append keys: every element by fate.
+    pub elements: BTreeMap<Fate, Vec<Value>>,
+    /// For registers: `(lost write, the older write that won)`.
+    pub lost_updates: Vec<(usize, usize)>,
+    /// Sentences on each problem.
+    pub problems: Vec<String>,
+}
+
+/// Every key's final state.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ConvergenceReport {
+    /// Per key, in key order.
+    pub keys: Vec<KeyConvergence>,
+}
+
+impl ConvergenceReport {
+    /// Whether every key converged and lost nothing acknowledged.
+    pub fn ok(&self) -> bool {
+        self.keys.iter().all(|k| k.problems.is_empty())
+    }
+}
+
+/// Judges convergence and lost writes on `ops` (from [`History::operations`]).
+///
+/// ```
+/// use checkers::history::History;
+/// use checkers::convergence::{check_convergence, Fate};
+/// // An acknowledged append of 2 is missing from both final reads.
+/// let text = r#"{"process":0,"type":"invoke","f":"append","key":"x","value":1}
+/// {"process":0,"type":"ok","f":"append","key":"x","value":1}
+/// {"process":1,"type":"invoke","f":"append","key":"x","value":2}
+/// {"process":1,"type":"ok","f":"append","key":"x","value":2}
+/// {"process":0,"type":"invoke","f":"read","key":"x","value":null}
+/// {"process":0,"type":"ok","f":"read","key":"x","value":[1]}
+/// {"process":1,"type":"invoke","f":"read","key":"x","value":null}
+/// {"process":1,"type":"ok","f":"read","key":"x","value":[1]}"#;
+/// let history = History::from_jsonl(text, "h")?;
+/// let report = check_convergence(&history, &history.operations("h")?);
+/// assert!(report.keys[0].converged);
+/// assert_eq!(report.keys[0].elements[&Fate::Lost].len(), 1);
+/// assert!(!report.ok());
+/// # Ok::<(), checkers::history::HistoryError>(())
+/// ```
+pub fn check_convergence(history: &History, ops: &[Operation]) -> ConvergenceReport {
+    let mut by_key: BTreeMap<Option<Value>, Vec<usize>> = BTreeMap::new();
+    for (i, op) in ops.iter().enumerate() {
+        by_key.entry(op.key.clone()).or_default().push(i);
+    }
+    let appends = ops.iter().any(|o| o.f == Function::Append);
+    let keys = by_key
+        .into_iter()
+        .map(|(key, indices)| judge_key(history, ops, key, &indices, appends))
+        .collect();
+    ConvergenceReport { keys }
+}
+
+fn op_text(history: &History, op: &Operation) -> String {
+    format!(
+        "process {} {} {}",
+        op.process,
+        describe_op(op),
+        when(history, op)
+    )
+}
+
+fn judge_key(
+    history: &History,
+    ops: &[Operation],
+    key: Option<Value>,
+    indices: &[usize],
+    appends: bool,
+) -> KeyConvergence {
+    // The last event of any write of this key: its completion, or its invocation if it
+    // never completed.
+    let writes_end = indices
+        .iter()
+        .filter(|&&i| ops[i].f != Function::Read)
+        .map(|&i| ops[i].ret.unwrap_or(ops[i].call))
+        .max();
+    let final_reads: Vec<usize> = indices
+        .iter()
+        .copied()
+        .filter(|&i| ops[i].f == Function::Read && ops[i].ret.is_some())
+        .filter(|&i| writes_end.is_none_or(|end| ops[i].call > end))
+        .collect();
+    let mut final_values: Vec<(Value, Vec<usize>)> = Vec::new();
+    for &r in &final_reads {
+        let mut value = ops[r].output.clone().unwrap_or_default();
+        if appends && value == Value::Nil {
+            value = Value::List(Vec::new());
+        }
+        match final_values.iter_mut().find(|(v, _)| *v == value) {
+            Some((_, reads)) => reads.push(r),
+            None => final_values.push((value, vec![r])),
+        }
+    }
+    let converged = final_values.len() <= 1;
+    let mut problems = Vec::new();
+    if !converged {
+        let shown: Vec<String> = final_values
+            .iter()
+            .map(|(v, reads)| {
+                format!(
+                    "{v} ({} read{})",
+                    reads.len(),
+                    if reads.len() == 1 { "" } else { "s" }
+                )
+            })
+            .collect();
+        problems.push(format!("the final reads disagree: {}", shown.join(" vs ")));
+    }
+    let mut elements: BTreeMap<Fate, Vec<Value>> = BTreeMap::new();
+    let mut lost_updates = Vec::new();
+    if appends {
+        classify_elements(ops, indices, &final_values, &mut elements, &mut problems);
+    } else if let [(value, _)] = final_values.as_slice() {
+        lost_updates = lww_losses(ops, indices, value);
+        for &(lost, winner) in &lost_updates {
+            problems.push(format!(
+                "{} was acknowledged, but the final value is that of {}, which ended before it began",
+                op_text(history, &ops[lost]),
+                op_text(history, &ops[winner])
+            ));
+        }
+    }
+    KeyConvergence {
+        key,
+        final_reads,
+        converged,
+        final_values,
+        elements,
+        lost_updates,
+        problems,
+    }
+}
+
+fn classify_elements(
+    ops: &[Operation],
+    indices: &[usize],
+    final_values: &[(Value, Vec<usize>)],
+    elements: &mut BTreeMap<Fate, Vec<Value>>,
+    problems: &mut Vec<String>,
+) {
+    // With divergent final reads, an element is stable only if every one has it.
+    let in_final = |x: &Value| {
+        !final_values.is_empty()
+            && final_values
+                .iter()
+                .all(|(v, _)| matches!(v, Value::List(items) if items.contains(x)))
+    };
+    let mut ever_read: BTreeSet<&Value> = BTreeSet::new();
+    for &i in indices {
+        if let (Function::Read, Some(Value::List(items))) = (ops[i].f, &ops[i].output) {
+            ever_read.extend(items.iter());
+        }
+    }
+    let mut appended: BTreeSet<&Value> = BTreeSet::new();
+    for &i in indices.iter().filter(|&&i| ops[i].f == Function::Append) {
+        let x = &ops[i].input;
+        appended.insert(x);
+        let fate = match (in_final(x), ops[i].ret.is_some(), ever_read.contains(x)) {
+            (true, _, _) => Fate::Stable,
+            (false, true, _) => Fate::Lost,
+            (false, false, true) => Fate::Recovered,
+            (false, false, false) => Fate::NeverRead,
+        };
+        elements.entry(fate).or_default().push(x.clone());
+    }
+    for x in ever_read.iter().filter(|x| !appended.contains(*x)) {
+        elements
+            .entry(Fate::Unexpected)
+            .or_default()
+            .push((*x).clone());
+    }
+    if final_values.is_empty() {
+        return;
+    }
+    if let Some(lost) = elements.get(&Fate::Lost) {
+        let shown: Vec<String> = lost.iter().map(Value::to_string).collect();
+        problems.push(format!(
+            "acknowledged appends missing from the final state: {}",
+            shown.join(", ")
+        ));
+    }
+    if let Some(unexpected) = elements.get(&Fate::Unexpected) {
+        let shown: Vec<String> = unexpected.iter().map(Value::to_string).collect();
+        problems.push(format!(
+            "elements read that nobody appended: {}",
+            shown.join(", ")
+        ));
+    }
+}
+
+/// Acknowledged writes overwritten by a write that ended before they began.
+fn lww_losses(ops: &[Operation], indices: &[usize], final_value: &Value) -> Vec<(usize, usize)> {
+    let writes = || {
+        indices
+            .iter()
+            .copied()
+            .filter(|&i| ops[i].f == Function::Write)
+    };
+    // Unique values make the winner well defined; with duplicates, say nothing.
+    let winners: Vec<usize> = writes().filter(|&i| ops[i].input == *final_value).collect();
+    let [winner] = winners.as_slice() else {
+        return Vec::new();
+    };
+    let Some(won_at) = ops[*winner].ret else {
+        return Vec::new();
+    };
+    writes()
+        .filter(|&i| i != *winner && ops[i].ret.is_some() && ops[i].call > won_at)
+        .map(|i| (i, *winner))
+        .collect()
+}
