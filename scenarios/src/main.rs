@@ -72,7 +72,7 @@ struct RunArgs {
     timeout_ms: u64,
 }
 
-#[derive(Debug, clap::Args)]
+#[derive(Clone, Debug, clap::Args)]
 struct CheckArgs {
     /// History files.
     #[arg(required = true, value_name = "FILE")]
@@ -83,8 +83,8 @@ struct CheckArgs {
     model: Option<String>,
     /// What to check: linearizability; the four session guarantees (on list-append or
     /// unique-value register histories); or convergence and lost writes, from the
-    /// final reads.
-    #[arg(long, default_value = "linearizable", value_parser = ["linearizable", "session", "convergence"])]
+    /// final reads; or all three, one after another.
+    #[arg(long, default_value = "linearizable", value_parser = ["linearizable", "session", "convergence", "all"])]
     consistency: String,
     /// The history format.
     #[arg(long, default_value = "auto", value_parser = clap::builder::PossibleValuesParser::new(Format::NAMES))]

@@ -573,3 +573,39 @@ fn check_convergence_and_lost_writes() {
     assert_eq!(json["verdict"], "violation");
     assert_eq!(json["keys"][0]["elements"]["lost"], serde_json::json!([1]));
 }
+
+#[test]
+fn check_all_runs_every_check_and_skips_what_does_not_apply() {
+    let out = consim(&[
+        "check",
+        "--consistency",
+        "all",
+        "--json",
+        &corpus("etcd/etcd_002.log"),
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let lines: Vec<Value> = stdout(&out)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let kinds: Vec<&str> = lines
+        .iter()
+        .map(|l| l["consistency"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds, vec!["linearizable", "session", "convergence"]);
+    assert_eq!(
+        lines[1]["verdict"], "not-applicable",
+        "a cas history has no traceable sessions"
+    );
+    let out = consim(&[
+        "check",
+        "--consistency",
+        "all",
+        &corpus("etcd/etcd_000.log"),
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "the linearizability violation decides the exit code"
+    );
+}
