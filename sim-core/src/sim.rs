@@ -816,37 +816,33 @@ impl<R: Node, C: Node<Msg = R::Msg>> Sim<R, C> {
 
     fn call_replica(&mut self, id: NodeId, f: impl FnOnce(&mut R, &mut Ctx<'_, R>)) {
         let proc = &mut self.replicas[id.index()];
-        let node = proc.node.as_mut().expect("a running replica has a node");
-        let mut ctx = Ctx {
+        with_ctx(
             id,
-            now: self.now,
-            clock: &proc.clock,
-            rng: &mut proc.rng,
-            durable: &mut proc.durable,
-            live_timers: &mut proc.live_timers,
-            next_timer: &mut self.next_timer,
-            effects: &mut self.replica_fx,
-            syncs: &mut self.stats.syncs,
-        };
-        f(node, &mut ctx);
+            self.now,
+            proc,
+            &mut self.next_timer,
+            &mut self.replica_fx,
+            &mut self.stats.syncs,
+            |node, _, ctx| {
+                f(node.as_mut().expect("a running replica has a node"), ctx);
+            },
+        );
         self.apply_replica_effects(id);
     }
 
     fn call_client(&mut self, id: NodeId, f: impl FnOnce(&mut C, &mut Ctx<'_, C>)) {
         let proc = &mut self.clients[id.index() - self.replicas.len()];
-        let node = proc.node.as_mut().expect("a running client has a node");
-        let mut ctx = Ctx {
+        with_ctx(
             id,
-            now: self.now,
-            clock: &proc.clock,
-            rng: &mut proc.rng,
-            durable: &mut proc.durable,
-            live_timers: &mut proc.live_timers,
-            next_timer: &mut self.next_timer,
-            effects: &mut self.client_fx,
-            syncs: &mut self.stats.syncs,
-        };
-        f(node, &mut ctx);
+            self.now,
+            proc,
+            &mut self.next_timer,
+            &mut self.client_fx,
+            &mut self.stats.syncs,
+            |node, _, ctx| {
+                f(node.as_mut().expect("a running client has a node"), ctx);
+            },
+        );
         self.apply_client_effects(id);
     }
 
@@ -857,38 +853,34 @@ impl<R: Node, C: Node<Msg = R::Msg>> Sim<R, C> {
             None => {
                 let proc = &mut self.replicas[id.index()];
                 assert_eq!(proc.status, Status::Down, "booting {id}, which is not down");
-                let mut ctx = Ctx {
+                with_ctx(
                     id,
-                    now: self.now,
-                    clock: &proc.clock,
-                    rng: &mut proc.rng,
-                    durable: &mut proc.durable,
-                    live_timers: &mut proc.live_timers,
-                    next_timer: &mut self.next_timer,
-                    effects: &mut self.replica_fx,
-                    syncs: &mut self.stats.syncs,
-                };
-                let node = R::start(&proc.config, &mut ctx);
-                proc.node = Some(node);
+                    self.now,
+                    proc,
+                    &mut self.next_timer,
+                    &mut self.replica_fx,
+                    &mut self.stats.syncs,
+                    |node, config, ctx| {
+                        *node = Some(R::start(config, ctx));
+                    },
+                );
                 proc.status = Status::Up;
                 self.apply_replica_effects(id);
             }
             Some(index) => {
                 let proc = &mut self.clients[index];
                 assert_eq!(proc.status, Status::Down, "booting {id}, which is not down");
-                let mut ctx = Ctx {
+                with_ctx(
                     id,
-                    now: self.now,
-                    clock: &proc.clock,
-                    rng: &mut proc.rng,
-                    durable: &mut proc.durable,
-                    live_timers: &mut proc.live_timers,
-                    next_timer: &mut self.next_timer,
-                    effects: &mut self.client_fx,
-                    syncs: &mut self.stats.syncs,
-                };
-                let node = C::start(&proc.config, &mut ctx);
-                proc.node = Some(node);
+                    self.now,
+                    proc,
+                    &mut self.next_timer,
+                    &mut self.client_fx,
+                    &mut self.stats.syncs,
+                    |node, config, ctx| {
+                        *node = Some(C::start(config, ctx));
+                    },
+                );
                 proc.status = Status::Up;
                 self.apply_client_effects(id);
             }
@@ -896,51 +888,47 @@ impl<R: Node, C: Node<Msg = R::Msg>> Sim<R, C> {
     }
 
     fn apply_replica_effects(&mut self, id: NodeId) {
-        let mut timers = std::mem::take(&mut self.replica_fx.timers);
-        for (timer_id, after, timer) in timers.drain(..) {
-            self.push(self.now + after, Event::ReplicaTimer(id, timer_id, timer));
-        }
-        self.replica_fx.timers = timers;
-        let mut outputs = std::mem::take(&mut self.replica_fx.outputs);
-        for output in outputs.drain(..) {
-            self.stats.outputs += 1;
-            self.record(EventKind::Output, Some(id), None, None, || {
-                format!("{output:?}")
-            });
-            self.replica_outputs.push(Emitted {
-                time: self.now,
-                node: id,
-                output,
-            });
-        }
-        self.replica_fx.outputs = outputs;
-        let mut sends = std::mem::take(&mut self.replica_fx.sends);
-        self.send_all(id, &mut sends);
-        self.replica_fx.sends = sends;
+        let mut effects = std::mem::take(&mut self.replica_fx);
+        self.apply_effects(id, &mut effects, Event::ReplicaTimer, |sim, emitted| {
+            sim.replica_outputs.push(emitted);
+        });
+        self.replica_fx = effects;
     }
 
     fn apply_client_effects(&mut self, id: NodeId) {
-        let mut timers = std::mem::take(&mut self.client_fx.timers);
-        for (timer_id, after, timer) in timers.drain(..) {
-            self.push(self.now + after, Event::ClientTimer(id, timer_id, timer));
+        let mut effects = std::mem::take(&mut self.client_fx);
+        self.apply_effects(id, &mut effects, Event::ClientTimer, |sim, emitted| {
+            sim.client_outputs.push(emitted);
+        });
+        self.client_fx = effects;
+    }
+
+    /// Queues a handler's timers, reports its outputs, and sends its messages, in that
+    /// order. Replicas and clients differ only in the event a timer becomes and the
+    /// list an output goes to.
+    fn apply_effects<N: Node<Msg = R::Msg>>(
+        &mut self,
+        id: NodeId,
+        effects: &mut Effects<N>,
+        timer_event: fn(NodeId, TimerId, N::Timer) -> Event<R, C>,
+        report: fn(&mut Self, Emitted<N::Output>),
+    ) {
+        for (timer_id, after, timer) in effects.timers.drain(..) {
+            self.push(self.now + after, timer_event(id, timer_id, timer));
         }
-        self.client_fx.timers = timers;
-        let mut outputs = std::mem::take(&mut self.client_fx.outputs);
-        for output in outputs.drain(..) {
+        for output in effects.outputs.drain(..) {
             self.stats.outputs += 1;
             self.record(EventKind::Output, Some(id), None, None, || {
                 format!("{output:?}")
             });
-            self.client_outputs.push(Emitted {
+            let emitted = Emitted {
                 time: self.now,
                 node: id,
                 output,
-            });
+            };
+            report(self, emitted);
         }
-        self.client_fx.outputs = outputs;
-        let mut sends = std::mem::take(&mut self.client_fx.sends);
-        self.send_all(id, &mut sends);
-        self.client_fx.sends = sends;
+        self.send_all(id, &mut effects.sends);
     }
 
     /// Puts each message on the network, where the scheduler decides its fate.
@@ -1068,4 +1056,29 @@ impl<R: Node, C: Node<Msg = R::Msg>> Sim<R, C> {
             Some(i) => &mut self.clients[i].clock,
         }
     }
+}
+
+/// Runs `f` on process `id`'s node slot and config with a context for it: the one place
+/// a [`Ctx`] is put together, for replicas and clients, boots and handlers alike.
+fn with_ctx<N: Node>(
+    id: NodeId,
+    now: Time,
+    proc: &mut Proc<N>,
+    next_timer: &mut u64,
+    effects: &mut Effects<N>,
+    syncs: &mut u64,
+    f: impl FnOnce(&mut Option<N>, &N::Config, &mut Ctx<'_, N>),
+) {
+    let mut ctx = Ctx {
+        id,
+        now,
+        clock: &proc.clock,
+        rng: &mut proc.rng,
+        durable: &mut proc.durable,
+        live_timers: &mut proc.live_timers,
+        next_timer,
+        effects,
+        syncs,
+    };
+    f(&mut proc.node, &proc.config, &mut ctx);
 }
