@@ -272,16 +272,30 @@ fn list_append_key(
     }
     // Every ok read as element ids (elements no append wrote are skipped), with the
     // hash of the whole list, computed once.
-    let mut seen_ids: FxMap<usize, (Vec<u32>, u64)> = FxMap::default();
+    // A read usually extends the previous one: its shared prefix is copied (a cheap
+    // comparison of values) and only the new elements are looked up.
+    // Per read: its ids, the hash of the whole list, and how many leading ids it
+    // shares with the read before it (whose checks already covered them).
+    let mut seen_ids: FxMap<usize, (Vec<u32>, u64, usize)> = FxMap::default();
+    let mut previous: Option<(&[Value], usize)> = None;
     for &i in indices {
-        if ops[i].f == Function::Read && ops[i].ret.is_some() {
-            let ids: Vec<u32> = read_list(&ops[i])
-                .iter()
-                .filter_map(|v| id_of.get(v).copied())
-                .collect();
-            let hash = ids.iter().fold(0, |h, &id| extend_hash(h, id));
-            seen_ids.insert(i, (ids, hash));
+        if ops[i].f != Function::Read || ops[i].ret.is_none() {
+            continue;
         }
+        let list = read_list(&ops[i]);
+        let (mut ids, mut hash, rest, shared) = match previous {
+            Some((before, at)) if list.starts_with(before) => {
+                let (ids, hash, _) = &seen_ids[&at];
+                (ids.clone(), *hash, &list[before.len()..], ids.len())
+            }
+            _ => (Vec::with_capacity(list.len()), 0, list, 0),
+        };
+        for id in rest.iter().filter_map(|v| id_of.get(v).copied()) {
+            ids.push(id);
+            hash = extend_hash(hash, id);
+        }
+        seen_ids.insert(i, (ids, hash, shared));
+        previous = Some((list, i));
     }
     let mut anomalies = Vec::new();
     let mut prev_append: Vec<Option<u32>> = vec![None; append_op.len()];
@@ -313,14 +327,17 @@ fn list_append_key(
     // `limit`: at once if `earlier` is a prefix of it (by hash, so a collision can only
     // hide an anomaly, never invent one), else element by element. Returns the first
     // element that is not.
-    let missing_before =
-        |earlier: &(Vec<u32>, u64), limit: u32, position: &[u32], prefix: &[u64]| -> Option<u32> {
-            let (ids, hash) = earlier;
-            if ids.len() < prefix.len() && prefix[ids.len()] == *hash {
-                return (ids.len() as u32 > limit).then(|| ids[limit as usize]);
-            }
-            ids.iter().copied().find(|&x| position[x as usize] >= limit)
-        };
+    let missing_before = |earlier: &(Vec<u32>, u64, usize),
+                          limit: u32,
+                          position: &[u32],
+                          prefix: &[u64]|
+     -> Option<u32> {
+        let (ids, hash, _) = earlier;
+        if ids.len() < prefix.len() && prefix[ids.len()] == *hash {
+            return (ids.len() as u32 > limit).then(|| ids[limit as usize]);
+        }
+        ids.iter().copied().find(|&x| position[x as usize] >= limit)
+    };
     // First pass, in session order, without looking inside any list: who wrote what
     // after what, and what each read's session had done before it.
     struct ReadContext {
@@ -388,7 +405,9 @@ fn list_append_key(
                 });
             }
         }
-        for &e in &current.0 {
+        // Elements shared with the read before were checked with it, at the same
+        // positions: an anomaly among them is already reported.
+        for &e in &current.0[current.2..] {
             let at = position[e as usize];
             if let Some(w1) = prev_append[e as usize] {
                 if position[w1 as usize] >= at {
