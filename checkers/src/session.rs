@@ -270,31 +270,55 @@ fn list_append_key(
             append_op.push(i);
         }
     }
-    // Every ok read as element ids (elements no append wrote are skipped), with the
-    // hash of the whole list, computed once.
-    // A read usually extends the previous one: its shared prefix is copied (a cheap
-    // comparison of values) and only the new elements are looked up.
-    // Per read: its ids, the hash of the whole list, and how many leading ids it
-    // shares with the read before it (whose checks already covered them).
-    let mut seen_ids: FxMap<usize, (Vec<u32>, u64, usize)> = FxMap::default();
+    // Every ok read as element ids (elements no append wrote are skipped). A read
+    // that extends the one before it (the usual case) extends its *chain*: a read is a
+    // prefix of its chain, so the chain is loaded once for all its reads, and each read
+    // only adds, and is checked for, its new elements.
+    struct ReadIds {
+        chain: usize,
+        len: u32,
+        /// Hash of the read's whole list of ids.
+        hash: u64,
+        /// Ids it shares with the read before it on the chain.
+        shared: u32,
+    }
+    let mut chains: Vec<Vec<u32>> = Vec::new();
+    let mut read_ids: FxMap<usize, ReadIds> = FxMap::default();
     let mut previous: Option<(&[Value], usize)> = None;
     for &i in indices {
         if ops[i].f != Function::Read || ops[i].ret.is_none() {
             continue;
         }
         let list = read_list(&ops[i]);
-        let (mut ids, mut hash, rest, shared) = match previous {
+        let (chain, mut hash, rest, shared) = match previous {
             Some((before, at)) if list.starts_with(before) => {
-                let (ids, hash, _) = &seen_ids[&at];
-                (ids.clone(), *hash, &list[before.len()..], ids.len())
+                let last = &read_ids[&at];
+                (last.chain, last.hash, &list[before.len()..], last.len)
             }
-            _ => (Vec::with_capacity(list.len()), 0, list, 0),
+            _ => {
+                chains.push(Vec::with_capacity(list.len()));
+                (chains.len() - 1, 0, list, 0)
+            }
         };
+        assert_eq!(
+            chains[chain].len() as u32,
+            shared,
+            "a read extends the end of its chain"
+        );
         for id in rest.iter().filter_map(|v| id_of.get(v).copied()) {
-            ids.push(id);
+            chains[chain].push(id);
             hash = extend_hash(hash, id);
         }
-        seen_ids.insert(i, (ids, hash, shared));
+        let len = chains[chain].len() as u32;
+        read_ids.insert(
+            i,
+            ReadIds {
+                chain,
+                len,
+                hash,
+                shared,
+            },
+        );
         previous = Some((list, i));
     }
     let mut anomalies = Vec::new();
@@ -304,8 +328,9 @@ fn list_append_key(
     let mut sessions: BTreeMap<u64, (Vec<u32>, Option<usize>)> = BTreeMap::new();
     let mut order: Vec<usize> = indices.to_vec();
     order.sort_by_key(|&i| ops[i].call);
-    // Position of each element in the read at hand (u32::MAX: absent), and the prefix
-    // hashes of that read's list.
+    // Position of each element in the loaded chain (u32::MAX: absent), and the prefix
+    // hashes of the chain. An element is in a read of the chain if its position is
+    // below the read's length.
     let mut position: Vec<u32> = vec![u32::MAX; append_op.len()];
     let mut prefix: Vec<u64> = Vec::new();
     let load = |ids: &[u32], position: &mut Vec<u32>, prefix: &mut Vec<u64>| {
@@ -323,21 +348,19 @@ fn list_append_key(
             position[e as usize] = u32::MAX;
         }
     };
-    // Whether every element of `earlier` is in the loaded read before position
-    // `limit`: at once if `earlier` is a prefix of it (by hash, so a collision can only
-    // hide an anomaly, never invent one), else element by element. Returns the first
-    // element that is not.
-    let missing_before = |earlier: &(Vec<u32>, u64, usize),
-                          limit: u32,
-                          position: &[u32],
-                          prefix: &[u64]|
-     -> Option<u32> {
-        let (ids, hash, _) = earlier;
-        if ids.len() < prefix.len() && prefix[ids.len()] == *hash {
-            return (ids.len() as u32 > limit).then(|| ids[limit as usize]);
-        }
-        ids.iter().copied().find(|&x| position[x as usize] >= limit)
-    };
+    // The first element of `earlier` that is not in the loaded chain before position
+    // `limit`: none at once if `earlier` is a short enough prefix of the chain (by
+    // hash, so a collision can only hide an anomaly, never invent one), else found
+    // element by element.
+    let missing_before =
+        |earlier: &ReadIds, limit: u32, position: &[u32], prefix: &[u64]| -> Option<u32> {
+            let ids = &chains[earlier.chain][..earlier.len as usize];
+            let is_prefix = ids.len() < prefix.len() && prefix[ids.len()] == earlier.hash;
+            if is_prefix && ids.len() as u32 <= limit {
+                return None;
+            }
+            ids.iter().copied().find(|&x| position[x as usize] >= limit)
+        };
     // First pass, in session order, without looking inside any list: who wrote what
     // after what, and what each read's session had done before it.
     struct ReadContext {
@@ -371,13 +394,21 @@ fn list_append_key(
             _ => {}
         }
     }
-    // Second pass: each read's list once, against everything that constrains it.
+    // Second pass: each read against everything that constrains it.
+    let mut loaded: Option<usize> = None;
     for context in &contexts {
         let r = context.read;
-        let current = &seen_ids[&r];
-        load(&current.0, &mut position, &mut prefix);
+        let current = &read_ids[&r];
+        if loaded != Some(current.chain) {
+            if let Some(chain) = loaded {
+                unload(&chains[chain], &mut position);
+            }
+            load(&chains[current.chain], &mut position, &mut prefix);
+            loaded = Some(current.chain);
+        }
+        let len = current.len;
         let own = &sessions[&context.process].0[..context.own_appends];
-        if let Some(&missing) = own.iter().find(|&&w| position[w as usize] == u32::MAX) {
+        if let Some(&missing) = own.iter().find(|&&w| position[w as usize] >= len) {
             anomalies.push(Anomaly {
                 guarantee: Guarantee::ReadYourWrites,
                 key: key.clone(),
@@ -391,7 +422,7 @@ fn list_append_key(
             });
         }
         if let Some(r1) = context.last_read {
-            if let Some(lost) = missing_before(&seen_ids[&r1], u32::MAX, &position, &prefix) {
+            if let Some(lost) = missing_before(&read_ids[&r1], len, &position, &prefix) {
                 anomalies.push(Anomaly {
                     guarantee: Guarantee::MonotonicReads,
                     key: key.clone(),
@@ -407,7 +438,7 @@ fn list_append_key(
         }
         // Elements shared with the read before were checked with it, at the same
         // positions: an anomaly among them is already reported.
-        for &e in &current.0[current.2..] {
+        for &e in &chains[current.chain][current.shared as usize..len as usize] {
             let at = position[e as usize];
             if let Some(w1) = prev_append[e as usize] {
                 if position[w1 as usize] >= at {
@@ -420,7 +451,7 @@ fn list_append_key(
                             op_text(history, ops, append_op[w1 as usize]),
                             op_text(history, ops, append_op[e as usize]),
                             op_text(history, ops, r),
-                            if position[w1 as usize] == u32::MAX {
+                            if position[w1 as usize] >= len {
                                 "without the first"
                             } else {
                                 "before the first"
@@ -430,7 +461,7 @@ fn list_append_key(
                 }
             }
             if let Some(r1) = prev_read[e as usize] {
-                if let Some(x) = missing_before(&seen_ids[&r1], at, &position, &prefix) {
+                if let Some(x) = missing_before(&read_ids[&r1], at, &position, &prefix) {
                     anomalies.push(Anomaly {
                         guarantee: Guarantee::WritesFollowReads,
                         key: key.clone(),
@@ -441,7 +472,7 @@ fn list_append_key(
                             ops[append_op[x as usize]].input,
                             op_text(history, ops, append_op[e as usize]),
                             op_text(history, ops, r),
-                            if position[x as usize] == u32::MAX {
+                            if position[x as usize] >= len {
                                 "without it"
                             } else {
                                 "before it"
@@ -451,7 +482,6 @@ fn list_append_key(
                 }
             }
         }
-        unload(&current.0, &mut position);
     }
     Ok(anomalies)
 }
