@@ -477,6 +477,16 @@ struct Frame {
     forced: bool,
 }
 
+/// Where the search stands: what is linearized (as a bitset and its hash), the state
+/// reached, and how to go back.
+struct Cursor {
+    bits: Vec<u64>,
+    hash: u64,
+    state: u32,
+    stack: Vec<Frame>,
+    remaining_ok: usize,
+}
+
 enum Local {
     /// The effort cap was reached first.
     Capped,
@@ -714,22 +724,23 @@ impl<'a, M: Model> Search<'a, M> {
     }
 
     fn run(&mut self, budget: &Budget, cap: Option<u64>) -> (Local, u64) {
-        let n = self.ops.len();
-        let words = n.div_ceil(64).max(1);
+        let words = self.ops.len().div_ceil(64).max(1);
         let mut memo = Memo::new(words);
-        let mut bits = vec![0u64; words];
-        let mut hash = 0u64;
-        let mut state = 0u32;
-        let mut remaining_ok = self.has_return.iter().filter(|&&r| r).count();
-        let mut stack: Vec<Frame> = Vec::new();
+        let mut at = Cursor {
+            bits: vec![0u64; words],
+            hash: 0,
+            state: 0,
+            stack: Vec::new(),
+            remaining_ok: self.has_return.iter().filter(|&&r| r).count(),
+        };
         let mut best = Best {
             prefix: Vec::new(),
-            state,
+            state: 0,
         };
         let mut explored = 0u64;
         'config: loop {
-            if remaining_ok == 0 {
-                let order = stack.iter().map(|f| f.op as usize).collect();
+            if at.remaining_ok == 0 {
+                let order = at.stack.iter().map(|f| f.op as usize).collect();
                 return (Local::Linearizable(order), explored);
             }
             explored += 1;
@@ -741,38 +752,28 @@ impl<'a, M: Model> Search<'a, M> {
                     return (Local::Unknown(reason), explored);
                 }
             }
-            if stack.len() > best.prefix.len() {
-                best.prefix = stack.iter().map(|f| f.op).collect();
-                best.state = state;
+            if at.stack.len() > best.prefix.len() {
+                best.prefix = at.stack.iter().map(|f| f.op).collect();
+                best.state = at.state;
             }
-            // Greedy pass: a read allowed now is linearized now, without branching.
-            let mut entry = self.next[self.head as usize];
             // A forced read changes neither the state nor any resetter count, so only a
             // configuration reached by a state change can newly be doomed.
-            let changed = stack.last().is_none_or(|f| !f.forced);
-            let mut dead = changed && self.doomed(state);
-            if dead {
-                entry = NIL;
-            }
+            let changed = at.stack.last().is_none_or(|f| !f.forced);
+            let mut dead = changed && self.doomed(at.state);
+            // Greedy pass: a read allowed now is linearized now, without branching; if
+            // where it leads was explored already, this configuration is dead too.
+            let mut entry = if dead {
+                NIL
+            } else {
+                self.next[self.head as usize]
+            };
             while entry != NIL && entry % 2 == 0 {
                 let op = entry / 2;
-                if self.read_only[op as usize] && self.step(state, op) != NO_STATE {
-                    let after = self.step(state, op);
-                    set(&mut bits, op);
-                    let h = hash ^ self.zobrist[op as usize];
-                    if memo.insert(mix(h ^ u64::from(after)), after, &bits) {
-                        hash = h;
-                        stack.push(Frame {
-                            op,
-                            previous: state,
-                            forced: true,
-                        });
-                        state = after;
-                        self.take(op);
-                        remaining_ok -= usize::from(self.has_return[op as usize]);
+                if self.read_only[op as usize] && self.step(at.state, op) != NO_STATE {
+                    let unchanged = at.state;
+                    if self.enter(&mut at, &mut memo, op, unchanged, true) {
                         continue 'config;
                     }
-                    clear(&mut bits, op);
                     dead = true;
                     break;
                 }
@@ -796,14 +797,9 @@ impl<'a, M: Model> Search<'a, M> {
                     }
                     // Nothing more to try here: go back to the last choice that was free.
                     loop {
-                        let Some(frame) = stack.pop() else {
+                        let Some(frame) = self.leave(&mut at) else {
                             return (Local::Violation(best), explored);
                         };
-                        self.give_back(frame.op);
-                        clear(&mut bits, frame.op);
-                        hash ^= self.zobrist[frame.op as usize];
-                        state = frame.previous;
-                        remaining_ok += usize::from(self.has_return[frame.op as usize]);
                         if !frame.forced {
                             entry = self.next[2 * frame.op as usize];
                             info_pass = !self.has_return[frame.op as usize];
@@ -814,28 +810,53 @@ impl<'a, M: Model> Search<'a, M> {
                 }
                 let op = entry / 2;
                 if !self.read_only[op as usize] && self.has_return[op as usize] != info_pass {
-                    let after = self.step(state, op);
-                    if after != NO_STATE {
-                        set(&mut bits, op);
-                        let h = hash ^ self.zobrist[op as usize];
-                        if memo.insert(mix(h ^ u64::from(after)), after, &bits) {
-                            hash = h;
-                            stack.push(Frame {
-                                op,
-                                previous: state,
-                                forced: false,
-                            });
-                            state = after;
-                            self.take(op);
-                            remaining_ok -= usize::from(self.has_return[op as usize]);
-                            continue 'config;
-                        }
-                        clear(&mut bits, op);
+                    let after = self.step(at.state, op);
+                    if after != NO_STATE && self.enter(&mut at, &mut memo, op, after, false) {
+                        continue 'config;
                     }
                 }
                 entry = self.next[entry as usize];
             }
         }
+    }
+
+    /// Linearizes `op` (reaching state `after`) unless that configuration was entered
+    /// before; returns whether it was new.
+    fn enter(
+        &mut self,
+        at: &mut Cursor,
+        memo: &mut Memo,
+        op: u32,
+        after: u32,
+        forced: bool,
+    ) -> bool {
+        set(&mut at.bits, op);
+        let hash = at.hash ^ self.zobrist[op as usize];
+        if !memo.insert(mix(hash ^ u64::from(after)), after, &at.bits) {
+            clear(&mut at.bits, op);
+            return false;
+        }
+        at.hash = hash;
+        at.stack.push(Frame {
+            op,
+            previous: at.state,
+            forced,
+        });
+        at.state = after;
+        self.take(op);
+        at.remaining_ok -= usize::from(self.has_return[op as usize]);
+        true
+    }
+
+    /// Undoes the last [`Search::enter`]; `None` when nothing is linearized.
+    fn leave(&mut self, at: &mut Cursor) -> Option<Frame> {
+        let frame = at.stack.pop()?;
+        self.give_back(frame.op);
+        clear(&mut at.bits, frame.op);
+        at.hash ^= self.zobrist[frame.op as usize];
+        at.state = frame.previous;
+        at.remaining_ok += usize::from(self.has_return[frame.op as usize]);
+        Some(frame)
     }
 
     fn over_budget(&mut self, memo: &Memo, budget: &Budget) -> Option<String> {
