@@ -31,7 +31,7 @@
 //! never-written register values are skipped here, not reported (they are anomalies of
 //! their own, for the dependency-graph checks still to come).
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
 use crate::linear::FxMap;
 
@@ -234,6 +234,50 @@ fn read_list(op: &Operation) -> &[Value] {
     }
 }
 
+/// Each written value's dense id, and the operation that wrote each id (`None` for a
+/// reserved value).
+type Written<'a> = (FxMap<&'a Value, u32>, Vec<Option<usize>>);
+
+/// Dense ids for the values written by `writes` (appends or writes) of one key, in
+/// order, seeded with `reserved` values that take the first ids; refuses a value
+/// written twice (or written while reserved), since a read could not say which write
+/// it saw.
+fn unique_values<'a>(
+    history: &History,
+    ops: &'a [Operation],
+    key: &Option<Value>,
+    indices: &[usize],
+    writes: Function,
+    reserved: &[&'a Value],
+) -> Result<Written<'a>, SessionError> {
+    let line = |i: usize| {
+        history
+            .lines
+            .get(ops[i].call)
+            .copied()
+            .unwrap_or(ops[i].call + 1)
+    };
+    let mut id_of: FxMap<&Value, u32> = FxMap::default();
+    let mut writer: Vec<Option<usize>> = Vec::new();
+    for value in reserved {
+        id_of.insert(value, writer.len() as u32);
+        writer.push(None);
+    }
+    for &i in indices.iter().filter(|&&i| ops[i].f == writes) {
+        if let Some(&first) = id_of.get(&ops[i].input) {
+            return Err(SessionError::NotUnique {
+                line: line(i),
+                other: writer[first as usize].map_or(0, line),
+                value: ops[i].input.clone(),
+                key: key_text(key),
+            });
+        }
+        id_of.insert(&ops[i].input, writer.len() as u32);
+        writer.push(Some(i));
+    }
+    Ok((id_of, writer))
+}
+
 /// Polynomial hash of a list of element ids, extended one element at a time.
 fn extend_hash(hash: u64, id: u32) -> u64 {
     hash.wrapping_mul(0x100_0000_01B3)
@@ -246,30 +290,9 @@ fn list_append_key(
     key: &Option<Value>,
     indices: &[usize],
 ) -> Result<Vec<Anomaly>, SessionError> {
-    let line = |i: usize| {
-        history
-            .lines
-            .get(ops[i].call)
-            .copied()
-            .unwrap_or(ops[i].call + 1)
-    };
     // Dense ids for appended elements.
-    let mut id_of: FxMap<&Value, u32> = FxMap::default();
-    let mut append_op: Vec<usize> = Vec::new();
-    for &i in indices {
-        if ops[i].f == Function::Append {
-            if let Some(&first) = id_of.get(&ops[i].input) {
-                return Err(SessionError::NotUnique {
-                    line: line(i),
-                    other: line(append_op[first as usize]),
-                    value: ops[i].input.clone(),
-                    key: key_text(key),
-                });
-            }
-            id_of.insert(&ops[i].input, append_op.len() as u32);
-            append_op.push(i);
-        }
-    }
+    let (id_of, appenders) = unique_values(history, ops, key, indices, Function::Append, &[])?;
+    let append_op: Vec<usize> = appenders.into_iter().flatten().collect();
     // Every ok read as element ids (elements no append wrote are skipped). A read
     // that extends the one before it (the usual case) extends its *chain*: a read is a
     // prefix of its chain, so the chain is loaded once for all its reads, and each read
@@ -500,32 +523,21 @@ fn register_key(
     key: &Option<Value>,
     indices: &[usize],
 ) -> Result<Vec<Anomaly>, SessionError> {
-    let line = |i: usize| {
-        history
-            .lines
-            .get(ops[i].call)
-            .copied()
-            .unwrap_or(ops[i].call + 1)
-    };
     // Node 0 is the initial value; node n + 1 is the n-th write.
-    let mut node_of: HashMap<&Value, usize> = HashMap::new();
-    let mut write_op: Vec<Option<usize>> = vec![None];
-    node_of.insert(&history.initial, 0);
-    for &i in indices {
-        if ops[i].f == Function::Write {
-            if let Some(&first) = node_of.get(&ops[i].input) {
-                return Err(SessionError::NotUnique {
-                    line: line(i),
-                    other: write_op[first].map_or(0, line),
-                    value: ops[i].input.clone(),
-                    key: key_text(key),
-                });
-            }
-            node_of.insert(&ops[i].input, write_op.len());
-            write_op.push(Some(i));
-        }
-    }
-    let observed = |i: usize| ops[i].output.as_ref().and_then(|v| node_of.get(v).copied());
+    let (node_of, write_op) = unique_values(
+        history,
+        ops,
+        key,
+        indices,
+        Function::Write,
+        &[&history.initial],
+    )?;
+    let observed = |i: usize| {
+        ops[i]
+            .output
+            .as_ref()
+            .and_then(|v| node_of.get(v).map(|&n| n as usize))
+    };
     let name = |node: usize| match write_op[node] {
         None => format!("the initial value {}", history.initial),
         Some(i) => op_text(history, ops, i),
@@ -548,7 +560,7 @@ fn register_key(
         let (own, last_read) = sessions.entry(op.process).or_default();
         match op.f {
             Function::Write => {
-                let w2 = node_of[&op.input];
+                let w2 = node_of[&op.input] as usize;
                 if read_directly[w2] {
                     if let Some(&w1) = own.last() {
                         edges
