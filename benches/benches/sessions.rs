@@ -76,4 +76,22 @@ fn sessions(c: &mut Criterion) {
 }
 
 criterion_group!(benches, sessions);
-criterion_main!(benches);
+
+fn anomalies(c: &mut Criterion) {
+    let h = history();
+    let ops = h.operations("bench").expect("well-formed");
+    let mut group = c.benchmark_group("list-append-anomalies");
+    group.throughput(Throughput::Elements(OPS as u64));
+    group.sample_size(10);
+    group.bench_function("100k-ops-50-sessions-100-keys", |b| {
+        b.iter(|| {
+            let found = checkers::anomalies::list_append_anomalies(&h, &ops);
+            assert!(found.is_empty(), "a single-copy store shows none");
+            found
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(anomaly_benches, anomalies);
+criterion_main!(benches, anomaly_benches);

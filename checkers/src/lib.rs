@@ -26,8 +26,12 @@
 //!
 //! - [`convergence`]: whether final reads agree, and what became of every write.
 //!
-//! Elle's dependency-graph anomalies are still to come (see the issue tracker).
+//! - [`anomalies`]: what a list-append history shows outright (garbage and aborted
+//!   reads, duplicate elements, incompatible orders).
+//!
+//! Elle's dependency-graph anomalies (cycles) are still to come (see the issue tracker).
 
+pub mod anomalies;
 pub mod brute;
 pub mod check;
 pub mod convergence;

@@ -27,9 +27,9 @@
 //!
 //! Limits, said openly: on list-append, writes-follow-reads is checked against the
 //! session's last read of the key before the write (earlier reads are covered when
-//! monotonic reads holds); elements no append wrote, duplicated elements and reads of
-//! never-written register values are skipped here, not reported (they are anomalies of
-//! their own, for the dependency-graph checks still to come).
+//! monotonic reads holds); elements no append wrote and duplicated elements are
+//! skipped by the guarantees and reported as anomalies of their own
+//! ([`crate::anomalies`]); reads of never-written register values are skipped.
 
 use std::collections::BTreeMap;
 

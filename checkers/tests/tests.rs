@@ -1,5 +1,6 @@
 //! The checkers against histories whose verdicts are known independently.
 
+mod anomalies;
 mod cases;
 mod convergence;
 mod corpus;

@@ -291,9 +291,16 @@ fn session_command(
                             source,
                         }
                     })?;
-                Ok((history, ops, report, start.elapsed()))
+                // What a list-append history shows outright, beside the guarantees
+                // (which skip the elements these concern).
+                let anomalies = if report.workload == checkers::session::Workload::ListAppend {
+                    checkers::anomalies::list_append_anomalies(&history, &ops)
+                } else {
+                    Vec::new()
+                };
+                Ok((history, ops, report, anomalies, start.elapsed()))
             });
-        let (history, ops, report, elapsed) = match checked {
+        let (history, ops, report, anomalies, elapsed) = match checked {
             Ok(c) => c,
             Err(CheckError::Session { source, .. }) if lenient => {
                 if json {
@@ -313,7 +320,8 @@ fn session_command(
                 continue;
             }
         };
-        if !report.ok() {
+        let ok = report.ok() && anomalies.is_empty();
+        if !ok {
             violations += 1;
         }
         let millis = elapsed.as_secs_f64() * 1e3;
@@ -341,6 +349,7 @@ fn session_command(
                 .results
                 .iter()
                 .flat_map(|(_, a)| a.iter().map(|x| x.key.clone()))
+                .chain(anomalies.iter().map(|a| a.key.clone()))
                 .collect();
             keys.sort();
             keys.dedup();
@@ -350,16 +359,22 @@ fn session_command(
                 json!({
                     "file": file,
                     "consistency": "session",
-                    "verdict": if report.ok() { "ok" } else { "violation" },
+                    "verdict": if ok { "ok" } else { "violation" },
                     "workload": report.workload,
                     "ops": ops.len(),
                     "keys_violated": keys,
                     "millis": millis,
                     "guarantees": guarantees,
+                    "anomalies": anomalies.iter().map(|a| json!({
+                        "kind": a.kind,
+                        "key": a.key,
+                        "lines": a.ops.iter().map(|&i| line_of(i)).collect::<Vec<_>>(),
+                        "explanation": a.explanation,
+                    })).collect::<Vec<_>>(),
                 })
             )?;
         } else {
-            let verdict = if report.ok() { "ok" } else { "violation" };
+            let verdict = if ok { "ok" } else { "violation" };
             let workload = serde_json::to_value(report.workload)?;
             writeln!(
                 out,
@@ -367,6 +382,18 @@ fn session_command(
                 ops.len(),
                 workload.as_str().unwrap_or("")
             )?;
+            if let Some(first) = anomalies.first() {
+                let kind = serde_json::to_value(first.kind)?;
+                writeln!(
+                    out,
+                    "  {} anomal{} the history shows outright; first, {} on key {}: {}",
+                    anomalies.len(),
+                    if anomalies.len() == 1 { "y" } else { "ies" },
+                    kind.as_str().unwrap_or(""),
+                    key_name(&first.key),
+                    first.explanation
+                )?;
+            }
             for (g, anomalies) in &report.results {
                 match anomalies.first() {
                     None => writeln!(out, "  {}: ok", g.name())?,

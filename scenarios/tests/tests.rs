@@ -609,3 +609,35 @@ fn check_all_runs_every_check_and_skips_what_does_not_apply() {
         "the linearizability violation decides the exit code"
     );
 }
+
+#[test]
+fn check_session_reports_what_a_list_append_history_shows_outright() {
+    let history = temp_file(
+        "garbage.jsonl",
+        "{\"process\":0,\"type\":\"invoke\",\"f\":\"append\",\"key\":\"x\",\"value\":1}\n\
+         {\"process\":0,\"type\":\"fail\",\"f\":\"append\",\"key\":\"x\",\"value\":1}\n\
+         {\"process\":1,\"type\":\"invoke\",\"f\":\"read\",\"key\":\"x\",\"value\":null}\n\
+         {\"process\":1,\"type\":\"ok\",\"f\":\"read\",\"key\":\"x\",\"value\":[1]}\n",
+    );
+    let out = consim(&[
+        "check",
+        "--consistency",
+        "session",
+        history.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
+    assert!(
+        stdout(&out).contains("first, G1a on key \"x\""),
+        "{}",
+        stdout(&out)
+    );
+    let json = json_line(&consim(&[
+        "check",
+        "--consistency",
+        "session",
+        "--json",
+        history.to_str().unwrap(),
+    ]));
+    assert_eq!(json["anomalies"][0]["kind"], "G1a");
+    assert_eq!(json["verdict"], "violation");
+}
