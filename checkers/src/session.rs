@@ -164,7 +164,9 @@ pub enum SessionError {
 /// ```
 pub fn check_sessions(history: &History, ops: &[Operation]) -> Result<SessionReport, SessionError> {
     let line = |op: &Operation| history.lines.get(op.call).copied().unwrap_or(op.call + 1);
-    let appends = ops.iter().any(|o| o.f == Function::Append);
+    // The history's events decide, failed appends included: a list-append history whose
+    // appends all failed is still one.
+    let appends = history.events.iter().any(|e| e.f == Function::Append);
     for op in ops {
         let bad = match (appends, op.f) {
             (_, Function::Cas) => {
