@@ -364,6 +364,17 @@ fn is_pair(value: &Value) -> bool {
     matches!(value, Value::List(pair) if pair.len() == 2)
 }
 
+/// The keyword under `field`, without its colon.
+fn keyword<'a>(
+    map: &'a std::collections::BTreeMap<Edn<'a>, Edn<'a>>,
+    field: &'a str,
+) -> Option<&'a str> {
+    match edn_get(map, field) {
+        Some(Edn::Key(k)) => Some(k),
+        _ => None,
+    }
+}
+
 fn edn_get<'a>(
     map: &'a std::collections::BTreeMap<Edn<'a>, Edn<'a>>,
     key: &'a str,
@@ -402,22 +413,14 @@ fn edn_op(
             ));
         }
     };
-    let kind = match edn_get(map, "type") {
-        Some(Edn::Key(k)) => event_type(k),
-        _ => None,
-    }
-    .ok_or_else(|| {
+    let kind = keyword(map, "type").and_then(event_type).ok_or_else(|| {
         parse_error(
             origin,
             line,
             "expected :type to be :invoke, :ok, :fail or :info",
         )
     })?;
-    let f = match edn_get(map, "f") {
-        Some(Edn::Key(k)) => function(k),
-        _ => None,
-    }
-    .ok_or_else(|| {
+    let f = keyword(map, "f").and_then(function).ok_or_else(|| {
         parse_error(
             origin,
             line,

@@ -196,6 +196,40 @@ fn cas_pair(input: &Value) -> Option<(&Value, &Value)> {
     }
 }
 
+fn validate_cas(op: &Operation) -> Result<(), String> {
+    cas_pair(&op.input)
+        .map(|_| ())
+        .ok_or_else(|| format!("a cas takes [from to], got {}", op.input))
+}
+
+/// Whether a read could have returned what it did from `state` (anything, if its
+/// result is unknown).
+fn reads(state: &Value, op: &Operation) -> bool {
+    op.output.as_ref().is_none_or(|seen| seen == state)
+}
+
+/// One value's semantics, shared by `register`, `cas-register` and `kv`: reads return
+/// it, writes replace it, a cas replaces it if it matches, an append extends it.
+fn value_step(state: &Value, op: &Operation) -> Option<Value> {
+    match op.f {
+        Function::Read => reads(state, op).then(|| state.clone()),
+        Function::Write => Some(op.input.clone()),
+        Function::Cas => {
+            let (from, to) = cas_pair(&op.input)?;
+            (from == state).then(|| to.clone())
+        }
+        Function::Append => appended(state, &op.input),
+    }
+}
+
+/// "`what` holds 4", or "holds nothing (nil)".
+fn holds(what: &str, state: &Value) -> String {
+    match state {
+        Value::Nil => format!("{what} holds nothing (nil)"),
+        v => format!("{what} holds {v}"),
+    }
+}
+
 impl Model for Register {
     type State = Value;
 
@@ -210,25 +244,15 @@ impl Model for Register {
     fn validate(&self, op: &Operation) -> Result<(), String> {
         match op.f {
             Function::Read | Function::Write => Ok(()),
-            Function::Cas if self.cas => cas_pair(&op.input)
-                .map(|_| ())
-                .ok_or_else(|| format!("a cas takes [from to], got {}", op.input)),
+            Function::Cas if self.cas => validate_cas(op),
             f => Err(format!("the {} model has no {f}", self.name())),
         }
     }
 
     fn step(&self, state: &Value, op: &Operation) -> Option<Value> {
         match op.f {
-            Function::Read => match &op.output {
-                Some(seen) if seen != state => None,
-                _ => Some(state.clone()),
-            },
-            Function::Write => Some(op.input.clone()),
-            Function::Cas => {
-                let (from, to) = cas_pair(&op.input)?;
-                (from == state).then(|| to.clone())
-            }
             Function::Append => None,
+            _ => value_step(state, op),
         }
     }
 
@@ -241,7 +265,7 @@ impl Model for Register {
     }
 
     fn allows(&self, state: &Value, op: &Operation) -> bool {
-        op.f == Function::Read && op.output.as_ref().is_none_or(|seen| seen == state)
+        op.f == Function::Read && reads(state, op)
     }
 
     fn state_heap_bytes(&self, state: &Value) -> usize {
@@ -249,10 +273,7 @@ impl Model for Register {
     }
 
     fn describe_state(&self, state: &Value) -> String {
-        match state {
-            Value::Nil => "the register holds nothing (nil)".to_owned(),
-            v => format!("the register holds {v}"),
-        }
+        holds("the register", state)
     }
 
     fn explain(&self, state: &Value, op: &Operation) -> String {
@@ -322,22 +343,13 @@ impl Model for Kv {
 
     fn validate(&self, op: &Operation) -> Result<(), String> {
         match op.f {
-            Function::Cas => cas_pair(&op.input)
-                .map(|_| ())
-                .ok_or_else(|| format!("a cas takes [from to], got {}", op.input)),
+            Function::Cas => validate_cas(op),
             _ => Ok(()),
         }
     }
 
     fn step(&self, state: &Value, op: &Operation) -> Option<Value> {
-        match op.f {
-            Function::Append => appended(state, &op.input),
-            _ => Register {
-                cas: true,
-                initial: Value::Nil,
-            }
-            .step(state, op),
-        }
+        value_step(state, op)
     }
 
     fn is_read_only(&self, op: &Operation) -> bool {
@@ -349,7 +361,7 @@ impl Model for Kv {
     }
 
     fn allows(&self, state: &Value, op: &Operation) -> bool {
-        op.f == Function::Read && op.output.as_ref().is_none_or(|seen| seen == state)
+        op.f == Function::Read && reads(state, op)
     }
 
     fn grows(&self) -> bool {
@@ -373,10 +385,7 @@ impl Model for Kv {
     }
 
     fn describe_state(&self, state: &Value) -> String {
-        match state {
-            Value::Nil => "the key holds nothing (nil)".to_owned(),
-            v => format!("the key holds {v}"),
-        }
+        holds("the key", state)
     }
 
     fn explain(&self, state: &Value, op: &Operation) -> String {

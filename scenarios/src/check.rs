@@ -13,10 +13,72 @@ use serde_json::json;
 
 use crate::CheckArgs;
 
-/// Checks every file; exit 2 if any could not be read, else 1 if any is violated, else
-/// 3 if any is undecided, else 0.
+/// How a batch of checks came out.
+#[derive(Clone, Copy, Debug, Default)]
+struct Tally {
+    errors: usize,
+    violations: usize,
+    unknowns: usize,
+}
+
+impl Tally {
+    /// Exit 2 if anything could not be read, else 1 if anything is violated, else 3 if
+    /// anything is undecided, else 0.
+    fn exit_code(self) -> ExitCode {
+        ExitCode::from(if self.errors > 0 {
+            2
+        } else if self.violations > 0 {
+            1
+        } else if self.unknowns > 0 {
+            3
+        } else {
+            0
+        })
+    }
+
+    fn add(self, other: Tally) -> Tally {
+        Tally {
+            errors: self.errors + other.errors,
+            violations: self.violations + other.violations,
+            unknowns: self.unknowns + other.unknowns,
+        }
+    }
+}
+
+/// Reads a history file and pairs its events into operations.
+fn read_paired(
+    path: &std::path::Path,
+    format: Format,
+    file: &str,
+) -> Result<
+    (
+        checkers::history::History,
+        Vec<checkers::history::Operation>,
+    ),
+    CheckError,
+> {
+    let history = checkers::formats::read_file(path, format)?;
+    let ops = history.operations(file)?;
+    Ok((history, ops))
+}
+
+/// Checks every file as `--consistency` says; `all` runs the three checks in turn
+/// (histories that are not traceable are not judged on sessions there).
 pub fn command(args: CheckArgs, json: bool) -> anyhow::Result<ExitCode> {
     let format = Format::from_name(&args.format).expect("clap checked the name");
+    let tally = match args.consistency.as_str() {
+        "session" => session_command(&args, format, json, false)?,
+        "convergence" => convergence_command(&args, format, json)?,
+        "all" => linear_command(&args, format, json)?
+            .add(session_command(&args, format, json, true)?)
+            .add(convergence_command(&args, format, json)?),
+        _ => linear_command(&args, format, json)?,
+    };
+    Ok(tally.exit_code())
+}
+
+/// `--consistency linearizable`.
+fn linear_command(args: &CheckArgs, format: Format, json: bool) -> anyhow::Result<Tally> {
     let model = args
         .model
         .as_deref()
@@ -33,53 +95,20 @@ pub fn command(args: CheckArgs, json: bool) -> anyhow::Result<ExitCode> {
         threads: std::thread::available_parallelism().map_or(2, |n| n.get()),
         ..Options::default()
     };
-    if args.consistency == "all" {
-        // Each check in turn; the exit code is the most severe: an input error, then a
-        // violation, then an undecided check.
-        let mut codes = Vec::new();
-        for consistency in ["linearizable", "session", "convergence"] {
-            let one = CheckArgs {
-                consistency: consistency.to_owned(),
-                ..args.clone()
-            };
-            codes.push(if consistency == "session" {
-                // Histories that are not traceable (cas, repeated values) are simply
-                // not judged on sessions here.
-                session_command(&one, format, json, true)?
-            } else {
-                command(one, json)?
-            });
-        }
-        let rank = |c: &ExitCode| {
-            [ExitCode::from(2), ExitCode::from(1), ExitCode::from(3)]
-                .iter()
-                .position(|x| x == c)
-        };
-        return Ok(codes
-            .into_iter()
-            .min_by_key(|c| rank(c).unwrap_or(usize::MAX))
-            .unwrap_or(ExitCode::SUCCESS));
-    }
-    if args.consistency == "session" {
-        return session_command(&args, format, json, false);
-    }
-    if args.consistency == "convergence" {
-        return convergence_command(&args, format, json);
-    }
     let mut out = std::io::stdout().lock();
-    let (mut errors, mut violations, mut unknowns) = (0, 0, 0);
+    let mut tally = Tally::default();
     for (index, path) in args.files.iter().enumerate() {
         let file = path.display().to_string();
         match check_file(path, format, model, &options) {
             Err(err) => {
-                errors += 1;
+                tally.errors += 1;
                 print_error(&mut out, &file, &err, json)?;
             }
             Ok(checked) => {
                 match checked.report.verdict() {
                     Verdict::Ok => {}
-                    Verdict::Violation => violations += 1,
-                    Verdict::Unknown => unknowns += 1,
+                    Verdict::Violation => tally.violations += 1,
+                    Verdict::Unknown => tally.unknowns += 1,
                 }
                 if json {
                     writeln!(out, "{}", json_line(&file, &checked, args.witness))?;
@@ -96,15 +125,7 @@ pub fn command(args: CheckArgs, json: bool) -> anyhow::Result<ExitCode> {
             }
         }
     }
-    Ok(ExitCode::from(if errors > 0 {
-        2
-    } else if violations > 0 {
-        1
-    } else if unknowns > 0 {
-        3
-    } else {
-        0
-    }))
+    Ok(tally)
 }
 
 fn key_name(key: &Option<Value>) -> String {
@@ -274,32 +295,28 @@ fn session_command(
     format: Format,
     json: bool,
     lenient: bool,
-) -> anyhow::Result<ExitCode> {
+) -> anyhow::Result<Tally> {
     let mut out = std::io::stdout().lock();
-    let (mut errors, mut violations) = (0, 0);
+    let mut tally = Tally::default();
     for path in &args.files {
         let file = path.display().to_string();
-        let checked = checkers::formats::read_file(path, format)
-            .map_err(CheckError::from)
-            .and_then(|history| {
-                let ops = history.operations(&file)?;
-                let start = std::time::Instant::now();
-                let report =
-                    checkers::session::check_sessions(&history, &ops).map_err(|source| {
-                        CheckError::Session {
-                            origin: file.clone(),
-                            source,
-                        }
-                    })?;
-                // What a list-append history shows outright, beside the guarantees
-                // (which skip the elements these concern).
-                let anomalies = if report.workload == checkers::session::Workload::ListAppend {
-                    checkers::anomalies::list_append_anomalies(&history, &ops)
-                } else {
-                    Vec::new()
-                };
-                Ok((history, ops, report, anomalies, start.elapsed()))
-            });
+        let checked = read_paired(path, format, &file).and_then(|(history, ops)| {
+            let start = std::time::Instant::now();
+            let report = checkers::session::check_sessions(&history, &ops).map_err(|source| {
+                CheckError::Session {
+                    origin: file.clone(),
+                    source,
+                }
+            })?;
+            // What a list-append history shows outright, beside the guarantees
+            // (which skip the elements these concern).
+            let anomalies = if report.workload == checkers::session::Workload::ListAppend {
+                checkers::anomalies::list_append_anomalies(&history, &ops)
+            } else {
+                Vec::new()
+            };
+            Ok((history, ops, report, anomalies, start.elapsed()))
+        });
         let (history, ops, report, anomalies, elapsed) = match checked {
             Ok(c) => c,
             Err(CheckError::Session { source, .. }) if lenient => {
@@ -315,14 +332,14 @@ fn session_command(
                 continue;
             }
             Err(err) => {
-                errors += 1;
+                tally.errors += 1;
                 print_error(&mut out, &file, &err, json)?;
                 continue;
             }
         };
         let ok = report.ok() && anomalies.is_empty();
         if !ok {
-            violations += 1;
+            tally.violations += 1;
         }
         let millis = elapsed.as_secs_f64() * 1e3;
         let line_of = |i: usize| {
@@ -410,38 +427,26 @@ fn session_command(
             }
         }
     }
-    Ok(ExitCode::from(if errors > 0 {
-        2
-    } else if violations > 0 {
-        1
-    } else {
-        0
-    }))
+    Ok(tally)
 }
 
 /// `--consistency convergence`: final reads and the fate of every write.
-fn convergence_command(args: &CheckArgs, format: Format, json: bool) -> anyhow::Result<ExitCode> {
+fn convergence_command(args: &CheckArgs, format: Format, json: bool) -> anyhow::Result<Tally> {
     let mut out = std::io::stdout().lock();
-    let (mut errors, mut violations) = (0, 0);
+    let mut tally = Tally::default();
     for path in &args.files {
         let file = path.display().to_string();
-        let read = checkers::formats::read_file(path, format)
-            .map_err(CheckError::from)
-            .and_then(|history| {
-                let ops = history.operations(&file)?;
-                Ok((history, ops))
-            });
-        let (history, ops) = match read {
+        let (history, ops) = match read_paired(path, format, &file) {
             Ok(r) => r,
             Err(err) => {
-                errors += 1;
+                tally.errors += 1;
                 print_error(&mut out, &file, &err, json)?;
                 continue;
             }
         };
         let report = checkers::convergence::check_convergence(&history, &ops);
         if !report.ok() {
-            violations += 1;
+            tally.violations += 1;
         }
         let verdict = if report.ok() { "ok" } else { "violation" };
         let bad: Vec<&Option<Value>> = report
@@ -495,11 +500,5 @@ fn convergence_command(args: &CheckArgs, format: Format, json: bool) -> anyhow::
             }
         }
     }
-    Ok(ExitCode::from(if errors > 0 {
-        2
-    } else if violations > 0 {
-        1
-    } else {
-        0
-    }))
+    Ok(tally)
 }
