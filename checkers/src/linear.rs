@@ -874,10 +874,12 @@ impl<'a, M: Model> Search<'a, M> {
         };
         self.counted_bytes = now_bytes;
         if total > budget.max_memory_bytes {
-            return Some(format!(
-                "the memory budget of {} MB ran out",
-                budget.max_memory_bytes >> 20
-            ));
+            let cap = budget.max_memory_bytes;
+            return Some(if cap >= 1 << 20 {
+                format!("the memory budget of {} MB ran out", cap >> 20)
+            } else {
+                format!("the memory budget of {cap} bytes ran out")
+            });
         }
         if budget.deadline.is_some_and(|d| Instant::now() >= d) {
             return Some("the time budget ran out".to_owned());
