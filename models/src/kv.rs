@@ -37,13 +37,23 @@ pub enum Request {
         /// The value to set.
         to: Value,
     },
+    /// Append `value` to the list at `key` (Elle's list-append).
+    Append {
+        /// The key.
+        key: Key,
+        /// The element to append.
+        value: Value,
+    },
 }
 
 impl Request {
     /// The key the request is about.
     pub fn key(&self) -> Key {
         match *self {
-            Request::Read { key } | Request::Write { key, .. } | Request::Cas { key, .. } => key,
+            Request::Read { key }
+            | Request::Write { key, .. }
+            | Request::Cas { key, .. }
+            | Request::Append { key, .. } => key,
         }
     }
 
@@ -51,14 +61,27 @@ impl Request {
     pub fn is_write(&self) -> bool {
         !matches!(self, Request::Read { .. })
     }
+
+    /// The value this request writes, if it writes one (workloads keep these unique).
+    pub fn written(&self) -> Option<Value> {
+        match *self {
+            Request::Read { .. } => None,
+            Request::Write { value, .. } | Request::Append { value, .. } => Some(value),
+            Request::Cas { to, .. } => Some(to),
+        }
+    }
 }
 
 /// What a store answered.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Reply {
-    /// The value read (`None`: never written).
+    /// The register value read (`None`: never written).
     Read(Option<Value>),
+    /// The list read from a key that was appended to, oldest element first.
+    ReadList(Vec<Value>),
+    /// The append took effect.
+    Appended,
     /// The write took effect.
     Written,
     /// The compare matched and the swap took effect.
@@ -110,5 +133,95 @@ impl Outcome {
         match *self {
             Outcome::Ok { id, .. } | Outcome::Fail { id, .. } | Outcome::Info { id, .. } => id,
         }
+    }
+}
+
+/// What one key holds.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Cell {
+    /// A register's value.
+    Register(Value),
+    /// A list built by appends.
+    List(imbl::Vector<Value>),
+}
+
+/// The key-value state machine every model applies requests to: registers and lists
+/// keyed by [`Key`], in persistent collections so that copying it (to sync it, or to
+/// keep a snapshot) is cheap.
+///
+/// A write replaces whatever the key holds; an append to a register turns it into
+/// the list `[old, new]`; a cas compares register values only (a list never matches).
+///
+/// ```
+/// use models::kv::{Reply, Request, Store};
+/// let mut store = Store::default();
+/// assert_eq!(store.apply(&Request::Append { key: 1, value: 5 }), Reply::Appended);
+/// store.apply(&Request::Append { key: 1, value: 6 });
+/// assert_eq!(store.apply(&Request::Read { key: 1 }), Reply::ReadList(vec![5, 6]));
+/// assert_eq!(store.apply(&Request::Write { key: 2, value: 9 }), Reply::Written);
+/// let cas = Request::Cas { key: 2, from: 9, to: 10 };
+/// assert_eq!(store.apply(&cas), Reply::Swapped);
+/// assert_eq!(store.apply(&cas), Reply::CasMismatch(Some(10)));
+/// ```
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Store {
+    cells: imbl::OrdMap<Key, Cell>,
+}
+
+impl Store {
+    /// Applies `request` and returns the reply.
+    pub fn apply(&mut self, request: &Request) -> Reply {
+        match *request {
+            Request::Read { key } => self.read(key),
+            Request::Write { key, value } => {
+                self.cells.insert(key, Cell::Register(value));
+                Reply::Written
+            }
+            Request::Cas { key, from, to } => match self.cells.get(&key) {
+                Some(Cell::Register(current)) if *current == from => {
+                    self.cells.insert(key, Cell::Register(to));
+                    Reply::Swapped
+                }
+                Some(Cell::Register(current)) => Reply::CasMismatch(Some(*current)),
+                Some(Cell::List(_)) | None => Reply::CasMismatch(None),
+            },
+            Request::Append { key, value } => {
+                let list = match self.cells.get(&key) {
+                    Some(Cell::List(list)) => {
+                        let mut list = list.clone();
+                        list.push_back(value);
+                        list
+                    }
+                    Some(Cell::Register(old)) => imbl::vector![*old, value],
+                    None => imbl::vector![value],
+                };
+                self.cells.insert(key, Cell::List(list));
+                Reply::Appended
+            }
+        }
+    }
+
+    /// What a read of `key` answers.
+    pub fn read(&self, key: Key) -> Reply {
+        match self.cells.get(&key) {
+            Some(Cell::Register(value)) => Reply::Read(Some(*value)),
+            Some(Cell::List(list)) => Reply::ReadList(list.iter().copied().collect()),
+            None => Reply::Read(None),
+        }
+    }
+
+    /// What `key` holds.
+    pub fn get(&self, key: Key) -> Option<&Cell> {
+        self.cells.get(&key)
+    }
+
+    /// Sets `key` to `cell` (for replication protocols that ship whole cells).
+    pub fn set(&mut self, key: Key, cell: Cell) {
+        self.cells.insert(key, cell);
+    }
+
+    /// Every key and what it holds, in key order.
+    pub fn iter(&self) -> impl Iterator<Item = (&Key, &Cell)> {
+        self.cells.iter()
     }
 }

@@ -18,11 +18,20 @@
 //! - [`relay`]: the kernel benchmark's workload (no keys, no clients).
 //! - [`catalog`]: every model with its promises.
 
+pub mod client;
 pub mod kv;
 pub mod relay;
 pub mod single_copy;
 
+use std::collections::BTreeMap;
+use std::convert::Infallible;
+use std::fmt::Debug;
+use std::str::FromStr;
+
 use serde::Serialize;
+use sim_core::Node;
+
+use crate::client::{ClientConfig, Routing, Wire};
 
 /// A guarantee a model may promise; checkers decide whether a history keeps it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -56,6 +65,13 @@ pub struct ModelInfo {
     pub serves_clients: bool,
     /// What it promises.
     pub promises: &'static [Guarantee],
+    /// For a bug-zoo variant: the correct model it breaks.
+    pub variant_of: Option<&'static str>,
+    /// For a bug-zoo variant: the guarantees it breaks (promised by `variant_of`,
+    /// not by the variant; the runner checks them and expects a violation).
+    pub breaks: &'static [Guarantee],
+    /// The nemesis under which the variant's bug shows, or the model's usual one.
+    pub default_scenario: &'static str,
 }
 
 /// Every model, in the order `consim list` shows them.
@@ -78,12 +94,18 @@ pub fn catalog() -> &'static [ModelInfo] {
                 Guarantee::WritesFollowReads,
                 Guarantee::NoLostWrites,
             ],
+            variant_of: None,
+            breaks: &[],
+            default_scenario: "crash-restart",
         },
         ModelInfo {
             name: "relay",
             summary: "every delivery is passed on to a random node: the kernel benchmark",
             serves_clients: false,
             promises: &[],
+            variant_of: None,
+            breaks: &[],
+            default_scenario: "none",
         },
     ]
 }
@@ -91,4 +113,145 @@ pub fn catalog() -> &'static [ModelInfo] {
 /// The catalog entry for `name`, if there is one.
 pub fn find(name: &str) -> Option<&'static ModelInfo> {
     catalog().iter().find(|m| m.name == name)
+}
+
+/// A replica of a model that serves key-value clients.
+pub trait Replica: Node<Msg = Wire<Self::Peer>, Input = Infallible, Output = Infallible> {
+    /// The model's replica-to-replica messages.
+    type Peer: Clone + Debug;
+
+    /// Whether this replica believes it is the leader (or primary) now; the
+    /// `isolate-leader` nemesis cuts off whoever does. Leaderless models keep the
+    /// default, `false`.
+    fn leads(&self) -> bool {
+        false
+    }
+}
+
+/// A model the runner can build: its replicas' configurations and how its clients
+/// route. Bug variants are the same type with a flag set.
+pub trait Model {
+    /// The replica node.
+    type Replica: Replica;
+
+    /// The configuration of each replica, in node-id order starting at `NodeId(0)`.
+    fn replicas(&self) -> Vec<<Self::Replica as Node>::Config>;
+
+    /// How clients route their requests.
+    fn routing(&self) -> Routing;
+
+    /// Adjusts the scenario's client settings (a bug variant may, for example, turn
+    /// off idempotency keys). The default keeps them.
+    fn client(&self, base: ClientConfig) -> ClientConfig {
+        base
+    }
+}
+
+/// Something that runs a model of any type; [`visit`] calls it with the model a name
+/// stands for.
+pub trait ModelVisitor {
+    /// What the visit gives back.
+    type Output;
+    /// Runs with `model`.
+    fn visit<M: Model>(self, model: M) -> Self::Output;
+}
+
+/// Model parameters from the command line: the number of replicas and `key=value`
+/// settings each model reads its own from (and refuses those it does not know).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Params {
+    /// Replicas (`None`: the model's default).
+    pub replicas: Option<usize>,
+    /// Model-specific settings, such as `r=2` for a quorum store.
+    pub settings: BTreeMap<String, String>,
+}
+
+/// Why a model could not be built.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ModelError {
+    /// No model has that name.
+    #[error("unknown model `{name}`; the models are: {}", valid.join(", "))]
+    UnknownModel {
+        /// The name given.
+        name: String,
+        /// The names that exist.
+        valid: Vec<&'static str>,
+    },
+    /// A parameter makes no sense for the model.
+    #[error("model `{model}`: parameter `{param}` {problem}")]
+    BadParam {
+        /// The model.
+        model: &'static str,
+        /// The parameter.
+        param: String,
+        /// What is wrong with it.
+        problem: String,
+    },
+}
+
+impl Params {
+    /// Takes setting `key` as a `T`, or `default` if it is not set.
+    pub fn take<T: FromStr>(
+        &mut self,
+        model: &'static str,
+        key: &str,
+        default: T,
+    ) -> Result<T, ModelError> {
+        match self.settings.remove(key) {
+            None => Ok(default),
+            Some(text) => text.parse().map_err(|_| ModelError::BadParam {
+                model,
+                param: key.to_owned(),
+                problem: format!(
+                    "is `{text}`, which is not a valid {}",
+                    std::any::type_name::<T>()
+                ),
+            }),
+        }
+    }
+
+    /// Refuses settings nobody took.
+    pub fn finish(self, model: &'static str) -> Result<(), ModelError> {
+        match self.settings.into_keys().next() {
+            None => Ok(()),
+            Some(param) => Err(ModelError::BadParam {
+                model,
+                param,
+                problem: "is not a setting of this model".to_owned(),
+            }),
+        }
+    }
+
+    /// The number of replicas, or `default`; refuses zero.
+    pub fn replicas(&self, model: &'static str, default: usize) -> Result<usize, ModelError> {
+        match self.replicas.unwrap_or(default) {
+            0 => Err(ModelError::BadParam {
+                model,
+                param: "replicas".to_owned(),
+                problem: "is 0; a model needs at least one replica".to_owned(),
+            }),
+            n => Ok(n),
+        }
+    }
+}
+
+/// Builds the model `name` with `params` and hands it to `visitor`.
+pub fn visit<V: ModelVisitor>(
+    name: &str,
+    params: &Params,
+    visitor: V,
+) -> Result<V::Output, ModelError> {
+    let params = params.clone();
+    match name {
+        "single-copy" => Ok(visitor.visit(single_copy::SingleCopy::new(params)?)),
+        _ => Err(ModelError::UnknownModel {
+            name: name.to_owned(),
+            valid: catalog()
+                .iter()
+                .filter(|m| m.serves_clients)
+                .map(|m| m.name)
+                .collect(),
+        }),
+    }
 }

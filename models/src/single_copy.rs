@@ -6,199 +6,132 @@
 //! available: while the server is down, paused or cut off, every request times out.
 //!
 //! It is also the template for writing a model: a [`Node`] for the server
-//! ([`Server`]), a [`Node`] for the client-side logic ([`Client`]), and a message type
-//! they share ([`Msg`]).
+//! ([`Server`]) that answers [`ClientMsg::Request`]s, a [`crate::Replica`] impl naming
+//! its peer messages (none here), and a [`Model`] ([`SingleCopy`]) that tells the
+//! runner how many replicas to start and how clients route. The client side (timeouts,
+//! retries, idempotency keys, a circuit breaker) is the shared
+//! [`crate::client::Client`].
 
-use sim_core::{Ctx, Duration, Node, NodeId, TimerId};
+use std::convert::Infallible;
 
-use crate::kv::{Op, Outcome, Reply, Request};
+use sim_core::{Ctx, Node, NodeId};
 
-/// The messages between clients and the server.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Msg {
-    /// A client's request. `id` is the client's own request number.
-    Request {
-        /// The client's request number, echoed in the reply.
-        id: u64,
-        /// What to do.
-        request: Request,
-    },
-    /// The server's answer to request `id`.
-    Reply {
-        /// The request number being answered.
-        id: u64,
-        /// The answer.
-        reply: Reply,
-    },
-}
+use crate::client::{Answer, ClientConfig, ClientMsg, Dedup, NoPeers, Routing, Wire, reply};
+use crate::kv::Store;
+use crate::{Model, ModelError, Params};
 
-/// The server. Its data lives in durable state (an `imbl` map, so syncing is a cheap
-/// clone); it keeps no volatile state at all, so a restart loses nothing acknowledged.
+/// The server. Its data and its idempotency table live in durable state (persistent
+/// collections, so syncing is a cheap clone); it keeps no volatile state at all, so a
+/// restart loses nothing acknowledged.
 #[derive(Debug)]
 pub struct Server;
 
-/// The server's durable data.
-pub type Data = imbl::OrdMap<u64, u64>;
+/// The server's durable state.
+#[derive(Clone, Debug, Default)]
+pub struct Data {
+    /// The keys and their values.
+    pub store: Store,
+    /// The last request applied per client, so a retried request is answered, not
+    /// applied twice.
+    pub dedup: Dedup,
+}
 
 // ANCHOR: server
 impl Node for Server {
     type Config = ();
-    type Msg = Msg;
-    type Timer = std::convert::Infallible;
+    type Msg = Wire<NoPeers>;
+    type Timer = Infallible;
     type Durable = Data;
-    type Input = std::convert::Infallible;
-    type Output = std::convert::Infallible;
+    type Input = Infallible;
+    type Output = Infallible;
 
     fn start(_config: &(), _ctx: &mut Ctx<'_, Self>) -> Self {
         Server
     }
 
-    fn on_message(&mut self, ctx: &mut Ctx<'_, Self>, from: NodeId, msg: Msg) {
-        let Msg::Request { id, request } = msg else {
-            return; // Servers receive no replies.
+    fn on_message(&mut self, ctx: &mut Ctx<'_, Self>, from: NodeId, msg: Wire<NoPeers>) {
+        let Wire::Client(ClientMsg::Request { id, request, .. }) = msg else {
+            return; // Servers receive no replies, and this model has no peers.
         };
-        let reply = apply(ctx.durable_mut(), request);
+        if let Some(done) = ctx.durable().dedup.seen(id) {
+            // A retry of a request already applied: answer it again, apply nothing.
+            let done = done.clone();
+            ctx.send(from, reply(id, Answer::Done(done), 0));
+            return;
+        }
+        let data = ctx.durable_mut();
+        let done = data.store.apply(&request);
         if request.is_write() {
+            data.dedup.record(id, done.clone());
             ctx.sync(); // Acknowledged writes must survive a crash.
         }
-        ctx.send(from, Msg::Reply { id, reply });
+        ctx.send(from, reply(id, Answer::Done(done), 0));
     }
 
-    fn on_timer(&mut self, _ctx: &mut Ctx<'_, Self>, timer: std::convert::Infallible) {
+    fn on_timer(&mut self, _ctx: &mut Ctx<'_, Self>, timer: Infallible) {
         match timer {}
     }
 }
 // ANCHOR_END: server
 
-/// Applies one request to the data.
-fn apply(data: &mut Data, request: Request) -> Reply {
-    match request {
-        Request::Read { key } => Reply::Read(data.get(&key).copied()),
-        Request::Write { key, value } => {
-            data.insert(key, value);
-            Reply::Written
+impl crate::Replica for Server {
+    type Peer = NoPeers;
+}
+
+// ANCHOR: model
+/// The model the runner builds: one server, clients that always talk to it.
+#[derive(Clone, Copy, Debug)]
+pub struct SingleCopy;
+
+impl SingleCopy {
+    /// Builds the model; it takes no settings and exactly one replica.
+    pub fn new(params: Params) -> Result<SingleCopy, ModelError> {
+        if params.replicas(NAME, 1)? != 1 {
+            return Err(ModelError::BadParam {
+                model: NAME,
+                param: "replicas".to_owned(),
+                problem: format!("is {:?}; single-copy has exactly one", params.replicas),
+            });
         }
-        Request::Cas { key, from, to } => {
-            let current = data.get(&key).copied();
-            if current == Some(from) {
-                data.insert(key, to);
-                Reply::Swapped
-            } else {
-                Reply::CasMismatch(current)
-            }
-        }
+        params.finish(NAME)?;
+        Ok(SingleCopy)
     }
 }
 
-/// Client settings.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct ClientConfig {
-    /// Where the server is.
-    pub server: NodeId,
-    /// How long to wait for a reply, on the client's own clock, before reporting the
-    /// operation as indeterminate.
-    pub timeout: Duration,
-}
+impl Model for SingleCopy {
+    type Replica = Server;
 
-/// A client: one operation at a time, reported `Info` if no reply comes in time.
-#[derive(Debug)]
-pub struct Client {
-    config: ClientConfig,
-    /// The operation in flight: its workload id, request number and timeout timer.
-    pending: Option<(Op, u64, TimerId)>,
-    next_request: u64,
-}
-
-// ANCHOR: client
-impl Node for Client {
-    type Config = ClientConfig;
-    type Msg = Msg;
-    type Timer = u64;
-    type Durable = ();
-    type Input = Op;
-    type Output = Outcome;
-
-    fn start(config: &ClientConfig, _ctx: &mut Ctx<'_, Self>) -> Self {
-        Client {
-            config: *config,
-            pending: None,
-            next_request: 0,
-        }
+    fn replicas(&self) -> Vec<()> {
+        vec![()]
     }
 
-    fn on_input(&mut self, ctx: &mut Ctx<'_, Self>, op: Op) {
-        assert!(
-            self.pending.is_none(),
-            "{}: got {op:?} while {:?} is in flight",
-            ctx.id(),
-            self.pending
-        );
-        let id = self.next_request;
-        self.next_request += 1;
-        ctx.send(
-            self.config.server,
-            Msg::Request {
-                id,
-                request: op.request,
-            },
-        );
-        let timer = ctx.set_timer(self.config.timeout, id);
-        self.pending = Some((op, id, timer));
+    fn routing(&self) -> Routing {
+        Routing::Home
     }
 
-    fn on_message(&mut self, ctx: &mut Ctx<'_, Self>, _from: NodeId, msg: Msg) {
-        let Msg::Reply { id, reply } = msg else {
-            return;
-        };
-        // A late or duplicated reply to an earlier request is ignored: that request
-        // was already reported.
-        let Some((op, pending_id, timer)) = self.pending else {
-            return;
-        };
-        if id != pending_id {
-            return;
-        }
-        ctx.cancel_timer(timer);
-        self.pending = None;
-        let outcome = match reply {
-            Reply::CasMismatch(current) => Outcome::Fail {
-                id: op.id,
-                reason: format!("cas mismatch: the key holds {current:?}"),
-            },
-            reply => Outcome::Ok { id: op.id, reply },
-        };
-        ctx.output(outcome);
-    }
-
-    fn on_timer(&mut self, ctx: &mut Ctx<'_, Self>, request: u64) {
-        let Some((op, pending_id, _)) = self.pending else {
-            return;
-        };
-        assert_eq!(
-            request, pending_id,
-            "a stale timeout timer was not cancelled"
-        );
-        self.pending = None;
-        ctx.output(Outcome::Info {
-            id: op.id,
-            reason: format!("no reply within {}", self.config.timeout),
-        });
+    fn client(&self, base: ClientConfig) -> ClientConfig {
+        base
     }
 }
-// ANCHOR_END: client
+// ANCHOR_END: model
+
+const NAME: &str = "single-copy";
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use sim_core::{Fault, FaultPlan, Sim, Time};
+    use crate::client::{Client, RetryPolicy};
+    use crate::kv::{Op, Outcome, Reply, Request};
+    use sim_core::{Duration, Fault, FaultPlan, Sim, Time};
 
-    fn sim(plan: FaultPlan) -> Sim<Server, Client> {
-        Sim::<Server, Client>::with_clients(1)
+    type C = Client<NoPeers>;
+
+    fn sim(plan: FaultPlan) -> Sim<Server, C> {
+        let mut client = ClientConfig::new(vec![NodeId(0)], 0, Routing::Home);
+        client.retry = RetryPolicy::never();
+        Sim::<Server, C>::with_clients(1)
             .replica(())
-            .client(ClientConfig {
-                server: NodeId(0),
-                timeout: Duration::from_millis(500),
-            })
+            .client(client)
             .plan(plan)
             .build()
             .unwrap()

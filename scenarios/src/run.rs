@@ -1,8 +1,9 @@
 //! One run: a model, a seed, a fault plan and a workload → what happened.
 
+use models::client::{Client, ClientConfig, RetryPolicy};
 use models::kv::Outcome;
 use models::relay::{Relay, RelayConfig};
-use models::single_copy::{self, ClientConfig, Server};
+use models::{Model, ModelError, ModelVisitor, Params, Replica};
 use serde::Serialize;
 use sim_core::{BuildError, Duration, FaultPlan, NodeId, Sim, Stats, Time, TraceEvent};
 
@@ -94,6 +95,9 @@ pub enum RunError {
         /// The names that exist.
         valid: Vec<&'static str>,
     },
+    /// The model's parameters make no sense.
+    #[error(transparent)]
+    Model(#[from] ModelError),
     /// The simulation could not be built (for example, the plan names a node that
     /// does not exist).
     #[error(transparent)]
@@ -112,12 +116,27 @@ pub enum RunError {
 /// ```
 pub fn run(config: &RunConfig) -> Result<RunReport, RunError> {
     match config.model.as_str() {
-        "single-copy" => run_single_copy(config),
         "relay" => run_relay(config),
-        name => Err(RunError::UnknownModel {
-            name: name.to_owned(),
-            valid: models::catalog().iter().map(|m| m.name).collect(),
-        }),
+        name => match models::visit(name, &Params::default(), Visitor { config }) {
+            Ok(result) => result,
+            Err(ModelError::UnknownModel { name, .. }) => Err(RunError::UnknownModel {
+                name,
+                valid: models::catalog().iter().map(|m| m.name).collect(),
+            }),
+            Err(e) => Err(e.into()),
+        },
+    }
+}
+
+struct Visitor<'a> {
+    config: &'a RunConfig,
+}
+
+impl ModelVisitor for Visitor<'_> {
+    type Output = Result<RunReport, RunError>;
+
+    fn visit<M: Model>(self, model: M) -> Self::Output {
+        run_model(self.config, &model)
     }
 }
 
@@ -133,16 +152,21 @@ fn run_relay(config: &RunConfig) -> Result<RunReport, RunError> {
     Ok(report(config, &sim, OpCounts::default()))
 }
 
-fn run_single_copy(config: &RunConfig) -> Result<RunReport, RunError> {
-    let mut builder = Sim::<Server, single_copy::Client>::with_clients(config.seed)
-        .replica(())
+fn run_model<M: Model>(config: &RunConfig, model: &M) -> Result<RunReport, RunError> {
+    type C<M> = Client<<<M as Model>::Replica as Replica>::Peer>;
+    let replicas = model.replicas();
+    let ids: Vec<NodeId> = (0..replicas.len() as u32).map(NodeId).collect();
+    let mut builder = Sim::<M::Replica, C<M>>::with_clients(config.seed)
         .plan(config.plan.clone())
         .trace(config.trace);
-    for _ in 0..config.clients {
-        builder = builder.client(ClientConfig {
-            server: NodeId(0),
-            timeout: config.client_timeout,
-        });
+    for replica in replicas {
+        builder = builder.replica(replica);
+    }
+    for i in 0..config.clients {
+        let mut client = ClientConfig::new(ids.clone(), i as usize, model.routing());
+        client.timeout = config.client_timeout;
+        client.retry = RetryPolicy::never();
+        builder = builder.client(model.client(client));
     }
     let mut sim = builder.build()?;
     let ops = drive(&mut sim, Workload::new(config.seed, config.workload));
@@ -152,9 +176,10 @@ fn run_single_copy(config: &RunConfig) -> Result<RunReport, RunError> {
 /// Runs a closed loop: every client gets an operation at the start and a new one
 /// each time its last one ends, until the workload is spent and every operation ended
 /// (or nothing is left to happen, or the time limit passed).
-fn drive<R>(sim: &mut Sim<R, single_copy::Client>, mut workload: Workload) -> OpCounts
+fn drive<R, P>(sim: &mut Sim<R, Client<P>>, mut workload: Workload) -> OpCounts
 where
-    R: sim_core::Node<Msg = single_copy::Msg>,
+    R: Replica<Peer = P>,
+    P: Clone + std::fmt::Debug,
 {
     let mut counts = OpCounts::default();
     let clients: Vec<NodeId> = sim.client_ids().collect();

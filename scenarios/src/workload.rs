@@ -123,12 +123,7 @@ mod tests {
         );
         let mut seen = std::collections::BTreeSet::new();
         while let Some(op) = w.next_op() {
-            let written = match op.request {
-                Request::Write { value, .. } => Some(value),
-                Request::Cas { to, .. } => Some(to),
-                Request::Read { .. } => None,
-            };
-            if let Some(v) = written {
+            if let Some(v) = op.request.written() {
                 assert!(seen.insert(v), "value {v} written twice");
             }
         }

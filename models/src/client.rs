@@ -1,0 +1,608 @@
+//! The client side every model shares: routing, timeouts, retries with backoff and
+//! jitter, idempotency keys and a circuit breaker.
+//!
+//! These are the patterns that turn a working application into a reliable one, and
+//! each is a knob of [`ClientConfig`] so that a scenario can turn it on or off and see
+//! its effect in the numbers:
+//!
+//! - **Timeouts**: an attempt with no answer within [`ClientConfig::timeout`] (on the
+//!   client's own clock) may or may not have taken effect.
+//! - **Retries, only of what is safe** ([`RetryPolicy`]): an attempt that was refused
+//!   (the replica said it did nothing) is always safe to retry; one that timed out is
+//!   safe to retry only if it is a read or carries an idempotency key. Backoff doubles
+//!   per attempt up to a cap, with full jitter drawn from the client's own random
+//!   stream.
+//! - **Idempotency keys** ([`ClientConfig::idempotency`]): every attempt of one
+//!   operation carries the same [`RequestId`]; replicas remember the ids they applied
+//!   (in durable state, see [`Dedup`]) and answer a repeat with the first answer
+//!   instead of applying it twice.
+//! - **A circuit breaker** ([`BreakerConfig`]): after a run of failed operations the
+//!   client fails fast, without sending, until a cool-down has passed; then it lets one
+//!   probe through, and closes again if the probe succeeds.
+//!
+//! Models plug in through the wire type [`Wire`]: a model's message type is
+//! `Wire<P>`, where `P` is the model's own replica-to-replica message, and a replica
+//! answers every [`ClientMsg::Request`] with a [`ClientMsg::Reply`] carrying an
+//! [`Answer`].
+//!
+//! **Session tokens.** Every request carries the highest token the client has seen,
+//! and every reply may carry a new one ([`ClientMsg::Reply::token`]). What a token
+//! means is the model's business (for `primary-async`, a log position); models that do
+//! not use them send 0 and ignore them.
+
+use std::convert::Infallible;
+use std::fmt::Debug;
+
+use serde::{Deserialize, Serialize};
+use sim_core::{Ctx, Duration, Node, NodeId, Time, TimerId};
+
+use crate::kv::{Op, Outcome, Reply, Request};
+
+/// An idempotency key: the client and its own operation number. Without idempotency
+/// keys every attempt gets a fresh number, so replicas cannot tell a retry from a new
+/// request.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct RequestId {
+    /// The client that made the request.
+    pub client: NodeId,
+    /// The client's request number.
+    pub seq: u64,
+}
+
+/// What a replica answers a client.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Answer {
+    /// The request took effect (or, for a read, was served) with this reply.
+    Done(Reply),
+    /// This replica does not serve the request and did nothing; try `to` (the leader or
+    /// primary it believes in) or, if `None`, another replica.
+    Redirect {
+        /// Where to go instead, if the replica knows.
+        to: Option<NodeId>,
+    },
+    /// The replica did nothing and cannot serve the request now (for example, no
+    /// quorum is reachable before anything was written).
+    Refused {
+        /// Why, for people.
+        reason: &'static str,
+    },
+    /// The replica tried and does not know whether the request took effect (for
+    /// example, it wrote locally but too few replicas acknowledged in time).
+    Indeterminate {
+        /// Why, for people.
+        reason: &'static str,
+    },
+}
+
+/// The client-facing messages of every model.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ClientMsg {
+    /// A client's request.
+    Request {
+        /// The request's id (the idempotency key, if the client uses them).
+        id: RequestId,
+        /// What to do.
+        request: Request,
+        /// The highest session token the client has seen.
+        token: u64,
+    },
+    /// A replica's answer to request `id`.
+    Reply {
+        /// The request answered.
+        id: RequestId,
+        /// The answer.
+        answer: Answer,
+        /// A session token the client should remember (the client keeps the highest).
+        token: u64,
+    },
+}
+
+/// A model's message type: client traffic, or the model's own peer messages `P`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Wire<P> {
+    /// Between a client and a replica.
+    Client(ClientMsg),
+    /// Between replicas.
+    Peer(P),
+}
+
+/// Where a client sends its requests.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Routing {
+    /// Everything to the client's home replica; on a timeout or refusal, the next
+    /// replica becomes home. Redirects are followed.
+    Home,
+    /// Everything to the replica believed to lead; redirects move the belief, and a
+    /// timeout moves it to the next replica.
+    Leader,
+    /// Reads to the home replica (which stays fixed unless it times out), writes to
+    /// the believed leader, as with a primary and read replicas.
+    ReadsHomeWritesLeader,
+}
+
+/// When and how to retry.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RetryPolicy {
+    /// Attempts per operation in all (1: never retry).
+    pub max_attempts: u32,
+    /// The backoff before the second attempt; it doubles per attempt.
+    pub base_backoff: Duration,
+    /// The longest backoff.
+    pub max_backoff: Duration,
+    /// Whether a timed-out write without an idempotency key is retried anyway (unsafe:
+    /// it may apply twice; the `retry-without-idempotency` bug).
+    pub retry_unsafe: bool,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        RetryPolicy {
+            max_attempts: 3,
+            base_backoff: Duration::from_millis(20),
+            max_backoff: Duration::from_millis(400),
+            retry_unsafe: false,
+        }
+    }
+}
+
+impl RetryPolicy {
+    /// No retries at all.
+    pub fn never() -> RetryPolicy {
+        RetryPolicy {
+            max_attempts: 1,
+            ..RetryPolicy::default()
+        }
+    }
+}
+
+/// The circuit breaker's settings.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BreakerConfig {
+    /// Consecutive failed operations (timeouts, refusals) that open the breaker.
+    pub threshold: u32,
+    /// How long it stays open before letting a probe through.
+    pub cooldown: Duration,
+}
+
+/// Client settings.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ClientConfig {
+    /// The replicas, in the order the client tries them.
+    pub replicas: Vec<NodeId>,
+    /// Index into `replicas` of the first home (spread clients with their number).
+    pub home: usize,
+    /// Where requests go.
+    pub routing: Routing,
+    /// How long one attempt waits for an answer, on the client's own clock.
+    pub timeout: Duration,
+    /// Retries.
+    pub retry: RetryPolicy,
+    /// Whether attempts of one operation share an idempotency key.
+    pub idempotency: bool,
+    /// The circuit breaker, if any.
+    pub breaker: Option<BreakerConfig>,
+}
+
+impl ClientConfig {
+    /// A client of `replicas` with home `home`, routing `routing`, a 500 ms timeout,
+    /// the default retry policy, idempotency keys, and no breaker.
+    ///
+    /// ```
+    /// use models::client::{ClientConfig, Routing};
+    /// use sim_core::NodeId;
+    /// let config = ClientConfig::new(vec![NodeId(0), NodeId(1)], 1, Routing::Leader);
+    /// assert!(config.idempotency);
+    /// ```
+    pub fn new(replicas: Vec<NodeId>, home: usize, routing: Routing) -> ClientConfig {
+        ClientConfig {
+            replicas,
+            home,
+            routing,
+            timeout: Duration::from_millis(500),
+            retry: RetryPolicy::default(),
+            idempotency: true,
+            breaker: None,
+        }
+    }
+}
+
+/// The client's timers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ClientTimer {
+    /// Attempt `seq` of the current operation got no answer in time.
+    Timeout {
+        /// The attempt's request number.
+        seq: u64,
+    },
+    /// The backoff before the next attempt is over.
+    Retry,
+}
+
+/// The operation in flight.
+#[derive(Debug)]
+struct Pending {
+    op: Op,
+    /// Attempts sent so far.
+    attempts: u32,
+    /// The request number of the current attempt.
+    seq: u64,
+    /// Request numbers of every attempt of this operation (a late reply to an earlier
+    /// attempt also ends it).
+    seqs: Vec<u64>,
+    /// The timer of the current attempt or backoff.
+    timer: Option<TimerId>,
+    /// Whether some attempt may have taken effect.
+    maybe_applied: bool,
+    /// Redirects followed without waiting (bounded, so that two replicas pointing at
+    /// each other cannot loop forever).
+    redirects: u32,
+    /// Why the last attempt failed.
+    last_failure: String,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Breaker {
+    Closed { failures: u32 },
+    Open { until: Time },
+    HalfOpen,
+}
+
+/// The generic client: one operation at a time, reported once as `ok`, `fail` or
+/// `info`, however many attempts it took.
+///
+/// `P` is the model's peer message type; the client never sees one.
+#[derive(Debug)]
+pub struct Client<P> {
+    config: ClientConfig,
+    home: usize,
+    leader: usize,
+    token: u64,
+    next_seq: u64,
+    pending: Option<Pending>,
+    breaker: Breaker,
+    _peer: std::marker::PhantomData<P>,
+}
+
+/// Redirects followed in a row before the client backs off.
+const MAX_FREE_REDIRECTS: u32 = 3;
+
+impl<P> Client<P> {
+    fn target(&self, request: &Request) -> NodeId {
+        let index = match (self.config.routing, request.is_write()) {
+            (Routing::Home, _) | (Routing::ReadsHomeWritesLeader, false) => self.home,
+            (Routing::Leader, _) | (Routing::ReadsHomeWritesLeader, true) => self.leader,
+        };
+        self.config.replicas[index % self.config.replicas.len()]
+    }
+
+    /// Moves on from a replica that did not answer or refused.
+    fn rotate(&mut self, request: &Request) {
+        let n = self.config.replicas.len();
+        match (self.config.routing, request.is_write()) {
+            (Routing::Home, _) | (Routing::ReadsHomeWritesLeader, false) => {
+                self.home = (self.home + 1) % n;
+            }
+            (Routing::Leader, _) | (Routing::ReadsHomeWritesLeader, true) => {
+                self.leader = (self.leader + 1) % n;
+            }
+        }
+    }
+
+    /// Whether the operation may be attempted again after a failure.
+    fn may_retry(&self, pending: &Pending) -> bool {
+        if pending.attempts >= self.config.retry.max_attempts {
+            return false;
+        }
+        !pending.maybe_applied
+            || !pending.op.request.is_write()
+            || self.config.idempotency
+            || self.config.retry.retry_unsafe
+    }
+
+    fn backoff(&self, attempts: u32, ctx: &mut Ctx<'_, Self>) -> Duration
+    where
+        P: Clone + Debug,
+    {
+        let retry = self.config.retry;
+        let exp = retry
+            .base_backoff
+            .as_nanos()
+            .saturating_mul(1u64 << attempts.saturating_sub(1).min(20));
+        let cap = exp.min(retry.max_backoff.as_nanos()).max(1);
+        // Full jitter: uniform in [0, cap].
+        Duration::from_nanos(ctx.rng().below(cap + 1))
+    }
+
+    fn send_attempt(&mut self, ctx: &mut Ctx<'_, Self>)
+    where
+        P: Clone + Debug,
+    {
+        let fresh = self.next_seq;
+        let pending = self
+            .pending
+            .as_mut()
+            .expect("an attempt needs an operation");
+        let seq = if self.config.idempotency && !pending.seqs.is_empty() {
+            pending.seqs[0]
+        } else {
+            self.next_seq += 1;
+            fresh
+        };
+        pending.attempts += 1;
+        pending.seq = seq;
+        if !pending.seqs.contains(&seq) {
+            pending.seqs.push(seq);
+        }
+        let request = pending.op.request;
+        let target = self.target(&request);
+        ctx.send(
+            target,
+            Wire::Client(ClientMsg::Request {
+                id: RequestId {
+                    client: ctx.id(),
+                    seq,
+                },
+                request,
+                token: self.token,
+            }),
+        );
+        let timer = ctx.set_timer(self.config.timeout, ClientTimer::Timeout { seq });
+        self.pending.as_mut().expect("still pending").timer = Some(timer);
+    }
+
+    fn finish(&mut self, ctx: &mut Ctx<'_, Self>, outcome: Outcome, success: bool)
+    where
+        P: Clone + Debug,
+    {
+        if let Some(pending) = self.pending.take()
+            && let Some(timer) = pending.timer
+        {
+            ctx.cancel_timer(timer);
+        }
+        if let Some(breaker) = self.config.breaker {
+            self.breaker = match (self.breaker, success) {
+                (_, true) => Breaker::Closed { failures: 0 },
+                (Breaker::Closed { failures }, false) if failures + 1 < breaker.threshold => {
+                    Breaker::Closed {
+                        failures: failures + 1,
+                    }
+                }
+                (_, false) => Breaker::Open {
+                    until: ctx.now() + breaker.cooldown,
+                },
+            };
+        }
+        ctx.output(outcome);
+    }
+
+    /// The current attempt failed; retry after a backoff or give up.
+    fn failed(&mut self, ctx: &mut Ctx<'_, Self>, reason: String, maybe_applied: bool)
+    where
+        P: Clone + Debug,
+    {
+        let request = {
+            let pending = self.pending.as_mut().expect("a failure needs an operation");
+            pending.maybe_applied |= maybe_applied;
+            pending.last_failure = reason;
+            if let Some(timer) = pending.timer.take() {
+                ctx.cancel_timer(timer);
+            }
+            pending.op.request
+        };
+        self.rotate(&request);
+        let pending = self.pending.as_ref().expect("still pending");
+        if self.may_retry(pending) {
+            let attempts = pending.attempts;
+            let delay = self.backoff(attempts, ctx);
+            let timer = ctx.set_timer(delay, ClientTimer::Retry);
+            self.pending.as_mut().expect("still pending").timer = Some(timer);
+            return;
+        }
+        let pending = self.pending.as_ref().expect("still pending");
+        let (id, attempts, reason) = (
+            pending.op.id,
+            pending.attempts,
+            pending.last_failure.clone(),
+        );
+        let outcome = if pending.maybe_applied {
+            Outcome::Info {
+                id,
+                reason: format!("{reason} (after {attempts} attempts)"),
+            }
+        } else {
+            Outcome::Fail {
+                id,
+                reason: format!("{reason} (after {attempts} attempts)"),
+            }
+        };
+        self.finish(ctx, outcome, false);
+    }
+}
+
+impl<P: Clone + Debug> Node for Client<P> {
+    type Config = ClientConfig;
+    type Msg = Wire<P>;
+    type Timer = ClientTimer;
+    type Durable = ();
+    type Input = Op;
+    type Output = Outcome;
+
+    fn start(config: &ClientConfig, _ctx: &mut Ctx<'_, Self>) -> Self {
+        assert!(
+            !config.replicas.is_empty(),
+            "a client needs replicas: {config:?}"
+        );
+        assert!(
+            config.retry.max_attempts >= 1,
+            "a client needs at least one attempt: {config:?}"
+        );
+        Client {
+            home: config.home % config.replicas.len(),
+            leader: config.home % config.replicas.len(),
+            config: config.clone(),
+            token: 0,
+            next_seq: 0,
+            pending: None,
+            breaker: Breaker::Closed { failures: 0 },
+            _peer: std::marker::PhantomData,
+        }
+    }
+
+    fn on_input(&mut self, ctx: &mut Ctx<'_, Self>, op: Op) {
+        assert!(
+            self.pending.is_none(),
+            "{}: got {op:?} while {:?} is in flight",
+            ctx.id(),
+            self.pending
+        );
+        if let Breaker::Open { until } = self.breaker {
+            if ctx.now() < until {
+                // Failing fast: nothing was sent, so it certainly did not happen.
+                ctx.output(Outcome::Fail {
+                    id: op.id,
+                    reason: "circuit breaker open".to_owned(),
+                });
+                return;
+            }
+            self.breaker = Breaker::HalfOpen;
+        }
+        self.pending = Some(Pending {
+            op,
+            attempts: 0,
+            seq: 0,
+            seqs: Vec::new(),
+            timer: None,
+            maybe_applied: false,
+            redirects: 0,
+            last_failure: String::new(),
+        });
+        self.send_attempt(ctx);
+    }
+
+    fn on_message(&mut self, ctx: &mut Ctx<'_, Self>, from: NodeId, msg: Wire<P>) {
+        let Wire::Client(ClientMsg::Reply { id, answer, token }) = msg else {
+            return;
+        };
+        self.token = self.token.max(token);
+        let Some(pending) = &self.pending else {
+            return; // A late or duplicated reply to an operation already reported.
+        };
+        if !pending.seqs.contains(&id.seq) {
+            return;
+        }
+        let op_id = pending.op.id;
+        match answer {
+            Answer::Done(Reply::CasMismatch(current)) => self.finish(
+                ctx,
+                Outcome::Fail {
+                    id: op_id,
+                    reason: format!("cas mismatch: the key holds {current:?}"),
+                },
+                true,
+            ),
+            Answer::Done(reply) => self.finish(ctx, Outcome::Ok { id: op_id, reply }, true),
+            // Only the current attempt's refusals count: an earlier attempt's refusal
+            // says nothing about the attempt now in flight.
+            _ if id.seq != pending.seq && !self.config.idempotency => {}
+            Answer::Redirect { to } => {
+                let request = pending.op.request;
+                if let Some(to) = to
+                    && let Some(index) = self.config.replicas.iter().position(|&r| r == to)
+                {
+                    match (self.config.routing, request.is_write()) {
+                        (Routing::Home, _) | (Routing::ReadsHomeWritesLeader, false) => {
+                            self.home = index;
+                        }
+                        _ => self.leader = index,
+                    }
+                } else {
+                    self.rotate(&request);
+                }
+                let pending = self.pending.as_mut().expect("still pending");
+                if pending.redirects < MAX_FREE_REDIRECTS && to.is_some_and(|to| to != from) {
+                    // Nothing happened; go straight to the replica named, without using
+                    // up an attempt.
+                    pending.redirects += 1;
+                    pending.attempts -= 1;
+                    if let Some(timer) = pending.timer.take() {
+                        ctx.cancel_timer(timer);
+                    }
+                    self.send_attempt(ctx);
+                } else {
+                    pending.redirects = 0;
+                    // `failed` rotates again; undo that so the redirect target stays.
+                    let saved = (self.home, self.leader);
+                    self.failed(ctx, format!("redirected by {from}"), false);
+                    (self.home, self.leader) = saved;
+                }
+            }
+            Answer::Refused { reason } => {
+                self.failed(ctx, format!("{from} refused: {reason}"), false)
+            }
+            Answer::Indeterminate { reason } => self.failed(ctx, format!("{from}: {reason}"), true),
+        }
+    }
+
+    fn on_timer(&mut self, ctx: &mut Ctx<'_, Self>, timer: ClientTimer) {
+        let Some(pending) = &self.pending else {
+            return;
+        };
+        match timer {
+            ClientTimer::Timeout { seq } => {
+                assert_eq!(seq, pending.seq, "a stale timeout timer was not cancelled");
+                let reason = format!("no answer within {}", self.config.timeout);
+                self.failed(ctx, reason, true);
+            }
+            ClientTimer::Retry => self.send_attempt(ctx),
+        }
+    }
+}
+
+/// The idempotency table a replica keeps: for each client, the last request number it
+/// applied and the answer it gave. Clients have one operation in flight, so one entry
+/// per client is enough; keep it in durable state so a restart does not forget it.
+///
+/// ```
+/// use models::client::{Dedup, RequestId};
+/// use models::kv::Reply;
+/// use sim_core::NodeId;
+/// let mut dedup = Dedup::default();
+/// let id = RequestId { client: NodeId(4), seq: 7 };
+/// assert_eq!(dedup.seen(id), None);
+/// dedup.record(id, Reply::Appended);
+/// assert_eq!(dedup.seen(id), Some(&Reply::Appended));
+/// ```
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Dedup {
+    last: imbl::OrdMap<NodeId, (u64, Reply)>,
+}
+
+impl Dedup {
+    /// The answer already given to `id`, if it was applied.
+    pub fn seen(&self, id: RequestId) -> Option<&Reply> {
+        self.last
+            .get(&id.client)
+            .filter(|(seq, _)| *seq == id.seq)
+            .map(|(_, reply)| reply)
+    }
+
+    /// Remembers that `id` was applied with `reply`.
+    pub fn record(&mut self, id: RequestId, reply: Reply) {
+        let newer = self
+            .last
+            .get(&id.client)
+            .is_none_or(|(seq, _)| *seq <= id.seq);
+        if newer {
+            self.last.insert(id.client, (id.seq, reply));
+        }
+    }
+}
+
+/// The reply a replica sends for `id`.
+pub fn reply<P>(id: RequestId, answer: Answer, token: u64) -> Wire<P> {
+    Wire::Client(ClientMsg::Reply { id, answer, token })
+}
+
+/// A peer message type for models whose replicas never talk to each other.
+pub type NoPeers = Infallible;
