@@ -572,6 +572,9 @@ impl<P: Clone + Debug> Node for Client<P> {
 /// assert_eq!(dedup.seen(id), None);
 /// dedup.record(id, Reply::Appended);
 /// assert_eq!(dedup.seen(id), Some(&Reply::Appended));
+/// // An older request of the same client is not applied either.
+/// assert!(dedup.seen(RequestId { client: NodeId(4), seq: 3 }).is_some());
+/// assert_eq!(dedup.seen(RequestId { client: NodeId(4), seq: 8 }), None);
 /// ```
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Dedup {
@@ -579,11 +582,14 @@ pub struct Dedup {
 }
 
 impl Dedup {
-    /// The answer already given to `id`, if it was applied.
+    /// The answer already given to `id` if it was applied; and for a request older
+    /// than the client's last applied one (a network duplicate or a late retry
+    /// arriving after the client moved on), that last answer: such a request must not
+    /// be applied, and the client ignores the answer, since it is not waiting for it.
     pub fn seen(&self, id: RequestId) -> Option<&Reply> {
         self.last
             .get(&id.client)
-            .filter(|(seq, _)| *seq == id.seq)
+            .filter(|(seq, _)| *seq >= id.seq)
             .map(|(_, reply)| reply)
     }
 

@@ -16,7 +16,10 @@
 //! - [`kernel_bench`]: the relay benchmark behind `consim bench kernel`.
 
 pub mod kernel_bench;
+pub mod matrix;
+pub mod nemesis;
 pub mod run;
+pub mod sweep;
 pub mod workload;
 
 // The README's examples are compiled and run as doctests.

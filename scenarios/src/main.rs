@@ -16,9 +16,14 @@ use clap::{Parser, Subcommand};
 use scenarios::kernel_bench;
 
 mod check;
-use scenarios::run::{RunConfig, RunReport, run};
+use models::client::BreakerConfig;
+use scenarios::nemesis::Nemesis;
+use scenarios::run::{GuaranteeVerdict, Judgement, Role, RunConfig, RunReport, default_mix, run};
+use scenarios::sweep::{Shard, parse_seeds, shard_seeds};
+use scenarios::workload::{KeyChoice, Mix, WorkloadConfig};
 use serde_json::json;
-use sim_core::{Duration, FaultPlan};
+use sim_core::{Duration, FaultPlan, TraceEvent};
+use std::io::IsTerminal;
 
 /// Deterministic simulation of distributed consistency: one seed fixes a whole run.
 #[derive(Debug, Parser)]
@@ -33,10 +38,15 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// List the models and what each promises.
+    /// List the models (with bug variants and promises), scenarios and workloads.
     List,
-    /// Run one model with one seed and print a summary line.
+    /// Run one model under one scenario with one seed: verdicts, availability, latency.
     Run(RunArgs),
+    /// Run one scenario over a range of seeds, across cores.
+    Sweep(SweepArgs),
+    /// The CAP table: for each model and nemesis, how often each guarantee held,
+    /// availability and latency, as Markdown.
+    Matrix(MatrixArgs),
     /// Check histories: is each linearizable?
     Check(CheckArgs),
     /// Measure the simulator.
@@ -46,30 +56,156 @@ enum Command {
     },
 }
 
-#[derive(Debug, clap::Args)]
-struct RunArgs {
-    /// The model (see `consim list`).
+/// What one run is: shared by `run` and `sweep`.
+#[derive(Clone, Debug, clap::Args)]
+struct ScenarioArgs {
+    /// The model (see `consim list`), bug variants included.
     #[arg(long, value_parser = model_names())]
     model: String,
+    /// The nemesis (see `consim list`).
+    #[arg(long, default_value = "swarm", value_parser = clap::builder::PossibleValuesParser::new(Nemesis::names()))]
+    scenario: String,
+    /// The workload mix (default: the model's own, see `consim list`).
+    #[arg(long, value_parser = clap::builder::PossibleValuesParser::new(Mix::ALL.map(Mix::name)))]
+    workload: Option<String>,
+    /// Operations the clients perform in all (the final reads not counted).
+    #[arg(long, default_value_t = 200)]
+    ops: u64,
+    /// Keys the workload uses.
+    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u64).range(1..))]
+    keys: u64,
+    /// Choose keys from a Zipf distribution with this exponent instead of uniformly.
+    #[arg(long, value_name = "S")]
+    zipf: Option<f64>,
+    /// Number of clients.
+    #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..=1_000))]
+    clients: u32,
+    /// Replicas (default: the model's own).
+    #[arg(long)]
+    replicas: Option<usize>,
+    /// A model setting, `KEY=VALUE` (repeatable; see the model's docs, e.g. `r=2`).
+    #[arg(long = "param", value_name = "KEY=VALUE", value_parser = parse_setting)]
+    params: Vec<(String, String)>,
+    /// How long a client waits for an answer, in milliseconds.
+    #[arg(long, default_value_t = 500, value_parser = clap::value_parser!(u64).range(1..))]
+    timeout_ms: u64,
+    /// Attempts per operation (1: no retries).
+    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..=100))]
+    attempts: u32,
+    /// Retry without idempotency keys (each attempt a new request id).
+    #[arg(long)]
+    no_idempotency: bool,
+    /// Open a circuit breaker after this many failed operations in a row.
+    #[arg(long, value_name = "N")]
+    breaker: Option<u32>,
+    /// Apply the faults of this plan file (JSON) instead of generating them.
+    #[arg(long, value_name = "FILE")]
+    plan: Option<PathBuf>,
+}
+
+fn parse_setting(text: &str) -> Result<(String, String), String> {
+    text.split_once('=')
+        .map(|(k, v)| (k.trim().to_owned(), v.trim().to_owned()))
+        .filter(|(k, _)| !k.is_empty())
+        .ok_or_else(|| format!("expected KEY=VALUE, got {text:?}"))
+}
+
+impl ScenarioArgs {
+    fn config(&self, seed: u64) -> anyhow::Result<RunConfig> {
+        let mut config = RunConfig::new(&self.model, seed);
+        config.nemesis = Nemesis::from_name(&self.scenario).expect("clap checked the name");
+        if let Some(path) = &self.plan {
+            config.plan = Some(FaultPlan::load(path)?);
+        }
+        let mix = match &self.workload {
+            Some(name) => Mix::from_name(name).expect("clap checked the name"),
+            None => default_mix(&self.model),
+        };
+        config.workload = Some(WorkloadConfig {
+            mix,
+            ops: self.ops,
+            keys: self.keys,
+            key_choice: match self.zipf {
+                Some(s) => KeyChoice::Zipf { s },
+                None => KeyChoice::Uniform,
+            },
+            ..WorkloadConfig::default()
+        });
+        config.clients = self.clients;
+        config.params.replicas = self.replicas;
+        config.params.settings = self.params.iter().cloned().collect();
+        config.client.timeout = Duration::from_millis(self.timeout_ms);
+        config.client.retry.max_attempts = self.attempts;
+        config.client.idempotency = !self.no_idempotency;
+        config.client.breaker = self.breaker.map(|threshold| BreakerConfig {
+            threshold: threshold.max(1),
+            cooldown: Duration::from_millis(1_000),
+        });
+        scenarios::run::validate(&config)?;
+        Ok(config)
+    }
+}
+
+#[derive(Debug, clap::Args)]
+struct RunArgs {
+    #[command(flatten)]
+    scenario: ScenarioArgs,
     /// The run seed: the same seed and build give the same run.
     #[arg(long)]
     seed: u64,
-    /// Apply the faults of this plan file (JSON, see sim_core::FaultPlan).
-    #[arg(long, value_name = "FILE")]
-    plan: Option<PathBuf>,
     /// Print every event of the run before the summary.
     #[arg(long)]
     trace: bool,
-    /// Operations the clients perform in all.
-    #[arg(long, default_value_t = 200)]
-    ops: u64,
-    /// Number of clients.
-    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..=1_000))]
-    clients: u32,
-    /// How long a client waits for a reply, in milliseconds, before it reports the
-    /// operation as indeterminate.
-    #[arg(long, default_value_t = 500, value_parser = clap::value_parser!(u64).range(1..))]
-    timeout_ms: u64,
+    /// Write the clients' history to this file (JSONL).
+    #[arg(long, value_name = "FILE")]
+    history: Option<PathBuf>,
+    /// Write the fault plan applied to this file (JSON; replay it with --plan).
+    #[arg(long, value_name = "FILE")]
+    save_plan: Option<PathBuf>,
+    /// Write a self-contained HTML picture of the history's linearizability check.
+    #[arg(long, value_name = "FILE")]
+    viz: Option<PathBuf>,
+    /// Run the seed twice and compare the traces event by event.
+    #[arg(long)]
+    check_determinism: bool,
+}
+
+#[derive(Debug, clap::Args)]
+struct SweepArgs {
+    #[command(flatten)]
+    scenario: ScenarioArgs,
+    /// The seeds, `A..B` (B excluded).
+    #[arg(long, value_parser = parse_seeds)]
+    seeds: std::ops::Range<u64>,
+    /// Worker threads (default: the machine's cores).
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=1_024))]
+    jobs: Option<u32>,
+    /// Run only shard I of N (every N-th seed of the range, from the I-th).
+    #[arg(long, value_name = "I/N")]
+    shard: Option<Shard>,
+    /// Stop at the first failing seed.
+    #[arg(long)]
+    stop_on_failure: bool,
+    /// Where failing runs' artifacts go.
+    #[arg(long, default_value = "consim-out", value_name = "DIR")]
+    out: PathBuf,
+}
+
+#[derive(Debug, clap::Args)]
+struct MatrixArgs {
+    /// Seeds per cell (seeds 0..N).
+    #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u64).range(1..))]
+    seeds: u64,
+    /// Models (comma-separated; default: every correct model).
+    #[arg(long, value_delimiter = ',', value_parser = model_names())]
+    models: Vec<String>,
+    /// Nemeses (comma-separated; default: none, partition-halves, isolate-leader,
+    /// crash-restart, clock-skew, flaky-network, swarm).
+    #[arg(long, value_delimiter = ',', value_parser = clap::builder::PossibleValuesParser::new(Nemesis::names()))]
+    scenarios: Vec<String>,
+    /// Worker threads (default: the machine's cores).
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=1_024))]
+    jobs: Option<u32>,
 }
 
 #[derive(Clone, Debug, clap::Args)]
@@ -146,6 +282,8 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::List => list(cli.json),
         Command::Run(args) => run_command(args, cli.json),
+        Command::Sweep(args) => sweep_command(args, cli.json),
+        Command::Matrix(args) => matrix_command(args, cli.json),
         Command::Check(args) => check::command(args, cli.json),
         Command::Bench {
             what:
@@ -165,50 +303,135 @@ fn main() -> ExitCode {
     }
 }
 
+fn guarantee_names(gs: &[models::Guarantee]) -> String {
+    let names: Vec<String> = gs
+        .iter()
+        .map(|g| {
+            serde_json::to_value(g)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_owned))
+                .unwrap_or_default()
+        })
+        .collect();
+    if names.is_empty() {
+        "nothing".to_owned()
+    } else {
+        names.join(", ")
+    }
+}
+
 fn list(json: bool) -> anyhow::Result<ExitCode> {
     let mut out = std::io::stdout().lock();
-    for model in models::catalog() {
-        if json {
-            writeln!(out, "{}", serde_json::to_string(model)?)?;
-        } else {
-            let promises: Vec<String> = model
-                .promises
-                .iter()
-                .map(|g| serde_json::to_value(g).map(|v| v.as_str().unwrap_or("").to_owned()))
-                .collect::<Result<_, _>>()?;
-            let promises = if promises.is_empty() {
-                "nothing (no clients)".to_owned()
-            } else {
-                promises.join(", ")
-            };
-            writeln!(out, "{:<12} {}", model.name, model.summary)?;
-            writeln!(out, "{:<12} promises: {promises}", "")?;
+    if json {
+        for model in models::catalog() {
+            writeln!(out, "{}", json!({ "model": model }))?;
+        }
+        for nemesis in Nemesis::ALL {
+            writeln!(
+                out,
+                "{}",
+                json!({ "scenario": nemesis.name(), "summary": nemesis.summary() })
+            )?;
+        }
+        for mix in Mix::ALL {
+            writeln!(out, "{}", json!({ "workload": mix.name() }))?;
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    writeln!(out, "models:")?;
+    for model in models::catalog().iter().filter(|m| m.variant_of.is_none()) {
+        writeln!(out, "  {:<26} {}", model.name, model.summary)?;
+        if model.serves_clients {
+            writeln!(
+                out,
+                "  {:<26} promises: {}; workload: {}; scenario: {}",
+                "",
+                guarantee_names(model.promises),
+                default_mix(model.name).name(),
+                model.default_scenario
+            )?;
+        }
+        for bug in models::catalog()
+            .iter()
+            .filter(|b| b.variant_of == Some(model.name))
+        {
+            writeln!(out, "    bug {:<22} {}", bug.name, bug.summary)?;
+            writeln!(
+                out,
+                "    {:<26} breaks: {}; shows under: {}",
+                "",
+                guarantee_names(bug.breaks),
+                bug.default_scenario
+            )?;
         }
     }
+    writeln!(out, "scenarios (nemeses):")?;
+    for nemesis in Nemesis::ALL {
+        writeln!(out, "  {:<26} {}", nemesis.name(), nemesis.summary())?;
+    }
+    writeln!(out, "workloads:")?;
+    writeln!(out, "  {:<26} reads and writes of registers", "register")?;
+    writeln!(out, "  {:<26} reads, writes and cas of registers", "kv")?;
+    writeln!(
+        out,
+        "  {:<26} reads of lists and appends (Elle)",
+        "list-append"
+    )?;
+    writeln!(out, "checkers:")?;
+    writeln!(
+        out,
+        "  linearizable, read-your-writes, monotonic-reads, monotonic-writes, writes-follow-reads, convergence, no-lost-writes"
+    )?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// The exit code of a set of runs: 1 if any failed, else 3 if any was inconclusive.
+fn runs_exit(failures: u64, inconclusive: u64) -> ExitCode {
+    ExitCode::from(if failures > 0 {
+        1
+    } else if inconclusive > 0 {
+        3
+    } else {
+        0
+    })
 }
 
 fn run_command(args: RunArgs, json: bool) -> anyhow::Result<ExitCode> {
-    let mut config = RunConfig::new(&args.model, args.seed);
-    if let Some(path) = &args.plan {
-        config.plan = FaultPlan::load(path)?;
+    let mut config = args.scenario.config(args.seed)?;
+    config.trace = args.trace || args.check_determinism;
+    let report = run(&config).context("cannot run")?;
+    if args.check_determinism {
+        let again = run(&config).context("cannot run")?;
+        let (a, b) = (
+            report.trace.as_deref().unwrap_or_default(),
+            again.trace.as_deref().unwrap_or_default(),
+        );
+        if let Some(i) = (0..a.len().max(b.len())).find(|&i| a.get(i) != b.get(i)) {
+            let show =
+                |e: Option<&TraceEvent>| e.map_or("(nothing)".to_owned(), ToString::to_string);
+            anyhow::bail!(
+                "nondeterminism: the two runs of seed {} differ first at event {i}:\n  first run:  {}\n  second run: {}",
+                args.seed,
+                show(a.get(i)),
+                show(b.get(i))
+            );
+        }
+        anyhow::ensure!(
+            report.trace_hash == again.trace_hash,
+            "nondeterminism: equal traces but hashes {:016x} and {:016x}",
+            report.trace_hash,
+            again.trace_hash
+        );
+        eprintln!(
+            "determinism: both runs of seed {} gave the same {} events (trace_hash={:016x})",
+            args.seed,
+            a.len(),
+            report.trace_hash
+        );
     }
-    config.trace = args.trace;
-    config.workload.ops = args.ops;
-    config.clients = args.clients;
-    config.client_timeout = Duration::from_millis(args.timeout_ms);
-    let report = run(&config).with_context(|| match &args.plan {
-        Some(path) => format!("cannot run with plan {}", path.display()),
-        None => "cannot run".to_owned(),
-    })?;
-    print_run(&report, &args, json)?;
-    Ok(ExitCode::SUCCESS)
-}
-
-fn print_run(report: &RunReport, args: &RunArgs, json: bool) -> anyhow::Result<()> {
-    let mut out = std::io::stdout().lock();
-    if let Some(trace) = &report.trace {
-        for event in trace {
+    if args.trace {
+        let mut out = std::io::stdout().lock();
+        for event in report.trace.as_deref().unwrap_or_default() {
             if json {
                 writeln!(out, "{}", json!({ "trace": event }))?;
             } else {
@@ -216,48 +439,392 @@ fn print_run(report: &RunReport, args: &RunArgs, json: bool) -> anyhow::Result<(
             }
         }
     }
+    if let Some(path) = &args.history {
+        std::fs::write(path, report.history.to_jsonl())
+            .with_context(|| format!("{}: cannot write the history", path.display()))?;
+    }
+    if let Some(path) = &args.save_plan {
+        std::fs::write(path, report.plan.to_json())
+            .with_context(|| format!("{}: cannot write the plan", path.display()))?;
+    }
+    if let Some(path) = &args.viz {
+        write_viz(path, &report)?;
+    }
+    let mut out = std::io::stdout().lock();
+    print_report(&mut out, &report, json, true)?;
+    if !json {
+        writeln!(
+            out,
+            "replay: {}",
+            replay_command(&args.scenario, report.seed)
+        )?;
+    }
+    Ok(runs_exit(
+        u64::from(report.failed()),
+        u64::from(report.inconclusive()),
+    ))
+}
+
+fn write_viz(path: &std::path::Path, report: &RunReport) -> anyhow::Result<()> {
+    let model = match report.workload {
+        Some(Mix::ListAppend) => ModelName::ListAppend,
+        _ => ModelName::Kv,
+    };
+    let options = checkers::linear::Options {
+        max_memory_bytes: 256 << 20,
+        ..checkers::linear::Options::default()
+    };
+    let checked =
+        checkers::check::check_history(report.history.clone(), "history", Some(model), &options)?;
+    std::fs::write(
+        path,
+        checkers::viz::page(&path.display().to_string(), &checked),
+    )
+    .with_context(|| format!("{}: cannot write", path.display()))
+}
+
+/// The one command that replays a run.
+fn replay_command(args: &ScenarioArgs, seed: u64) -> String {
+    let mut cmd = format!(
+        "cargo run --release -- run --model {} --scenario {} --seed {seed}",
+        args.model, args.scenario
+    );
+    if let Some(w) = &args.workload {
+        cmd += &format!(" --workload {w}");
+    }
+    if args.ops != 200 {
+        cmd += &format!(" --ops {}", args.ops);
+    }
+    if args.keys != 4 {
+        cmd += &format!(" --keys {}", args.keys);
+    }
+    if let Some(s) = args.zipf {
+        cmd += &format!(" --zipf {s}");
+    }
+    if args.clients != 5 {
+        cmd += &format!(" --clients {}", args.clients);
+    }
+    if let Some(n) = args.replicas {
+        cmd += &format!(" --replicas {n}");
+    }
+    for (k, v) in &args.params {
+        cmd += &format!(" --param {k}={v}");
+    }
+    if args.timeout_ms != 500 {
+        cmd += &format!(" --timeout-ms {}", args.timeout_ms);
+    }
+    if args.attempts != 3 {
+        cmd += &format!(" --attempts {}", args.attempts);
+    }
+    if args.no_idempotency {
+        cmd += " --no-idempotency";
+    }
+    if let Some(b) = args.breaker {
+        cmd += &format!(" --breaker {b}");
+    }
+    if let Some(p) = &args.plan {
+        cmd += &format!(" --plan {}", p.display());
+    }
+    cmd
+}
+
+fn verdict_text(v: &GuaranteeVerdict) -> String {
+    let name = guarantee_names(&[v.guarantee]);
+    let role = match v.role {
+        Role::Promised => "",
+        Role::Broken => " (the bug's target)",
+        Role::Measured => " (measured)",
+    };
+    match &v.judgement {
+        Judgement::Ok => format!("{name}{role}: ok"),
+        Judgement::Violation { explanation } => format!("{name}{role}: VIOLATION: {explanation}"),
+        Judgement::Unknown { reason } => format!("{name}{role}: unknown ({reason})"),
+        Judgement::NotApplicable { reason } => format!("{name}{role}: n/a ({reason})"),
+    }
+}
+
+fn print_report(
+    out: &mut impl Write,
+    report: &RunReport,
+    json: bool,
+    verbose: bool,
+) -> anyhow::Result<()> {
     let hash = format!("{:016x}", report.trace_hash);
     if json {
         let line = json!({
             "model": report.model,
+            "scenario": report.scenario,
+            "workload": report.workload,
             "seed": report.seed,
+            "failed": report.failed(),
             "events": report.stats.events,
             "deliveries": report.stats.deliveries,
             "simulated_ns": report.simulated.as_nanos(),
             "trace_hash": hash,
             "ops": report.ops,
+            "availability": report.availability,
+            "latency": report.latency,
+            "verdicts": report.verdicts,
+            "panic": report.panic,
             "stats": report.stats,
         });
         writeln!(out, "{line}")?;
+        return Ok(());
+    }
+    let ops = report.ops;
+    let status = if report.failed() {
+        "FAILED"
+    } else if report.inconclusive() {
+        "inconclusive"
     } else {
-        let ops = report.ops;
-        let mut line = format!(
-            "model={} seed={} events={} deliveries={} simulated={} trace_hash={hash}",
-            report.model,
-            report.seed,
-            report.stats.events,
-            report.stats.deliveries,
-            report.simulated
+        "ok"
+    };
+    let mut line = format!(
+        "{status} model={} scenario={} seed={} events={} deliveries={} simulated={} trace_hash={hash}",
+        report.model,
+        report.scenario,
+        report.seed,
+        report.stats.events,
+        report.stats.deliveries,
+        report.simulated
+    );
+    if report.workload.is_some() {
+        line += &format!(
+            " ops: ok={} fail={} info={} unfinished={} availability={:.1}% p50={:.1}ms p99={:.1}ms max={:.1}ms",
+            ops.ok,
+            ops.fail,
+            ops.info,
+            ops.unfinished,
+            100.0 * report.availability,
+            report.latency.p50_ms,
+            report.latency.p99_ms,
+            report.latency.max_ms
         );
-        if ops != Default::default() {
-            line += &format!(
-                " ops: ok={} fail={} info={} unfinished={}",
-                ops.ok, ops.fail, ops.info, ops.unfinished
-            );
+    }
+    writeln!(out, "{line}")?;
+    if let Some(panic) = &report.panic {
+        writeln!(out, "  the model panicked: {panic}")?;
+    }
+    for v in &report.verdicts {
+        let show = verbose || (v.role != Role::Measured && !matches!(v.judgement, Judgement::Ok));
+        if show {
+            writeln!(out, "  {}", verdict_text(v))?;
         }
-        writeln!(out, "{line}")?;
-        let plan = args
-            .plan
-            .as_ref()
-            .map(|p| format!(" --plan {}", p.display()))
+    }
+    Ok(())
+}
+
+/// Sweeps time themselves: the wall clock is read here, outside every run, to report
+/// seeds/s; nothing it reads reaches a simulation.
+#[allow(clippy::disallowed_methods)]
+fn sweep_command(args: SweepArgs, json: bool) -> anyhow::Result<ExitCode> {
+    let base = args.scenario.config(args.seeds.start)?;
+    let seeds = shard_seeds(args.seeds.clone(), args.shard);
+    let jobs = args
+        .jobs
+        .map(|j| j as usize)
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    let bar = if std::io::stderr().is_terminal() && !json {
+        let bar = indicatif::ProgressBar::new(seeds.len() as u64);
+        bar.set_style(
+            indicatif::ProgressStyle::with_template(
+                "{spinner} {pos}/{len} seeds [{bar:30}] {per_sec} eta {eta} {msg}",
+            )
+            .expect("a valid template")
+            .progress_chars("=> "),
+        );
+        Some(bar)
+    } else {
+        None
+    };
+    let start = std::time::Instant::now();
+    let mut out = std::io::stdout().lock();
+    let mut io_error = None;
+    let mut failures_seen = 0u64;
+    let totals = scenarios::sweep::sweep(&base, &seeds, jobs, args.stop_on_failure, |report| {
+        if let Some(bar) = &bar {
+            bar.inc(1);
+        }
+        let result = (|| -> anyhow::Result<()> {
+            if json {
+                print_report(&mut out, report, true, false)?;
+            } else if report.failed() || report.inconclusive() {
+                if let Some(bar) = &bar {
+                    bar.suspend(|| print_report(&mut std::io::stdout(), report, false, false))?;
+                } else {
+                    print_report(&mut out, report, false, false)?;
+                }
+            }
+            if report.failed() {
+                failures_seen += 1;
+                let dir = write_artifacts(&args.out, &base, report)?;
+                let replay = replay_command(&args.scenario, report.seed);
+                if let Some(bar) = &bar {
+                    bar.suspend(|| {
+                        eprintln!("  artifacts: {}\n  replay: {replay}", dir.display());
+                    });
+                } else if !json {
+                    writeln!(out, "  artifacts: {}\n  replay: {replay}", dir.display())?;
+                }
+            }
+            Ok(())
+        })();
+        if let Err(e) = result {
+            io_error.get_or_insert(e);
+        }
+    })?;
+    if let Some(bar) = bar {
+        bar.finish_and_clear();
+    }
+    if let Some(e) = io_error {
+        return Err(e);
+    }
+    let seconds = start.elapsed().as_secs_f64().max(1e-9);
+    let simulated_s = totals.simulated_ns as f64 / 1e9;
+    let summary = json!({
+        "summary": true,
+        "model": base.model,
+        "scenario": base.scenario(),
+        "seeds": totals.runs,
+        "failures": totals.failures,
+        "inconclusive": totals.inconclusive,
+        "first_failure": totals.first_failure,
+        "jobs": jobs,
+        "seeds_per_s": totals.runs as f64 / seconds,
+        "events_per_s": totals.events as f64 / seconds,
+        "simulated_to_real": simulated_s / seconds,
+    });
+    if json {
+        // The summary goes to stderr so that shards' stdout lines concatenate into the
+        // whole sweep's, and so that --jobs does not change stdout.
+        eprintln!("{summary}");
+    } else {
+        let first = totals
+            .first_failure
+            .map(|s| format!(", first at seed {s}"))
             .unwrap_or_default();
         writeln!(
             out,
-            "replay: cargo run --release -- run --model {} --seed {}{plan} --trace",
-            report.model, report.seed
+            "sweep {} {}: {} seeds, {} failed{first}, {} inconclusive; {:.0} seeds/s, {:.2}M events/s, {:.0}x simulated-to-real, {jobs} jobs, {:.2}s",
+            base.model,
+            base.scenario(),
+            totals.runs,
+            totals.failures,
+            totals.inconclusive,
+            totals.runs as f64 / seconds,
+            totals.events as f64 / seconds / 1e6,
+            simulated_s / seconds,
+            seconds
         )?;
     }
-    Ok(())
+    let _ = failures_seen;
+    Ok(runs_exit(totals.failures, totals.inconclusive))
+}
+
+/// Writes a failing run's history, plan, trace, report and viewer page.
+fn write_artifacts(
+    root: &std::path::Path,
+    base: &RunConfig,
+    report: &RunReport,
+) -> anyhow::Result<PathBuf> {
+    let dir = scenarios::sweep::artifact_dir(root, report);
+    std::fs::create_dir_all(&dir).with_context(|| format!("{}: cannot create", dir.display()))?;
+    let write = |name: &str, text: String| {
+        let path = dir.join(name);
+        std::fs::write(&path, text).with_context(|| format!("{}: cannot write", path.display()))
+    };
+    write("history.jsonl", report.history.to_jsonl())?;
+    write("plan.json", report.plan.to_json())?;
+    let mut config = base.clone();
+    config.seed = report.seed;
+    config.trace = true;
+    let traced = run(&config)?;
+    anyhow::ensure!(
+        traced.trace_hash == report.trace_hash,
+        "nondeterminism: seed {} gave trace hash {:016x} and, traced, {:016x}",
+        report.seed,
+        report.trace_hash,
+        traced.trace_hash
+    );
+    let trace: String = traced
+        .trace
+        .unwrap_or_default()
+        .iter()
+        .map(|e| format!("{e}\n"))
+        .collect();
+    write("trace.txt", trace)?;
+    let mut text = Vec::new();
+    print_report(&mut text, report, false, true)?;
+    write("report.txt", String::from_utf8_lossy(&text).into_owned())?;
+    if report.panic.is_none() {
+        write_viz(&dir.join("viz.html"), report)?;
+    }
+    Ok(dir)
+}
+
+const MATRIX_NEMESES: [Nemesis; 7] = [
+    Nemesis::None,
+    Nemesis::PartitionHalves,
+    Nemesis::IsolateLeader,
+    Nemesis::CrashRestart,
+    Nemesis::ClockSkew,
+    Nemesis::FlakyNetwork,
+    Nemesis::Swarm,
+];
+
+fn matrix_command(args: MatrixArgs, json: bool) -> anyhow::Result<ExitCode> {
+    let model_names: Vec<String> = if args.models.is_empty() {
+        models::catalog()
+            .iter()
+            .filter(|m| m.serves_clients && m.variant_of.is_none())
+            .map(|m| m.name.to_owned())
+            .collect()
+    } else {
+        args.models.clone()
+    };
+    let nemeses: Vec<Nemesis> = if args.scenarios.is_empty() {
+        MATRIX_NEMESES.to_vec()
+    } else {
+        args.scenarios
+            .iter()
+            .map(|n| Nemesis::from_name(n).expect("clap checked the name"))
+            .collect()
+    };
+    let jobs = args
+        .jobs
+        .map(|j| j as usize)
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    let mut out = std::io::stdout().lock();
+    if !json {
+        writeln!(
+            out,
+            "CAP matrix: {} seeds per cell; share of runs in which each guarantee held (* = promised by the model)\n",
+            args.seeds
+        )?;
+        writeln!(out, "{}", scenarios::matrix::markdown_header())?;
+    }
+    let mut io_error = None;
+    let mut broken_promises = 0u64;
+    scenarios::matrix::matrix(&model_names, &nemeses, args.seeds, jobs, |row| {
+        broken_promises += row
+            .guarantees
+            .iter()
+            .filter(|g| g.promised && g.held < g.judged)
+            .count() as u64
+            + row.panics;
+        let line = if json {
+            serde_json::to_string(row).map_err(anyhow::Error::from)
+        } else {
+            Ok(scenarios::matrix::markdown_row(row))
+        };
+        if let Err(e) = line.and_then(|l| writeln!(out, "{l}").map_err(Into::into)) {
+            io_error.get_or_insert(e);
+        }
+    })?;
+    if let Some(e) = io_error {
+        return Err(e);
+    }
+    Ok(runs_exit(broken_promises, 0))
 }
 
 /// Times the relay benchmark. The wall clock is read here, outside every run, to

@@ -1,14 +1,43 @@
-//! One run: a model, a seed, a fault plan and a workload → what happened.
+//! One run: model + workload + nemesis + seed → history, trace hash, verdicts and
+//! measurements.
+//!
+//! A run has three phases, all in simulated time:
+//!
+//! 1. **Active**: clients run the workload in a closed loop while the nemesis's faults
+//!    strike, inside a fault window from the start.
+//! 2. **Quiet**: once every operation has ended and the window has closed (the nemesis
+//!    heals everything at its end), the system runs undisturbed for a while.
+//! 3. **Final reads**: every client reads every key; convergence is judged from these.
+//!
+//! The clients' operations become a [`checkers::history::History`], and every
+//! guarantee is judged by the checker for it. A model's promises are what the run must
+//! keep (a violation fails the run); the other guarantees are measured and reported,
+//! never failures. A bug-zoo variant's `breaks` are checked too: finding their
+//! violation is the point of running it.
+//!
+//! A model that panics fails the run with the panic's message and the seed; it does
+//! not take the program down.
 
-use models::client::{Client, ClientConfig, RetryPolicy};
-use models::kv::Outcome;
+use std::panic::AssertUnwindSafe;
+
+use checkers::check::{ModelName, check_history};
+use checkers::convergence::check_convergence;
+use checkers::history::{Event, EventType, Function, History, Value as HValue};
+use checkers::linear::{Options, Outcome as LinOutcome, Verdict};
+use checkers::session::{Guarantee as SessionGuarantee, check_sessions};
+use models::client::{BreakerConfig, Client, ClientConfig, RetryPolicy};
+use models::kv::{Outcome, Reply, Request};
 use models::relay::{Relay, RelayConfig};
-use models::{Model, ModelError, ModelVisitor, Params, Replica};
+use models::{Guarantee, Model, ModelError, ModelInfo, ModelVisitor, Params, Replica};
 use serde::Serialize;
-use sim_core::{BuildError, Duration, FaultPlan, NodeId, Sim, Stats, Time, TraceEvent};
+use sim_core::{
+    BuildError, Duration, Fault, FaultPlan, NodeId, Partition, Sim, Stats, Time, TimedFault,
+    TraceEvent,
+};
 
 use crate::kernel_bench::RELAY_NODES;
-use crate::workload::{Workload, WorkloadConfig};
+use crate::nemesis::{self, Dynamic, Nemesis, Schedule};
+use crate::workload::{Mix, Workload, WorkloadConfig, WorkloadError};
 
 /// How long a run may go on in simulated time before the runner stops it.
 pub const SIMULATED_TIME_LIMIT: Duration = Duration::from_secs(3_600);
@@ -16,37 +45,108 @@ pub const SIMULATED_TIME_LIMIT: Duration = Duration::from_secs(3_600);
 /// How long a `relay` run lasts in simulated time.
 pub const RELAY_DURATION: Duration = Duration::from_secs(10);
 
+/// The client-side patterns a scenario turns on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub struct ClientSettings {
+    /// How long one attempt waits.
+    pub timeout: Duration,
+    /// Retries.
+    pub retry: RetryPolicy,
+    /// Idempotency keys on retried requests.
+    pub idempotency: bool,
+    /// A circuit breaker.
+    pub breaker: Option<BreakerConfig>,
+}
+
+impl Default for ClientSettings {
+    fn default() -> Self {
+        ClientSettings {
+            timeout: Duration::from_millis(500),
+            retry: RetryPolicy::default(),
+            idempotency: true,
+            breaker: None,
+        }
+    }
+}
+
 /// What to run.
 #[derive(Clone, Debug)]
 pub struct RunConfig {
     /// A model name from [`models::catalog`].
     pub model: String,
+    /// Model parameters.
+    pub params: Params,
+    /// The nemesis.
+    pub nemesis: Nemesis,
     /// The run seed.
     pub seed: u64,
-    /// The faults to apply.
-    pub plan: FaultPlan,
+    /// A fault plan to replay instead of generating one from the nemesis.
+    pub plan: Option<FaultPlan>,
     /// Whether to record the full trace.
     pub trace: bool,
-    /// The workload (ignored by models without clients).
-    pub workload: WorkloadConfig,
-    /// How many clients (ignored by models without clients).
+    /// The workload (`None`: the model's default, see [`default_mix`]).
+    pub workload: Option<WorkloadConfig>,
+    /// How many clients.
     pub clients: u32,
-    /// How long clients wait for a reply.
-    pub client_timeout: Duration,
+    /// The clients' patterns.
+    pub client: ClientSettings,
+    /// Faults strike inside this window from the start.
+    pub window: Duration,
+    /// The quiet time before the final reads.
+    pub quiet: Duration,
+    /// Which guarantees to judge.
+    pub checks: Checks,
+}
+
+/// Which guarantees a run judges.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Checks {
+    /// What the model promises, and what a bug variant breaks.
+    Promised,
+    /// Every guarantee (for the CAP matrix).
+    All,
+    /// None (for measuring the simulator alone).
+    None,
 }
 
 impl RunConfig {
-    /// The defaults for `model` and `seed`: no faults, 3 clients, 200 operations.
+    /// The defaults for `model` and `seed`: no faults, the model's own workload of 200
+    /// operations, 5 clients, a 4 s fault window and 2 s of quiet.
     pub fn new(model: &str, seed: u64) -> RunConfig {
         RunConfig {
             model: model.to_owned(),
+            params: Params::default(),
+            nemesis: Nemesis::None,
             seed,
-            plan: FaultPlan::default(),
+            plan: None,
             trace: false,
-            workload: WorkloadConfig::default(),
-            clients: 3,
-            client_timeout: Duration::from_millis(500),
+            workload: None,
+            clients: 5,
+            client: ClientSettings::default(),
+            window: Duration::from_secs(4),
+            quiet: Duration::from_secs(2),
+            checks: Checks::Promised,
         }
+    }
+
+    /// The scenario's name: the nemesis, or `plan` for a replayed plan file.
+    pub fn scenario(&self) -> &'static str {
+        if self.plan.is_some() {
+            "plan"
+        } else {
+            self.nemesis.name()
+        }
+    }
+}
+
+/// The workload mix a model gets by default: registers for ABD-style stores that
+/// serve only reads and writes, list-append (the most traceable) for the rest.
+pub fn default_mix(model: &str) -> Mix {
+    if model.starts_with("abd") || model == "quorum-overlap" {
+        Mix::Register
+    } else {
+        Mix::ListAppend
     }
 }
 
@@ -59,8 +159,95 @@ pub struct OpCounts {
     pub fail: u64,
     /// Unknown (timed out).
     pub info: u64,
-    /// Never ended (its client crashed).
+    /// Never ended (the run hit its time limit).
     pub unfinished: u64,
+}
+
+impl OpCounts {
+    /// Share of ended operations that succeeded (1 with none).
+    pub fn availability(&self) -> f64 {
+        let ended = self.ok + self.fail + self.info;
+        if ended == 0 {
+            1.0
+        } else {
+            self.ok as f64 / ended as f64
+        }
+    }
+}
+
+/// Latency percentiles of the successful operations, in simulated milliseconds.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize)]
+pub struct Latencies {
+    /// Median.
+    pub p50_ms: f64,
+    /// 99th percentile.
+    pub p99_ms: f64,
+    /// Slowest.
+    pub max_ms: f64,
+}
+
+/// Exact percentiles (nearest rank) of `samples`, in nanoseconds, as milliseconds.
+pub fn latencies(samples: &mut [u64]) -> Latencies {
+    if samples.is_empty() {
+        return Latencies::default();
+    }
+    samples.sort_unstable();
+    let rank = |p: f64| {
+        let i = ((p * samples.len() as f64).ceil() as usize).clamp(1, samples.len()) - 1;
+        samples[i] as f64 / 1e6
+    };
+    Latencies {
+        p50_ms: rank(0.50),
+        p99_ms: rank(0.99),
+        max_ms: samples[samples.len() - 1] as f64 / 1e6,
+    }
+}
+
+/// Why a guarantee is judged in this run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Role {
+    /// The model promises it: a violation fails the run.
+    Promised,
+    /// The bug variant breaks it: a violation fails the run (it is what a sweep looks
+    /// for).
+    Broken,
+    /// Neither: measured only.
+    Measured,
+}
+
+/// What the checker concluded.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case", tag = "verdict")]
+pub enum Judgement {
+    /// It held.
+    Ok,
+    /// It was violated.
+    Violation {
+        /// What shows it, in sentences.
+        explanation: String,
+    },
+    /// The checker's budget ran out.
+    Unknown {
+        /// Which budget.
+        reason: String,
+    },
+    /// The history cannot judge it (for example, session checks of a history with cas).
+    NotApplicable {
+        /// Why.
+        reason: String,
+    },
+}
+
+/// One guarantee's verdict in a run.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct GuaranteeVerdict {
+    /// The guarantee.
+    pub guarantee: Guarantee,
+    /// Why it was judged.
+    pub role: Role,
+    /// The conclusion.
+    pub judgement: Judgement,
 }
 
 /// What a run did.
@@ -68,6 +255,10 @@ pub struct OpCounts {
 pub struct RunReport {
     /// The model run.
     pub model: String,
+    /// The scenario (nemesis) run.
+    pub scenario: String,
+    /// The workload mix.
+    pub workload: Option<Mix>,
     /// The run seed.
     pub seed: u64,
     /// Simulated time at the end.
@@ -76,11 +267,46 @@ pub struct RunReport {
     pub trace_hash: u64,
     /// The kernel's counters.
     pub stats: Stats,
-    /// How operations ended.
+    /// How the workload's operations ended (final reads not counted).
     pub ops: OpCounts,
+    /// Share of the workload's operations that succeeded.
+    pub availability: f64,
+    /// Latencies of the workload's successful operations.
+    pub latency: Latencies,
+    /// The verdict on every guarantee judged.
+    pub verdicts: Vec<GuaranteeVerdict>,
+    /// The model panicked, with this message (the run is a failure).
+    pub panic: Option<String>,
+    /// The faults applied, leaders resolved: replayable with `--plan`.
+    #[serde(skip)]
+    pub plan: FaultPlan,
+    /// The clients' history.
+    #[serde(skip)]
+    pub history: History,
     /// The full trace, if asked for.
     #[serde(skip)]
     pub trace: Option<Vec<TraceEvent>>,
+    /// Latency samples of the successful workload operations (ns), for aggregating.
+    #[serde(skip)]
+    pub latency_samples: Vec<u64>,
+}
+
+impl RunReport {
+    /// Whether the run failed: a promised (or bug-broken) guarantee was violated, or
+    /// the model panicked.
+    pub fn failed(&self) -> bool {
+        self.panic.is_some()
+            || self.verdicts.iter().any(|v| {
+                v.role != Role::Measured && matches!(v.judgement, Judgement::Violation { .. })
+            })
+    }
+
+    /// Whether a judged (non-measured) guarantee was left undecided.
+    pub fn inconclusive(&self) -> bool {
+        self.verdicts
+            .iter()
+            .any(|v| v.role != Role::Measured && matches!(v.judgement, Judgement::Unknown { .. }))
+    }
 }
 
 /// Why a run could not start.
@@ -98,6 +324,9 @@ pub enum RunError {
     /// The model's parameters make no sense.
     #[error(transparent)]
     Model(#[from] ModelError),
+    /// The workload's settings make no sense.
+    #[error(transparent)]
+    Workload(#[from] WorkloadError),
     /// The simulation could not be built (for example, the plan names a node that
     /// does not exist).
     #[error(transparent)]
@@ -112,12 +341,13 @@ pub enum RunError {
 /// let b = run(&RunConfig::new("single-copy", 7))?;
 /// assert_eq!(a.trace_hash, b.trace_hash);
 /// assert_eq!(a.ops.ok + a.ops.fail + a.ops.info + a.ops.unfinished, 200);
+/// assert!(!a.failed());
 /// # Ok::<(), scenarios::run::RunError>(())
 /// ```
 pub fn run(config: &RunConfig) -> Result<RunReport, RunError> {
     match config.model.as_str() {
         "relay" => run_relay(config),
-        name => match models::visit(name, &Params::default(), Visitor { config }) {
+        name => match models::visit(name, &config.params, Visitor { config }) {
             Ok(result) => result,
             Err(ModelError::UnknownModel { name, .. }) => Err(RunError::UnknownModel {
                 name,
@@ -126,6 +356,39 @@ pub fn run(config: &RunConfig) -> Result<RunReport, RunError> {
             Err(e) => Err(e.into()),
         },
     }
+}
+
+/// Checks that `config` can run (the model and its parameters, the workload, the
+/// plan) without running it.
+pub fn validate(config: &RunConfig) -> Result<(), RunError> {
+    struct Count;
+    impl ModelVisitor for Count {
+        type Output = usize;
+        fn visit<M: Model>(self, model: M) -> usize {
+            model.replicas().len()
+        }
+    }
+    let replicas = match config.model.as_str() {
+        "relay" => RELAY_NODES as usize,
+        name => match models::visit(name, &config.params, Count) {
+            Ok(n) => n,
+            Err(ModelError::UnknownModel { name, .. }) => {
+                return Err(RunError::UnknownModel {
+                    name,
+                    valid: models::catalog().iter().map(|m| m.name).collect(),
+                });
+            }
+            Err(e) => return Err(e.into()),
+        },
+    };
+    if let Some(w) = config.workload {
+        w.validate()?;
+    }
+    if let Some(plan) = &config.plan {
+        plan.validate(replicas + config.clients as usize)
+            .map_err(BuildError::from)?;
+    }
+    Ok(())
 }
 
 struct Visitor<'a> {
@@ -141,94 +404,622 @@ impl ModelVisitor for Visitor<'_> {
 }
 
 fn run_relay(config: &RunConfig) -> Result<RunReport, RunError> {
+    // Relay has no leader: a nemesis's dynamic faults do not apply to it.
+    let plan = match &config.plan {
+        Some(plan) => plan.clone(),
+        None => {
+            nemesis::generate(
+                config.nemesis,
+                config.seed,
+                RELAY_NODES as usize,
+                config.window,
+            )
+            .plan
+        }
+    };
     let mut builder = Sim::<Relay>::builder(config.seed)
-        .plan(config.plan.clone())
+        .plan(plan.clone())
         .trace(config.trace);
     for _ in 0..RELAY_NODES {
         builder = builder.replica(RelayConfig { nodes: RELAY_NODES });
     }
     let mut sim = builder.build()?;
     sim.run_until(Time::ZERO + RELAY_DURATION);
-    Ok(report(config, &sim, OpCounts::default()))
+    Ok(RunReport {
+        model: config.model.clone(),
+        scenario: config.scenario().to_owned(),
+        workload: None,
+        seed: config.seed,
+        simulated: sim.now(),
+        trace_hash: sim.trace_hash(),
+        stats: sim.stats().clone(),
+        ops: OpCounts::default(),
+        availability: 1.0,
+        latency: Latencies::default(),
+        verdicts: Vec::new(),
+        panic: None,
+        plan,
+        history: History::default(),
+        trace: sim.trace().map(<[TraceEvent]>::to_vec),
+        latency_samples: Vec::new(),
+    })
 }
 
+type ClientOf<M> = Client<<<M as Model>::Replica as Replica>::Peer>;
+
 fn run_model<M: Model>(config: &RunConfig, model: &M) -> Result<RunReport, RunError> {
-    type C<M> = Client<<<M as Model>::Replica as Replica>::Peer>;
+    let info = models::find(&config.model).expect("visit only builds catalogued models");
+    let workload_config = config.workload.unwrap_or(WorkloadConfig {
+        mix: default_mix(&config.model),
+        ..WorkloadConfig::default()
+    });
+    let workload = Workload::new(config.seed, workload_config)?;
     let replicas = model.replicas();
-    let ids: Vec<NodeId> = (0..replicas.len() as u32).map(NodeId).collect();
-    let mut builder = Sim::<M::Replica, C<M>>::with_clients(config.seed)
-        .plan(config.plan.clone())
+    let n = replicas.len();
+    let schedule = match &config.plan {
+        Some(plan) => {
+            let healed_at = plan.faults.iter().map(|f| f.at).max().unwrap_or(Time::ZERO);
+            Schedule {
+                plan: plan.clone(),
+                dynamic: Vec::new(),
+                healed_at,
+            }
+        }
+        None => nemesis::generate(config.nemesis, config.seed, n, config.window),
+    };
+    let ids: Vec<NodeId> = (0..n as u32).map(NodeId).collect();
+    let mut builder = Sim::<M::Replica, ClientOf<M>>::with_clients(config.seed)
+        .plan(schedule.plan.clone())
         .trace(config.trace);
     for replica in replicas {
         builder = builder.replica(replica);
     }
     for i in 0..config.clients {
         let mut client = ClientConfig::new(ids.clone(), i as usize, model.routing());
-        client.timeout = config.client_timeout;
-        client.retry = RetryPolicy::never();
+        client.timeout = config.client.timeout;
+        client.retry = config.client.retry;
+        client.idempotency = config.client.idempotency;
+        client.breaker = config.client.breaker;
         builder = builder.client(model.client(client));
     }
     let mut sim = builder.build()?;
-    let ops = drive(&mut sim, Workload::new(config.seed, config.workload));
-    Ok(report(config, &sim, ops))
-}
-
-/// Runs a closed loop: every client gets an operation at the start and a new one
-/// each time its last one ends, until the workload is spent and every operation ended
-/// (or nothing is left to happen, or the time limit passed).
-fn drive<R, P>(sim: &mut Sim<R, Client<P>>, mut workload: Workload) -> OpCounts
-where
-    R: Replica<Peer = P>,
-    P: Clone + std::fmt::Debug,
-{
-    let mut counts = OpCounts::default();
-    let clients: Vec<NodeId> = sim.client_ids().collect();
-    for &client in &clients {
-        if let Some(op) = workload.next_op() {
-            sim.input_client(client, sim.now(), op);
-        }
-    }
-    let deadline = Time::ZERO + SIMULATED_TIME_LIMIT;
-    let mut ended = 0;
-    while ended < workload.issued() && sim.next_event_time().is_some_and(|t| t <= deadline) {
-        sim.step();
-        let outputs: Vec<_> = sim.drain_client_outputs().collect();
-        for emitted in outputs {
-            ended += 1;
-            match emitted.output {
-                Outcome::Ok { .. } => counts.ok += 1,
-                Outcome::Fail { .. } => counts.fail += 1,
-                Outcome::Info { .. } => counts.info += 1,
-            }
-            if let Some(op) = workload.next_op() {
-                sim.input_client(emitted.node, sim.now(), op);
-            }
-        }
-    }
-    counts.unfinished = workload.issued() - ended;
-    counts
-}
-
-fn report<R, C>(config: &RunConfig, sim: &Sim<R, C>, ops: OpCounts) -> RunReport
-where
-    R: sim_core::Node,
-    C: sim_core::Node<Msg = R::Msg>,
-{
-    RunReport {
+    let mut driver = Driver::new(config.clients, workload, schedule);
+    let outcome = std::panic::catch_unwind(AssertUnwindSafe(|| {
+        driver.drive(&mut sim, config.quiet);
+    }));
+    let panic = outcome.err().map(|payload| {
+        payload
+            .downcast_ref::<String>()
+            .cloned()
+            .or_else(|| payload.downcast_ref::<&str>().map(|s| (*s).to_owned()))
+            .unwrap_or_else(|| "a panic without a message".to_owned())
+    });
+    let history = driver.history();
+    let verdicts = if panic.is_some() {
+        Vec::new()
+    } else {
+        judge(info, workload_config.mix, &history, config.checks)
+    };
+    let mut samples = driver.latencies.clone();
+    let latency = latencies(&mut samples);
+    Ok(RunReport {
         model: config.model.clone(),
+        scenario: config.scenario().to_owned(),
+        workload: Some(workload_config.mix),
         seed: config.seed,
         simulated: sim.now(),
         trace_hash: sim.trace_hash(),
         stats: sim.stats().clone(),
-        ops,
+        ops: driver.counts,
+        availability: driver.counts.availability(),
+        latency,
+        verdicts,
+        panic,
+        plan: driver.applied_plan(),
+        history,
         trace: sim.trace().map(<[TraceEvent]>::to_vec),
+        latency_samples: samples,
+    })
+}
+
+/// An operation in flight.
+#[derive(Clone, Copy, Debug)]
+struct InFlight {
+    process: u64,
+    invoked: Time,
+    request: Request,
+    final_read: bool,
+}
+
+/// Feeds the clients, records the history, applies dynamic faults.
+struct Driver {
+    clients: Vec<NodeId>,
+    /// Each client's current history process (a new one after an `info`, as Jepsen
+    /// does: the old process might still be running the operation).
+    process: Vec<u64>,
+    workload: Workload,
+    schedule: Schedule,
+    next_dynamic: usize,
+    applied: Vec<TimedFault>,
+    /// Indexed by op id.
+    in_flight: std::collections::BTreeMap<u64, InFlight>,
+    /// `(time, order, event)`.
+    events: Vec<(Time, u64, Event)>,
+    order: u64,
+    counts: OpCounts,
+    latencies: Vec<u64>,
+    /// Each client's final reads still to make.
+    finals: Vec<std::collections::VecDeque<models::kv::Op>>,
+}
+
+impl Driver {
+    fn new(clients: u32, workload: Workload, schedule: Schedule) -> Driver {
+        Driver {
+            clients: Vec::new(),
+            process: (0..u64::from(clients)).collect(),
+            workload,
+            applied: schedule.plan.faults.clone(),
+            schedule,
+            next_dynamic: 0,
+            in_flight: std::collections::BTreeMap::new(),
+            events: Vec::new(),
+            order: 0,
+            counts: OpCounts::default(),
+            latencies: Vec::new(),
+            finals: Vec::new(),
+        }
+    }
+
+    fn record(&mut self, time: Time, event: Event) {
+        self.events.push((time, self.order, event));
+        self.order += 1;
+    }
+
+    fn invoke<R, C>(
+        &mut self,
+        sim: &mut Sim<R, C>,
+        client: usize,
+        at: Time,
+        op: models::kv::Op,
+        final_read: bool,
+    ) where
+        R: sim_core::Node,
+        C: sim_core::Node<Msg = R::Msg, Input = models::kv::Op>,
+    {
+        let process = self.process[client];
+        let (f, key, value) = describe(&op.request);
+        self.record(
+            at,
+            Event {
+                process,
+                kind: EventType::Invoke,
+                f,
+                key: Some(key),
+                value,
+                time: Some(at.as_nanos()),
+            },
+        );
+        self.in_flight.insert(
+            op.id,
+            InFlight {
+                process,
+                invoked: at,
+                request: op.request,
+                final_read,
+            },
+        );
+        sim.input_client(self.clients[client], at, op);
+    }
+
+    fn drive<R>(&mut self, sim: &mut Sim<R, Client<R::Peer>>, quiet: Duration)
+    where
+        R: Replica,
+    {
+        self.clients = sim.client_ids().collect();
+        let replicas = sim.replica_ids().count();
+        let deadline = Time::ZERO + SIMULATED_TIME_LIMIT;
+        for client in 0..self.clients.len() {
+            if let Some(op) = self.workload.next_op() {
+                let at = sim.now() + self.workload.think();
+                self.invoke(sim, client, at, op, false);
+            }
+        }
+        let mut phase = Phase::Active;
+        loop {
+            match phase {
+                Phase::Active
+                    if self.in_flight.is_empty() && sim.now() >= self.schedule.healed_at =>
+                {
+                    phase = Phase::Quiet {
+                        until: sim.now() + quiet,
+                    };
+                    continue;
+                }
+                Phase::Quiet { until } if sim.now() >= until => {
+                    phase = Phase::FinalReads;
+                    for client in 0..self.clients.len() {
+                        self.finals.push(self.workload.final_reads().into());
+                        self.next_final(sim, client);
+                    }
+                    continue;
+                }
+                Phase::FinalReads if self.in_flight.is_empty() => break,
+                _ => {}
+            }
+            // The time the phase waits for, if it waits for one.
+            let wake = match phase {
+                Phase::Active if self.in_flight.is_empty() => Some(self.schedule.healed_at),
+                Phase::Quiet { until } => Some(until),
+                _ => None,
+            };
+            let next = sim.next_event_time();
+            if let Some(wake) = wake
+                && next.is_none_or(|next| next > wake)
+            {
+                sim.run_until(wake);
+                continue;
+            }
+            let Some(next) = next else {
+                break;
+            };
+            if next > deadline {
+                break;
+            }
+            if let Some(&dynamic) = self.schedule.dynamic.get(self.next_dynamic)
+                && dynamic.at() <= next
+            {
+                self.next_dynamic += 1;
+                sim.run_until(dynamic.at());
+                self.apply_dynamic(sim, dynamic);
+                continue;
+            }
+            sim.step();
+            let outputs: Vec<_> = sim.drain_client_outputs().collect();
+            for emitted in outputs {
+                self.complete(emitted.time, &emitted.output);
+                let client = emitted.node.index() - replicas;
+                if phase == Phase::FinalReads {
+                    self.next_final(sim, client);
+                } else if let Some(op) = self.workload.next_op() {
+                    let at = sim.now() + self.workload.think();
+                    self.invoke(sim, client, at, op, false);
+                }
+            }
+        }
+        self.counts.unfinished = self.in_flight.values().filter(|f| !f.final_read).count() as u64;
+    }
+
+    fn next_final<R, C>(&mut self, sim: &mut Sim<R, C>, client: usize)
+    where
+        R: sim_core::Node,
+        C: sim_core::Node<Msg = R::Msg, Input = models::kv::Op>,
+    {
+        if let Some(op) = self.finals.get_mut(client).and_then(|q| q.pop_front()) {
+            let at = sim.now();
+            self.invoke(sim, client, at, op, true);
+        }
+    }
+
+    fn apply_dynamic<R, C>(&mut self, sim: &mut Sim<R, C>, dynamic: Dynamic)
+    where
+        R: Replica,
+        C: sim_core::Node<Msg = R::Msg>,
+    {
+        match dynamic {
+            Dynamic::IsolateLeader { at, until } => {
+                let nodes: Vec<NodeId> = sim.replica_ids().collect();
+                // The lowest-numbered replica that is up and believes it leads.
+                let leader = nodes
+                    .iter()
+                    .copied()
+                    .find(|&id| sim.replica(id).is_some_and(Replica::leads));
+                if let Some(leader) = leader {
+                    let cut = Partition::isolate(leader, &nodes);
+                    for (when, fault) in [
+                        (at, Fault::Partition(cut.clone())),
+                        (until, Fault::Heal(cut)),
+                    ] {
+                        sim.schedule_fault(when, fault.clone())
+                            .expect("an isolation of an existing replica is a valid fault");
+                        self.applied.push(TimedFault { at: when, fault });
+                    }
+                }
+            }
+        }
+    }
+
+    fn complete(&mut self, time: Time, outcome: &Outcome) {
+        let id = outcome.id();
+        let flight = self
+            .in_flight
+            .remove(&id)
+            .unwrap_or_else(|| panic!("an outcome for operation {id}, which is not in flight"));
+        let (f, key, invoked_value) = describe(&flight.request);
+        let list = self.workload.config().mix == Mix::ListAppend;
+        let (kind, value) = match outcome {
+            Outcome::Ok { reply, .. } => {
+                (EventType::Ok, completed_value(reply, invoked_value, list))
+            }
+            Outcome::Fail { .. } => (EventType::Fail, invoked_value),
+            Outcome::Info { .. } => (EventType::Info, invoked_value),
+        };
+        if !flight.final_read {
+            match kind {
+                EventType::Ok => {
+                    self.counts.ok += 1;
+                    self.latencies
+                        .push(time.saturating_since(flight.invoked).as_nanos());
+                }
+                EventType::Fail => self.counts.fail += 1,
+                EventType::Info | EventType::Invoke => self.counts.info += 1,
+            }
+        }
+        if kind == EventType::Info {
+            // Jepsen: the process might still be running the operation, so the
+            // client goes on as a new process.
+            let count = self.process_count();
+            if let Some(slot) = self.process.iter_mut().find(|p| **p == flight.process) {
+                *slot += count;
+            }
+        }
+        self.record(
+            time,
+            Event {
+                process: flight.process,
+                kind,
+                f,
+                key: Some(key),
+                value,
+                time: Some(time.as_nanos()),
+            },
+        );
+    }
+
+    fn process_count(&self) -> u64 {
+        self.process.len() as u64
+    }
+
+    /// The history, in time order (ties in the order things happened).
+    fn history(&self) -> History {
+        let mut events = self.events.clone();
+        events.sort_by_key(|(time, order, _)| (time.as_nanos(), *order));
+        let mut history = History::default();
+        for (line, (_, _, event)) in events.into_iter().enumerate() {
+            history.push(event, line + 1);
+        }
+        history
+    }
+
+    fn applied_plan(&self) -> FaultPlan {
+        let mut faults = self.applied.clone();
+        faults.sort_by_key(|f| f.at.as_nanos());
+        FaultPlan { faults }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Phase {
+    Active,
+    Quiet { until: Time },
+    FinalReads,
+}
+
+/// A request as a history event's function, key and invocation value.
+fn describe(request: &Request) -> (Function, HValue, HValue) {
+    let int = |v: u64| HValue::Int(v as i64);
+    match *request {
+        Request::Read { key } => (Function::Read, int(key), HValue::Nil),
+        Request::Write { key, value } => (Function::Write, int(key), int(value)),
+        Request::Cas { key, from, to } => (
+            Function::Cas,
+            int(key),
+            HValue::List(vec![int(from), int(to)]),
+        ),
+        Request::Append { key, value } => (Function::Append, int(key), int(value)),
+    }
+}
+
+/// The value an `ok` event carries: what was read, or the invocation's value.
+fn completed_value(reply: &Reply, invoked: HValue, list: bool) -> HValue {
+    let int = |v: u64| HValue::Int(v as i64);
+    match reply {
+        Reply::Read(None) if list => HValue::List(Vec::new()),
+        Reply::Read(None) => HValue::Nil,
+        Reply::Read(Some(v)) => int(*v),
+        Reply::ReadList(items) => HValue::List(items.iter().copied().map(int).collect()),
+        Reply::Written | Reply::Swapped | Reply::Appended | Reply::CasMismatch(_) => invoked,
+    }
+}
+
+/// Judges the guarantees `checks` asks for on `history`.
+pub fn judge(
+    info: &ModelInfo,
+    mix: Mix,
+    history: &History,
+    checks: Checks,
+) -> Vec<GuaranteeVerdict> {
+    let role = |g: Guarantee| {
+        if info.promises.contains(&g) {
+            Role::Promised
+        } else if info.breaks.contains(&g) {
+            Role::Broken
+        } else {
+            Role::Measured
+        }
+    };
+    let wanted: Vec<Guarantee> = ALL_GUARANTEES
+        .into_iter()
+        .filter(|&g| match checks {
+            Checks::All => true,
+            Checks::Promised => role(g) != Role::Measured,
+            Checks::None => false,
+        })
+        .collect();
+    if wanted.is_empty() {
+        return Vec::new();
+    }
+    let ops = match history.operations("history") {
+        Ok(ops) => ops,
+        Err(e) => panic!("the runner recorded a malformed history: {e}"),
+    };
+    let mut out = Vec::new();
+    let sessions = wanted
+        .iter()
+        .any(|g| session_guarantee(*g).is_some())
+        .then(|| check_sessions(history, &ops));
+    let convergence = wanted
+        .iter()
+        .any(|g| matches!(g, Guarantee::Convergence | Guarantee::NoLostWrites))
+        .then(|| check_convergence(history, &ops));
+    for g in wanted {
+        let judgement = match g {
+            Guarantee::Linearizable => linearizable(history, mix),
+            Guarantee::Convergence => {
+                let report = convergence.as_ref().expect("computed above");
+                let diverged: Vec<String> = report
+                    .keys
+                    .iter()
+                    .filter(|k| !k.converged)
+                    .flat_map(|k| k.problems.iter().cloned())
+                    .collect();
+                if report.keys.iter().all(|k| k.final_reads.is_empty()) {
+                    Judgement::NotApplicable {
+                        reason: "no final reads completed".to_owned(),
+                    }
+                } else if diverged.is_empty() {
+                    Judgement::Ok
+                } else {
+                    Judgement::Violation {
+                        explanation: diverged.join(" "),
+                    }
+                }
+            }
+            Guarantee::NoLostWrites => {
+                let report = convergence.as_ref().expect("computed above");
+                let lost: Vec<String> = report
+                    .keys
+                    .iter()
+                    .filter(|k| {
+                        k.elements
+                            .get(&checkers::convergence::Fate::Lost)
+                            .is_some_and(|l| !l.is_empty())
+                            || !k.lost_updates.is_empty()
+                    })
+                    .flat_map(|k| k.problems.iter().cloned())
+                    .collect();
+                if lost.is_empty() {
+                    Judgement::Ok
+                } else {
+                    Judgement::Violation {
+                        explanation: lost.join(" "),
+                    }
+                }
+            }
+            session => {
+                let sg = session_guarantee(session).expect("the rest are session guarantees");
+                match sessions.as_ref().expect("computed above") {
+                    Err(e) => Judgement::NotApplicable {
+                        reason: e.to_string(),
+                    },
+                    Ok(report) => {
+                        let anomalies = report
+                            .results
+                            .iter()
+                            .find(|(g, _)| *g == sg)
+                            .map(|(_, a)| a.as_slice())
+                            .unwrap_or_default();
+                        match anomalies.first() {
+                            None => Judgement::Ok,
+                            Some(a) => Judgement::Violation {
+                                explanation: a.explanation.clone(),
+                            },
+                        }
+                    }
+                }
+            }
+        };
+        out.push(GuaranteeVerdict {
+            guarantee: g,
+            role: role(g),
+            judgement,
+        });
+    }
+    out
+}
+
+/// Every guarantee, in the order reports show them.
+pub const ALL_GUARANTEES: [Guarantee; 7] = [
+    Guarantee::Linearizable,
+    Guarantee::ReadYourWrites,
+    Guarantee::MonotonicReads,
+    Guarantee::MonotonicWrites,
+    Guarantee::WritesFollowReads,
+    Guarantee::Convergence,
+    Guarantee::NoLostWrites,
+];
+
+fn session_guarantee(g: Guarantee) -> Option<SessionGuarantee> {
+    match g {
+        Guarantee::ReadYourWrites => Some(SessionGuarantee::ReadYourWrites),
+        Guarantee::MonotonicReads => Some(SessionGuarantee::MonotonicReads),
+        Guarantee::MonotonicWrites => Some(SessionGuarantee::MonotonicWrites),
+        Guarantee::WritesFollowReads => Some(SessionGuarantee::WritesFollowReads),
+        _ => None,
+    }
+}
+
+/// The linearizability budget per run: no wall clock (a run's verdict must not depend
+/// on the machine), only the search's memory.
+fn linearizable(history: &History, mix: Mix) -> Judgement {
+    let options = Options {
+        timeout: None,
+        max_memory_bytes: 256 << 20,
+        threads: 1,
+        ..Options::default()
+    };
+    let model = match mix {
+        Mix::ListAppend => ModelName::ListAppend,
+        Mix::Register | Mix::Kv => ModelName::Kv,
+    };
+    let checked = match check_history(history.clone(), "history", Some(model), &options) {
+        Ok(checked) => checked,
+        Err(e) => panic!("the runner recorded a history the checker refuses: {e}"),
+    };
+    match checked.report.verdict() {
+        Verdict::Ok => Judgement::Ok,
+        Verdict::Unknown => Judgement::Unknown {
+            reason: checked
+                .report
+                .keys
+                .iter()
+                .find_map(|k| match &k.outcome {
+                    LinOutcome::Unknown { reason } => Some(reason.clone()),
+                    _ => None,
+                })
+                .unwrap_or_default(),
+        },
+        Verdict::Violation => {
+            let explanation = checked
+                .report
+                .keys
+                .iter()
+                .find_map(|k| match &k.outcome {
+                    LinOutcome::Violation(v) => Some(format!(
+                        "key {}: {}",
+                        k.key.as_ref().map_or("-".to_owned(), ToString::to_string),
+                        v.sentence
+                    )),
+                    _ => None,
+                })
+                .unwrap_or_default();
+            Judgement::Violation { explanation }
+        }
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use sim_core::Fault;
 
     #[test]
     fn an_unknown_model_lists_the_valid_ones() {
@@ -240,15 +1031,22 @@ mod tests {
     #[test]
     fn a_server_crash_makes_operations_indeterminate_not_lost() {
         let mut config = RunConfig::new("single-copy", 3);
-        config.plan.push(
+        let mut plan = FaultPlan::default();
+        plan.push(
             Time::ZERO + Duration::from_millis(200),
             Fault::Crash { node: NodeId(0) },
         );
+        plan.push(
+            Time::ZERO + Duration::from_millis(2_000),
+            Fault::Restart { node: NodeId(0) },
+        );
+        config.plan = Some(plan);
         let report = run(&config).unwrap();
         assert!(report.ops.info > 0, "{:?}", report.ops);
         assert!(report.ops.ok > 0, "{:?}", report.ops);
         assert_eq!(report.ops.unfinished, 0);
         assert_eq!(report.ops.ok + report.ops.fail + report.ops.info, 200);
+        assert!(!report.failed(), "{:?}", report.verdicts);
     }
 
     #[test]
@@ -259,5 +1057,13 @@ mod tests {
         let r7 = run(&RunConfig::new("relay", 7)).unwrap();
         let r8 = run(&RunConfig::new("relay", 8)).unwrap();
         assert_ne!(r7.trace_hash, r8.trace_hash);
+    }
+
+    #[test]
+    fn percentiles_are_nearest_rank() {
+        let mut samples: Vec<u64> = (1..=100).map(|ms| ms * 1_000_000).collect();
+        let l = latencies(&mut samples);
+        assert_eq!((l.p50_ms, l.p99_ms, l.max_ms), (50.0, 99.0, 100.0));
+        assert_eq!(latencies(&mut []), Latencies::default());
     }
 }

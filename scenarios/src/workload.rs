@@ -1,34 +1,136 @@
-//! A closed-loop key-value workload: each client has one operation in flight and gets
-//! the next as soon as the last one ends, until the workload's budget is spent.
+//! Workloads: what the clients ask for.
 //!
-//! Keys are drawn uniformly from a small range so that operations contend; every write
-//! and cas writes a value never written before (the checkers rely on that to tell
-//! which write a read saw).
+//! A workload is an operation mix over a key space: `register` (reads and writes),
+//! `kv` (reads, writes and cas) or `list-append` (reads and appends, Elle's traceable
+//! workload). Keys are drawn uniformly or from a Zipf distribution (a few hot keys, as
+//! real traffic has). Every write, cas and append writes a value never written before:
+//! the checkers rely on it to tell which write a read saw.
+//!
+//! The runner drives clients in a closed loop (each client has one operation in flight
+//! and gets the next when the last ends, after an optional think time), then, after the
+//! faults heal and the system is quiet, has every client read every key: the final
+//! reads that convergence is judged from.
 
 use models::kv::{Key, Op, Request, Value};
-use sim_core::{Purpose, SimRng};
+use serde::Serialize;
+use sim_core::{Duration, Purpose, SimRng};
 
-/// The mix of operations.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// The operation mix.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Mix {
+    /// Reads and writes of registers.
+    Register,
+    /// Reads, writes and compare-and-set of registers.
+    Kv,
+    /// Reads of lists and appends to them.
+    ListAppend,
+}
+
+impl Mix {
+    /// Every mix, by `--workload` name.
+    pub const ALL: [Mix; 3] = [Mix::Register, Mix::Kv, Mix::ListAppend];
+
+    /// The name `--workload` takes.
+    pub fn name(self) -> &'static str {
+        match self {
+            Mix::Register => "register",
+            Mix::Kv => "kv",
+            Mix::ListAppend => "list-append",
+        }
+    }
+
+    /// The mix called `name`.
+    pub fn from_name(name: &str) -> Option<Mix> {
+        Mix::ALL.into_iter().find(|m| m.name() == name)
+    }
+}
+
+/// How keys are chosen.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum KeyChoice {
+    /// Every key equally often.
+    Uniform,
+    /// Key `k` (from 0) with weight `1 / (k+1)^s`.
+    Zipf {
+        /// The exponent (1.0 is classic Zipf).
+        s: f64,
+    },
+}
+
+/// A workload's settings.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
 pub struct WorkloadConfig {
-    /// Operations in all, across clients.
+    /// The operation mix.
+    pub mix: Mix,
+    /// Operations in all, across clients (the final reads not counted).
     pub ops: u64,
     /// Keys are `0..keys`.
     pub keys: u64,
+    /// How keys are chosen.
+    pub key_choice: KeyChoice,
     /// Out of 100: reads.
     pub read_percent: u8,
-    /// Out of 100: cas (the rest are writes).
+    /// Out of 100: cas (the `kv` mix only; the rest are writes).
     pub cas_percent: u8,
+    /// The longest pause a client takes between operations (uniform in 0..=this; zero
+    /// is a tight closed loop).
+    pub think: Duration,
 }
 
 impl Default for WorkloadConfig {
     fn default() -> Self {
         WorkloadConfig {
+            mix: Mix::Kv,
             ops: 200,
             keys: 4,
+            key_choice: KeyChoice::Uniform,
             read_percent: 50,
             cas_percent: 10,
+            think: Duration::ZERO,
         }
+    }
+}
+
+/// Why a workload's settings make no sense.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum WorkloadError {
+    /// No keys.
+    #[error("a workload needs at least one key")]
+    NoKeys,
+    /// Percentages over 100.
+    #[error("read {read}% + cas {cas}% is over 100%")]
+    Percent {
+        /// Reads.
+        read: u8,
+        /// Cas.
+        cas: u8,
+    },
+    /// A Zipf exponent that is not a positive finite number.
+    #[error("the zipf exponent must be positive and finite, not {0}")]
+    Zipf(String),
+}
+
+impl WorkloadConfig {
+    /// Refuses settings that make no sense.
+    pub fn validate(&self) -> Result<(), WorkloadError> {
+        if self.keys == 0 {
+            return Err(WorkloadError::NoKeys);
+        }
+        if u16::from(self.read_percent) + u16::from(self.cas_percent) > 100 {
+            return Err(WorkloadError::Percent {
+                read: self.read_percent,
+                cas: self.cas_percent,
+            });
+        }
+        if let KeyChoice::Zipf { s } = self.key_choice
+            && !(s.is_finite() && s > 0.0)
+        {
+            return Err(WorkloadError::Zipf(s.to_string()));
+        }
+        Ok(())
     }
 }
 
@@ -39,6 +141,8 @@ pub struct Workload {
     rng: SimRng,
     issued: u64,
     next_value: Value,
+    /// For Zipf: the cumulative weights of keys `0..keys`.
+    cdf: Vec<f64>,
 }
 
 impl Workload {
@@ -47,24 +151,43 @@ impl Workload {
     /// ```
     /// use scenarios::workload::{Workload, WorkloadConfig};
     /// let config = WorkloadConfig { ops: 3, ..WorkloadConfig::default() };
-    /// let mut w = Workload::new(1, config);
+    /// let mut w = Workload::new(1, config)?;
     /// let ops: Vec<_> = std::iter::from_fn(|| w.next_op()).collect();
     /// assert_eq!(ops.len(), 3);
     /// assert_eq!(ops.iter().map(|o| o.id).collect::<Vec<_>>(), vec![0, 1, 2]);
+    /// # Ok::<(), scenarios::workload::WorkloadError>(())
     /// ```
-    pub fn new(seed: u64, config: WorkloadConfig) -> Workload {
-        assert!(config.keys > 0, "a workload needs at least one key");
-        assert!(
-            config.read_percent + config.cas_percent <= 100,
-            "read {}% + cas {}% is over 100%",
-            config.read_percent,
-            config.cas_percent
-        );
-        Workload {
+    pub fn new(seed: u64, config: WorkloadConfig) -> Result<Workload, WorkloadError> {
+        config.validate()?;
+        let cdf = match config.key_choice {
+            KeyChoice::Uniform => Vec::new(),
+            KeyChoice::Zipf { s } => {
+                let mut total = 0.0;
+                (0..config.keys)
+                    .map(|k| {
+                        total += 1.0 / libm::pow(k as f64 + 1.0, s);
+                        total
+                    })
+                    .collect()
+            }
+        };
+        Ok(Workload {
             config,
             rng: SimRng::new(seed, Purpose::Workload),
             issued: 0,
             next_value: 1,
+            cdf,
+        })
+    }
+
+    fn key(&mut self) -> Key {
+        match self.config.key_choice {
+            KeyChoice::Uniform => self.rng.below(self.config.keys),
+            KeyChoice::Zipf { .. } => {
+                let total = *self.cdf.last().expect("at least one key");
+                let x = self.rng.unit_f64() * total;
+                self.cdf.partition_point(|&c| c <= x) as Key
+            }
         }
     }
 
@@ -75,25 +198,54 @@ impl Workload {
         }
         let id = self.issued;
         self.issued += 1;
-        let key: Key = self.rng.below(self.config.keys);
+        let key = self.key();
         let roll = self.rng.below(100) as u8;
         let request = if roll < self.config.read_percent {
             Request::Read { key }
-        } else if roll < self.config.read_percent + self.config.cas_percent {
-            // Compare against a value some earlier write may have put there.
-            let from = self.rng.between(1, self.next_value.max(1));
-            Request::Cas {
-                key,
-                from,
-                to: self.fresh_value(),
-            }
         } else {
-            Request::Write {
-                key,
-                value: self.fresh_value(),
+            match self.config.mix {
+                Mix::ListAppend => Request::Append {
+                    key,
+                    value: self.fresh_value(),
+                },
+                Mix::Kv if roll < self.config.read_percent + self.config.cas_percent => {
+                    // Compare against a value some earlier write may have put there.
+                    let from = self.rng.between(1, self.next_value.max(1));
+                    Request::Cas {
+                        key,
+                        from,
+                        to: self.fresh_value(),
+                    }
+                }
+                Mix::Kv | Mix::Register => Request::Write {
+                    key,
+                    value: self.fresh_value(),
+                },
             }
         };
         Some(Op { id, request })
+    }
+
+    /// A pause before a client's next operation.
+    pub fn think(&mut self) -> Duration {
+        match self.config.think.as_nanos() {
+            0 => Duration::ZERO,
+            max => Duration::from_nanos(self.rng.below(max + 1)),
+        }
+    }
+
+    /// The final reads: one read of every key, with ids after every operation's.
+    pub fn final_reads(&mut self) -> Vec<Op> {
+        (0..self.config.keys)
+            .map(|key| {
+                let id = self.issued;
+                self.issued += 1;
+                Op {
+                    id,
+                    request: Request::Read { key },
+                }
+            })
+            .collect()
     }
 
     fn fresh_value(&mut self) -> Value {
@@ -106,37 +258,126 @@ impl Workload {
     pub fn issued(&self) -> u64 {
         self.issued
     }
+
+    /// The settings.
+    pub fn config(&self) -> &WorkloadConfig {
+        &self.config
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn all(seed: u64, config: WorkloadConfig) -> Vec<Op> {
+        let mut w = Workload::new(seed, config).unwrap();
+        std::iter::from_fn(move || w.next_op()).collect()
+    }
+
     #[test]
-    fn written_values_are_unique() {
-        let mut w = Workload::new(
-            3,
-            WorkloadConfig {
+    fn written_values_are_unique_in_every_mix() {
+        for mix in Mix::ALL {
+            let config = WorkloadConfig {
+                mix,
                 ops: 1_000,
+                ..WorkloadConfig::default()
+            };
+            let mut seen = std::collections::BTreeSet::new();
+            for op in all(3, config) {
+                if let Some(v) = op.request.written() {
+                    assert!(seen.insert(v), "{mix:?}: value {v} written twice");
+                }
+            }
+            assert!(
+                seen.len() > 300,
+                "{mix:?}: the mix writes about half the time"
+            );
+        }
+    }
+
+    #[test]
+    fn list_append_appends_and_register_never_cas() {
+        let ops = all(
+            4,
+            WorkloadConfig {
+                mix: Mix::ListAppend,
                 ..WorkloadConfig::default()
             },
         );
-        let mut seen = std::collections::BTreeSet::new();
-        while let Some(op) = w.next_op() {
-            if let Some(v) = op.request.written() {
-                assert!(seen.insert(v), "value {v} written twice");
-            }
+        assert!(
+            ops.iter()
+                .all(|o| matches!(o.request, Request::Append { .. } | Request::Read { .. }))
+        );
+        let ops = all(
+            4,
+            WorkloadConfig {
+                mix: Mix::Register,
+                ..WorkloadConfig::default()
+            },
+        );
+        assert!(
+            ops.iter()
+                .all(|o| matches!(o.request, Request::Write { .. } | Request::Read { .. }))
+        );
+    }
+
+    #[test]
+    fn zipf_prefers_low_keys() {
+        let config = WorkloadConfig {
+            ops: 10_000,
+            keys: 10,
+            key_choice: KeyChoice::Zipf { s: 1.0 },
+            ..WorkloadConfig::default()
+        };
+        let mut counts = [0u32; 10];
+        for op in all(5, config) {
+            counts[op.request.key() as usize] += 1;
         }
-        assert!(seen.len() > 300, "the mix writes about half the time");
+        // Key 0 has weight 1 of H(10) ≈ 2.93: about 34%; key 9 about 3.4%.
+        assert!((3_000..3_900).contains(&counts[0]), "{counts:?}");
+        assert!((200..500).contains(&counts[9]), "{counts:?}");
+        assert!(
+            counts.windows(2).filter(|w| w[0] < w[1]).count() <= 2,
+            "{counts:?}"
+        );
     }
 
     #[test]
     fn same_seed_same_operations() {
-        let ops = |seed| {
-            let mut w = Workload::new(seed, WorkloadConfig::default());
-            std::iter::from_fn(move || w.next_op()).collect::<Vec<_>>()
-        };
-        assert_eq!(ops(5), ops(5));
-        assert_ne!(ops(5), ops(6));
+        assert_eq!(
+            all(5, WorkloadConfig::default()),
+            all(5, WorkloadConfig::default())
+        );
+        assert_ne!(
+            all(5, WorkloadConfig::default()),
+            all(6, WorkloadConfig::default())
+        );
+    }
+
+    #[test]
+    fn nonsense_settings_are_errors() {
+        let bad = |c: WorkloadConfig| Workload::new(1, c).unwrap_err().to_string();
+        assert!(
+            bad(WorkloadConfig {
+                keys: 0,
+                ..WorkloadConfig::default()
+            })
+            .contains("at least one key")
+        );
+        assert!(
+            bad(WorkloadConfig {
+                read_percent: 90,
+                cas_percent: 20,
+                ..WorkloadConfig::default()
+            })
+            .contains("over 100%")
+        );
+        assert!(
+            bad(WorkloadConfig {
+                key_choice: KeyChoice::Zipf { s: -1.0 },
+                ..WorkloadConfig::default()
+            })
+            .contains("zipf")
+        );
     }
 }

@@ -66,7 +66,9 @@ fn run_prints_a_summary_and_the_replay_command() {
     ] {
         assert!(summary.contains(field), "missing {field} in {summary}");
     }
-    assert!(text.contains("replay: cargo run --release -- run --model relay --seed 3"));
+    assert!(
+        text.contains("replay: cargo run --release -- run --model relay --scenario swarm --seed 3")
+    );
 }
 
 #[test]
@@ -79,12 +81,21 @@ fn trace_prints_every_event_before_the_summary() {
         "1",
         "--ops",
         "5",
+        "--scenario",
+        "none",
+        "--clients",
+        "1",
+        "--keys",
+        "1",
         "--trace",
     ]);
     assert_eq!(out.status.code(), Some(0));
     let text = stdout(&out);
     let deliveries = text.lines().filter(|l| l.contains(" Deliver ")).count();
-    assert_eq!(deliveries, 10, "5 requests and 5 replies:\n{text}");
+    assert_eq!(
+        deliveries, 12,
+        "5 requests, 1 final read and their replies:\n{text}"
+    );
     let json = consim(&[
         "run",
         "--model",
@@ -233,9 +244,17 @@ fn list_names_every_model_with_its_promises() {
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();
-    let names: Vec<&str> = models.iter().map(|m| m["name"].as_str().unwrap()).collect();
-    assert_eq!(names, vec!["single-copy", "relay"]);
-    assert_eq!(models[0]["promises"][0], "linearizable");
+    let names: Vec<&str> = models
+        .iter()
+        .filter_map(|m| m["model"]["name"].as_str())
+        .collect();
+    assert!(names.contains(&"single-copy") && names.contains(&"relay"));
+    assert_eq!(models[0]["model"]["promises"][0], "linearizable");
+    let scenarios: Vec<&str> = models
+        .iter()
+        .filter_map(|m| m["scenario"].as_str())
+        .collect();
+    assert!(scenarios.contains(&"swarm") && scenarios.contains(&"isolate-leader"));
     let text = stdout(&consim(&["list"]));
     assert!(text.contains("single-copy") && text.contains("promises: linearizable"));
 }
