@@ -76,6 +76,12 @@ impl Node for Server {
 
 impl crate::Replica for Server {
     type Peer = NoPeers;
+
+    /// The one server is the leader of its clients: isolating it is what
+    /// `isolate-leader` should do.
+    fn leads(&self) -> bool {
+        true
+    }
 }
 
 // ANCHOR: model

@@ -95,6 +95,10 @@ struct ScenarioArgs {
     /// Retry without idempotency keys (each attempt a new request id).
     #[arg(long)]
     no_idempotency: bool,
+    /// Retry timed-out writes even without idempotency keys (unsafe: a write may
+    /// apply twice).
+    #[arg(long)]
+    unsafe_retries: bool,
     /// Open a circuit breaker after this many failed operations in a row.
     #[arg(long, value_name = "N")]
     breaker: Option<u32>,
@@ -137,6 +141,7 @@ impl ScenarioArgs {
         config.client.timeout = Duration::from_millis(self.timeout_ms);
         config.client.retry.max_attempts = self.attempts;
         config.client.idempotency = !self.no_idempotency;
+        config.client.retry.retry_unsafe = self.unsafe_retries;
         config.client.breaker = self.breaker.map(|threshold| BreakerConfig {
             threshold: threshold.max(1),
             cooldown: Duration::from_millis(1_000),
@@ -518,6 +523,9 @@ fn replay_command(args: &ScenarioArgs, seed: u64) -> String {
     }
     if args.no_idempotency {
         cmd += " --no-idempotency";
+    }
+    if args.unsafe_retries {
+        cmd += " --unsafe-retries";
     }
     if let Some(b) = args.breaker {
         cmd += &format!(" --breaker {b}");

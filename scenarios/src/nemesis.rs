@@ -160,22 +160,36 @@ pub struct Schedule {
 const MIN_SPELL: Duration = Duration::from_millis(150);
 const MAX_SPELL: Duration = Duration::from_millis(1_200);
 
-/// Generates the schedule of `nemesis` for run `seed` with `replicas` replicas, its
-/// faults inside `window` from the start.
+/// Generates the schedule of `nemesis` for run `seed` with `replicas` replicas and
+/// `clients` clients (numbered after the replicas), its faults inside `window` from
+/// the start.
+///
+/// Partitions split clients too: each client lands on one side, as a client in one
+/// data center does, so that a store that needs a majority is unavailable to the
+/// clients cut off from one. Crashes, pauses and clock faults strike replicas only.
 ///
 /// ```
 /// use scenarios::nemesis::{Nemesis, generate};
 /// use sim_core::Duration;
-/// let a = generate(Nemesis::Swarm, 9, 5, Duration::from_secs(4));
-/// let b = generate(Nemesis::Swarm, 9, 5, Duration::from_secs(4));
+/// let a = generate(Nemesis::Swarm, 9, 5, 3, Duration::from_secs(4));
+/// let b = generate(Nemesis::Swarm, 9, 5, 3, Duration::from_secs(4));
 /// assert_eq!(a, b);
 /// assert!(a.plan.faults.iter().all(|f| f.at <= a.healed_at));
-/// a.plan.validate(5)?;
+/// a.plan.validate(8)?;
 /// # Ok::<(), sim_core::PlanError>(())
 /// ```
-pub fn generate(nemesis: Nemesis, seed: u64, replicas: usize, window: Duration) -> Schedule {
+pub fn generate(
+    nemesis: Nemesis,
+    seed: u64,
+    replicas: usize,
+    clients: usize,
+    window: Duration,
+) -> Schedule {
     let mut rng = SimRng::new(seed, Purpose::Faults);
     let nodes: Vec<NodeId> = (0..replicas as u32).map(NodeId).collect();
+    let client_ids: Vec<NodeId> = (replicas as u32..(replicas + clients) as u32)
+        .map(NodeId)
+        .collect();
     let end = Time::ZERO + window;
     let mut schedule = Schedule {
         healed_at: end,
@@ -198,7 +212,15 @@ pub fn generate(nemesis: Nemesis, seed: u64, replicas: usize, window: Duration) 
         other => vec![(other, 1.0)],
     };
     for (part, intensity) in parts {
-        add(&mut schedule, part, intensity, &mut rng, &nodes, end);
+        add(
+            &mut schedule,
+            part,
+            intensity,
+            &mut rng,
+            &nodes,
+            &client_ids,
+            end,
+        );
     }
     heal_everything(&mut schedule.plan, &nodes, end);
     schedule.plan.faults.sort_by_key(|f| f.at.as_nanos());
@@ -233,6 +255,7 @@ fn add(
     intensity: f64,
     rng: &mut SimRng,
     nodes: &[NodeId],
+    clients: &[NodeId],
     end: Time,
 ) {
     let n = nodes.len();
@@ -240,14 +263,30 @@ fn add(
     match nemesis {
         Nemesis::None | Nemesis::Swarm => {}
         Nemesis::PartitionHalves => {
-            if n < 2 {
+            if n + clients.len() < 2 {
                 return;
             }
             for (start, stop) in spells(rng, intensity, end) {
                 let mut shuffled = nodes.to_vec();
                 rng.shuffle(&mut shuffled);
-                let split = 1 + rng.below(n as u64 - 1) as usize;
-                let p = Partition::halves(&shuffled[..split], &shuffled[split..]);
+                // With one replica, the halves are its side and the clients cut off.
+                let split = if n >= 2 {
+                    1 + rng.below(n as u64 - 1) as usize
+                } else {
+                    n
+                };
+                let (mut a, mut b) = (shuffled[..split].to_vec(), shuffled[split..].to_vec());
+                for &c in clients {
+                    if rng.below(2) == 0 {
+                        a.push(c)
+                    } else {
+                        b.push(c)
+                    }
+                }
+                if a.is_empty() || b.is_empty() {
+                    continue;
+                }
+                let p = Partition::halves(&a, &b);
                 push(plan, start, Fault::Partition(p.clone()));
                 push(plan, stop, Fault::Heal(p));
             }
@@ -268,6 +307,16 @@ fn add(
                         let distance = distance.min(n - distance);
                         if a != b && distance > (majority - 1) / 2 + (majority - 1) % 2 {
                             cut.insert((a, b));
+                        }
+                    }
+                }
+                // Each client shares the view of one replica.
+                for &c in clients {
+                    let twin = ring[rng.below(n as u64) as usize];
+                    for &x in &ring {
+                        if x != twin && cut.contains(&(twin, x)) {
+                            cut.insert((c, x));
+                            cut.insert((x, c));
                         }
                     }
                 }
@@ -294,7 +343,15 @@ fn add(
                 let bridge = shuffled[0];
                 let rest = &shuffled[1..];
                 let split = rest.len() / 2;
-                let p = Partition::bridge(&rest[..split], bridge, &rest[split..]);
+                let (mut a, mut b) = (rest[..split].to_vec(), rest[split..].to_vec());
+                for &c in clients {
+                    if rng.below(2) == 0 {
+                        a.push(c)
+                    } else {
+                        b.push(c)
+                    }
+                }
+                let p = Partition::bridge(&a, bridge, &b);
                 push(plan, start, Fault::Partition(p.clone()));
                 push(plan, stop, Fault::Heal(p));
             }
@@ -443,8 +500,8 @@ mod tests {
         for nemesis in Nemesis::ALL {
             for seed in 0..50 {
                 for replicas in [1, 2, 3, 5] {
-                    let s = generate(nemesis, seed, replicas, Duration::from_secs(4));
-                    s.plan.validate(replicas).unwrap_or_else(|e| {
+                    let s = generate(nemesis, seed, replicas, 3, Duration::from_secs(4));
+                    s.plan.validate(replicas + 3).unwrap_or_else(|e| {
                         panic!("{} seed {seed} n={replicas}: {e}", nemesis.name())
                     });
                     let last = s.plan.faults.last().map(|f| f.at);
@@ -495,7 +552,7 @@ mod tests {
     #[test]
     fn swarm_varies_its_mix_by_seed() {
         let kinds = |seed| {
-            let s = generate(Nemesis::Swarm, seed, 5, Duration::from_secs(4));
+            let s = generate(Nemesis::Swarm, seed, 5, 2, Duration::from_secs(4));
             let mut k: Vec<&'static str> = s
                 .plan
                 .faults

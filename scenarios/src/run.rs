@@ -412,6 +412,7 @@ fn run_relay(config: &RunConfig) -> Result<RunReport, RunError> {
                 config.nemesis,
                 config.seed,
                 RELAY_NODES as usize,
+                0,
                 config.window,
             )
             .plan
@@ -465,7 +466,13 @@ fn run_model<M: Model>(config: &RunConfig, model: &M) -> Result<RunReport, RunEr
                 healed_at,
             }
         }
-        None => nemesis::generate(config.nemesis, config.seed, n, config.window),
+        None => nemesis::generate(
+            config.nemesis,
+            config.seed,
+            n,
+            config.clients as usize,
+            config.window,
+        ),
     };
     let ids: Vec<NodeId> = (0..n as u32).map(NodeId).collect();
     let mut builder = Sim::<M::Replica, ClientOf<M>>::with_clients(config.seed)
@@ -707,11 +714,10 @@ impl Driver {
     {
         match dynamic {
             Dynamic::IsolateLeader { at, until } => {
-                let nodes: Vec<NodeId> = sim.replica_ids().collect();
+                let nodes: Vec<NodeId> = sim.process_ids().collect();
                 // The lowest-numbered replica that is up and believes it leads.
-                let leader = nodes
-                    .iter()
-                    .copied()
+                let leader = sim
+                    .replica_ids()
                     .find(|&id| sim.replica(id).is_some_and(Replica::leads));
                 if let Some(leader) = leader {
                     let cut = Partition::isolate(leader, &nodes);

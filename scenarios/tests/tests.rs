@@ -660,3 +660,208 @@ fn check_session_reports_what_a_list_append_history_shows_outright() {
     assert_eq!(json["anomalies"][0]["kind"], "G1a");
     assert_eq!(json["verdict"], "violation");
 }
+
+#[test]
+fn a_sweep_prints_the_same_lines_whatever_the_jobs() {
+    let sweep = |jobs: &str| {
+        let out = consim(&[
+            "sweep",
+            "--model",
+            "single-copy",
+            "--scenario",
+            "swarm",
+            "--seeds",
+            "0..40",
+            "--jobs",
+            jobs,
+            "--json",
+        ]);
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        stdout(&out)
+    };
+    let one = sweep("1");
+    assert_eq!(one.lines().count(), 40);
+    assert_eq!(one, sweep("2"), "--jobs 1 and --jobs 2 differ");
+    let first: Value = serde_json::from_str(one.lines().next().unwrap()).unwrap();
+    assert_eq!(first["seed"], 0);
+    assert_eq!(first["failed"], false);
+}
+
+#[test]
+fn shards_concatenate_into_the_whole_sweep() {
+    let sweep = |extra: &[&str]| {
+        let mut args = vec![
+            "sweep",
+            "--model",
+            "single-copy",
+            "--scenario",
+            "crash-restart",
+            "--seeds",
+            "10..25",
+            "--json",
+        ];
+        args.extend_from_slice(extra);
+        let out = consim(&args);
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        let summary: Value = serde_json::from_str(stderr(&out).lines().last().unwrap()).unwrap();
+        assert_eq!(summary["summary"], true);
+        stdout(&out)
+    };
+    let whole = sweep(&[]);
+    let mut shards: Vec<String> = (0..3)
+        .flat_map(|i| {
+            let shard = format!("{i}/3");
+            sweep(&["--shard", &shard])
+                .lines()
+                .map(str::to_owned)
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    let seed = |l: &String| serde_json::from_str::<Value>(l).unwrap()["seed"].as_u64();
+    shards.sort_by_key(seed);
+    assert_eq!(shards, whole.lines().map(str::to_owned).collect::<Vec<_>>());
+}
+
+#[test]
+fn a_failing_sweep_writes_artifacts_and_a_replay_command_that_fails_again() {
+    let dir = std::env::temp_dir().join(format!("consim-artifacts-{}", std::process::id()));
+    let out = consim(&[
+        "sweep",
+        "--model",
+        "single-copy",
+        "--scenario",
+        "flaky-network",
+        "--no-idempotency",
+        "--unsafe-retries",
+        "--seeds",
+        "0..200",
+        "--stop-on-failure",
+        "--out",
+        dir.to_str().unwrap(),
+    ]);
+    // Retrying appends without idempotency keys on a lossy network appends twice.
+    assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
+    let text = stdout(&out);
+    assert!(text.contains("linearizable: VIOLATION"), "{text}");
+    let replay = text
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("replay: cargo run --release -- "))
+        .expect("a replay command");
+    let seed = text
+        .lines()
+        .find_map(|l| l.split(" seed=").nth(1))
+        .and_then(|s| s.split_whitespace().next())
+        .unwrap();
+    let artifacts = dir.join(format!("single-copy-flaky-network-{seed}"));
+    for file in ["history.jsonl", "plan.json", "trace.txt", "viz.html", "report.txt"] {
+        let path = artifacts.join(file);
+        assert!(path.is_file(), "missing {}", path.display());
+    }
+    // The replay command reproduces the failure, and the saved history is the run's.
+    let args: Vec<&str> = replay.split_whitespace().collect();
+    let history = dir.join("replayed.jsonl");
+    let mut with_history = args.clone();
+    with_history.extend_from_slice(&["--history", history.to_str().unwrap()]);
+    let again = consim(&with_history);
+    assert_eq!(again.status.code(), Some(1), "{}", stdout(&again));
+    assert_eq!(
+        std::fs::read_to_string(&history).unwrap(),
+        std::fs::read_to_string(artifacts.join("history.jsonl")).unwrap()
+    );
+    // The saved plan replays the same run.
+    let plan = artifacts.join("plan.json");
+    let mut with_plan: Vec<&str> = args
+        .iter()
+        .copied()
+        .filter(|a| *a != "--scenario" && *a != "flaky-network")
+        .collect();
+    with_plan.extend_from_slice(&["--plan", plan.to_str().unwrap(), "--json"]);
+    let planned = consim(&with_plan);
+    assert_eq!(planned.status.code(), Some(1), "{}", stderr(&planned));
+    let replayed = json_line(&consim(&[args.as_slice(), &["--json"]].concat()));
+    assert_eq!(json_line(&planned)["trace_hash"], replayed["trace_hash"]);
+    // And consim check agrees with the run's verdict on the saved history.
+    let check = consim(&["check", artifacts.join("history.jsonl").to_str().unwrap()]);
+    assert_eq!(check.status.code(), Some(1), "{}", stdout(&check));
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn check_determinism_runs_twice_and_says_so() {
+    let out = consim(&[
+        "run",
+        "--model",
+        "single-copy",
+        "--scenario",
+        "swarm",
+        "--seed",
+        "4",
+        "--check-determinism",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(stderr(&out).contains("determinism: both runs of seed 4 gave the same"));
+}
+
+#[test]
+fn sweep_and_run_refuse_bad_ranges_shards_and_names() {
+    let bad = |args: &[&str], needle: &str| {
+        let out = consim(args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", stderr(&out));
+        assert!(stderr(&out).contains(needle), "{args:?}: {}", stderr(&out));
+    };
+    let sweep = ["sweep", "--model", "single-copy", "--seeds"];
+    bad(&[&sweep[..], &["5..5"]].concat(), "empty");
+    bad(&[&sweep[..], &["9..2"]].concat(), "reversed");
+    bad(&[&sweep[..], &["0..9", "--shard", "0/0"]].concat(), "I/N");
+    bad(
+        &[
+            "run",
+            "--model",
+            "single-copy",
+            "--seed",
+            "1",
+            "--scenario",
+            "earthquake",
+        ],
+        "swarm",
+    );
+    bad(&["run", "--model", "paxos", "--seed", "1"], "single-copy");
+    bad(
+        &["run", "--model", "single-copy", "--seed", "1", "--replicas", "3"],
+        "replicas",
+    );
+    bad(
+        &[
+            "run",
+            "--model",
+            "single-copy",
+            "--seed",
+            "1",
+            "--param",
+            "r=2",
+        ],
+        "not a setting",
+    );
+}
+
+#[test]
+fn matrix_prints_a_markdown_table() {
+    let out = consim(&[
+        "matrix",
+        "--seeds",
+        "3",
+        "--models",
+        "single-copy",
+        "--scenarios",
+        "none,crash-restart",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(text.contains("| model | nemesis | linearizable |"), "{text}");
+    let rows: Vec<&str> = text
+        .lines()
+        .filter(|l| l.starts_with("| single-copy"))
+        .collect();
+    assert_eq!(rows.len(), 2, "{text}");
+    assert!(rows[0].contains("| none | 100%* |"), "{text}");
+}
