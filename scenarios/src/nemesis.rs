@@ -525,6 +525,7 @@ mod tests {
             Nemesis::PartitionMajoritiesRing,
             3,
             5,
+            0,
             Duration::from_secs(4),
         );
         let Some(TimedFault {

@@ -1065,6 +1065,93 @@ mod tests {
         assert_ne!(r7.trace_hash, r8.trace_hash);
     }
 
+    /// A replica that panics on its 50th request.
+    #[derive(Debug)]
+    struct Fragile {
+        seen: u32,
+    }
+
+    impl sim_core::Node for Fragile {
+        type Config = ();
+        type Msg = models::client::Wire<models::client::NoPeers>;
+        type Timer = std::convert::Infallible;
+        type Durable = ();
+        type Input = std::convert::Infallible;
+        type Output = std::convert::Infallible;
+
+        fn start(_: &(), _: &mut sim_core::Ctx<'_, Self>) -> Self {
+            Fragile { seen: 0 }
+        }
+
+        fn on_message(&mut self, ctx: &mut sim_core::Ctx<'_, Self>, from: NodeId, msg: Self::Msg) {
+            use models::client::{Answer, ClientMsg, Wire};
+            if let Wire::Client(ClientMsg::Request { id, .. }) = msg {
+                self.seen += 1;
+                assert!(
+                    self.seen < 50,
+                    "fragile replica: request {} is one too many",
+                    self.seen
+                );
+                ctx.send(
+                    from,
+                    models::client::reply(id, Answer::Done(Reply::Written), 0),
+                );
+            }
+        }
+
+        fn on_timer(&mut self, _: &mut sim_core::Ctx<'_, Self>, t: std::convert::Infallible) {
+            match t {}
+        }
+    }
+
+    impl Replica for Fragile {
+        type Peer = models::client::NoPeers;
+    }
+
+    struct FragileModel;
+
+    impl Model for FragileModel {
+        type Replica = Fragile;
+        fn replicas(&self) -> Vec<()> {
+            vec![()]
+        }
+        fn routing(&self) -> models::client::Routing {
+            models::client::Routing::Home
+        }
+    }
+
+    #[test]
+    fn a_model_that_panics_fails_the_run_instead_of_the_program() {
+        let config = RunConfig::new("single-copy", 5);
+        let report = run_model(&config, &FragileModel).unwrap();
+        assert!(report.failed());
+        let panic = report.panic.as_deref().unwrap();
+        assert!(panic.contains("request 50 is one too many"), "{panic}");
+        assert!(report.verdicts.is_empty());
+    }
+
+    #[test]
+    fn every_nemesis_repeats_exactly_and_keeps_single_copy_linearizable() {
+        for nemesis in Nemesis::ALL {
+            for seed in 0..5 {
+                let mut config = RunConfig::new("single-copy", seed);
+                config.nemesis = nemesis;
+                let a = run(&config).unwrap();
+                let b = run(&config).unwrap();
+                assert_eq!(a.trace_hash, b.trace_hash, "{} seed {seed}", nemesis.name());
+                assert_eq!(a.history, b.history, "{} seed {seed}", nemesis.name());
+                assert_eq!(a.plan, b.plan);
+                assert!(
+                    !a.failed(),
+                    "{} seed {seed}: {:?}",
+                    nemesis.name(),
+                    a.verdicts
+                );
+                assert_eq!(a.ops.unfinished, 0);
+            }
+        }
+    }
+
     #[test]
     fn percentiles_are_nearest_rank() {
         let mut samples: Vec<u64> = (1..=100).map(|ms| ms * 1_000_000).collect();

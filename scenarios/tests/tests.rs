@@ -753,7 +753,13 @@ fn a_failing_sweep_writes_artifacts_and_a_replay_command_that_fails_again() {
         .and_then(|s| s.split_whitespace().next())
         .unwrap();
     let artifacts = dir.join(format!("single-copy-flaky-network-{seed}"));
-    for file in ["history.jsonl", "plan.json", "trace.txt", "viz.html", "report.txt"] {
+    for file in [
+        "history.jsonl",
+        "plan.json",
+        "trace.txt",
+        "viz.html",
+        "report.txt",
+    ] {
         let path = artifacts.join(file);
         assert!(path.is_file(), "missing {}", path.display());
     }
@@ -827,7 +833,15 @@ fn sweep_and_run_refuse_bad_ranges_shards_and_names() {
     );
     bad(&["run", "--model", "paxos", "--seed", "1"], "single-copy");
     bad(
-        &["run", "--model", "single-copy", "--seed", "1", "--replicas", "3"],
+        &[
+            "run",
+            "--model",
+            "single-copy",
+            "--seed",
+            "1",
+            "--replicas",
+            "3",
+        ],
         "replicas",
     );
     bad(
@@ -857,7 +871,10 @@ fn matrix_prints_a_markdown_table() {
     ]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let text = stdout(&out);
-    assert!(text.contains("| model | nemesis | linearizable |"), "{text}");
+    assert!(
+        text.contains("| model | nemesis | linearizable |"),
+        "{text}"
+    );
     let rows: Vec<&str> = text
         .lines()
         .filter(|l| l.starts_with("| single-copy"))
