@@ -77,6 +77,11 @@ struct ScenarioArgs {
     /// Choose keys from a Zipf distribution with this exponent instead of uniformly.
     #[arg(long, value_name = "S")]
     zipf: Option<f64>,
+    /// The longest pause a client takes between operations, in milliseconds (uniform;
+    /// 0 is a tight closed loop). Sets the request rate: about clients / (latency +
+    /// think/2) operations per second.
+    #[arg(long, default_value_t = 0)]
+    think_ms: u64,
     /// Number of clients.
     #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..=1_000))]
     clients: u32,
@@ -133,6 +138,7 @@ impl ScenarioArgs {
                 Some(s) => KeyChoice::Zipf { s },
                 None => KeyChoice::Uniform,
             },
+            think: Duration::from_millis(self.think_ms),
             ..WorkloadConfig::default()
         });
         config.clients = self.clients;
@@ -301,6 +307,14 @@ fn main() -> ExitCode {
     };
     match result {
         Ok(code) => code,
+        // A reader that went away (`consim … | head`) is not an error, as in ripgrep.
+        Err(err)
+            if err
+                .downcast_ref::<std::io::Error>()
+                .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe) =>
+        {
+            ExitCode::SUCCESS
+        }
         Err(err) => {
             eprintln!("consim: error: {err:#}");
             ExitCode::from(2)
@@ -505,6 +519,9 @@ fn replay_command(args: &ScenarioArgs, seed: u64) -> String {
     }
     if let Some(s) = args.zipf {
         cmd += &format!(" --zipf {s}");
+    }
+    if args.think_ms != 0 {
+        cmd += &format!(" --think-ms {}", args.think_ms);
     }
     if args.clients != 5 {
         cmd += &format!(" --clients {}", args.clients);
