@@ -18,6 +18,7 @@
 //! - [`relay`]: the kernel benchmark's workload (no keys, no clients).
 //! - [`catalog`]: every model with its promises.
 
+pub mod abd;
 pub mod client;
 pub mod kv;
 pub mod relay;
@@ -97,6 +98,40 @@ pub fn catalog() -> &'static [ModelInfo] {
             variant_of: None,
             breaks: &[],
             default_scenario: "crash-restart",
+        },
+        ModelInfo {
+            name: "abd",
+            summary: "multi-writer atomic register: query a quorum, then store (reads write back); r + w > n",
+            serves_clients: true,
+            promises: &[
+                Guarantee::Linearizable,
+                Guarantee::ReadYourWrites,
+                Guarantee::MonotonicReads,
+                Guarantee::MonotonicWrites,
+                Guarantee::WritesFollowReads,
+                Guarantee::NoLostWrites,
+            ],
+            variant_of: None,
+            breaks: &[],
+            default_scenario: "crash-restart",
+        },
+        ModelInfo {
+            name: "abd-no-write-back",
+            summary: "abd whose reads answer the highest value queried without writing it back",
+            serves_clients: true,
+            promises: &[],
+            variant_of: Some("abd"),
+            breaks: &[Guarantee::Linearizable],
+            default_scenario: "partition",
+        },
+        ModelInfo {
+            name: "quorum-overlap",
+            summary: "abd with read and write quorums that need not meet (r + w <= n, default r = w = 1)",
+            serves_clients: true,
+            promises: &[],
+            variant_of: Some("abd"),
+            breaks: &[Guarantee::Linearizable],
+            default_scenario: "none",
         },
         ModelInfo {
             name: "relay",
@@ -245,6 +280,9 @@ pub fn visit<V: ModelVisitor>(
     let params = params.clone();
     match name {
         "single-copy" => Ok(visitor.visit(single_copy::SingleCopy::new(params)?)),
+        "abd" => Ok(visitor.visit(abd::Abd::new(params, abd::Variant::Abd)?)),
+        "abd-no-write-back" => Ok(visitor.visit(abd::Abd::new(params, abd::Variant::NoWriteBack)?)),
+        "quorum-overlap" => Ok(visitor.visit(abd::Abd::new(params, abd::Variant::QuorumOverlap)?)),
         _ => Err(ModelError::UnknownModel {
             name: name.to_owned(),
             valid: catalog()
