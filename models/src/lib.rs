@@ -21,6 +21,7 @@
 pub mod abd;
 pub mod client;
 pub mod kv;
+pub mod primary_async;
 pub mod relay;
 pub mod single_copy;
 
@@ -131,6 +132,30 @@ pub fn catalog() -> &'static [ModelInfo] {
             promises: &[],
             variant_of: Some("abd"),
             breaks: &[Guarantee::Linearizable],
+            default_scenario: "none",
+        },
+        ModelInfo {
+            name: "primary-async",
+            summary: "a fixed primary ships its log to followers asynchronously; session tokens hold reads until the follower caught up",
+            serves_clients: true,
+            promises: &[
+                Guarantee::ReadYourWrites,
+                Guarantee::MonotonicReads,
+                Guarantee::MonotonicWrites,
+                Guarantee::WritesFollowReads,
+                Guarantee::NoLostWrites,
+            ],
+            variant_of: None,
+            breaks: &[],
+            default_scenario: "partition",
+        },
+        ModelInfo {
+            name: "session-token-ignored",
+            summary: "primary-async whose followers serve reads without waiting for the session token",
+            serves_clients: true,
+            promises: &[],
+            variant_of: Some("primary-async"),
+            breaks: &[Guarantee::ReadYourWrites],
             default_scenario: "none",
         },
         ModelInfo {
@@ -283,6 +308,10 @@ pub fn visit<V: ModelVisitor>(
         "abd" => Ok(visitor.visit(abd::Abd::new(params, abd::Variant::Abd)?)),
         "abd-no-write-back" => Ok(visitor.visit(abd::Abd::new(params, abd::Variant::NoWriteBack)?)),
         "quorum-overlap" => Ok(visitor.visit(abd::Abd::new(params, abd::Variant::QuorumOverlap)?)),
+        "primary-async" => Ok(visitor.visit(primary_async::PrimaryAsync::new(params, true)?)),
+        "session-token-ignored" => {
+            Ok(visitor.visit(primary_async::PrimaryAsync::new(params, false)?))
+        }
         _ => Err(ModelError::UnknownModel {
             name: name.to_owned(),
             valid: catalog()
