@@ -20,6 +20,7 @@
 
 pub mod abd;
 pub mod client;
+pub mod dynamo;
 pub mod kv;
 pub mod primary_async;
 pub mod relay;
@@ -157,6 +158,24 @@ pub fn catalog() -> &'static [ModelInfo] {
             variant_of: Some("primary-async"),
             breaks: &[Guarantee::ReadYourWrites],
             default_scenario: "none",
+        },
+        ModelInfo {
+            name: "dynamo",
+            summary: "leaderless N/R/W replication, sloppy quorums with hinted handoff, read repair, anti-entropy; last writer wins by the coordinator's clock, so skewed clocks lose acknowledged writes",
+            serves_clients: true,
+            promises: &[Guarantee::Convergence],
+            variant_of: None,
+            breaks: &[],
+            default_scenario: "clock-skew",
+        },
+        ModelInfo {
+            name: "dynamo-crdt",
+            summary: "dynamo whose keys are add-only sets merged by union: appends are never lost (writes and cas refused)",
+            serves_clients: true,
+            promises: &[Guarantee::Convergence, Guarantee::NoLostWrites],
+            variant_of: None,
+            breaks: &[],
+            default_scenario: "partition",
         },
         ModelInfo {
             name: "relay",
@@ -308,6 +327,8 @@ pub fn visit<V: ModelVisitor>(
         "abd" => Ok(visitor.visit(abd::Abd::new(params, abd::Variant::Abd)?)),
         "abd-no-write-back" => Ok(visitor.visit(abd::Abd::new(params, abd::Variant::NoWriteBack)?)),
         "quorum-overlap" => Ok(visitor.visit(abd::Abd::new(params, abd::Variant::QuorumOverlap)?)),
+        "dynamo" => Ok(visitor.visit(dynamo::Dynamo::new(params, false)?)),
+        "dynamo-crdt" => Ok(visitor.visit(dynamo::Dynamo::new(params, true)?)),
         "primary-async" => Ok(visitor.visit(primary_async::PrimaryAsync::new(params, true)?)),
         "session-token-ignored" => {
             Ok(visitor.visit(primary_async::PrimaryAsync::new(params, false)?))
