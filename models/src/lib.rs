@@ -24,6 +24,7 @@ pub mod dynamo;
 pub mod kv;
 pub mod primary_async;
 pub mod relay;
+pub mod retry_without_idempotency;
 pub mod single_copy;
 
 use std::collections::BTreeMap;
@@ -178,6 +179,15 @@ pub fn catalog() -> &'static [ModelInfo] {
             default_scenario: "partition",
         },
         ModelInfo {
+            name: "retry-without-idempotency",
+            summary: "single-copy whose clients retry timed-out writes without idempotency keys, so a write can apply twice",
+            serves_clients: true,
+            promises: &[],
+            variant_of: Some("single-copy"),
+            breaks: &[Guarantee::Linearizable],
+            default_scenario: "flaky-network",
+        },
+        ModelInfo {
             name: "relay",
             summary: "every delivery is passed on to a random node: the kernel benchmark",
             serves_clients: false,
@@ -329,6 +339,9 @@ pub fn visit<V: ModelVisitor>(
         "quorum-overlap" => Ok(visitor.visit(abd::Abd::new(params, abd::Variant::QuorumOverlap)?)),
         "dynamo" => Ok(visitor.visit(dynamo::Dynamo::new(params, false)?)),
         "dynamo-crdt" => Ok(visitor.visit(dynamo::Dynamo::new(params, true)?)),
+        "retry-without-idempotency" => Ok(visitor.visit(
+            retry_without_idempotency::RetryWithoutIdempotency::new(params)?,
+        )),
         "primary-async" => Ok(visitor.visit(primary_async::PrimaryAsync::new(params, true)?)),
         "session-token-ignored" => {
             Ok(visitor.visit(primary_async::PrimaryAsync::new(params, false)?))
