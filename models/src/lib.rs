@@ -145,6 +145,7 @@ pub fn catalog() -> &'static [ModelInfo] {
                 Guarantee::MonotonicReads,
                 Guarantee::MonotonicWrites,
                 Guarantee::WritesFollowReads,
+                Guarantee::Convergence,
                 Guarantee::NoLostWrites,
             ],
             variant_of: None,
