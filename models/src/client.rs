@@ -593,6 +593,26 @@ impl Dedup {
             .map(|(_, reply)| reply)
     }
 
+    /// Whether `id` is older than the last request applied for its client: a late
+    /// duplicate of an operation the client has moved past, which must not be applied
+    /// (applying it now would reorder the client's writes).
+    ///
+    /// ```
+    /// use models::client::{Dedup, RequestId};
+    /// use models::kv::Reply;
+    /// use sim_core::NodeId;
+    /// let mut dedup = Dedup::default();
+    /// let id = |seq| RequestId { client: NodeId(4), seq };
+    /// dedup.record(id(7), Reply::Written);
+    /// assert!(dedup.stale(id(6)));
+    /// assert!(!dedup.stale(id(7)) && !dedup.stale(id(8)));
+    /// ```
+    pub fn stale(&self, id: RequestId) -> bool {
+        self.last
+            .get(&id.client)
+            .is_some_and(|(seq, _)| *seq > id.seq)
+    }
+
     /// Remembers that `id` was applied with `reply`.
     pub fn record(&mut self, id: RequestId, reply: Reply) {
         let newer = self

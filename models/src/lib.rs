@@ -18,9 +18,13 @@
 //! - [`relay`]: the kernel benchmark's workload (no keys, no clients).
 //! - [`catalog`]: every model with its promises.
 
+pub mod abd;
 pub mod client;
+pub mod dynamo;
 pub mod kv;
+pub mod primary_async;
 pub mod relay;
+pub mod retry_without_idempotency;
 pub mod single_copy;
 
 use std::collections::BTreeMap;
@@ -97,6 +101,92 @@ pub fn catalog() -> &'static [ModelInfo] {
             variant_of: None,
             breaks: &[],
             default_scenario: "crash-restart",
+        },
+        ModelInfo {
+            name: "abd",
+            summary: "multi-writer atomic register: query a quorum, then store (reads write back); r + w > n",
+            serves_clients: true,
+            promises: &[
+                Guarantee::Linearizable,
+                Guarantee::ReadYourWrites,
+                Guarantee::MonotonicReads,
+                Guarantee::MonotonicWrites,
+                Guarantee::WritesFollowReads,
+                Guarantee::NoLostWrites,
+            ],
+            variant_of: None,
+            breaks: &[],
+            default_scenario: "crash-restart",
+        },
+        ModelInfo {
+            name: "abd-no-write-back",
+            summary: "abd whose reads answer the highest value queried without writing it back",
+            serves_clients: true,
+            promises: &[],
+            variant_of: Some("abd"),
+            breaks: &[Guarantee::Linearizable],
+            default_scenario: "partition",
+        },
+        ModelInfo {
+            name: "quorum-overlap",
+            summary: "abd with read and write quorums that need not meet (r + w <= n, default r = w = 1)",
+            serves_clients: true,
+            promises: &[],
+            variant_of: Some("abd"),
+            breaks: &[Guarantee::Linearizable],
+            default_scenario: "none",
+        },
+        ModelInfo {
+            name: "primary-async",
+            summary: "a fixed primary ships its log to followers asynchronously; session tokens hold reads until the follower caught up",
+            serves_clients: true,
+            promises: &[
+                Guarantee::ReadYourWrites,
+                Guarantee::MonotonicReads,
+                Guarantee::MonotonicWrites,
+                Guarantee::WritesFollowReads,
+                Guarantee::Convergence,
+                Guarantee::NoLostWrites,
+            ],
+            variant_of: None,
+            breaks: &[],
+            default_scenario: "partition",
+        },
+        ModelInfo {
+            name: "session-token-ignored",
+            summary: "primary-async whose followers serve reads without waiting for the session token",
+            serves_clients: true,
+            promises: &[],
+            variant_of: Some("primary-async"),
+            breaks: &[Guarantee::ReadYourWrites],
+            default_scenario: "none",
+        },
+        ModelInfo {
+            name: "dynamo",
+            summary: "leaderless N/R/W replication, sloppy quorums with hinted handoff, read repair, anti-entropy; last writer wins by the coordinator's clock, so skewed clocks lose acknowledged writes",
+            serves_clients: true,
+            promises: &[Guarantee::Convergence],
+            variant_of: None,
+            breaks: &[],
+            default_scenario: "clock-skew",
+        },
+        ModelInfo {
+            name: "dynamo-crdt",
+            summary: "dynamo whose keys are add-only sets merged by union: appends are never lost (writes and cas refused)",
+            serves_clients: true,
+            promises: &[Guarantee::Convergence, Guarantee::NoLostWrites],
+            variant_of: None,
+            breaks: &[],
+            default_scenario: "partition",
+        },
+        ModelInfo {
+            name: "retry-without-idempotency",
+            summary: "single-copy whose clients retry timed-out writes without idempotency keys, so a write can apply twice",
+            serves_clients: true,
+            promises: &[],
+            variant_of: Some("single-copy"),
+            breaks: &[Guarantee::Linearizable],
+            default_scenario: "flaky-network",
         },
         ModelInfo {
             name: "relay",
@@ -245,6 +335,18 @@ pub fn visit<V: ModelVisitor>(
     let params = params.clone();
     match name {
         "single-copy" => Ok(visitor.visit(single_copy::SingleCopy::new(params)?)),
+        "abd" => Ok(visitor.visit(abd::Abd::new(params, abd::Variant::Abd)?)),
+        "abd-no-write-back" => Ok(visitor.visit(abd::Abd::new(params, abd::Variant::NoWriteBack)?)),
+        "quorum-overlap" => Ok(visitor.visit(abd::Abd::new(params, abd::Variant::QuorumOverlap)?)),
+        "dynamo" => Ok(visitor.visit(dynamo::Dynamo::new(params, false)?)),
+        "dynamo-crdt" => Ok(visitor.visit(dynamo::Dynamo::new(params, true)?)),
+        "retry-without-idempotency" => Ok(visitor.visit(
+            retry_without_idempotency::RetryWithoutIdempotency::new(params)?,
+        )),
+        "primary-async" => Ok(visitor.visit(primary_async::PrimaryAsync::new(params, true)?)),
+        "session-token-ignored" => {
+            Ok(visitor.visit(primary_async::PrimaryAsync::new(params, false)?))
+        }
         _ => Err(ModelError::UnknownModel {
             name: name.to_owned(),
             valid: catalog()
