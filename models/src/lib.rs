@@ -125,7 +125,7 @@ pub fn catalog() -> &'static [ModelInfo] {
             promises: &[],
             variant_of: Some("abd"),
             breaks: &[Guarantee::Linearizable],
-            default_scenario: "partition",
+            default_scenario: "partition-halves",
         },
         ModelInfo {
             name: "quorum-overlap",
@@ -150,7 +150,7 @@ pub fn catalog() -> &'static [ModelInfo] {
             ],
             variant_of: None,
             breaks: &[],
-            default_scenario: "partition",
+            default_scenario: "partition-halves",
         },
         ModelInfo {
             name: "session-token-ignored",
@@ -177,7 +177,7 @@ pub fn catalog() -> &'static [ModelInfo] {
             promises: &[Guarantee::Convergence, Guarantee::NoLostWrites],
             variant_of: None,
             breaks: &[],
-            default_scenario: "partition",
+            default_scenario: "partition-halves",
         },
         ModelInfo {
             name: "retry-without-idempotency",

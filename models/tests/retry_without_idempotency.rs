@@ -83,13 +83,12 @@ fn more_than_one_replica_is_refused() {
     assert!(err.to_string().contains("`replicas`"), "{err}");
 }
 
-/// Found while writing the test above: `single-copy` remembers only each client's last
-/// request, so a network duplicate of an older append that arrives after the client's
-/// next write is applied again (seed 10 of the loss-and-duplication plans shows `31`
-/// twice). The server should drop requests that `Dedup::stale` calls stale.
+/// Found while writing the test above (and by `consim sweep` under swarm): a network
+/// duplicate of an older append that arrives after the client's next write must not be
+/// applied again. Seed 10 of the loss-and-duplication plans used to show `31` twice,
+/// until `Dedup::seen` answered requests older than the client's last.
 #[test]
-#[ignore = "known bug in single-copy (not this branch's file): late duplicates apply twice"]
-fn single_copy_applies_a_late_duplicate_of_an_older_request_again() {
+fn single_copy_does_not_apply_a_late_duplicate_of_an_older_request() {
     let model = SingleCopy::new(Params::default()).expect("valid");
     let spec = RunSpec::new(10, plan(Nemesis::LossDuplication, 10, &[NodeId(0)]), 150);
     let (_, history) = run(&model, &spec, appends, |_| {});

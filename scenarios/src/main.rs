@@ -374,10 +374,10 @@ fn list(json: bool) -> anyhow::Result<ExitCode> {
             .iter()
             .filter(|b| b.variant_of == Some(model.name))
         {
-            writeln!(out, "    bug {:<22} {}", bug.name, bug.summary)?;
+            writeln!(out, "    bug {:<26} {}", bug.name, bug.summary)?;
             writeln!(
                 out,
-                "    {:<26} breaks: {}; shows under: {}",
+                "    {:<30} breaks: {}; shows under: {}",
                 "",
                 guarantee_names(bug.breaks),
                 bug.default_scenario
