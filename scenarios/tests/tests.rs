@@ -882,3 +882,96 @@ fn matrix_prints_a_markdown_table() {
     assert_eq!(rows.len(), 2, "{text}");
     assert!(rows[0].contains("| none | 100%* |"), "{text}");
 }
+
+/// The lines of `chapter` between `<!-- {marker}: begin -->` and `<!-- {marker}: end -->`.
+/// With `CONSIM_BLESS=1` in the environment, replaces them with `fresh` instead (and the
+/// test passes): the way to update the book after a deliberate change.
+fn book_section(chapter: &str, marker: &str, fresh: &str) {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../book/src")
+        .join(chapter);
+    let text = std::fs::read_to_string(&path).unwrap();
+    let begin = format!("<!-- {marker}: begin -->\n");
+    let end = format!("<!-- {marker}: end -->");
+    let start = text.find(&begin).expect("the begin marker") + begin.len();
+    let stop = text.find(&end).expect("the end marker");
+    if std::env::var_os("CONSIM_BLESS").is_some() {
+        let updated = format!("{}{fresh}{}", &text[..start], &text[stop..]);
+        std::fs::write(&path, updated).unwrap();
+        return;
+    }
+    assert!(
+        text[start..stop] == *fresh,
+        "book/src/{chapter} no longer shows what consim prints; if the change is \
+         deliberate, rerun this test with CONSIM_BLESS=1 to update it.\n\
+         --- the book:\n{}\n--- consim now:\n{fresh}",
+        &text[start..stop]
+    );
+}
+
+#[test]
+fn the_books_bug_zoo_is_what_consim_sweep_finds() {
+    let list = consim(&["list", "--json"]);
+    let variants: Vec<Value> = stdout(&list)
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+        .filter_map(|l| l.get("model").cloned())
+        .filter(|m| !m["variant_of"].is_null())
+        .collect();
+    let mut table = String::from(
+        "| variant | breaks | of model | nemesis | first failing seed |\n|---|---|---|---|---:|\n",
+    );
+    for v in &variants {
+        let name = v["name"].as_str().unwrap();
+        let scenario = v["default_scenario"].as_str().unwrap();
+        let out = consim(&[
+            "sweep",
+            "--model",
+            name,
+            "--scenario",
+            scenario,
+            "--seeds",
+            "0..1000",
+            "--stop-on-failure",
+            "--json",
+            "--out",
+            std::env::temp_dir()
+                .join(format!("consim-zoo-{}", std::process::id()))
+                .to_str()
+                .unwrap(),
+        ]);
+        assert_eq!(
+            out.status.code(),
+            Some(1),
+            "{name} under {scenario}: no violation in 1000 seeds\n{}",
+            stderr(&out)
+        );
+        let failing: Value = serde_json::from_str(stdout(&out).lines().last().unwrap()).unwrap();
+        assert_eq!(failing["failed"], true);
+        // The violation is of a guarantee the variant breaks, not something else.
+        let broken: Vec<&str> = v["breaks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|g| g.as_str().unwrap())
+            .collect();
+        let violated: Vec<&str> = failing["verdicts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|x| x["judgement"]["verdict"] == "violation")
+            .map(|x| x["guarantee"].as_str().unwrap())
+            .collect();
+        assert!(
+            violated.iter().any(|g| broken.contains(g)),
+            "{name}: violated {violated:?}, breaks {broken:?}"
+        );
+        table += &format!(
+            "| `{name}` | {} | `{}` | `{scenario}` | {} |\n",
+            broken.join(", "),
+            v["variant_of"].as_str().unwrap(),
+            failing["seed"]
+        );
+    }
+    book_section("bug-zoo.md", "consim bug zoo", &table);
+}
