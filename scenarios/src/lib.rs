@@ -19,6 +19,7 @@ pub mod kernel_bench;
 pub mod matrix;
 pub mod nemesis;
 pub mod run;
+pub mod shrink;
 pub mod sweep;
 pub mod workload;
 

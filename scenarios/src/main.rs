@@ -44,6 +44,8 @@ enum Command {
     Run(RunArgs),
     /// Run one scenario over a range of seeds, across cores.
     Sweep(SweepArgs),
+    /// Shrink a failing run: the fewest faults and operations that still fail it.
+    Shrink(ShrinkArgs),
     /// The CAP table: for each model and nemesis, how often each guarantee held,
     /// availability and latency, as Markdown.
     Matrix(MatrixArgs),
@@ -203,6 +205,21 @@ struct SweepArgs {
 }
 
 #[derive(Debug, clap::Args)]
+struct ShrinkArgs {
+    #[command(flatten)]
+    scenario: ScenarioArgs,
+    /// The failing seed.
+    #[arg(long)]
+    seed: u64,
+    /// The most runs to try.
+    #[arg(long, default_value_t = 2_000, value_parser = clap::value_parser!(u64).range(1..))]
+    budget: u64,
+    /// Where to write the shrunk plan.
+    #[arg(long, default_value = "consim-out", value_name = "DIR")]
+    out: PathBuf,
+}
+
+#[derive(Debug, clap::Args)]
 struct MatrixArgs {
     /// Seeds per cell (seeds 0..N).
     #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u64).range(1..))]
@@ -294,6 +311,7 @@ fn main() -> ExitCode {
         Command::List => list(cli.json),
         Command::Run(args) => run_command(args, cli.json),
         Command::Sweep(args) => sweep_command(args, cli.json),
+        Command::Shrink(args) => shrink_command(args, cli.json),
         Command::Matrix(args) => matrix_command(args, cli.json),
         Command::Check(args) => check::command(args, cli.json),
         Command::Bench {
@@ -785,6 +803,80 @@ fn write_artifacts(
         write_viz(&dir.join("viz.html"), report)?;
     }
     Ok(dir)
+}
+
+fn shrink_command(args: ShrinkArgs, json: bool) -> anyhow::Result<ExitCode> {
+    let config = args.scenario.config(args.seed)?;
+    let Some(shrunk) = scenarios::shrink::shrink(&config, args.budget)? else {
+        if json {
+            println!("{}", json!({ "seed": args.seed, "failed": false }));
+        } else {
+            println!(
+                "seed {} does not fail {} under {}: nothing to shrink",
+                args.seed,
+                config.model,
+                config.scenario()
+            );
+        }
+        return Ok(ExitCode::SUCCESS);
+    };
+    let dir = args.out.join(format!(
+        "{}-{}-{}-shrunk",
+        config.model,
+        config.scenario(),
+        args.seed
+    ));
+    std::fs::create_dir_all(&dir).with_context(|| format!("{}: cannot create", dir.display()))?;
+    let plan_path = dir.join("plan.json");
+    std::fs::write(&plan_path, shrunk.plan.to_json())
+        .with_context(|| format!("{}: cannot write", plan_path.display()))?;
+    std::fs::write(dir.join("history.jsonl"), shrunk.report.history.to_jsonl())
+        .with_context(|| format!("{}: cannot write", dir.display()))?;
+    let mut replay = ScenarioArgs {
+        plan: Some(plan_path.clone()),
+        ops: shrunk.ops,
+        ..args.scenario.clone()
+    };
+    replay.scenario = "none".to_owned();
+    let command = replay_command(&replay, args.seed).replace(" --scenario none", "");
+    let mut out = std::io::stdout().lock();
+    if json {
+        writeln!(
+            out,
+            "{}",
+            json!({
+                "seed": args.seed,
+                "failed": true,
+                "faults": shrunk.plan.faults.len(),
+                "original_faults": shrunk.original_faults,
+                "ops": shrunk.ops,
+                "original_ops": shrunk.original_ops,
+                "runs": shrunk.runs,
+                "plan": plan_path,
+                "replay": command,
+            })
+        )?;
+    } else {
+        writeln!(
+            out,
+            "shrunk seed {} of {} under {}: {} faults (from {}), {} operations (from {}), in {} runs",
+            args.seed,
+            config.model,
+            config.scenario(),
+            shrunk.plan.faults.len(),
+            shrunk.original_faults,
+            shrunk.ops,
+            shrunk.original_ops,
+            shrunk.runs
+        )?;
+        print_report(&mut out, &shrunk.report, false, false)?;
+        writeln!(out, "plan: {}", plan_path.display())?;
+        for f in &shrunk.plan.faults {
+            writeln!(out, "  at {}: {}", f.at, serde_json::to_string(&f.fault)?)?;
+        }
+        writeln!(out, "replay: {command}")?;
+    }
+    Ok(ExitCode::from(1))
 }
 
 const MATRIX_NEMESES: [Nemesis; 7] = [

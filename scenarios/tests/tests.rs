@@ -975,3 +975,38 @@ fn the_books_bug_zoo_is_what_consim_sweep_finds() {
     }
     book_section("bug-zoo.md", "consim bug zoo", &table);
 }
+
+#[test]
+fn shrink_cuts_a_failing_run_down_and_its_replay_still_fails() {
+    let dir = std::env::temp_dir().join(format!("consim-shrink-{}", std::process::id()));
+    let out = consim(&[
+        "shrink",
+        "--model",
+        "retry-without-idempotency",
+        "--scenario",
+        "flaky-network",
+        "--seed",
+        "1",
+        "--out",
+        dir.to_str().unwrap(),
+        "--json",
+    ]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let line = json_line(&out);
+    let faults = line["faults"].as_u64().unwrap();
+    assert!(faults < line["original_faults"].as_u64().unwrap(), "{line}");
+    assert!(line["ops"].as_u64().unwrap() <= line["original_ops"].as_u64().unwrap());
+    let replay = line["replay"]
+        .as_str()
+        .unwrap()
+        .strip_prefix("cargo run --release -- ")
+        .unwrap();
+    let again = consim(&replay.split_whitespace().collect::<Vec<_>>());
+    assert_eq!(again.status.code(), Some(1), "{}", stdout(&again));
+    assert!(stdout(&again).contains("linearizable (the bug's target): VIOLATION"));
+    // A run that does not fail has nothing to shrink.
+    let fine = consim(&["shrink", "--model", "single-copy", "--seed", "1"]);
+    assert_eq!(fine.status.code(), Some(0));
+    assert!(stdout(&fine).contains("nothing to shrink"));
+    std::fs::remove_dir_all(&dir).ok();
+}

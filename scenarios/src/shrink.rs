@@ -1,0 +1,161 @@
+//! Shrinking a failing run: the fewest faults and operations that still fail it.
+//!
+//! A failing seed's fault plan (as applied, leaders resolved) and workload are cut down
+//! while the run still fails the same way — the same guarantee violated, or a panic
+//! again. Faults are removed by delta debugging (Zeller and Hildebrandt, "Simplifying
+//! and Isolating Failure-Inducing Input", TSE 2002): first in large chunks, then in
+//! smaller ones, down to single faults, until no single fault can go. The faults that
+//! heal everything at the end of the window stay, so that the shrunk run still ends
+//! healed and quiet. Then the workload is cut: a shorter run of the same seed issues a
+//! prefix of the same operations, so the operation count is halved while the failure
+//! remains, then trimmed.
+//!
+//! Every candidate is a whole deterministic run, so the result replays exactly with
+//! `consim run --plan` and `--ops`.
+
+use sim_core::{FaultPlan, Time, TimedFault};
+
+use crate::run::{Judgement, Role, RunConfig, RunError, RunReport, run};
+
+/// What a shrink found.
+#[derive(Debug)]
+pub struct Shrunk {
+    /// The smallest failing plan found.
+    pub plan: FaultPlan,
+    /// The smallest failing operation count found.
+    pub ops: u64,
+    /// The failing run with them.
+    pub report: RunReport,
+    /// Faults in the original plan.
+    pub original_faults: usize,
+    /// Operations in the original workload.
+    pub original_ops: u64,
+    /// Runs tried.
+    pub runs: u64,
+}
+
+/// How a run failed: the guarantees violated (promised or broken ones), or a panic.
+fn failure(report: &RunReport) -> Option<Vec<models::Guarantee>> {
+    if report.panic.is_some() {
+        return Some(Vec::new());
+    }
+    let violated: Vec<models::Guarantee> = report
+        .verdicts
+        .iter()
+        .filter(|v| v.role != Role::Measured && matches!(v.judgement, Judgement::Violation { .. }))
+        .map(|v| v.guarantee)
+        .collect();
+    (!violated.is_empty()).then_some(violated)
+}
+
+/// Shrinks the failing run `config`; `None` if it does not fail. At most `budget`
+/// runs are tried.
+///
+/// ```
+/// use scenarios::run::RunConfig;
+/// use scenarios::shrink::shrink;
+/// // single-copy keeps its promises: nothing to shrink.
+/// assert!(shrink(&RunConfig::new("single-copy", 1), 100)?.is_none());
+/// # Ok::<(), scenarios::run::RunError>(())
+/// ```
+pub fn shrink(config: &RunConfig, budget: u64) -> Result<Option<Shrunk>, RunError> {
+    let first = run(config)?;
+    let Some(target) = failure(&first) else {
+        return Ok(None);
+    };
+    let mut runs = 1;
+    let original_faults = first.plan.faults.len();
+    let original_ops = config
+        .workload
+        .map(|w| w.ops)
+        .unwrap_or(crate::workload::WorkloadConfig::default().ops);
+    let mut base = config.clone();
+    base.plan = Some(first.plan.clone());
+    base.workload = Some(config.workload.unwrap_or(crate::workload::WorkloadConfig {
+        mix: crate::run::default_mix(&config.model),
+        ..crate::workload::WorkloadConfig::default()
+    }));
+    // Same failure: a panic again, or one of the same guarantees violated.
+    let still_fails =
+        |candidate: &RunConfig, runs: &mut u64| -> Result<Option<RunReport>, RunError> {
+            *runs += 1;
+            let report = run(candidate)?;
+            let same = match failure(&report) {
+                None => false,
+                Some(v) if target.is_empty() => v.is_empty(),
+                Some(v) => v.iter().any(|g| target.contains(g)),
+            };
+            Ok(same.then_some(report))
+        };
+
+    let healed_at = first
+        .plan
+        .faults
+        .iter()
+        .map(|f| f.at)
+        .max()
+        .unwrap_or(Time::ZERO);
+    let (mut units, tail): (Vec<TimedFault>, Vec<TimedFault>) = first
+        .plan
+        .faults
+        .iter()
+        .cloned()
+        .partition(|f| f.at < healed_at);
+    let plan_of = |units: &[TimedFault]| {
+        let mut faults = units.to_vec();
+        faults.extend(tail.iter().cloned());
+        FaultPlan { faults }
+    };
+    let mut best = first;
+    // Delta debugging over the faults before the final heal.
+    let mut chunk = units.len().div_ceil(2).max(1);
+    while !units.is_empty() && runs < budget {
+        let mut removed_any = false;
+        let mut start = 0;
+        while start < units.len() && runs < budget {
+            let end = (start + chunk).min(units.len());
+            let mut candidate_units = units.clone();
+            candidate_units.drain(start..end);
+            let mut candidate = base.clone();
+            candidate.plan = Some(plan_of(&candidate_units));
+            if let Some(report) = still_fails(&candidate, &mut runs)? {
+                units = candidate_units;
+                best = report;
+                removed_any = true;
+            } else {
+                start = end;
+            }
+        }
+        if chunk == 1 && !removed_any {
+            break;
+        }
+        if !removed_any {
+            chunk = chunk.div_ceil(2);
+        }
+    }
+    base.plan = Some(plan_of(&units));
+    // Fewer operations: halve while it fails, then step down.
+    let mut ops = base.workload.map_or(original_ops, |w| w.ops);
+    let mut step = ops / 2;
+    while step > 0 && runs < budget {
+        let mut candidate = base.clone();
+        let try_ops = ops - step;
+        if let Some(w) = candidate.workload.as_mut() {
+            w.ops = try_ops;
+        }
+        if let Some(report) = still_fails(&candidate, &mut runs)? {
+            ops = try_ops;
+            best = report;
+        } else {
+            step /= 2;
+        }
+    }
+    Ok(Some(Shrunk {
+        plan: plan_of(&units),
+        ops,
+        report: best,
+        original_faults,
+        original_ops,
+        runs,
+    }))
+}
