@@ -587,6 +587,28 @@ impl Dedup {
             .map(|(_, reply)| reply)
     }
 
+    /// Whether `id` is older than the last request applied for its client: the client
+    /// has moved on from it (it ended, perhaps as `info`), so a late copy of it (a
+    /// delayed duplicate, or a retry that reached a log twice) must not be applied.
+    /// [`Dedup::seen`] says `None` for such a request, since its answer is forgotten.
+    ///
+    /// ```
+    /// use models::client::{Dedup, RequestId};
+    /// use models::kv::Reply;
+    /// use sim_core::NodeId;
+    /// let mut dedup = Dedup::default();
+    /// let id = |seq| RequestId { client: NodeId(4), seq };
+    /// dedup.record(id(7), Reply::Written);
+    /// assert!(dedup.superseded(id(6)));
+    /// assert!(!dedup.superseded(id(7)));
+    /// assert!(!dedup.superseded(id(8)));
+    /// ```
+    pub fn superseded(&self, id: RequestId) -> bool {
+        self.last
+            .get(&id.client)
+            .is_some_and(|(seq, _)| *seq > id.seq)
+    }
+
     /// Remembers that `id` was applied with `reply`.
     pub fn record(&mut self, id: RequestId, reply: Reply) {
         let newer = self

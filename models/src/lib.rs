@@ -15,11 +15,13 @@
 //! - [`single_copy`]: the smallest correct store, one server and timing-out clients;
 //!   the template for a new model.
 //! - [`kv`]: the requests every store serves and the outcomes clients report.
+//! - [`raft`]: a replicated store on Raft, and its bug zoo.
 //! - [`relay`]: the kernel benchmark's workload (no keys, no clients).
 //! - [`catalog`]: every model with its promises.
 
 pub mod client;
 pub mod kv;
+pub mod raft;
 pub mod relay;
 pub mod single_copy;
 
@@ -96,6 +98,71 @@ pub fn catalog() -> &'static [ModelInfo] {
             ],
             variant_of: None,
             breaks: &[],
+            default_scenario: "crash-restart",
+        },
+        ModelInfo {
+            name: "raft",
+            summary: "Raft: elections, log replication, the current-term commit rule, \
+                      ReadIndex reads (leases optional)",
+            serves_clients: true,
+            promises: &[
+                Guarantee::Linearizable,
+                Guarantee::ReadYourWrites,
+                Guarantee::MonotonicReads,
+                Guarantee::MonotonicWrites,
+                Guarantee::WritesFollowReads,
+                Guarantee::Convergence,
+                Guarantee::NoLostWrites,
+            ],
+            variant_of: None,
+            breaks: &[],
+            default_scenario: "swarm",
+        },
+        ModelInfo {
+            name: "raft-commit-old-term",
+            summary: "raft that commits entries of earlier terms by counting replicas \
+                      (the Raft paper's Figure 8)",
+            serves_clients: true,
+            promises: &[Guarantee::Convergence],
+            variant_of: Some("raft"),
+            breaks: &[Guarantee::Linearizable],
+            default_scenario: "isolate-leader",
+        },
+        ModelInfo {
+            name: "raft-stale-read",
+            summary: "raft whose leader reads its own state without confirming it still leads",
+            serves_clients: true,
+            promises: &[
+                Guarantee::MonotonicWrites,
+                Guarantee::WritesFollowReads,
+                Guarantee::Convergence,
+                Guarantee::NoLostWrites,
+            ],
+            variant_of: Some("raft"),
+            breaks: &[Guarantee::Linearizable],
+            default_scenario: "isolate-leader",
+        },
+        ModelInfo {
+            name: "raft-lease-drift",
+            summary: "raft with lease reads whose bound assumes clocks do not drift",
+            serves_clients: true,
+            promises: &[
+                Guarantee::MonotonicWrites,
+                Guarantee::WritesFollowReads,
+                Guarantee::Convergence,
+                Guarantee::NoLostWrites,
+            ],
+            variant_of: Some("raft"),
+            breaks: &[Guarantee::Linearizable],
+            default_scenario: "clock-skew",
+        },
+        ModelInfo {
+            name: "raft-ack-before-sync",
+            summary: "raft that acknowledges log entries before syncing them",
+            serves_clients: true,
+            promises: &[Guarantee::Convergence],
+            variant_of: Some("raft"),
+            breaks: &[Guarantee::Linearizable, Guarantee::NoLostWrites],
             default_scenario: "crash-restart",
         },
         ModelInfo {
@@ -245,6 +312,19 @@ pub fn visit<V: ModelVisitor>(
     let params = params.clone();
     match name {
         "single-copy" => Ok(visitor.visit(single_copy::SingleCopy::new(params)?)),
+        "raft" => Ok(visitor.visit(raft::Raft::new(None, params)?)),
+        "raft-commit-old-term" => {
+            Ok(visitor.visit(raft::Raft::new(Some(raft::RaftBug::CommitOldTerm), params)?))
+        }
+        "raft-stale-read" => {
+            Ok(visitor.visit(raft::Raft::new(Some(raft::RaftBug::StaleRead), params)?))
+        }
+        "raft-lease-drift" => {
+            Ok(visitor.visit(raft::Raft::new(Some(raft::RaftBug::LeaseDrift), params)?))
+        }
+        "raft-ack-before-sync" => {
+            Ok(visitor.visit(raft::Raft::new(Some(raft::RaftBug::AckBeforeSync), params)?))
+        }
         _ => Err(ModelError::UnknownModel {
             name: name.to_owned(),
             valid: catalog()
