@@ -46,8 +46,9 @@
 //!   before answering.
 //! - A replica that is in contact with a leader, or leads, ignores vote requests (the
 //!   Raft thesis, §4.2.3): this keeps a rejoining replica from deposing a working
-//!   leader, and it is what makes leases safe (below). A replica that boots counts as
-//!   in contact, since it cannot know whom it heard from before the crash.
+//!   leader, and it is what makes leases safe (below). A replica that restarts counts
+//!   as in contact, since it cannot know whom it heard from before the crash; one that
+//!   has never seen a term (a fresh cluster) waits only the random part.
 //! - A candidate with votes from a majority leads. It appends a **no-op** entry of
 //!   its term at once (see the commit rule) and starts heartbeats.
 //! - A leader stays leader until it hears of a later term. Cut off from the others,
@@ -550,9 +551,16 @@ impl Node for Replica {
             leader: None,
             waiting: BTreeMap::new(),
         };
-        // A replica that boots does not know whom it heard from before: it waits out
-        // one contact window before it votes, as if it had just heard a leader.
-        replica.touch_contact(ctx);
+        if replica.term == 0 {
+            // It has never seen a term, so it has acknowledged no leader's round and
+            // is part of no lease: it may stand (and vote) after a random wait.
+            let wait = ctx.rng().below(config.election.as_nanos().max(1));
+            ctx.set_timer(Duration::from_nanos(wait), Timer::Campaign { epoch: 0 });
+        } else {
+            // It does not know whom it heard from before the crash: it waits out one
+            // contact window before it votes, as if it had just heard a leader.
+            replica.touch_contact(ctx);
+        }
         if replica.bug(RaftBug::AckBeforeSync) {
             ctx.set_timer(BACKGROUND_SYNC, Timer::BackgroundSync);
         }

@@ -152,6 +152,8 @@ struct Harness {
     workload: SimRng,
     budget: u64,
     ops: Vec<Record>,
+    /// Operations not ended yet.
+    in_flight: usize,
     next_value: Value,
     last_value: [Value; KEYS as usize],
     isolations: Vec<Isolation>,
@@ -187,6 +189,7 @@ fn build(model: &Raft, seed: u64, nemesis: Nemesis) -> Harness {
         workload: SimRng::new(seed, Purpose::Workload),
         budget: 0,
         ops: Vec::new(),
+        in_flight: 0,
         next_value: 0,
         last_value: [0; KEYS as usize],
         isolations,
@@ -266,7 +269,7 @@ fn crash_restart(rng: &mut SimRng, plan: &mut FaultPlan, nodes: &[NodeId], at: T
     rng.shuffle(&mut shuffled);
     let victims = match rng.below(8) {
         0 => nodes.len(), // A power failure.
-        n => 1 + (n % 2) as usize,
+        n => (1 + (n % 2) as usize).min(nodes.len()),
     };
     for &node in &shuffled[..victims] {
         let down = Duration::from_millis(rng.between(10, 700));
@@ -395,6 +398,7 @@ impl Harness {
             invoked: self.sim.now(),
             ended: None,
         });
+        self.in_flight += 1;
         self.sim
             .input_client(client, self.sim.now(), Op { id, request });
     }
@@ -409,16 +413,9 @@ impl Harness {
         }
         let mut next_check = Time::ZERO;
         let deadline = ms(FAULT_WINDOW.1 + 4_000);
-        while self.ops.iter().any(|r| r.ended.is_none())
-            && self.sim.next_event_time().is_some_and(|t| t <= deadline)
-        {
+        while self.in_flight > 0 && self.sim.next_event_time().is_some_and(|t| t <= deadline) {
             self.sim.step();
-            let outputs: Vec<_> = self.sim.drain_client_outputs().collect();
-            for emitted in outputs {
-                let index = emitted.output.id() as usize;
-                self.ops[index].ended = Some((emitted.time, emitted.output));
-                self.next_op(emitted.node);
-            }
+            self.collect_outputs();
             if self.sim.now() >= next_check {
                 self.sample();
                 self.isolate_leader();
@@ -426,6 +423,17 @@ impl Harness {
             }
         }
         self.settle();
+    }
+
+    /// Records what clients reported, and gives each the next operation.
+    fn collect_outputs(&mut self) {
+        let outputs: Vec<_> = self.sim.drain_client_outputs().collect();
+        for emitted in outputs {
+            let index = emitted.output.id() as usize;
+            self.ops[index].ended = Some((emitted.time, emitted.output));
+            self.in_flight -= 1;
+            self.next_op(emitted.node);
+        }
     }
 
     /// Cuts off whoever leads, if an isolation is due.
@@ -782,6 +790,16 @@ fn leased() -> Raft {
 /// Runs `seeds` and asserts no violation, and that at least half the operations
 /// succeeded (a model that refuses everything would be safe, and useless).
 fn assert_correct(model: &Raft, nemesis: Nemesis, seeds: std::ops::Range<u64>) {
+    let share = assert_safe(model, nemesis, seeds);
+    assert!(
+        share > 0.5,
+        "{nemesis:?}: only {share:.2} of operations succeeded"
+    );
+}
+
+/// Runs `seeds` and asserts no violation; returns the share of operations that
+/// succeeded.
+fn assert_safe(model: &Raft, nemesis: Nemesis, seeds: std::ops::Range<u64>) -> f64 {
     let (mut ok, mut ops) = (0, 0);
     for seed in seeds {
         let found = run_one(model, seed, nemesis);
@@ -793,11 +811,7 @@ fn assert_correct(model: &Raft, nemesis: Nemesis, seeds: std::ops::Range<u64>) {
         ok += found.ok;
         ops += found.ops;
     }
-    let share = ok as f64 / ops as f64;
-    assert!(
-        share > 0.5,
-        "{nemesis:?}: only {share:.2} of operations succeeded"
-    );
+    ok as f64 / ops as f64
 }
 
 /// Asserts that some seed of `seeds` shows a violation: one clients could see if
@@ -983,13 +997,8 @@ fn timing() {
         for &client in &clients {
             harness.next_op(client);
         }
-        while harness.ops.iter().any(|r| r.ended.is_none()) && harness.sim.step() {
-            let outputs: Vec<_> = harness.sim.drain_client_outputs().collect();
-            for emitted in outputs {
-                let index = emitted.output.id() as usize;
-                harness.ops[index].ended = Some((emitted.time, emitted.output));
-                harness.next_op(emitted.node);
-            }
+        while harness.in_flight > 0 && harness.sim.step() {
+            harness.collect_outputs();
         }
         events += harness.sim.stats().events;
     }
@@ -1006,4 +1015,61 @@ fn timing() {
         bare / seeds as u32,
         events / seeds
     );
+}
+
+#[test]
+fn small_clusters_work_too() {
+    for replicas in [1, 2, 3] {
+        let params = Params {
+            replicas: Some(replicas),
+            ..Params::default()
+        };
+        let model = Raft::new(None, params).expect("valid parameters");
+        // Split votes are likelier with fewer replicas, and can delay the first
+        // election by several rounds; over ten seeds, most operations succeed.
+        let ok: usize = (0..10)
+            .map(|seed| {
+                let found = run_one(&model, seed, Nemesis::new(Kind::None));
+                assert!(found.violations.is_empty(), "{:?}", found.violations);
+                found.ok
+            })
+            .sum();
+        assert!(
+            ok >= 1_000,
+            "{replicas} replicas: {ok} of 1,200 operations ok"
+        );
+        // With one or two replicas, any crash stops progress: safety only.
+        assert_safe(&model, CRASH_RESTART, 0..50);
+    }
+}
+
+#[test]
+fn every_raft_name_is_a_model_and_refuses_nonsense_by_name() {
+    struct Replicas;
+    impl models::ModelVisitor for Replicas {
+        type Output = usize;
+        fn visit<M: Model>(self, model: M) -> usize {
+            model.replicas().len()
+        }
+    }
+    for name in std::iter::once("raft").chain(RaftBug::ALL.map(RaftBug::name)) {
+        let info = models::find(name).expect("in the catalog");
+        assert!(info.serves_clients);
+        assert_eq!(
+            info.variant_of.is_some(),
+            name != "raft",
+            "{name}: only variants name the model they break"
+        );
+        assert_eq!(models::visit(name, &Params::default(), Replicas), Ok(5));
+        let zero = Params {
+            replicas: Some(0),
+            ..Params::default()
+        };
+        let err = models::visit(name, &zero, Replicas).expect_err("zero replicas");
+        assert!(
+            err.to_string()
+                .starts_with(&format!("model `{name}`: parameter `replicas`")),
+            "{err}"
+        );
+    }
 }
