@@ -371,6 +371,7 @@ pub struct Config {
 /// A read waiting for ReadIndex to confirm it.
 #[derive(Clone, Copy, Debug)]
 struct PendingRead {
+    /// Who asked, and the request's id.
     client: NodeId,
     id: RequestId,
     key: Key,
@@ -404,20 +405,30 @@ struct Leader {
 }
 
 /// A Raft replica.
+///
+/// Its fields are private; tests read its state through the accessors
+/// ([`Replica::term`], [`Replica::role`], [`Replica::commit_index`], [`Replica::log`]…)
+/// on the value [`sim_core::Sim::replica`] returns.
 #[derive(Debug)]
 pub struct Replica {
     config: Config,
     me: NodeId,
+    // Persistent: copied into durable state and synced whenever they change.
     term: Term,
     voted_for: Option<NodeId>,
     log: imbl::Vector<Entry>,
+    // Volatile.
     role: Role,
     leader_hint: Option<NodeId>,
+    /// Committed and applied up to here (always both: entries apply as they commit).
     commit: Index,
     store: Store,
     dedup: Dedup,
+    /// Heard from a leader within `election` (or restarted within it): ignores votes.
     in_contact: bool,
+    /// Bumped whenever the election timeout restarts; older timers are stale.
     epoch: u64,
+    /// As a candidate: who voted for it in its term.
     votes: Vec<bool>,
     leader: Option<Leader>,
     /// Writes this replica appended as leader, by index, with the client to answer
@@ -516,10 +527,20 @@ impl Replica {
     /// The smallest of the highest `majority` values, counting this replica as
     /// `mine`: what a majority has reached.
     fn quorum_value(&self, values: &[u64], mine: u64) -> u64 {
-        let mut sorted: Vec<u64> = values.to_vec();
-        sorted[self.me.index()] = mine;
-        sorted.sort_unstable_by(|a, b| b.cmp(a));
-        sorted[self.majority() - 1]
+        // Five replicas is the usual case: no allocation for up to sixteen.
+        let mut small = [0; 16];
+        let mut large = Vec::new();
+        let copy: &mut [u64] = if values.len() <= small.len() {
+            small[..values.len()].copy_from_slice(values);
+            &mut small[..values.len()]
+        } else {
+            large.extend_from_slice(values);
+            &mut large
+        };
+        copy[self.me.index()] = mine;
+        *copy
+            .select_nth_unstable_by(self.majority() - 1, |a, b| b.cmp(a))
+            .1
     }
 }
 

@@ -898,30 +898,40 @@ fn raft_with_leases_under_drift_within_the_bound() {
     assert_correct(&leased(), CRASH_RESTART, 0..100);
 }
 
+// The bug tests: each variant under the nemesis that shows it, with the seed budget
+// it is caught within. The rates are from `survey` over 300 seeds; the correct model
+// passes every one of these nemeses (the tests above).
+
 #[test]
 fn commit_old_term_diverges_within_50_seeds() {
     // A committed entry overwritten: a broken invariant in about one seed in five.
-    // Clients rarely see it (about one seed in a hundred): the entry is doomed only
-    // while its leader has no entry of its own term on a majority, and clients reach
-    // a new leader only after timing out on the old one.
     assert_caught(RaftBug::CommitOldTerm, LEADER_CHURN, 0..50, false);
 }
 
 #[test]
+fn commit_old_term_is_seen_within_200_seeds() {
+    // Clients see it far more rarely, in about one seed in forty: the entry is doomed
+    // only while its leader has no entry of its own term on a majority, and clients
+    // reach a new leader only after timing out on the old one.
+    assert_caught(RaftBug::CommitOldTerm, LEADER_CHURN, 0..200, true);
+}
+
+#[test]
 fn stale_read_is_seen_within_50_seeds() {
-    // About one seed in seven.
+    // About one seed in eight.
     assert_caught(RaftBug::StaleRead, LEADER_CUT_OFF, 0..50, true);
 }
 
 #[test]
-fn lease_drift_is_seen_within_100_seeds() {
-    // About one seed in sixteen; the same plan with drift within the bound is safe
-    // for leases measured with timers (`raft_with_leases_under_drift_within_the_bound`).
-    assert_caught(RaftBug::LeaseDrift, clock_skew(400_000), 0..100, true);
+fn lease_drift_is_seen_within_50_seeds() {
+    // About one seed in eight. Leases measured with timers and a margin for drift
+    // survive the same plan (`raft_with_leases_under_drift_within_the_bound`).
+    assert_caught(RaftBug::LeaseDrift, clock_skew(400_000), 0..50, true);
 }
 
 #[test]
 fn ack_before_sync_is_seen_within_50_seeds() {
+    // About one seed in three: mostly power failures, with everything unsynced lost.
     assert_caught(RaftBug::AckBeforeSync, CRASH_RESTART, 0..50, true);
 }
 
