@@ -1,23 +1,24 @@
 //! Raft under faults: the correct model keeps its invariants over hundreds of seeds of
 //! every kind of fault, and every bug variant is caught within a stated seed budget.
 //!
-//! The harness runs 5 replicas and 3 closed-loop clients with a small workload of
-//! unique-valued writes, cas, appends and reads over four keys (two registers, two
-//! lists), applies a fault plan drawn from the seed, and checks, while it runs and at
-//! the end:
+//! The harness runs 5 replicas and 3 closed-loop clients (no retries, as the scenarios
+//! runner has them) with a small workload of unique-valued writes, cas, appends and
+//! reads over four keys (two registers, two lists), applies a fault plan drawn from
+//! the seed (a [`Nemesis`]), lets it play out, heals everything, and checks:
 //!
-//! - **committed prefixes never diverge**: every replica's log up to its commit index
-//!   agrees with every other's, at every moment sampled;
-//! - **at most one leader per term**, across every moment sampled;
-//! - **no acknowledged write is lost**: every write, cas and append a client saw
-//!   succeed is in the committed log at the end;
-//! - **no read is stale** (a real-time check, sound because values are unique): a read
-//!   returns a value at least as recent, in log order, as every write to its key
-//!   acknowledged before the read was invoked, and a list read holds every element
-//!   whose append was acknowledged before it was invoked.
+//! - on the replicas, sampled every 2 ms: **committed prefixes never diverge** (every
+//!   replica's log up to its commit index agrees with every other's, then and
+//!   earlier), and **at most one leader per term**;
+//! - on what clients saw, against the committed log as it ended: **no acknowledged
+//!   write is lost**; **no read is stale** (a register read returns a value written
+//!   no earlier in the log than any write to its key acknowledged before the read
+//!   began; a list read holds every element acknowledged before it began); **no read
+//!   goes back in time** behind a read that ended before it began; list reads are
+//!   prefixes of one another; and no read returns a value that never committed.
 //!
-//! The full linearizability and session checks run in the scenarios crate, through
-//! the real checkers.
+//! These are sound with unique values, not complete: the full linearizability and
+//! session checks run in the scenarios crate, through the real checkers. `survey`
+//! (ignored) prints how often each model breaks under each nemesis.
 
 use std::collections::BTreeMap;
 
@@ -141,6 +142,7 @@ struct Isolation {
 /// One operation and how it went.
 #[derive(Clone, Debug)]
 struct Record {
+    client: NodeId,
     request: Request,
     invoked: Time,
     ended: Option<(Time, Outcome)>,
@@ -394,6 +396,7 @@ impl Harness {
         };
         let id = self.ops.len() as u64;
         self.ops.push(Record {
+            client,
             request,
             invoked: self.sim.now(),
             ended: None,
@@ -1081,5 +1084,107 @@ fn every_raft_name_is_a_model_and_refuses_nonsense_by_name() {
                 .starts_with(&format!("model `{name}`: parameter `replicas`")),
             "{err}"
         );
+    }
+}
+
+/// Not a test: writes each run's history as JSONL for `consim check`, registers
+/// (`--model kv`) and lists (`--model list-append`) apart, into `$OUT` (default
+/// `/tmp/raft-histories`). `ONLY` names the model, `SEEDS` the number of seeds.
+#[test]
+#[ignore]
+fn export_histories() {
+    use std::fmt::Write as _;
+    let env = |key: &str| std::env::var(key).unwrap_or_default();
+    let out = std::path::PathBuf::from(match env("OUT").as_str() {
+        "" => "/tmp/raft-histories".to_owned(),
+        dir => dir.to_owned(),
+    });
+    std::fs::create_dir_all(&out).expect("an output directory");
+    let name = match env("ONLY").as_str() {
+        "" => "raft".to_owned(),
+        name => name.to_owned(),
+    };
+    let model = match RaftBug::ALL.into_iter().find(|b| b.name() == name) {
+        Some(bug) => variant(bug),
+        None => raft(&[]),
+    };
+    let nemesis = match env("KIND").as_str() {
+        "churn" => LEADER_CHURN,
+        "cut" => LEADER_CUT_OFF,
+        "clock" => clock_skew(400_000),
+        "crash" => CRASH_RESTART,
+        "partitions" => PARTITIONS,
+        _ => SWARM,
+    };
+    let seeds: u64 = env("SEEDS").parse().unwrap_or(20);
+    for seed in 0..seeds {
+        let mut harness = build(&model, seed, nemesis);
+        harness.run(OPS);
+        let (mut registers, mut lists) = (String::new(), String::new());
+        let mut events: Vec<(Time, usize, bool)> = Vec::new();
+        for (i, record) in harness.ops.iter().enumerate() {
+            events.push((record.invoked, i, false));
+            if let Some((t, _)) = &record.ended {
+                events.push((*t, i, true));
+            }
+        }
+        events.sort();
+        // As in Jepsen, a client whose outcome is unknown comes back as a new process.
+        let mut generation: BTreeMap<NodeId, u32> = BTreeMap::new();
+        let mut process_of = vec![0; harness.ops.len()];
+        for (i, record) in harness.ops.iter().enumerate() {
+            let g = generation.entry(record.client).or_default();
+            process_of[i] = record.client.0 + 100 * *g;
+            if !matches!(
+                record.ended,
+                Some((_, Outcome::Ok { .. } | Outcome::Fail { .. }))
+            ) {
+                *g += 1;
+            }
+        }
+        for (time, i, end) in events {
+            let record = &harness.ops[i];
+            let process = process_of[i];
+            let key = record.request.key();
+            let (f, invoke_value) = match record.request {
+                Request::Read { .. } => ("read", "null".to_owned()),
+                Request::Write { value, .. } => ("write", value.to_string()),
+                Request::Append { value, .. } => ("append", value.to_string()),
+                Request::Cas { from, to, .. } => ("cas", format!("[{from},{to}]")),
+            };
+            let (kind, value) = match (&record.ended, end) {
+                (_, false) => ("invoke", invoke_value),
+                (Some((_, Outcome::Ok { reply, .. })), true) => (
+                    "ok",
+                    match reply {
+                        Reply::Read(Some(v)) => v.to_string(),
+                        Reply::Read(None) if key >= REGISTER_KEYS => "[]".to_owned(),
+                        Reply::Read(None) => "null".to_owned(),
+                        Reply::ReadList(list) => format!("{list:?}").replace(' ', ""),
+                        _ => invoke_value,
+                    },
+                ),
+                (Some((_, Outcome::Fail { .. })), true) => ("fail", invoke_value),
+                (_, true) => ("info", invoke_value),
+            };
+            let target = if key < REGISTER_KEYS {
+                &mut registers
+            } else {
+                &mut lists
+            };
+            writeln!(
+                target,
+                "{{\"process\":{process},\"type\":\"{kind}\",\"f\":\"{f}\",\"key\":{key},\
+                 \"value\":{value},\"time\":{}}}",
+                time.as_nanos()
+            )
+            .expect("writing to a string");
+        }
+        let write = |suffix: &str, text: &str| {
+            let path = out.join(format!("{name}-{seed}-{suffix}.jsonl"));
+            std::fs::write(path, text).expect("writing a history");
+        };
+        write("kv", &registers);
+        write("lists", &lists);
     }
 }
