@@ -16,6 +16,7 @@
 //!   the template for a new model.
 //! - [`kv`]: the requests every store serves and the outcomes clients report.
 //! - [`relay`]: the kernel benchmark's workload (no keys, no clients).
+//! - [`raft`]: a replicated store on Raft, and its bug zoo.
 //! - [`catalog`]: every model with its promises.
 
 pub mod abd;
@@ -23,6 +24,7 @@ pub mod client;
 pub mod dynamo;
 pub mod kv;
 pub mod primary_async;
+pub mod raft;
 pub mod relay;
 pub mod retry_without_idempotency;
 pub mod single_copy;
@@ -103,6 +105,80 @@ pub fn catalog() -> &'static [ModelInfo] {
             default_scenario: "crash-restart",
         },
         ModelInfo {
+            name: "retry-without-idempotency",
+            summary: "single-copy whose clients retry timed-out writes without idempotency keys, so a write can apply twice",
+            serves_clients: true,
+            promises: &[],
+            variant_of: Some("single-copy"),
+            breaks: &[Guarantee::Linearizable],
+            default_scenario: "flaky-network",
+        },
+        ModelInfo {
+            name: "raft",
+            summary: "Raft: elections, log replication, the current-term commit rule, \
+                      ReadIndex reads (leases optional)",
+            serves_clients: true,
+            promises: &[
+                Guarantee::Linearizable,
+                Guarantee::ReadYourWrites,
+                Guarantee::MonotonicReads,
+                Guarantee::MonotonicWrites,
+                Guarantee::WritesFollowReads,
+                Guarantee::Convergence,
+                Guarantee::NoLostWrites,
+            ],
+            variant_of: None,
+            breaks: &[],
+            default_scenario: "swarm",
+        },
+        ModelInfo {
+            name: "raft-commit-old-term",
+            summary: "raft that commits entries of earlier terms by counting replicas \
+                      (the Raft paper's Figure 8)",
+            serves_clients: true,
+            promises: &[Guarantee::Convergence],
+            variant_of: Some("raft"),
+            breaks: &[Guarantee::Linearizable],
+            default_scenario: "isolate-leader",
+        },
+        ModelInfo {
+            name: "raft-stale-read",
+            summary: "raft whose leader reads its own state without confirming it still leads",
+            serves_clients: true,
+            promises: &[
+                Guarantee::MonotonicWrites,
+                Guarantee::WritesFollowReads,
+                Guarantee::Convergence,
+                Guarantee::NoLostWrites,
+            ],
+            variant_of: Some("raft"),
+            breaks: &[Guarantee::Linearizable],
+            default_scenario: "isolate-leader",
+        },
+        ModelInfo {
+            name: "raft-lease-drift",
+            summary: "raft with lease reads whose bound assumes clocks do not drift",
+            serves_clients: true,
+            promises: &[
+                Guarantee::MonotonicWrites,
+                Guarantee::WritesFollowReads,
+                Guarantee::Convergence,
+                Guarantee::NoLostWrites,
+            ],
+            variant_of: Some("raft"),
+            breaks: &[Guarantee::Linearizable],
+            default_scenario: "clock-skew",
+        },
+        ModelInfo {
+            name: "raft-ack-before-sync",
+            summary: "raft that acknowledges log entries before syncing them",
+            serves_clients: true,
+            promises: &[Guarantee::Convergence],
+            variant_of: Some("raft"),
+            breaks: &[Guarantee::Linearizable, Guarantee::NoLostWrites],
+            default_scenario: "crash-restart",
+        },
+        ModelInfo {
             name: "abd",
             summary: "multi-writer atomic register: query a quorum, then store (reads write back); r + w > n",
             serves_clients: true,
@@ -178,15 +254,6 @@ pub fn catalog() -> &'static [ModelInfo] {
             variant_of: None,
             breaks: &[],
             default_scenario: "partition-halves",
-        },
-        ModelInfo {
-            name: "retry-without-idempotency",
-            summary: "single-copy whose clients retry timed-out writes without idempotency keys, so a write can apply twice",
-            serves_clients: true,
-            promises: &[],
-            variant_of: Some("single-copy"),
-            breaks: &[Guarantee::Linearizable],
-            default_scenario: "flaky-network",
         },
         ModelInfo {
             name: "relay",
@@ -346,6 +413,19 @@ pub fn visit<V: ModelVisitor>(
         "primary-async" => Ok(visitor.visit(primary_async::PrimaryAsync::new(params, true)?)),
         "session-token-ignored" => {
             Ok(visitor.visit(primary_async::PrimaryAsync::new(params, false)?))
+        }
+        "raft" => Ok(visitor.visit(raft::Raft::new(None, params)?)),
+        "raft-commit-old-term" => {
+            Ok(visitor.visit(raft::Raft::new(Some(raft::RaftBug::CommitOldTerm), params)?))
+        }
+        "raft-stale-read" => {
+            Ok(visitor.visit(raft::Raft::new(Some(raft::RaftBug::StaleRead), params)?))
+        }
+        "raft-lease-drift" => {
+            Ok(visitor.visit(raft::Raft::new(Some(raft::RaftBug::LeaseDrift), params)?))
+        }
+        "raft-ack-before-sync" => {
+            Ok(visitor.visit(raft::Raft::new(Some(raft::RaftBug::AckBeforeSync), params)?))
         }
         _ => Err(ModelError::UnknownModel {
             name: name.to_owned(),

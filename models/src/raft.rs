@@ -1,0 +1,1415 @@
+//! `raft`: a replicated key-value store on Raft, and four bugs people write into it.
+//!
+//! Raft (Ongaro and Ousterhout, 2014) keeps a log of commands identical on a majority
+//! of replicas and applies it, in order, to a state machine (here the [`Store`] and
+//! its [`Dedup`] table). One replica at a time leads a **term**; it appends clients'
+//! writes to its log, ships them to the others, and applies an entry once it is
+//! **committed**: stored on a majority, so that every later leader has it.
+//!
+//! This page walks through how the model is written, in the order a reader would write
+//! it. It is longer than [`crate::single_copy`] because Raft has more moving parts,
+//! but the shape is the same: one [`Node`] ([`Replica`]), a peer message type
+//! ([`Peer`]), and a [`Model`] ([`Raft`]) that turns [`Params`] into configurations.
+//!
+//! # State: what survives a crash, and what does not
+//!
+//! Raft's safety rests on three things surviving a crash: the **current term**, the
+//! **vote** cast in it, and the **log** ([`Persistent`], the node's
+//! [`Node::Durable`]). The replica keeps its working copy of them in its own fields
+//! (so tests can inspect them through [`sim_core::Sim::replica`]) and copies them into
+//! [`Ctx::durable_mut`] whenever they change; [`Ctx::sync`] then makes them survive.
+//! The log is an [`imbl::Vector`], so that copy is a pointer bump, not a memcpy.
+//!
+//! **The sync rule**: a replica syncs before any message that depends on what it
+//! wrote leaves it (a handler's sends go out when it returns, so "sync in the same
+//! handler" is enough): before granting a vote, before acknowledging entries, and
+//! before the leader counts its own copy of a new entry. `raft-ack-before-sync`
+//! breaks exactly this rule for the log.
+//!
+//! Everything else is volatile and rebuilt after a restart: the role, who leads, the
+//! commit index (a restarted replica starts at 0 and learns it again from the leader)
+//! and the state machine (re-applied from the log as the commit index comes back).
+//!
+//! # Elections
+//!
+//! Timers are set on the node's own clock ([`Ctx::set_timer`]), which drifts but does
+//! not jump; the model never reads [`Ctx::now`] (only `raft-lease-drift` does), so
+//! clock jumps cannot hurt it.
+//!
+//! - A follower that hears from a leader is **in contact** for `election-ms`
+//!   ([`Timer::Quiet`]); after that it waits a further random `0..election-ms`
+//!   ([`Timer::Campaign`]) and then stands: it increments its term, votes for itself,
+//!   syncs, and asks everyone with [`Peer::RequestVote`]. Randomised timeouts make
+//!   split votes rare.
+//! - A replica grants its vote at most once per term, only to a candidate whose log is
+//!   at least as up to date as its own (last term, then length), and syncs the vote
+//!   before answering.
+//! - A replica that is in contact with a leader, or leads, ignores vote requests (the
+//!   Raft thesis, §4.2.3): this keeps a rejoining replica from deposing a working
+//!   leader, and it is what makes leases safe (below). A replica that restarts counts
+//!   as in contact, since it cannot know whom it heard from before the crash; one that
+//!   has never seen a term (a fresh cluster) waits only the random part.
+//! - A candidate with votes from a majority leads. It appends a **no-op** entry of
+//!   its term at once (see the commit rule) and starts heartbeats.
+//! - A leader stays leader until it hears of a later term. Cut off from the others,
+//!   it cannot commit anything, so its clients time out and look elsewhere.
+//!
+//! # Replication and the commit rule
+//!
+//! The leader keeps, per follower, the next index to send and the highest index known
+//! to match. [`Peer::Append`] carries the entries from `next` on (at most
+//! [`MAX_BATCH`]), the index and term just before them, and the leader's commit index;
+//! the leader moves `next` past what it sent without waiting (pipelining), and moves
+//! it back when a follower answers with a mismatch. Heartbeats are the same message,
+//! with whatever is unsent (often nothing); lost messages are repaired by the next
+//! heartbeat's mismatch.
+//!
+//! A follower accepts entries only if its log holds the entry just before them with
+//! the same term; it then truncates only at the first entry that conflicts (never
+//! because of a stale, reordered message), syncs, and answers with the index up to
+//! which its log now matches the leader's.
+//!
+//! **The commit rule**: the leader takes the highest index stored on a majority, and
+//! commits it only if that entry is **of its current term**. An entry of an earlier
+//! term can sit on a majority and still be overwritten by a later leader (Figure 8 of
+//! the Raft paper); it commits only once an entry of the current term after it does.
+//! This is why a new leader appends a no-op: it commits the inherited entries promptly.
+//! `raft-commit-old-term` counts replicas for entries of any term.
+//!
+//! # Clients: redirects, idempotency, and indeterminate answers
+//!
+//! Clients route to the leader ([`Routing::Leader`]); a follower answers
+//! [`Answer::Redirect`] naming the leader it last heard from. Log entries carry the
+//! client's [`RequestId`], and the state machine keeps a [`Dedup`] table: applying an
+//! entry whose id was already applied (a retry that reached the log twice) answers the
+//! first reply and changes nothing, and an entry older than its client's last applied
+//! request (a late duplicate) is skipped. The table is part of the applied state, so
+//! every replica dedups identically. A leader also answers a retry of an applied
+//! request straight from the table, and does not append a retry whose first attempt is
+//! still in its log.
+//!
+//! The replica that appended a write answers its client when the entry applies,
+//! whether or not it still leads by then (the entry may commit under the next leader),
+//! and answers [`Answer::Indeterminate`] if the entry is overwritten (a copy appended
+//! by another leader, for a retry, may still commit). If neither happens, the client
+//! times out.
+//!
+//! # Reads
+//!
+//! A read must see every write acknowledged before it was sent, so a leader cannot
+//! just read its state: it may have been deposed without knowing it, or (newly
+//! elected) not yet know how far the log is committed. By default reads use
+//! **ReadIndex**: the leader notes its commit index (at least its no-op's index), sends
+//! a round of heartbeats, and answers once a majority has acknowledged a round sent
+//! after the read arrived (so it still led when the read arrived) and it has applied
+//! up to the noted index. Every broadcast is a numbered round, and followers echo the
+//! round in their answers.
+//!
+//! **Leases** (`lease-ms`, off by default): once a majority acknowledged a round, no
+//! other leader can be elected until every replica of that majority has been out of
+//! contact for `election-ms` on its own clock. The leader therefore serves reads
+//! locally for `lease-ms` after sending that round ([`Timer::LeaseEnd`]), provided
+//! that, even with every clock drifting by up to `drift-ppm`, `lease-ms` on its clock
+//! ends before `election-ms` on theirs: `lease ≤ election × (1 − ρ) / (1 + ρ)`.
+//! A lease also starts only once the leader has committed its no-op, like ReadIndex.
+//!
+//! # The bug zoo
+//!
+//! Each bug is a [`RaftBug`] and a model name of its own. What shows each one is
+//! worth knowing, since most faults do not:
+//!
+//! - `raft-commit-old-term`: commits an entry of an earlier term by counting replicas.
+//!   Believing that this commits inherited entries, it appends no no-op on election and
+//!   serves reads once everything it had at election is committed. An entry a minority
+//!   held in an earlier term can then be committed, read and acknowledged, and then
+//!   overwritten by a leader with a later-term entry at the same index. It takes
+//!   leaders cut off in quick succession, which leave entries of several terms on
+//!   minorities; clients see the overwrite far more rarely than it happens, since the
+//!   entry is doomed only while its leader has no entry of its own term on a majority.
+//! - `raft-stale-read`: a leader answers reads from its state straight away. A deposed
+//!   leader cut off with a minority, or a new leader that has not committed its no-op
+//!   yet, returns old values. Clients see it when some of them are cut off with the
+//!   old leader while others write through the new one.
+//! - `raft-lease-drift`: serves lease reads for `lease-ms` (default: `election-ms`)
+//!   and trusts its clock to keep true time: it leaves no margin for drift, and it
+//!   measures the lease on its wall clock ([`Ctx::now`]) rather than with a timer. It
+//!   is safe while clocks keep time; when the leader's clock runs slow or jumps back,
+//!   or its followers' run fast, its lease outlives their contact windows, and a
+//!   leader elected meanwhile can commit writes it does not see. Clients see it when
+//!   the leader is cut off (with some of them) while its clock misleads it.
+//! - `raft-ack-before-sync`: writes the log without syncing it, and syncs only in
+//!   the background (every [`BACKGROUND_SYNC`]) or along with a vote. A crash loses
+//!   acknowledged entries, and a leader elected without them overwrites them; crashes
+//!   of several replicas at once show it best.
+//!
+//! # Parameters
+//!
+//! `replicas` (default 5), `election-ms` (default 150; election timeouts are random in
+//! `[election-ms, 2 × election-ms)`), `heartbeat-ms` (default 50; below
+//! `election-ms`), `lease-ms` (default 0: no lease) and `drift-ppm` (default 100,000:
+//! the drift a lease must survive). Nonsense is refused when the model is built, as a
+//! [`ModelError::BadParam`] naming the parameter:
+//!
+//! ```
+//! use models::raft::Raft;
+//! use models::{ModelError, Params};
+//! let mut params = Params::default();
+//! params.settings.insert("lease-ms".into(), "200".into());
+//! let err = Raft::new(None, params).unwrap_err();
+//! assert!(matches!(&err, ModelError::BadParam { param, .. } if param == "lease-ms"));
+//! assert!(Raft::new(None, Params::default()).is_ok());
+//! ```
+
+use std::collections::BTreeMap;
+use std::convert::Infallible;
+
+use sim_core::{Ctx, Duration, Node, NodeId, Time};
+
+use crate::client::{Answer, ClientMsg, Dedup, RequestId, Routing, Wire, reply};
+use crate::kv::{Key, Reply, Request, Store};
+use crate::{Model, ModelError, Params};
+
+/// A position in the log, counting from 1 (0: before the first entry).
+pub type Index = u64;
+
+/// A term: a period with at most one leader.
+pub type Term = u64;
+
+/// Entries one [`Peer::Append`] carries at most.
+pub const MAX_BATCH: usize = 64;
+
+/// How often `raft-ack-before-sync` syncs its log in the background.
+pub const BACKGROUND_SYNC: Duration = Duration::from_millis(1_000);
+
+/// The bugs of the bug zoo; see the module documentation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum RaftBug {
+    /// `raft-commit-old-term`: commits entries of earlier terms by counting replicas.
+    CommitOldTerm,
+    /// `raft-stale-read`: a leader reads its state without confirming it still leads.
+    StaleRead,
+    /// `raft-lease-drift`: lease reads whose bound assumes clocks do not drift.
+    LeaseDrift,
+    /// `raft-ack-before-sync`: acknowledges log entries before syncing them.
+    AckBeforeSync,
+}
+
+impl RaftBug {
+    /// Every bug, in catalog order.
+    pub const ALL: [RaftBug; 4] = [
+        RaftBug::CommitOldTerm,
+        RaftBug::StaleRead,
+        RaftBug::LeaseDrift,
+        RaftBug::AckBeforeSync,
+    ];
+
+    /// The model name of the variant with this bug.
+    ///
+    /// ```
+    /// use models::raft::RaftBug;
+    /// assert_eq!(RaftBug::StaleRead.name(), "raft-stale-read");
+    /// ```
+    pub fn name(self) -> &'static str {
+        match self {
+            RaftBug::CommitOldTerm => "raft-commit-old-term",
+            RaftBug::StaleRead => "raft-stale-read",
+            RaftBug::LeaseDrift => "raft-lease-drift",
+            RaftBug::AckBeforeSync => "raft-ack-before-sync",
+        }
+    }
+}
+
+/// What a log entry asks the state machine to do.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Command {
+    /// Nothing: the entry a new leader appends to commit what it inherited.
+    Noop,
+    /// A client's write (reads do not go through the log).
+    Client {
+        /// The request's idempotency key.
+        id: RequestId,
+        /// The write.
+        request: Request,
+    },
+}
+
+/// One log entry.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Entry {
+    /// The term of the leader that appended it.
+    pub term: Term,
+    /// What it does.
+    pub command: Command,
+}
+
+/// What a replica keeps in durable state.
+#[derive(Clone, Debug, Default)]
+pub struct Persistent {
+    /// The latest term it has seen.
+    pub term: Term,
+    /// Whom it voted for in `term`.
+    pub voted_for: Option<NodeId>,
+    /// The log; entry `i` is at position `i - 1`.
+    pub log: imbl::Vector<Entry>,
+}
+
+/// A replica's role.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Role {
+    /// Follows a leader (or waits for one).
+    Follower,
+    /// Asks for votes.
+    Candidate,
+    /// Leads its term.
+    Leader,
+}
+
+/// How a follower answered an [`Peer::Append`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AppendOutcome {
+    /// Its log matches the leader's up to this index.
+    Matched(Index),
+    /// Its log does not hold the entry before the ones sent; try again from `hint`.
+    Mismatch {
+        /// The index the leader should send from next.
+        hint: Index,
+    },
+}
+
+/// Messages between replicas.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Peer {
+    /// A candidate asks for a vote.
+    RequestVote {
+        /// The candidate's term.
+        term: Term,
+        /// The index of its last log entry.
+        last_index: Index,
+        /// The term of its last log entry.
+        last_term: Term,
+    },
+    /// The answer to a vote request.
+    Vote {
+        /// The voter's term.
+        term: Term,
+        /// Whether the vote was granted.
+        granted: bool,
+    },
+    /// Entries (or none: a heartbeat) from the leader.
+    Append {
+        /// The leader's term.
+        term: Term,
+        /// The index of the entry just before `entries`.
+        prev_index: Index,
+        /// The term of that entry.
+        prev_term: Term,
+        /// Entries from `prev_index + 1` on.
+        entries: Vec<Entry>,
+        /// The leader's commit index.
+        commit: Index,
+        /// The leader's round number, echoed in the answer (for ReadIndex and leases).
+        round: u64,
+    },
+    /// A follower's answer to an [`Peer::Append`].
+    AppendReply {
+        /// The follower's term.
+        term: Term,
+        /// The round answered.
+        round: u64,
+        /// What happened.
+        outcome: AppendOutcome,
+    },
+}
+
+/// The timers of a replica.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Timer {
+    /// `election-ms` passed since the leader was last heard (set `epoch`): the contact
+    /// window ends.
+    Quiet {
+        /// The contact epoch it was set in; a later contact makes it stale.
+        epoch: u64,
+    },
+    /// The random rest of the election timeout passed: stand for election.
+    Campaign {
+        /// The epoch it was set in.
+        epoch: u64,
+    },
+    /// Time for the leader of `term` to send a round of heartbeats.
+    Heartbeat {
+        /// The term it was set in.
+        term: Term,
+    },
+    /// The lease from round `round` of `term` is over.
+    LeaseEnd {
+        /// The term.
+        term: Term,
+        /// The round.
+        round: u64,
+    },
+    /// `raft-ack-before-sync`'s background sync.
+    BackgroundSync,
+}
+
+/// The configuration every replica of one model shares.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Config {
+    /// Replicas `n0..n{replicas-1}`.
+    pub replicas: usize,
+    /// The contact window, and the least election timeout (timeouts are random in
+    /// `[election, 2 × election)`).
+    pub election: Duration,
+    /// How often a leader sends heartbeats.
+    pub heartbeat: Duration,
+    /// How long a leader serves reads locally after a round a majority acknowledged;
+    /// `None`: no leases, reads use ReadIndex.
+    pub lease: Option<Duration>,
+    /// The bug, for a bug-zoo variant.
+    pub bug: Option<RaftBug>,
+}
+
+/// A read waiting for ReadIndex to confirm it.
+#[derive(Clone, Copy, Debug)]
+struct PendingRead {
+    /// Who asked, and the request's id.
+    client: NodeId,
+    id: RequestId,
+    key: Key,
+    /// Serve once applied up to here.
+    index: Index,
+    /// Serve once a majority acknowledged this round.
+    round: u64,
+}
+
+/// What only a leader keeps; dropped when it steps down.
+#[derive(Debug)]
+struct Leader {
+    /// Per replica: the next index to send.
+    next: Vec<Index>,
+    /// Per replica: the highest index known to match.
+    matched: Vec<Index>,
+    /// Per replica: the highest round it acknowledged in this term.
+    acked: Vec<u64>,
+    /// The last round sent.
+    round: u64,
+    /// The highest round whose lease has ended.
+    lease_over: u64,
+    /// `raft-lease-drift`: the wall-clock time each round was sent, by round - 1.
+    sent_at: Vec<Time>,
+    /// Reads are served once this index is committed (the no-op's index).
+    caught_up: Index,
+    /// Where each request appended in this term sits in the log, until it applies.
+    in_log: BTreeMap<RequestId, Index>,
+    /// Reads waiting for ReadIndex.
+    reads: Vec<PendingRead>,
+}
+
+/// A Raft replica.
+///
+/// Its fields are private; tests read its state through the accessors
+/// ([`Replica::term`], [`Replica::role`], [`Replica::commit_index`], [`Replica::log`]…)
+/// on the value [`sim_core::Sim::replica`] returns.
+#[derive(Debug)]
+pub struct Replica {
+    config: Config,
+    me: NodeId,
+    // Persistent: copied into durable state and synced whenever they change.
+    term: Term,
+    voted_for: Option<NodeId>,
+    log: imbl::Vector<Entry>,
+    // Volatile.
+    role: Role,
+    leader_hint: Option<NodeId>,
+    /// Committed and applied up to here (always both: entries apply as they commit).
+    commit: Index,
+    store: Store,
+    dedup: Dedup,
+    /// Heard from a leader within `election` (or restarted within it): ignores votes.
+    in_contact: bool,
+    /// Bumped whenever the election timeout restarts; older timers are stale.
+    epoch: u64,
+    /// As a candidate: who voted for it in its term.
+    votes: Vec<bool>,
+    leader: Option<Leader>,
+    /// Writes this replica appended as leader, by index, with the client to answer
+    /// when they apply (whether or not it still leads then).
+    waiting: BTreeMap<Index, (NodeId, RequestId)>,
+}
+
+// ANCHOR: accessors
+impl Replica {
+    /// The latest term this replica has seen.
+    pub fn term(&self) -> Term {
+        self.term
+    }
+
+    /// Its role now.
+    pub fn role(&self) -> Role {
+        self.role
+    }
+
+    /// Whom it voted for in its current term.
+    pub fn voted_for(&self) -> Option<NodeId> {
+        self.voted_for
+    }
+
+    /// The leader it last heard from (itself, if it leads).
+    pub fn leader_hint(&self) -> Option<NodeId> {
+        self.leader_hint
+    }
+
+    /// The highest index it knows to be committed (and has applied).
+    pub fn commit_index(&self) -> Index {
+        self.commit
+    }
+
+    /// Its log; entry `i` is at position `i - 1`.
+    pub fn log(&self) -> &imbl::Vector<Entry> {
+        &self.log
+    }
+
+    /// Its state machine, applied up to [`Replica::commit_index`].
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+}
+// ANCHOR_END: accessors
+
+impl Replica {
+    fn majority(&self) -> usize {
+        self.config.replicas / 2 + 1
+    }
+
+    fn last_index(&self) -> Index {
+        self.log.len() as Index
+    }
+
+    fn term_at(&self, index: Index) -> Term {
+        match index {
+            0 => 0,
+            i => self.log[(i - 1) as usize].term,
+        }
+    }
+
+    fn peers(&self) -> impl Iterator<Item = NodeId> + use<> {
+        let me = self.me;
+        (0..self.config.replicas as u32)
+            .map(NodeId)
+            .filter(move |&p| p != me)
+    }
+
+    fn bug(&self, bug: RaftBug) -> bool {
+        self.config.bug == Some(bug)
+    }
+
+    /// Copies term, vote and log into durable state and syncs them.
+    fn save(&self, ctx: &mut Ctx<'_, Self>) {
+        self.write_durable(ctx);
+        ctx.sync();
+    }
+
+    /// Like [`Replica::save`] after a change of the log alone, which
+    /// `raft-ack-before-sync` leaves to its background sync.
+    fn save_log(&self, ctx: &mut Ctx<'_, Self>) {
+        self.write_durable(ctx);
+        if !self.bug(RaftBug::AckBeforeSync) {
+            ctx.sync();
+        }
+    }
+
+    fn write_durable(&self, ctx: &mut Ctx<'_, Self>) {
+        let durable = ctx.durable_mut();
+        durable.term = self.term;
+        durable.voted_for = self.voted_for;
+        durable.log = self.log.clone();
+    }
+
+    /// The smallest of the highest `majority` values, counting this replica as
+    /// `mine`: what a majority has reached.
+    fn quorum_value(&self, values: &[u64], mine: u64) -> u64 {
+        // Five replicas is the usual case: no allocation for up to sixteen.
+        let mut small = [0; 16];
+        let mut large = Vec::new();
+        let copy: &mut [u64] = if values.len() <= small.len() {
+            small[..values.len()].copy_from_slice(values);
+            &mut small[..values.len()]
+        } else {
+            large.extend_from_slice(values);
+            &mut large
+        };
+        copy[self.me.index()] = mine;
+        *copy
+            .select_nth_unstable_by(self.majority() - 1, |a, b| b.cmp(a))
+            .1
+    }
+}
+
+// ANCHOR: node
+impl Node for Replica {
+    type Config = Config;
+    type Msg = Wire<Peer>;
+    type Timer = Timer;
+    type Durable = Persistent;
+    type Input = Infallible;
+    type Output = Infallible;
+
+    fn start(config: &Config, ctx: &mut Ctx<'_, Self>) -> Self {
+        let durable = ctx.durable();
+        let mut replica = Replica {
+            config: *config,
+            me: ctx.id(),
+            term: durable.term,
+            voted_for: durable.voted_for,
+            log: durable.log.clone(),
+            role: Role::Follower,
+            leader_hint: None,
+            commit: 0,
+            store: Store::default(),
+            dedup: Dedup::default(),
+            in_contact: false,
+            epoch: 0,
+            votes: vec![false; config.replicas],
+            leader: None,
+            waiting: BTreeMap::new(),
+        };
+        if replica.term == 0 {
+            // It has never seen a term, so it has acknowledged no leader's round and
+            // is part of no lease: it may stand (and vote) after a random wait.
+            let wait = ctx.rng().below(config.election.as_nanos().max(1));
+            ctx.set_timer(Duration::from_nanos(wait), Timer::Campaign { epoch: 0 });
+        } else {
+            // It does not know whom it heard from before the crash: it waits out one
+            // contact window before it votes, as if it had just heard a leader.
+            replica.touch_contact(ctx);
+        }
+        if replica.bug(RaftBug::AckBeforeSync) {
+            ctx.set_timer(BACKGROUND_SYNC, Timer::BackgroundSync);
+        }
+        replica
+    }
+
+    fn on_message(&mut self, ctx: &mut Ctx<'_, Self>, from: NodeId, msg: Wire<Peer>) {
+        match msg {
+            Wire::Client(ClientMsg::Request { id, request, .. }) => {
+                self.on_request(ctx, from, id, request);
+            }
+            Wire::Client(ClientMsg::Reply { .. }) => {} // Replicas receive no replies.
+            Wire::Peer(Peer::RequestVote {
+                term,
+                last_index,
+                last_term,
+            }) => self.on_request_vote(ctx, from, term, (last_term, last_index)),
+            Wire::Peer(Peer::Vote { term, granted }) => self.on_vote(ctx, from, term, granted),
+            Wire::Peer(Peer::Append {
+                term,
+                prev_index,
+                prev_term,
+                entries,
+                commit,
+                round,
+            }) => {
+                let append = AppendArgs {
+                    prev_index,
+                    prev_term,
+                    entries,
+                    commit,
+                };
+                self.on_append(ctx, from, term, append, round);
+            }
+            Wire::Peer(Peer::AppendReply {
+                term,
+                round,
+                outcome,
+            }) => self.on_append_reply(ctx, from, term, round, outcome),
+        }
+    }
+
+    fn on_timer(&mut self, ctx: &mut Ctx<'_, Self>, timer: Timer) {
+        match timer {
+            Timer::Quiet { epoch } if epoch == self.epoch && self.role != Role::Leader => {
+                self.in_contact = false;
+                let rest = ctx.rng().below(self.config.election.as_nanos().max(1));
+                ctx.set_timer(Duration::from_nanos(rest), Timer::Campaign { epoch });
+            }
+            Timer::Campaign { epoch } if epoch == self.epoch && self.role != Role::Leader => {
+                self.campaign(ctx);
+            }
+            Timer::Heartbeat { term } if self.leads_term(term) => {
+                self.broadcast(ctx);
+                ctx.set_timer(self.config.heartbeat, Timer::Heartbeat { term });
+            }
+            Timer::LeaseEnd { term, round } if self.leads_term(term) => {
+                let leader = self.leader.as_mut().expect("a leader has leader state");
+                leader.lease_over = leader.lease_over.max(round);
+            }
+            Timer::BackgroundSync => {
+                ctx.sync();
+                ctx.set_timer(BACKGROUND_SYNC, Timer::BackgroundSync);
+            }
+            // Stale: set in an earlier epoch or term.
+            Timer::Quiet { .. }
+            | Timer::Campaign { .. }
+            | Timer::Heartbeat { .. }
+            | Timer::LeaseEnd { .. } => {}
+        }
+    }
+}
+// ANCHOR_END: node
+
+impl crate::Replica for Replica {
+    type Peer = Peer;
+
+    fn leads(&self) -> bool {
+        self.role == Role::Leader
+    }
+}
+
+/// The body of an [`Peer::Append`], passed around as one.
+#[derive(Debug)]
+struct AppendArgs {
+    prev_index: Index,
+    prev_term: Term,
+    entries: Vec<Entry>,
+    commit: Index,
+}
+
+// Elections.
+impl Replica {
+    fn leads_term(&self, term: Term) -> bool {
+        self.role == Role::Leader && self.term == term
+    }
+
+    /// Heard from the leader (or booted): in contact for `election`, then a random
+    /// wait, then a campaign, unless contact comes again first.
+    fn touch_contact(&mut self, ctx: &mut Ctx<'_, Self>) {
+        self.in_contact = true;
+        self.epoch += 1;
+        let epoch = self.epoch;
+        ctx.set_timer(self.config.election, Timer::Quiet { epoch });
+    }
+
+    /// Restarts the election timeout without contact (after a vote, or a campaign).
+    fn restart_campaign_timer(&mut self, ctx: &mut Ctx<'_, Self>) {
+        self.epoch += 1;
+        let epoch = self.epoch;
+        let election = self.config.election.as_nanos().max(1);
+        let after = election + ctx.rng().below(election);
+        ctx.set_timer(Duration::from_nanos(after), Timer::Campaign { epoch });
+    }
+
+    fn campaign(&mut self, ctx: &mut Ctx<'_, Self>) {
+        self.term += 1;
+        self.role = Role::Candidate;
+        self.voted_for = Some(self.me);
+        self.leader_hint = None;
+        self.votes.iter_mut().for_each(|v| *v = false);
+        self.votes[self.me.index()] = true;
+        self.save(ctx);
+        self.restart_campaign_timer(ctx);
+        let request = Peer::RequestVote {
+            term: self.term,
+            last_index: self.last_index(),
+            last_term: self.term_at(self.last_index()),
+        };
+        for peer in self.peers() {
+            ctx.send(peer, Wire::Peer(request.clone()));
+        }
+        if self.majority() == 1 {
+            self.become_leader(ctx);
+        }
+    }
+
+    fn on_request_vote(
+        &mut self,
+        ctx: &mut Ctx<'_, Self>,
+        candidate: NodeId,
+        term: Term,
+        last: (Term, Index),
+    ) {
+        if term < self.term {
+            let vote = Peer::Vote {
+                term: self.term,
+                granted: false,
+            };
+            ctx.send(candidate, Wire::Peer(vote));
+            return;
+        }
+        if self.in_contact || self.role == Role::Leader {
+            return; // A leader is alive: no vote, and no new term.
+        }
+        let newer_term = term > self.term;
+        if newer_term {
+            self.step_down(ctx, term, None);
+        }
+        let mine = (self.term_at(self.last_index()), self.last_index());
+        let granted = last >= mine && self.voted_for.is_none_or(|voted| voted == candidate);
+        if granted {
+            self.voted_for = Some(candidate);
+            self.restart_campaign_timer(ctx);
+        }
+        if granted || newer_term {
+            self.save(ctx); // The vote and the term survive a crash before we answer.
+        }
+        let vote = Peer::Vote {
+            term: self.term,
+            granted,
+        };
+        ctx.send(candidate, Wire::Peer(vote));
+    }
+
+    fn on_vote(&mut self, ctx: &mut Ctx<'_, Self>, voter: NodeId, term: Term, granted: bool) {
+        if term > self.term {
+            self.step_down(ctx, term, None);
+            self.save(ctx);
+            return;
+        }
+        if self.role != Role::Candidate || term < self.term || !granted {
+            return;
+        }
+        self.votes[voter.index()] = true;
+        if self.votes.iter().filter(|&&v| v).count() >= self.majority() {
+            self.become_leader(ctx);
+        }
+    }
+
+    fn become_leader(&mut self, ctx: &mut Ctx<'_, Self>) {
+        assert_eq!(
+            self.role,
+            Role::Candidate,
+            "{}: only candidates win",
+            self.me
+        );
+        let n = self.config.replicas;
+        self.role = Role::Leader;
+        self.leader_hint = Some(self.me);
+        self.in_contact = false;
+        self.epoch += 1; // Election timers set before now are stale.
+        // Followers are probed from the first entry of this term.
+        let first_new = self.last_index() + 1;
+        let caught_up = if self.bug(RaftBug::CommitOldTerm) {
+            // Believing that counting commits inherited entries, it needs no no-op.
+            self.last_index()
+        } else {
+            self.log.push_back(Entry {
+                term: self.term,
+                command: Command::Noop,
+            });
+            self.save_log(ctx);
+            self.last_index()
+        };
+        self.leader = Some(Leader {
+            next: vec![first_new; n],
+            matched: vec![0; n],
+            acked: vec![0; n],
+            round: 0,
+            lease_over: 0,
+            sent_at: Vec::new(),
+            caught_up,
+            in_log: BTreeMap::new(),
+            reads: Vec::new(),
+        });
+        let term = self.term;
+        ctx.set_timer(self.config.heartbeat, Timer::Heartbeat { term });
+        self.broadcast(ctx);
+        self.advance_commit(ctx);
+    }
+
+    /// Becomes a follower of `term` (a later one, or the same one with a leader
+    /// found); a leader answers what it still owes. The caller saves.
+    fn step_down(&mut self, ctx: &mut Ctx<'_, Self>, term: Term, leader: Option<NodeId>) {
+        assert!(
+            term >= self.term,
+            "{}: stepping down to term {term} from {}",
+            self.me,
+            self.term
+        );
+        if term > self.term {
+            self.term = term;
+            self.voted_for = None;
+        }
+        self.role = Role::Follower;
+        self.leader_hint = leader;
+        if let Some(old) = self.leader.take() {
+            self.epoch += 1;
+            if leader.is_none() {
+                self.in_contact = false;
+                self.restart_campaign_timer(ctx);
+            }
+            for read in old.reads {
+                let answer = Answer::Redirect { to: leader };
+                ctx.send(read.client, reply(read.id, answer, 0));
+            }
+        }
+    }
+}
+
+// Replication and commit.
+impl Replica {
+    /// Sends a new round: every follower gets what it has not been sent (or a bare
+    /// heartbeat).
+    fn broadcast(&mut self, ctx: &mut Ctx<'_, Self>) {
+        let term = self.term;
+        let wall_clock_lease = self.bug(RaftBug::LeaseDrift);
+        let leader = self.leader.as_mut().expect("only a leader broadcasts");
+        leader.round += 1;
+        let round = leader.round;
+        if wall_clock_lease {
+            leader.sent_at.push(ctx.now());
+        } else if let Some(lease) = self.config.lease {
+            ctx.set_timer(lease, Timer::LeaseEnd { term, round });
+        }
+        for peer in self.peers() {
+            self.send_append(ctx, peer);
+        }
+    }
+
+    fn send_append(&mut self, ctx: &mut Ctx<'_, Self>, peer: NodeId) {
+        let leader = self.leader.as_ref().expect("only a leader appends");
+        let next = leader.next[peer.index()].clamp(1, self.last_index() + 1);
+        let round = leader.round;
+        let prev_index = next - 1;
+        let end = self.log.len().min(prev_index as usize + MAX_BATCH);
+        let entries: Vec<Entry> = (prev_index as usize..end).map(|i| self.log[i]).collect();
+        let append = Peer::Append {
+            term: self.term,
+            prev_index,
+            prev_term: self.term_at(prev_index),
+            entries,
+            commit: self.commit,
+            round,
+        };
+        let leader = self.leader.as_mut().expect("only a leader appends");
+        leader.next[peer.index()] = end as Index + 1;
+        ctx.send(peer, Wire::Peer(append));
+    }
+
+    fn on_append(
+        &mut self,
+        ctx: &mut Ctx<'_, Self>,
+        from: NodeId,
+        term: Term,
+        append: AppendArgs,
+        round: u64,
+    ) {
+        if term < self.term {
+            let outcome = AppendOutcome::Mismatch { hint: 0 };
+            self.send_append_reply(ctx, from, round, outcome);
+            return;
+        }
+        if term > self.term || self.role != Role::Follower {
+            let newer = term > self.term;
+            self.step_down(ctx, term, Some(from));
+            if newer {
+                self.save(ctx);
+            }
+        }
+        self.leader_hint = Some(from);
+        self.touch_contact(ctx);
+        let outcome = self.merge(ctx, append);
+        self.send_append_reply(ctx, from, round, outcome);
+    }
+
+    fn send_append_reply(
+        &self,
+        ctx: &mut Ctx<'_, Self>,
+        to: NodeId,
+        round: u64,
+        outcome: AppendOutcome,
+    ) {
+        let answer = Peer::AppendReply {
+            term: self.term,
+            round,
+            outcome,
+        };
+        ctx.send(to, Wire::Peer(answer));
+    }
+
+    /// A follower's log check and merge; saves before answering.
+    fn merge(&mut self, ctx: &mut Ctx<'_, Self>, append: AppendArgs) -> AppendOutcome {
+        let AppendArgs {
+            prev_index,
+            prev_term,
+            entries,
+            commit,
+        } = append;
+        if prev_index > self.last_index() {
+            return AppendOutcome::Mismatch {
+                hint: self.last_index() + 1,
+            };
+        }
+        if self.term_at(prev_index) != prev_term {
+            return AppendOutcome::Mismatch {
+                hint: self.conflict_hint(prev_index),
+            };
+        }
+        let mut changed = false;
+        for (offset, entry) in entries.iter().enumerate() {
+            let index = prev_index + 1 + offset as Index;
+            if index <= self.last_index() {
+                if self.term_at(index) == entry.term {
+                    continue; // Already there (a retransmission or a reordered message).
+                }
+                self.truncate(ctx, index);
+            }
+            self.log.push_back(*entry);
+            changed = true;
+        }
+        if changed {
+            self.save_log(ctx);
+        }
+        let matched = prev_index + entries.len() as Index;
+        self.apply_to(ctx, commit.min(matched));
+        AppendOutcome::Matched(matched)
+    }
+
+    /// Where a leader should resume after a term mismatch at `index`: the first entry
+    /// of the conflicting term (skipping a whole term per round trip), but never at or
+    /// below the commit index, which matches every leader's log.
+    fn conflict_hint(&self, index: Index) -> Index {
+        let conflict = self.term_at(index);
+        let mut first = index;
+        while first > self.commit + 1 && self.term_at(first - 1) == conflict {
+            first -= 1;
+        }
+        first
+    }
+
+    /// Drops entries `index..`. Committed entries are never dropped in a correct model;
+    /// a bug variant that does so rebuilds its state machine from what is left.
+    fn truncate(&mut self, ctx: &mut Ctx<'_, Self>, index: Index) {
+        if index <= self.commit {
+            assert!(
+                self.config.bug.is_some(),
+                "{}: truncating committed entry {index} (commit index {})",
+                self.me,
+                self.commit
+            );
+            self.store = Store::default();
+            self.dedup = Dedup::default();
+            let keep = index - 1;
+            self.commit = 0;
+            for i in 1..=keep {
+                self.apply_entry(i);
+            }
+            self.commit = keep;
+        }
+        self.log.truncate((index - 1) as usize);
+        for (_, (client, id)) in self.waiting.split_off(&index) {
+            let answer = Answer::Indeterminate {
+                reason: "the entry was overwritten by a later leader's",
+            };
+            ctx.send(client, reply(id, answer, 0));
+        }
+    }
+
+    fn on_append_reply(
+        &mut self,
+        ctx: &mut Ctx<'_, Self>,
+        from: NodeId,
+        term: Term,
+        round: u64,
+        outcome: AppendOutcome,
+    ) {
+        if term > self.term {
+            self.step_down(ctx, term, None);
+            self.save(ctx);
+            return;
+        }
+        if term < self.term || self.role != Role::Leader {
+            return;
+        }
+        let last = self.last_index();
+        let leader = self.leader.as_mut().expect("a leader has leader state");
+        let p = from.index();
+        leader.acked[p] = leader.acked[p].max(round);
+        match outcome {
+            AppendOutcome::Matched(index) => {
+                leader.matched[p] = leader.matched[p].max(index);
+                leader.next[p] = leader.next[p].max(index + 1);
+                let more = leader.next[p] <= last;
+                self.advance_commit(ctx);
+                if more && self.role == Role::Leader {
+                    self.send_append(ctx, from);
+                }
+            }
+            AppendOutcome::Mismatch { hint } => {
+                leader.next[p] = hint.max(leader.matched[p] + 1);
+                self.send_append(ctx, from);
+            }
+        }
+        self.serve_reads(ctx);
+    }
+
+    /// Commits the highest index a majority holds, if it is of this term (the commit
+    /// rule; `raft-commit-old-term` skips the term check).
+    fn advance_commit(&mut self, ctx: &mut Ctx<'_, Self>) {
+        let leader = self.leader.as_ref().expect("only a leader counts");
+        let stored = self.quorum_value(&leader.matched, self.last_index());
+        if stored > self.commit
+            && (self.term_at(stored) == self.term || self.bug(RaftBug::CommitOldTerm))
+        {
+            self.apply_to(ctx, stored);
+            self.serve_reads(ctx);
+        }
+    }
+
+    /// Applies entries up to `index` (if it is ahead), answering the clients a leader
+    /// owes.
+    fn apply_to(&mut self, ctx: &mut Ctx<'_, Self>, index: Index) {
+        let index = index.min(self.last_index());
+        while self.commit < index {
+            let applied = self.commit + 1;
+            let done = self.apply_entry(applied);
+            self.commit = applied;
+            if let Some((client, id)) = self.waiting.remove(&applied) {
+                if let Some(leader) = &mut self.leader {
+                    leader.in_log.remove(&id);
+                }
+                if let Some(done) = done {
+                    ctx.send(client, reply(id, Answer::Done(done), 0));
+                }
+            }
+        }
+    }
+
+    /// Applies entry `index` to the state machine; the reply, unless the entry was a
+    /// no-op or a late duplicate of a request its client has moved on from.
+    fn apply_entry(&mut self, index: Index) -> Option<Reply> {
+        let Command::Client { id, request } = self.log[(index - 1) as usize].command else {
+            return None;
+        };
+        if let Some(done) = self.dedup.seen(id) {
+            return Some(done.clone());
+        }
+        if self.dedup.stale(id) {
+            return None;
+        }
+        let done = self.store.apply(&request);
+        self.dedup.record(id, done.clone());
+        Some(done)
+    }
+}
+
+// Clients.
+impl Replica {
+    fn on_request(
+        &mut self,
+        ctx: &mut Ctx<'_, Self>,
+        client: NodeId,
+        id: RequestId,
+        request: Request,
+    ) {
+        if self.role != Role::Leader {
+            let to = self.leader_hint.filter(|&l| l != self.me);
+            ctx.send(client, reply(id, Answer::Redirect { to }, 0));
+        } else if request.is_write() {
+            self.on_write(ctx, client, id, request);
+        } else {
+            self.on_read(ctx, client, id, request.key());
+        }
+    }
+
+    fn on_write(
+        &mut self,
+        ctx: &mut Ctx<'_, Self>,
+        client: NodeId,
+        id: RequestId,
+        request: Request,
+    ) {
+        if let Some(done) = self.dedup.seen(id) {
+            ctx.send(client, reply(id, Answer::Done(done.clone()), 0));
+            return;
+        }
+        if self.dedup.stale(id) {
+            return; // Its client has moved on; nobody waits for an answer.
+        }
+        let term = self.term;
+        let index = self.last_index() + 1;
+        let leader = self.leader.as_mut().expect("a leader has leader state");
+        if leader.in_log.contains_key(&id) {
+            return; // A retry of an entry still on its way: answered when it applies.
+        }
+        leader.in_log.insert(id, index);
+        self.waiting.insert(index, (client, id));
+        self.log.push_back(Entry {
+            term,
+            command: Command::Client { id, request },
+        });
+        self.save_log(ctx);
+        self.broadcast(ctx);
+        self.advance_commit(ctx);
+    }
+
+    fn on_read(&mut self, ctx: &mut Ctx<'_, Self>, client: NodeId, id: RequestId, key: Key) {
+        let leader = self.leader.as_ref().expect("a leader has leader state");
+        let caught_up = self.commit >= leader.caught_up;
+        if self.bug(RaftBug::StaleRead) || (caught_up && self.lease_holds(ctx)) {
+            ctx.send(client, reply(id, Answer::Done(self.store.read(key)), 0));
+            return;
+        }
+        let index = self.commit.max(leader.caught_up);
+        self.broadcast(ctx);
+        let leader = self.leader.as_mut().expect("a leader has leader state");
+        leader.reads.push(PendingRead {
+            client,
+            id,
+            key,
+            index,
+            round: leader.round,
+        });
+        self.serve_reads(ctx);
+    }
+
+    /// Whether a round a majority acknowledged is still within its lease.
+    fn lease_holds(&self, ctx: &Ctx<'_, Self>) -> bool {
+        let (Some(leader), Some(lease)) = (&self.leader, self.config.lease) else {
+            return false;
+        };
+        let confirmed = self.quorum_value(&leader.acked, leader.round);
+        if self.bug(RaftBug::LeaseDrift) {
+            // Trusting the wall clock: a clock that runs slow or jumps back stretches
+            // the lease in true time.
+            return confirmed > 0 && ctx.now() < leader.sent_at[confirmed as usize - 1] + lease;
+        }
+        confirmed > leader.lease_over
+    }
+
+    /// Answers the ReadIndex reads that are confirmed and applied.
+    fn serve_reads(&mut self, ctx: &mut Ctx<'_, Self>) {
+        let Some(leader) = &self.leader else {
+            return;
+        };
+        if leader.reads.is_empty() {
+            return;
+        }
+        let confirmed = self.quorum_value(&leader.acked, leader.round);
+        let commit = self.commit;
+        let leader = self.leader.as_mut().expect("checked above");
+        let store = &self.store;
+        leader.reads.retain(|read| {
+            let ready = read.round <= confirmed && read.index <= commit;
+            if ready {
+                let answer = Answer::Done(store.read(read.key));
+                ctx.send(read.client, reply(read.id, answer, 0));
+            }
+            !ready
+        });
+    }
+}
+
+// ANCHOR: model
+/// The model the runner builds: `raft` or one of its bug variants.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Raft {
+    config: Config,
+}
+
+impl Raft {
+    /// Builds `raft` (`bug: None`) or a bug variant from `params`, refusing nonsense
+    /// with a [`ModelError::BadParam`] that names the parameter.
+    ///
+    /// ```
+    /// use models::raft::{Raft, RaftBug};
+    /// use models::{Model, Params};
+    /// let raft = Raft::new(Some(RaftBug::StaleRead), Params::default())?;
+    /// assert_eq!(raft.replicas().len(), 5);
+    /// # Ok::<(), models::ModelError>(())
+    /// ```
+    pub fn new(bug: Option<RaftBug>, mut params: Params) -> Result<Raft, ModelError> {
+        let name = bug.map_or(NAME, RaftBug::name);
+        let replicas = params.replicas(name, 5)?;
+        let election_ms: u64 = params.take(name, "election-ms", 150)?;
+        let heartbeat_ms: u64 = params.take(name, "heartbeat-ms", 50)?;
+        let lease_default = if bug == Some(RaftBug::LeaseDrift) {
+            election_ms
+        } else {
+            0
+        };
+        let lease_ms: u64 = params.take(name, "lease-ms", lease_default)?;
+        // raft-lease-drift assumes clocks keep time; it takes no drift bound.
+        let drift_ppm: u64 = match bug {
+            Some(RaftBug::LeaseDrift) => 0,
+            _ => params.take(name, "drift-ppm", 100_000)?,
+        };
+        params.finish(name)?;
+        check_params(name, bug, election_ms, heartbeat_ms, lease_ms, drift_ppm)?;
+        Ok(Raft {
+            config: Config {
+                replicas,
+                election: Duration::from_millis(election_ms),
+                heartbeat: Duration::from_millis(heartbeat_ms),
+                lease: (lease_ms > 0).then(|| Duration::from_millis(lease_ms)),
+                bug,
+            },
+        })
+    }
+
+    /// The configuration every replica gets.
+    pub fn config(&self) -> Config {
+        self.config
+    }
+}
+
+/// The longest setting in milliseconds (an hour), so that no product overflows.
+const MAX_MS: u64 = 3_600_000;
+
+fn check_params(
+    name: &'static str,
+    bug: Option<RaftBug>,
+    election_ms: u64,
+    heartbeat_ms: u64,
+    lease_ms: u64,
+    drift_ppm: u64,
+) -> Result<(), ModelError> {
+    let bad = |param: &str, problem: String| ModelError::BadParam {
+        model: name,
+        param: param.to_owned(),
+        problem,
+    };
+    for (param, value) in [
+        ("election-ms", election_ms),
+        ("heartbeat-ms", heartbeat_ms),
+        ("lease-ms", lease_ms),
+    ] {
+        if value > MAX_MS {
+            return Err(bad(
+                param,
+                format!("is {value}; the most is {MAX_MS} (an hour)"),
+            ));
+        }
+    }
+    if election_ms == 0 {
+        return Err(bad("election-ms", "is 0; elections need a timeout".into()));
+    }
+    if heartbeat_ms == 0 || heartbeat_ms >= election_ms {
+        return Err(bad(
+            "heartbeat-ms",
+            format!(
+                "is {heartbeat_ms}; it must be above 0 and below election-ms ({election_ms}), \
+                 or followers time out between heartbeats"
+            ),
+        ));
+    }
+    if drift_ppm >= 1_000_000 {
+        return Err(bad(
+            "drift-ppm",
+            format!("is {drift_ppm}; a clock drifting by 100% or more does not measure time"),
+        ));
+    }
+    if bug == Some(RaftBug::LeaseDrift) && lease_ms == 0 {
+        return Err(bad(
+            "lease-ms",
+            "is 0, but raft-lease-drift is about lease reads".into(),
+        ));
+    }
+    // A lease of `lease` on the leader's clock must end before `election` on any
+    // follower's: lease / (1 - ρ) ≤ election / (1 + ρ).
+    let bound_ms =
+        election_ms as u128 * (1_000_000 - drift_ppm as u128) / (1_000_000 + drift_ppm as u128);
+    if lease_ms as u128 > bound_ms {
+        return Err(bad(
+            "lease-ms",
+            format!(
+                "is {lease_ms}; a lease must end before any follower stops ignoring \
+                 vote requests, so it must be at most election-ms × (1 − ρ) / (1 + ρ) = \
+                 {bound_ms} ms (election-ms {election_ms}, drift-ppm {drift_ppm})"
+            ),
+        ));
+    }
+    Ok(())
+}
+
+impl Model for Raft {
+    type Replica = Replica;
+
+    fn replicas(&self) -> Vec<Config> {
+        vec![self.config; self.config.replicas]
+    }
+
+    fn routing(&self) -> Routing {
+        Routing::Leader
+    }
+}
+// ANCHOR_END: model
+
+const NAME: &str = "raft";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn params(settings: &[(&str, &str)]) -> Params {
+        Params {
+            replicas: None,
+            settings: settings
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect(),
+        }
+    }
+
+    fn bad_param(bug: Option<RaftBug>, settings: &[(&str, &str)]) -> String {
+        match Raft::new(bug, params(settings)) {
+            Err(ModelError::BadParam { param, .. }) => param,
+            other => panic!("expected a bad parameter for {settings:?}, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn defaults_are_five_replicas_without_a_lease() {
+        let raft = Raft::new(None, Params::default()).unwrap();
+        assert_eq!(raft.config().replicas, 5);
+        assert_eq!(raft.config().lease, None);
+        assert_eq!(raft.routing(), Routing::Leader);
+        let drift = Raft::new(Some(RaftBug::LeaseDrift), Params::default()).unwrap();
+        assert_eq!(drift.config().lease, Some(Duration::from_millis(150)));
+    }
+
+    #[test]
+    fn nonsense_parameters_are_refused_by_name() {
+        let zero = Params {
+            replicas: Some(0),
+            ..Params::default()
+        };
+        assert!(matches!(
+            Raft::new(None, zero),
+            Err(ModelError::BadParam { param, .. }) if param == "replicas"
+        ));
+        assert_eq!(bad_param(None, &[("election-ms", "0")]), "election-ms");
+        assert_eq!(bad_param(None, &[("election-ms", "soon")]), "election-ms");
+        assert_eq!(bad_param(None, &[("heartbeat-ms", "150")]), "heartbeat-ms");
+        assert_eq!(bad_param(None, &[("heartbeat-ms", "0")]), "heartbeat-ms");
+        assert_eq!(bad_param(None, &[("lease-ms", "150")]), "lease-ms");
+        assert_eq!(bad_param(None, &[("lease-ms", "123")]), "lease-ms");
+        assert_eq!(bad_param(None, &[("drift-ppm", "1000000")]), "drift-ppm");
+        assert_eq!(
+            bad_param(None, &[("election-ms", "99999999999")]),
+            "election-ms"
+        );
+        assert_eq!(bad_param(None, &[("quorum", "3")]), "quorum");
+        let bug = Some(RaftBug::LeaseDrift);
+        assert_eq!(bad_param(bug, &[("lease-ms", "0")]), "lease-ms");
+        assert_eq!(bad_param(bug, &[("lease-ms", "151")]), "lease-ms");
+        assert_eq!(bad_param(bug, &[("drift-ppm", "10")]), "drift-ppm");
+    }
+
+    #[test]
+    fn a_lease_within_the_drift_bound_is_accepted() {
+        // 150 × 0.9 / 1.1 = 122.7
+        let raft = Raft::new(None, params(&[("lease-ms", "122")])).unwrap();
+        assert_eq!(raft.config().lease, Some(Duration::from_millis(122)));
+        let raft = Raft::new(None, params(&[("lease-ms", "150"), ("drift-ppm", "0")])).unwrap();
+        assert_eq!(raft.config().lease, Some(Duration::from_millis(150)));
+    }
+
+    #[test]
+    fn the_error_message_names_model_parameter_and_bound() {
+        let err = Raft::new(None, params(&[("lease-ms", "140")])).unwrap_err();
+        let text = err.to_string();
+        assert!(
+            text.starts_with("model `raft`: parameter `lease-ms` is 140"),
+            "{text}"
+        );
+        assert!(text.contains("122 ms"), "{text}");
+    }
+}
