@@ -935,3 +935,38 @@ fn a_stale_read_before_the_final_reads_is_not_divergence() {
             .all(|e| !lacks(e))
     );
 }
+
+/// Swarm seeds that once broke a promise, each for a model bug since fixed: `abd` gave
+/// two writes one coordinator ran concurrently the same stamp (1, 17, 19); `dynamo`
+/// and `dynamo-crdt` let fallbacks that held nothing make up a read quorum, so a final
+/// read (or an append's read, which then wrote a list of one element) found nothing
+/// (33, 100, 204; 82, 96).
+#[test]
+fn swarm_seeds_that_found_model_bugs_pass() {
+    for (model, seed) in [
+        ("abd", "1"),
+        ("abd", "17"),
+        ("abd", "19"),
+        ("dynamo", "33"),
+        ("dynamo", "100"),
+        ("dynamo", "204"),
+        ("dynamo-crdt", "82"),
+        ("dynamo-crdt", "96"),
+    ] {
+        let out = consim(&[
+            "run",
+            "--model",
+            model,
+            "--scenario",
+            "swarm",
+            "--seed",
+            seed,
+        ]);
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{model} seed {seed}: {}",
+            stdout(&out)
+        );
+    }
+}
