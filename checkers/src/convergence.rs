@@ -1,8 +1,10 @@
 //! Convergence and lost writes, judged from the final reads.
 //!
 //! The final reads of a key are the reads invoked after every write of that key had
-//! ended — its last invocation or completion. A workload takes them after healing the
-//! faults and letting the system go quiet (Jepsen's final reads). Then:
+//! ended — its last invocation or completion — and, when the history's producer says
+//! where its final-read phase starts ([`check_convergence_from`]), not before it. A
+//! workload takes them after healing the faults and letting the system go quiet
+//! (Jepsen's final reads). Then:
 //!
 //! - **convergence**: every final read of a key returned the same value;
 //! - **lost writes** (list-append, where the data type promises to keep every element):
@@ -98,6 +100,41 @@ impl ConvergenceReport {
 /// # Ok::<(), checkers::history::HistoryError>(())
 /// ```
 pub fn check_convergence(history: &History, ops: &[Operation]) -> ConvergenceReport {
+    check_convergence_from(history, ops, 0)
+}
+
+/// Like [`check_convergence`], for a history whose final reads are known to start at
+/// event `first_final` (an index into the history's events): only reads invoked there
+/// or later count as final reads.
+///
+/// A runner that takes its final reads after healing and a quiet period says where
+/// they start: a read made earlier, while faults still struck or replication was still
+/// catching up, may legitimately miss a write of an eventually consistent store, even
+/// when no write of its key came after it.
+///
+/// ```
+/// use checkers::history::History;
+/// use checkers::convergence::{check_convergence, check_convergence_from};
+/// // A stale read of a lagging replica, then two final reads that agree.
+/// let text = r#"{"process":0,"type":"invoke","f":"append","key":"x","value":1}
+/// {"process":0,"type":"ok","f":"append","key":"x","value":1}
+/// {"process":1,"type":"invoke","f":"read","key":"x","value":null}
+/// {"process":1,"type":"ok","f":"read","key":"x","value":[]}
+/// {"process":0,"type":"invoke","f":"read","key":"x","value":null}
+/// {"process":0,"type":"ok","f":"read","key":"x","value":[1]}
+/// {"process":1,"type":"invoke","f":"read","key":"x","value":null}
+/// {"process":1,"type":"ok","f":"read","key":"x","value":[1]}"#;
+/// let history = History::from_jsonl(text, "h")?;
+/// let ops = history.operations("h")?;
+/// assert!(!check_convergence(&history, &ops).ok());
+/// assert!(check_convergence_from(&history, &ops, 4).ok());
+/// # Ok::<(), checkers::history::HistoryError>(())
+/// ```
+pub fn check_convergence_from(
+    history: &History,
+    ops: &[Operation],
+    first_final: usize,
+) -> ConvergenceReport {
     let mut by_key: BTreeMap<Option<Value>, Vec<usize>> = BTreeMap::new();
     for (i, op) in ops.iter().enumerate() {
         by_key.entry(op.key.clone()).or_default().push(i);
@@ -105,7 +142,7 @@ pub fn check_convergence(history: &History, ops: &[Operation]) -> ConvergenceRep
     let appends = ops.iter().any(|o| o.f == Function::Append);
     let keys = by_key
         .into_iter()
-        .map(|(key, indices)| judge_key(history, ops, key, &indices, appends))
+        .map(|(key, indices)| judge_key(history, ops, key, &indices, appends, first_final))
         .collect();
     ConvergenceReport { keys }
 }
@@ -125,6 +162,7 @@ fn judge_key(
     key: Option<Value>,
     indices: &[usize],
     appends: bool,
+    first_final: usize,
 ) -> KeyConvergence {
     // The last event of any write of this key: its completion, or its invocation if it
     // never completed.
@@ -137,6 +175,7 @@ fn judge_key(
         .iter()
         .copied()
         .filter(|&i| ops[i].f == Function::Read && ops[i].ret.is_some())
+        .filter(|&i| ops[i].call >= first_final)
         .filter(|&i| writes_end.is_none_or(|end| ops[i].call > end))
         .collect();
     let mut final_values: Vec<(Value, Vec<usize>)> = Vec::new();

@@ -13,7 +13,11 @@
 //! 2. **Store**: send a stamp and value to every replica; each keeps it if the stamp is
 //!    higher than its own, syncs, and acknowledges; wait for `w` acknowledgements.
 //!
-//! A **write** of `v` queries, then stores `v` under `(highest counter + 1, own id)`.
+//! A **write** of `v` queries, then stores `v` under `(counter, own id)`, where the
+//! counter is one above both the highest the query saw and the highest this replica
+//! ever issued (durably): two writes one replica coordinates concurrently see the same
+//! highest stamp, and must still get different stamps, or replicas would keep either
+//! value under one stamp and reads would disagree on which write came last.
 //! A **read** queries, then *writes back* the highest stamp and value it found, and
 //! only then answers with that value. The write-back is what makes reads atomic: once
 //! a read has returned `v`, `v` is on a store quorum, so every later query (which meets
@@ -172,6 +176,10 @@ pub struct Data {
     /// How many times this replica has booted; it makes coordination ids unique
     /// across restarts.
     pub boots: u64,
+    /// The highest counter this replica has put in a write's stamp: the next write it
+    /// coordinates gets a higher one, so that two writes it coordinates concurrently
+    /// (whose queries saw the same highest stamp) never share a stamp.
+    pub issued: u64,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -396,13 +404,20 @@ impl AbdReplica {
         }
         let (best, best_value) = c.best;
         let phase = match (c.request, best_value) {
-            (Request::Write { value, .. }, _) => Phase::Store {
-                stamp: Stamp {
-                    counter: best.counter + 1,
-                    writer: ctx.id(),
-                },
-                value,
-            },
+            (Request::Write { value, .. }, _) => {
+                // Above everything the query saw and everything this replica issued
+                // before: a stamp names one write only.
+                let counter = best.counter.max(ctx.durable().issued) + 1;
+                ctx.durable_mut().issued = counter;
+                ctx.sync();
+                Phase::Store {
+                    stamp: Stamp {
+                        counter,
+                        writer: ctx.id(),
+                    },
+                    value,
+                }
+            }
             (_, Some(value)) if write_back && c.best_count < write_quorum => {
                 Phase::Store { stamp: best, value }
             }

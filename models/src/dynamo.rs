@@ -10,17 +10,22 @@
 //!
 //! - **Reads** ask the preference list and answer once `r` nodes did, with the merge
 //!   of what they hold. Those that held something older are sent the merge (**read
-//!   repair**).
+//!   repair**). Like writes, a read asks a fallback for each silent preference node,
+//!   but a fallback's answer counts towards `r` only if it holds a hint for the key:
+//!   one that holds nothing knows nothing.
 //! - **Writes** send the new version to the preference list and are acknowledged once
 //!   `w` nodes have it durably. Every [`TICK`] the coordinator sends again to those that
 //!   have not answered, and for each silent preference node it also asks the next
 //!   fallback, which stores the version as a **hint** for that node: a **sloppy
 //!   quorum**. Fallbacks hand their hints to the intended node every [`HANDOFF`] until
 //!   it acknowledges (**hinted handoff**).
-//! - Every [`ANTI_ENTROPY`] each node sends a random other node its whole store (a
-//!   persistent map, so the message costs a pointer copy); the receiver merges the keys
+//! - Every [`ANTI_ENTROPY`] each node sends another node its whole store (a persistent
+//!   map, so the message costs a pointer copy), going round the ring so that it meets
+//!   every other node once every `replicas - 1` periods; the receiver merges the keys
 //!   it replicates and answers with its own (**anti-entropy**). So once the network
-//!   heals and nodes are up, every preference list converges.
+//!   heals and nodes are up, every preference list converges within one round of
+//!   exchanges (0.8 s with 5 nodes): each node's newest versions reach every other
+//!   node directly.
 //!
 //! A coordinator gives up after [`GIVE_UP`]: a read is then [`Answer::Refused`], a
 //! write [`Answer::Indeterminate`] (some nodes may have it).
@@ -304,6 +309,10 @@ pub struct DynamoReplica {
     ops: BTreeMap<u64, Coordination>,
     next_op: u64,
     last_dot: u64,
+    /// How many anti-entropy exchanges this node has started since it booted: the
+    /// `k`-th goes to the node `k` places on in the ring (skipping itself), so every
+    /// other node is met once every `replicas - 1` periods.
+    exchanges: u64,
     /// A copy of the durable state, for inspection.
     data: Durable,
 }
@@ -532,6 +541,13 @@ impl DynamoReplica {
         if let Some(v) = &version {
             merge_into(merged, v);
         }
+        // A fallback knows nothing of the key unless it holds a hint for it: its empty
+        // answer must not make up the quorum, or a read (or an append's read) with
+        // fallbacks answering first finds nothing, though the preference list holds
+        // the key.
+        if version.is_none() && !self.config.owns(from, c.key) {
+            return;
+        }
         answers.push((from, version));
         if answers.len() < r {
             return;
@@ -678,8 +694,9 @@ impl DynamoReplica {
         if others == 0 {
             return;
         }
-        let pick = ctx.rng().below(others) as u32;
-        let peer = NodeId(if pick >= ctx.id().0 { pick + 1 } else { pick });
+        let step = 1 + self.exchanges % others;
+        self.exchanges += 1;
+        let peer = NodeId(((u64::from(ctx.id().0) + step) % (others + 1)) as u32);
         let store = self.data.store.clone();
         ctx.send(
             peer,
@@ -743,6 +760,7 @@ impl Node for DynamoReplica {
             ops: BTreeMap::new(),
             next_op: 1,
             last_dot: 0,
+            exchanges: 0,
             data: ctx.durable().clone(),
         }
     }

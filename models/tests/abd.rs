@@ -1,10 +1,11 @@
 //! `abd` under every kind of fault, and its two bug variants caught.
 //!
 //! The correct model is checked against ABD's own proof obligations, read off the
-//! replicas as the run goes (every stored value has one stamp; a replica's stamps only
-//! grow; a write that ended before another began has the lower stamp; a read returns a
-//! stamp at least as high as every write that ended before it began and every read that
-//! ended before it began), which together make the history linearizable in stamp order.
+//! replicas as the run goes (every stored value has one stamp and every stamp one
+//! value; a replica's stamps only grow; a write that ended before another began has the
+//! lower stamp; a read returns a stamp at least as high as every write that ended
+//! before it began and every read that ended before it began), which together make the
+//! history linearizable in stamp order.
 //! The variants are caught by violations that real time alone proves
 //! ([`quorum_support::register_violation`]).
 
@@ -45,6 +46,7 @@ fn model(variant: Variant, replicas: usize) -> Abd {
 #[derive(Default)]
 struct Stamps {
     of: BTreeMap<(Key, Value), Stamp>,
+    by_stamp: BTreeMap<(Key, Stamp), Value>,
     last: BTreeMap<NodeId, imbl::OrdMap<Key, (Stamp, Value)>>,
 }
 
@@ -69,6 +71,11 @@ impl Stamps {
                 assert_eq!(
                     known, stamp,
                     "key {key} value {value} stored under two stamps"
+                );
+                let named = *self.by_stamp.entry((key, stamp)).or_insert(value);
+                assert_eq!(
+                    named, value,
+                    "key {key}: stamp {stamp:?} names two values, {named} and {value}"
                 );
             }
             *previous = cells.clone();

@@ -21,7 +21,7 @@
 use std::panic::AssertUnwindSafe;
 
 use checkers::check::{ModelName, check_history};
-use checkers::convergence::check_convergence;
+use checkers::convergence::check_convergence_from;
 use checkers::history::{Event, EventType, Function, History, Value as HValue};
 use checkers::linear::{Options, Outcome as LinOutcome, Verdict};
 use checkers::session::{Guarantee as SessionGuarantee, check_sessions};
@@ -505,7 +505,14 @@ fn run_model<M: Model>(config: &RunConfig, model: &M) -> Result<RunReport, RunEr
     let verdicts = if panic.is_some() {
         Vec::new()
     } else {
-        judge(info, workload_config.mix, &history, config.checks)
+        let first_final = driver.first_final();
+        judge(
+            info,
+            workload_config.mix,
+            &history,
+            first_final,
+            config.checks,
+        )
     };
     let mut samples = driver.latencies.clone();
     let latency = latencies(&mut samples);
@@ -557,6 +564,8 @@ struct Driver {
     latencies: Vec<u64>,
     /// Each client's final reads still to make.
     finals: Vec<std::collections::VecDeque<models::kv::Op>>,
+    /// When the final reads began (`None`: the run never got there).
+    finals_began: Option<Time>,
 }
 
 impl Driver {
@@ -574,6 +583,7 @@ impl Driver {
             counts: OpCounts::default(),
             latencies: Vec::new(),
             finals: Vec::new(),
+            finals_began: None,
         }
     }
 
@@ -644,6 +654,7 @@ impl Driver {
                 }
                 Phase::Quiet { until } if sim.now() >= until => {
                     phase = Phase::FinalReads;
+                    self.finals_began = Some(sim.now());
                     for client in 0..self.clients.len() {
                         self.finals.push(self.workload.final_reads().into());
                         self.next_final(sim, client);
@@ -796,6 +807,16 @@ impl Driver {
         history
     }
 
+    /// The index in [`Driver::history`] of the first event of the final reads (the
+    /// number of events when there were none): every event before it happened before
+    /// the quiet phase, every one from it on is a final read's.
+    fn first_final(&self) -> usize {
+        self.events
+            .iter()
+            .filter(|(time, _, _)| self.finals_began.is_none_or(|began| *time < began))
+            .count()
+    }
+
     fn applied_plan(&self) -> FaultPlan {
         let mut faults = self.applied.clone();
         faults.sort_by_key(|f| f.at.as_nanos());
@@ -837,11 +858,13 @@ fn completed_value(reply: &Reply, invoked: HValue, list: bool) -> HValue {
     }
 }
 
-/// Judges the guarantees `checks` asks for on `history`.
+/// Judges the guarantees `checks` asks for on `history`, whose final reads (those that
+/// convergence and lost writes are judged from) start at event `first_final`.
 pub fn judge(
     info: &ModelInfo,
     mix: Mix,
     history: &History,
+    first_final: usize,
     checks: Checks,
 ) -> Vec<GuaranteeVerdict> {
     let role = |g: Guarantee| {
@@ -876,7 +899,7 @@ pub fn judge(
     let convergence = wanted
         .iter()
         .any(|g| matches!(g, Guarantee::Convergence | Guarantee::NoLostWrites))
-        .then(|| check_convergence(history, &ops));
+        .then(|| check_convergence_from(history, &ops, first_final));
     for g in wanted {
         let judgement = match g {
             Guarantee::Linearizable => linearizable(history, mix),
