@@ -2,6 +2,8 @@
 //! sessions and 100 keys, recorded from a single-copy store (so every check runs to the
 //! end). Target: at least 1 M operations/s, memory linear in the history.
 //!
+//! The dependency-graph engine (`checkers::elle`) on the same history.
+//!
 //! `cargo bench -p benches --bench sessions`
 
 use checkers::history::{Event, EventType, Function, History, Value};
@@ -94,4 +96,35 @@ fn anomalies(c: &mut Criterion) {
 }
 
 criterion_group!(anomaly_benches, anomalies);
-criterion_main!(benches, anomaly_benches);
+
+/// The dependency-graph engine (inference, graph, Tarjan; no cycles to search on a
+/// single copy), alone and with the session guarantees as `consim check --consistency
+/// elle` runs it.
+fn elle(c: &mut Criterion) {
+    use checkers::elle::{Options, TxnHistory, check, check_operations};
+    let h = history();
+    let ops = h.operations("bench").expect("well-formed");
+    let txns = TxnHistory::from_operations(&h, &ops).expect("a traceable history");
+    let mut group = c.benchmark_group("elle");
+    group.throughput(Throughput::Elements(OPS as u64));
+    group.sample_size(10);
+    group.bench_function("dependency-graph-100k-ops-50-sessions-100-keys", |b| {
+        b.iter(|| {
+            let report = check(&txns, &Options::default()).expect("a traceable history");
+            assert!(report.ok(), "a single-copy store shows no anomaly");
+            report
+        })
+    });
+    group.bench_function("with-sessions-100k-ops-50-sessions-100-keys", |b| {
+        b.iter(|| {
+            let report =
+                check_operations(&h, &ops, &Options::default()).expect("a traceable history");
+            assert!(report.ok(), "a single-copy store shows no anomaly");
+            report
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(elle_benches, elle);
+criterion_main!(benches, anomaly_benches, elle_benches);

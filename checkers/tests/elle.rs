@@ -46,7 +46,7 @@ fn edn_txn(text: &str, completed: bool) -> String {
 /// Transactions in Elle's language, each by its own process, all concurrent (every
 /// invocation before every completion): no process or real-time order, as in Elle's
 /// tests that check data dependencies alone. A leading `!` makes a transaction fail.
-fn concurrent(txns: &[&str]) -> TxnHistory {
+fn concurrent(txns: &[&str]) -> TxnHistory<'static> {
     let mut edn = String::new();
     for (p, t) in txns.iter().enumerate() {
         let t = t.trim_start_matches('!');
@@ -67,7 +67,7 @@ fn concurrent(txns: &[&str]) -> TxnHistory {
 }
 
 /// Transactions in Elle's language as `(process, txn)`, one after another in real time.
-fn sequential(txns: &[(u64, &str)]) -> TxnHistory {
+fn sequential(txns: &[(u64, &str)]) -> TxnHistory<'static> {
     let mut edn = String::new();
     for (p, t) in txns {
         edn += &format!(
@@ -82,14 +82,14 @@ fn sequential(txns: &[(u64, &str)]) -> TxnHistory {
     transactions(&edn)
 }
 
-fn transactions(edn: &str) -> TxnHistory {
+fn transactions(edn: &str) -> TxnHistory<'static> {
     match read_str(edn, Format::Edn, "case.edn").expect("a well-formed history") {
         Source::Transactions(t) => t,
         Source::Operations { .. } => panic!("expected transactions"),
     }
 }
 
-fn report(history: &TxnHistory) -> Report {
+fn report(history: &TxnHistory<'_>) -> Report {
     check(history, &Options::default()).expect("a traceable history")
 }
 
@@ -102,7 +102,7 @@ fn kinds(report: &Report) -> Vec<String> {
 
 /// The anomaly kinds and the weakest models ruled out, Elle's `:anomaly-types` and
 /// `:not`.
-fn verdict(history: &TxnHistory) -> (Vec<String>, Vec<&'static str>) {
+fn verdict(history: &TxnHistory<'_>) -> (Vec<String>, Vec<&'static str>) {
     let r = report(history);
     (kinds(&r), r.ruled_out.not.clone())
 }

@@ -10,7 +10,7 @@ use super::search::{FoundCycle, LogicalStep};
 use super::txn::{Mop, MopKind, TxnHistory};
 use super::{Anomaly, Kind, Rel, Step};
 
-fn mop(history: &TxnHistory, at: MopRef) -> &Mop {
+fn mop<'h>(history: &'h TxnHistory<'_>, at: MopRef) -> &'h Mop<'h> {
     &history.txns[at.txn as usize].mops[at.mop as usize]
 }
 
@@ -27,7 +27,7 @@ fn at_ms(time: Option<u64>) -> String {
 }
 
 /// Why `step` holds, naming its ends `a` and `b`.
-fn why(history: &TxnHistory, step: &LogicalStep, a: &str, b: &str) -> String {
+fn why(history: &TxnHistory<'_>, step: &LogicalStep, a: &str, b: &str) -> String {
     let from = &history.txns[step.from as usize];
     let to = &history.txns[step.to as usize];
     match step.rel {
@@ -73,9 +73,9 @@ fn why(history: &TxnHistory, step: &LogicalStep, a: &str, b: &str) -> String {
                 MopKind::Append => "append",
                 _ => "write",
             };
-            let empty = matches!(&r.value, Value::Nil)
-                || matches!(&r.value, Value::List(items) if items.is_empty())
-                || (w.f == MopKind::Write && r.value == history.initial);
+            let empty = matches!(&*r.value, Value::Nil)
+                || matches!(&*r.value, Value::List(items) if items.is_empty())
+                || (w.f == MopKind::Write && *r.value == history.initial);
             let read = if empty {
                 format!("{a} read the initial state of {}", key_name(&r.key))
             } else {
@@ -111,7 +111,7 @@ fn why(history: &TxnHistory, step: &LogicalStep, a: &str, b: &str) -> String {
 }
 
 /// The anomaly of a cycle, with an explanation per step.
-pub(crate) fn cycle(history: &TxnHistory, _graph: &DepGraph, found: &FoundCycle) -> Anomaly {
+pub(crate) fn cycle(history: &TxnHistory<'_>, _graph: &DepGraph, found: &FoundCycle) -> Anomaly {
     let name = |i: usize| format!("T{}", i + 1);
     // Start at the transaction invoked first: T1 is the earliest.
     let mut cycle = found.steps.clone();
@@ -124,7 +124,7 @@ pub(crate) fn cycle(history: &TxnHistory, _graph: &DepGraph, found: &FoundCycle)
         let (a, b) = (name(i), name((i + 1) % n));
         let sentence = why(history, step, &a, &b);
         let key = match step.rel {
-            Rel::Ww | Rel::Wr | Rel::Rw => mop(history, step.from_mop).key.clone(),
+            Rel::Ww | Rel::Wr | Rel::Rw => mop(history, step.from_mop).key.clone().into_owned(),
             Rel::Process | Rel::Realtime => None,
         };
         clauses.push(if i + 1 == n && n > 1 {

@@ -108,7 +108,7 @@ pub(crate) struct DepGraph {
 }
 
 impl DepGraph {
-    pub fn build(history: &TxnHistory, inferred: &Inferred) -> DepGraph {
+    pub fn build(history: &TxnHistory<'_>, inferred: &Inferred) -> DepGraph {
         let n = history.txns.len();
         let hubs = inferred.hubs as usize;
         let data = inferred.edges.len() + inferred.hub_links.len();
@@ -161,7 +161,7 @@ impl DepGraph {
     }
 
     /// Each transaction after the one its process ran before it.
-    fn process_order(&mut self, history: &TxnHistory) {
+    fn process_order(&mut self, history: &TxnHistory<'_>) {
         let mut last: BTreeMap<u64, usize> = BTreeMap::new();
         for (t, txn) in history.txns.iter().enumerate() {
             if let Some(previous) = last.insert(txn.process, t) {
@@ -172,7 +172,7 @@ impl DepGraph {
 
     /// Completions into time points, time points chained, time points into later
     /// invocations.
-    fn real_time_order(&mut self, history: &TxnHistory) {
+    fn real_time_order(&mut self, history: &TxnHistory<'_>) {
         let mut completions: Vec<(usize, usize)> = history
             .txns
             .iter()

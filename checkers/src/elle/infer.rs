@@ -69,7 +69,7 @@ struct KeyMops {
 static EMPTY: Value = Value::List(Vec::new());
 
 struct Index<'a> {
-    history: &'a TxnHistory,
+    history: &'a TxnHistory<'a>,
     workload: Workload,
     keys: Vec<&'a Option<Value>>,
     by_key: Vec<KeyMops>,
@@ -82,7 +82,7 @@ struct Index<'a> {
 }
 
 impl<'a> Index<'a> {
-    fn mop(&self, at: MopRef) -> &'a super::txn::Mop {
+    fn mop(&self, at: MopRef) -> &'a super::txn::Mop<'a> {
         &self.history.txns[at.txn as usize].mops[at.mop as usize]
     }
 
@@ -91,7 +91,7 @@ impl<'a> Index<'a> {
     }
 }
 
-pub(crate) fn infer(history: &TxnHistory) -> Result<Inferred, ElleError> {
+pub(crate) fn infer(history: &TxnHistory<'_>) -> Result<Inferred, ElleError> {
     let workload = workload(history)?;
     let index = index(history, workload)?;
     let mut out = Inferred {
@@ -111,7 +111,7 @@ pub(crate) fn infer(history: &TxnHistory) -> Result<Inferred, ElleError> {
     Ok(out)
 }
 
-fn workload(history: &TxnHistory) -> Result<Workload, ElleError> {
+fn workload(history: &TxnHistory<'_>) -> Result<Workload, ElleError> {
     let all = history
         .txns
         .iter()
@@ -140,7 +140,7 @@ fn workload(history: &TxnHistory) -> Result<Workload, ElleError> {
     }
 }
 
-fn index(history: &TxnHistory, workload: Workload) -> Result<Index<'_>, ElleError> {
+fn index<'a>(history: &'a TxnHistory<'a>, workload: Workload) -> Result<Index<'a>, ElleError> {
     let mut ids: FxMap<&Option<Value>, u32> = FxMap::default();
     let mut index = Index {
         history,
@@ -156,9 +156,9 @@ fn index(history: &TxnHistory, workload: Workload) -> Result<Index<'_>, ElleErro
         let mut written: Vec<u32> = Vec::new();
         for (m, mop) in txn.mops.iter().enumerate() {
             let next = ids.len() as u32;
-            let key = *ids.entry(&mop.key).or_insert(next);
+            let key = *ids.entry(&*mop.key).or_insert(next);
             if key == next {
-                index.keys.push(&mop.key);
+                index.keys.push(&*mop.key);
                 index.by_key.push(KeyMops::default());
             }
             let at = MopRef {
@@ -175,19 +175,19 @@ fn index(history: &TxnHistory, workload: Workload) -> Result<Index<'_>, ElleErro
                     }
                 }
                 MopKind::Append | MopKind::Write => {
-                    if workload == Workload::Register && mop.value == history.initial {
+                    if workload == Workload::Register && *mop.value == history.initial {
                         return Err(ElleError::NotUnique {
                             line: txn.call_line,
                             other: 0,
-                            value: mop.value.clone(),
+                            value: mop.value.clone().into_owned(),
                             key: key_text(&mop.key),
                         });
                     }
-                    if let Some(first) = index.writer.insert((key, &mop.value), at) {
+                    if let Some(first) = index.writer.insert((key, &*mop.value), at) {
                         return Err(ElleError::NotUnique {
                             line: txn.call_line,
                             other: index.line(first),
-                            value: mop.value.clone(),
+                            value: mop.value.clone().into_owned(),
                             key: key_text(&mop.key),
                         });
                     }
@@ -213,17 +213,17 @@ fn index(history: &TxnHistory, workload: Workload) -> Result<Index<'_>, ElleErro
     }
     for (a, aborted) in history.aborted.iter().enumerate() {
         for mop in aborted.mops.iter().filter(|m| m.f != MopKind::Read) {
-            if let Some(&key) = ids.get(&mop.key) {
-                index.aborted.entry((key, &mop.value)).or_insert(a);
+            if let Some(&key) = ids.get(&*mop.key) {
+                index.aborted.entry((key, &*mop.value)).or_insert(a);
             }
         }
     }
     Ok(index)
 }
 
-fn check_read(history: &TxnHistory, at: MopRef, workload: Workload) -> Result<(), ElleError> {
+fn check_read(history: &TxnHistory<'_>, at: MopRef, workload: Workload) -> Result<(), ElleError> {
     let txn = &history.txns[at.txn as usize];
-    let value = &txn.mops[at.mop as usize].value;
+    let value: &Value = &txn.mops[at.mop as usize].value;
     if workload == Workload::ListAppend && !matches!(value, Value::List(_) | Value::Nil) {
         return Err(ElleError::Unsupported {
             line: txn.ret_line.unwrap_or(txn.call_line),
@@ -236,6 +236,16 @@ fn check_read(history: &TxnHistory, at: MopRef, workload: Workload) -> Result<()
 fn key_text(key: &Option<Value>) -> String {
     key.as_ref()
         .map_or_else(|| "-".to_owned(), super::txn::key_text)
+}
+
+/// Whether `prefix` is a prefix of `list`, integers (the usual elements) compared
+/// inline: this comparison touches every element of every read.
+fn is_prefix(prefix: &[Value], list: &[Value]) -> bool {
+    prefix.len() <= list.len()
+        && prefix.iter().zip(list).all(|(a, b)| match (a, b) {
+            (Value::Int(x), Value::Int(y)) => x == y,
+            _ => a == b,
+        })
 }
 
 /// The list a list-append read returned (`nil` is the empty list).
@@ -278,7 +288,7 @@ fn list_append_key(index: &Index<'_>, key: u32, out: &mut Inferred) -> Result<()
     });
     let order: &[Value] = longest.map_or(&[], |l| lists[l]);
     let incompatible: Vec<usize> = (0..lists.len())
-        .filter(|&i| !order.starts_with(lists[i]))
+        .filter(|&i| !is_prefix(lists[i], order))
         .collect();
     if let (Some(&first), Some(l)) = (incompatible.first(), longest) {
         let others = incompatible.len() - 1;
@@ -464,7 +474,7 @@ fn list_append_edges(
         .writes
         .iter()
         .copied()
-        .filter(|&w| !placed.contains_key(&index.mop(w).value))
+        .filter(|&w| !placed.contains_key(&*index.mop(w).value))
         .collect();
     if unplaced.is_empty() {
         return;
@@ -530,7 +540,7 @@ fn register_key(index: &Index<'_>, key: u32, out: &mut Inferred) {
     let mut initial_readers = Vec::new();
     let mut reported: BTreeMap<&Value, ()> = BTreeMap::new();
     for &read in &mops.reads {
-        let value = &index.mop(read).value;
+        let value: &Value = &index.mop(read).value;
         if value == initial {
             initial_readers.push(read);
             continue;
@@ -597,7 +607,7 @@ fn lost_updates(index: &Index<'_>, out: &mut Inferred) {
     let mut by_read: BTreeMap<(u32, &Value), Vec<u32>> = BTreeMap::new();
     let mut ids: FxMap<&Option<Value>, u32> = FxMap::default();
     for (k, key) in index.keys.iter().enumerate() {
-        ids.insert(key, k as u32);
+        ids.insert(*key, k as u32);
     }
     for (t, txn) in index.history.txns.iter().enumerate() {
         if txn.status != Status::Ok || txn.mops.len() < 2 {
@@ -606,11 +616,11 @@ fn lost_updates(index: &Index<'_>, out: &mut Inferred) {
         let mut first: Vec<(u32, Option<&Value>)> = Vec::new();
         let mut counted: Vec<u32> = Vec::new();
         for mop in &txn.mops {
-            let key = ids[&mop.key];
+            let key = ids[&*mop.key];
             let entry = match first.iter().find(|(k, _)| *k == key) {
                 Some(&(_, read)) => read,
                 None => {
-                    let read = (mop.f == MopKind::Read).then_some(match &mop.value {
+                    let read = (mop.f == MopKind::Read).then_some(match &*mop.value {
                         Value::Nil if index.workload == Workload::ListAppend => &EMPTY,
                         value => value,
                     });

@@ -347,7 +347,7 @@ impl From<session::SessionError> for ElleError {
 
 /// Analyses a transactional history: the anomalies it proves and the models they rule
 /// out.
-pub fn check(history: &TxnHistory, options: &Options) -> Result<Report, ElleError> {
+pub fn check(history: &TxnHistory<'_>, options: &Options) -> Result<Report, ElleError> {
     let inferred = infer::infer(history)?;
     let graph = graph::DepGraph::build(history, &inferred);
     let cycles = search::cycles(&graph, options);

@@ -3,6 +3,7 @@
 //! `:f :txn` and elle-cli's JSON with transactions of several micro-operations, each
 //! micro-operation `[f k v]` with `f` one of `r`, `append`, `w`.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
@@ -29,7 +30,7 @@ pub enum Source {
         ops: Vec<Operation>,
     },
     /// Transactions of micro-operations.
-    Transactions(TxnHistory),
+    Transactions(TxnHistory<'static>),
 }
 
 impl Source {
@@ -113,8 +114,8 @@ pub fn check_source(source: &Source, options: &Options) -> Result<Report, ElleEr
 /// operations.
 struct Pairing<'o> {
     origin: &'o str,
-    txns: Vec<Option<Txn>>,
-    aborted: Vec<Aborted>,
+    txns: Vec<Option<Txn<'static>>>,
+    aborted: Vec<Aborted<'static>>,
     pending: BTreeMap<u64, usize>,
     crashed: BTreeSet<u64>,
     events: usize,
@@ -145,7 +146,7 @@ impl<'o> Pairing<'o> {
         &mut self,
         process: u64,
         kind: EventType,
-        mops: Vec<Mop>,
+        mops: Vec<Mop<'static>>,
         line: usize,
         time: Option<u64>,
     ) -> Result<(), HistoryError> {
@@ -223,7 +224,7 @@ impl<'o> Pairing<'o> {
         Ok(())
     }
 
-    fn finish(self) -> Result<TxnHistory, HistoryError> {
+    fn finish(self) -> Result<TxnHistory<'static>, HistoryError> {
         if self.events == 0 {
             return Err(HistoryError::Empty {
                 origin: self.origin.to_owned(),
@@ -261,6 +262,13 @@ fn edn_forms<'t>(text: &'t str, origin: &str) -> Result<Vec<(Edn<'t>, usize)>, H
         }
         let line = line_of_offset(text, consumed + skipped);
         let (form, remaining) = edn::read(rest).map_err(|e| {
+            if e.code == clojure_reader::error::Code::UnexpectedEOF {
+                return parse_error(
+                    origin,
+                    line,
+                    "expected an EDN op map, but it is cut short: the input ends before it closes",
+                );
+            }
             let at = e
                 .line
                 .map_or(line, |l| line_of_offset(text, consumed) + l - 1);
@@ -297,7 +305,7 @@ fn edn_is_txn(form: &Edn<'_>) -> bool {
     }
 }
 
-fn edn_txns(text: &str, origin: &str) -> Result<Option<TxnHistory>, HistoryError> {
+fn edn_txns(text: &str, origin: &str) -> Result<Option<TxnHistory<'static>>, HistoryError> {
     // Decide on the first client op map: a history is transactional or not.
     let first = {
         let mut rest = text;
@@ -400,7 +408,7 @@ fn edn_txns(text: &str, origin: &str) -> Result<Option<TxnHistory>, HistoryError
     pairing.finish().map(Some)
 }
 
-fn edn_mop(form: &Edn<'_>) -> Option<Mop> {
+fn edn_mop(form: &Edn<'_>) -> Option<Mop<'static>> {
     let Edn::Vector(parts) = form else {
         return None;
     };
@@ -409,8 +417,8 @@ fn edn_mop(form: &Edn<'_>) -> Option<Mop> {
     };
     Some(Mop {
         f: mop_kind(f)?,
-        key: Some(edn_value(key)?),
-        value: edn_value(value)?,
+        key: Cow::Owned(Some(edn_value(key)?)),
+        value: Cow::Owned(edn_value(value)?),
     })
 }
 
@@ -435,7 +443,7 @@ fn json_is_txn(op: &serde_json::Value) -> bool {
     }
 }
 
-fn json_txns(text: &str, origin: &str) -> Result<Option<TxnHistory>, HistoryError> {
+fn json_txns(text: &str, origin: &str) -> Result<Option<TxnHistory<'static>>, HistoryError> {
     let ops: Vec<(serde_json::Value, usize)> = if text.trim_start().starts_with('[') {
         let ops: Vec<serde_json::Value> = serde_json::from_str(text).map_err(|e| {
             parse_error(
@@ -512,13 +520,13 @@ fn json_txns(text: &str, origin: &str) -> Result<Option<TxnHistory>, HistoryErro
     pairing.finish().map(Some)
 }
 
-fn json_mop(m: &serde_json::Value) -> Option<Mop> {
+fn json_mop(m: &serde_json::Value) -> Option<Mop<'static>> {
     let [f, key, value] = m.as_array()?.as_slice() else {
         return None;
     };
     Some(Mop {
         f: mop_kind(f.as_str()?)?,
-        key: Some(json_value(key)?),
-        value: json_value(value)?,
+        key: Cow::Owned(Some(json_value(key)?)),
+        value: Cow::Owned(json_value(value)?),
     })
 }

@@ -5,6 +5,7 @@
 //! transactions; Jepsen's and Elle's transactional histories have several mops per
 //! transaction (see [`super::read`]).
 
+use std::borrow::Cow;
 use std::fmt;
 
 use serde::Serialize;
@@ -27,20 +28,20 @@ pub enum MopKind {
 
 /// One micro-operation of a transaction.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct Mop {
+pub struct Mop<'a> {
     /// What it does.
     pub f: MopKind,
     /// The key (`None` for a single-register history).
-    pub key: Option<Value>,
+    pub key: Cow<'a, Option<Value>>,
     /// The element appended, the value written, or the value read (`nil`: the initial
     /// state; for a transaction whose outcome is unknown, a read's value is unknown and
-    /// ignored).
-    pub value: Value,
+    /// ignored). Borrowed from the operations it was made from, or owned.
+    pub value: Cow<'a, Value>,
 }
 
-impl fmt::Display for Mop {
+impl fmt::Display for Mop<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match (self.f, &self.key) {
+        match (self.f, &*self.key) {
             (MopKind::Read, Some(k)) => write!(f, "read {} = {}", key_text(k), self.value),
             (MopKind::Read, None) => write!(f, "read {}", self.value),
             (MopKind::Append, _) => write!(f, "append {}{}", self.value, key_suffix(&self.key)),
@@ -76,13 +77,13 @@ pub enum Status {
 
 /// A transaction: an invocation paired with its completion.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct Txn {
+pub struct Txn<'a> {
     /// The client process.
     pub process: u64,
     /// Committed or unknown (failed transactions are in [`TxnHistory::aborted`]).
     pub status: Status,
     /// Its micro-operations, as completed (as invoked, for an unknown outcome).
-    pub mops: Vec<Mop>,
+    pub mops: Vec<Mop<'a>>,
     /// Position of the invocation among the history's events.
     pub call: usize,
     /// Position of the `ok` completion; `None` if it never completed.
@@ -97,7 +98,7 @@ pub struct Txn {
     pub ret_time: Option<u64>,
 }
 
-impl Txn {
+impl Txn<'_> {
     /// The transaction in a few words: `process 3 append 5 to x (line 12)`.
     pub fn describe(&self) -> String {
         let mops: Vec<String> = self.mops.iter().map(Mop::to_string).collect();
@@ -120,11 +121,11 @@ impl Txn {
 /// A failed transaction: it certainly did not take effect, so a read that shows one of
 /// its writes read aborted state (G1a).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct Aborted {
+pub struct Aborted<'a> {
     /// The client process.
     pub process: u64,
     /// What it tried.
-    pub mops: Vec<Mop>,
+    pub mops: Vec<Mop<'a>>,
     /// Source line of its failure.
     pub line: usize,
 }
@@ -132,17 +133,17 @@ pub struct Aborted {
 /// A transactional history: committed and unknown transactions in invocation order,
 /// and the failed ones.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
-pub struct TxnHistory {
+pub struct TxnHistory<'a> {
     /// Committed (`ok`) and unknown (`info`) transactions, in invocation order.
-    pub txns: Vec<Txn>,
+    pub txns: Vec<Txn<'a>>,
     /// Failed transactions.
-    pub aborted: Vec<Aborted>,
+    pub aborted: Vec<Aborted<'a>>,
     /// The value of every register before its first write (`nil` unless the format
     /// says otherwise).
     pub initial: Value,
 }
 
-impl TxnHistory {
+impl<'a> TxnHistory<'a> {
     /// Whether every transaction is a single micro-operation (consim's own histories,
     /// Jepsen's single-object ones): then each transaction is an operation on one
     /// object, and the single-object models (sequential, linearizable) apply.
@@ -152,7 +153,7 @@ impl TxnHistory {
 
     /// The single-operation transactions of `ops` (from [`History::operations`]): the
     /// `n`-th transaction is the `n`-th operation. Failed appends and writes become
-    /// [`TxnHistory::aborted`].
+    /// [`TxnHistory::aborted`]. Values are borrowed, not copied.
     ///
     /// ```
     /// use checkers::elle::TxnHistory;
@@ -164,7 +165,10 @@ impl TxnHistory {
     /// assert_eq!(txns.txns[0].mops[0].to_string(), "append 1 to x");
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
-    pub fn from_operations(history: &History, ops: &[Operation]) -> Result<TxnHistory, ElleError> {
+    pub fn from_operations(
+        history: &'a History,
+        ops: &'a [Operation],
+    ) -> Result<TxnHistory<'a>, ElleError> {
         let line = |event: usize| history.lines.get(event).copied().unwrap_or(event + 1);
         let mut txns = Vec::with_capacity(ops.len());
         for op in ops {
@@ -174,17 +178,17 @@ impl TxnHistory {
                     .to_owned(),
             })?;
             let (status, value) = match (&op.output, op.ret) {
-                (Some(output), Some(_)) if f == MopKind::Read => (Status::Ok, output.clone()),
-                (_, Some(_)) => (Status::Ok, op.input.clone()),
-                (_, None) => (Status::Info, op.input.clone()),
+                (Some(output), Some(_)) if f == MopKind::Read => (Status::Ok, output),
+                (_, Some(_)) => (Status::Ok, &op.input),
+                (_, None) => (Status::Info, &op.input),
             };
             txns.push(Txn {
                 process: op.process,
                 status,
                 mops: vec![Mop {
                     f,
-                    key: op.key.clone(),
-                    value,
+                    key: Cow::Borrowed(&op.key),
+                    value: Cow::Borrowed(value),
                 }],
                 call: op.call,
                 ret: op.ret,
@@ -205,8 +209,8 @@ impl TxnHistory {
                     process: e.process,
                     mops: vec![Mop {
                         f,
-                        key: e.key.clone(),
-                        value: e.value.clone(),
+                        key: Cow::Borrowed(&e.key),
+                        value: Cow::Borrowed(&e.value),
                     }],
                     line: line(i),
                 })
