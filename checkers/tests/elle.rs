@@ -337,3 +337,403 @@ fn operations_and_their_source_agree() {
     let source = read_str(text, Format::Auto, "h").unwrap();
     assert_eq!(check_source(&source, &Options::default()).unwrap(), r);
 }
+
+/// Single operations as events: `(process, type, f, key, value)`, in history order.
+fn events(events: &[(u64, &str, &str, &str, serde_json::Value)]) -> Report {
+    let mut text = String::new();
+    for (p, kind, f, k, v) in events {
+        text += &format!(
+            "{{\"process\":{p},\"type\":\"{kind}\",\"f\":\"{f}\",\"key\":\"{k}\",\"value\":{v}}}\n"
+        );
+    }
+    let history = History::from_jsonl(&text, "case").expect("well-formed");
+    let ops = history.operations("case").expect("well-formed");
+    check_operations(&history, &ops, &Options::default()).expect("traceable")
+}
+
+/// Single operations, each completing before the next is invoked.
+fn one_by_one(ops: &[(u64, &str, &str, serde_json::Value)]) -> Report {
+    let mut all = Vec::new();
+    for (p, f, k, v) in ops {
+        let invoke = if *f == "read" { json!(null) } else { v.clone() };
+        all.push((*p, "invoke", *f, *k, invoke));
+        all.push((*p, "ok", *f, *k, v.clone()));
+    }
+    events(&all)
+}
+
+/// The kinds of cycle a report shows (the dependency graph's, not the session
+/// guarantees').
+fn cycles(report: &Report) -> Vec<String> {
+    kinds(report)
+        .into_iter()
+        .filter(|k| k.starts_with('G') && !matches!(k.as_str(), "G1a" | "G1b"))
+        .collect()
+}
+
+use serde_json::json;
+
+mod pairs {
+    //! Each anomaly in a minimal violating form, and a near-miss that is fine.
+    use super::*;
+
+    #[test]
+    fn g0() {
+        assert_eq!(
+            kinds(&report(&concurrent(&["ax1ay1", "ax2ay2", "rx12ry21"]))),
+            names(&["G0"])
+        );
+        assert!(report(&concurrent(&["ax1ay1", "ax2ay2", "rx12ry12"])).ok());
+    }
+
+    #[test]
+    fn g1c() {
+        assert_eq!(
+            kinds(&report(&concurrent(&["ax1ry1", "ax2ay1", "rx12ry1"]))),
+            names(&["G1c"])
+        );
+        assert!(report(&concurrent(&["ax1ry", "ax2ay1", "rx12ry1"])).ok());
+    }
+
+    #[test]
+    fn g_single_item() {
+        assert_eq!(
+            kinds(&report(&concurrent(&["ax1ay1", "ax2ry", "rx12"]))),
+            names(&["G-single-item"])
+        );
+        assert!(report(&concurrent(&["ax1ay1", "ax2ry1", "rx12"])).ok());
+    }
+
+    #[test]
+    fn g_nonadjacent_item() {
+        assert_eq!(
+            kinds(&report(&concurrent(&["ax1", "rx1ry", "ay1", "ry1rx"]))),
+            names(&["G-nonadjacent-item"])
+        );
+        assert!(report(&concurrent(&["ax1", "rx1ry", "ay1", "ry1rx1"])).ok());
+    }
+
+    #[test]
+    fn g2_item() {
+        assert_eq!(
+            kinds(&report(&concurrent(&["ax1ry", "ay1rx"]))),
+            names(&["G2-item"])
+        );
+        assert!(report(&concurrent(&["ax1ry", "ay1rx1"])).ok());
+    }
+
+    #[test]
+    fn g0_process() {
+        // Process 0 appends 2, then 1; a read shows 1 before 2.
+        let bad = one_by_one(&[
+            (0, "append", "x", json!(2)),
+            (0, "append", "x", json!(1)),
+            (1, "read", "x", json!([1, 2])),
+        ]);
+        assert_eq!(cycles(&bad), names(&["G0-process"]));
+        assert!(
+            bad.ruled_out
+                .not
+                .contains(&"strong-session-read-uncommitted")
+        );
+        let fine = one_by_one(&[
+            (0, "append", "x", json!(2)),
+            (0, "append", "x", json!(1)),
+            (1, "read", "x", json!([2, 1])),
+        ]);
+        assert!(fine.ok());
+    }
+
+    #[test]
+    fn g1c_process() {
+        // Each process reads what the other appends only after that read.
+        let bad = events(&[
+            (0, "invoke", "read", "x", json!(null)),
+            (1, "invoke", "read", "y", json!(null)),
+            (0, "ok", "read", "x", json!([1])),
+            (1, "ok", "read", "y", json!([1])),
+            (0, "invoke", "append", "y", json!(1)),
+            (1, "invoke", "append", "x", json!(1)),
+            (0, "ok", "append", "y", json!(1)),
+            (1, "ok", "append", "x", json!(1)),
+        ]);
+        assert_eq!(cycles(&bad), names(&["G1c-process"]));
+        let fine = events(&[
+            (0, "invoke", "read", "x", json!(null)),
+            (1, "invoke", "read", "y", json!(null)),
+            (0, "ok", "read", "x", json!([])),
+            (1, "ok", "read", "y", json!([])),
+            (0, "invoke", "append", "y", json!(1)),
+            (1, "invoke", "append", "x", json!(1)),
+            (0, "ok", "append", "y", json!(1)),
+            (1, "ok", "append", "x", json!(1)),
+        ]);
+        assert!(fine.ok(), "{:?}", kinds(&fine));
+    }
+
+    #[test]
+    fn g_single_item_process() {
+        let bad = one_by_one(&[(0, "append", "x", json!(1)), (0, "read", "x", json!([]))]);
+        assert_eq!(cycles(&bad), names(&["G-single-item-process"]));
+        let fine = one_by_one(&[(0, "append", "x", json!(1)), (0, "read", "x", json!([1]))]);
+        assert!(fine.ok());
+    }
+
+    #[test]
+    fn g_nonadjacent_item_process() {
+        // Each process appends, then misses the other's append.
+        let bad = events(&[
+            (0, "invoke", "append", "x", json!(1)),
+            (1, "invoke", "append", "y", json!(1)),
+            (0, "ok", "append", "x", json!(1)),
+            (1, "ok", "append", "y", json!(1)),
+            (0, "invoke", "read", "y", json!(null)),
+            (1, "invoke", "read", "x", json!(null)),
+            (0, "ok", "read", "y", json!([])),
+            (1, "ok", "read", "x", json!([])),
+        ]);
+        // With single operations, each rw step also contradicts real time.
+        assert_eq!(
+            cycles(&bad),
+            names(&["G-nonadjacent-item-process", "G-single-item-realtime"])
+        );
+        // The read of y began before y's append ended: it may miss it.
+        let fine = events(&[
+            (0, "invoke", "append", "x", json!(1)),
+            (0, "ok", "append", "x", json!(1)),
+            (0, "invoke", "read", "y", json!(null)),
+            (1, "invoke", "append", "y", json!(1)),
+            (0, "ok", "read", "y", json!([])),
+            (1, "ok", "append", "y", json!(1)),
+            (1, "invoke", "read", "x", json!(null)),
+            (1, "ok", "read", "x", json!([1])),
+        ]);
+        assert!(fine.ok(), "{:?}", kinds(&fine));
+    }
+
+    #[test]
+    fn g2_item_process() {
+        // T1 reads x and y empty, then appends to y; process 1 appends x, then T2
+        // reads y empty: T2 rw T1 rw T3 (adjacent), T3 before T2 in process 1.
+        let edn = |y: &str, x: &str| {
+            format!(
+                "{{:process 0, :type :invoke, :f :txn, :value [[:r :x nil] [:append :y 1]]}}
+                 {{:process 1, :type :invoke, :f :txn, :value [[:append :x 1]]}}
+                 {{:process 1, :type :ok, :f :txn, :value [[:append :x 1]]}}
+                 {{:process 1, :type :invoke, :f :txn, :value [[:r :y nil]]}}
+                 {{:process 1, :type :ok, :f :txn, :value [[:r :y {y}]]}}
+                 {{:process 0, :type :ok, :f :txn, :value [[:r :x {x}] [:append :y 1]]}}"
+            )
+        };
+        let bad = report(&transactions(&edn("[]", "[]")));
+        assert_eq!(cycles(&bad), names(&["G2-item-process"]));
+        assert!(report(&transactions(&edn("[]", "[1]"))).ok());
+    }
+
+    #[test]
+    fn g0_realtime() {
+        let bad = one_by_one(&[
+            (0, "append", "x", json!(2)),
+            (1, "append", "x", json!(1)),
+            (2, "read", "x", json!([1, 2])),
+        ]);
+        assert_eq!(cycles(&bad), names(&["G0-realtime"]));
+        assert!(bad.ruled_out.not.contains(&"strong-read-uncommitted"));
+        let fine = one_by_one(&[
+            (0, "append", "x", json!(2)),
+            (1, "append", "x", json!(1)),
+            (2, "read", "x", json!([2, 1])),
+        ]);
+        assert!(fine.ok());
+    }
+
+    #[test]
+    fn g1c_realtime() {
+        // A read shows an append invoked after the read had completed.
+        let bad = one_by_one(&[(0, "read", "x", json!([1])), (1, "append", "x", json!(1))]);
+        assert_eq!(cycles(&bad), names(&["G1c-realtime"]));
+        let fine = one_by_one(&[(0, "read", "x", json!([])), (1, "append", "x", json!(1))]);
+        assert!(fine.ok());
+    }
+
+    #[test]
+    fn g_single_item_realtime() {
+        let bad = one_by_one(&[(0, "append", "x", json!(1)), (1, "read", "x", json!([]))]);
+        assert_eq!(cycles(&bad), names(&["G-single-item-realtime"]));
+        assert_eq!(
+            bad.ruled_out.not,
+            ["linearizable", "strong-snapshot-isolation"]
+        );
+        let fine = one_by_one(&[(0, "append", "x", json!(1)), (1, "read", "x", json!([1]))]);
+        assert!(fine.ok());
+    }
+
+    #[test]
+    fn g_nonadjacent_item_realtime() {
+        // Two reads each miss an append that completed before they began.
+        let bad = events(&[
+            (0, "invoke", "append", "x", json!(1)),
+            (1, "invoke", "append", "y", json!(1)),
+            (0, "ok", "append", "x", json!(1)),
+            (1, "ok", "append", "y", json!(1)),
+            (2, "invoke", "read", "y", json!(null)),
+            (3, "invoke", "read", "x", json!(null)),
+            (2, "ok", "read", "y", json!([])),
+            (3, "ok", "read", "x", json!([])),
+        ]);
+        assert!(
+            cycles(&bad).contains(&"G-single-item-realtime".to_owned()),
+            "{:?}",
+            cycles(&bad)
+        );
+        let fine = events(&[
+            (0, "invoke", "append", "x", json!(1)),
+            (1, "invoke", "append", "y", json!(1)),
+            (2, "invoke", "read", "y", json!(null)),
+            (3, "invoke", "read", "x", json!(null)),
+            (2, "ok", "read", "y", json!([])),
+            (3, "ok", "read", "x", json!([])),
+            (0, "ok", "append", "x", json!(1)),
+            (1, "ok", "append", "y", json!(1)),
+        ]);
+        assert!(fine.ok(), "{:?}", kinds(&fine));
+        // Without the shorter G-single-realtime, it needs transactions: T2 reads T1's
+        // append to y but misses T3's to z; T3 completes before T4 begins; T4 misses
+        // T1's append to x; all else is concurrent.
+        let edn = |x: &str| {
+            format!(
+                "{{:process 0, :type :invoke, :f :txn, :value [[:append :x 1] [:append :y 1]]}}
+                 {{:process 1, :type :invoke, :f :txn, :value [[:r :y nil] [:r :z nil]]}}
+                 {{:process 2, :type :invoke, :f :txn, :value [[:append :z 1]]}}
+                 {{:process 2, :type :ok, :f :txn, :value [[:append :z 1]]}}
+                 {{:process 3, :type :invoke, :f :txn, :value [[:r :x nil]]}}
+                 {{:process 3, :type :ok, :f :txn, :value [[:r :x {x}]]}}
+                 {{:process 1, :type :ok, :f :txn, :value [[:r :y [1]] [:r :z []]]}}
+                 {{:process 0, :type :ok, :f :txn, :value [[:append :x 1] [:append :y 1]]}}"
+            )
+        };
+        let bad = report(&transactions(&edn("[]")));
+        assert_eq!(cycles(&bad), names(&["G-nonadjacent-item-realtime"]));
+        assert_eq!(bad.ruled_out.not, ["strong-snapshot-isolation"]);
+        assert!(report(&transactions(&edn("[1]"))).ok());
+    }
+
+    #[test]
+    fn g2_item_realtime() {
+        let edn = |y: &str, x: &str| {
+            format!(
+                "{{:process 0, :type :invoke, :f :txn, :value [[:r :x nil] [:append :y 1]]}}
+                 {{:process 1, :type :invoke, :f :txn, :value [[:append :x 1]]}}
+                 {{:process 1, :type :ok, :f :txn, :value [[:append :x 1]]}}
+                 {{:process 2, :type :invoke, :f :txn, :value [[:r :y nil]]}}
+                 {{:process 2, :type :ok, :f :txn, :value [[:r :y {y}]]}}
+                 {{:process 0, :type :ok, :f :txn, :value [[:r :x {x}] [:append :y 1]]}}"
+            )
+        };
+        let bad = report(&transactions(&edn("[]", "[]")));
+        assert_eq!(cycles(&bad), names(&["G2-item-realtime"]));
+        assert!(report(&transactions(&edn("[]", "[1]"))).ok());
+    }
+
+    #[test]
+    fn g1a() {
+        let bad = events(&[
+            (0, "invoke", "append", "x", json!(1)),
+            (0, "fail", "append", "x", json!(1)),
+            (1, "invoke", "read", "x", json!(null)),
+            (1, "ok", "read", "x", json!([1])),
+        ]);
+        assert_eq!(kinds(&bad), names(&["G1a"]));
+        let fine = one_by_one(&[(0, "append", "x", json!(1)), (1, "read", "x", json!([1]))]);
+        assert!(fine.ok());
+    }
+
+    #[test]
+    fn g1b() {
+        let bad = report(&concurrent(&["ax1ax2", "rx1"]));
+        assert!(kinds(&bad).contains(&"G1b".to_owned()));
+        assert!(report(&concurrent(&["ax1ax2", "rx12"])).ok());
+    }
+
+    #[test]
+    fn garbage_read() {
+        let bad = one_by_one(&[
+            (0, "append", "x", json!(1)),
+            (1, "read", "x", json!([1, 9])),
+        ]);
+        assert_eq!(kinds(&bad), names(&["garbage-read"]));
+        let fine = one_by_one(&[
+            (0, "append", "x", json!(1)),
+            (0, "append", "x", json!(9)),
+            (1, "read", "x", json!([1, 9])),
+        ]);
+        assert!(fine.ok());
+    }
+
+    #[test]
+    fn duplicate_elements() {
+        let bad = one_by_one(&[
+            (0, "append", "x", json!(1)),
+            (1, "read", "x", json!([1, 1])),
+        ]);
+        assert_eq!(kinds(&bad), names(&["duplicate-elements"]));
+        assert_eq!(bad.ruled_out.not, ["read-uncommitted", "sequential"]);
+        let fine = one_by_one(&[(0, "append", "x", json!(1)), (1, "read", "x", json!([1]))]);
+        assert!(fine.ok());
+    }
+
+    #[test]
+    fn incompatible_order() {
+        let appends = [(0, "append", "x", json!(1)), (1, "append", "x", json!(2))];
+        let mut bad = appends.to_vec();
+        bad.extend([
+            (2, "read", "x", json!([1, 2])),
+            (3, "read", "x", json!([2, 1])),
+        ]);
+        assert_eq!(kinds(&one_by_one(&bad)), names(&["incompatible-order"]));
+        let fine = [
+            (0, "append", "x", json!(1)),
+            (2, "read", "x", json!([1])),
+            (1, "append", "x", json!(2)),
+            (3, "read", "x", json!([1, 2])),
+        ];
+        assert!(one_by_one(&fine).ok());
+    }
+
+    #[test]
+    fn lost_update() {
+        let bad = report(&concurrent(&["ax0", "rx0ax1", "rx0ax2"]));
+        assert_eq!(kinds(&bad), names(&["G2-item", "lost-update"]));
+        assert!(report(&concurrent(&["ax0", "rx0ax1", "rx01ax2"])).ok());
+    }
+
+    #[test]
+    fn registers() {
+        // Read-your-writes on a register: rw from a read of the initial value.
+        let bad = one_by_one(&[(0, "write", "x", json!(1)), (0, "read", "x", json!(null))]);
+        assert_eq!(
+            kinds(&bad),
+            names(&["G-single-item-process", "read-your-writes"])
+        );
+        let fine = one_by_one(&[(0, "write", "x", json!(1)), (0, "read", "x", json!(1))]);
+        assert!(fine.ok());
+        // A read of a value whose write failed, and of one nobody wrote.
+        let bad = events(&[
+            (0, "invoke", "write", "x", json!(1)),
+            (0, "fail", "write", "x", json!(1)),
+            (1, "invoke", "read", "x", json!(null)),
+            (1, "ok", "read", "x", json!(1)),
+            (1, "invoke", "read", "x", json!(null)),
+            (1, "ok", "read", "x", json!(7)),
+        ]);
+        assert_eq!(kinds(&bad), names(&["G1a", "garbage-read"]));
+        // Two writes and reads of each in either order prove no version order: fine.
+        let fine = one_by_one(&[
+            (0, "write", "x", json!(1)),
+            (1, "write", "x", json!(2)),
+            (2, "read", "x", json!(2)),
+            (3, "read", "x", json!(1)),
+        ]);
+        assert!(fine.ok(), "{:?}", kinds(&fine));
+    }
+}
