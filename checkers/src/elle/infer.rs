@@ -119,16 +119,19 @@ fn workload(history: &TxnHistory<'_>) -> Result<Workload, ElleError> {
         .chain(history.aborted.iter().map(|a| (a.line, &a.mops)));
     let mut appends = None;
     let mut writes = None;
+    let mut lists = false;
     for (line, mops) in all {
         for mop in mops {
             match mop.f {
                 MopKind::Append => appends = appends.or(Some(line)),
                 MopKind::Write => writes = writes.or(Some(line)),
-                MopKind::Read => {}
+                MopKind::Read => lists |= matches!(&*mop.value, Value::List(_)),
             }
         }
     }
     match (appends, writes) {
+        // Reads alone: lists are list-append reads.
+        (None, None) if lists => Ok(Workload::ListAppend),
         (Some(a), Some(w)) => Err(ElleError::Unsupported {
             line: a.max(w),
             message: format!(
