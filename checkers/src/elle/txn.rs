@@ -161,7 +161,8 @@ impl<'a> TxnHistory<'a> {
     /// let text = r#"{"process":0,"type":"invoke","f":"append","key":"x","value":1}
     /// {"process":0,"type":"ok","f":"append","key":"x","value":1}"#;
     /// let history = History::from_jsonl(text, "h")?;
-    /// let txns = TxnHistory::from_operations(&history, &history.operations("h")?)?;
+    /// let ops = history.operations("h")?;
+    /// let txns = TxnHistory::from_operations(&history, &ops)?;
     /// assert_eq!(txns.txns[0].mops[0].to_string(), "append 1 to x");
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
