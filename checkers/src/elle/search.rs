@@ -256,6 +256,7 @@ pub(crate) fn cycles(g: &DepGraph, options: &Options) -> Cycles {
     let mut out = Cycles::default();
     let specs = specs();
     let mut scratch = Scratch::default();
+    let adjacent_rw = adjacent_rw(g);
     for component in components(g, &all, &mut local, ALL_LINKS) {
         out.sccs += 1;
         let mut search = ComponentSearch {
@@ -266,6 +267,7 @@ pub(crate) fn cycles(g: &DepGraph, options: &Options) -> Cycles {
             found: Vec::new(),
             implied: Default::default(),
             exhausted: false,
+            adjacent_rw: &adjacent_rw,
         };
         search.run(&component, &specs);
         if search.found.is_empty() {
@@ -280,6 +282,44 @@ pub(crate) fn cycles(g: &DepGraph, options: &Options) -> Cycles {
     out
 }
 
+/// Per node, whether two rw steps can follow each other from it: an rw edge to a
+/// transaction (directly or through a hub) that has an rw edge itself.
+fn adjacent_rw(g: &DepGraph) -> Vec<bool> {
+    let rw = |n: NodeIndex| {
+        g.graph
+            .edges(n)
+            .any(|e| g.edges[*e.weight() as usize].link == Link::Rw)
+    };
+    let rw_out: Vec<bool> = g.graph.node_indices().map(rw).collect();
+    // A hub continues if one of its appends has an rw edge.
+    let hub_out: Vec<bool> = g
+        .graph
+        .node_indices()
+        .map(|n| {
+            n.index() >= g.txns
+                && g.graph.edges(n).any(|e| {
+                    g.edges[*e.weight() as usize].link == Link::Hub && rw_out[e.target().index()]
+                })
+        })
+        .collect();
+    let continues = |target: NodeIndex| {
+        if target.index() < g.txns {
+            rw_out[target.index()]
+        } else {
+            hub_out[target.index()]
+        }
+    };
+    g.graph
+        .node_indices()
+        .map(|n| {
+            n.index() < g.txns
+                && g.graph.edges(n).any(|e| {
+                    g.edges[*e.weight() as usize].link == Link::Rw && continues(e.target())
+                })
+        })
+        .collect()
+}
+
 /// The search of one component.
 struct ComponentSearch<'a> {
     g: &'a DepGraph,
@@ -289,100 +329,189 @@ struct ComponentSearch<'a> {
     found: Vec<FoundCycle>,
     implied: std::collections::BTreeSet<&'static str>,
     exhausted: bool,
+    /// Per node: whether it has an rw edge to a transaction with an rw edge of its own
+    /// (the start of two adjacent rw steps, which only `G2-item` has).
+    adjacent_rw: &'a [bool],
 }
 
 /// Further starts tried, after a cycle is found, for a shorter one.
 const EXTRA_STARTS: usize = 3;
 
+/// The edges one breadth-first search may follow in the first round.
+const FIRST_CAP: u64 = 1 << 10;
+
+/// The edges the search for one kind in one component may follow: at least this many,
+/// and this many per node of the component.
+const SPEC_STEPS_MIN: u64 = 1 << 20;
+const SPEC_STEPS_PER_NODE: u64 = 64;
+
 impl ComponentSearch<'_> {
     fn run(&mut self, component: &[NodeIndex], specs: &[Spec]) {
+        // Which links the component has inside it, and whether two rw steps can follow
+        // each other there: kinds that need what is missing are not searched for.
+        let mut present = 0u8;
+        let mut adjacent = false;
+        self.local.enter(component);
+        for &n in component {
+            adjacent |= self.adjacent_rw[n.index()];
+            for e in self.g.graph.edges(n) {
+                if self.local.get(e.target()) != Local::OUTSIDE {
+                    present |= self.g.edges[*e.weight() as usize].link.bit();
+                }
+            }
+        }
+        self.local.leave(component);
         let mut restricted: Vec<(u8, Vec<Vec<NodeIndex>>)> = Vec::new();
         for spec in specs {
             if self.implied.contains(spec.kind.name()) {
+                continue;
+            }
+            let needs = spec.first().map_or(0, Link::bit)
+                | if spec.process { Link::Process.bit() } else { 0 }
+                | if spec.realtime {
+                    Link::Realtime.bit()
+                } else {
+                    0
+                }
+                | if spec.wr { Link::Wr.bit() } else { 0 };
+            if present & needs != needs || (spec.rw == RwRule::TwoAny && !adjacent) {
                 continue;
             }
             if *self.budget == 0 {
                 self.exhausted = true;
                 return;
             }
-            let parts = match restricted.iter().position(|(m, _)| *m == spec.mask) {
-                Some(p) => p,
+            // The links a cycle of this kind may use, of those present.
+            let mask = spec.mask & present;
+            let slot = match restricted.iter().position(|(m, _)| *m == mask) {
+                Some(slot) => slot,
                 None => {
-                    let parts = components(self.g, component, self.local, spec.mask);
-                    restricted.push((spec.mask, parts));
+                    let parts = if mask == present {
+                        vec![component.to_vec()]
+                    } else {
+                        let nodes = self.nodes_for(component, mask);
+                        components(self.g, &nodes, self.local, mask)
+                    };
+                    restricted.push((mask, parts));
                     restricted.len() - 1
                 }
             };
-            let parts = std::mem::take(&mut restricted[parts].1);
+            let parts = std::mem::take(&mut restricted[slot].1);
             for part in &parts {
                 if self.search(part, spec) {
                     break;
                 }
             }
-            let slot = restricted
-                .iter()
-                .position(|(m, _)| *m == spec.mask)
-                .expect("cached above");
             restricted[slot].1 = parts;
         }
     }
 
+    /// The nodes of `component` a cycle using only `mask`'s links can pass: time points
+    /// only with real time, hubs only with rw.
+    fn nodes_for(&self, component: &[NodeIndex], mask: u8) -> Vec<NodeIndex> {
+        let points = Link::Realtime.allowed(mask);
+        let hubs = Link::Rw.allowed(mask);
+        if points && hubs {
+            return component.to_vec();
+        }
+        component
+            .iter()
+            .copied()
+            .filter(|&n| {
+                n.index() < self.g.txns || {
+                    let hub = self
+                        .g
+                        .graph
+                        .edges(n)
+                        .any(|e| self.g.edges[*e.weight() as usize].link == Link::Hub);
+                    if hub { hubs } else { points }
+                }
+            })
+            .collect()
+    }
+
     /// Looks for a cycle of `spec`'s kind in `part`; records it (and any other cycle
     /// met on the way); whether one was found.
+    ///
+    /// The starts are searched in rounds of iterative deepening: each breadth-first
+    /// search may follow at most `cap` edges, and the starts whose search was cut are
+    /// tried again with a cap 16 times larger. Short cycles, the usual ones, are found
+    /// at once wherever they start; a kind with no cycle costs little per start.
     fn search(&mut self, part: &[NodeIndex], spec: &Spec) -> bool {
         let first = spec.first();
-        let starts: Vec<NodeIndex> = part
+        self.local.enter(part);
+        let mut starts: Vec<NodeIndex> = part
             .iter()
             .copied()
             .filter(|n| n.index() < self.g.txns)
             .filter(|&n| match first {
                 None => true,
-                Some(link) => self
-                    .g
-                    .graph
-                    .edges(n)
-                    .any(|e| self.g.edges[*e.weight() as usize].link == link),
+                Some(link) => self.g.graph.edges(n).any(|e| {
+                    self.g.edges[*e.weight() as usize].link == link
+                        && self.local.get(e.target()) != Local::OUTSIDE
+                }),
             })
+            .filter(|n| spec.rw != RwRule::TwoAny || self.adjacent_rw[n.index()])
             .collect();
+        let mut budget =
+            (*self.budget).min(SPEC_STEPS_MIN.max(SPEC_STEPS_PER_NODE * part.len() as u64));
         let mut best: Option<Vec<LogicalStep>> = None;
-        let mut extra = 0;
-        self.local.enter(part);
-        for start in starts {
-            if best.is_some() {
-                if extra == EXTRA_STARTS {
-                    break;
-                }
-                extra += 1;
-            }
-            let walk = match bfs(
-                self.g,
-                part,
-                self.local,
-                self.scratch,
-                spec,
-                start,
-                self.budget,
-            ) {
-                Walk::Found(walk) => walk,
-                Walk::None => continue,
-                Walk::Exhausted => {
-                    self.exhausted = true;
-                    break;
-                }
-            };
-            let steps = relabel(self.g, logical(self.g, &walk), spec.mask);
-            for cycle in split(steps) {
-                let Some(kind) = classify(&cycle) else {
-                    continue;
-                };
-                if kind == spec.kind {
-                    if best.as_ref().is_none_or(|b| cycle.len() < b.len()) {
-                        best = Some(cycle);
+        let mut cap = FIRST_CAP;
+        'rounds: loop {
+            let mut capped = Vec::new();
+            let mut extra = 0;
+            for &start in &starts {
+                if best.is_some() {
+                    if extra == EXTRA_STARTS {
+                        break;
                     }
-                } else {
-                    self.record(kind, cycle);
+                    extra += 1;
+                }
+                if budget == 0 {
+                    self.exhausted = true;
+                    break 'rounds;
+                }
+                let allowed = cap.min(budget);
+                let mut limit = allowed;
+                let walk = bfs(
+                    self.g,
+                    part,
+                    self.local,
+                    self.scratch,
+                    spec,
+                    start,
+                    &mut limit,
+                );
+                let spent = allowed - limit;
+                budget -= spent;
+                *self.budget -= spent;
+                let walk = match walk {
+                    Walk::Found(walk) => walk,
+                    Walk::None => continue,
+                    Walk::Capped => {
+                        capped.push(start);
+                        continue;
+                    }
+                };
+                let steps = relabel(self.g, logical(self.g, &walk), spec.mask);
+                for cycle in split(steps) {
+                    let Some(kind) = classify(&cycle) else {
+                        continue;
+                    };
+                    if kind == spec.kind {
+                        if best.as_ref().is_none_or(|b| cycle.len() < b.len()) {
+                            best = Some(cycle);
+                        }
+                    } else {
+                        self.record(kind, cycle);
+                    }
                 }
             }
+            if best.is_some() || capped.is_empty() {
+                break;
+            }
+            starts = capped;
+            cap = cap.saturating_mul(16);
         }
         self.local.leave(part);
         match best {
@@ -407,8 +536,10 @@ impl ComponentSearch<'_> {
 enum Walk {
     /// The edges of a closed walk from the start back to it.
     Found(Vec<EdgeIndex>),
+    /// No cycle of the kind passes through the start.
     None,
-    Exhausted,
+    /// The search followed as many edges as it was allowed.
+    Capped,
 }
 
 /// Reused memory of the searches.
@@ -572,7 +703,7 @@ fn bfs(
     scratch: &mut Scratch,
     spec: &Spec,
     start: NodeIndex,
-    budget: &mut u64,
+    limit: &mut u64,
 ) -> Walk {
     const ROOT: u32 = u32::MAX;
     let layout = Layout::of(spec);
@@ -625,7 +756,7 @@ fn bfs(
         }
     };
     for edge in g.graph.edges(start) {
-        *budget = budget.saturating_sub(1);
+        *limit = limit.saturating_sub(1);
         let link = g.edges[*edge.weight() as usize].link;
         if let Some(state) = first_state(&layout, spec, link) {
             relax(scratch, &mut best, ROOT, 0, edge, state);
@@ -636,13 +767,13 @@ fn bfs(
         if best.is_some_and(|(b, _, _)| b <= d) {
             break;
         }
-        if *budget == 0 {
-            return Walk::Exhausted;
+        if *limit == 0 {
+            return Walk::Capped;
         }
         let node = part[slot as usize / states];
         let state = layout.decode(slot as usize % states);
         for edge in g.graph.edges(node) {
-            *budget = budget.saturating_sub(1);
+            *limit = limit.saturating_sub(1);
             let link = g.edges[*edge.weight() as usize].link;
             if let Some(next) = layout.step(spec, state, link) {
                 relax(scratch, &mut best, slot, d, edge, next);
