@@ -17,6 +17,12 @@ const KEYS: i64 = 100;
 /// A deterministic history: a single copy of every key, operations in a fixed
 /// pseudo-random order (splitmix64), half appends, half reads.
 fn history() -> History {
+    lagging_history(0)
+}
+
+/// The same, but each read misses up to `lag` of the latest appends of its key (a
+/// stale replica): the dependency graph is one strongly connected component.
+fn lagging_history(lag: u64) -> History {
     let mut state = 0x5EED_u64;
     let mut next = || {
         state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
@@ -37,10 +43,12 @@ fn history() -> History {
             lists[key as usize].push(element.clone());
             (Function::Append, element.clone(), element)
         } else {
+            let list = &lists[key as usize];
+            let missed = ((r >> 32) % (lag + 1)) as usize;
             (
                 Function::Read,
                 Value::Nil,
-                Value::List(lists[key as usize].clone()),
+                Value::List(list[..list.len().saturating_sub(missed)].to_vec()),
             )
         };
         for (kind, value) in [(EventType::Invoke, invoke), (EventType::Ok, result)] {
@@ -120,6 +128,16 @@ fn elle(c: &mut Criterion) {
             let report =
                 check_operations(&h, &ops, &Options::default()).expect("a traceable history");
             assert!(report.ok(), "a single-copy store shows no anomaly");
+            report
+        })
+    });
+    let lagging = lagging_history(3);
+    let lagging_ops = lagging.operations("bench").expect("well-formed");
+    let lagging_txns = TxnHistory::from_operations(&lagging, &lagging_ops).expect("traceable");
+    group.bench_function("stale-reads-one-big-scc-100k-ops", |b| {
+        b.iter(|| {
+            let report = check(&lagging_txns, &Options::default()).expect("a traceable history");
+            assert!(!report.ok(), "stale reads are anomalies");
             report
         })
     });

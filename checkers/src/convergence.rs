@@ -17,6 +17,11 @@
 //!
 //! An `info` write still in flight when the final reads ran could make them differ
 //! legitimately; consim's workloads end with a quiet phase so that none is.
+//!
+//! A history may also say which reads are final, as Jepsen's do: a read marked
+//! `"final": true` (JSONL) or `:final? true` (EDN) on its invocation or completion.
+//! When any read of a history is marked, the marked reads, and only they, are the
+//! final reads of their keys — whatever ran concurrently with them.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -103,9 +108,10 @@ pub fn check_convergence(history: &History, ops: &[Operation]) -> ConvergenceRep
         by_key.entry(op.key.clone()).or_default().push(i);
     }
     let appends = ops.iter().any(|o| o.f == Function::Append);
+    let marked = !history.finals.is_empty();
     let keys = by_key
         .into_iter()
-        .map(|(key, indices)| judge_key(history, ops, key, &indices, appends))
+        .map(|(key, indices)| judge_key(history, ops, key, &indices, appends, marked))
         .collect();
     ConvergenceReport { keys }
 }
@@ -125,6 +131,7 @@ fn judge_key(
     key: Option<Value>,
     indices: &[usize],
     appends: bool,
+    marked: bool,
 ) -> KeyConvergence {
     // The last event of any write of this key: its completion, or its invocation if it
     // never completed.
@@ -133,11 +140,18 @@ fn judge_key(
         .filter(|&&i| ops[i].f != Function::Read)
         .map(|&i| ops[i].ret.unwrap_or(ops[i].call))
         .max();
+    let is_final = |i: usize| {
+        if marked {
+            history.is_final(ops[i].call) || ops[i].ret.is_some_and(|r| history.is_final(r))
+        } else {
+            writes_end.is_none_or(|end| ops[i].call > end)
+        }
+    };
     let final_reads: Vec<usize> = indices
         .iter()
         .copied()
         .filter(|&i| ops[i].f == Function::Read && ops[i].ret.is_some())
-        .filter(|&i| writes_end.is_none_or(|end| ops[i].call > end))
+        .filter(|&i| is_final(i))
         .collect();
     let mut final_values: Vec<(Value, Vec<usize>)> = Vec::new();
     for &r in &final_reads {

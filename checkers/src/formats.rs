@@ -462,6 +462,9 @@ fn edn_op(
         Some(Edn::Int(t)) if *t >= 0 => Some(*t as u64),
         _ => None,
     };
+    if matches!(edn_get(map, "final?"), Some(Edn::Bool(true))) {
+        history.finals.push(history.events.len());
+    }
     history.push(
         Event {
             process,
