@@ -557,6 +557,24 @@ mod pairs {
     }
 
     #[test]
+    fn a_cycle_is_explained_step_by_step() {
+        let bad = one_by_one(&[(0, "read", "x", json!([1])), (1, "append", "x", json!(1))]);
+        let cycle = &bad.anomalies[0];
+        assert_eq!(
+            cycle.explanation,
+            "Let T1 = process 0 read x = [1] (line 1); T2 = process 1 append 1 to x (line 3). \
+             Then T1 < T2, because T1 completed (line 2) before T2 was invoked (line 3); \
+             however, T2 < T1, because T1 read T2's append of 1 to key x (it read [1]): \
+             a contradiction!"
+        );
+        assert_eq!(cycle.lines, vec![1, 3]);
+        assert_eq!(
+            cycle.steps[1].key,
+            Some(checkers::history::Value::Str("x".into()))
+        );
+    }
+
+    #[test]
     fn g_single_item_realtime() {
         let bad = one_by_one(&[(0, "append", "x", json!(1)), (1, "read", "x", json!([]))]);
         assert_eq!(cycles(&bad), names(&["G-single-item-realtime"]));
@@ -714,6 +732,14 @@ mod pairs {
         assert_eq!(
             kinds(&bad),
             names(&["G-single-item-process", "read-your-writes"])
+        );
+        let cycle = bad.anomalies.iter().find(|a| !a.steps.is_empty()).unwrap();
+        assert!(
+            cycle.explanation.contains(
+                "T2 read the initial value nil of key x, which precedes every write of it, T1's write of 1 included"
+            ),
+            "{}",
+            cycle.explanation
         );
         let fine = one_by_one(&[(0, "write", "x", json!(1)), (0, "read", "x", json!(1))]);
         assert!(fine.ok());

@@ -81,13 +81,18 @@ fn why(history: &TxnHistory<'_>, step: &LogicalStep, a: &str, b: &str) -> String
             } else {
                 format!("{a} read {} = {}", key_name(&r.key), r.value)
             };
-            if step.unplaced {
+            if w.f == MopKind::Write {
+                format!(
+                    "{a} read the initial value {} of {}, which precedes every write of it, {b}'s write of {} included",
+                    r.value,
+                    key_name(&r.key),
+                    w.value
+                )
+            } else if step.unplaced {
                 format!(
                     "{read}, without {b}'s {verb} of {}, which no read shows: it came after every version any read shows",
                     w.value
                 )
-            } else if w.f == MopKind::Write {
-                format!("{read}, which {b} overwrote with {}", w.value)
             } else {
                 format!(
                     "{read}, without {b}'s {verb} of {}, the next element of its list",
