@@ -753,6 +753,17 @@ mod pairs {
             (1, "ok", "read", "x", json!(7)),
         ]);
         assert_eq!(kinds(&bad), names(&["G1a", "garbage-read"]));
+        // A read of a value its transaction overwrote (G1b), and a near miss.
+        let edn = |v: u8| {
+            format!(
+                "{{:process 0, :type :invoke, :f :txn, :value [[:w :x 1] [:w :x 2]]}}
+                 {{:process 1, :type :invoke, :f :txn, :value [[:r :x nil]]}}
+                 {{:process 0, :type :ok, :f :txn, :value [[:w :x 1] [:w :x 2]]}}
+                 {{:process 1, :type :ok, :f :txn, :value [[:r :x {v}]]}}"
+            )
+        };
+        assert_eq!(kinds(&report(&transactions(&edn(1)))), names(&["G1b"]));
+        assert!(report(&transactions(&edn(2))).ok());
         // Two writes and reads of each in either order prove no version order: fine.
         let fine = one_by_one(&[
             (0, "write", "x", json!(1)),
@@ -1321,4 +1332,104 @@ fn a_search_out_of_budget_still_shows_one_cycle_per_component() {
     let cut_cycles = cut.anomalies.iter().filter(|a| !a.steps.is_empty()).count();
     assert_eq!(cut_cycles, cut.sccs);
     assert!(!cut.ok());
+}
+
+mod fuzz {
+    //! The transactional readers and the engine never panic: mutated files either give
+    //! a report or an error naming the line.
+    use proptest::prelude::*;
+
+    use super::*;
+
+    const SEEDS: [&str; 4] = [
+        "{:process 0, :type :invoke, :f :txn, :value [[:append :x 1] [:r :y nil]]}\n{:process 1, :type :invoke, :f :txn, :value [[:append :y 1] [:r :x nil]]}\n{:process 0, :type :ok, :f :txn, :value [[:append :x 1] [:r :y []]]}\n{:process 1, :type :info, :f :txn, :value [[:append :y 1] [:r :x [1]]]}\n",
+        "[{\"process\":0,\"type\":\"invoke\",\"f\":\"txn\",\"value\":[[\"append\",\"x\",1],[\"r\",\"x\",null]]},{\"process\":0,\"type\":\"ok\",\"f\":\"txn\",\"value\":[[\"append\",\"x\",1],[\"r\",\"x\",[1]]]}]",
+        "{\"process\":0,\"type\":\"invoke\",\"f\":\"write\",\"key\":\"x\",\"value\":5}\n{\"process\":0,\"type\":\"ok\",\"f\":\"write\",\"key\":\"x\",\"value\":5}\n{\"process\":1,\"type\":\"invoke\",\"f\":\"read\",\"key\":\"x\",\"value\":null}\n{\"process\":1,\"type\":\"ok\",\"f\":\"read\",\"key\":\"x\",\"value\":null}\n",
+        "{:process 0, :type :invoke, :f :txn, :value [[:w :x 1] [:w :x 2]]}\n{:process 0, :type :ok, :f :txn, :value [[:w :x 1] [:w :x 2]]}\n{:process 1, :type :invoke, :f :txn, :value [[:r :x nil]]}\n{:process 1, :type :fail, :f :txn, :value [[:r :x 1]]}\n",
+    ];
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(500))]
+
+        #[test]
+        fn mutated_histories_never_panic(
+            seed in 0..SEEDS.len(),
+            edits in prop::collection::vec((any::<prop::sample::Index>(), any::<u8>(), 0u8..3), 1..6),
+        ) {
+            let mut bytes = SEEDS[seed].as_bytes().to_vec();
+            for (at, byte, op) in edits {
+                if bytes.is_empty() {
+                    break;
+                }
+                let i = at.index(bytes.len());
+                match op {
+                    0 => bytes[i] = byte,
+                    1 => {
+                        bytes.remove(i);
+                    }
+                    _ => bytes.truncate(i),
+                }
+            }
+            let text = String::from_utf8_lossy(&bytes);
+            for format in [Format::Auto, Format::Edn, Format::ElleJson, Format::Jsonl] {
+                match read_str(&text, format, "fuzz") {
+                    Ok(source) => {
+                        let _ = check_source(&source, &Options::default());
+                    }
+                    Err(e) => prop_assert!(e.to_string().starts_with("fuzz"), "{e}"),
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn transactional_errors_name_the_line() {
+        let bad = "{:process 0, :type :invoke, :f :txn, :value [[:append :x 1]]}\n\
+                   {:process 0, :type :invoke, :f :txn, :value [[:append :x 2]]}\n";
+        let err = read_str(bad, Format::Edn, "h.edn").unwrap_err().to_string();
+        assert!(
+            err.starts_with("h.edn:2: process 0: invokes while"),
+            "{err}"
+        );
+        let bad = "{:process 0, :type :invoke, :f :txn, :value [[:append :x 1] [:r :x nil]]}\n\
+                   {:process 0, :type :ok, :f :txn, :value [[:append :x 1]]}\n";
+        let err = read_str(bad, Format::Edn, "h.edn").unwrap_err().to_string();
+        assert!(
+            err.contains("h.edn:2") && err.contains("micro-operations"),
+            "{err}"
+        );
+        let bad = "{\"process\":0,\"type\":\"invoke\",\"f\":\"txn\",\"value\":[[\"append\",\"x\",1],[\"r\",\"x\",null]]}\n\
+                   {\"process\":0,\"type\":\"ok\",\"f\":\"txn\",\"value\":[[\"append\",\"x\",1],[\"zz\",\"x\",[1]]]}\n";
+        let err = read_str(bad, Format::ElleJson, "h.json")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.starts_with("h.json:2: op #1: expected a micro-operation"),
+            "{err}"
+        );
+        // A register written twice with one value cannot be judged: an error, not a
+        // guess.
+        let twice = "{:process 0, :type :invoke, :f :txn, :value [[:w :x 1] [:w :x 1]]}\n\
+                     {:process 0, :type :ok, :f :txn, :value [[:w :x 1] [:w :x 1]]}\n";
+        let Source::Transactions(t) = read_str(twice, Format::Edn, "h.edn").unwrap() else {
+            panic!("transactions")
+        };
+        let err = check(&t, &Options::default()).unwrap_err().to_string();
+        assert!(
+            err.starts_with("1: the value 1 is written to key :x more than once"),
+            "{err}"
+        );
+    }
+}
+
+#[test]
+fn elle_cli_json_transactions() {
+    let json = r#"[{"process":0,"type":"invoke","f":"txn","value":[["append","x",1],["r","y",null]]},
+{"process":1,"type":"invoke","f":"txn","value":[["append","y",1],["r","x",null]]},
+{"process":0,"type":"ok","f":"txn","value":[["append","x",1],["r","y",[]]]},
+{"process":1,"type":"ok","f":"txn","value":[["append","y",1],["r","x",[]]]}]"#;
+    let source = read_str(json, Format::Auto, "h.json").unwrap();
+    assert!(matches!(source, Source::Transactions(_)));
+    let r = check_source(&source, &Options::default()).unwrap();
+    assert_eq!(kinds(&r), names(&["G2-item"]));
 }
