@@ -66,7 +66,14 @@
 //!
 //! The cycle search has a budget ([`Options::search_steps_max`]); a component whose
 //! search runs out still reports one cycle (found by a plain breadth-first search, and
-//! classified by its edges), and the report says that the search was cut short.
+//! classified by its edges), and the report says that the search was cut short. One
+//! cycle of each kind is shown per component, as Elle does: a component of thousands
+//! of transactions may hold many more.
+//!
+//! Not detected (yet): Elle's `internal` (a transaction contradicting its own earlier
+//! reads and writes), `future-read`, `dirty-update` and predicate anomalies. Histories
+//! of completions without invocations (as in Elle's README) are not read: consim
+//! pairs every completion with its invocation.
 //!
 //! ```
 //! use checkers::elle::{check_operations, Options};
