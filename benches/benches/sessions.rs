@@ -2,7 +2,12 @@
 //! sessions and 100 keys, recorded from a single-copy store (so every check runs to the
 //! end). Target: at least 1 M operations/s, memory linear in the history.
 //!
-//! The dependency-graph engine (`checkers::elle`) on the same history.
+//! The dependency-graph engine (`checkers::elle`) on the same history: inference,
+//! graph and Tarjan, linear in the history (its reads hold 12.5 M list elements, each
+//! compared once). Measured on a shared 2-core machine: 0.72 M ops/s alone, 0.41 M
+//! ops/s with the session guarantees, 0.23 M ops/s on stale reads that make the whole
+//! graph one strongly connected component (nine restricted Tarjan passes and the cycle
+//! searches).
 //!
 //! `cargo bench -p benches --bench sessions`
 
