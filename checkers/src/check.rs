@@ -82,6 +82,14 @@ pub enum CheckError {
         /// What is wrong.
         source: crate::session::SessionError,
     },
+    /// A history the dependency graph cannot be built from soundly.
+    #[error("{origin}:{source}")]
+    Elle {
+        /// The file.
+        origin: String,
+        /// What is wrong.
+        source: crate::elle::ElleError,
+    },
     /// An operation the model cannot apply.
     #[error("{origin}:{source}")]
     Invalid {

@@ -1,10 +1,10 @@
 //! Convergence and lost writes, judged from the final reads.
 //!
-//! The final reads of a key are the reads invoked after every write of that key had
-//! ended — its last invocation or completion — and, when the history's producer says
-//! where its final-read phase starts ([`check_convergence_from`]), not before it. A
-//! workload takes them after healing the faults and letting the system go quiet
-//! (Jepsen's final reads). Then:
+//! The final reads of a key are the reads the history marks final (`"final": true` in
+//! JSONL, `:final? true` in EDN), as consim's runner marks the reads it takes after
+//! healing the faults and letting the system go quiet (Jepsen's final reads). In a
+//! history that marks none, they are the reads invoked after every write of that key
+//! had ended — its last invocation or completion. Then:
 //!
 //! - **convergence**: every final read of a key returned the same value;
 //! - **lost writes** (list-append, where the data type promises to keep every element):
@@ -19,6 +19,11 @@
 //!
 //! An `info` write still in flight when the final reads ran could make them differ
 //! legitimately; consim's workloads end with a quiet phase so that none is.
+//!
+//! A history may also say which reads are final, as Jepsen's do: a read marked
+//! `"final": true` (JSONL) or `:final? true` (EDN) on its invocation or completion.
+//! When any read of a history is marked, the marked reads, and only they, are the
+//! final reads of their keys — whatever ran concurrently with them.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -100,49 +105,15 @@ impl ConvergenceReport {
 /// # Ok::<(), checkers::history::HistoryError>(())
 /// ```
 pub fn check_convergence(history: &History, ops: &[Operation]) -> ConvergenceReport {
-    check_convergence_from(history, ops, 0)
-}
-
-/// Like [`check_convergence`], for a history whose final reads are known to start at
-/// event `first_final` (an index into the history's events): only reads invoked there
-/// or later count as final reads.
-///
-/// A runner that takes its final reads after healing and a quiet period says where
-/// they start: a read made earlier, while faults still struck or replication was still
-/// catching up, may legitimately miss a write of an eventually consistent store, even
-/// when no write of its key came after it.
-///
-/// ```
-/// use checkers::history::History;
-/// use checkers::convergence::{check_convergence, check_convergence_from};
-/// // A stale read of a lagging replica, then two final reads that agree.
-/// let text = r#"{"process":0,"type":"invoke","f":"append","key":"x","value":1}
-/// {"process":0,"type":"ok","f":"append","key":"x","value":1}
-/// {"process":1,"type":"invoke","f":"read","key":"x","value":null}
-/// {"process":1,"type":"ok","f":"read","key":"x","value":[]}
-/// {"process":0,"type":"invoke","f":"read","key":"x","value":null}
-/// {"process":0,"type":"ok","f":"read","key":"x","value":[1]}
-/// {"process":1,"type":"invoke","f":"read","key":"x","value":null}
-/// {"process":1,"type":"ok","f":"read","key":"x","value":[1]}"#;
-/// let history = History::from_jsonl(text, "h")?;
-/// let ops = history.operations("h")?;
-/// assert!(!check_convergence(&history, &ops).ok());
-/// assert!(check_convergence_from(&history, &ops, 4).ok());
-/// # Ok::<(), checkers::history::HistoryError>(())
-/// ```
-pub fn check_convergence_from(
-    history: &History,
-    ops: &[Operation],
-    first_final: usize,
-) -> ConvergenceReport {
     let mut by_key: BTreeMap<Option<Value>, Vec<usize>> = BTreeMap::new();
     for (i, op) in ops.iter().enumerate() {
         by_key.entry(op.key.clone()).or_default().push(i);
     }
     let appends = ops.iter().any(|o| o.f == Function::Append);
+    let marked = !history.finals.is_empty();
     let keys = by_key
         .into_iter()
-        .map(|(key, indices)| judge_key(history, ops, key, &indices, appends, first_final))
+        .map(|(key, indices)| judge_key(history, ops, key, &indices, appends, marked))
         .collect();
     ConvergenceReport { keys }
 }
@@ -162,7 +133,7 @@ fn judge_key(
     key: Option<Value>,
     indices: &[usize],
     appends: bool,
-    first_final: usize,
+    marked: bool,
 ) -> KeyConvergence {
     // The last event of any write of this key: its completion, or its invocation if it
     // never completed.
@@ -171,12 +142,18 @@ fn judge_key(
         .filter(|&&i| ops[i].f != Function::Read)
         .map(|&i| ops[i].ret.unwrap_or(ops[i].call))
         .max();
+    let is_final = |i: usize| {
+        if marked {
+            history.is_final(ops[i].call) || ops[i].ret.is_some_and(|r| history.is_final(r))
+        } else {
+            writes_end.is_none_or(|end| ops[i].call > end)
+        }
+    };
     let final_reads: Vec<usize> = indices
         .iter()
         .copied()
         .filter(|&i| ops[i].f == Function::Read && ops[i].ret.is_some())
-        .filter(|&i| ops[i].call >= first_final)
-        .filter(|&i| writes_end.is_none_or(|end| ops[i].call > end))
+        .filter(|&i| is_final(i))
         .collect();
     let mut final_values: Vec<(Value, Vec<usize>)> = Vec::new();
     for &r in &final_reads {

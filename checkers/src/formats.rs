@@ -161,7 +161,7 @@ pub fn read_str(text: &str, format: Format, origin: &str) -> Result<History, His
     Ok(history)
 }
 
-fn parse_error(origin: &str, line: usize, message: impl Into<String>) -> HistoryError {
+pub(crate) fn parse_error(origin: &str, line: usize, message: impl Into<String>) -> HistoryError {
     HistoryError::Parse {
         origin: origin.to_owned(),
         line,
@@ -169,7 +169,7 @@ fn parse_error(origin: &str, line: usize, message: impl Into<String>) -> History
     }
 }
 
-fn line_of_offset(text: &str, offset: usize) -> usize {
+pub(crate) fn line_of_offset(text: &str, offset: usize) -> usize {
     text.as_bytes()[..offset.min(text.len())]
         .iter()
         .filter(|&&b| b == b'\n')
@@ -177,7 +177,7 @@ fn line_of_offset(text: &str, offset: usize) -> usize {
         + 1
 }
 
-fn event_type(name: &str) -> Option<EventType> {
+pub(crate) fn event_type(name: &str) -> Option<EventType> {
     Some(match name {
         "invoke" => EventType::Invoke,
         "ok" => EventType::Ok,
@@ -365,7 +365,7 @@ fn is_pair(value: &Value) -> bool {
 }
 
 /// The keyword under `field`, without its colon.
-fn keyword<'a>(
+pub(crate) fn keyword<'a>(
     map: &'a std::collections::BTreeMap<Edn<'a>, Edn<'a>>,
     field: &'a str,
 ) -> Option<&'a str> {
@@ -375,7 +375,7 @@ fn keyword<'a>(
     }
 }
 
-fn edn_get<'a>(
+pub(crate) fn edn_get<'a>(
     map: &'a std::collections::BTreeMap<Edn<'a>, Edn<'a>>,
     key: &'a str,
 ) -> Option<&'a Edn<'a>> {
@@ -462,6 +462,9 @@ fn edn_op(
         Some(Edn::Int(t)) if *t >= 0 => Some(*t as u64),
         _ => None,
     };
+    if matches!(edn_get(map, "final?"), Some(Edn::Bool(true))) {
+        history.finals.push(history.events.len());
+    }
     history.push(
         Event {
             process,
@@ -486,7 +489,7 @@ fn is_independent_tuple(f: Function, value: &Value) -> bool {
     }
 }
 
-fn edn_value(form: &Edn<'_>) -> Option<Value> {
+pub(crate) fn edn_value(form: &Edn<'_>) -> Option<Value> {
     Some(match form {
         Edn::Nil => Value::Nil,
         Edn::Int(i) => Value::Int(*i),
@@ -500,7 +503,7 @@ fn edn_value(form: &Edn<'_>) -> Option<Value> {
     })
 }
 
-fn edn_kind(form: &Edn<'_>) -> String {
+pub(crate) fn edn_kind(form: &Edn<'_>) -> String {
     let kind = match form {
         Edn::Vector(_) => "a vector",
         Edn::Set(_) => "a set",
@@ -653,7 +656,7 @@ fn elle_txn(value: &serde_json::Value) -> Result<(Function, Option<Value>, Value
     Ok((f, Some(key), value))
 }
 
-fn json_value(value: &serde_json::Value) -> Option<Value> {
+pub(crate) fn json_value(value: &serde_json::Value) -> Option<Value> {
     Some(match value {
         serde_json::Value::Null => Value::Nil,
         serde_json::Value::Number(n) => Value::Int(n.as_i64()?),

@@ -122,6 +122,14 @@ fn nil() -> Value {
     Value::Nil
 }
 
+/// Whether a JSON event line says `"final": true`.
+fn final_marker(line: &str) -> bool {
+    serde_json::from_str::<serde_json::Value>(line)
+        .ok()
+        .and_then(|v| v.get("final").and_then(serde_json::Value::as_bool))
+        .unwrap_or(false)
+}
+
 /// A history: events in the order they happened.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct History {
@@ -132,6 +140,10 @@ pub struct History {
     /// The value every key (or the register) holds before the first write: `nil`,
     /// except in formats that say otherwise (Porcupine's kv starts every key as `""`).
     pub initial: Value,
+    /// Events explicitly marked as final reads (`"final": true` in JSONL, `:final?
+    /// true` in EDN), by index, in order. When a history marks any, the convergence
+    /// check takes exactly the reads marked final ([`crate::convergence`]).
+    pub finals: Vec<usize>,
 }
 
 /// An operation: an invocation paired with its completion.
@@ -217,9 +229,19 @@ impl History {
                     e.to_string().split(" at line ").next().unwrap_or_default()
                 ),
             })?;
+            // The final-read marker is not an event field: look for it only where the
+            // line names it.
+            if line.contains("\"final\"") && final_marker(line) {
+                history.finals.push(history.events.len());
+            }
             history.push(event, index + 1);
         }
         Ok(history)
+    }
+
+    /// Whether event `index` is marked as a final read.
+    pub fn is_final(&self, index: usize) -> bool {
+        self.finals.binary_search(&index).is_ok()
     }
 
     /// Appends an event read from source line `line`.
@@ -242,8 +264,15 @@ impl History {
     /// The history in the native format, one event per line.
     pub fn to_jsonl(&self) -> String {
         let mut out = String::new();
-        for event in &self.events {
-            out.push_str(&serde_json::to_string(event).expect("events always serialise"));
+        for (index, event) in self.events.iter().enumerate() {
+            let line = serde_json::to_string(event).expect("events always serialise");
+            match line.strip_suffix('}') {
+                Some(open) if self.is_final(index) => {
+                    out.push_str(open);
+                    out.push_str(",\"final\":true}");
+                }
+                _ => out.push_str(&line),
+            }
             out.push('\n');
         }
         out
@@ -379,6 +408,19 @@ mod tests {
         assert!(err.to_string().contains("still pending"), "{err}");
         let err = parse(r#"{"process":0,"type":"ok","f":"read"}"#).unwrap_err();
         assert!(err.to_string().contains("nothing pending"), "{err}");
+    }
+
+    #[test]
+    fn final_reads_are_marked_and_round_trip() {
+        let text = r#"{"process":3,"type":"invoke","f":"read","key":"x","value":null,"final":true}
+{"process":3,"type":"ok","f":"read","key":"x","value":[1],"final":true}
+{"process":4,"type":"invoke","f":"read","key":"x","value":null,"final":false}
+"#;
+        let history = History::from_jsonl(text, "t").unwrap();
+        assert_eq!(history.finals, vec![0, 1]);
+        assert!(history.is_final(1) && !history.is_final(2));
+        let again = History::from_jsonl(&history.to_jsonl(), "t").unwrap();
+        assert_eq!(again.finals, history.finals);
     }
 
     #[test]

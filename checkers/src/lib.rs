@@ -29,12 +29,14 @@
 //! - [`anomalies`]: what a list-append history shows outright (garbage and aborted
 //!   reads, duplicate elements, incompatible orders).
 //!
-//! Elle's dependency-graph anomalies (cycles) are still to come (see the issue tracker).
+//! - [`elle`]: the dependency graph (ww, wr, rw, process and real-time edges), its
+//!   cycles named and explained as Elle does, and the consistency models they rule out.
 
 pub mod anomalies;
 pub mod brute;
 pub mod check;
 pub mod convergence;
+pub mod elle;
 pub mod formats;
 pub mod history;
 pub mod linear;

@@ -109,3 +109,37 @@ fn lww_overwritten_by_an_older_write_is_a_lost_update() {
     assert!(r.keys[0].lost_updates.is_empty());
     assert!(r.ok());
 }
+
+#[test]
+fn reads_marked_final_are_the_final_reads() {
+    // Marked final, the read concurrent with the append is final: it disagrees with
+    // the later read.
+    let marked = |l: String| l.replace("}\n", ",\"final\":true}\n");
+    let text = line(0, "invoke", "append", "1")
+        + &marked(line(1, "invoke", "read", "null"))
+        + &marked(line(1, "ok", "read", "[]"))
+        + &line(0, "ok", "append", "1")
+        + &marked(op(1, "read", "", "[1]"));
+    let r = report(&text);
+    assert_eq!(r.keys[0].final_reads.len(), 2);
+    assert!(!r.keys[0].converged);
+    // Unmarked reads are then not final, even after every write: no disagreement.
+    let text =
+        op(0, "append", "1", "1") + &marked(op(1, "read", "", "[1]")) + &op(2, "read", "", "[]");
+    let r = report(&text);
+    assert_eq!(r.keys[0].final_reads.len(), 1);
+    assert!(r.ok(), "{:?}", r.keys[0].problems);
+    // EDN's :final? marks them too.
+    let edn = "{:process 0, :type :invoke, :f :append, :key :x, :value 1}
+{:process 0, :type :ok, :f :append, :key :x, :value 1}
+{:process 1, :type :invoke, :f :read, :key :x, :value nil, :final? true}
+{:process 1, :type :ok, :f :read, :key :x, :value [1], :final? true}
+{:process 2, :type :invoke, :f :read, :key :x, :value nil}
+{:process 2, :type :ok, :f :read, :key :x, :value []}";
+    let history =
+        checkers::formats::read_str(edn, checkers::formats::Format::Edn, "h.edn").unwrap();
+    assert_eq!(history.finals, vec![2, 3]);
+    let r = check_convergence(&history, &history.operations("h.edn").unwrap());
+    assert_eq!(r.keys[0].final_reads.len(), 1);
+    assert!(r.ok());
+}

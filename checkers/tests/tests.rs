@@ -5,5 +5,6 @@ mod cases;
 mod convergence;
 mod corpus;
 mod differential;
+mod elle;
 mod fuzz;
 mod session;

@@ -62,15 +62,17 @@ fn read_paired(
     Ok((history, ops))
 }
 
-/// Checks every file as `--consistency` says; `all` runs the three checks in turn
-/// (histories that are not traceable are not judged on sessions there).
+/// Checks every file as `--consistency` says; `all` runs the four checks in turn
+/// (histories that are not traceable are not judged on sessions or dependencies there).
 pub fn command(args: CheckArgs, json: bool) -> anyhow::Result<ExitCode> {
     let format = Format::from_name(&args.format).expect("clap checked the name");
     let tally = match args.consistency.as_str() {
         "session" => session_command(&args, format, json, false)?,
+        "elle" => elle_command(&args, format, json, false)?,
         "convergence" => convergence_command(&args, format, json)?,
         "all" => linear_command(&args, format, json)?
             .add(session_command(&args, format, json, true)?)
+            .add(elle_command(&args, format, json, true)?)
             .add(convergence_command(&args, format, json)?),
         _ => linear_command(&args, format, json)?,
     };
@@ -428,6 +430,182 @@ fn session_command(
         }
     }
     Ok(tally)
+}
+
+/// `--consistency elle`: the dependency graph, its anomalies and the models they rule
+/// out. The wall clock times the analysis for the report; it reaches no verdict.
+#[allow(clippy::disallowed_methods)]
+fn elle_command(
+    args: &CheckArgs,
+    format: Format,
+    json: bool,
+    lenient: bool,
+) -> anyhow::Result<Tally> {
+    use checkers::elle::read::{check_source, read_file};
+    let mut out = std::io::stdout().lock();
+    let mut tally = Tally::default();
+    for path in &args.files {
+        let file = path.display().to_string();
+        let source = match read_file(path, format) {
+            Ok(source) => source,
+            Err(err) => {
+                tally.errors += 1;
+                print_error(&mut out, &file, &CheckError::History(err), json)?;
+                continue;
+            }
+        };
+        let start = std::time::Instant::now();
+        let report = match check_source(&source, &checkers::elle::Options::default()) {
+            Ok(report) => report,
+            Err(source) if lenient => {
+                if json {
+                    writeln!(
+                        out,
+                        "{}",
+                        json!({"file": file, "consistency": "elle", "verdict": "not-applicable", "reason": source.to_string()})
+                    )?;
+                } else {
+                    writeln!(out, "{file}: dependency graph not applicable: {source}")?;
+                }
+                continue;
+            }
+            Err(source) => {
+                tally.errors += 1;
+                let err = CheckError::Elle {
+                    origin: file.clone(),
+                    source,
+                };
+                print_error(&mut out, &file, &err, json)?;
+                continue;
+            }
+        };
+        let millis = start.elapsed().as_secs_f64() * 1e3;
+        if !report.ok() {
+            tally.violations += 1;
+        }
+        if json {
+            writeln!(out, "{}", elle_json(&file, &source, &report, millis))?;
+        } else {
+            print_elle(&mut out, &file, &report, millis)?;
+        }
+    }
+    Ok(tally)
+}
+
+fn elle_json(
+    file: &str,
+    source: &checkers::elle::read::Source,
+    report: &checkers::elle::Report,
+    millis: f64,
+) -> serde_json::Value {
+    let mut types: Vec<&str> = report
+        .anomalies
+        .iter()
+        .map(|a| a.kind.static_name())
+        .collect();
+    types.sort_unstable();
+    types.dedup();
+    let anomalies: Vec<serde_json::Value> = report
+        .anomalies
+        .iter()
+        .map(|a| {
+            let steps: Vec<serde_json::Value> = a
+                .steps
+                .iter()
+                .map(|s| {
+                    json!({
+                        "from_line": source.line(s.from),
+                        "to_line": source.line(s.to),
+                        "rel": s.rel,
+                        "key": s.key,
+                        "why": s.why,
+                    })
+                })
+                .collect();
+            json!({
+                "type": a.kind,
+                "lines": a.lines,
+                "ops": a.txns,
+                "explanation": a.explanation,
+                "steps": steps,
+            })
+        })
+        .collect();
+    json!({
+        "file": file,
+        "consistency": "elle",
+        "verdict": if report.ok() { "ok" } else { "violation" },
+        "workload": report.workload,
+        "ops": report.txns,
+        "millis": millis,
+        "sccs": report.sccs,
+        "sccs_search_exhausted": report.sccs_search_exhausted,
+        "anomaly_types": types,
+        "anomalies": anomalies,
+        "not": report.ruled_out.not,
+        "ruled_out": report.ruled_out.all,
+    })
+}
+
+fn print_elle(
+    out: &mut impl Write,
+    file: &str,
+    report: &checkers::elle::Report,
+    millis: f64,
+) -> anyhow::Result<()> {
+    let verdict = if report.ok() { "ok" } else { "violation" };
+    let workload = serde_json::to_value(report.workload)?;
+    writeln!(
+        out,
+        "{file}: {verdict} ({} ops, {}, dependency graph, {millis:.1} ms)",
+        report.txns,
+        workload.as_str().unwrap_or("")
+    )?;
+    // Per kind, how many and the first, in the order they were found.
+    let mut kinds: Vec<checkers::elle::Kind> = Vec::new();
+    for a in &report.anomalies {
+        if !kinds.contains(&a.kind) {
+            kinds.push(a.kind);
+        }
+    }
+    for kind in kinds {
+        let all: Vec<&checkers::elle::Anomaly> =
+            report.anomalies.iter().filter(|a| a.kind == kind).collect();
+        writeln!(
+            out,
+            "  {}: {} found; first: {}",
+            kind.static_name(),
+            all.len(),
+            all[0].explanation
+        )?;
+    }
+    if report.sccs_search_exhausted > 0 {
+        writeln!(
+            out,
+            "  the cycle search ran out of budget in {} of {} strongly connected components: each still shows one cycle, but weaker kinds may be there too",
+            report.sccs_search_exhausted, report.sccs
+        )?;
+    }
+    if !report.ruled_out.all.is_empty() {
+        let also: Vec<&str> = report
+            .ruled_out
+            .all
+            .iter()
+            .copied()
+            .filter(|m| !report.ruled_out.not.contains(m))
+            .collect();
+        writeln!(
+            out,
+            "  rules out: {}{}",
+            report.ruled_out.not.join(", "),
+            if also.is_empty() {
+                String::new()
+            } else {
+                format!(" (and so {})", also.join(", "))
+            }
+        )?;
+    }
+    Ok(())
 }
 
 /// `--consistency convergence`: final reads and the fate of every write.

@@ -246,9 +246,11 @@ struct CheckArgs {
     #[arg(long, value_parser = clap::builder::PossibleValuesParser::new(ModelName::NAMES))]
     model: Option<String>,
     /// What to check: linearizability; the four session guarantees (on list-append or
-    /// unique-value register histories); or convergence and lost writes, from the
-    /// final reads; or all three, one after another.
-    #[arg(long, default_value = "linearizable", value_parser = ["linearizable", "session", "convergence", "all"])]
+    /// unique-value register histories); `elle`, the dependency graph of Elle
+    /// (anomalies such as G0, G1c, G-single-item-process, each cycle explained, and the
+    /// consistency models they rule out; transactional histories too); or convergence
+    /// and lost writes, from the final reads; or all of them, one after another.
+    #[arg(long, default_value = "linearizable", value_parser = ["linearizable", "session", "elle", "convergence", "all"])]
     consistency: String,
     /// The history format.
     #[arg(long, default_value = "auto", value_parser = clap::builder::PossibleValuesParser::new(Format::NAMES))]

@@ -21,7 +21,7 @@
 use std::panic::AssertUnwindSafe;
 
 use checkers::check::{ModelName, check_history};
-use checkers::convergence::check_convergence_from;
+use checkers::convergence::check_convergence;
 use checkers::history::{Event, EventType, Function, History, Value as HValue};
 use checkers::linear::{Options, Outcome as LinOutcome, Verdict};
 use checkers::session::{Guarantee as SessionGuarantee, check_sessions};
@@ -505,14 +505,7 @@ fn run_model<M: Model>(config: &RunConfig, model: &M) -> Result<RunReport, RunEr
     let verdicts = if panic.is_some() {
         Vec::new()
     } else {
-        let first_final = driver.first_final();
-        judge(
-            info,
-            workload_config.mix,
-            &history,
-            first_final,
-            config.checks,
-        )
+        judge(info, workload_config.mix, &history, config.checks)
     };
     let mut samples = driver.latencies.clone();
     let latency = latencies(&mut samples);
@@ -557,15 +550,13 @@ struct Driver {
     applied: Vec<TimedFault>,
     /// Indexed by op id.
     in_flight: std::collections::BTreeMap<u64, InFlight>,
-    /// `(time, order, event)`.
-    events: Vec<(Time, u64, Event)>,
+    /// `(time, order, event, whether it is a final read's)`.
+    events: Vec<(Time, u64, Event, bool)>,
     order: u64,
     counts: OpCounts,
     latencies: Vec<u64>,
     /// Each client's final reads still to make.
     finals: Vec<std::collections::VecDeque<models::kv::Op>>,
-    /// When the final reads began (`None`: the run never got there).
-    finals_began: Option<Time>,
 }
 
 impl Driver {
@@ -583,12 +574,11 @@ impl Driver {
             counts: OpCounts::default(),
             latencies: Vec::new(),
             finals: Vec::new(),
-            finals_began: None,
         }
     }
 
-    fn record(&mut self, time: Time, event: Event) {
-        self.events.push((time, self.order, event));
+    fn record(&mut self, time: Time, event: Event, final_read: bool) {
+        self.events.push((time, self.order, event, final_read));
         self.order += 1;
     }
 
@@ -615,6 +605,7 @@ impl Driver {
                 value,
                 time: Some(at.as_nanos()),
             },
+            final_read,
         );
         self.in_flight.insert(
             op.id,
@@ -654,7 +645,6 @@ impl Driver {
                 }
                 Phase::Quiet { until } if sim.now() >= until => {
                     phase = Phase::FinalReads;
-                    self.finals_began = Some(sim.now());
                     for client in 0..self.clients.len() {
                         self.finals.push(self.workload.final_reads().into());
                         self.next_final(sim, client);
@@ -789,6 +779,7 @@ impl Driver {
                 value,
                 time: Some(time.as_nanos()),
             },
+            flight.final_read,
         );
     }
 
@@ -799,22 +790,15 @@ impl Driver {
     /// The history, in time order (ties in the order things happened).
     fn history(&self) -> History {
         let mut events = self.events.clone();
-        events.sort_by_key(|(time, order, _)| (time.as_nanos(), *order));
+        events.sort_by_key(|(time, order, _, _)| (time.as_nanos(), *order));
         let mut history = History::default();
-        for (line, (_, _, event)) in events.into_iter().enumerate() {
+        for (line, (_, _, event, final_read)) in events.into_iter().enumerate() {
+            if final_read {
+                history.finals.push(line);
+            }
             history.push(event, line + 1);
         }
         history
-    }
-
-    /// The index in [`Driver::history`] of the first event of the final reads (the
-    /// number of events when there were none): every event before it happened before
-    /// the quiet phase, every one from it on is a final read's.
-    fn first_final(&self) -> usize {
-        self.events
-            .iter()
-            .filter(|(time, _, _)| self.finals_began.is_none_or(|began| *time < began))
-            .count()
     }
 
     fn applied_plan(&self) -> FaultPlan {
@@ -858,13 +842,12 @@ fn completed_value(reply: &Reply, invoked: HValue, list: bool) -> HValue {
     }
 }
 
-/// Judges the guarantees `checks` asks for on `history`, whose final reads (those that
-/// convergence and lost writes are judged from) start at event `first_final`.
+/// Judges the guarantees `checks` asks for on `history` (convergence and lost writes
+/// from the reads it marks final).
 pub fn judge(
     info: &ModelInfo,
     mix: Mix,
     history: &History,
-    first_final: usize,
     checks: Checks,
 ) -> Vec<GuaranteeVerdict> {
     let role = |g: Guarantee| {
@@ -899,7 +882,7 @@ pub fn judge(
     let convergence = wanted
         .iter()
         .any(|g| matches!(g, Guarantee::Convergence | Guarantee::NoLostWrites))
-        .then(|| check_convergence_from(history, &ops, first_final));
+        .then(|| check_convergence(history, &ops));
     for g in wanted {
         let judgement = match g {
             Guarantee::Linearizable => linearizable(history, mix),

@@ -611,10 +611,17 @@ fn check_all_runs_every_check_and_skips_what_does_not_apply() {
         .iter()
         .map(|l| l["consistency"].as_str().unwrap())
         .collect();
-    assert_eq!(kinds, vec!["linearizable", "session", "convergence"]);
+    assert_eq!(
+        kinds,
+        vec!["linearizable", "session", "elle", "convergence"]
+    );
     assert_eq!(
         lines[1]["verdict"], "not-applicable",
         "a cas history has no traceable sessions"
+    );
+    assert_eq!(
+        lines[2]["verdict"], "not-applicable",
+        "nor a dependency graph"
     );
     let out = consim(&[
         "check",
@@ -1097,4 +1104,92 @@ fn swarm_seeds_that_found_model_bugs_pass() {
             stdout(&out)
         );
     }
+}
+
+#[test]
+fn check_elle_explains_each_cycle_and_names_the_models_ruled_out() {
+    // Process 0 appends 1 and then reads x without it.
+    let history = temp_file(
+        "g-single.jsonl",
+        "{\"process\":0,\"type\":\"invoke\",\"f\":\"append\",\"key\":\"x\",\"value\":1}\n\
+         {\"process\":0,\"type\":\"ok\",\"f\":\"append\",\"key\":\"x\",\"value\":1}\n\
+         {\"process\":0,\"type\":\"invoke\",\"f\":\"read\",\"key\":\"x\",\"value\":null}\n\
+         {\"process\":0,\"type\":\"ok\",\"f\":\"read\",\"key\":\"x\",\"value\":[]}\n",
+    );
+    let out = consim(&["check", "--consistency", "elle", history.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(
+        text.contains("violation (2 ops, list-append, dependency graph"),
+        "{text}"
+    );
+    assert!(
+        text.contains(
+            "G-single-item-process: 1 found; first: Let T1 = process 0 append 1 to x (line 1)"
+        ),
+        "{text}"
+    );
+    assert!(text.contains(": a contradiction!"), "{text}");
+    assert!(
+        text.contains("rules out: read-your-writes, strong-session-snapshot-isolation"),
+        "{text}"
+    );
+    let json = json_line(&consim(&[
+        "check",
+        "--consistency",
+        "elle",
+        "--json",
+        history.to_str().unwrap(),
+    ]));
+    assert_eq!(json["verdict"], "violation");
+    assert_eq!(
+        json["anomaly_types"],
+        serde_json::json!(["G-single-item-process", "read-your-writes"])
+    );
+    assert_eq!(json["anomalies"][0]["lines"], serde_json::json!([1, 3]));
+    assert_eq!(json["anomalies"][0]["steps"][1]["rel"], "rw");
+    assert_eq!(json["anomalies"][0]["steps"][1]["from_line"], 3);
+    assert_eq!(
+        json["not"],
+        serde_json::json!(["read-your-writes", "strong-session-snapshot-isolation"])
+    );
+    // A transactional history (Elle's G2-item), and a malformed one.
+    let g2 = temp_file(
+        "g2.edn",
+        "{:process 0, :type :invoke, :f :txn, :value [[:append :x 1] [:r :y nil]]}\n\
+         {:process 1, :type :invoke, :f :txn, :value [[:append :y 1] [:r :x nil]]}\n\
+         {:process 0, :type :ok, :f :txn, :value [[:append :x 1] [:r :y []]]}\n\
+         {:process 1, :type :ok, :f :txn, :value [[:append :y 1] [:r :x []]]}\n",
+    );
+    let json = json_line(&consim(&[
+        "check",
+        "--consistency",
+        "elle",
+        "--json",
+        g2.to_str().unwrap(),
+    ]));
+    assert_eq!(json["anomaly_types"], serde_json::json!(["G2-item"]));
+    assert_eq!(json["not"], serde_json::json!(["repeatable-read"]));
+    let bad = temp_file(
+        "bad.edn",
+        "{:process 0, :type :invoke, :f :txn, :value [[:append :x 1]]}\n\
+         {:process 0, :type :ok, :f :txn, :value [[:frob :x 1]]}\n",
+    );
+    let out = consim(&["check", "--consistency", "elle", bad.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains(&format!("{}:2: expected a micro-operation", bad.display())),
+        "{}",
+        stderr(&out)
+    );
+    let fine = temp_file(
+        "fine.jsonl",
+        "{\"process\":0,\"type\":\"invoke\",\"f\":\"append\",\"key\":\"x\",\"value\":1}\n\
+         {\"process\":0,\"type\":\"ok\",\"f\":\"append\",\"key\":\"x\",\"value\":1}\n\
+         {\"process\":1,\"type\":\"invoke\",\"f\":\"read\",\"key\":\"x\",\"value\":null}\n\
+         {\"process\":1,\"type\":\"ok\",\"f\":\"read\",\"key\":\"x\",\"value\":[1]}\n",
+    );
+    let out = consim(&["check", "--consistency", "elle", fine.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
+    assert!(stdout(&out).contains(": ok (2 ops, list-append, dependency graph"));
 }

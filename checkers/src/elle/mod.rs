@@ -1,0 +1,410 @@
+//! Elle-style dependency graphs: the anomalies a history proves, named as Elle names
+//! them, each cycle explained in sentences, and the consistency models they rule out.
+//!
+//! Kingsbury and Alvaro's Elle (VLDB 2020, "Elle: Inferring Isolation Anomalies from
+//! Experimental Observations"; `jepsen-io/elle`) builds Adya's direct serialization
+//! graph (Adya 1999, "Weak Consistency") from what reads observed:
+//!
+//! - **nodes** are transactions (in consim's own histories, single operations);
+//! - **ww** (write-write): `T2` installed the version of a key right after `T1`'s;
+//! - **wr** (write-read): `T2` read the version `T1` installed;
+//! - **rw** (read-write, an anti-dependency): `T1` read a version, and `T2` installed
+//!   the next one — `T1` did not see `T2`'s write;
+//! - **process** (session order): one process ran `T1` before `T2`;
+//! - **realtime**: `T1` completed before `T2` was invoked.
+//!
+//! Every edge says "`T1` must come before `T2`" in any execution that explains the
+//! history; a cycle is a contradiction. Strongly connected components (Tarjan) contain
+//! the cycles; inside each, a breadth-first search finds a shortest cycle of each kind,
+//! trying the kinds in Elle's order and classifying a cycle by the edges it needs:
+//!
+//! | anomaly | edges of the cycle |
+//! | --- | --- |
+//! | `G0` (write cycle) | ww only |
+//! | `G1c` (circular information flow) | ww and wr, at least one wr |
+//! | `G-single-item` (read skew) | ww, wr and exactly one rw |
+//! | `G-nonadjacent-item` | ww, wr and two or more rw, no two adjacent |
+//! | `G2-item` (anti-dependency cycle) | ww, wr and two or more rw, some adjacent |
+//! | `…-process` | as above, also using process (session) order |
+//! | `…-realtime` | as above, also using real-time order |
+//!
+//! The `-item` names are Elle's for item (not predicate) anti-dependencies, the only
+//! kind a key-value history has: `G-single-item` is a case of Adya's `G-single`, and
+//! `G-nonadjacent-item` and `G2-item` of Adya's `G2`.
+//!
+//! Besides cycles, a history shows some anomalies outright: `G1a` (aborted read),
+//! `G1b` (intermediate read), `garbage-read`, `duplicate-elements`,
+//! `incompatible-order` and `lost-update` (see [`Kind`]). [`models`] maps the anomalies
+//! found to the consistency models they rule out, weakest first.
+//!
+//! ## What is inferred, and what is not
+//!
+//! Nothing is reported that the history does not prove:
+//!
+//! - **list-append**: a key's version order is its longest read, provided every read
+//!   is a prefix of it and it repeats no element. Then successive elements give ww
+//!   edges, a read ending in an element gives a wr edge from its append, and a read
+//!   gives an rw edge to the append of the element after its last one. An append no
+//!   read shows came after every element the longest read shows (Elle's rule), so it
+//!   gets a ww edge from the last one's append and rw edges from the reads of the last
+//!   state. A key whose reads disagree (`incompatible-order`) or repeat an element
+//!   (`duplicate-elements`) gives no edges at all: its order is not known. (Elle still
+//!   uses the longest read there; consim reports only the anomaly itself.)
+//! - **registers** (unique written values): a read of a value gives a wr edge from its
+//!   write. No version order between writes is provable from single reads, so there
+//!   are no ww edges; the initial value precedes every write, so a read of it gives rw
+//!   edges to every write of the key.
+//! - **process and real-time order** are always known. Real time is encoded with a
+//!   chain of time points (one per run of completions), linear in the history where
+//!   Elle's transitive reduction is quadratic in the concurrency.
+//! - Reads of transactions whose outcome is unknown (`info`) say nothing; their writes
+//!   count once some read shows them.
+//! - `G1b` (a read of a transaction's intermediate write) needs transactions of several
+//!   micro-operations; consim's own histories are single operations, where it cannot
+//!   occur. Transactional histories (Jepsen's `:f :txn`, elle-cli's JSON) are read by
+//!   [`read`].
+//!
+//! The cycle search has a budget ([`Options::search_steps_max`]); a component whose
+//! search runs out still reports one cycle (found by a plain breadth-first search, and
+//! classified by its edges), and the report says that the search was cut short. One
+//! cycle of each kind is shown per component, as Elle does: a component of thousands
+//! of transactions may hold many more.
+//!
+//! Not detected (yet): Elle's `internal` (a transaction contradicting its own earlier
+//! reads and writes), `future-read`, `dirty-update` and predicate anomalies. Histories
+//! of completions without invocations (as in Elle's README) are not read: consim
+//! pairs every completion with its invocation.
+//!
+//! ```
+//! use checkers::elle::{check_operations, Options};
+//! use checkers::history::History;
+//! // Process 0 appends 1 to x and then reads x without it: T2 < T1 because T2 read
+//! // the initial state of x, which T1's append changed; T1 < T2 by process order.
+//! let text = r#"{"process":0,"type":"invoke","f":"append","key":"x","value":1}
+//! {"process":0,"type":"ok","f":"append","key":"x","value":1}
+//! {"process":0,"type":"invoke","f":"read","key":"x","value":null}
+//! {"process":0,"type":"ok","f":"read","key":"x","value":[]}"#;
+//! let history = History::from_jsonl(text, "h")?;
+//! let report = check_operations(&history, &history.operations("h")?, &Options::default())?;
+//! let kinds: Vec<String> = report.anomalies.iter().map(|a| a.kind.name()).collect();
+//! assert!(kinds.contains(&"G-single-item-process".to_owned()));
+//! assert!(report.ruled_out.not.contains(&"read-your-writes"));
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+mod explain;
+mod graph;
+mod infer;
+pub mod models;
+pub mod read;
+mod search;
+mod txn;
+
+use serde::{Serialize, Serializer};
+
+use crate::history::{History, Operation, Value};
+use crate::session::{self, Guarantee, Workload};
+
+pub use txn::{Aborted, Mop, MopKind, Status, Txn, TxnHistory};
+
+/// Knobs of the analysis.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Options {
+    /// Edges the cycle search may follow in all, before it settles for one cycle per
+    /// strongly connected component (found without looking for the weakest kind).
+    pub search_steps_max: u64,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            search_steps_max: 50_000_000,
+        }
+    }
+}
+
+/// The data part of a cycle anomaly: which dependency edges its cycle needs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Base {
+    /// ww edges only.
+    G0,
+    /// ww and wr, at least one wr.
+    G1c,
+    /// Exactly one rw.
+    GSingleItem,
+    /// Two or more rw, no two adjacent.
+    GNonadjacentItem,
+    /// Two or more rw, some adjacent.
+    G2Item,
+}
+
+/// Which orders besides the data dependencies a cycle needs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Variant {
+    /// None: a cycle of data dependencies alone.
+    Data,
+    /// Process (session) order, no real-time order.
+    Process,
+    /// Real-time order.
+    Realtime,
+}
+
+/// A kind of cycle, named as Elle names it (`G-single-item-process`, …).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct CycleKind {
+    /// The data dependencies it needs.
+    pub base: Base,
+    /// The other orders it needs.
+    pub variant: Variant,
+}
+
+impl CycleKind {
+    /// Elle's name.
+    pub fn name(self) -> &'static str {
+        const NAMES: [[&str; 3]; 5] = [
+            ["G0", "G0-process", "G0-realtime"],
+            ["G1c", "G1c-process", "G1c-realtime"],
+            [
+                "G-single-item",
+                "G-single-item-process",
+                "G-single-item-realtime",
+            ],
+            [
+                "G-nonadjacent-item",
+                "G-nonadjacent-item-process",
+                "G-nonadjacent-item-realtime",
+            ],
+            ["G2-item", "G2-item-process", "G2-item-realtime"],
+        ];
+        NAMES[self.base as usize][self.variant as usize]
+    }
+}
+
+/// The kind of an anomaly.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Kind {
+    /// A dependency cycle.
+    Cycle(CycleKind),
+    /// A read of a write whose transaction failed (aborted read).
+    G1a,
+    /// A read of a write its transaction later overwrote (intermediate read).
+    G1b,
+    /// A read of a value nobody wrote.
+    GarbageRead,
+    /// A read showing one element twice.
+    DuplicateElements,
+    /// Reads of a key that no single order of its list explains.
+    IncompatibleOrder,
+    /// Two committed transactions read the same version of a key and both wrote it.
+    LostUpdate,
+    /// A session guarantee broken (from [`crate::session`]).
+    Session(Guarantee),
+}
+
+impl Kind {
+    /// The name Elle (or, for session guarantees, Jepsen) gives it.
+    pub fn name(self) -> String {
+        self.static_name().to_owned()
+    }
+
+    /// The name, borrowed.
+    pub fn static_name(self) -> &'static str {
+        match self {
+            Kind::Cycle(c) => c.name(),
+            Kind::G1a => "G1a",
+            Kind::G1b => "G1b",
+            Kind::GarbageRead => "garbage-read",
+            Kind::DuplicateElements => "duplicate-elements",
+            Kind::IncompatibleOrder => "incompatible-order",
+            Kind::LostUpdate => "lost-update",
+            Kind::Session(g) => g.name(),
+        }
+    }
+}
+
+impl Serialize for Kind {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.static_name())
+    }
+}
+
+/// The relation behind one step of a cycle.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Rel {
+    /// Write-write.
+    Ww,
+    /// Write-read.
+    Wr,
+    /// Read-write (anti-dependency).
+    Rw,
+    /// Process (session) order.
+    Process,
+    /// Real-time order.
+    Realtime,
+}
+
+/// One step of a cycle: `from` must precede `to`, and why.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Step {
+    /// The earlier transaction (index into [`TxnHistory::txns`]).
+    pub from: usize,
+    /// The later one.
+    pub to: usize,
+    /// The relation.
+    pub rel: Rel,
+    /// The key, for data dependencies.
+    pub key: Option<Value>,
+    /// Why, in a sentence.
+    pub why: String,
+}
+
+/// One anomaly the history proves.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Anomaly {
+    /// What kind.
+    #[serde(rename = "type")]
+    pub kind: Kind,
+    /// The transactions involved (indices into [`TxnHistory::txns`]; for
+    /// [`check_operations`], indices into the operations), in cycle order for cycles.
+    pub txns: Vec<usize>,
+    /// The source lines of their invocations.
+    pub lines: Vec<usize>,
+    /// For a cycle, its steps; the last leads back to the first transaction.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub steps: Vec<Step>,
+    /// Why, in sentences.
+    pub explanation: String,
+}
+
+/// What the history proves.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Report {
+    /// The workload the history was read as.
+    pub workload: Workload,
+    /// Committed and unknown transactions analysed.
+    pub txns: usize,
+    /// Every anomaly: outright ones first, then one cycle per kind found in each
+    /// strongly connected component, then broken session guarantees.
+    pub anomalies: Vec<Anomaly>,
+    /// Strongly connected components with a cycle.
+    pub sccs: usize,
+    /// Components whose search ran out of budget before trying every kind of cycle.
+    pub sccs_search_exhausted: usize,
+    /// The consistency models the anomalies rule out.
+    pub ruled_out: models::RuledOut,
+}
+
+impl Report {
+    /// Whether the history proves no anomaly.
+    pub fn ok(&self) -> bool {
+        self.anomalies.is_empty()
+    }
+}
+
+/// A history the dependency graph cannot be built from soundly.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ElleError {
+    /// Two writes of one key wrote the same value: a read could not say which it saw.
+    #[error(
+        "{line}: the value {value} is written to key {key} more than once (also at line {other}); dependency inference needs unique written values"
+    )]
+    NotUnique {
+        /// Line of the second write.
+        line: usize,
+        /// Line of the first.
+        other: usize,
+        /// The value.
+        value: Value,
+        /// The key.
+        key: String,
+    },
+    /// An operation the traceable workloads do not have.
+    #[error("{line}: {message}")]
+    Unsupported {
+        /// Line of the invocation.
+        line: usize,
+        /// What is wrong.
+        message: String,
+    },
+}
+
+impl From<session::SessionError> for ElleError {
+    fn from(error: session::SessionError) -> Self {
+        match error {
+            session::SessionError::NotUnique {
+                line,
+                other,
+                value,
+                key,
+            } => ElleError::NotUnique {
+                line,
+                other,
+                value,
+                key,
+            },
+            session::SessionError::Unsupported { line, message } => {
+                ElleError::Unsupported { line, message }
+            }
+        }
+    }
+}
+
+/// Analyses a transactional history: the anomalies it proves and the models they rule
+/// out.
+pub fn check(history: &TxnHistory<'_>, options: &Options) -> Result<Report, ElleError> {
+    let inferred = infer::infer(history)?;
+    let graph = graph::DepGraph::build(history, &inferred);
+    let cycles = search::cycles(&graph, options);
+    let mut anomalies = inferred.found;
+    anomalies.extend(
+        cycles
+            .found
+            .iter()
+            .map(|cycle| explain::cycle(history, &graph, cycle)),
+    );
+    let ruled_out = models::ruled_out(anomalies.iter().map(|a| a.kind), history.single_object());
+    Ok(Report {
+        workload: inferred.workload,
+        txns: history.txns.len(),
+        anomalies,
+        sccs: cycles.sccs,
+        sccs_search_exhausted: cycles.exhausted,
+        ruled_out,
+    })
+}
+
+/// Analyses single-operation `ops` (from [`History::operations`]): the dependency
+/// graph, what the history shows outright, and the four session guarantees
+/// ([`crate::session`]), all in one report. Transaction indices are operation indices.
+pub fn check_operations(
+    history: &History,
+    ops: &[Operation],
+    options: &Options,
+) -> Result<Report, ElleError> {
+    let txns = TxnHistory::from_operations(history, ops)?;
+    let sessions = session::check_sessions(history, ops)?;
+    let mut report = check(&txns, options)?;
+    for (guarantee, found) in &sessions.results {
+        for anomaly in found {
+            report.anomalies.push(Anomaly {
+                kind: Kind::Session(*guarantee),
+                txns: anomaly.ops.clone(),
+                lines: anomaly
+                    .ops
+                    .iter()
+                    .map(|&i| txns.txns[i].call_line)
+                    .collect(),
+                steps: Vec::new(),
+                explanation: anomaly.explanation.clone(),
+            });
+        }
+    }
+    report.ruled_out = models::ruled_out(
+        report.anomalies.iter().map(|a| a.kind),
+        txns.single_object(),
+    );
+    Ok(report)
+}
