@@ -55,13 +55,17 @@ pub enum Answer {
     /// The request took effect (or, for a read, was served) with this reply.
     Done(Reply),
     /// This replica does not serve the request and did nothing; try `to` (the leader or
-    /// primary it believes in) or, if `None`, another replica.
+    /// primary it believes in) or, if `None`, another replica. A duplicate of the
+    /// message may still reach the replica after it has become the leader, so a client
+    /// counts a redirected write as one that may yet take effect.
     Redirect {
         /// Where to go instead, if the replica knows.
         to: Option<NodeId>,
     },
     /// The replica did nothing and cannot serve the request now (for example, no
-    /// quorum is reachable before anything was written).
+    /// quorum is reachable before anything was written). A replica that refuses a
+    /// request promises never to apply it, nor a duplicate of it: the client may then
+    /// report the operation as failed.
     Refused {
         /// Why, for people.
         reason: &'static str,
@@ -237,6 +241,10 @@ struct Pending {
     /// Redirects followed without waiting (bounded, so that two replicas pointing at
     /// each other cannot loop forever).
     redirects: u32,
+    /// Where each message of a write was sent, and who refused one: a write is a
+    /// definite failure only if every message sent was refused.
+    sent_to: Vec<NodeId>,
+    refused_by: Vec<NodeId>,
     /// Why the last attempt failed.
     last_failure: String,
 }
@@ -336,6 +344,13 @@ impl<P> Client<P> {
         }
         let request = pending.op.request;
         let target = self.target(&request);
+        if request.is_write() {
+            self.pending
+                .as_mut()
+                .expect("still pending")
+                .sent_to
+                .push(target);
+        }
         ctx.send(
             target,
             Wire::Client(ClientMsg::Request {
@@ -405,7 +420,15 @@ impl<P> Client<P> {
             pending.attempts,
             pending.last_failure.clone(),
         );
-        let outcome = if pending.maybe_applied {
+        // A write is a definite failure only if no message of it can still take effect:
+        // every one sent was refused (a refusal is a promise that the replica never
+        // applies that request, duplicates included).
+        let all_refused = pending.sent_to.iter().all(|t| {
+            let sent = pending.sent_to.iter().filter(|x| *x == t).count();
+            let refused = pending.refused_by.iter().filter(|x| *x == t).count();
+            refused >= sent
+        });
+        let outcome = if pending.maybe_applied || !all_refused {
             Outcome::Info {
                 id,
                 reason: format!("{reason} (after {attempts} attempts)"),
@@ -475,6 +498,8 @@ impl<P: Clone + Debug> Node for Client<P> {
             timer: None,
             maybe_applied: false,
             redirects: 0,
+            sent_to: Vec::new(),
+            refused_by: Vec::new(),
             last_failure: String::new(),
         });
         self.send_attempt(ctx);
@@ -520,6 +545,10 @@ impl<P: Clone + Debug> Node for Client<P> {
                     self.rotate(&request);
                 }
                 let pending = self.pending.as_mut().expect("still pending");
+                // The replica did nothing with this message, but a duplicate of it may
+                // reach the same replica after it has become the leader: a redirected
+                // write may still take effect.
+                pending.maybe_applied |= request.is_write();
                 if pending.redirects < MAX_FREE_REDIRECTS && to.is_some_and(|to| to != from) {
                     // Nothing happened; go straight to the replica named, without using
                     // up an attempt.
@@ -538,6 +567,9 @@ impl<P: Clone + Debug> Node for Client<P> {
                 }
             }
             Answer::Refused { reason } => {
+                if let Some(pending) = self.pending.as_mut() {
+                    pending.refused_by.push(from);
+                }
                 self.failed(ctx, format!("{from} refused: {reason}"), false)
             }
             Answer::Indeterminate { reason } => self.failed(ctx, format!("{from}: {reason}"), true),

@@ -1032,9 +1032,22 @@ impl Replica {
                     self.send_append(ctx, from);
                 }
             }
-            AppendOutcome::Mismatch { hint } => {
-                leader.next[p] = hint.max(leader.matched[p] + 1);
+            AppendOutcome::Mismatch { hint } if hint > leader.matched[p] => {
+                leader.next[p] = hint;
                 self.send_append(ctx, from);
+            }
+            AppendOutcome::Mismatch { hint } => {
+                // The follower lacks entries it acknowledged. In a correct model that
+                // cannot be (they were synced, and only a later term's leader may
+                // overwrite them), so the reply is a stale one, overtaken by a later
+                // match: ignore it. A variant that acknowledges before syncing loses
+                // them in a crash: start again from what the follower has, instead of
+                // resending the same entries forever.
+                if self.config.bug == Some(RaftBug::AckBeforeSync) {
+                    leader.matched[p] = hint.saturating_sub(1);
+                    leader.next[p] = hint.max(1);
+                    self.send_append(ctx, from);
+                }
             }
         }
         self.serve_reads(ctx);
