@@ -142,7 +142,7 @@ pub fn catalog() -> &'static [ModelInfo] {
             promises: &[Guarantee::Convergence],
             variant_of: Some("raft"),
             breaks: &[Guarantee::Linearizable],
-            default_scenario: "isolate-leader",
+            default_scenario: "leader-churn",
         },
         ModelInfo {
             name: "raft-stale-read",
@@ -170,7 +170,7 @@ pub fn catalog() -> &'static [ModelInfo] {
             ],
             variant_of: Some("raft"),
             breaks: &[Guarantee::Linearizable],
-            default_scenario: "clock-skew",
+            default_scenario: "swarm",
         },
         ModelInfo {
             name: "raft-ack-before-sync",
@@ -290,6 +290,14 @@ pub trait Replica: Node<Msg = Wire<Self::Peer>, Input = Infallible, Output = Inf
     /// default, `false`.
     fn leads(&self) -> bool {
         false
+    }
+
+    /// The leader's term (or epoch) this replica is in: when several replicas believe
+    /// they lead — a deposed leader that has not heard of its successor — the nemesis
+    /// cuts off the one with the highest term, the real leader. The default, 0, suits
+    /// models with at most one leader.
+    fn term(&self) -> u64 {
+        0
     }
 }
 

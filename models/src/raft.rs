@@ -657,6 +657,10 @@ impl Node for Replica {
 // ANCHOR_END: node
 
 impl crate::Replica for Replica {
+    fn term(&self) -> u64 {
+        self.term
+    }
+
     type Peer = Peer;
 
     fn leads(&self) -> bool {

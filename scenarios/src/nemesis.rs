@@ -30,8 +30,14 @@ pub enum Nemesis {
     /// i hears i-1, i+1, ...): the partition that breaks leader-based protocols which
     /// assume a majority view is a shared view.
     PartitionMajoritiesRing,
-    /// Cuts off whoever leads at that moment (models expose their leader).
+    /// Cuts off whoever leads at that moment from the other replicas (models expose
+    /// their leader); clients still reach it, as in Jepsen, so a leader that does not
+    /// know it was deposed keeps taking requests.
     IsolateLeader,
+    /// Leaders cut off from the other replicas in quick succession, briefly each time:
+    /// elections pile up orphaned entries of many terms (the raw material of the Raft
+    /// paper's Figure 8).
+    LeaderChurn,
     /// Two halves joined by one bridge node that sees both.
     Bridge,
     /// Messages from some nodes to others are dropped, but not the replies.
@@ -50,11 +56,12 @@ pub enum Nemesis {
 
 impl Nemesis {
     /// Every nemesis, in the order `consim list` shows them.
-    pub const ALL: [Nemesis; 11] = [
+    pub const ALL: [Nemesis; 12] = [
         Nemesis::None,
         Nemesis::PartitionHalves,
         Nemesis::PartitionMajoritiesRing,
         Nemesis::IsolateLeader,
+        Nemesis::LeaderChurn,
         Nemesis::Bridge,
         Nemesis::OneWay,
         Nemesis::CrashRestart,
@@ -65,10 +72,11 @@ impl Nemesis {
     ];
 
     /// The nemeses swarm picks from.
-    const SWARM_PARTS: [Nemesis; 9] = [
+    const SWARM_PARTS: [Nemesis; 10] = [
         Nemesis::PartitionHalves,
         Nemesis::PartitionMajoritiesRing,
         Nemesis::IsolateLeader,
+        Nemesis::LeaderChurn,
         Nemesis::Bridge,
         Nemesis::OneWay,
         Nemesis::CrashRestart,
@@ -84,6 +92,7 @@ impl Nemesis {
             Nemesis::PartitionHalves => "partition-halves",
             Nemesis::PartitionMajoritiesRing => "partition-majorities-ring",
             Nemesis::IsolateLeader => "isolate-leader",
+            Nemesis::LeaderChurn => "leader-churn",
             Nemesis::Bridge => "bridge",
             Nemesis::OneWay => "one-way",
             Nemesis::CrashRestart => "crash-restart",
@@ -102,7 +111,10 @@ impl Nemesis {
             Nemesis::PartitionMajoritiesRing => {
                 "every replica sees a majority, no two the same majority"
             }
-            Nemesis::IsolateLeader => "whoever leads is cut off from everyone",
+            Nemesis::IsolateLeader => {
+                "whoever leads is cut off from the other replicas (its clients still reach it)"
+            }
+            Nemesis::LeaderChurn => "leaders cut off in quick succession, briefly each time",
             Nemesis::Bridge => "two halves joined by one node that sees both",
             Nemesis::OneWay => "some links drop messages in one direction only",
             Nemesis::CrashRestart => "replicas crash (losing unsynced writes) and restart",
@@ -127,12 +139,20 @@ impl Nemesis {
 /// A fault decided when it strikes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Dynamic {
-    /// Cut off the replica that leads at `at` (if any does) until `until`.
+    /// Cut off the replica that leads at `at` (if any does) from the other replicas
+    /// until `until`.
     IsolateLeader {
         /// When to look for the leader and cut it off.
         at: Time,
         /// When to heal that cut.
         until: Time,
+        /// A client (by number) cut off along with the leader, as if it ran on the
+        /// leader's host: it keeps talking to the deposed leader, and only to it.
+        with_client: Option<usize>,
+        /// Also set the leader's clock back by the isolation's length and slow it by
+        /// this many ppm: a leader whose clock runs slow while it is cut off (what a
+        /// lease that trusts its clock cannot survive).
+        skew_ppm: Option<i64>,
     },
 }
 
@@ -157,7 +177,7 @@ pub struct Schedule {
 }
 
 /// How long faults last, at intensity 1.
-const MIN_SPELL: Duration = Duration::from_millis(150);
+const MIN_SPELL: Duration = Duration::from_millis(100);
 const MAX_SPELL: Duration = Duration::from_millis(1_200);
 
 /// Generates the schedule of `nemesis` for run `seed` with `replicas` replicas and
@@ -211,7 +231,10 @@ pub fn generate(
         }
         other => vec![(other, 1.0)],
     };
-    for (part, intensity) in parts {
+    let both = |a, b| parts.iter().any(|p| p.0 == a) && parts.iter().any(|p| p.0 == b);
+    let skewed_isolations = both(Nemesis::IsolateLeader, Nemesis::ClockSkew)
+        || both(Nemesis::LeaderChurn, Nemesis::ClockSkew);
+    for &(part, intensity) in &parts {
         add(
             &mut schedule,
             part,
@@ -221,6 +244,24 @@ pub fn generate(
             &client_ids,
             end,
         );
+    }
+    if skewed_isolations {
+        // Swarm mixed leader isolation with clock skew: let some isolated leaders'
+        // clocks run slow too, so the two faults meet where they hurt most.
+        for dynamic in &mut schedule.dynamic {
+            let Dynamic::IsolateLeader {
+                until,
+                with_client,
+                skew_ppm,
+                ..
+            } = dynamic;
+            *skew_ppm = Some(-(rng.between(100_000, 400_000) as i64));
+            // Long enough for the others to elect a new leader and write.
+            *until = (*until + Duration::from_millis(rng.between(500, 1_500))).min(end);
+            if with_client.is_none() && clients > 0 && rng.below(2) == 0 {
+                *with_client = Some(rng.below(clients as u64) as usize);
+            }
+        }
     }
     heal_everything(&mut schedule.plan, &nodes, end);
     schedule.plan.faults.sort_by_key(|f| f.at.as_nanos());
@@ -240,7 +281,7 @@ fn spells(rng: &mut SimRng, intensity: f64, end: Time) -> Vec<(Time, Time)> {
             break;
         }
         out.push((t, stop));
-        t = stop + Duration::from_millis(rng.between(100, gap_max.max(101)));
+        t = stop + Duration::from_millis(rng.between(0, gap_max));
     }
     out
 }
@@ -327,10 +368,31 @@ fn add(
         }
         Nemesis::IsolateLeader => {
             for (start, stop) in spells(rng, intensity, end) {
+                let with_client = (!clients.is_empty() && rng.below(2) == 0)
+                    .then(|| rng.below(clients.len() as u64) as usize);
                 schedule.dynamic.push(Dynamic::IsolateLeader {
                     at: start,
                     until: stop,
+                    with_client,
+                    skew_ppm: None,
                 });
+            }
+        }
+        Nemesis::LeaderChurn => {
+            let mut t = Time::ZERO + Duration::from_millis(rng.between(100, 300));
+            let gap_max = (100.0 / intensity) as u64;
+            loop {
+                let stop = t + Duration::from_millis(rng.between(100, 400));
+                if stop >= end {
+                    break;
+                }
+                schedule.dynamic.push(Dynamic::IsolateLeader {
+                    at: t,
+                    until: stop,
+                    with_client: None,
+                    skew_ppm: None,
+                });
+                t = stop + Duration::from_millis(rng.between(0, gap_max));
             }
         }
         Nemesis::Bridge => {

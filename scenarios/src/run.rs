@@ -714,22 +714,73 @@ impl Driver {
         C: sim_core::Node<Msg = R::Msg>,
     {
         match dynamic {
-            Dynamic::IsolateLeader { at, until } => {
-                let nodes: Vec<NodeId> = sim.process_ids().collect();
-                // The lowest-numbered replica that is up and believes it leads.
-                let leader = sim
-                    .replica_ids()
-                    .find(|&id| sim.replica(id).is_some_and(Replica::leads));
-                if let Some(leader) = leader {
-                    let cut = Partition::isolate(leader, &nodes);
-                    for (when, fault) in [
-                        (at, Fault::Partition(cut.clone())),
-                        (until, Fault::Heal(cut)),
-                    ] {
-                        sim.schedule_fault(when, fault.clone())
-                            .expect("an isolation of an existing replica is a valid fault");
-                        self.applied.push(TimedFault { at: when, fault });
+            Dynamic::IsolateLeader {
+                at,
+                until,
+                with_client,
+                skew_ppm,
+            } => {
+                // Whoever leads in the highest term (a deposed leader may still think
+                // it leads); the lowest-numbered one among equals.
+                let mut leader: Option<(u64, NodeId)> = None;
+                for id in sim.replica_ids() {
+                    if let Some(r) = sim.replica(id)
+                        && r.leads()
+                        && leader.is_none_or(|(term, _)| r.term() > term)
+                    {
+                        leader = Some((r.term(), id));
                     }
+                }
+                let Some((_, leader)) = leader else {
+                    return;
+                };
+                let mut side = vec![leader];
+                if let Some(c) = with_client
+                    && let Some(&client) = self.clients.get(c)
+                {
+                    side.push(client);
+                }
+                // The other replicas; with a client on the leader's side, the other
+                // clients too (that client talks only to the leader).
+                let replicas: Vec<NodeId> = sim.replica_ids().collect();
+                let rest: Vec<NodeId> = sim
+                    .process_ids()
+                    .filter(|id| !side.contains(id))
+                    .filter(|id| with_client.is_some() || replicas.contains(id))
+                    .collect();
+                let cut = Partition::halves(&side, &rest);
+                let mut faults = vec![
+                    (at, Fault::Partition(cut.clone())),
+                    (until, Fault::Heal(cut)),
+                ];
+                if let Some(drift_ppm) = skew_ppm {
+                    let back = until.saturating_since(at).as_nanos() as i64;
+                    faults.push((
+                        at,
+                        Fault::ClockJump {
+                            node: leader,
+                            delta_ns: -back,
+                        },
+                    ));
+                    faults.push((
+                        at,
+                        Fault::ClockDrift {
+                            node: leader,
+                            drift_ppm,
+                        },
+                    ));
+                    faults.push((
+                        until,
+                        Fault::ClockDrift {
+                            node: leader,
+                            drift_ppm: 0,
+                        },
+                    ));
+                }
+                for (when, fault) in faults {
+                    sim.schedule_fault(when, fault.clone())
+                        .expect("an isolation of an existing replica is a valid fault");
+                    self.applied.push(TimedFault { at: when, fault });
                 }
             }
         }

@@ -917,6 +917,22 @@ fn book_section(chapter: &str, marker: &str, fresh: &str) {
 }
 
 #[test]
+fn the_books_cap_matrix_is_what_consim_matrix_prints() {
+    let out = consim(&["matrix", "--seeds", "20"]);
+    let text = stdout(&out);
+    // Exit 1 would mean a model broke a promise: the table would show it, but the
+    // test says so first.
+    assert_eq!(out.status.code(), Some(0), "{text}{}", stderr(&out));
+    let table: String = text
+        .lines()
+        .filter(|l| l.starts_with('|'))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    assert!(table.lines().count() > 2, "{text}");
+    book_section("cap.md", "consim matrix --seeds 20", &table);
+}
+
+#[test]
 fn the_books_bug_zoo_is_what_consim_sweep_finds() {
     let list = consim(&["list", "--json"]);
     let variants: Vec<Value> = stdout(&list)
@@ -1018,56 +1034,70 @@ fn shrink_cuts_a_failing_run_down_and_its_replay_still_fails() {
     std::fs::remove_dir_all(&dir).ok();
 }
 
-/// Convergence is judged on the reads taken after healing and quiet, not on every read
-/// that happens to follow a key's last write: in primary-async's swarm seed 24, a
-/// lagging follower serves a read of key 1 during the active phase, after the last
-/// append to key 1 (98) was acknowledged, without it; that is allowed of asynchronous
-/// replication, and the final reads all have 98.
+/// Convergence is judged on the reads taken after healing and quiet (which the runner
+/// marks final), not on every read that happens to follow a key's last write: a
+/// lagging follower of primary-async may serve a read during the active phase, after
+/// the last append to its key was acknowledged, without it; asynchronous replication
+/// allows that, and the final reads all have it. Among the first swarm seeds some show
+/// such a read; each passes, and `consim check` on its saved history agrees.
 #[test]
 fn a_stale_read_before_the_final_reads_is_not_divergence() {
-    let history = temp_file("primary-async-24.jsonl", "");
-    let path = history.to_str().unwrap();
-    let args = [
-        "run",
-        "--model",
-        "primary-async",
-        "--scenario",
-        "swarm",
-        "--seed",
-        "24",
-        "--history",
-        path,
-    ];
-    let out = consim(&args);
-    assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
-    let events: Vec<Value> = std::fs::read_to_string(&history)
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
-    let time = |e: &Value| e["time"].as_u64().unwrap();
-    // The final reads start after the one long gap: the quiet phase.
-    let start = (1..events.len())
-        .find(|&i| time(&events[i]) - time(&events[i - 1]) >= 2_000_000_000)
-        .expect("a quiet phase");
-    let is = |e: &Value, ty: &str, f: &str| e["type"] == ty && e["f"] == f && e["key"] == 1;
-    let last_append = (0..start)
-        .rfind(|&i| is(&events[i], "ok", "append"))
-        .expect("appends to key 1");
-    let appended = events[last_append]["value"].clone();
-    let lacks = |e: &Value| !e["value"].as_array().unwrap().contains(&appended);
-    let stale = events[last_append..start]
-        .iter()
-        .any(|e| is(e, "ok", "read") && lacks(e));
+    let mut shown = 0;
+    for seed in 0..60 {
+        let history = temp_file(&format!("primary-async-{seed}.jsonl"), "");
+        let path = history.to_str().unwrap();
+        let seed_text = seed.to_string();
+        let out = consim(&[
+            "run",
+            "--model",
+            "primary-async",
+            "--scenario",
+            "swarm",
+            "--seed",
+            &seed_text,
+            "--history",
+            path,
+        ]);
+        assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
+        let events: Vec<Value> = std::fs::read_to_string(&history)
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        let Some(start) = events.iter().position(|e| e["final"] == true) else {
+            panic!("seed {seed}: no final reads marked");
+        };
+        let stale_key = (0..4).find(|&key| {
+            let is =
+                |e: &Value, ty: &str, f: &str| e["type"] == ty && e["f"] == f && e["key"] == key;
+            let Some(last) = (0..start).rfind(|&i| is(&events[i], "ok", "append")) else {
+                return false;
+            };
+            let appended = &events[last]["value"];
+            let lacks = |e: &Value| !e["value"].as_array().unwrap().contains(appended);
+            let stale = events[last..start]
+                .iter()
+                .any(|e| is(e, "ok", "read") && lacks(e));
+            let finals_have_it = events[start..]
+                .iter()
+                .filter(|e| is(e, "ok", "read"))
+                .all(|e| !lacks(e));
+            stale && finals_have_it
+        });
+        if stale_key.is_some() {
+            shown += 1;
+            let check = consim(&["check", "--consistency", "convergence", path]);
+            assert_eq!(
+                check.status.code(),
+                Some(0),
+                "seed {seed}: {}",
+                stdout(&check)
+            );
+        }
+    }
     assert!(
-        stale,
-        "the seed no longer shows a stale read after {appended}"
-    );
-    assert!(
-        events[start..]
-            .iter()
-            .filter(|e| is(e, "ok", "read"))
-            .all(|e| !lacks(e))
+        shown > 0,
+        "no seed shows a stale read before the final reads"
     );
 }
 
