@@ -1223,3 +1223,36 @@ fn check_elle_explains_each_cycle_and_names_the_models_ruled_out() {
     assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
     assert!(stdout(&out).contains(": ok (2 ops, list-append, dependency graph"));
 }
+
+#[test]
+fn nonsense_model_parameters_are_refused_naming_the_parameter() {
+    for (args, needle) in [
+        (
+            &["--model", "dynamo", "--param", "r=5"][..],
+            "parameter `r`",
+        ),
+        (
+            &["--model", "raft", "--replicas", "0"][..],
+            "parameter `replicas`",
+        ),
+        (
+            &["--model", "raft", "--param", "lease-ms=400"][..],
+            "parameter `lease-ms`",
+        ),
+        (
+            &["--model", "abd", "--param", "r=1", "--param", "w=1"][..],
+            "r + w > n",
+        ),
+        (
+            &["--model", "dynamo", "--param", "n=abc"][..],
+            "parameter `n`",
+        ),
+    ] {
+        let mut all = vec!["sweep", "--seeds", "0..10"];
+        all.extend_from_slice(args);
+        let out = consim(&all);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", stderr(&out));
+        assert!(stderr(&out).contains(needle), "{args:?}: {}", stderr(&out));
+        assert!(!stderr(&out).contains("panicked"), "{}", stderr(&out));
+    }
+}
