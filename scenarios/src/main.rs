@@ -18,7 +18,9 @@ use scenarios::kernel_bench;
 mod check;
 use models::client::BreakerConfig;
 use scenarios::nemesis::Nemesis;
-use scenarios::run::{GuaranteeVerdict, Judgement, Role, RunConfig, RunReport, default_mix, run};
+use scenarios::run::{
+    ClientSettings, GuaranteeVerdict, Judgement, Role, RunConfig, RunReport, default_mix, run,
+};
 use scenarios::sweep::{Shard, parse_seeds, shard_seeds};
 use scenarios::workload::{KeyChoice, Mix, WorkloadConfig};
 use serde_json::json;
@@ -234,6 +236,37 @@ struct MatrixArgs {
     /// Worker threads (default: the machine's cores).
     #[arg(long, value_parser = clap::value_parser!(u32).range(1..=1_024))]
     jobs: Option<u32>,
+    #[command(flatten)]
+    client: ClientArgs,
+}
+
+/// The client patterns, for `matrix` (run and sweep take the same flags).
+#[derive(Clone, Debug, clap::Args)]
+struct ClientArgs {
+    /// How long a client waits for an answer, in milliseconds.
+    #[arg(long, default_value_t = 500, value_parser = clap::value_parser!(u64).range(1..))]
+    timeout_ms: u64,
+    /// Attempts per operation (1: no retries).
+    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..=100))]
+    attempts: u32,
+    /// Open a circuit breaker after this many failed operations in a row.
+    #[arg(long, value_name = "N")]
+    breaker: Option<u32>,
+}
+
+impl ClientArgs {
+    fn settings(&self) -> ClientSettings {
+        let mut client = ClientSettings {
+            timeout: Duration::from_millis(self.timeout_ms),
+            ..ClientSettings::default()
+        };
+        client.retry.max_attempts = self.attempts;
+        client.breaker = self.breaker.map(|threshold| BreakerConfig {
+            threshold: threshold.max(1),
+            cooldown: Duration::from_millis(1_000),
+        });
+        client
+    }
 }
 
 #[derive(Clone, Debug, clap::Args)]
@@ -924,7 +957,8 @@ fn matrix_command(args: MatrixArgs, json: bool) -> anyhow::Result<ExitCode> {
     }
     let mut io_error = None;
     let mut broken_promises = 0u64;
-    scenarios::matrix::matrix(&model_names, &nemeses, args.seeds, jobs, |row| {
+    let client = args.client.settings();
+    scenarios::matrix::matrix(&model_names, &nemeses, args.seeds, jobs, client, |row| {
         broken_promises += row
             .guarantees
             .iter()

@@ -11,7 +11,9 @@
 use serde::Serialize;
 
 use crate::nemesis::Nemesis;
-use crate::run::{ALL_GUARANTEES, Checks, Judgement, Latencies, RunConfig, RunError, latencies};
+use crate::run::{
+    ALL_GUARANTEES, Checks, ClientSettings, Judgement, Latencies, RunConfig, RunError, latencies,
+};
 use crate::sweep::sweep;
 
 /// One cell of the matrix: a model under a nemesis.
@@ -69,6 +71,7 @@ pub fn matrix(
     nemeses: &[Nemesis],
     seeds: u64,
     jobs: usize,
+    client: ClientSettings,
     mut row: impl FnMut(&Row),
 ) -> Result<Vec<Row>, RunError> {
     let seed_list: Vec<u64> = (0..seeds).collect();
@@ -78,6 +81,7 @@ pub fn matrix(
             let mut config = RunConfig::new(model, 0);
             config.nemesis = nemesis;
             config.checks = Checks::All;
+            config.client = client;
             let mut cell = Row {
                 model: model.clone(),
                 scenario: nemesis.name().to_owned(),

@@ -933,6 +933,24 @@ fn the_books_cap_matrix_is_what_consim_matrix_prints() {
 }
 
 #[test]
+fn the_books_client_tables_are_what_consim_matrix_prints() {
+    let base = "--seeds 20 --models raft,abd,dynamo --scenarios partition-halves";
+    for extra in [" --attempts 1", "", " --breaker 2"] {
+        let args = format!("{base}{extra}");
+        let mut argv = vec!["matrix"];
+        argv.extend(args.split_whitespace());
+        let out = consim(&argv);
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        let table: String = stdout(&out)
+            .lines()
+            .filter(|l| l.starts_with('|'))
+            .map(|l| format!("{l}\n"))
+            .collect();
+        book_section("clients.md", &format!("consim matrix {args}"), &table);
+    }
+}
+
+#[test]
 fn the_books_bug_zoo_is_what_consim_sweep_finds() {
     let list = consim(&["list", "--json"]);
     let variants: Vec<Value> = stdout(&list)
