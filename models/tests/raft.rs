@@ -991,45 +991,6 @@ fn survey() {
     }
 }
 
-/// Not a test: wall-clock time per run, for the performance target (5 replicas, 200
-/// operations, a random fault mix). `cargo test --release -p models --test raft
-/// timing -- --ignored --nocapture`
-#[test]
-#[ignore]
-#[allow(clippy::print_stderr, clippy::disallowed_methods)]
-fn timing() {
-    let model = raft(&[]);
-    let seeds = 200;
-    // As the scenarios runner does it: until every operation ended, no checks.
-    let start = std::time::Instant::now();
-    let mut events = 0;
-    for seed in 0..seeds {
-        let mut harness = build(&model, seed, SWARM);
-        harness.budget = 200;
-        let clients: Vec<NodeId> = harness.sim.client_ids().collect();
-        for &client in &clients {
-            harness.next_op(client);
-        }
-        while harness.in_flight > 0 && harness.sim.step() {
-            harness.collect_outputs();
-        }
-        events += harness.sim.stats().events;
-    }
-    let bare = start.elapsed();
-    // The harness: invariants sampled every 2 ms, the plan played out, a settle.
-    let start = std::time::Instant::now();
-    for seed in 0..seeds {
-        run_one(&model, seed, SWARM);
-    }
-    let checked = start.elapsed();
-    eprintln!(
-        "{seeds} runs of 200 ops under swarm: {bare:?} bare ({:?} per run, {} events per run), \
-         {checked:?} with the harness's checks at {OPS} ops",
-        bare / seeds as u32,
-        events / seeds
-    );
-}
-
 #[test]
 fn small_clusters_work_too() {
     for replicas in [1, 2, 3] {
