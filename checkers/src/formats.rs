@@ -297,11 +297,13 @@ fn parse_log_value(text: &str) -> Option<Value> {
 // ---------------------------------------------------------------------------------
 // EDN: Jepsen's history.edn and Porcupine's kv lines
 
-fn read_edn(text: &str, origin: &str, porcupine: bool) -> Result<History, HistoryError> {
-    let mut history = History::default();
-    if porcupine {
-        history.initial = Value::Str(String::new());
-    }
+/// Every top-level form of an EDN history with the line it starts on; the maps of a
+/// top-level vector or list each come with the vector's line.
+pub(crate) fn edn_forms<'t>(
+    text: &'t str,
+    origin: &str,
+) -> Result<Vec<(Edn<'t>, usize)>, HistoryError> {
+    let mut out = Vec::new();
     let mut rest = text;
     loop {
         let consumed = text.len() - rest.len();
@@ -323,16 +325,24 @@ fn read_edn(text: &str, origin: &str, porcupine: bool) -> Result<History, Histor
                 .map_or(line, |l| line_of_offset(text, consumed) + l - 1);
             parse_error(origin, at, format!("expected an EDN op map: {:?}", e.code))
         })?;
-        match &form {
-            Edn::Vector(items) | Edn::List(items) => {
-                for item in items {
-                    // A vector of maps: all from its opening line; no finer position.
-                    edn_op(item, origin, line, porcupine, &mut history)?;
-                }
-            }
-            map => edn_op(map, origin, line, porcupine, &mut history)?,
+        if let Edn::Vector(items) | Edn::List(items) = &form {
+            out.extend(items.iter().map(|item| (item.clone(), line)));
+        } else {
+            out.push((form, line));
         }
         rest = remaining;
+    }
+    Ok(out)
+}
+
+fn read_edn(text: &str, origin: &str, porcupine: bool) -> Result<History, HistoryError> {
+    let mut history = History::default();
+    if porcupine {
+        history.initial = Value::Str(String::new());
+    }
+    for (form, line) in edn_forms(text, origin)? {
+        // A vector of maps: all from its opening line; no finer position.
+        edn_op(&form, origin, line, porcupine, &mut history)?;
     }
     if !porcupine {
         unwrap_independent_tuples(&mut history);

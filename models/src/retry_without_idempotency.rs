@@ -36,14 +36,7 @@ const NAME: &str = "retry-without-idempotency";
 impl RetryWithoutIdempotency {
     /// Builds the model; like `single-copy`, it takes no settings and one replica.
     pub fn new(params: Params) -> Result<RetryWithoutIdempotency, ModelError> {
-        if params.replicas(NAME, 1)? != 1 {
-            return Err(ModelError::BadParam {
-                model: NAME,
-                param: "replicas".to_owned(),
-                problem: format!("is {:?}; single-copy has exactly one", params.replicas),
-            });
-        }
-        params.finish(NAME)?;
+        single_copy::SingleCopy::checked(NAME, params)?;
         Ok(RetryWithoutIdempotency)
     }
 }

@@ -92,14 +92,20 @@ pub struct SingleCopy;
 impl SingleCopy {
     /// Builds the model; it takes no settings and exactly one replica.
     pub fn new(params: Params) -> Result<SingleCopy, ModelError> {
-        if params.replicas(NAME, 1)? != 1 {
+        SingleCopy::checked(NAME, params)
+    }
+
+    /// Refuses settings and any replica count but one, naming `model` (variants built
+    /// on single-copy share the rule).
+    pub fn checked(model: &'static str, params: Params) -> Result<SingleCopy, ModelError> {
+        if params.replicas(model, 1)? != 1 {
             return Err(ModelError::BadParam {
-                model: NAME,
+                model,
                 param: "replicas".to_owned(),
                 problem: format!("is {:?}; single-copy has exactly one", params.replicas),
             });
         }
-        params.finish(NAME)?;
+        params.finish(model)?;
         Ok(SingleCopy)
     }
 }

@@ -316,14 +316,7 @@ fn add(
                 } else {
                     n
                 };
-                let (mut a, mut b) = (shuffled[..split].to_vec(), shuffled[split..].to_vec());
-                for &c in clients {
-                    if rng.below(2) == 0 {
-                        a.push(c)
-                    } else {
-                        b.push(c)
-                    }
-                }
+                let (a, b) = with_clients(rng, clients, &shuffled[..split], &shuffled[split..]);
                 if a.is_empty() || b.is_empty() {
                     continue;
                 }
@@ -405,14 +398,7 @@ fn add(
                 let bridge = shuffled[0];
                 let rest = &shuffled[1..];
                 let split = rest.len() / 2;
-                let (mut a, mut b) = (rest[..split].to_vec(), rest[split..].to_vec());
-                for &c in clients {
-                    if rng.below(2) == 0 {
-                        a.push(c)
-                    } else {
-                        b.push(c)
-                    }
-                }
+                let (a, b) = with_clients(rng, clients, &rest[..split], &rest[split..]);
                 let p = Partition::bridge(&a, bridge, &b);
                 push(plan, start, Fault::Partition(p.clone()));
                 push(plan, stop, Fault::Heal(p));
@@ -504,6 +490,24 @@ fn add(
             }
         }
     }
+}
+
+/// Sides `a` and `b` of a partition, each client added to one of them at random.
+fn with_clients(
+    rng: &mut SimRng,
+    clients: &[NodeId],
+    a: &[NodeId],
+    b: &[NodeId],
+) -> (Vec<NodeId>, Vec<NodeId>) {
+    let (mut a, mut b) = (a.to_vec(), b.to_vec());
+    for &c in clients {
+        if rng.below(2) == 0 {
+            a.push(c);
+        } else {
+            b.push(c);
+        }
+    }
+    (a, b)
 }
 
 /// At `end`: heal every cut, restore links, restart crashed nodes, resume paused ones

@@ -10,7 +10,7 @@ use std::path::Path;
 use clojure_reader::edn::{self, Edn};
 
 use crate::formats::{
-    self, Format, edn_get, edn_kind, edn_value, event_type, json_value, keyword, line_of_offset,
+    self, Format, edn_forms, edn_get, edn_kind, edn_value, event_type, json_value, keyword,
     parse_error,
 };
 use crate::history::{EventType, History, HistoryError, Operation, Value};
@@ -249,40 +249,6 @@ fn mop_kind(name: &str) -> Option<MopKind> {
 
 // ---------------------------------------------------------------------------------
 // EDN
-
-/// Every op map of an EDN history with its line, nemesis ops left out.
-fn edn_forms<'t>(text: &'t str, origin: &str) -> Result<Vec<(Edn<'t>, usize)>, HistoryError> {
-    let mut out = Vec::new();
-    let mut rest = text;
-    loop {
-        let consumed = text.len() - rest.len();
-        let skipped = rest.len() - rest.trim_start().len();
-        if rest.trim_start().is_empty() {
-            break;
-        }
-        let line = line_of_offset(text, consumed + skipped);
-        let (form, remaining) = edn::read(rest).map_err(|e| {
-            if e.code == clojure_reader::error::Code::UnexpectedEOF {
-                return parse_error(
-                    origin,
-                    line,
-                    "expected an EDN op map, but it is cut short: the input ends before it closes",
-                );
-            }
-            let at = e
-                .line
-                .map_or(line, |l| line_of_offset(text, consumed) + l - 1);
-            parse_error(origin, at, format!("expected an EDN op map: {:?}", e.code))
-        })?;
-        if let Edn::Vector(items) | Edn::List(items) = &form {
-            out.extend(items.iter().map(|item| (item.clone(), line)));
-        } else {
-            out.push((form, line));
-        }
-        rest = remaining;
-    }
-    Ok(out)
-}
 
 /// Whether an EDN op map is a transaction: `:f :txn`, or no `:f` and a vector of
 /// micro-operations as its value.
