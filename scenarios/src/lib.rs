@@ -11,8 +11,14 @@
 //!
 //! ## Where to start reading
 //!
-//! - [`run`]: one model, one seed, one optional fault plan → a [`run::RunReport`].
-//! - [`workload`]: the closed-loop key-value workload that drives clients.
+//! - [`run`]: model + workload + nemesis + seed → history, verdicts, availability and
+//!   latency (a [`run::RunReport`]).
+//! - [`workload`]: the key-value workloads that drive clients.
+//! - [`nemesis`]: fault plans generated from the seed, swarm included.
+//! - [`sweep`]: seeds across cores, in seed order, sharded for CI.
+//! - [`shrink`]: the fewest faults and operations that still fail a run.
+//! - [`matrix`]: the CAP table.
+//! - [`strategies`]: proptest strategies for whole scenarios.
 //! - [`kernel_bench`]: the relay benchmark behind `consim bench kernel`.
 
 pub mod kernel_bench;
@@ -20,6 +26,7 @@ pub mod matrix;
 pub mod nemesis;
 pub mod run;
 pub mod shrink;
+pub mod strategies;
 pub mod sweep;
 pub mod workload;
 

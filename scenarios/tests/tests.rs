@@ -1274,3 +1274,39 @@ fn nonsense_model_parameters_are_refused_naming_the_parameter() {
         assert!(!stderr(&out).contains("panicked"), "{}", stderr(&out));
     }
 }
+
+mod properties {
+    use proptest::prelude::*;
+    use scenarios::run::run;
+    use scenarios::strategies::scenario;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(32))]
+
+        /// Every correct model keeps what it promises in any generated scenario: any
+        /// nemesis, workload, client count and client settings.
+        #[test]
+        fn correct_models_keep_their_promises(
+            config in prop_oneof![
+                scenario("single-copy"),
+                scenario("raft"),
+                scenario("abd"),
+                scenario("primary-async"),
+                scenario("dynamo"),
+                scenario("dynamo-crdt"),
+            ]
+        ) {
+            let report = run(&config).unwrap();
+            prop_assert!(
+                !report.failed(),
+                "{} seed {} under {}: {:?} {:?}",
+                config.model,
+                config.seed,
+                config.nemesis.name(),
+                report.panic,
+                report.verdicts
+            );
+            prop_assert_eq!(report.ops.unfinished, 0);
+        }
+    }
+}
