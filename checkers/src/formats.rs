@@ -392,26 +392,15 @@ pub(crate) fn edn_get<'a>(
     map.get(&Edn::Key(Cow::Borrowed(key)))
 }
 
-fn edn_op(
-    form: &Edn<'_>,
+/// An EDN op map's `:process` and `:type`; `None` for the nemesis's ops.
+pub(crate) fn edn_process_and_type<'a>(
+    map: &'a std::collections::BTreeMap<Edn<'a>, Edn<'a>>,
     origin: &str,
     line: usize,
-    porcupine: bool,
-    history: &mut History,
-) -> Result<(), HistoryError> {
-    let Edn::Map(map) = form else {
-        return Err(parse_error(
-            origin,
-            line,
-            format!(
-                "expected an op map {{:process … :type … :f …}}, got {}",
-                edn_kind(form)
-            ),
-        ));
-    };
+) -> Result<Option<(u64, EventType)>, HistoryError> {
     let process = match edn_get(map, "process") {
         Some(Edn::Int(p)) if *p >= 0 => *p as u64,
-        Some(Edn::Key(k)) if k == "nemesis" => return Ok(()),
+        Some(Edn::Key(k)) if k == "nemesis" => return Ok(None),
         other => {
             return Err(parse_error(
                 origin,
@@ -430,6 +419,29 @@ fn edn_op(
             "expected :type to be :invoke, :ok, :fail or :info",
         )
     })?;
+    Ok(Some((process, kind)))
+}
+
+fn edn_op(
+    form: &Edn<'_>,
+    origin: &str,
+    line: usize,
+    porcupine: bool,
+    history: &mut History,
+) -> Result<(), HistoryError> {
+    let Edn::Map(map) = form else {
+        return Err(parse_error(
+            origin,
+            line,
+            format!(
+                "expected an op map {{:process … :type … :f …}}, got {}",
+                edn_kind(form)
+            ),
+        ));
+    };
+    let Some((process, kind)) = edn_process_and_type(map, origin, line)? else {
+        return Ok(()); // A nemesis op.
+    };
     let f = keyword(map, "f").and_then(function).ok_or_else(|| {
         parse_error(
             origin,

@@ -10,8 +10,7 @@ use std::path::Path;
 use clojure_reader::edn::{self, Edn};
 
 use crate::formats::{
-    self, Format, edn_forms, edn_get, edn_kind, edn_value, event_type, json_value, keyword,
-    parse_error,
+    self, Format, edn_forms, edn_get, edn_kind, edn_value, event_type, json_value, parse_error,
 };
 use crate::history::{EventType, History, HistoryError, Operation, Value};
 
@@ -309,27 +308,9 @@ fn edn_txns(text: &str, origin: &str) -> Result<Option<TxnHistory<'static>>, His
                 ),
             ));
         };
-        let process = match edn_get(map, "process") {
-            Some(Edn::Int(p)) if *p >= 0 => *p as u64,
-            Some(Edn::Key(k)) if k == "nemesis" => continue,
-            other => {
-                return Err(parse_error(
-                    origin,
-                    line,
-                    format!(
-                        "expected :process to be a non-negative integer or :nemesis, got {}",
-                        other.map_or("nothing".into(), edn_kind)
-                    ),
-                ));
-            }
+        let Some((process, kind)) = formats::edn_process_and_type(map, origin, line)? else {
+            continue; // A nemesis op.
         };
-        let kind = keyword(map, "type").and_then(event_type).ok_or_else(|| {
-            parse_error(
-                origin,
-                line,
-                "expected :type to be :invoke, :ok, :fail or :info",
-            )
-        })?;
         if !edn_is_txn(&form) {
             return Err(parse_error(
                 origin,
