@@ -322,15 +322,14 @@ fn session_command(
         let (history, ops, report, anomalies, elapsed) = match checked {
             Ok(c) => c,
             Err(CheckError::Session { source, .. }) if lenient => {
-                if json {
-                    writeln!(
-                        out,
-                        "{}",
-                        json!({"file": file, "consistency": "session", "verdict": "not-applicable", "reason": source.to_string()})
-                    )?;
-                } else {
-                    writeln!(out, "{file}: session guarantees not applicable: {source}")?;
-                }
+                not_applicable(
+                    &mut out,
+                    json,
+                    &file,
+                    "session",
+                    "session guarantees",
+                    &source,
+                )?;
                 continue;
             }
             Err(err) => {
@@ -458,15 +457,7 @@ fn elle_command(
         let report = match check_source(&source, &checkers::elle::Options::default()) {
             Ok(report) => report,
             Err(source) if lenient => {
-                if json {
-                    writeln!(
-                        out,
-                        "{}",
-                        json!({"file": file, "consistency": "elle", "verdict": "not-applicable", "reason": source.to_string()})
-                    )?;
-                } else {
-                    writeln!(out, "{file}: dependency graph not applicable: {source}")?;
-                }
+                not_applicable(&mut out, json, &file, "elle", "dependency graph", &source)?;
                 continue;
             }
             Err(source) => {
@@ -679,4 +670,25 @@ fn convergence_command(args: &CheckArgs, format: Format, json: bool) -> anyhow::
         }
     }
     Ok(tally)
+}
+
+/// Says that a check does not apply to a file (with `--consistency all`, where the
+/// other checks still do).
+fn not_applicable(
+    out: &mut impl Write,
+    json: bool,
+    file: &str,
+    consistency: &str,
+    what: &str,
+    reason: &dyn std::fmt::Display,
+) -> std::io::Result<()> {
+    if json {
+        writeln!(
+            out,
+            "{}",
+            json!({"file": file, "consistency": consistency, "verdict": "not-applicable", "reason": reason.to_string()})
+        )
+    } else {
+        writeln!(out, "{file}: {what} not applicable: {reason}")
+    }
 }

@@ -95,12 +95,8 @@ struct ScenarioArgs {
     /// A model setting, `KEY=VALUE` (repeatable; see the model's docs, e.g. `r=2`).
     #[arg(long = "param", value_name = "KEY=VALUE", value_parser = parse_setting)]
     params: Vec<(String, String)>,
-    /// How long a client waits for an answer, in milliseconds.
-    #[arg(long, default_value_t = 500, value_parser = clap::value_parser!(u64).range(1..))]
-    timeout_ms: u64,
-    /// Attempts per operation (1: no retries).
-    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..=100))]
-    attempts: u32,
+    #[command(flatten)]
+    client: ClientArgs,
     /// Retry without idempotency keys (each attempt a new request id).
     #[arg(long)]
     no_idempotency: bool,
@@ -108,9 +104,6 @@ struct ScenarioArgs {
     /// apply twice).
     #[arg(long)]
     unsafe_retries: bool,
-    /// Open a circuit breaker after this many failed operations in a row.
-    #[arg(long, value_name = "N")]
-    breaker: Option<u32>,
     /// Apply the faults of this plan file (JSON) instead of generating them.
     #[arg(long, value_name = "FILE")]
     plan: Option<PathBuf>,
@@ -148,14 +141,9 @@ impl ScenarioArgs {
         config.clients = self.clients;
         config.params.replicas = self.replicas;
         config.params.settings = self.params.iter().cloned().collect();
-        config.client.timeout = Duration::from_millis(self.timeout_ms);
-        config.client.retry.max_attempts = self.attempts;
+        config.client = self.client.settings();
         config.client.idempotency = !self.no_idempotency;
         config.client.retry.retry_unsafe = self.unsafe_retries;
-        config.client.breaker = self.breaker.map(|threshold| BreakerConfig {
-            threshold: threshold.max(1),
-            cooldown: Duration::from_millis(1_000),
-        });
         scenarios::run::validate(&config)?;
         Ok(config)
     }
@@ -240,7 +228,7 @@ struct MatrixArgs {
     client: ClientArgs,
 }
 
-/// The client patterns, for `matrix` (run and sweep take the same flags).
+/// The client patterns `run`, `sweep`, `shrink` and `matrix` share.
 #[derive(Clone, Debug, clap::Args)]
 struct ClientArgs {
     /// How long a client waits for an answer, in milliseconds.
@@ -585,11 +573,11 @@ fn replay_command(args: &ScenarioArgs, seed: u64) -> String {
     for (k, v) in &args.params {
         cmd += &format!(" --param {k}={v}");
     }
-    if args.timeout_ms != 500 {
-        cmd += &format!(" --timeout-ms {}", args.timeout_ms);
+    if args.client.timeout_ms != 500 {
+        cmd += &format!(" --timeout-ms {}", args.client.timeout_ms);
     }
-    if args.attempts != 3 {
-        cmd += &format!(" --attempts {}", args.attempts);
+    if args.client.attempts != 3 {
+        cmd += &format!(" --attempts {}", args.client.attempts);
     }
     if args.no_idempotency {
         cmd += " --no-idempotency";
@@ -597,7 +585,7 @@ fn replay_command(args: &ScenarioArgs, seed: u64) -> String {
     if args.unsafe_retries {
         cmd += " --unsafe-retries";
     }
-    if let Some(b) = args.breaker {
+    if let Some(b) = args.client.breaker {
         cmd += &format!(" --breaker {b}");
     }
     if let Some(p) = &args.plan {
@@ -640,7 +628,7 @@ fn print_report(
             "simulated_ns": report.simulated.as_nanos(),
             "trace_hash": hash,
             "ops": report.ops,
-            "availability": report.availability,
+            "availability": report.ops.availability(),
             "latency": report.latency,
             "verdicts": report.verdicts,
             "panic": report.panic,
@@ -673,7 +661,7 @@ fn print_report(
             ops.fail,
             ops.info,
             ops.unfinished,
-            100.0 * report.availability,
+            100.0 * report.ops.availability(),
             report.latency.p50_ms,
             report.latency.p99_ms,
             report.latency.max_ms

@@ -12,7 +12,8 @@ use serde::Serialize;
 
 use crate::nemesis::Nemesis;
 use crate::run::{
-    ALL_GUARANTEES, Checks, ClientSettings, Judgement, Latencies, RunConfig, RunError, latencies,
+    ALL_GUARANTEES, Checks, ClientSettings, Judgement, Latencies, OpCounts, RunConfig, RunError,
+    latencies,
 };
 use crate::sweep::sweep;
 
@@ -100,12 +101,11 @@ pub fn matrix(
                 latency: Latencies::default(),
                 panics: 0,
             };
-            let (mut ok, mut ended) = (0u64, 0u64);
+            let mut ops = OpCounts::default();
             let mut samples = Vec::new();
             sweep(&config, &seed_list, jobs, false, |report| {
                 cell.runs += 1;
-                ok += report.ops.ok;
-                ended += report.ops.ok + report.ops.fail + report.ops.info;
+                ops.add(&report.ops);
                 samples.extend_from_slice(&report.latency_samples);
                 if report.panic.is_some() {
                     cell.panics += 1;
@@ -127,11 +127,7 @@ pub fn matrix(
                     }
                 }
             })?;
-            cell.availability = if ended == 0 {
-                1.0
-            } else {
-                ok as f64 / ended as f64
-            };
+            cell.availability = ops.availability();
             cell.latency = latencies(&mut samples);
             row(&cell);
             rows.push(cell);

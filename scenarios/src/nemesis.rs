@@ -290,6 +290,12 @@ fn push(plan: &mut FaultPlan, at: Time, fault: Fault) {
     plan.faults.push(TimedFault { at, fault });
 }
 
+/// Cuts `partition` at `start` and heals it at `stop`.
+fn cut_then_heal(plan: &mut FaultPlan, start: Time, stop: Time, partition: Partition) {
+    push(plan, start, Fault::Partition(partition.clone()));
+    push(plan, stop, Fault::Heal(partition));
+}
+
 fn add(
     schedule: &mut Schedule,
     nemesis: Nemesis,
@@ -321,8 +327,7 @@ fn add(
                     continue;
                 }
                 let p = Partition::halves(&a, &b);
-                push(plan, start, Fault::Partition(p.clone()));
-                push(plan, stop, Fault::Heal(p));
+                cut_then_heal(plan, start, stop, p);
             }
         }
         Nemesis::PartitionMajoritiesRing => {
@@ -355,8 +360,7 @@ fn add(
                     }
                 }
                 let p = Partition { cut };
-                push(plan, start, Fault::Partition(p.clone()));
-                push(plan, stop, Fault::Heal(p));
+                cut_then_heal(plan, start, stop, p);
             }
         }
         Nemesis::IsolateLeader => {
@@ -400,8 +404,7 @@ fn add(
                 let split = rest.len() / 2;
                 let (a, b) = with_clients(rng, clients, &rest[..split], &rest[split..]);
                 let p = Partition::bridge(&a, bridge, &b);
-                push(plan, start, Fault::Partition(p.clone()));
-                push(plan, stop, Fault::Heal(p));
+                cut_then_heal(plan, start, stop, p);
             }
         }
         Nemesis::OneWay => {
@@ -413,8 +416,7 @@ fn add(
                 rng.shuffle(&mut shuffled);
                 let split = 1 + rng.below(n as u64 - 1) as usize;
                 let p = Partition::one_way(&shuffled[..split], &shuffled[split..]);
-                push(plan, start, Fault::Partition(p.clone()));
-                push(plan, stop, Fault::Heal(p));
+                cut_then_heal(plan, start, stop, p);
             }
         }
         Nemesis::CrashRestart => {

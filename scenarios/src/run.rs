@@ -164,6 +164,14 @@ pub struct OpCounts {
 }
 
 impl OpCounts {
+    /// These counts and `other`'s together.
+    pub fn add(&mut self, other: &OpCounts) {
+        self.ok += other.ok;
+        self.fail += other.fail;
+        self.info += other.info;
+        self.unfinished += other.unfinished;
+    }
+
     /// Share of ended operations that succeeded (1 with none).
     pub fn availability(&self) -> f64 {
         let ended = self.ok + self.fail + self.info;
@@ -269,8 +277,6 @@ pub struct RunReport {
     pub stats: Stats,
     /// How the workload's operations ended (final reads not counted).
     pub ops: OpCounts,
-    /// Share of the workload's operations that succeeded.
-    pub availability: f64,
     /// Latencies of the workload's successful operations.
     pub latency: Latencies,
     /// The verdict on every guarantee judged.
@@ -347,15 +353,20 @@ pub enum RunError {
 pub fn run(config: &RunConfig) -> Result<RunReport, RunError> {
     match config.model.as_str() {
         "relay" => run_relay(config),
-        name => match models::visit(name, &config.params, Visitor { config }) {
-            Ok(result) => result,
-            Err(ModelError::UnknownModel { name, .. }) => Err(RunError::UnknownModel {
-                name,
-                valid: models::catalog().iter().map(|m| m.name).collect(),
-            }),
-            Err(e) => Err(e.into()),
-        },
+        _ => visit(config, Visitor { config })?,
     }
+}
+
+/// [`models::visit`] for `config`'s model, with an unknown name listing every model
+/// the runner knows (the kernel's `relay` included).
+fn visit<V: ModelVisitor>(config: &RunConfig, visitor: V) -> Result<V::Output, RunError> {
+    models::visit(&config.model, &config.params, visitor).map_err(|e| match e {
+        ModelError::UnknownModel { name, .. } => RunError::UnknownModel {
+            name,
+            valid: models::catalog().iter().map(|m| m.name).collect(),
+        },
+        e => e.into(),
+    })
 }
 
 /// Checks that `config` can run (the model and its parameters, the workload, the
@@ -370,16 +381,7 @@ pub fn validate(config: &RunConfig) -> Result<(), RunError> {
     }
     let replicas = match config.model.as_str() {
         "relay" => RELAY_NODES as usize,
-        name => match models::visit(name, &config.params, Count) {
-            Ok(n) => n,
-            Err(ModelError::UnknownModel { name, .. }) => {
-                return Err(RunError::UnknownModel {
-                    name,
-                    valid: models::catalog().iter().map(|m| m.name).collect(),
-                });
-            }
-            Err(e) => return Err(e.into()),
-        },
+        _ => visit(config, Count)?,
     };
     if let Some(w) = config.workload {
         w.validate()?;
@@ -435,7 +437,6 @@ fn run_relay(config: &RunConfig) -> Result<RunReport, RunError> {
         trace_hash: sim.trace_hash(),
         stats: sim.stats().clone(),
         ops: OpCounts::default(),
-        availability: 1.0,
         latency: Latencies::default(),
         verdicts: Vec::new(),
         panic: None,
@@ -518,7 +519,6 @@ fn run_model<M: Model>(config: &RunConfig, model: &M) -> Result<RunReport, RunEr
         trace_hash: sim.trace_hash(),
         stats: sim.stats().clone(),
         ops: driver.counts,
-        availability: driver.counts.availability(),
         latency,
         verdicts,
         panic,

@@ -118,16 +118,8 @@ pub fn sweep(
     stop_on_failure: bool,
     mut report: impl FnMut(&RunReport),
 ) -> Result<SweepTotals, RunError> {
-    // Build errors are the same for every seed: find them before starting threads.
-    if let Some(&first) = seeds.first() {
-        let mut probe = base.clone();
-        probe.seed = first;
-        probe.workload = probe.workload.map(|mut w| {
-            w.ops = 0;
-            w
-        });
-        crate::run::validate(&probe)?;
-    }
+    // Configuration errors are the same for every seed: find them before starting.
+    crate::run::validate(base)?;
     let jobs = jobs.max(1);
     let next = AtomicUsize::new(0);
     let stop = AtomicBool::new(false);
