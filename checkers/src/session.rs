@@ -229,6 +229,17 @@ fn op_text(history: &History, ops: &[Operation], i: usize) -> String {
 }
 
 /// The list a read returned, as element values (`nil` is the empty list).
+/// `list.starts_with(prefix)`, with integers (what list-append histories hold)
+/// compared inline: the derived `PartialEq` of [`Value`] is an out-of-line call per
+/// element, and this comparison touches every element of every read.
+fn starts_with(list: &[Value], prefix: &[Value]) -> bool {
+    prefix.len() <= list.len()
+        && prefix.iter().zip(list).all(|(a, b)| match (a, b) {
+            (Value::Int(x), Value::Int(y)) => x == y,
+            _ => a == b,
+        })
+}
+
 fn read_list(op: &Operation) -> &[Value] {
     match &op.output {
         Some(Value::List(items)) => items,
@@ -316,7 +327,7 @@ fn list_append_key(
         }
         let list = read_list(&ops[i]);
         let (chain, mut hash, rest, shared) = match previous {
-            Some((before, at)) if list.starts_with(before) => {
+            Some((before, at)) if starts_with(list, before) => {
                 let last = &read_ids[&at];
                 (last.chain, last.hash, &list[before.len()..], last.len)
             }
