@@ -288,7 +288,7 @@ impl AbdReplica {
             answers: 0,
             best: (Stamp::ZERO, None),
             best_count: 0,
-            began: ctx.now(),
+            began: ctx.monotonic(),
         };
         self.ops.insert(op, coordination);
         ctx.set_timer(RESEND, Tick { op });
@@ -469,7 +469,7 @@ impl AbdReplica {
         let Some(c) = self.ops.get(&op) else {
             return;
         };
-        if ctx.now().saturating_since(c.began) < GIVE_UP {
+        if ctx.monotonic().saturating_since(c.began) < GIVE_UP {
             ctx.set_timer(RESEND, Tick { op });
             return self.send_phase(ctx, op);
         }

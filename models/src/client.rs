@@ -384,7 +384,7 @@ impl<P> Client<P> {
                     }
                 }
                 (_, false) => Breaker::Open {
-                    until: ctx.now() + breaker.cooldown,
+                    until: ctx.monotonic() + breaker.cooldown,
                 },
             };
         }
@@ -480,7 +480,7 @@ impl<P: Clone + Debug> Node for Client<P> {
             self.pending
         );
         if let Breaker::Open { until } = self.breaker {
-            if ctx.now() < until {
+            if ctx.monotonic() < until {
                 // Failing fast: nothing was sent, so it certainly did not happen.
                 ctx.output(Outcome::Fail {
                     id: op.id,

@@ -412,7 +412,7 @@ impl DynamoReplica {
             phase,
             targets,
             answered: BTreeSet::new(),
-            began: ctx.now(),
+            began: ctx.monotonic(),
         };
         self.ops.insert(op, c);
         ctx.set_timer(TICK, Timer::Tick(op));
@@ -650,7 +650,7 @@ impl DynamoReplica {
         let Some(c) = self.ops.get_mut(&op) else {
             return;
         };
-        if ctx.now().saturating_since(c.began) >= GIVE_UP {
+        if ctx.monotonic().saturating_since(c.began) >= GIVE_UP {
             let answer = match c.phase {
                 Phase::Write { .. } => Answer::Indeterminate {
                     reason: "too few nodes acknowledged in time",

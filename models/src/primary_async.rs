@@ -121,7 +121,8 @@ struct Follower {
     acked: u64,
     /// Entries sent so far (at or past `acked`).
     sent: u64,
-    /// When entries were last sent.
+    /// When entries were last sent, on the monotonic clock (a wall clock stepped back
+    /// would hold retransmission off for as long as the step).
     sent_at: Time,
 }
 
@@ -316,7 +317,7 @@ impl PrimaryAsyncReplica {
     /// The primary ships new entries, and again those not acknowledged in time.
     fn on_tick(&mut self, ctx: &mut Ctx<'_, Self>) {
         ctx.set_timer(TICK, Timer::Tick);
-        let now = ctx.now();
+        let now = ctx.monotonic();
         let log = self.data.log.clone();
         let length = log.len() as u64;
         for (&id, follower) in &mut self.followers {
@@ -357,7 +358,7 @@ impl Node for PrimaryAsyncReplica {
                 let probe = Follower {
                     acked: 0,
                     sent: length,
-                    sent_at: ctx.now(),
+                    sent_at: ctx.monotonic(),
                 };
                 followers.insert(id, probe);
                 let entries = imbl::Vector::new();

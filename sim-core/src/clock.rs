@@ -4,6 +4,12 @@
 //! `1 + drift_ppm / 1e6` local nanoseconds per true nanosecond, so it is monotone as long
 //! as the drift is above −1,000,000 ppm (which [`Clock::set_drift`] enforces). Only a
 //! jump ([`Clock::jump`]) moves it backwards.
+//!
+//! A clock has two readings, as an operating system does. [`Clock::local`] is the wall
+//! clock (`SystemTime`, `CLOCK_REALTIME`): it drifts, and jumps when a fault steps it.
+//! [`Clock::monotonic`] is the monotonic clock (`Instant`, `CLOCK_MONOTONIC`): it
+//! drifts at the same rate but never jumps, so it is the one to measure elapsed time
+//! with. Timers run on the monotonic clock.
 
 use serde::{Deserialize, Serialize};
 
@@ -31,6 +37,9 @@ pub struct Clock {
     anchor_local: i128,
     /// Drift in parts per million.
     drift_ppm: i64,
+    /// The sum of every jump so far, in nanoseconds: the wall clock minus the
+    /// monotonic clock.
+    jumped_ns: i128,
 }
 
 impl Default for Clock {
@@ -50,6 +59,7 @@ impl Clock {
             anchor_true: Time::ZERO,
             anchor_local: i128::from(offset_ns),
             drift_ppm,
+            jumped_ns: 0,
         }
     }
 
@@ -62,6 +72,23 @@ impl Clock {
     /// epoch reads zero until it passes it).
     pub fn local(&self, now: Time) -> Time {
         Time::from_nanos(self.local_ns(now).clamp(0, i128::from(u64::MAX)) as u64)
+    }
+
+    /// The monotonic reading at true time `now`: the wall clock without its jumps. It
+    /// drifts as the wall clock does, never goes back, and saturates at zero like
+    /// [`Clock::local`].
+    ///
+    /// ```
+    /// use sim_core::{Clock, Time};
+    /// let mut clock = Clock::new(0, 0);
+    /// let t = Time::from_nanos(5_000);
+    /// clock.jump(t, -3_000);
+    /// assert_eq!(clock.local(t), Time::from_nanos(2_000));
+    /// assert_eq!(clock.monotonic(t), Time::from_nanos(5_000));
+    /// ```
+    pub fn monotonic(&self, now: Time) -> Time {
+        let ns = self.local_ns(now) - self.jumped_ns;
+        Time::from_nanos(ns.clamp(0, i128::from(u64::MAX)) as u64)
     }
 
     /// The current drift, in parts per million.
@@ -78,6 +105,7 @@ impl Clock {
     pub fn jump(&mut self, now: Time, delta_ns: i64) {
         self.anchor_local = self.local_ns(now) + i128::from(delta_ns);
         self.anchor_true = now;
+        self.jumped_ns += i128::from(delta_ns);
     }
 
     /// Changes the drift rate from true time `now` on.
@@ -132,6 +160,35 @@ mod tests {
                 now += Duration::from_nanos(step);
                 clock.set_drift(now, drift);
                 prop_assert_eq!(clock.local(now), last, "changing drift must not move the clock");
+            }
+        }
+
+        #[test]
+        fn the_monotonic_clock_never_goes_back_and_drifts_with_the_wall_clock(
+            offset in -1_000_000_000i64..1_000_000_000,
+            steps in proptest::collection::vec(
+                (1u64..1_000_000_000, -MAX_DRIFT_PPM..=MAX_DRIFT_PPM, -2_000_000_000i64..2_000_000_000),
+                0..8,
+            ),
+        ) {
+            let mut clock = Clock::new(offset, 0);
+            let mut now = Time::ZERO;
+            let mut last = clock.monotonic(now);
+            for (step, drift, jump) in steps {
+                let before = now;
+                now += Duration::from_nanos(step);
+                let reading = clock.monotonic(now);
+                prop_assert!(reading >= last, "{reading} < {last}");
+                // Between faults both readings advance alike (unless one saturates at 0).
+                let (wall_then, mono_then) = (clock.local(before), clock.monotonic(before));
+                if wall_then > Time::ZERO && mono_then > Time::ZERO {
+                    prop_assert_eq!(reading - mono_then, clock.local(now) - wall_then);
+                }
+                clock.jump(now, jump);
+                prop_assert_eq!(clock.monotonic(now), reading, "a jump must not move the monotonic clock");
+                clock.set_drift(now, drift);
+                prop_assert_eq!(clock.monotonic(now), reading, "changing drift must not move it");
+                last = reading;
             }
         }
 

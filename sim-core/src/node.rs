@@ -150,11 +150,22 @@ impl<N: Node> Ctx<'_, N> {
         self.id
     }
 
-    /// The node's local clock: offset and drifting from true time as its faults say.
-    /// Monotone unless a clock fault jumps it.
+    /// The node's local wall clock (like `SystemTime`): offset and drifting from true
+    /// time as its faults say, and stepped back or forward by clock-jump faults. Use it
+    /// for timestamps; to measure how long something took, use [`Ctx::monotonic`],
+    /// which a jump does not move.
     #[inline]
     pub fn now(&self) -> Time {
         self.clock.local(self.now)
+    }
+
+    /// The node's monotonic clock (like `std::time::Instant`): it drifts with the
+    /// node's clock but never jumps, so `monotonic() - earlier` is the time elapsed on
+    /// this node. Timers ([`Ctx::set_timer`]) run on it. Its readings are comparable
+    /// only within one boot of the node; do not keep them in durable state.
+    #[inline]
+    pub fn monotonic(&self) -> Time {
+        self.clock.monotonic(self.now)
     }
 
     /// This node's own random stream (seeded from the run seed and the node's id; it
