@@ -24,6 +24,9 @@
 //!     .unwrap();
 //! ```
 
+use std::collections::BTreeMap;
+
+use models::Params;
 use proptest::prelude::*;
 use sim_core::Duration;
 
@@ -77,17 +80,110 @@ pub fn client() -> impl Strategy<Value = ClientSettings> {
     })
 }
 
-/// A whole scenario of `model`: any seed, nemesis, workload, 1–8 clients and client
-/// settings.
+/// Settings of `model` that it accepts: 1–7 replicas where it has a choice, and its
+/// own settings over their sensible ranges — quorum sizes for ABD and Dynamo; election,
+/// heartbeat, drift bound and lease (within the bound its docs give) for Raft. Shrinks
+/// towards the model's defaults (`None` replicas, no settings).
+///
+/// ```
+/// use proptest::strategy::{Strategy, ValueTree};
+/// use proptest::test_runner::TestRunner;
+/// use scenarios::strategies::params;
+/// let mut runner = TestRunner::deterministic();
+/// let p = params("dynamo").new_tree(&mut runner).unwrap().current();
+/// assert!(models::dynamo::Dynamo::new(p, false).is_ok());
+/// ```
+pub fn params(model: &'static str) -> BoxedStrategy<Params> {
+    let replicas = prop::option::of(1usize..8);
+    let with = |replicas: Option<usize>, settings: &[(&str, u64)]| Params {
+        replicas,
+        settings: settings
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), v.to_string()))
+            .collect::<BTreeMap<_, _>>(),
+    };
+    match model {
+        "raft" | "raft-commit-old-term" | "raft-stale-read" | "raft-ack-before-sync" => (
+            replicas,
+            prop::option::of((
+                100u64..400,
+                1u64..100,
+                0u64..200_000,
+                prop::option::of(1u64..=100),
+            )),
+        )
+            .prop_map(move |(replicas, timing)| match timing {
+                None => with(replicas, &[]),
+                Some((election, heartbeat_percent, drift, lease_percent)) => {
+                    // Heartbeats below the election timeout; a lease within its bound.
+                    let heartbeat = (election * heartbeat_percent / 100).clamp(1, election - 1);
+                    let bound = u128::from(election) * u128::from(1_000_000 - drift)
+                        / u128::from(1_000_000 + drift);
+                    let lease = lease_percent.map_or(0, |p| (bound as u64 * p / 100).max(1));
+                    with(
+                        replicas,
+                        &[
+                            ("election-ms", election),
+                            ("heartbeat-ms", heartbeat),
+                            ("drift-ppm", drift),
+                            ("lease-ms", lease),
+                        ],
+                    )
+                }
+            })
+            .boxed(),
+        "abd" | "abd-no-write-back" => (1usize..8, prop::option::of((0usize..7, 0usize..7)))
+            .prop_map(move |(n, quorums)| match quorums {
+                None => with(Some(n), &[]),
+                // Any r, w in 1..=n with r + w > n.
+                Some((r, w)) => {
+                    let r = r % n + 1;
+                    let w = (w % n + 1).max(n + 1 - r);
+                    with(Some(n), &[("r", r as u64), ("w", w as u64)])
+                }
+            })
+            .boxed(),
+        "primary-async" | "session-token-ignored" => {
+            replicas.prop_map(move |r| with(r, &[])).boxed()
+        }
+        "dynamo" | "dynamo-crdt" => (
+            1usize..8,
+            prop::option::of((0usize..7, 0usize..7, 0usize..7)),
+        )
+            .prop_map(move |(replicas, quorums)| match quorums {
+                None => with(Some(replicas), &[]),
+                Some((n, r, w)) => {
+                    let n = n % replicas + 1;
+                    let (r, w) = (r % n + 1, w % n + 1);
+                    with(
+                        Some(replicas),
+                        &[("n", n as u64), ("r", r as u64), ("w", w as u64)],
+                    )
+                }
+            })
+            .boxed(),
+        _ => Just(Params::default()).boxed(),
+    }
+}
+
+/// A whole scenario of `model`: any seed, nemesis, workload, model settings
+/// ([`params`]), 1–8 clients and client settings.
 pub fn scenario(model: &'static str) -> impl Strategy<Value = RunConfig> {
-    (any::<u64>(), nemesis(), workload(model), 1u32..8, client()).prop_map(
-        move |(seed, nemesis, workload, clients, client)| {
+    (
+        any::<u64>(),
+        nemesis(),
+        workload(model),
+        params(model),
+        1u32..8,
+        client(),
+    )
+        .prop_map(move |(seed, nemesis, workload, params, clients, client)| {
             let mut config = RunConfig::new(model, seed);
             config.nemesis = nemesis;
             config.workload = Some(workload);
+            config.params = params;
             config.clients = clients;
             config.client = client;
             config
-        },
-    )
+        })
 }

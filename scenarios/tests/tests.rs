@@ -1277,14 +1277,36 @@ fn nonsense_model_parameters_are_refused_naming_the_parameter() {
 
 mod properties {
     use proptest::prelude::*;
-    use scenarios::run::run;
-    use scenarios::strategies::scenario;
+    use proptest::strategy::ValueTree;
+    use proptest::test_runner::TestRunner;
+    use scenarios::run::{RunConfig, run, validate};
+    use scenarios::strategies::{params, scenario};
+
+    /// Every model accepts every setting the strategies generate for it (a refused one
+    /// would make the property tests skip what they claim to cover).
+    #[test]
+    fn generated_model_settings_are_accepted() {
+        let mut runner = TestRunner::deterministic();
+        for info in models::catalog() {
+            for _ in 0..200 {
+                let generated = params(info.name).new_tree(&mut runner).unwrap().current();
+                let mut config = RunConfig::new(info.name, 0);
+                config.params = generated.clone();
+                assert!(
+                    validate(&config).is_ok(),
+                    "{} refuses {generated:?}: {:?}",
+                    info.name,
+                    validate(&config)
+                );
+            }
+        }
+    }
 
     proptest! {
-        #![proptest_config(ProptestConfig::with_cases(32))]
+        #![proptest_config(ProptestConfig::with_cases(128))]
 
         /// Every correct model keeps what it promises in any generated scenario: any
-        /// nemesis, workload, client count and client settings.
+        /// nemesis, workload, model settings, client count and client settings.
         #[test]
         fn correct_models_keep_their_promises(
             config in prop_oneof![
