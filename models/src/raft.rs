@@ -79,7 +79,12 @@
 //! # Clients: redirects, idempotency, and indeterminate answers
 //!
 //! Clients route to the leader ([`Routing::Leader`]); a follower answers
-//! [`Answer::Redirect`] naming the leader it last heard from. Log entries carry the
+//! [`Answer::Redirect`] naming the leader it last heard from. A replica that knows of
+//! no leader (an election is under way) holds the request for up to `election-ms`
+//! instead: when a leader emerges it redirects the client there
+//! (or serves it, if it won), and only if none does in time does it answer a redirect
+//! to nobody. Without this, a client's retries would all bounce off replicas during
+//! the first election and fail operations on a cluster with no fault at all. Log entries carry the
 //! client's [`RequestId`], and the state machine keeps a [`Dedup`] table: applying an
 //! entry whose id was already applied (a retry that reached the log twice) answers the
 //! first reply and changes nothing, and an entry older than its client's last applied
@@ -349,6 +354,12 @@ pub enum Timer {
     },
     /// `raft-ack-before-sync`'s background sync.
     BackgroundSync,
+    /// A request held while no leader was known has waited `election-ms`: send its
+    /// client away.
+    Unrouted {
+        /// The request.
+        id: RequestId,
+    },
 }
 
 /// The configuration every replica of one model shares.
@@ -434,6 +445,10 @@ pub struct Replica {
     /// Writes this replica appended as leader, by index, with the client to answer
     /// when they apply (whether or not it still leads then).
     waiting: BTreeMap<Index, (NodeId, RequestId)>,
+    /// Client requests that arrived while no leader was known (an election under way),
+    /// held for up to `election-ms` until one is: then redirected to it, or served if
+    /// this replica won.
+    unrouted: Vec<(NodeId, RequestId, Request)>,
 }
 
 // ANCHOR: accessors
@@ -571,6 +586,7 @@ impl Node for Replica {
             votes: vec![false; config.replicas],
             leader: None,
             waiting: BTreeMap::new(),
+            unrouted: Vec::new(),
         };
         if replica.term == 0 {
             // It has never seen a term, so it has acknowledged no leader's round and
@@ -645,6 +661,12 @@ impl Node for Replica {
             Timer::BackgroundSync => {
                 ctx.sync();
                 ctx.set_timer(BACKGROUND_SYNC, Timer::BackgroundSync);
+            }
+            Timer::Unrouted { id } => {
+                if let Some(at) = self.unrouted.iter().position(|held| held.1 == id) {
+                    let (client, id, _) = self.unrouted.remove(at);
+                    ctx.send(client, reply(id, Answer::Redirect { to: None }, 0));
+                }
             }
             // Stale: set in an earlier epoch or term.
             Timer::Quiet { .. }
@@ -816,6 +838,7 @@ impl Replica {
         ctx.set_timer(self.config.heartbeat, Timer::Heartbeat { term });
         self.broadcast(ctx);
         self.advance_commit(ctx);
+        self.release_unrouted(ctx);
     }
 
     /// Becomes a follower of `term` (a later one, or the same one with a leader
@@ -911,6 +934,7 @@ impl Replica {
         self.touch_contact(ctx);
         let outcome = self.merge(ctx, append);
         self.send_append_reply(ctx, from, round, outcome);
+        self.release_unrouted(ctx);
     }
 
     fn send_append_reply(
@@ -1117,12 +1141,39 @@ impl Replica {
         request: Request,
     ) {
         if self.role != Role::Leader {
-            let to = self.leader_hint.filter(|&l| l != self.me);
-            ctx.send(client, reply(id, Answer::Redirect { to }, 0));
+            match self.leader_hint.filter(|&l| l != self.me) {
+                Some(to) => ctx.send(client, reply(id, Answer::Redirect { to: Some(to) }, 0)),
+                // No leader known: an election is under way. Hold the request until it
+                // ends rather than send the client round the replicas in the meantime.
+                None => {
+                    if !self.unrouted.iter().any(|held| held.1 == id) {
+                        self.unrouted.push((client, id, request));
+                        ctx.set_timer(self.config.election, Timer::Unrouted { id });
+                    }
+                }
+            }
         } else if request.is_write() {
             self.on_write(ctx, client, id, request);
         } else {
             self.on_read(ctx, client, id, request.key());
+        }
+    }
+
+    /// A leader is known now: serve the held requests if it is this replica, or send
+    /// their clients to it.
+    fn release_unrouted(&mut self, ctx: &mut Ctx<'_, Self>) {
+        if self.unrouted.is_empty() {
+            return;
+        }
+        let Some(leader) = self.leader_hint else {
+            return;
+        };
+        for (client, id, request) in std::mem::take(&mut self.unrouted) {
+            if leader == self.me && self.role == Role::Leader {
+                self.on_request(ctx, client, id, request);
+            } else {
+                ctx.send(client, reply(id, Answer::Redirect { to: Some(leader) }, 0));
+            }
         }
     }
 
