@@ -401,7 +401,8 @@ impl ModelVisitor for Visitor<'_> {
     type Output = Result<RunReport, RunError>;
 
     fn visit<M: Model>(self, model: M) -> Self::Output {
-        run_model(self.config, &model)
+        let info = models::find(&self.config.model).expect("visit only builds catalogued models");
+        run_with(self.config, &model, info)
     }
 }
 
@@ -449,8 +450,40 @@ fn run_relay(config: &RunConfig) -> Result<RunReport, RunError> {
 
 type ClientOf<M> = Client<<<M as Model>::Replica as Replica>::Peer>;
 
-fn run_model<M: Model>(config: &RunConfig, model: &M) -> Result<RunReport, RunError> {
-    let info = models::find(&config.model).expect("visit only builds catalogued models");
+/// Runs a model that is not in consim's catalog — your own — under `config`'s nemesis,
+/// workload, clients and seed, and judges what `info` says it promises (and breaks).
+///
+/// `config.model` is only the name the report carries, and `config.params` is not
+/// read: the model is already built. Everything else works as for a catalogued model:
+/// the same seed gives the same run, and [`crate::sweep::sweep_with`] and
+/// [`crate::shrink::shrink_with`] take a closure that calls this.
+///
+/// ```
+/// use models::{Guarantee, ModelInfo};
+/// use models::single_copy::SingleCopy;
+/// use scenarios::run::{RunConfig, run_with};
+///
+/// // Pretend single-copy were a model of your own.
+/// let info = ModelInfo {
+///     name: "my-store",
+///     summary: "one server",
+///     serves_clients: true,
+///     promises: &[Guarantee::Linearizable],
+///     variant_of: None,
+///     breaks: &[],
+///     default_scenario: "crash-restart",
+/// };
+/// let config = RunConfig::new("my-store", 3);
+/// let report = run_with(&config, &SingleCopy, &info)?;
+/// assert!(!report.failed());
+/// assert_eq!(report.verdicts.len(), 1);
+/// # Ok::<(), scenarios::run::RunError>(())
+/// ```
+pub fn run_with<M: Model>(
+    config: &RunConfig,
+    model: &M,
+    info: &ModelInfo,
+) -> Result<RunReport, RunError> {
     let workload_config = config.workload.unwrap_or(WorkloadConfig {
         mix: default_mix(&config.model),
         ..WorkloadConfig::default()
@@ -1180,7 +1213,8 @@ mod tests {
     #[test]
     fn a_model_that_panics_fails_the_run_instead_of_the_program() {
         let config = RunConfig::new("single-copy", 5);
-        let report = run_model(&config, &FragileModel).unwrap();
+        let report =
+            run_with(&config, &FragileModel, models::find("single-copy").unwrap()).unwrap();
         assert!(report.failed());
         let panic = report.panic.as_deref().unwrap();
         assert!(panic.contains("request 50 is one too many"), "{panic}");

@@ -59,6 +59,16 @@ fn failure(report: &RunReport) -> Option<Vec<models::Guarantee>> {
 /// # Ok::<(), scenarios::run::RunError>(())
 /// ```
 pub fn shrink(config: &RunConfig, budget: u64) -> Result<Option<Shrunk>, RunError> {
+    shrink_with(config, budget, &run)
+}
+
+/// [`shrink`] with your own way to run one configuration: for a model outside the
+/// catalog, a closure that calls [`crate::run::run_with`].
+pub fn shrink_with(
+    config: &RunConfig,
+    budget: u64,
+    run: &dyn Fn(&RunConfig) -> Result<RunReport, RunError>,
+) -> Result<Option<Shrunk>, RunError> {
     let first = run(config)?;
     let Some(target) = failure(&first) else {
         return Ok(None);

@@ -116,10 +116,44 @@ pub fn sweep(
     seeds: &[u64],
     jobs: usize,
     stop_on_failure: bool,
-    mut report: impl FnMut(&RunReport),
+    report: impl FnMut(&RunReport),
 ) -> Result<SweepTotals, RunError> {
     // Configuration errors are the same for every seed: find them before starting.
     crate::run::validate(base)?;
+    sweep_with(base, seeds, jobs, stop_on_failure, &run, report)
+}
+
+/// [`sweep`] with your own way to run one configuration: for a model outside the
+/// catalog, a closure that calls [`crate::run::run_with`]. `run` gets `base` with
+/// each seed in turn.
+///
+/// ```
+/// use models::single_copy::SingleCopy;
+/// use scenarios::run::{RunConfig, run_with};
+/// use scenarios::sweep::sweep_with;
+///
+/// let info = models::find("single-copy").unwrap(); // or a ModelInfo of your own
+/// let mut seeds = Vec::new();
+/// let totals = sweep_with(
+///     &RunConfig::new("single-copy", 0),
+///     &[5, 6, 7],
+///     2,
+///     false,
+///     &|config: &RunConfig| run_with(config, &SingleCopy, info),
+///     |report| seeds.push(report.seed),
+/// )?;
+/// assert_eq!((totals.runs, totals.failures), (3, 0));
+/// assert_eq!(seeds, [5, 6, 7]); // in seed order, whatever the threads did
+/// # Ok::<(), scenarios::run::RunError>(())
+/// ```
+pub fn sweep_with(
+    base: &RunConfig,
+    seeds: &[u64],
+    jobs: usize,
+    stop_on_failure: bool,
+    run: &(dyn Fn(&RunConfig) -> Result<RunReport, RunError> + Sync),
+    mut report: impl FnMut(&RunReport),
+) -> Result<SweepTotals, RunError> {
     let jobs = jobs.max(1);
     let next = AtomicUsize::new(0);
     let stop = AtomicBool::new(false);
