@@ -22,7 +22,7 @@ use models::client::{Answer, ClientMsg, Dedup, RequestId, Routing, Wire, reply};
 use models::kv::{Reply, Request, Store};
 use models::{Guarantee, Model, ModelInfo, Replica};
 use scenarios::nemesis::Nemesis;
-use scenarios::run::{Judgement, RunConfig, RunError, RunReport, run_with};
+use scenarios::run::{Judgement, RunConfig, RunError, RunReport, check_determinism_with, run_with};
 use scenarios::shrink::shrink_with;
 use scenarios::sweep::{parse_seeds, sweep_with};
 use sim_core::{Ctx, Duration, Node, NodeId};
@@ -252,6 +252,14 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut base = RunConfig::new(INFO.name, 0);
     base.nemesis = nemesis;
     let seeds: Vec<u64> = seeds.collect();
+    // A model must be deterministic (no hash-map order, wall clock or unseeded
+    // randomness): run the first seed twice and compare the traces.
+    base.seed = seeds.first().copied().unwrap_or(0);
+    let (_, divergence) =
+        check_determinism_with(&base, &|config: &RunConfig| run(config, read_from_backup))?;
+    if let Some(d) = divergence {
+        return Err(format!("seed {} is not deterministic: {d:?}", base.seed).into());
+    }
     let mut first_failure = None;
     let totals = sweep_with(
         &base,

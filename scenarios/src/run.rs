@@ -357,6 +357,68 @@ pub fn run(config: &RunConfig) -> Result<RunReport, RunError> {
     }
 }
 
+/// Where two runs of one configuration first differ: the index of the first trace
+/// event that is not the same, and that event in each run (`None` past a run's end).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Divergence {
+    /// The index of the first differing event.
+    pub index: usize,
+    /// The first run's event there.
+    pub first: Option<TraceEvent>,
+    /// The second run's event there.
+    pub second: Option<TraceEvent>,
+}
+
+/// Runs `config` twice, traced, and compares the traces event by event: `None` if
+/// they are the same (the run is deterministic, as every model must be), else where
+/// they first differ. Returns the first run's report too. `consim run
+/// --check-determinism` is this.
+///
+/// ```
+/// use scenarios::run::{RunConfig, check_determinism};
+/// let (report, divergence) = check_determinism(&RunConfig::new("raft", 3))?;
+/// assert_eq!(divergence, None);
+/// assert!(report.trace.is_some_and(|t| !t.is_empty()));
+/// # Ok::<(), scenarios::run::RunError>(())
+/// ```
+pub fn check_determinism(config: &RunConfig) -> Result<(RunReport, Option<Divergence>), RunError> {
+    check_determinism_with(config, &run)
+}
+
+/// [`check_determinism`] with your own way to run one configuration: for a model
+/// outside the catalog, a closure that calls [`run_with`]. A model that iterates a
+/// `HashMap`, reads the wall clock or an unseeded random number generator is caught
+/// here.
+pub fn check_determinism_with(
+    config: &RunConfig,
+    run: &dyn Fn(&RunConfig) -> Result<RunReport, RunError>,
+) -> Result<(RunReport, Option<Divergence>), RunError> {
+    let mut config = config.clone();
+    config.trace = true;
+    let first = run(&config)?;
+    let second = run(&config)?;
+    let (a, b) = (
+        first.trace.as_deref().unwrap_or_default(),
+        second.trace.as_deref().unwrap_or_default(),
+    );
+    let divergence = (0..a.len().max(b.len()))
+        .find(|&i| a.get(i) != b.get(i))
+        .map(|index| Divergence {
+            index,
+            first: a.get(index).cloned(),
+            second: b.get(index).cloned(),
+        });
+    if divergence.is_none() {
+        assert_eq!(
+            first.trace_hash,
+            second.trace_hash,
+            "equal traces of {} events with different hashes",
+            a.len()
+        );
+    }
+    Ok((first, divergence))
+}
+
 /// [`models::visit`] for `config`'s model, with an unknown name listing every model
 /// the runner knows (the kernel's `relay` included).
 fn visit<V: ModelVisitor>(config: &RunConfig, visitor: V) -> Result<V::Output, RunError> {
@@ -1208,6 +1270,80 @@ mod tests {
         fn routing(&self) -> models::client::Routing {
             models::client::Routing::Home
         }
+    }
+
+    /// A server whose reads list a `HashSet` in its iteration order, which a fresh
+    /// `RandomState` changes from one run to the next.
+    #[derive(Debug)]
+    struct Unseeded;
+
+    impl sim_core::Node for Unseeded {
+        type Config = ();
+        type Msg = models::client::Wire<models::client::NoPeers>;
+        type Timer = std::convert::Infallible;
+        type Durable = ();
+        type Input = std::convert::Infallible;
+        type Output = std::convert::Infallible;
+
+        fn start(_: &(), _: &mut sim_core::Ctx<'_, Self>) -> Self {
+            Unseeded
+        }
+
+        // The point of this model: the lint keeps hash sets out of real ones.
+        #[allow(clippy::disallowed_types)]
+        fn on_message(&mut self, ctx: &mut sim_core::Ctx<'_, Self>, from: NodeId, msg: Self::Msg) {
+            use models::client::{Answer, ClientMsg, Wire};
+            if let Wire::Client(ClientMsg::Request { id, .. }) = msg {
+                let set: std::collections::HashSet<u64> = (0..64).collect();
+                let listed = Reply::ReadList(set.into_iter().collect());
+                ctx.send(from, models::client::reply(id, Answer::Done(listed), 0));
+            }
+        }
+
+        fn on_timer(&mut self, _: &mut sim_core::Ctx<'_, Self>, t: std::convert::Infallible) {
+            match t {}
+        }
+    }
+
+    impl Replica for Unseeded {
+        type Peer = models::client::NoPeers;
+    }
+
+    struct UnseededModel;
+
+    impl Model for UnseededModel {
+        type Replica = Unseeded;
+        fn replicas(&self) -> Vec<()> {
+            vec![()]
+        }
+        fn routing(&self) -> models::client::Routing {
+            models::client::Routing::Home
+        }
+    }
+
+    #[test]
+    fn the_determinism_check_names_the_first_event_a_hash_map_changed() {
+        let config = RunConfig::new("unseeded", 1);
+        let info = models::find("single-copy").unwrap();
+        let runner = |c: &RunConfig| run_with(c, &UnseededModel, info);
+        let (report, divergence) = check_determinism_with(&config, &runner).unwrap();
+        let divergence = divergence.expect("two hash sets listed their elements alike");
+        let trace = report.trace.unwrap();
+        // Everything before it is the same; the first reply delivered is where the
+        // listing shows, after the starts, the first requests and their deliveries.
+        assert!(
+            trace[..divergence.index]
+                .iter()
+                .all(|e| !e.detail.contains("ReadList"))
+        );
+        let (first, second) = (divergence.first.unwrap(), divergence.second.unwrap());
+        assert_eq!(first.kind, second.kind);
+        assert_eq!(first.time, second.time);
+        assert!(first.detail.contains("ReadList"), "{first}");
+        assert_ne!(first.detail, second.detail);
+        // A deterministic model is not flagged.
+        let (_, none) = check_determinism(&RunConfig::new("single-copy", 1)).unwrap();
+        assert_eq!(none, None);
     }
 
     #[test]
