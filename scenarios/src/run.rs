@@ -1143,8 +1143,8 @@ fn linearizable(history: &History, mix: Mix) -> Judgement {
         Ok(checked) => checked,
         Err(e) => panic!("the runner recorded a history the checker refuses: {e}"),
     };
-    match checked.report.verdict() {
-        Verdict::Ok => Judgement::Ok,
+    let search = match checked.report.verdict() {
+        Verdict::Ok => return Judgement::Ok,
         Verdict::Unknown => Judgement::Unknown {
             reason: checked
                 .report
@@ -1156,8 +1156,8 @@ fn linearizable(history: &History, mix: Mix) -> Judgement {
                 })
                 .unwrap_or_default(),
         },
-        Verdict::Violation => {
-            let explanation = checked
+        Verdict::Violation => Judgement::Violation {
+            explanation: checked
                 .report
                 .keys
                 .iter()
@@ -1169,15 +1169,73 @@ fn linearizable(history: &History, mix: Mix) -> Judgement {
                     )),
                     _ => None,
                 })
-                .unwrap_or_default();
-            Judgement::Violation { explanation }
-        }
+                .unwrap_or_default(),
+        },
+    };
+    match (mix, elle_witness(history)) {
+        (Mix::ListAppend, Some(witness)) => Judgement::Violation {
+            explanation: match search {
+                Judgement::Violation { explanation } => {
+                    format!("{witness} (the linearizability search: {explanation})")
+                }
+                _ => witness,
+            },
+        },
+        _ => search,
     }
+}
+
+/// For a list-append history the linearizability search rejects (or gives up on):
+/// the first anomaly the dependency graph proves, in sentences. Every anomaly Elle
+/// names rules linearizability out, and a cycle through real-time or process order
+/// ("T2 completed before T3 was invoked; T3 read the list without T1's append") is
+/// a witness a person can follow, where the search can only say where it got stuck.
+/// `None` if the graph proves nothing (the search's verdict then stands alone).
+fn elle_witness(history: &History) -> Option<String> {
+    let ops = history.operations("history").ok()?;
+    let report =
+        checkers::elle::check_operations(history, &ops, &checkers::elle::Options::default())
+            .ok()?;
+    let anomaly = report.anomalies.first()?;
+    Some(format!("{}: {}", anomaly.kind.name(), anomaly.explanation))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A stale read: process 1 reads key 0 without the append process 0 finished
+    /// before the read began.
+    const STALE_APPEND: &str = r#"{"process":0,"type":"invoke","f":"append","key":0,"value":1,"time":0}
+{"process":0,"type":"ok","f":"append","key":0,"value":1,"time":10}
+{"process":1,"type":"invoke","f":"read","key":0,"value":null,"time":20}
+{"process":1,"type":"ok","f":"read","key":0,"value":[],"time":30}
+"#;
+
+    #[test]
+    fn a_list_append_violation_is_explained_by_the_dependency_cycle() {
+        let history = History::from_jsonl(STALE_APPEND, "stale").unwrap();
+        let Judgement::Violation { explanation } = linearizable(&history, Mix::ListAppend) else {
+            panic!("a stale read judged linearizable");
+        };
+        assert!(
+            explanation.starts_with("G-single-item-realtime: "),
+            "{explanation}"
+        );
+        assert!(explanation.contains("completed"), "{explanation}");
+        assert!(
+            explanation.contains("(the linearizability search: key 0: "),
+            "{explanation}"
+        );
+        // The same history without the stale read is fine, and gets no witness.
+        let fine: String = STALE_APPEND
+            .lines()
+            .take(2)
+            .map(|l| format!("{l}\n"))
+            .collect();
+        let fine = History::from_jsonl(&fine, "fine").unwrap();
+        assert_eq!(linearizable(&fine, Mix::ListAppend), Judgement::Ok);
+    }
 
     #[test]
     fn an_unknown_model_lists_the_valid_ones() {
