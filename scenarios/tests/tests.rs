@@ -1302,8 +1302,16 @@ mod properties {
         }
     }
 
+    /// 128 cases, or `PROPTEST_CASES` to look harder.
+    fn cases() -> u32 {
+        std::env::var("PROPTEST_CASES")
+            .ok()
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(128)
+    }
+
     proptest! {
-        #![proptest_config(ProptestConfig::with_cases(128))]
+        #![proptest_config(ProptestConfig::with_cases(cases()))]
 
         /// Every correct model keeps what it promises in any generated scenario: any
         /// nemesis, workload, model settings, client count and client settings.
