@@ -7,4 +7,5 @@ mod corpus;
 mod differential;
 mod elle;
 mod fuzz;
+mod register_anomalies;
 mod session;

@@ -1172,8 +1172,12 @@ fn linearizable(history: &History, mix: Mix) -> Judgement {
                 .unwrap_or_default(),
         },
     };
-    match (mix, elle_witness(history)) {
-        (Mix::ListAppend, Some(witness)) => Judgement::Violation {
+    let witness = match mix {
+        Mix::ListAppend => elle_witness(history),
+        Mix::Register | Mix::Kv => register_witness(history).or_else(|| elle_witness(history)),
+    };
+    match witness {
+        Some(witness) => Judgement::Violation {
             explanation: match search {
                 Judgement::Violation { explanation } => {
                     format!("{witness} (the linearizability search: {explanation})")
@@ -1181,16 +1185,37 @@ fn linearizable(history: &History, mix: Mix) -> Judgement {
                 _ => witness,
             },
         },
-        _ => search,
+        None => search,
     }
 }
 
-/// For a list-append history the linearizability search rejects (or gives up on):
-/// the first anomaly the dependency graph proves, in sentences. Every anomaly Elle
-/// names rules linearizability out, and a cycle through real-time or process order
-/// ("T2 completed before T3 was invoked; T3 read the list without T1's append") is
-/// a witness a person can follow, where the search can only say where it got stuck.
-/// `None` if the graph proves nothing (the search's verdict then stands alone).
+/// For a register history the linearizability search rejects (or gives up on): the
+/// first stale read, future read or new-old inversion real time alone proves
+/// ([`checkers::anomalies::register_anomalies`]), in a sentence.
+fn register_witness(history: &History) -> Option<String> {
+    let ops = history.operations("history").ok()?;
+    let found = checkers::anomalies::register_anomalies(history, &ops);
+    let first = found.first()?;
+    let key = first
+        .key
+        .as_ref()
+        .map_or("-".to_owned(), ToString::to_string);
+    let kind = serde_json::to_value(first.kind).ok()?;
+    Some(format!(
+        "{}: key {key}: {}",
+        kind.as_str().unwrap_or("anomaly"),
+        first.explanation
+    ))
+}
+
+/// For a history the linearizability search rejects (or gives up on): the first
+/// anomaly the dependency graph proves, in sentences. Every anomaly Elle names rules
+/// linearizability out, and a cycle through real-time or process order ("T2 completed
+/// before T3 was invoked; T3 read the list without T1's append") is a witness a person
+/// can follow, where the search can only say where it got stuck. List-append reads
+/// give the graph every version order; registers give it the initial value and the
+/// orders sessions force. `None` if the graph proves nothing (the search's verdict
+/// then stands alone).
 fn elle_witness(history: &History) -> Option<String> {
     let ops = history.operations("history").ok()?;
     let report =
