@@ -309,9 +309,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         run(config, read_from_backup)
     })? {
         println!(
-            "shrunk: {} faults to {}, {} operations to {}, in {} runs",
+            "shrunk: {} faults to {}, {} clients to {}, {} keys to {}, {} operations to {}, in {} runs",
             shrunk.original_faults,
             shrunk.plan.faults.len(),
+            shrunk.original_clients,
+            shrunk.clients,
+            shrunk.original_keys,
+            shrunk.keys,
             shrunk.original_ops,
             shrunk.ops,
             shrunk.runs

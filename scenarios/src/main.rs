@@ -852,6 +852,8 @@ fn shrink_command(args: ShrinkArgs, json: bool) -> anyhow::Result<ExitCode> {
     let mut replay = ScenarioArgs {
         plan: Some(plan_path.clone()),
         ops: shrunk.ops,
+        clients: shrunk.clients,
+        keys: shrunk.keys,
         ..args.scenario.clone()
     };
     replay.scenario = "none".to_owned();
@@ -868,6 +870,10 @@ fn shrink_command(args: ShrinkArgs, json: bool) -> anyhow::Result<ExitCode> {
                 "original_faults": shrunk.original_faults,
                 "ops": shrunk.ops,
                 "original_ops": shrunk.original_ops,
+                "clients": shrunk.clients,
+                "original_clients": shrunk.original_clients,
+                "keys": shrunk.keys,
+                "original_keys": shrunk.original_keys,
                 "runs": shrunk.runs,
                 "plan": plan_path,
                 "replay": command,
@@ -876,12 +882,16 @@ fn shrink_command(args: ShrinkArgs, json: bool) -> anyhow::Result<ExitCode> {
     } else {
         writeln!(
             out,
-            "shrunk seed {} of {} under {}: {} faults (from {}), {} operations (from {}), in {} runs",
+            "shrunk seed {} of {} under {}: {} faults (from {}), {} clients (from {}), {} keys (from {}), {} operations (from {}), in {} runs",
             args.seed,
             config.model,
             config.scenario(),
             shrunk.plan.faults.len(),
             shrunk.original_faults,
+            shrunk.clients,
+            shrunk.original_clients,
+            shrunk.keys,
+            shrunk.original_keys,
             shrunk.ops,
             shrunk.original_ops,
             shrunk.runs

@@ -269,6 +269,10 @@ pub struct RunReport {
     pub workload: Option<Mix>,
     /// The run seed.
     pub seed: u64,
+    /// Replicas run (nodes `0..replicas`; the clients come after them).
+    pub replicas: usize,
+    /// Clients run.
+    pub clients: u32,
     /// Simulated time at the end.
     pub simulated: Time,
     /// The trace hash: same seed and build, same hash.
@@ -496,6 +500,8 @@ fn run_relay(config: &RunConfig) -> Result<RunReport, RunError> {
         scenario: config.scenario().to_owned(),
         workload: None,
         seed: config.seed,
+        replicas: RELAY_NODES as usize,
+        clients: 0,
         simulated: sim.now(),
         trace_hash: sim.trace_hash(),
         stats: sim.stats().clone(),
@@ -610,6 +616,8 @@ pub fn run_with<M: Model>(
         scenario: config.scenario().to_owned(),
         workload: Some(workload_config.mix),
         seed: config.seed,
+        replicas: n,
+        clients: config.clients,
         simulated: sim.now(),
         trace_hash: sim.trace_hash(),
         stats: sim.stats().clone(),

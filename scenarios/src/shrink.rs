@@ -6,14 +6,15 @@
 //! and Isolating Failure-Inducing Input", TSE 2002): first in large chunks, then in
 //! smaller ones, down to single faults, until no single fault can go. The faults that
 //! heal everything at the end of the window stay, so that the shrunk run still ends
-//! healed and quiet. Then the workload is cut: a shorter run of the same seed issues a
-//! prefix of the same operations, so the operation count is halved while the failure
-//! remains, then trimmed.
+//! healed and quiet. Then the fewest clients that still fail it (the faults that
+//! concerned the clients dropped go too) and the fewest keys. Then the workload is cut:
+//! a shorter run of the same seed issues a prefix of the same operations, so the
+//! operation count is halved while the failure remains, then trimmed.
 //!
 //! Every candidate is a whole deterministic run, so the result replays exactly with
-//! `consim run --plan` and `--ops`.
+//! `consim run --plan`, `--clients`, `--keys` and `--ops`.
 
-use sim_core::{FaultPlan, Time, TimedFault};
+use sim_core::{Fault, FaultPlan, NodeId, Partition, Time, TimedFault};
 
 use crate::run::{Judgement, Role, RunConfig, RunError, RunReport, run};
 
@@ -24,12 +25,20 @@ pub struct Shrunk {
     pub plan: FaultPlan,
     /// The smallest failing operation count found.
     pub ops: u64,
+    /// The fewest clients found that still fail.
+    pub clients: u32,
+    /// The fewest keys found that still fail.
+    pub keys: u64,
     /// The failing run with them.
     pub report: RunReport,
     /// Faults in the original plan.
     pub original_faults: usize,
     /// Operations in the original workload.
     pub original_ops: u64,
+    /// Clients in the original run.
+    pub original_clients: u32,
+    /// Keys in the original workload.
+    pub original_keys: u64,
     /// Runs tried.
     pub runs: u64,
 }
@@ -144,6 +153,39 @@ pub fn shrink_with(
         }
     }
     base.plan = Some(plan_of(&units));
+    // Fewer clients: the fewest that still fail, with the faults that named the
+    // clients dropped removed (node ids past the replicas are clients).
+    let original_clients = base.clients;
+    for clients in 1..original_clients {
+        if runs >= budget {
+            break;
+        }
+        let mut candidate = base.clone();
+        candidate.clients = clients;
+        let nodes = best.replicas + clients as usize;
+        candidate.plan = base.plan.as_ref().map(|p| only_nodes(p, nodes));
+        if let Some(report) = still_fails(&candidate, &mut runs)? {
+            base = candidate;
+            best = report;
+            break;
+        }
+    }
+    // Fewer keys: the fewest that still fail (the workload draws other operations).
+    let original_keys = base.workload.map_or(0, |w| w.keys);
+    for keys in 1..original_keys {
+        if runs >= budget {
+            break;
+        }
+        let mut candidate = base.clone();
+        if let Some(w) = candidate.workload.as_mut() {
+            w.keys = keys;
+        }
+        if let Some(report) = still_fails(&candidate, &mut runs)? {
+            base = candidate;
+            best = report;
+            break;
+        }
+    }
     // Fewer operations: halve while it fails, then step down.
     let mut ops = base.workload.map_or(original_ops, |w| w.ops);
     let mut step = ops / 2;
@@ -161,11 +203,96 @@ pub fn shrink_with(
         }
     }
     Ok(Some(Shrunk {
-        plan: plan_of(&units),
+        plan: base.plan.clone().unwrap_or_default(),
         ops,
+        clients: base.clients,
+        keys: base.workload.map_or(0, |w| w.keys),
         report: best,
         original_faults,
         original_ops,
+        original_clients,
+        original_keys,
         runs,
     }))
+}
+
+/// `plan` without the faults on nodes `nodes..` (and without their links in
+/// partitions; a partition left with no link goes, with its heal).
+fn only_nodes(plan: &FaultPlan, nodes: usize) -> FaultPlan {
+    let keep = |n: NodeId| n.index() < nodes;
+    let cut = |p: &Partition| Partition {
+        cut: p
+            .cut
+            .iter()
+            .copied()
+            .filter(|&(a, b)| keep(a) && keep(b))
+            .collect(),
+    };
+    let faults = plan
+        .faults
+        .iter()
+        .filter_map(|f| {
+            let fault = match &f.fault {
+                Fault::Crash { node }
+                | Fault::Restart { node }
+                | Fault::Pause { node }
+                | Fault::Resume { node }
+                | Fault::ClockJump { node, .. }
+                | Fault::ClockDrift { node, .. } => keep(*node).then(|| f.fault.clone())?,
+                Fault::Link { source, target, .. } => {
+                    (keep(*source) && keep(*target)).then(|| f.fault.clone())?
+                }
+                Fault::Partition(p) => Fault::Partition(Some(cut(p)).filter(|c| !c.is_empty())?),
+                Fault::Heal(p) => Fault::Heal(Some(cut(p)).filter(|c| !c.is_empty())?),
+                other => other.clone(),
+            };
+            Some(TimedFault { at: f.at, fault })
+        })
+        .collect();
+    FaultPlan { faults }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sim_core::Duration;
+
+    #[test]
+    fn dropping_clients_drops_their_faults_and_links() {
+        let at = |ms| Time::ZERO + Duration::from_millis(ms);
+        let mut plan = FaultPlan::default();
+        let cut = Partition::halves(&[NodeId(0), NodeId(3)], &[NodeId(1), NodeId(2), NodeId(4)]);
+        plan.push(at(1), Fault::Partition(cut.clone()));
+        plan.push(at(2), Fault::Crash { node: NodeId(4) });
+        plan.push(at(3), Fault::Crash { node: NodeId(1) });
+        let only_clients = Partition::halves(&[NodeId(4)], &[NodeId(5)]);
+        plan.push(at(4), Fault::Partition(only_clients.clone()));
+        plan.push(at(5), Fault::Heal(only_clients));
+        plan.push(at(6), Fault::Heal(cut.clone()));
+        plan.push(at(7), Fault::HealAll);
+        // Nodes 0..4 stay: node 4 and 5 (clients) go.
+        let kept = only_nodes(&plan, 4);
+        let smaller = Partition::halves(&[NodeId(0), NodeId(3)], &[NodeId(1), NodeId(2)]);
+        let expected = vec![
+            TimedFault {
+                at: at(1),
+                fault: Fault::Partition(smaller.clone()),
+            },
+            TimedFault {
+                at: at(3),
+                fault: Fault::Crash { node: NodeId(1) },
+            },
+            TimedFault {
+                at: at(6),
+                fault: Fault::Heal(smaller),
+            },
+            TimedFault {
+                at: at(7),
+                fault: Fault::HealAll,
+            },
+        ];
+        assert_eq!(kept.faults, expected);
+        assert!(kept.validate(4).is_ok());
+        assert_eq!(only_nodes(&plan, 6).faults, plan.faults);
+    }
 }

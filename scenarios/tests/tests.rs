@@ -1037,11 +1037,26 @@ fn shrink_cuts_a_failing_run_down_and_its_replay_still_fails() {
     let faults = line["faults"].as_u64().unwrap();
     assert!(faults < line["original_faults"].as_u64().unwrap(), "{line}");
     assert!(line["ops"].as_u64().unwrap() <= line["original_ops"].as_u64().unwrap());
+    // One client appending to one key twice (the retry) is all this bug needs.
+    assert_eq!(
+        (line["clients"].as_u64(), line["original_clients"].as_u64()),
+        (Some(1), Some(5)),
+        "{line}"
+    );
+    assert_eq!(
+        (line["keys"].as_u64(), line["original_keys"].as_u64()),
+        (Some(1), Some(4)),
+        "{line}"
+    );
     let replay = line["replay"]
         .as_str()
         .unwrap()
         .strip_prefix("cargo run --release -- ")
         .unwrap();
+    assert!(
+        replay.contains(" --clients 1") && replay.contains(" --keys 1"),
+        "{replay}"
+    );
     let again = consim(&replay.split_whitespace().collect::<Vec<_>>());
     assert_eq!(again.status.code(), Some(1), "{}", stdout(&again));
     assert!(stdout(&again).contains("linearizable (the bug's target): VIOLATION"));
