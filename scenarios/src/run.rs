@@ -1309,86 +1309,60 @@ mod tests {
     }
 
     /// A replica that panics on its 50th request.
+    /// A one-server test model that misbehaves as its [`Script`] says.
     #[derive(Debug)]
-    struct Fragile {
+    struct Scripted {
+        script: Script,
         seen: u32,
     }
 
-    impl sim_core::Node for Fragile {
-        type Config = ();
+    #[derive(Clone, Copy, Debug)]
+    enum Script {
+        /// Panics at its 50th request.
+        Fragile,
+        /// Answers every request with a `HashSet` listed in its iteration order, which
+        /// a fresh `RandomState` changes from one run to the next.
+        Unseeded,
+    }
+
+    impl sim_core::Node for Scripted {
+        type Config = Script;
         type Msg = models::client::Wire<models::client::NoPeers>;
         type Timer = std::convert::Infallible;
         type Durable = ();
         type Input = std::convert::Infallible;
         type Output = std::convert::Infallible;
 
-        fn start(_: &(), _: &mut sim_core::Ctx<'_, Self>) -> Self {
-            Fragile { seen: 0 }
-        }
-
-        fn on_message(&mut self, ctx: &mut sim_core::Ctx<'_, Self>, from: NodeId, msg: Self::Msg) {
-            use models::client::{Answer, ClientMsg, Wire};
-            if let Wire::Client(ClientMsg::Request { id, .. }) = msg {
-                self.seen += 1;
-                assert!(
-                    self.seen < 50,
-                    "fragile replica: request {} is one too many",
-                    self.seen
-                );
-                ctx.send(
-                    from,
-                    models::client::reply(id, Answer::Done(Reply::Written), 0),
-                );
+        fn start(script: &Script, _: &mut sim_core::Ctx<'_, Self>) -> Self {
+            Scripted {
+                script: *script,
+                seen: 0,
             }
         }
 
-        fn on_timer(&mut self, _: &mut sim_core::Ctx<'_, Self>, t: std::convert::Infallible) {
-            match t {}
-        }
-    }
-
-    impl Replica for Fragile {
-        type Peer = models::client::NoPeers;
-    }
-
-    struct FragileModel;
-
-    impl Model for FragileModel {
-        type Replica = Fragile;
-        fn replicas(&self) -> Vec<()> {
-            vec![()]
-        }
-        fn routing(&self) -> models::client::Routing {
-            models::client::Routing::Home
-        }
-    }
-
-    /// A server whose reads list a `HashSet` in its iteration order, which a fresh
-    /// `RandomState` changes from one run to the next.
-    #[derive(Debug)]
-    struct Unseeded;
-
-    impl sim_core::Node for Unseeded {
-        type Config = ();
-        type Msg = models::client::Wire<models::client::NoPeers>;
-        type Timer = std::convert::Infallible;
-        type Durable = ();
-        type Input = std::convert::Infallible;
-        type Output = std::convert::Infallible;
-
-        fn start(_: &(), _: &mut sim_core::Ctx<'_, Self>) -> Self {
-            Unseeded
-        }
-
-        // The point of this model: the lint keeps hash sets out of real ones.
+        // The point of `Unseeded`: the lint keeps hash sets out of real models.
         #[allow(clippy::disallowed_types)]
         fn on_message(&mut self, ctx: &mut sim_core::Ctx<'_, Self>, from: NodeId, msg: Self::Msg) {
             use models::client::{Answer, ClientMsg, Wire};
-            if let Wire::Client(ClientMsg::Request { id, .. }) = msg {
-                let set: std::collections::HashSet<u64> = (0..64).collect();
-                let listed = Reply::ReadList(set.into_iter().collect());
-                ctx.send(from, models::client::reply(id, Answer::Done(listed), 0));
-            }
+            let Wire::Client(ClientMsg::Request { id, .. }) = msg else {
+                return;
+            };
+            self.seen += 1;
+            let reply = match self.script {
+                Script::Fragile => {
+                    assert!(
+                        self.seen < 50,
+                        "fragile replica: request {} is one too many",
+                        self.seen
+                    );
+                    Reply::Written
+                }
+                Script::Unseeded => {
+                    let set: std::collections::HashSet<u64> = (0..64).collect();
+                    Reply::ReadList(set.into_iter().collect())
+                }
+            };
+            ctx.send(from, models::client::reply(id, Answer::Done(reply), 0));
         }
 
         fn on_timer(&mut self, _: &mut sim_core::Ctx<'_, Self>, t: std::convert::Infallible) {
@@ -1396,16 +1370,14 @@ mod tests {
         }
     }
 
-    impl Replica for Unseeded {
+    impl Replica for Scripted {
         type Peer = models::client::NoPeers;
     }
 
-    struct UnseededModel;
-
-    impl Model for UnseededModel {
-        type Replica = Unseeded;
-        fn replicas(&self) -> Vec<()> {
-            vec![()]
+    impl Model for Script {
+        type Replica = Scripted;
+        fn replicas(&self) -> Vec<Script> {
+            vec![*self]
         }
         fn routing(&self) -> models::client::Routing {
             models::client::Routing::Home
@@ -1416,7 +1388,7 @@ mod tests {
     fn the_determinism_check_names_the_first_event_a_hash_map_changed() {
         let config = RunConfig::new("unseeded", 1);
         let info = models::find("single-copy").unwrap();
-        let runner = |c: &RunConfig| run_with(c, &UnseededModel, info);
+        let runner = |c: &RunConfig| run_with(c, &Script::Unseeded, info);
         let (report, divergence) = check_determinism_with(&config, &runner).unwrap();
         let divergence = divergence.expect("two hash sets listed their elements alike");
         let trace = report.trace.unwrap();
@@ -1440,8 +1412,12 @@ mod tests {
     #[test]
     fn a_model_that_panics_fails_the_run_instead_of_the_program() {
         let config = RunConfig::new("single-copy", 5);
-        let report =
-            run_with(&config, &FragileModel, models::find("single-copy").unwrap()).unwrap();
+        let report = run_with(
+            &config,
+            &Script::Fragile,
+            models::find("single-copy").unwrap(),
+        )
+        .unwrap();
         assert!(report.failed());
         let panic = report.panic.as_deref().unwrap();
         assert!(panic.contains("request 50 is one too many"), "{panic}");
