@@ -185,9 +185,9 @@ pub fn list_append_anomalies(history: &History, ops: &[Operation]) -> Vec<Found>
 /// What a register history with unique written values shows by real time alone:
 /// future reads, stale reads and new-old inversions (see the module docs). `ops` are
 /// from [`History::operations`]; writes and successful compare-and-sets write values,
-/// reads return one (or nil, the initial value of every key). A key on which two writes
-/// wrote the same value (or nil), or that is appended to, is skipped: a read could not
-/// say which write it saw. Each anomaly found rules
+/// reads return one (or the history's initial value, nil unless its format says
+/// otherwise). A key on which two writes wrote the same value (or the initial one), or
+/// that is appended to, is skipped: a read could not say which write it saw. Each anomaly found rules
 /// out linearizability; finding none proves nothing.
 ///
 /// ```
@@ -233,15 +233,16 @@ fn register_key(
     indices: &[usize],
     found: &mut Vec<Found>,
 ) {
-    // The write of each value; a value written twice (or nil written) makes reads of
-    // it ambiguous, so the key is left alone.
+    // The write of each value; a value written twice (or the initial value written)
+    // makes reads of it ambiguous, so the key is left alone.
+    let initial = &history.initial;
     let mut writer: BTreeMap<&Value, usize> = BTreeMap::new();
     if indices.iter().any(|&i| ops[i].f == Function::Append) {
         return; // Not a register.
     }
     for &i in indices {
         if let Some(v) = written(&ops[i]) {
-            if *v == Value::Nil || writer.insert(v, i).is_some() {
+            if v == initial || writer.insert(v, i).is_some() {
                 return;
             }
         }
@@ -274,13 +275,13 @@ fn register_key(
             ops[i]
                 .output
                 .as_ref()
-                .is_some_and(|v| *v == Value::Nil || writer.contains_key(v))
+                .is_some_and(|v| v == initial || writer.contains_key(v))
         })
         .collect();
     let mut seen: Vec<usize> = reads
         .iter()
         .copied()
-        .filter(|&r| ops[r].output != Some(Value::Nil))
+        .filter(|&r| ops[r].output.as_ref() != Some(initial))
         .collect();
     seen.sort_by_key(|&r| ops[r].ret);
     let value_of = |r: usize| ops[r].output.as_ref().expect("a completed read");
@@ -291,9 +292,9 @@ fn register_key(
     for &r in &reads {
         let read = &ops[r];
         let value = value_of(r);
-        // When the write of `value` ended: `Some(None)` for the initial nil (before
+        // When the write of `value` ended: `Some(None)` for the initial value (before
         // everything), `None` if it never did (nothing is proved against it).
-        let write = (*value != Value::Nil).then(|| writer[value]);
+        let write = (value != initial).then(|| writer[value]);
         let ended: Option<Option<usize>> = match write {
             None => Some(None),
             Some(w) => ops[w].ret.map(Some),
@@ -320,7 +321,7 @@ fn register_key(
             continue;
         }
         // A stale read: a completed write began after this value's write ended (for
-        // nil: any completed write) and ended before the read began.
+        // the initial value: any completed write) and ended before the read began.
         let n = ended_before(&completed, read.call);
         if let Some(&(start, c)) = n.checked_sub(1).map(|k| &latest_start[k])
             && after(start)

@@ -357,8 +357,8 @@ pub enum Timer {
     /// A request held while no leader was known has waited `election-ms`: send its
     /// client away.
     Unrouted {
-        /// The request.
-        id: RequestId,
+        /// The hold's number (a request released and held again is a new hold).
+        hold: u64,
     },
 }
 
@@ -448,7 +448,18 @@ pub struct Replica {
     /// Client requests that arrived while no leader was known (an election under way),
     /// held for up to `election-ms` until one is: then redirected to it, or served if
     /// this replica won.
-    unrouted: Vec<(NodeId, RequestId, Request)>,
+    unrouted: Vec<Held>,
+    /// Holds so far, to number them.
+    holds: u64,
+}
+
+/// A client request held while no leader is known.
+#[derive(Clone, Copy, Debug)]
+struct Held {
+    hold: u64,
+    client: NodeId,
+    id: RequestId,
+    request: Request,
 }
 
 // ANCHOR: accessors
@@ -587,6 +598,7 @@ impl Node for Replica {
             leader: None,
             waiting: BTreeMap::new(),
             unrouted: Vec::new(),
+            holds: 0,
         };
         if replica.term == 0 {
             // It has never seen a term, so it has acknowledged no leader's round and
@@ -662,10 +674,13 @@ impl Node for Replica {
                 ctx.sync();
                 ctx.set_timer(BACKGROUND_SYNC, Timer::BackgroundSync);
             }
-            Timer::Unrouted { id } => {
-                if let Some(at) = self.unrouted.iter().position(|held| held.1 == id) {
-                    let (client, id, _) = self.unrouted.remove(at);
-                    ctx.send(client, reply(id, Answer::Redirect { to: None }, 0));
+            Timer::Unrouted { hold } => {
+                if let Some(at) = self.unrouted.iter().position(|held| held.hold == hold) {
+                    let held = self.unrouted.remove(at);
+                    ctx.send(
+                        held.client,
+                        reply(held.id, Answer::Redirect { to: None }, 0),
+                    );
                 }
             }
             // Stale: set in an earlier epoch or term.
@@ -1146,9 +1161,16 @@ impl Replica {
                 // No leader known: an election is under way. Hold the request until it
                 // ends rather than send the client round the replicas in the meantime.
                 None => {
-                    if !self.unrouted.iter().any(|held| held.1 == id) {
-                        self.unrouted.push((client, id, request));
-                        ctx.set_timer(self.config.election, Timer::Unrouted { id });
+                    if !self.unrouted.iter().any(|held| held.id == id) {
+                        self.holds += 1;
+                        let hold = self.holds;
+                        self.unrouted.push(Held {
+                            hold,
+                            client,
+                            id,
+                            request,
+                        });
+                        ctx.set_timer(self.config.election, Timer::Unrouted { hold });
                     }
                 }
             }
@@ -1168,11 +1190,12 @@ impl Replica {
         let Some(leader) = self.leader_hint else {
             return;
         };
-        for (client, id, request) in std::mem::take(&mut self.unrouted) {
+        for held in std::mem::take(&mut self.unrouted) {
             if leader == self.me && self.role == Role::Leader {
-                self.on_request(ctx, client, id, request);
+                self.on_request(ctx, held.client, held.id, held.request);
             } else {
-                ctx.send(client, reply(id, Answer::Redirect { to: Some(leader) }, 0));
+                let answer = Answer::Redirect { to: Some(leader) };
+                ctx.send(held.client, reply(held.id, answer, 0));
             }
         }
     }

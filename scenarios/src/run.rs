@@ -521,8 +521,10 @@ type ClientOf<M> = Client<<<M as Model>::Replica as Replica>::Peer>;
 /// Runs a model that is not in consim's catalog — your own — under `config`'s nemesis,
 /// workload, clients and seed, and judges what `info` says it promises (and breaks).
 ///
-/// `config.model` is only the name the report carries, and `config.params` is not
-/// read: the model is already built. Everything else works as for a catalogued model:
+/// `config.model` is the name the report carries (and, when `config.workload` is
+/// `None`, picks the default mix as for a catalogued model: registers for names that
+/// start with `abd`, list-append otherwise; set the workload to choose), and
+/// `config.params` is not read: the model is already built. Everything else works as for a catalogued model:
 /// the same seed gives the same run, and [`crate::sweep::sweep_with`] and
 /// [`crate::shrink::shrink_with`] take a closure that calls this.
 ///
@@ -1308,7 +1310,6 @@ mod tests {
         assert_ne!(r7.trace_hash, r8.trace_hash);
     }
 
-    /// A replica that panics on its 50th request.
     /// A one-server test model that misbehaves as its [`Script`] says.
     #[derive(Debug)]
     struct Scripted {

@@ -167,7 +167,7 @@ pub fn params(model: &'static str) -> BoxedStrategy<Params> {
 }
 
 /// A whole scenario of `model`: any seed, nemesis, workload, model settings
-/// ([`params`]), 1–8 clients and client settings.
+/// ([`params`]), 1–7 clients and client settings.
 pub fn scenario(model: &'static str) -> impl Strategy<Value = RunConfig> {
     (
         any::<u64>(),

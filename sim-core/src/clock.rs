@@ -9,7 +9,8 @@
 //! clock (`SystemTime`, `CLOCK_REALTIME`): it drifts, and jumps when a fault steps it.
 //! [`Clock::monotonic`] is the monotonic clock (`Instant`, `CLOCK_MONOTONIC`): it
 //! drifts at the same rate but never jumps, so it is the one to measure elapsed time
-//! with. Timers run on the monotonic clock.
+//! with. A timer's length is measured at the drift rate in force when it is set, and
+//! no jump moves it.
 
 use serde::{Deserialize, Serialize};
 

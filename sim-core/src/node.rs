@@ -161,7 +161,7 @@ impl<N: Node> Ctx<'_, N> {
 
     /// The node's monotonic clock (like `std::time::Instant`): it drifts with the
     /// node's clock but never jumps, so `monotonic() - earlier` is the time elapsed on
-    /// this node. Timers ([`Ctx::set_timer`]) run on it. Its readings are comparable
+    /// this node. Like timers ([`Ctx::set_timer`]), no jump moves it. Its readings are comparable
     /// only within one boot of the node; do not keep them in durable state.
     #[inline]
     pub fn monotonic(&self) -> Time {
