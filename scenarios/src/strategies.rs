@@ -82,8 +82,9 @@ pub fn client() -> impl Strategy<Value = ClientSettings> {
 
 /// Settings of `model` that it accepts: 1–7 replicas where it has a choice, and its
 /// own settings over their sensible ranges — quorum sizes for ABD and Dynamo; election,
-/// heartbeat, drift bound and lease (within the bound its docs give) for Raft. Shrinks
-/// towards the model's defaults (`None` replicas, no settings).
+/// heartbeat, drift bound and lease (within the bound its docs give), CheckQuorum and
+/// PreVote for Raft. Shrinks towards the model's defaults (`None` replicas, no
+/// settings).
 ///
 /// ```
 /// use proptest::strategy::{Strategy, ValueTree};
@@ -111,25 +112,21 @@ pub fn params(model: &'static str) -> BoxedStrategy<Params> {
                 0u64..200_000,
                 prop::option::of(1u64..=100),
             )),
+            any::<(bool, bool)>(),
         )
-            .prop_map(move |(replicas, timing)| match timing {
-                None => with(replicas, &[]),
-                Some((election, heartbeat_percent, drift, lease_percent)) => {
-                    // Heartbeats below the election timeout; a lease within its bound.
-                    let heartbeat = (election * heartbeat_percent / 100).clamp(1, election - 1);
-                    let bound = u128::from(election) * u128::from(1_000_000 - drift)
-                        / u128::from(1_000_000 + drift);
-                    let lease = lease_percent.map_or(0, |p| (bound as u64 * p / 100).max(1));
-                    with(
-                        replicas,
-                        &[
-                            ("election-ms", election),
-                            ("heartbeat-ms", heartbeat),
-                            ("drift-ppm", drift),
-                            ("lease-ms", lease),
-                        ],
-                    )
+            .prop_map(move |(replicas, timing, (check_quorum, no_pre_vote))| {
+                let mut params = match timing {
+                    None => with(replicas, &[]),
+                    Some(timing) => raft_timing(replicas, timing),
+                };
+                // Off the defaults only when drawn so (false shrinks to the defaults).
+                if check_quorum {
+                    params.settings.insert("check-quorum".into(), "true".into());
                 }
+                if no_pre_vote {
+                    params.settings.insert("pre-vote".into(), "false".into());
+                }
+                params
             })
             .boxed(),
         "abd" | "abd-no-write-back" => (1usize..8, prop::option::of((0usize..7, 0usize..7)))
@@ -163,6 +160,31 @@ pub fn params(model: &'static str) -> BoxedStrategy<Params> {
             })
             .boxed(),
         _ => Just(Params::default()).boxed(),
+    }
+}
+
+/// Raft's timing settings from drawn numbers: heartbeats below the election timeout,
+/// and a lease (if any) within the bound its drift allows.
+fn raft_timing(
+    replicas: Option<usize>,
+    (election, heartbeat_percent, drift, lease_percent): (u64, u64, u64, Option<u64>),
+) -> Params {
+    let heartbeat = (election * heartbeat_percent / 100).clamp(1, election - 1);
+    let bound =
+        u128::from(election) * u128::from(1_000_000 - drift) / u128::from(1_000_000 + drift);
+    let lease = lease_percent.map_or(0, |p| (bound as u64 * p / 100).max(1));
+    let settings = [
+        ("election-ms", election),
+        ("heartbeat-ms", heartbeat),
+        ("drift-ppm", drift),
+        ("lease-ms", lease),
+    ];
+    Params {
+        replicas,
+        settings: settings
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), v.to_string()))
+            .collect(),
     }
 }
 
