@@ -1,5 +1,6 @@
 //! `consim check`: verdicts on history files.
 
+use std::collections::BTreeMap;
 use std::io::Write;
 use std::process::ExitCode;
 use std::time::Duration;
@@ -130,6 +131,28 @@ fn linear_command(args: &CheckArgs, format: Format, json: bool) -> anyhow::Resul
     Ok(tally)
 }
 
+/// For a register history: the first anomaly real time alone proves on each key
+/// (stale reads, new-old inversions, future reads; see
+/// [`checkers::anomalies::register_anomalies`]), as `kind: sentence`, to print beside
+/// the search's sentence. Empty for list-append histories (`--consistency elle`
+/// explains those) and keys that show none.
+fn register_witnesses(checked: &Checked) -> BTreeMap<Option<Value>, String> {
+    if checked.model == ModelName::ListAppend {
+        return BTreeMap::new();
+    }
+    let mut first = BTreeMap::new();
+    for found in checkers::anomalies::register_anomalies(&checked.history, &checked.operations) {
+        let kind = serde_json::to_value(found.kind)
+            .ok()
+            .and_then(|k| k.as_str().map(str::to_owned))
+            .unwrap_or_default();
+        first
+            .entry(found.key)
+            .or_insert_with(|| format!("{kind}: {}", found.explanation));
+    }
+    first
+}
+
 fn key_name(key: &Option<Value>) -> String {
     key.as_ref()
         .map_or_else(|| "-".to_owned(), Value::to_string)
@@ -178,12 +201,20 @@ fn print_human(
         line += &format!("; keys violated: {}", names.join(", "));
     }
     writeln!(out, "{line}")?;
+    let witnesses = if violated.is_empty() {
+        BTreeMap::new()
+    } else {
+        register_witnesses(checked)
+    };
     for key in &report.keys {
         match &key.outcome {
             Outcome::Violation(v) => {
                 match &key.key {
                     None => writeln!(out, "  {}", v.sentence)?,
                     Some(_) => writeln!(out, "  key {}: {}", key_name(&key.key), v.sentence)?,
+                }
+                if let Some(witness) = witnesses.get(&key.key) {
+                    writeln!(out, "    real time alone shows it: {witness}")?;
                 }
                 let next: Vec<String> = v
                     .candidates
@@ -229,6 +260,11 @@ fn print_human(
 
 fn json_line(file: &str, checked: &Checked, witness: bool) -> serde_json::Value {
     let report = &checked.report;
+    let witnesses = if report.keys_violated().is_empty() {
+        BTreeMap::new()
+    } else {
+        register_witnesses(checked)
+    };
     let keys: Vec<serde_json::Value> = report
         .keys
         .iter()
@@ -249,6 +285,9 @@ fn json_line(file: &str, checked: &Checked, witness: bool) -> serde_json::Value 
                 Outcome::Violation(v) => {
                     entry["verdict"] = json!("violation");
                     entry["sentence"] = json!(v.sentence);
+                    if let Some(w) = witnesses.get(&key.key) {
+                        entry["real_time_witness"] = json!(w);
+                    }
                     entry["state"] = json!(v.state);
                     entry["longest_prefix"] = json!(v.prefix.len());
                     entry["blocking"] = json!(v.blocking.map(|i| describe(checked, i)));

@@ -338,6 +338,30 @@ fn check_a_violation_exits_1_with_a_sentence() {
 }
 
 #[test]
+fn check_a_register_violation_names_what_real_time_alone_shows() {
+    // Writes of 1 then 2, both done, then a read of 1: a stale read.
+    let history = r#"{"process":0,"type":"invoke","f":"write","key":"x","value":1,"time":0}
+{"process":0,"type":"ok","f":"write","key":"x","value":1,"time":10}
+{"process":0,"type":"invoke","f":"write","key":"x","value":2,"time":20}
+{"process":0,"type":"ok","f":"write","key":"x","value":2,"time":30}
+{"process":1,"type":"invoke","f":"read","key":"x","value":null,"time":40}
+{"process":1,"type":"ok","f":"read","key":"x","value":1,"time":50}
+"#;
+    let file = temp_file("stale.jsonl", history);
+    let out = consim(&["check", file.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(
+        text.contains("real time alone shows it: stale-read: process 1 read 1"),
+        "{text}"
+    );
+    let out = consim(&["check", "--json", file.to_str().unwrap()]);
+    let line = json_line(&out);
+    let witness = line["keys"][0]["real_time_witness"].as_str().unwrap();
+    assert!(witness.starts_with("stale-read: "), "{line}");
+}
+
+#[test]
 fn check_a_linearizable_history_exits_0_and_prints_its_witness() {
     let out = consim(&["check", "--witness", &corpus("etcd/etcd_002.log")]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
