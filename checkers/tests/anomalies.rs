@@ -1,19 +1,22 @@
 //! Anomalies a list-append history shows outright: each in a minimal form and a near
 //! miss.
 
-use checkers::anomalies::{Kind, list_append_anomalies};
-use checkers::history::History;
+use checkers::anomalies::{Found, Kind, list_append_anomalies};
+use checkers::history::{History, Operation};
 
-fn kinds(text: &str) -> Vec<Kind> {
+/// The kinds `check` finds in the JSONL history `text`.
+pub(crate) fn kinds_by(check: fn(&History, &[Operation]) -> Vec<Found>, text: &str) -> Vec<Kind> {
     let history = History::from_jsonl(text, "case").unwrap();
     let ops = history.operations("case").unwrap();
-    list_append_anomalies(&history, &ops)
-        .into_iter()
-        .map(|f| f.kind)
-        .collect()
+    check(&history, &ops).into_iter().map(|f| f.kind).collect()
 }
 
-fn line(p: u64, kind: &str, f: &str, value: &str) -> String {
+fn kinds(text: &str) -> Vec<Kind> {
+    kinds_by(list_append_anomalies, text)
+}
+
+/// One JSONL event on key "x".
+pub(crate) fn line(p: u64, kind: &str, f: &str, value: &str) -> String {
     format!(
         "{{\"process\":{p},\"type\":\"{kind}\",\"f\":\"{f}\",\"key\":\"x\",\"value\":{value}}}\n"
     )

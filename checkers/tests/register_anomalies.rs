@@ -7,19 +7,10 @@ use checkers::history::{Event, EventType, Function, History, Value};
 use checkers::model::Register;
 use proptest::prelude::*;
 
-fn kinds(text: &str) -> Vec<Kind> {
-    let history = History::from_jsonl(text, "case").unwrap();
-    let ops = history.operations("case").unwrap();
-    register_anomalies(&history, &ops)
-        .into_iter()
-        .map(|f| f.kind)
-        .collect()
-}
+use crate::anomalies::{kinds_by, line};
 
-fn line(p: u64, kind: &str, f: &str, value: &str) -> String {
-    format!(
-        "{{\"process\":{p},\"type\":\"{kind}\",\"f\":\"{f}\",\"key\":\"x\",\"value\":{value}}}\n"
-    )
+fn kinds(text: &str) -> Vec<Kind> {
+    kinds_by(register_anomalies, text)
 }
 
 fn call(p: u64, f: &str, value: &str) -> String {
