@@ -49,6 +49,21 @@ pub enum Kind {
     NewOldInversion,
 }
 
+impl Kind {
+    /// The name it is reported by (as in JSON).
+    pub fn name(self) -> &'static str {
+        match self {
+            Kind::GarbageRead => "garbage-read",
+            Kind::AbortedRead => "G1a",
+            Kind::DuplicateElements => "duplicate-elements",
+            Kind::IncompatibleOrder => "incompatible-order",
+            Kind::FutureRead => "future-read",
+            Kind::StaleRead => "stale-read",
+            Kind::NewOldInversion => "new-old-inversion",
+        }
+    }
+}
+
 /// One anomaly, with the operations that show it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Found {
@@ -391,4 +406,24 @@ fn running_max(items: &[usize], f: impl Fn(usize) -> usize) -> Vec<(usize, usize
             best.expect("set above")
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Kind;
+
+    #[test]
+    fn names_are_the_json_names() {
+        for kind in [
+            Kind::GarbageRead,
+            Kind::AbortedRead,
+            Kind::DuplicateElements,
+            Kind::IncompatibleOrder,
+            Kind::FutureRead,
+            Kind::StaleRead,
+            Kind::NewOldInversion,
+        ] {
+            assert_eq!(serde_json::to_value(kind).unwrap(), kind.name());
+        }
+    }
 }

@@ -1,13 +1,15 @@
 //! A self-contained HTML picture of a checked history: one lane per process, each
 //! operation a bar from call to return, the linearization points of the longest
 //! linearizable prefix (or of the witness), the impossible operation marked, and the
-//! state after each point on hover. No scripts, no network, no external assets; every
+//! state after each point on hover. Above the lanes, the anomalies the history proves
+//! outright — the dependency graph's cycles and session violations, and for registers
+//! what real time alone shows — each with its operations outlined in the lanes. No scripts, no network, no external assets; every
 //! value from the history is escaped, so a hostile value shows as text.
 
 use std::collections::BTreeMap;
 use std::fmt::Write;
 
-use crate::check::Checked;
+use crate::check::{Checked, ModelName};
 use crate::history::Value;
 use crate::linear::{Outcome, when};
 use crate::model::describe_op;
@@ -67,8 +69,22 @@ pub fn page(file: &str, checked: &Checked) -> String {
             .iter()
             .filter(|k| !matches!(k.outcome, Outcome::Violation(_))),
     );
+    let witnesses = witnesses(checked);
+    if !witnesses.is_empty() {
+        html.push_str("<h2>What the history proves</h2><ol>");
+        for (text, _) in &witnesses {
+            let _ = write!(html, "<li>{}</li>", escape(text));
+        }
+        html.push_str("</ol>");
+    }
+    let mut marked: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
+    for (w, (_, ops)) in witnesses.iter().enumerate() {
+        for &op in ops {
+            marked.entry(op).or_default().push(w + 1);
+        }
+    }
     for key in keys.iter().take(MAX_KEYS) {
-        section(&mut html, checked, key);
+        section(&mut html, checked, key, &marked);
     }
     if keys.len() > MAX_KEYS {
         let _ = write!(
@@ -81,7 +97,42 @@ pub fn page(file: &str, checked: &Checked) -> String {
     html
 }
 
-fn section(html: &mut String, checked: &Checked, key: &crate::linear::KeyResult) {
+/// Witnesses drawn at most.
+const MAX_WITNESSES: usize = 5;
+
+/// The anomalies the history proves, each in sentences with the operations (indices
+/// into `checked.operations`) it involves: what real time alone shows on registers,
+/// then what the dependency graph shows (cycles, outright anomalies, broken session
+/// guarantees). Empty when the history proves none, or cannot be read as Elle reads
+/// histories (written values that repeat).
+fn witnesses(checked: &Checked) -> Vec<(String, Vec<usize>)> {
+    let mut found = Vec::new();
+    if checked.model != ModelName::ListAppend {
+        for f in crate::anomalies::register_anomalies(&checked.history, &checked.operations) {
+            found.push((format!("{}: {}", f.kind.name(), f.explanation), f.ops));
+        }
+    }
+    let options = crate::elle::Options::default();
+    if let Ok(report) =
+        crate::elle::check_operations(&checked.history, &checked.operations, &options)
+    {
+        for a in report.anomalies {
+            found.push((format!("{}: {}", a.kind.name(), a.explanation), a.txns));
+        }
+    }
+    found.truncate(MAX_WITNESSES);
+    for (_, ops) in &mut found {
+        ops.retain(|&i| i < checked.operations.len());
+    }
+    found
+}
+
+fn section(
+    html: &mut String,
+    checked: &Checked,
+    key: &crate::linear::KeyResult,
+    marked: &BTreeMap<usize, Vec<usize>>,
+) {
     let name = key
         .key
         .as_ref()
@@ -145,19 +196,25 @@ fn section(html: &mut String, checked: &Checked, key: &crate::linear::KeyResult)
         let op = &checked.operations[i];
         let y = 20.0 + LANE * lanes[&op.process] as f64;
         let (x0, x1) = (x(op.call), op.ret.map_or(WIDTH - 10.0, x));
-        let class = if Some(i) == blocking {
+        let mut class = if Some(i) == blocking {
             "op impossible"
         } else if op.ret.is_none() {
             "op info"
         } else {
             "op"
-        };
+        }
+        .to_owned();
         let mut tip = format!(
             "{} by process {} {}",
             describe_op(op),
             op.process,
             when(&checked.history, op)
         );
+        if let Some(ws) = marked.get(&i) {
+            class += " witness";
+            let numbers: Vec<String> = ws.iter().map(|w| format!("#{w}")).collect();
+            tip += &format!("\nin what the history proves: {}", numbers.join(", "));
+        }
         if let Some(&k) = position.get(&i) {
             tip += &format!(
                 "\nlinearized #{}; then {}",
@@ -235,4 +292,4 @@ h1{font-size:1.3em}h2{font-size:1.1em;margin-top:1.5em}.headline{font-weight:bol
 svg{border:1px solid #ddd;background:#fcfcfc}.lane{font-size:12px;fill:#555}\
 .op{fill:#cfe2ff;stroke:#6c8ebf}.op.info{fill:#eee;stroke:#999;stroke-dasharray:4 2}\
 .op.impossible{fill:#f8c4c4;stroke:#c00;stroke-width:2}.label{font-size:11px;pointer-events:none}\
-.point{fill:#1a7f37;stroke:#fff}";
+.point{fill:#1a7f37;stroke:#fff}.op.witness{stroke:#d97706;stroke-width:3}";

@@ -142,13 +142,9 @@ fn register_witnesses(checked: &Checked) -> BTreeMap<Option<Value>, String> {
     }
     let mut first = BTreeMap::new();
     for found in checkers::anomalies::register_anomalies(&checked.history, &checked.operations) {
-        let kind = serde_json::to_value(found.kind)
-            .ok()
-            .and_then(|k| k.as_str().map(str::to_owned))
-            .unwrap_or_default();
         first
             .entry(found.key)
-            .or_insert_with(|| format!("{kind}: {}", found.explanation));
+            .or_insert_with(|| format!("{}: {}", found.kind.name(), found.explanation));
     }
     first
 }

@@ -1210,10 +1210,9 @@ fn register_witness(history: &History) -> Option<String> {
         .key
         .as_ref()
         .map_or("-".to_owned(), ToString::to_string);
-    let kind = serde_json::to_value(first.kind).ok()?;
     Some(format!(
         "{}: key {key}: {}",
-        kind.as_str().unwrap_or("anomaly"),
+        first.kind.name(),
         first.explanation
     ))
 }

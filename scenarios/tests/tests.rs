@@ -359,6 +359,27 @@ fn check_a_register_violation_names_what_real_time_alone_shows() {
     let line = json_line(&out);
     let witness = line["keys"][0]["real_time_witness"].as_str().unwrap();
     assert!(witness.starts_with("stale-read: "), "{line}");
+    // The picture lists it, and outlines its two operations (the read, and the write
+    // of 2 it missed) in the lanes.
+    let page = file.with_extension("html");
+    let out = consim(&[
+        "check",
+        "--viz",
+        page.to_str().unwrap(),
+        file.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let html = std::fs::read_to_string(&page).unwrap();
+    assert!(
+        html.contains("<h2>What the history proves</h2><ol><li>stale-read: process 1 read 1"),
+        "{html}"
+    );
+    assert_eq!(html.matches("class=\"op witness\"").count(), 1, "{html}");
+    assert_eq!(
+        html.matches("class=\"op impossible witness\"").count(),
+        1,
+        "{html}"
+    );
 }
 
 #[test]
@@ -495,10 +516,12 @@ fn check_viz_escapes_what_the_history_says() {
         html.matches("http").count(),
         html.matches("xmlns=\"http://www.w3.org/2000/svg\"").count()
     );
+    // The impossible read is marked, and outlined as the garbage read it is.
     assert!(
-        html.contains("class=\"op impossible\""),
+        html.contains("class=\"op impossible witness\""),
         "the impossible read is marked"
     );
+    assert!(html.contains("<li>garbage-read: "), "{html}");
 }
 
 #[test]
