@@ -215,9 +215,11 @@ struct MatrixArgs {
     /// Seeds per cell (seeds 0..N).
     #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u64).range(1..))]
     seeds: u64,
-    /// Models (comma-separated; default: every correct model).
-    #[arg(long, value_delimiter = ',', value_parser = model_names())]
-    models: Vec<String>,
+    /// Models (comma-separated; default: every correct model). A model may carry
+    /// settings, `NAME:KEY=VALUE:…` (`replicas=N` too), to set it beside itself:
+    /// `--models raft,raft:check-quorum=true`.
+    #[arg(long, value_delimiter = ',')]
+    models: Vec<scenarios::matrix::ModelSpec>,
     /// Nemeses (comma-separated; default: none, partition-halves, isolate-leader,
     /// crash-restart, clock-skew, flaky-network, swarm).
     #[arg(long, value_delimiter = ',', value_parser = clap::builder::PossibleValuesParser::new(Nemesis::names()))]
@@ -917,11 +919,11 @@ const MATRIX_NEMESES: [Nemesis; 7] = [
 ];
 
 fn matrix_command(args: MatrixArgs, json: bool) -> anyhow::Result<ExitCode> {
-    let model_names: Vec<String> = if args.models.is_empty() {
+    let model_names: Vec<scenarios::matrix::ModelSpec> = if args.models.is_empty() {
         models::catalog()
             .iter()
             .filter(|m| m.serves_clients && m.variant_of.is_none())
-            .map(|m| m.name.to_owned())
+            .map(|m| m.name.parse().expect("a catalogued name"))
             .collect()
     } else {
         args.models.clone()
@@ -938,6 +940,12 @@ fn matrix_command(args: MatrixArgs, json: bool) -> anyhow::Result<ExitCode> {
         .jobs
         .map(|j| j as usize)
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    // Settings a model refuses are refused before the table starts.
+    for spec in &model_names {
+        let mut config = RunConfig::new(&spec.name, 0);
+        config.params = spec.params.clone();
+        scenarios::run::validate(&config)?;
+    }
     let mut out = std::io::stdout().lock();
     if !json {
         writeln!(

@@ -8,6 +8,7 @@
 //! could be judged; `n/a` means it never could (for example, session checks on a
 //! history with cas), and a guarantee the model promises is marked with `*`.
 
+use models::Params;
 use serde::Serialize;
 
 use crate::nemesis::Nemesis;
@@ -17,10 +18,91 @@ use crate::run::{
 };
 use crate::sweep::sweep;
 
+/// A model and its settings, written `name` or `name:key=value:key=value…` (with
+/// `replicas=N` for the replica count): one row group of the matrix, so that one
+/// table can set a model beside itself with other settings.
+///
+/// ```
+/// use scenarios::matrix::ModelSpec;
+/// let spec: ModelSpec = "raft:check-quorum=true:replicas=3".parse()?;
+/// assert_eq!(spec.name, "raft");
+/// assert_eq!(spec.params.replicas, Some(3));
+/// assert_eq!(spec.params.settings["check-quorum"], "true");
+/// assert_eq!(spec.to_string(), "raft:check-quorum=true:replicas=3");
+/// # Ok::<(), String>(())
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ModelSpec {
+    /// The model's name, as `--model` takes it.
+    pub name: String,
+    /// Its settings.
+    pub params: Params,
+    /// The text it was written as: the rows' label.
+    label: String,
+}
+
+impl std::str::FromStr for ModelSpec {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<ModelSpec, String> {
+        let mut parts = text.split(':');
+        let name = parts.next().unwrap_or_default().trim().to_owned();
+        let valid = || {
+            let names: Vec<&str> = models::catalog()
+                .iter()
+                .filter(|m| m.serves_clients)
+                .map(|m| m.name)
+                .collect();
+            names.join(", ")
+        };
+        match models::find(&name) {
+            None => {
+                return Err(format!(
+                    "unknown model `{name}`; the models are: {}",
+                    valid()
+                ));
+            }
+            Some(m) if !m.serves_clients => {
+                return Err(format!(
+                    "`{name}` serves no clients, so it has no row; the models are: {}",
+                    valid()
+                ));
+            }
+            Some(_) => {}
+        }
+        let mut params = Params::default();
+        for part in parts {
+            let Some((key, value)) = part.split_once('=') else {
+                return Err(format!("`{part}` in `{text}` is not KEY=VALUE"));
+            };
+            let (key, value) = (key.trim(), value.trim());
+            if key == "replicas" {
+                let n = value
+                    .parse()
+                    .map_err(|_| format!("replicas `{value}` in `{text}` is not a count"))?;
+                params.replicas = Some(n);
+            } else {
+                params.settings.insert(key.to_owned(), value.to_owned());
+            }
+        }
+        Ok(ModelSpec {
+            name,
+            params,
+            label: text.trim().to_owned(),
+        })
+    }
+}
+
+impl std::fmt::Display for ModelSpec {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.label)
+    }
+}
+
 /// One cell of the matrix: a model under a nemesis.
 #[derive(Clone, Debug, Serialize)]
 pub struct Row {
-    /// The model.
+    /// The model, with its settings if any were given (`raft:check-quorum=true`).
     pub model: String,
     /// The nemesis.
     pub scenario: String,
@@ -68,7 +150,7 @@ impl GuaranteeShare {
 /// Runs the matrix: every model in `models` under every nemesis in `nemeses`, seeds
 /// `0..seeds`, on `jobs` threads; calls `row` as each cell is done.
 pub fn matrix(
-    model_names: &[String],
+    model_specs: &[ModelSpec],
     nemeses: &[Nemesis],
     seeds: u64,
     jobs: usize,
@@ -77,14 +159,16 @@ pub fn matrix(
 ) -> Result<Vec<Row>, RunError> {
     let seed_list: Vec<u64> = (0..seeds).collect();
     let mut rows = Vec::new();
-    for model in model_names {
+    for spec in model_specs {
+        let model = &spec.name;
         for &nemesis in nemeses {
             let mut config = RunConfig::new(model, 0);
+            config.params = spec.params.clone();
             config.nemesis = nemesis;
             config.checks = Checks::All;
             config.client = client;
             let mut cell = Row {
-                model: model.clone(),
+                model: spec.to_string(),
                 scenario: nemesis.name().to_owned(),
                 runs: 0,
                 guarantees: ALL_GUARANTEES

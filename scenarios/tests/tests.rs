@@ -980,6 +980,45 @@ fn the_books_cap_matrix_is_what_consim_matrix_prints() {
 }
 
 #[test]
+fn the_books_raft_options_table_is_what_consim_matrix_prints() {
+    let args = "--seeds 20 --models raft,raft:pre-vote=false,raft:check-quorum=true --scenarios partition-halves,one-way,swarm";
+    let mut argv = vec!["matrix"];
+    argv.extend(args.split_whitespace());
+    let out = consim(&argv);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let table: String = stdout(&out)
+        .lines()
+        .filter(|l| l.starts_with('|'))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    for label in [
+        "| raft |",
+        "| raft:pre-vote=false |",
+        "| raft:check-quorum=true |",
+    ] {
+        assert_eq!(table.matches(label).count(), 3, "{label}: {table}");
+    }
+    book_section("cap.md", &format!("consim matrix {args}"), &table);
+}
+
+#[test]
+fn matrix_refuses_bad_model_specs_before_the_table() {
+    for (spec, needle) in [
+        ("raftx", "unknown model `raftx`"),
+        ("relay", "`relay` serves no clients"),
+        ("raft:lease", "`lease` in `raft:lease` is not KEY=VALUE"),
+        ("raft:bogus=1", "parameter `bogus`"),
+        ("raft:replicas=zero", "replicas `zero`"),
+    ] {
+        let out = consim(&["matrix", "--seeds", "1", "--models", spec]);
+        assert_eq!(out.status.code(), Some(2), "{spec}: {}", stderr(&out));
+        assert!(stderr(&out).contains(needle), "{spec}: {}", stderr(&out));
+        assert!(!stdout(&out).contains("| model |"), "{spec}: a table began");
+        assert!(!stderr(&out).contains("panicked"), "{}", stderr(&out));
+    }
+}
+
+#[test]
 fn the_books_client_tables_are_what_consim_matrix_prints() {
     let base = "--seeds 20 --models raft,abd,dynamo --scenarios partition-halves";
     for extra in [" --attempts 1", "", " --breaker 2"] {
