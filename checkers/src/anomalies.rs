@@ -77,6 +77,13 @@ pub struct Found {
     pub explanation: String,
 }
 
+impl Found {
+    /// `kind: explanation`, as the runner, `consim check` and the picture report it.
+    pub fn sentence(&self) -> String {
+        format!("{}: {}", self.kind.name(), self.explanation)
+    }
+}
+
 /// The anomalies `ops` (from [`History::operations`]) of a list-append `history` show.
 ///
 /// ```
@@ -264,8 +271,11 @@ fn register_key(
     }
     let text = |i: usize| {
         let op = &ops[i];
+        let from = key
+            .as_ref()
+            .map_or(String::new(), |k| format!(" from key {k}"));
         let what = match op.f {
-            Function::Read => format!("read {}", op.output.clone().unwrap_or_default()),
+            Function::Read => format!("read {}{from}", op.output.clone().unwrap_or_default()),
             Function::Cas => format!("cas {}", op.input),
             f => format!("{f} {}", op.input),
         };

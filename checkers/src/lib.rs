@@ -41,5 +41,6 @@ pub mod formats;
 pub mod history;
 pub mod linear;
 pub mod model;
+pub mod proof;
 pub mod session;
 pub mod viz;

@@ -69,17 +69,22 @@ pub fn page(file: &str, checked: &Checked) -> String {
             .iter()
             .filter(|k| !matches!(k.outcome, Outcome::Violation(_))),
     );
-    let witnesses = witnesses(checked);
+    let mut witnesses = crate::proof::proofs(
+        &checked.history,
+        &checked.operations,
+        checked.model == ModelName::ListAppend,
+    );
+    witnesses.truncate(MAX_WITNESSES);
     if !witnesses.is_empty() {
         html.push_str("<h2>What the history proves</h2><ol>");
-        for (text, _) in &witnesses {
-            let _ = write!(html, "<li>{}</li>", escape(text));
+        for proof in &witnesses {
+            let _ = write!(html, "<li>{}</li>", escape(&proof.text));
         }
         html.push_str("</ol>");
     }
     let mut marked: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
-    for (w, (_, ops)) in witnesses.iter().enumerate() {
-        for &op in ops {
+    for (w, proof) in witnesses.iter().enumerate() {
+        for &op in &proof.ops {
             marked.entry(op).or_default().push(w + 1);
         }
     }
@@ -99,33 +104,6 @@ pub fn page(file: &str, checked: &Checked) -> String {
 
 /// Witnesses drawn at most.
 const MAX_WITNESSES: usize = 5;
-
-/// The anomalies the history proves, each in sentences with the operations (indices
-/// into `checked.operations`) it involves: what real time alone shows on registers,
-/// then what the dependency graph shows (cycles, outright anomalies, broken session
-/// guarantees). Empty when the history proves none, or cannot be read as Elle reads
-/// histories (written values that repeat).
-fn witnesses(checked: &Checked) -> Vec<(String, Vec<usize>)> {
-    let mut found = Vec::new();
-    if checked.model != ModelName::ListAppend {
-        for f in crate::anomalies::register_anomalies(&checked.history, &checked.operations) {
-            found.push((format!("{}: {}", f.kind.name(), f.explanation), f.ops));
-        }
-    }
-    let options = crate::elle::Options::default();
-    if let Ok(report) =
-        crate::elle::check_operations(&checked.history, &checked.operations, &options)
-    {
-        for a in report.anomalies {
-            found.push((format!("{}: {}", a.kind.name(), a.explanation), a.txns));
-        }
-    }
-    found.truncate(MAX_WITNESSES);
-    for (_, ops) in &mut found {
-        ops.retain(|&i| i < checked.operations.len());
-    }
-    found
-}
 
 fn section(
     html: &mut String,

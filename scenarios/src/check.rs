@@ -143,8 +143,8 @@ fn register_witnesses(checked: &Checked) -> BTreeMap<Option<Value>, String> {
     let mut first = BTreeMap::new();
     for found in checkers::anomalies::register_anomalies(&checked.history, &checked.operations) {
         first
-            .entry(found.key)
-            .or_insert_with(|| format!("{}: {}", found.kind.name(), found.explanation));
+            .entry(found.key.clone())
+            .or_insert_with(|| found.sentence());
     }
     first
 }

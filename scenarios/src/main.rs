@@ -94,7 +94,7 @@ struct ScenarioArgs {
     #[arg(long)]
     replicas: Option<usize>,
     /// A model setting, `KEY=VALUE` (repeatable; see the model's docs, e.g. `r=2`).
-    #[arg(long = "param", value_name = "KEY=VALUE", value_parser = parse_setting)]
+    #[arg(long = "param", value_name = "KEY=VALUE", value_parser = scenarios::matrix::parse_setting)]
     params: Vec<(String, String)>,
     #[command(flatten)]
     client: ClientArgs,
@@ -108,13 +108,6 @@ struct ScenarioArgs {
     /// Apply the faults of this plan file (JSON) instead of generating them.
     #[arg(long, value_name = "FILE")]
     plan: Option<PathBuf>,
-}
-
-fn parse_setting(text: &str) -> Result<(String, String), String> {
-    text.split_once('=')
-        .map(|(k, v)| (k.trim().to_owned(), v.trim().to_owned()))
-        .filter(|(k, _)| !k.is_empty())
-        .ok_or_else(|| format!("expected KEY=VALUE, got {text:?}"))
 }
 
 impl ScenarioArgs {

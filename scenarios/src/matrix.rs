@@ -18,6 +18,21 @@ use crate::run::{
 };
 use crate::sweep::sweep;
 
+/// A model setting written `KEY=VALUE` (`--param`, and the settings of a
+/// [`ModelSpec`]), trimmed; the key must not be empty.
+///
+/// ```
+/// use scenarios::matrix::parse_setting;
+/// assert_eq!(parse_setting(" r = 2"), Ok(("r".to_owned(), "2".to_owned())));
+/// assert!(parse_setting("=2").is_err());
+/// ```
+pub fn parse_setting(text: &str) -> Result<(String, String), String> {
+    text.split_once('=')
+        .map(|(k, v)| (k.trim().to_owned(), v.trim().to_owned()))
+        .filter(|(k, _)| !k.is_empty())
+        .ok_or_else(|| format!("expected KEY=VALUE, got {text:?}"))
+}
+
 /// A model and its settings, written `name` or `name:key=value:key=value…` (with
 /// `replicas=N` for the replica count): one row group of the matrix, so that one
 /// table can set a model beside itself with other settings.
@@ -72,17 +87,15 @@ impl std::str::FromStr for ModelSpec {
         }
         let mut params = Params::default();
         for part in parts {
-            let Some((key, value)) = part.split_once('=') else {
-                return Err(format!("`{part}` in `{text}` is not KEY=VALUE"));
-            };
-            let (key, value) = (key.trim(), value.trim());
+            let (key, value) = parse_setting(part)
+                .map_err(|_| format!("`{part}` in `{text}` is not KEY=VALUE"))?;
             if key == "replicas" {
                 let n = value
                     .parse()
                     .map_err(|_| format!("replicas `{value}` in `{text}` is not a count"))?;
                 params.replicas = Some(n);
             } else {
-                params.settings.insert(key.to_owned(), value.to_owned());
+                params.settings.insert(key, value);
             }
         }
         Ok(ModelSpec {

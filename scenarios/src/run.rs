@@ -1182,11 +1182,7 @@ fn linearizable(history: &History, mix: Mix) -> Judgement {
                 .unwrap_or_default(),
         },
     };
-    let witness = match mix {
-        Mix::ListAppend => elle_witness(history),
-        Mix::Register | Mix::Kv => register_witness(history).or_else(|| elle_witness(history)),
-    };
-    match witness {
+    match witness(history, mix) {
         Some(witness) => Judgement::Violation {
             explanation: match search {
                 Judgement::Violation { explanation } => {
@@ -1199,39 +1195,19 @@ fn linearizable(history: &History, mix: Mix) -> Judgement {
     }
 }
 
-/// For a register history the linearizability search rejects (or gives up on): the
-/// first stale read, future read or new-old inversion real time alone proves
-/// ([`checkers::anomalies::register_anomalies`]), in a sentence.
-fn register_witness(history: &History) -> Option<String> {
-    let ops = history.operations("history").ok()?;
-    let found = checkers::anomalies::register_anomalies(history, &ops);
-    let first = found.first()?;
-    let key = first
-        .key
-        .as_ref()
-        .map_or("-".to_owned(), ToString::to_string);
-    Some(format!(
-        "{}: key {key}: {}",
-        first.kind.name(),
-        first.explanation
-    ))
-}
-
 /// For a history the linearizability search rejects (or gives up on): the first
-/// anomaly the dependency graph proves, in sentences. Every anomaly Elle names rules
-/// linearizability out, and a cycle through real-time or process order ("T2 completed
-/// before T3 was invoked; T3 read the list without T1's append") is a witness a person
-/// can follow, where the search can only say where it got stuck. List-append reads
-/// give the graph every version order; registers give it the initial value and the
-/// orders sessions force. `None` if the graph proves nothing (the search's verdict
-/// then stands alone).
-fn elle_witness(history: &History) -> Option<String> {
+/// anomaly it proves outright ([`checkers::proof::proofs`]), in sentences. Every one
+/// rules linearizability out, and a stale read or a cycle through real-time order
+/// ("T2 completed before T3 was invoked; T3 read the list without T1's append") is a
+/// witness a person can follow, where the search can only say where it got stuck.
+/// `None` if the history proves nothing outright (the search's verdict then stands
+/// alone).
+fn witness(history: &History, mix: Mix) -> Option<String> {
     let ops = history.operations("history").ok()?;
-    let report =
-        checkers::elle::check_operations(history, &ops, &checkers::elle::Options::default())
-            .ok()?;
-    let anomaly = report.anomalies.first()?;
-    Some(format!("{}: {}", anomaly.kind.name(), anomaly.explanation))
+    let first = checkers::proof::proofs(history, &ops, mix == Mix::ListAppend)
+        .into_iter()
+        .next()?;
+    Some(first.text)
 }
 
 #[cfg(test)]

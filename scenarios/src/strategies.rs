@@ -96,13 +96,6 @@ pub fn client() -> impl Strategy<Value = ClientSettings> {
 /// ```
 pub fn params(model: &'static str) -> BoxedStrategy<Params> {
     let replicas = prop::option::of(1usize..8);
-    let with = |replicas: Option<usize>, settings: &[(&str, u64)]| Params {
-        replicas,
-        settings: settings
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), v.to_string()))
-            .collect::<BTreeMap<_, _>>(),
-    };
     match model {
         "raft" | "raft-commit-old-term" | "raft-stale-read" | "raft-ack-before-sync" => (
             replicas,
@@ -116,7 +109,7 @@ pub fn params(model: &'static str) -> BoxedStrategy<Params> {
         )
             .prop_map(move |(replicas, timing, (check_quorum, no_pre_vote))| {
                 let mut params = match timing {
-                    None => with(replicas, &[]),
+                    None => params_of(replicas, &[]),
                     Some(timing) => raft_timing(replicas, timing),
                 };
                 // Off the defaults only when drawn so (false shrinks to the defaults).
@@ -131,28 +124,28 @@ pub fn params(model: &'static str) -> BoxedStrategy<Params> {
             .boxed(),
         "abd" | "abd-no-write-back" => (1usize..8, prop::option::of((0usize..7, 0usize..7)))
             .prop_map(move |(n, quorums)| match quorums {
-                None => with(Some(n), &[]),
+                None => params_of(Some(n), &[]),
                 // Any r, w in 1..=n with r + w > n.
                 Some((r, w)) => {
                     let r = r % n + 1;
                     let w = (w % n + 1).max(n + 1 - r);
-                    with(Some(n), &[("r", r as u64), ("w", w as u64)])
+                    params_of(Some(n), &[("r", r as u64), ("w", w as u64)])
                 }
             })
             .boxed(),
         "primary-async" | "session-token-ignored" => {
-            replicas.prop_map(move |r| with(r, &[])).boxed()
+            replicas.prop_map(move |r| params_of(r, &[])).boxed()
         }
         "dynamo" | "dynamo-crdt" => (
             1usize..8,
             prop::option::of((0usize..7, 0usize..7, 0usize..7)),
         )
             .prop_map(move |(replicas, quorums)| match quorums {
-                None => with(Some(replicas), &[]),
+                None => params_of(Some(replicas), &[]),
                 Some((n, r, w)) => {
                     let n = n % replicas + 1;
                     let (r, w) = (r % n + 1, w % n + 1);
-                    with(
+                    params_of(
                         Some(replicas),
                         &[("n", n as u64), ("r", r as u64), ("w", w as u64)],
                     )
@@ -173,18 +166,25 @@ fn raft_timing(
     let bound =
         u128::from(election) * u128::from(1_000_000 - drift) / u128::from(1_000_000 + drift);
     let lease = lease_percent.map_or(0, |p| (bound as u64 * p / 100).max(1));
-    let settings = [
-        ("election-ms", election),
-        ("heartbeat-ms", heartbeat),
-        ("drift-ppm", drift),
-        ("lease-ms", lease),
-    ];
+    params_of(
+        replicas,
+        &[
+            ("election-ms", election),
+            ("heartbeat-ms", heartbeat),
+            ("drift-ppm", drift),
+            ("lease-ms", lease),
+        ],
+    )
+}
+
+/// Model settings from numbers.
+fn params_of(replicas: Option<usize>, settings: &[(&str, u64)]) -> Params {
     Params {
         replicas,
         settings: settings
             .iter()
             .map(|(k, v)| ((*k).to_owned(), v.to_string()))
-            .collect(),
+            .collect::<BTreeMap<_, _>>(),
     }
 }
 

@@ -963,12 +963,13 @@ fn book_section(chapter: &str, marker: &str, fresh: &str) {
     );
 }
 
-#[test]
-fn the_books_cap_matrix_is_what_consim_matrix_prints() {
-    let out = consim(&["matrix", "--seeds", "20"]);
+/// The Markdown table `consim matrix ARGS` prints, which must exit 0 (1 would mean a
+/// model broke a promise: the table would show it, but the test says so first).
+fn matrix_table(args: &str) -> String {
+    let mut argv = vec!["matrix"];
+    argv.extend(args.split_whitespace());
+    let out = consim(&argv);
     let text = stdout(&out);
-    // Exit 1 would mean a model broke a promise: the table would show it, but the
-    // test says so first.
     assert_eq!(out.status.code(), Some(0), "{text}{}", stderr(&out));
     let table: String = text
         .lines()
@@ -976,21 +977,19 @@ fn the_books_cap_matrix_is_what_consim_matrix_prints() {
         .map(|l| format!("{l}\n"))
         .collect();
     assert!(table.lines().count() > 2, "{text}");
+    table
+}
+
+#[test]
+fn the_books_cap_matrix_is_what_consim_matrix_prints() {
+    let table = matrix_table("--seeds 20");
     book_section("cap.md", "consim matrix --seeds 20", &table);
 }
 
 #[test]
 fn the_books_raft_options_table_is_what_consim_matrix_prints() {
     let args = "--seeds 20 --models raft,raft:pre-vote=false,raft:check-quorum=true --scenarios partition-halves,one-way,swarm";
-    let mut argv = vec!["matrix"];
-    argv.extend(args.split_whitespace());
-    let out = consim(&argv);
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    let table: String = stdout(&out)
-        .lines()
-        .filter(|l| l.starts_with('|'))
-        .map(|l| format!("{l}\n"))
-        .collect();
+    let table = matrix_table(args);
     for label in [
         "| raft |",
         "| raft:pre-vote=false |",
@@ -1023,15 +1022,7 @@ fn the_books_client_tables_are_what_consim_matrix_prints() {
     let base = "--seeds 20 --models raft,abd,dynamo --scenarios partition-halves";
     for extra in [" --attempts 1", "", " --breaker 2"] {
         let args = format!("{base}{extra}");
-        let mut argv = vec!["matrix"];
-        argv.extend(args.split_whitespace());
-        let out = consim(&argv);
-        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-        let table: String = stdout(&out)
-            .lines()
-            .filter(|l| l.starts_with('|'))
-            .map(|l| format!("{l}\n"))
-            .collect();
+        let table = matrix_table(&args);
         book_section("clients.md", &format!("consim matrix {args}"), &table);
     }
 }
