@@ -556,6 +556,12 @@ impl Replica {
         self.log.len() as Index
     }
 
+    /// The term and index of the last log entry: what decides whose log is more up to
+    /// date in an election.
+    fn last_entry(&self) -> (Term, Index) {
+        (self.term_at(self.last_index()), self.last_index())
+    }
+
     fn term_at(&self, index: Index) -> Term {
         match index {
             0 => 0,
@@ -812,7 +818,7 @@ impl Replica {
         let request = Peer::PreVote {
             term: self.term + 1,
             last_index: self.last_index(),
-            last_term: self.term_at(self.last_index()),
+            last_term: self.last_entry().0,
         };
         for peer in self.peers() {
             ctx.send(peer, Wire::Peer(request.clone()));
@@ -828,7 +834,7 @@ impl Replica {
         term: Term,
         last: (Term, Index),
     ) {
-        let mine = (self.term_at(self.last_index()), self.last_index());
+        let mine = self.last_entry();
         let granted =
             term > self.term && !self.in_contact && self.role != Role::Leader && last >= mine;
         ctx.send(candidate, Wire::Peer(Peer::PreVoteReply { term, granted }));
@@ -867,7 +873,7 @@ impl Replica {
         let request = Peer::RequestVote {
             term: self.term,
             last_index: self.last_index(),
-            last_term: self.term_at(self.last_index()),
+            last_term: self.last_entry().0,
         };
         for peer in self.peers() {
             ctx.send(peer, Wire::Peer(request.clone()));
@@ -899,7 +905,7 @@ impl Replica {
         if newer_term {
             self.step_down(ctx, term, None);
         }
-        let mine = (self.term_at(self.last_index()), self.last_index());
+        let mine = self.last_entry();
         let granted = last >= mine && self.voted_for.is_none_or(|voted| voted == candidate);
         if granted {
             self.voted_for = Some(candidate);
