@@ -144,6 +144,9 @@ pub enum SessionError {
     },
 }
 
+/// Histories of at least this many operations are checked on every core.
+const PARALLEL_FROM_OPS: usize = 20_000;
+
 /// Checks the four session guarantees on `ops` (from [`History::operations`]).
 ///
 /// ```
@@ -163,6 +166,20 @@ pub enum SessionError {
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub fn check_sessions(history: &History, ops: &[Operation]) -> Result<SessionReport, SessionError> {
+    let threads = if ops.len() >= PARALLEL_FROM_OPS {
+        std::thread::available_parallelism().map_or(1, |n| n.get())
+    } else {
+        1
+    };
+    check_sessions_on(history, ops, threads)
+}
+
+/// [`check_sessions`] on `threads` threads.
+fn check_sessions_on(
+    history: &History,
+    ops: &[Operation],
+    threads: usize,
+) -> Result<SessionReport, SessionError> {
     let line = |op: &Operation| history.lines.get(op.call).copied().unwrap_or(op.call + 1);
     // The history's events decide, failed appends included: a list-append history whose
     // appends all failed is still one.
@@ -189,13 +206,43 @@ pub fn check_sessions(history: &History, ops: &[Operation]) -> Result<SessionRep
     }
     let mut results: Vec<(Guarantee, Vec<Anomaly>)> =
         Guarantee::ALL.iter().map(|&g| (g, Vec::new())).collect();
-    for (key, indices) in &by_key {
-        let found = if appends {
-            list_append_key(history, ops, key, indices)?
+    let keys: Vec<(Option<Value>, Vec<usize>)> = by_key.into_iter().collect();
+    let check_key = |(key, indices): &(Option<Value>, Vec<usize>)| {
+        if appends {
+            list_append_key(history, ops, key, indices)
         } else {
-            register_key(history, ops, key, indices)?
-        };
-        for anomaly in found {
+            register_key(history, ops, key, indices)
+        }
+    };
+    // Keys are independent: a large history checks them on every core (results are
+    // taken in key order, so the report is the same either way). Small histories —
+    // every run's, checked while a sweep already keeps the cores busy — stay on one.
+    let threads = threads.clamp(1, keys.len().max(1));
+    let per_key: Vec<Result<Vec<Anomaly>, SessionError>> = if threads == 1 {
+        keys.iter().map(check_key).collect()
+    } else {
+        let next = std::sync::atomic::AtomicUsize::new(0);
+        let done = std::sync::Mutex::new(Vec::with_capacity(keys.len()));
+        std::thread::scope(|scope| {
+            for _ in 0..threads {
+                scope.spawn(|| {
+                    loop {
+                        let job = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        let Some(key) = keys.get(job) else { break };
+                        let result = check_key(key);
+                        done.lock()
+                            .expect("no worker panics holding it")
+                            .push((job, result));
+                    }
+                });
+            }
+        });
+        let mut done = done.into_inner().expect("the workers are done");
+        done.sort_by_key(|(job, _)| *job);
+        done.into_iter().map(|(_, result)| result).collect()
+    };
+    for found in per_key {
+        for anomaly in found? {
             let slot = Guarantee::ALL
                 .iter()
                 .position(|&g| g == anomaly.guarantee)
@@ -736,4 +783,66 @@ fn cycles(
         });
     }
     anomalies
+}
+
+#[cfg(test)]
+mod parallel_tests {
+    use super::*;
+    use crate::history::{Event, EventType};
+
+    /// A list-append history over many keys in which some reads miss the latest
+    /// appends of their key (a lagging replica).
+    fn lagging(ops: u64, keys: u64, sessions: u64) -> History {
+        let mut lists: Vec<Vec<Value>> = vec![Vec::new(); keys as usize];
+        let mut h = History::default();
+        let mut state = 7u64;
+        for i in 0..ops {
+            state = state
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            let r = state >> 11;
+            let (process, key) = (r % sessions, (r >> 8) % keys);
+            let list = &mut lists[key as usize];
+            let (f, invoke, result) = if (r >> 20) % 2 == 0 {
+                list.push(Value::Int(i as i64));
+                (Function::Append, Value::Int(i as i64), Value::Int(i as i64))
+            } else {
+                let missed = ((r >> 32) % 3) as usize;
+                let seen = list[..list.len().saturating_sub(missed)].to_vec();
+                (Function::Read, Value::Nil, Value::List(seen))
+            };
+            for (kind, value) in [(EventType::Invoke, invoke), (EventType::Ok, result)] {
+                let line = h.events.len() + 1;
+                let key = Some(Value::Int(key as i64));
+                h.push(
+                    Event {
+                        process,
+                        kind,
+                        f,
+                        key,
+                        value,
+                        time: None,
+                    },
+                    line,
+                );
+            }
+        }
+        h
+    }
+
+    #[test]
+    fn the_keys_on_many_threads_give_the_report_of_one() {
+        let h = lagging(30_000, 60, 12);
+        let ops = h.operations("lagging").unwrap();
+        assert!(ops.len() >= PARALLEL_FROM_OPS);
+        let one = check_sessions_on(&h, &ops, 1).unwrap();
+        // Lagging reads break read-your-writes and monotonic reads, many times over.
+        let counts: Vec<usize> = one.results.iter().map(|(_, found)| found.len()).collect();
+        assert!(counts[0] > 10 && counts[1] > 10, "{counts:?}");
+        for threads in [2, 3, 8] {
+            let many = check_sessions_on(&h, &ops, threads).unwrap();
+            assert!(many == one, "{threads} threads report otherwise");
+        }
+        assert!(check_sessions(&h, &ops).unwrap() == one);
+    }
 }
