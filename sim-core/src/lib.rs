@@ -21,6 +21,8 @@
 //! - [`Clock`]: per-node offset and drift; [`Fault`] and [`FaultPlan`]: faults as data.
 //! - [`SchedulerConfig`]: random, PCT-style priorities, or replay of a [`DecisionLog`].
 //! - [`TraceEvent`]: the optional full trace; [`Sim::trace_hash`] is always on.
+//! - [`Observed`]: messages handed to an observer as they are sent and delivered,
+//!   for measurements that need the messages themselves.
 //! - [`Time`], [`Duration`], [`NodeId`]: the newtypes everything is measured in.
 //!
 //! ## What a run guarantees
@@ -39,6 +41,7 @@ mod fault;
 mod id;
 mod network;
 mod node;
+mod observe;
 mod rng;
 mod sched;
 mod sim;
@@ -50,6 +53,7 @@ pub use fault::{Fault, FaultPlan, PlanError, TimedFault};
 pub use id::{NodeId, TimerId};
 pub use network::{Latency, LinkConfig, Partition};
 pub use node::{Ctx, Idle, Node};
+pub use observe::{Observation, Observed, Observer};
 pub use rng::{InvalidProbability, Probability, Purpose, SimRng};
 pub use sched::{Decision, DecisionLog, SchedulerConfig};
 pub use sim::{BuildError, Emitted, Sim, SimBuilder, Stats};

@@ -8,6 +8,7 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 
 use crate::node::{Durable, Effects};
+use crate::observe::{Observation, Observed, Observer};
 use crate::sched::Scheduler;
 use crate::trace::TraceHash;
 use crate::{
@@ -191,6 +192,7 @@ pub struct SimBuilder<R: Node, C: Node<Msg = R::Msg> = Idle<<R as Node>::Msg>> {
     scheduler: SchedulerConfig,
     trace: bool,
     record_decisions: bool,
+    observer: Option<Observer<R::Msg>>,
 }
 
 impl<R: Node, C: Node<Msg = R::Msg>> fmt::Debug for SimBuilder<R, C> {
@@ -203,6 +205,7 @@ impl<R: Node, C: Node<Msg = R::Msg>> fmt::Debug for SimBuilder<R, C> {
             .field("plan", &self.plan)
             .field("scheduler", &self.scheduler)
             .field("trace", &self.trace)
+            .field("observer", &self.observer.is_some())
             .finish_non_exhaustive()
     }
 }
@@ -220,6 +223,7 @@ impl<R: Node, C: Node<Msg = R::Msg>> SimBuilder<R, C> {
             scheduler: SchedulerConfig::Random,
             trace: false,
             record_decisions: false,
+            observer: None,
         }
     }
 
@@ -268,6 +272,53 @@ impl<R: Node, C: Node<Msg = R::Msg>> SimBuilder<R, C> {
     /// Records every network decision, for replay with [`SchedulerConfig::Replay`].
     pub fn record_decisions(mut self, on: bool) -> Self {
         self.record_decisions = on;
+        self
+    }
+
+    /// Hands `observer` every message sent and every message delivered, as it
+    /// happens. It sees each by reference and cannot change the run: the trace hash
+    /// is the same with it and without.
+    ///
+    /// ```
+    /// use std::cell::Cell;
+    /// use std::rc::Rc;
+    /// use sim_core::{Observation, Sim};
+    /// # use std::convert::Infallible;
+    /// # use sim_core::{Ctx, Node, NodeId};
+    /// # #[derive(Debug)]
+    /// # struct Ping;
+    /// # impl Node for Ping {
+    /// #     type Config = ();
+    /// #     type Msg = u32;
+    /// #     type Timer = Infallible;
+    /// #     type Durable = ();
+    /// #     type Input = Infallible;
+    /// #     type Output = Infallible;
+    /// #     fn start(_: &(), ctx: &mut Ctx<'_, Self>) -> Self {
+    /// #         if ctx.id() == NodeId(0) { ctx.send(NodeId(1), 7); }
+    /// #         Ping
+    /// #     }
+    /// #     fn on_message(&mut self, _: &mut Ctx<'_, Self>, _: NodeId, _: u32) {}
+    /// #     fn on_timer(&mut self, _: &mut Ctx<'_, Self>, t: Infallible) { match t {} }
+    /// # }
+    /// // Ping: node 0 sends node 1 the number 7 when it starts.
+    /// let delivered = Rc::new(Cell::new(0));
+    /// let seen = delivered.clone();
+    /// let mut sim = Sim::<Ping>::builder(1)
+    ///     .replica(())
+    ///     .replica(())
+    ///     .observer(move |o| {
+    ///         if o.kind == Observation::Delivered {
+    ///             seen.set(seen.get() + *o.msg);
+    ///         }
+    ///     })
+    ///     .build()?;
+    /// while sim.step() {}
+    /// assert_eq!(delivered.get(), 7);
+    /// # Ok::<(), sim_core::BuildError>(())
+    /// ```
+    pub fn observer(mut self, observer: impl FnMut(&Observed<'_, R::Msg>) + 'static) -> Self {
+        self.observer = Some(Box::new(observer));
         self
     }
 
@@ -333,6 +384,7 @@ impl<R: Node, C: Node<Msg = R::Msg>> SimBuilder<R, C> {
             decisions: self.record_decisions.then(DecisionLog::default),
             next_timer: 0,
             stats: Stats::default(),
+            observer: self.observer,
         };
         for i in 0..n {
             sim.push(Time::ZERO, Event::Start(NodeId(i as u32)));
@@ -412,6 +464,7 @@ pub struct Sim<R: Node, C: Node<Msg = R::Msg> = Idle<<R as Node>::Msg>> {
     decisions: Option<DecisionLog>,
     next_timer: u64,
     stats: Stats,
+    observer: Option<Observer<R::Msg>>,
 }
 
 impl<R: Node, C: Node<Msg = R::Msg>> fmt::Debug for Sim<R, C> {
@@ -662,6 +715,19 @@ impl<R: Node, C: Node<Msg = R::Msg>> Sim<R, C> {
         }
     }
 
+    #[inline]
+    fn observe(&mut self, kind: Observation, source: NodeId, target: NodeId, msg: &R::Msg) {
+        if let Some(observer) = &mut self.observer {
+            observer(&Observed {
+                kind,
+                time: self.now,
+                source,
+                target,
+                msg,
+            });
+        }
+    }
+
     fn handle(&mut self, event: Event<R, C>) {
         match event {
             Event::Fault(index) => return self.apply_fault(index),
@@ -770,6 +836,7 @@ impl<R: Node, C: Node<Msg = R::Msg>> Sim<R, C> {
                     Some(sent),
                     || format!("{msg:?}"),
                 );
+                self.observe(Observation::Delivered, source, target, &msg);
                 match self.client_index(target) {
                     None => self.call_replica(target, |n, ctx| n.on_message(ctx, source, msg)),
                     Some(_) => self.call_client(target, |n, ctx| n.on_message(ctx, source, msg)),
@@ -948,6 +1015,7 @@ impl<R: Node, C: Node<Msg = R::Msg>> Sim<R, C> {
                 log.decisions.push(decision);
             }
             self.stats.sends += 1;
+            self.observe(Observation::Sent, source, target, &msg);
             if decision.lost {
                 self.stats.lost += 1;
                 self.record(

@@ -469,6 +469,54 @@ proptest! {
         prop_assert_eq!(a, b);
     }
 
+    /// An observer sees every message sent and every message delivered, the deliveries
+    /// exactly as the trace lists them, and does not change the run.
+    #[test]
+    fn an_observer_sees_every_message_and_changes_nothing(
+        seed: u64,
+        link in link(),
+        plan in plan(),
+        scheduler in scheduler(),
+    ) {
+        use std::cell::RefCell;
+        use std::rc::Rc;
+        use sim_core::Observation;
+        type Seen = Vec<(Observation, Time, NodeId, NodeId)>;
+        let seen: Rc<RefCell<Seen>> = Rc::default();
+        let log = Rc::clone(&seen);
+        let mut builder = Sim::<Probe>::builder(seed)
+            .links(link)
+            .plan(plan.clone())
+            .scheduler(scheduler.clone())
+            .trace(true)
+            .observer(move |o| log.borrow_mut().push((o.kind, o.time, o.source, o.target)));
+        for _ in 0..PROCESSES {
+            builder = builder.replica(ProbeConfig { processes: PROCESSES, relay: true });
+        }
+        let mut observed = builder.build().unwrap();
+        let mut plain = build(seed, link, plan, scheduler, false);
+        observed.run_until(ms(HORIZON_MS));
+        plain.run_until(ms(HORIZON_MS));
+        prop_assert_eq!(observed.trace_hash(), plain.trace_hash());
+        let seen = seen.borrow();
+        let sent = seen.iter().filter(|o| o.0 == Observation::Sent).count() as u64;
+        prop_assert_eq!(sent, plain.stats().sends);
+        let delivered: Vec<(Time, NodeId, NodeId)> = seen
+            .iter()
+            .filter(|o| o.0 == Observation::Delivered)
+            .map(|o| (o.1, o.2, o.3))
+            .collect();
+        let traced: Vec<(Time, NodeId, NodeId)> = observed
+            .trace()
+            .unwrap()
+            .iter()
+            .filter(|e| e.kind == EventKind::Deliver)
+            .map(|e| (e.time, e.peer.unwrap(), e.node.unwrap()))
+            .collect();
+        prop_assert_eq!(delivered.len() as u64, plain.stats().deliveries);
+        prop_assert_eq!(delivered, traced);
+    }
+
     #[test]
     fn different_seeds_different_hashes(a: u64, b: u64) {
         prop_assume!(a != b);
