@@ -10,9 +10,11 @@
 //!
 //! - **Reads** ask the preference list and answer once `r` nodes did, with the merge
 //!   of what they hold. Those that held something older are sent the merge (**read
-//!   repair**). Like writes, a read asks a fallback for each silent preference node,
-//!   but a fallback's answer counts towards `r` only if it holds a hint for the key:
-//!   one that holds nothing knows nothing.
+//!   repair**). Like writes, a read asks a fallback for each preference node silent
+//!   for a [`TICK`], and the fallback's answer (what it holds for the key, hints
+//!   included; perhaps nothing) counts towards `r`: a **sloppy quorum**, as Dynamo's
+//!   "first N healthy nodes". So a node on the minority side of a partition still
+//!   answers reads, with what its side knows.
 //! - **Writes** send the new version to the preference list and are acknowledged once
 //!   `w` nodes have it durably. Every [`TICK`] the coordinator sends again to those that
 //!   have not answered, and for each silent preference node it also asks the next
@@ -70,6 +72,12 @@ use crate::{Model, ModelError, Params};
 pub const TICK: Duration = Duration::from_millis(50);
 /// How long a coordinator tries.
 pub const GIVE_UP: Duration = Duration::from_millis(400);
+/// How long a preference node may stay silent in a coordination before it is suspected:
+/// the longest round trip on a default link (100 ms each way), so that a node that is
+/// only slow is not. A read counts a fallback that holds nothing for the key in a
+/// suspect's place, and later coordinations ask a suspect's fallback at once.
+pub const SUSPECT: Duration = Duration::from_millis(200);
+
 /// How often fallbacks hand hints to their nodes.
 pub const HANDOFF: Duration = Duration::from_millis(100);
 /// How often a node starts an anti-entropy exchange.
@@ -271,7 +279,11 @@ pub struct Durable {
 enum Phase {
     Read {
         merged: Option<Version>,
+        /// The answers that count towards `r`.
         answers: Vec<(NodeId, Option<Version>)>,
+        /// Fallbacks that hold nothing for the key and answered before [`SUSPECT`]:
+        /// they count once it has passed.
+        empty_fallbacks: Vec<NodeId>,
     },
     Write {
         version: Version,
@@ -313,6 +325,11 @@ pub struct DynamoReplica {
     /// `k`-th goes to the node `k` places on in the ring (skipping itself), so every
     /// other node is met once every `replicas - 1` periods.
     exchanges: u64,
+    /// The failure detector: nodes silent for [`SUSPECT`] in some coordination. A
+    /// suspect is cleared by any message from it; every coordination still asks it
+    /// (beside its fallback), and anti-entropy reaches it, so one that is back is
+    /// soon heard from.
+    suspects: BTreeSet<NodeId>,
     /// A copy of the durable state, for inspection.
     data: Durable,
 }
@@ -362,6 +379,7 @@ impl DynamoReplica {
             (Request::Read { .. }, _) => Phase::Read {
                 merged: None,
                 answers: Vec::new(),
+                empty_fallbacks: Vec::new(),
             },
             (Request::Cas { .. }, false) => {
                 let why = "dynamo has no compare-and-set: the last writer wins";
@@ -381,6 +399,7 @@ impl DynamoReplica {
             (Request::Append { .. }, false) => Phase::Read {
                 merged: None,
                 answers: Vec::new(),
+                empty_fallbacks: Vec::new(),
             },
             (Request::Append { value, .. }, true) => Phase::Write {
                 version: Version::Set(imbl::ordmap! {value => self.dot(ctx)}),
@@ -416,7 +435,38 @@ impl DynamoReplica {
         };
         self.ops.insert(op, c);
         ctx.set_timer(TICK, Timer::Tick(op));
+        self.recruit(op, true);
         self.send_phase(ctx, op);
+    }
+
+    /// Gives each silent preference node of coordination `op` a fallback, if it has
+    /// none yet: the next node along the ring not already used. With
+    /// `suspects_only`, only the suspected ones.
+    fn recruit(&mut self, op: u64, suspects_only: bool) {
+        let picks: Vec<bool> = match self.ops.get(&op) {
+            Some(c) => c
+                .targets
+                .iter()
+                .map(|t| !suspects_only || self.suspects.contains(&t.0))
+                .collect(),
+            None => return,
+        };
+        let spare: Vec<NodeId> = match self.ops.get(&op) {
+            Some(c) => self.config.ring(c.key).skip(self.config.n).collect(),
+            None => return,
+        };
+        let c = self.ops.get_mut(&op).expect("looked up above");
+        let mut used: BTreeSet<NodeId> = c.targets.iter().filter_map(|t| t.1).collect();
+        let mut spare = spare.into_iter();
+        for (target, pick) in c.targets.iter_mut().zip(picks) {
+            if !pick || target.1.is_some() || c.answered.contains(&target.0) {
+                continue;
+            }
+            if let Some(fallback) = spare.find(|f| !used.contains(f)) {
+                used.insert(fallback);
+                target.1 = Some(fallback);
+            }
+        }
     }
 
     /// Sends the current phase to every target (and fallback) that has not answered.
@@ -458,6 +508,7 @@ impl DynamoReplica {
     }
 
     fn on_peer(&mut self, ctx: &mut Ctx<'_, Self>, from: NodeId, msg: Peer) {
+        self.suspects.remove(&from);
         match msg {
             Peer::Get { op, key } => {
                 let mut version = self.data.store.get(&key).cloned();
@@ -528,11 +579,23 @@ impl DynamoReplica {
         op: u64,
         version: Option<Version>,
     ) {
-        let r = self.config.r;
-        let Some(c) = self.ops.get_mut(&op) else {
+        let now = ctx.monotonic();
+        let Some(c) = self.ops.get(&op) else {
             return;
         };
-        let Phase::Read { merged, answers } = &mut c.phase else {
+        // Whether the preference node this one stands in for is suspected.
+        let suspected = now.saturating_since(c.began) >= SUSPECT
+            || c.targets
+                .iter()
+                .any(|t| t.1 == Some(from) && self.suspects.contains(&t.0));
+        let owner = self.config.owns(from, c.key);
+        let c = self.ops.get_mut(&op).expect("looked up above");
+        let Phase::Read {
+            merged,
+            answers,
+            empty_fallbacks,
+        } = &mut c.phase
+        else {
             return;
         };
         if !c.answered.insert(from) {
@@ -541,15 +604,35 @@ impl DynamoReplica {
         if let Some(v) = &version {
             merge_into(merged, v);
         }
-        // A fallback knows nothing of the key unless it holds a hint for it: its empty
-        // answer must not make up the quorum, or a read (or an append's read) with
-        // fallbacks answering first finds nothing, though the preference list holds
-        // the key.
-        if version.is_none() && !self.config.owns(from, c.key) {
+        // A sloppy quorum: a fallback's answer counts like a preference node's, even an
+        // empty one, once the node it stands in for is suspected (silent for SUSPECT,
+        // here or in an earlier coordination). That is what keeps reads answering on a
+        // partition's minority side, and its price:
+        // a read whose quorum is made of fallbacks that hold nothing for the key
+        // answers "nothing", and an append built on it (a read-modify-write) overwrites
+        // the list. Before SUSPECT, an empty fallback waits: a node that is merely slow
+        // must not be outvoted by one that knows nothing.
+        if version.is_none() && !owner && !suspected {
+            empty_fallbacks.push(from);
             return;
         }
         answers.push((from, version));
-        if answers.len() < r {
+        self.try_complete_read(ctx, op);
+    }
+
+    /// Ends a read that has `r` answers: read repair, then the reply, or an append's
+    /// write phase.
+    fn try_complete_read(&mut self, ctx: &mut Ctx<'_, Self>, op: u64) {
+        let Some(c) = self.ops.get(&op) else {
+            return;
+        };
+        let Phase::Read {
+            merged, answers, ..
+        } = &c.phase
+        else {
+            return;
+        };
+        if answers.len() < self.config.r {
             return;
         }
         let merged = merged.clone();
@@ -571,48 +654,57 @@ impl DynamoReplica {
                 self.deliver(ctx, node, repair);
             }
         }
-        let Some(c) = self.ops.get_mut(&op) else {
+        let Some(c) = self.ops.get(&op) else {
             return;
         };
         match c.request {
-            Request::Append { value, .. } => {
-                let list = match merged {
-                    Some(Version::Lww {
-                        data: Data::List(mut list),
-                        ..
-                    }) => {
-                        list.push_back(value);
-                        list
-                    }
-                    Some(Version::Lww {
-                        data: Data::Register(old),
-                        ..
-                    }) => imbl::vector![old, value],
-                    _ => imbl::vector![value],
-                };
-                let dot = {
-                    self.last_dot = ctx.now().as_nanos().max(self.last_dot + 1);
-                    Dot {
-                        time: self.last_dot,
-                        node: ctx.id(),
-                    }
-                };
-                let c = self.ops.get_mut(&op).expect("in flight");
-                c.phase = Phase::Write {
-                    version: Version::Lww {
-                        dot,
-                        data: Data::List(list),
-                    },
-                };
-                c.answered.clear();
-                c.targets.iter_mut().for_each(|t| t.1 = None);
-                self.send_phase(ctx, op);
-            }
+            Request::Append { value, .. } => self.begin_append_write(ctx, op, merged, value),
             _ => {
                 let done = merged.map_or(Reply::Read(None), |v| v.reply());
                 self.finish(ctx, op, Answer::Done(done));
             }
         }
+    }
+
+    /// An append's second phase: the list read, with `value` at its end, written back
+    /// under a new dot. A preference node that did not answer the read keeps its
+    /// fallback.
+    fn begin_append_write(
+        &mut self,
+        ctx: &mut Ctx<'_, Self>,
+        op: u64,
+        merged: Option<Version>,
+        value: Value,
+    ) {
+        let list = match merged {
+            Some(Version::Lww {
+                data: Data::List(mut list),
+                ..
+            }) => {
+                list.push_back(value);
+                list
+            }
+            Some(Version::Lww {
+                data: Data::Register(old),
+                ..
+            }) => imbl::vector![old, value],
+            _ => imbl::vector![value],
+        };
+        let dot = self.dot(ctx);
+        let c = self.ops.get_mut(&op).expect("in flight");
+        c.phase = Phase::Write {
+            version: Version::Lww {
+                dot,
+                data: Data::List(list),
+            },
+        };
+        for target in &mut c.targets {
+            if c.answered.contains(&target.0) {
+                target.1 = None;
+            }
+        }
+        c.answered.clear();
+        self.send_phase(ctx, op);
     }
 
     fn on_put_ack(&mut self, ctx: &mut Ctx<'_, Self>, from: NodeId, op: u64) {
@@ -647,10 +739,12 @@ impl DynamoReplica {
 
     /// Resends, recruits a fallback for each silent preference node, or gives up.
     fn on_tick(&mut self, ctx: &mut Ctx<'_, Self>, op: u64) {
+        let now = ctx.monotonic();
         let Some(c) = self.ops.get_mut(&op) else {
             return;
         };
-        if ctx.monotonic().saturating_since(c.began) >= GIVE_UP {
+        let elapsed = now.saturating_since(c.began);
+        if elapsed >= GIVE_UP {
             let answer = match c.phase {
                 Phase::Write { .. } => Answer::Indeterminate {
                     reason: "too few nodes acknowledged in time",
@@ -661,18 +755,29 @@ impl DynamoReplica {
             };
             return self.finish(ctx, op, answer);
         }
-        let preference: Vec<NodeId> = c.targets.iter().map(|t| t.0).collect();
-        let mut used: BTreeSet<NodeId> = c.targets.iter().filter_map(|t| t.1).collect();
-        let mut spare = self.config.ring(c.key).skip(self.config.n);
-        for target in &mut c.targets {
-            if target.1.is_some() || c.answered.contains(&target.0) {
-                continue;
-            }
-            if let Some(fallback) = spare.find(|f| !used.contains(f) && !preference.contains(f)) {
-                used.insert(fallback);
-                target.1 = Some(fallback);
+        if elapsed >= SUSPECT {
+            for &(node, _) in &c.targets {
+                if !c.answered.contains(&node) {
+                    self.suspects.insert(node);
+                }
             }
         }
+        if let Phase::Read {
+            answers,
+            empty_fallbacks,
+            ..
+        } = &mut c.phase
+            && elapsed >= SUSPECT
+            && !empty_fallbacks.is_empty()
+        {
+            // The nodes they stand in for have been silent long enough.
+            answers.extend(empty_fallbacks.drain(..).map(|f| (f, None)));
+            self.try_complete_read(ctx, op);
+        }
+        if !self.ops.contains_key(&op) {
+            return;
+        }
+        self.recruit(op, false);
         ctx.set_timer(TICK, Timer::Tick(op));
         self.send_phase(ctx, op);
     }
@@ -761,6 +866,7 @@ impl Node for DynamoReplica {
             next_op: 1,
             last_dot: 0,
             exchanges: 0,
+            suspects: BTreeSet::new(),
             data: ctx.durable().clone(),
         }
     }

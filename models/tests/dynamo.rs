@@ -300,3 +300,118 @@ fn nonsense_settings_are_refused_naming_the_parameter() {
     assert!(build(Some(1), &[]).is_ok(), "one node: n = r = w = 1");
     assert!(build(Some(3), &[("n", "3"), ("r", "1"), ("w", "1")]).is_ok());
 }
+
+/// An AP store answers on both sides of a partition: with nodes 0 and 1 cut off from
+/// 2, 3 and 4 for the whole run (each client beside its home node), every operation of
+/// the clients at home on 0 and 1 succeeds, through sloppy quorums of the two nodes
+/// they can reach; after the heal, hinted handoff and anti-entropy converge the store.
+#[test]
+fn both_sides_of_a_partition_answer_and_then_converge() {
+    for crdt in [false, true] {
+        let model = model(crdt);
+        let (minority, majority) = ([NodeId(0), NodeId(1)], [NodeId(2), NodeId(3), NodeId(4)]);
+        // Clients 5, 6 and 7 are at home on nodes 0, 1 and 2.
+        let a = [minority[0], minority[1], NodeId(5), NodeId(6)];
+        let b = [majority[0], majority[1], majority[2], NodeId(7)];
+        let cut = sim_core::Partition::halves(&a, &b);
+        for seed in 0..10 {
+            let mut plan = FaultPlan::default();
+            plan.push(Time::ZERO, Fault::Partition(cut.clone()));
+            plan.push(
+                Time::ZERO + Duration::from_secs(3),
+                Fault::Heal(cut.clone()),
+            );
+            let mut spec = RunSpec::new(seed, plan, 120);
+            spec.quiet = Duration::from_secs(4);
+            let workload = if crdt { appends } else { registers };
+            let (sim, history) = run(&model, &spec, workload, |_| {});
+            let context = format!("crdt {crdt} seed {seed}");
+            let during: Vec<&Record> = history
+                .iter()
+                .filter(|r| r.completed < Time::ZERO + Duration::from_secs(3))
+                .collect();
+            for side in [NodeId(5), NodeId(6), NodeId(7)] {
+                let ops: Vec<&&Record> = during.iter().filter(|r| r.client == side).collect();
+                assert!(
+                    ops.len() >= 5,
+                    "{context}: {side} did {} operations",
+                    ops.len()
+                );
+                for r in &ops {
+                    assert!(r.ok(), "{context}: {side}: {r:?}");
+                    let took = r.completed.saturating_since(r.invoked);
+                    assert!(
+                        took < Duration::from_millis(500),
+                        "{context}: {r:?} took {took}"
+                    );
+                }
+            }
+            assert_converged(&model, &sim, &context);
+            if crdt {
+                assert_no_lost_appends(&model, &sim, &history, &context);
+            }
+        }
+    }
+}
+
+/// A preference node that is slow (a 180 ms round trip, under the 200 ms a node may
+/// stay silent before it is suspected) is waited for: fallbacks that hold nothing for
+/// the key do not outvote it, so a client reads its own write. Counting their empty
+/// answers at once would answer "nothing" here.
+#[test]
+fn a_slow_preference_node_is_not_outvoted_by_empty_fallbacks() {
+    let model = model(false);
+    let config = model.config();
+    // A key that node 0 does not hold: node 0 coordinates it as a stranger.
+    let key = (0..100)
+        .find(|&k| !config.owns(NodeId(0), k))
+        .expect("a key outside node 0's lists");
+    let slow = sim_core::LinkConfig {
+        latency: sim_core::Latency::constant(Duration::from_millis(90)),
+        ..sim_core::LinkConfig::default()
+    };
+    let mut plan = FaultPlan::default();
+    for owner in config.ring(key).take(config.n) {
+        for (source, target) in [(NodeId(0), owner), (owner, NodeId(0))] {
+            plan.push(
+                Time::ZERO,
+                Fault::Link {
+                    source,
+                    target,
+                    config: slow,
+                },
+            );
+        }
+    }
+    let mut spec = RunSpec::new(3, plan, 40);
+    spec.clients = 1; // At home on node 0.
+    let mut written = None;
+    let (_, history) = run(
+        &model,
+        &spec,
+        |g, _| match written {
+            None => {
+                let value = g.value();
+                written = Some(value);
+                Request::Write { key, value }
+            }
+            Some(_) => Request::Read { key },
+        },
+        |_| {},
+    );
+    let value = written.expect("a write");
+    assert!(history[0].ok(), "{:?}", history[0]);
+    for read in &history[1..] {
+        assert_eq!(
+            read.outcome,
+            Outcome::Ok {
+                id: match read.outcome {
+                    Outcome::Ok { id, .. } => id,
+                    _ => panic!("{read:?}"),
+                },
+                reply: Reply::Read(Some(value)),
+            },
+            "{read:?}"
+        );
+    }
+}
