@@ -21,6 +21,8 @@
 //! - [`strategies`]: proptest strategies for whole scenarios.
 //! - [`kernel_bench`]: the relay benchmark behind `consim bench kernel`.
 
+pub mod availability;
+pub mod interval;
 pub mod kernel_bench;
 pub mod matrix;
 pub mod nemesis;

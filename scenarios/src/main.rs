@@ -17,13 +17,14 @@ use scenarios::kernel_bench;
 
 mod check;
 use models::client::BreakerConfig;
+use scenarios::availability::{Availability, DEFINITIONS, MEASURES};
 use scenarios::nemesis::Nemesis;
 use scenarios::run::{
     ClientSettings, GuaranteeVerdict, Judgement, Role, RunConfig, RunReport, check_determinism,
     default_mix, run,
 };
 use scenarios::sweep::{Shard, parse_seeds, shard_seeds};
-use scenarios::workload::{KeyChoice, Mix, WorkloadConfig};
+use scenarios::workload::{KeyChoice, Mix, Rate, WorkloadConfig};
 use serde_json::json;
 use sim_core::{Duration, FaultPlan, TraceEvent};
 use std::io::IsTerminal;
@@ -73,9 +74,10 @@ struct ScenarioArgs {
     /// The workload mix (default: the model's own, see `consim list`).
     #[arg(long, value_parser = clap::builder::PossibleValuesParser::new(Mix::ALL.map(Mix::name)))]
     workload: Option<String>,
-    /// Operations the clients perform in all (the final reads not counted).
-    #[arg(long, default_value_t = 200)]
-    ops: u64,
+    /// Operations the clients perform in all (the final reads not counted; default
+    /// 200). With --rate, a cap on the operations that arrive (default: none).
+    #[arg(long, value_name = "N")]
+    ops: Option<u64>,
     /// Keys the workload uses.
     #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u64).range(1..))]
     keys: u64,
@@ -85,8 +87,16 @@ struct ScenarioArgs {
     /// The longest pause a client takes between operations, in milliseconds (uniform;
     /// 0 is a tight closed loop). Sets the request rate: about clients / (latency +
     /// think/2) operations per second.
-    #[arg(long, default_value_t = 0)]
+    #[arg(long, default_value_t = 0, conflicts_with = "rate")]
     think_ms: u64,
+    /// Open loop: operations arrive at each client at this rate (per second, Poisson)
+    /// for the whole fault window and queue there, however the store is doing.
+    #[arg(long, value_name = "OPS_PER_S", allow_negative_numbers = true)]
+    rate: Option<Rate>,
+    /// How long each fault spell lasts, in milliseconds (default: 100 to 1,200, drawn
+    /// per spell); see `consim list`.
+    #[arg(long, value_name = "MS", value_parser = spell_ms())]
+    spell_ms: Option<u64>,
     /// Number of clients.
     #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..=1_000))]
     clients: u32,
@@ -121,17 +131,17 @@ impl ScenarioArgs {
             Some(name) => Mix::from_name(name).expect("clap checked the name"),
             None => default_mix(&self.model),
         };
+        let default_ops = if self.rate.is_some() { u64::MAX } else { 200 };
         config.workload = Some(WorkloadConfig {
             mix,
-            ops: self.ops,
+            ops: self.ops.unwrap_or(default_ops),
             keys: self.keys,
-            key_choice: match self.zipf {
-                Some(s) => KeyChoice::Zipf { s },
-                None => KeyChoice::Uniform,
-            },
+            key_choice: key_choice(self.zipf),
             think: Duration::from_millis(self.think_ms),
+            rate: self.rate,
             ..WorkloadConfig::default()
         });
+        config.spell = self.spell_ms.map(Duration::from_millis);
         config.clients = self.clients;
         config.params.replicas = self.replicas;
         config.params.settings = self.params.iter().cloned().collect();
@@ -213,10 +223,31 @@ struct MatrixArgs {
     /// `--models raft,raft:check-quorum=true`.
     #[arg(long, value_delimiter = ',')]
     models: Vec<scenarios::matrix::ModelSpec>,
-    /// Nemeses (comma-separated; default: none, partition-halves, isolate-leader,
-    /// crash-restart, clock-skew, flaky-network, swarm).
+    /// Nemeses (comma-separated; default: every one).
     #[arg(long, value_delimiter = ',', value_parser = clap::builder::PossibleValuesParser::new(Nemesis::names()))]
     scenarios: Vec<String>,
+    /// The workload mix for every model (default: each model's own, see `consim list`).
+    #[arg(long, value_parser = clap::builder::PossibleValuesParser::new(Mix::ALL.map(Mix::name)))]
+    workload: Option<String>,
+    /// Operations arrive at each client at this rate (per second, Poisson, an open
+    /// loop) for the whole fault window.
+    #[arg(
+        long,
+        value_name = "OPS_PER_S",
+        default_value = "5",
+        allow_negative_numbers = true
+    )]
+    rate: Rate,
+    /// Keys the workload uses.
+    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u64).range(1..))]
+    keys: u64,
+    /// How long each fault spell lasts, in milliseconds (default: 100 to 1,200, drawn
+    /// per spell).
+    #[arg(long, value_name = "MS", value_parser = spell_ms())]
+    spell_ms: Option<u64>,
+    /// Print each share with its 95% interval (runs as the unit).
+    #[arg(long)]
+    intervals: bool,
     /// Worker threads (default: the machine's cores).
     #[arg(long, value_parser = clap::value_parser!(u32).range(1..=1_024))]
     jobs: Option<u32>,
@@ -284,6 +315,19 @@ struct CheckArgs {
     /// For a linearizable history, print the linearization order.
     #[arg(long)]
     witness: bool,
+}
+
+fn key_choice(zipf: Option<f64>) -> KeyChoice {
+    match zipf {
+        Some(s) => KeyChoice::Zipf { s },
+        None => KeyChoice::Uniform,
+    }
+}
+
+/// Spells from 1 ms to 3 s: a spell must fit the 4 s fault window after its start
+/// (50 to 400 ms in).
+fn spell_ms() -> clap::builder::RangedU64ValueParser<u64> {
+    clap::value_parser!(u64).range(1..=3_000)
 }
 
 fn parse_bytes(text: &str) -> Result<u64, String> {
@@ -392,6 +436,13 @@ fn list(json: bool) -> anyhow::Result<ExitCode> {
         for mix in Mix::ALL {
             writeln!(out, "{}", json!({ "workload": mix.name() }))?;
         }
+        for (measure, definition) in MEASURES.iter().zip(DEFINITIONS) {
+            writeln!(
+                out,
+                "{}",
+                json!({ "availability": measure, "definition": definition })
+            )?;
+        }
         return Ok(ExitCode::SUCCESS);
     }
     writeln!(out, "models:")?;
@@ -425,6 +476,12 @@ fn list(json: bool) -> anyhow::Result<ExitCode> {
     for nemesis in Nemesis::ALL {
         writeln!(out, "  {:<26} {}", nemesis.name(), nemesis.summary())?;
     }
+    writeln!(
+        out,
+        "  (partition-halves, partition-majorities-ring, isolate-leader, bridge, one-way, \
+         crash-restart, pause and flaky-network strike in spells of 100 to 1,200 ms, or \
+         --spell-ms; a client's retries outlast most of them)"
+    )?;
     writeln!(out, "workloads:")?;
     writeln!(out, "  {:<26} reads and writes of registers", "register")?;
     writeln!(out, "  {:<26} reads, writes and cas of registers", "kv")?;
@@ -433,11 +490,19 @@ fn list(json: bool) -> anyhow::Result<ExitCode> {
         "  {:<26} reads of lists and appends (Elle)",
         "list-append"
     )?;
+    writeln!(
+        out,
+        "  (a closed loop by default; --rate R: an open loop, R operations per second per client)"
+    )?;
     writeln!(out, "checkers:")?;
     writeln!(
         out,
         "  linearizable, read-your-writes, monotonic-reads, monotonic-writes, writes-follow-reads, convergence, no-lost-writes"
     )?;
+    writeln!(out, "availability (run, sweep and matrix report all four):")?;
+    for (measure, definition) in MEASURES.iter().zip(DEFINITIONS) {
+        writeln!(out, "  {measure:<26} {definition}")?;
+    }
     Ok(ExitCode::SUCCESS)
 }
 
@@ -541,8 +606,16 @@ fn replay_command(args: &ScenarioArgs, seed: u64) -> String {
     if let Some(w) = &args.workload {
         cmd += &format!(" --workload {w}");
     }
-    if args.ops != 200 {
-        cmd += &format!(" --ops {}", args.ops);
+    match (args.ops, args.rate) {
+        (Some(ops), None) if ops != 200 => cmd += &format!(" --ops {ops}"),
+        (Some(ops), Some(_)) => cmd += &format!(" --ops {ops}"),
+        _ => {}
+    }
+    if let Some(rate) = args.rate {
+        cmd += &format!(" --rate {rate}");
+    }
+    if let Some(spell) = args.spell_ms {
+        cmd += &format!(" --spell-ms {spell}");
     }
     if args.keys != 4 {
         cmd += &format!(" --keys {}", args.keys);
@@ -583,6 +656,30 @@ fn replay_command(args: &ScenarioArgs, seed: u64) -> String {
     cmd
 }
 
+/// `cap=93.1% during-faults=40.0% minority=n/a after-retries=99.5%`.
+fn availability_text(a: &Availability) -> String {
+    let names = ["cap", "during-faults", "minority", "after-retries"];
+    names
+        .iter()
+        .zip(a.ratios())
+        .map(|(name, r)| match r.share() {
+            Some(share) => format!("{name}={:.1}%", 100.0 * share),
+            None => format!("{name}=n/a"),
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// `{"cap": {"hits": …, "trials": …}, …}`.
+fn availability_counts(a: &Availability) -> serde_json::Value {
+    let map: serde_json::Map<String, serde_json::Value> = MEASURES
+        .iter()
+        .zip(a.ratios())
+        .map(|(name, r)| ((*name).to_owned(), json!(r)))
+        .collect();
+    serde_json::Value::Object(map)
+}
+
 fn verdict_text(v: &GuaranteeVerdict) -> String {
     let name = guarantee_names(&[v.guarantee]);
     let role = match v.role {
@@ -617,7 +714,8 @@ fn print_report(
             "simulated_ns": report.simulated.as_nanos(),
             "trace_hash": hash,
             "ops": report.ops,
-            "availability": report.ops.availability(),
+            "availability": report.availability,
+            "availability_counts": availability_counts(&report.availability),
             "latency": report.latency,
             "verdicts": report.verdicts,
             "panic": report.panic,
@@ -645,12 +743,12 @@ fn print_report(
     );
     if report.workload.is_some() {
         line += &format!(
-            " ops: ok={} fail={} info={} unfinished={} availability={:.1}% p50={:.1}ms p99={:.1}ms max={:.1}ms",
+            " ops: ok={} fail={} info={} unfinished={} availability: {} p50={:.1}ms p99={:.1}ms max={:.1}ms",
             ops.ok,
             ops.fail,
             ops.info,
             ops.unfinished,
-            100.0 * report.ops.availability(),
+            availability_text(&report.availability),
             report.latency.p50_ms,
             report.latency.p99_ms,
             report.latency.max_ms
@@ -846,7 +944,7 @@ fn shrink_command(args: ShrinkArgs, json: bool) -> anyhow::Result<ExitCode> {
         .with_context(|| format!("{}: cannot write", dir.display()))?;
     let mut replay = ScenarioArgs {
         plan: Some(plan_path.clone()),
-        ops: shrunk.ops,
+        ops: Some(shrunk.ops),
         clients: shrunk.clients,
         keys: shrunk.keys,
         ..args.scenario.clone()
@@ -901,16 +999,6 @@ fn shrink_command(args: ShrinkArgs, json: bool) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::from(1))
 }
 
-const MATRIX_NEMESES: [Nemesis; 7] = [
-    Nemesis::None,
-    Nemesis::PartitionHalves,
-    Nemesis::IsolateLeader,
-    Nemesis::CrashRestart,
-    Nemesis::ClockSkew,
-    Nemesis::FlakyNetwork,
-    Nemesis::Swarm,
-];
-
 fn matrix_command(args: MatrixArgs, json: bool) -> anyhow::Result<ExitCode> {
     let model_names: Vec<scenarios::matrix::ModelSpec> = if args.models.is_empty() {
         models::catalog()
@@ -922,49 +1010,58 @@ fn matrix_command(args: MatrixArgs, json: bool) -> anyhow::Result<ExitCode> {
         args.models.clone()
     };
     let nemeses: Vec<Nemesis> = if args.scenarios.is_empty() {
-        MATRIX_NEMESES.to_vec()
+        Nemesis::ALL.to_vec()
     } else {
         args.scenarios
             .iter()
             .map(|n| Nemesis::from_name(n).expect("clap checked the name"))
             .collect()
     };
-    let jobs = args
-        .jobs
-        .map(|j| j as usize)
-        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    let config = scenarios::matrix::MatrixConfig {
+        seeds: args.seeds,
+        jobs: args
+            .jobs
+            .map(|j| j as usize)
+            .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())),
+        workload: WorkloadConfig {
+            ops: u64::MAX,
+            keys: args.keys,
+            rate: Some(args.rate),
+            ..WorkloadConfig::default()
+        },
+        mix: args
+            .workload
+            .as_deref()
+            .map(|name| Mix::from_name(name).expect("clap checked the name")),
+        client: args.client.settings(),
+        spell: args.spell_ms.map(Duration::from_millis),
+    };
     // Settings a model refuses are refused before the table starts.
     for spec in &model_names {
-        let mut config = RunConfig::new(&spec.name, 0);
-        config.params = spec.params.clone();
-        scenarios::run::validate(&config)?;
+        scenarios::run::validate(&config.cell(spec, Nemesis::None))?;
     }
     let mut out = std::io::stdout().lock();
     if !json {
         writeln!(
             out,
-            "CAP matrix: {} seeds per cell; share of runs in which each guarantee held (* = promised by the model)\n",
-            args.seeds
+            "CAP matrix: {} seeds per cell, {} operations per second per client (open loop); \
+             share of runs in which each guarantee held (* = promised by the model), \
+             availability four ways (see `consim list`), latency of successful operations\n",
+            args.seeds, args.rate
         )?;
         writeln!(out, "{}", scenarios::matrix::markdown_header())?;
     }
     let mut io_error = None;
     let mut broken_promises = 0u64;
-    let client = args.client.settings();
-    scenarios::matrix::matrix(&model_names, &nemeses, args.seeds, jobs, client, |row| {
-        broken_promises += row
-            .guarantees
-            .iter()
-            .filter(|g| g.promised && g.held < g.judged)
-            .count() as u64
-            + row.panics;
+    scenarios::matrix::matrix(&model_names, &nemeses, &config, |row| {
+        broken_promises += u64::from(row.broke_a_promise());
         let line = if json {
-            serde_json::to_string(row).map_err(anyhow::Error::from)
+            row.to_json().to_string()
         } else {
-            Ok(scenarios::matrix::markdown_row(row))
+            scenarios::matrix::markdown_row(row, args.intervals)
         };
-        if let Err(e) = line.and_then(|l| writeln!(out, "{l}").map_err(Into::into)) {
-            io_error.get_or_insert(e);
+        if let Err(e) = writeln!(out, "{line}") {
+            io_error.get_or_insert(anyhow::Error::from(e));
         }
     })?;
     if let Some(e) = io_error {

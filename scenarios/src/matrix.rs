@@ -1,22 +1,28 @@
 //! The CAP matrix: for each model and nemesis, over a range of seeds, how often each
-//! guarantee held, how available the store was, and how fast.
+//! guarantee held, how available the store was (four ways, see
+//! [`crate::availability`]), and how fast.
 //!
 //! Every guarantee is judged in every run (not only the promised ones), so the table
 //! shows what each consistency model costs and buys: a strong store keeps every
-//! guarantee and loses availability under partitions; an eventual one stays available
-//! and gives up the session guarantees. A share is over the runs where the guarantee
-//! could be judged; `n/a` means it never could (for example, session checks on a
-//! history with cas), and a guarantee the model promises is marked with `*`.
+//! guarantee and, on the minority side of a partition, answers nothing; an eventual
+//! one answers on both sides and gives up the session guarantees. A share is over the
+//! runs where the guarantee could be judged; `n/a` means it never could (for example,
+//! session checks on a history with cas), and a guarantee the model promises is marked
+//! with `*`. Every share has a 95% interval with the run as the unit
+//! ([`crate::interval`]).
 
 use models::Params;
-use serde::Serialize;
+use serde_json::{Value, json};
 
+use crate::availability::{Availability, MEASURES, Ratio};
+use crate::interval;
 use crate::nemesis::Nemesis;
 use crate::run::{
     ALL_GUARANTEES, Checks, ClientSettings, Judgement, Latencies, OpCounts, RunConfig, RunError,
     latencies,
 };
 use crate::sweep::sweep;
+use crate::workload::{Mix, WorkloadConfig};
 
 /// A model setting written `KEY=VALUE` (`--param`, and the settings of a
 /// [`ModelSpec`]), trimmed; the key must not be empty.
@@ -113,7 +119,7 @@ impl std::fmt::Display for ModelSpec {
 }
 
 /// One cell of the matrix: a model under a nemesis.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug)]
 pub struct Row {
     /// The model, with its settings if any were given (`raft:check-quorum=true`).
     pub model: String,
@@ -124,16 +130,24 @@ pub struct Row {
     /// Per guarantee (in [`ALL_GUARANTEES`] order): runs where it held, runs where it
     /// was judged, and whether the model promises it.
     pub guarantees: Vec<GuaranteeShare>,
-    /// Successful share of all workload operations.
-    pub availability: f64,
-    /// Latency percentiles over all successful operations of all runs.
-    pub latency: Latencies,
+    /// The availability measures, counted over every run.
+    pub availability: Availability,
+    /// Each run's availability counts, for the intervals.
+    pub per_run: Vec<Availability>,
+    /// How the workload operations of every run ended.
+    pub ops: OpCounts,
+    /// Latency percentiles over all successful operations of all runs (`None`: none
+    /// succeeded).
+    pub latency: Option<Latencies>,
     /// Runs where the model panicked.
     pub panics: u64,
+    /// Runs in which some fault struck (a nemesis may find nothing to break: no
+    /// partition splits one replica).
+    pub faulted: u64,
 }
 
 /// How often one guarantee held.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug)]
 pub struct GuaranteeShare {
     /// The guarantee.
     pub guarantee: models::Guarantee,
@@ -148,84 +162,242 @@ pub struct GuaranteeShare {
 }
 
 impl GuaranteeShare {
-    /// The cell text: a percentage, `n/a`, with `*` if promised.
-    pub fn cell(&self) -> String {
+    /// The share of judged runs where it held (`None`: never judged).
+    pub fn share(&self) -> Option<f64> {
+        Ratio {
+            hits: self.held,
+            trials: self.judged,
+        }
+        .share()
+    }
+
+    /// Its 95% interval (Wilson, over runs).
+    pub fn interval(&self) -> Option<(f64, f64)> {
+        interval::wilson(self.held, self.judged)
+    }
+
+    /// The cell text: a percentage or `n/a`, with `*` if promised, and the interval
+    /// if `intervals`.
+    pub fn cell(&self, intervals: bool) -> String {
         let star = if self.promised { "*" } else { "" };
-        if self.judged == 0 {
-            format!("n/a{star}")
-        } else {
-            let pct = 100.0 * self.held as f64 / self.judged as f64;
-            format!("{pct:.0}%{star}")
+        match self.share() {
+            None => format!("n/a{star}"),
+            Some(share) => {
+                let range = if intervals {
+                    bracket(self.interval(), 0)
+                } else {
+                    String::new()
+                };
+                format!("{:.0}%{star}{range}", 100.0 * share)
+            }
         }
     }
 }
 
-/// Runs the matrix: every model in `models` under every nemesis in `nemeses`, seeds
-/// `0..seeds`, on `jobs` threads; calls `row` as each cell is done.
+/// ` [low–high]` in percent with `decimals`, or nothing.
+fn bracket(range: Option<(f64, f64)>, decimals: usize) -> String {
+    range.map_or(String::new(), |(low, high)| {
+        format!(" [{:.decimals$}–{:.decimals$}]", 100.0 * low, 100.0 * high)
+    })
+}
+
+impl Row {
+    fn new(spec: &ModelSpec, nemesis: Nemesis) -> Row {
+        Row {
+            model: spec.to_string(),
+            scenario: nemesis.name().to_owned(),
+            runs: 0,
+            guarantees: ALL_GUARANTEES
+                .iter()
+                .map(|&g| GuaranteeShare {
+                    guarantee: g,
+                    held: 0,
+                    judged: 0,
+                    unknown: 0,
+                    promised: models::find(&spec.name).is_some_and(|m| m.promises.contains(&g)),
+                })
+                .collect(),
+            availability: Availability::default(),
+            per_run: Vec::new(),
+            ops: OpCounts::default(),
+            latency: None,
+            panics: 0,
+            faulted: 0,
+        }
+    }
+
+    /// Counts one run's report in.
+    fn count(&mut self, report: &crate::run::RunReport) {
+        self.runs += 1;
+        self.faulted += u64::from(report.faulted);
+        self.ops.add(&report.ops);
+        self.availability.add(&report.availability);
+        self.per_run.push(report.availability);
+        if report.panic.is_some() {
+            self.panics += 1;
+        }
+        for v in &report.verdicts {
+            let share = self
+                .guarantees
+                .iter_mut()
+                .find(|s| s.guarantee == v.guarantee)
+                .expect("every guarantee has a share");
+            match v.judgement {
+                Judgement::Ok => {
+                    share.held += 1;
+                    share.judged += 1;
+                }
+                Judgement::Violation { .. } => share.judged += 1,
+                Judgement::Unknown { .. } => share.unknown += 1,
+                Judgement::NotApplicable { .. } => {}
+            }
+        }
+    }
+
+    /// The 95% interval of availability measure `index` (in [`MEASURES`] order).
+    pub fn availability_interval(&self, index: usize) -> Option<(f64, f64)> {
+        let runs: Vec<Ratio> = self.per_run.iter().map(|a| a.ratios()[index]).collect();
+        interval::ratio(&runs)
+    }
+
+    /// Whether a promise was broken in some run (or the model panicked).
+    pub fn broke_a_promise(&self) -> bool {
+        self.panics > 0
+            || self
+                .guarantees
+                .iter()
+                .any(|g| g.promised && g.held < g.judged)
+    }
+
+    /// The cell as one JSON object (the `--json` line).
+    pub fn to_json(&self) -> Value {
+        let name = |g: models::Guarantee| guarantee_name(g);
+        let pair = |r: Option<(f64, f64)>| r.map(|(low, high)| json!([low, high]));
+        let guarantees: serde_json::Map<String, Value> = self
+            .guarantees
+            .iter()
+            .map(|g| (name(g.guarantee), json!(g.share())))
+            .collect();
+        let guarantee_ci: serde_json::Map<String, Value> = self
+            .guarantees
+            .iter()
+            .map(|g| (name(g.guarantee), json!(pair(g.interval()))))
+            .collect();
+        let guarantee_counts: serde_json::Map<String, Value> = self
+            .guarantees
+            .iter()
+            .map(|g| {
+                let counts = json!({ "held": g.held, "judged": g.judged, "unknown": g.unknown });
+                (name(g.guarantee), counts)
+            })
+            .collect();
+        let promised: Vec<String> = self
+            .guarantees
+            .iter()
+            .filter(|g| g.promised)
+            .map(|g| name(g.guarantee))
+            .collect();
+        let mut availability_ci = serde_json::Map::new();
+        let mut availability_counts = serde_json::Map::new();
+        for (i, (measure, ratio)) in MEASURES.iter().zip(self.availability.ratios()).enumerate() {
+            availability_ci.insert(
+                (*measure).to_owned(),
+                json!(pair(self.availability_interval(i))),
+            );
+            availability_counts.insert((*measure).to_owned(), json!(ratio));
+        }
+        let total = self.ops.total();
+        let share = |n: u64| (total > 0).then(|| n as f64 / total as f64);
+        json!({
+            "model": self.model,
+            "nemesis": self.scenario,
+            "runs": self.runs,
+            "faulted_runs": self.faulted,
+            "panics": self.panics,
+            "promised": promised,
+            "guarantees": guarantees,
+            "availability": self.availability,
+            "latency": self.latency.map(|l| json!({ "p50_ms": l.p50_ms, "p99_ms": l.p99_ms })),
+            "outcomes": {
+                "ok": share(self.ops.ok),
+                "fail": share(self.ops.fail),
+                "info": share(self.ops.info),
+                "unfinished": share(self.ops.unfinished),
+            },
+            "ci95": { "guarantees": guarantee_ci, "availability": availability_ci },
+            "counts": {
+                "guarantees": guarantee_counts,
+                "availability": availability_counts,
+                "ops": self.ops,
+            },
+        })
+    }
+}
+
+/// A guarantee's name, as `consim list` and JSON spell it.
+pub fn guarantee_name(g: models::Guarantee) -> String {
+    serde_json::to_value(g)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_default()
+}
+
+/// What every cell of a matrix shares.
+#[derive(Clone, Debug)]
+pub struct MatrixConfig {
+    /// Seeds per cell: `0..seeds`.
+    pub seeds: u64,
+    /// Worker threads.
+    pub jobs: usize,
+    /// The workload: its mix is each model's own when `mix` is `None`.
+    pub workload: WorkloadConfig,
+    /// The workload mix for every model (`None`: each model's default).
+    pub mix: Option<Mix>,
+    /// The clients' patterns.
+    pub client: ClientSettings,
+    /// Fault spell lengths (`None`: each nemesis's own).
+    pub spell: Option<sim_core::Duration>,
+}
+
+impl MatrixConfig {
+    /// The run configuration of one cell (seed 0).
+    pub fn cell(&self, spec: &ModelSpec, nemesis: Nemesis) -> RunConfig {
+        let mut config = RunConfig::new(&spec.name, 0);
+        config.params = spec.params.clone();
+        config.nemesis = nemesis;
+        config.checks = Checks::All;
+        config.client = self.client;
+        config.spell = self.spell;
+        config.workload = Some(WorkloadConfig {
+            mix: self
+                .mix
+                .unwrap_or_else(|| crate::run::default_mix(&spec.name)),
+            ..self.workload
+        });
+        config
+    }
+}
+
+/// Runs the matrix: every model in `model_specs` under every nemesis in `nemeses`,
+/// calling `row` as each cell is done.
 pub fn matrix(
     model_specs: &[ModelSpec],
     nemeses: &[Nemesis],
-    seeds: u64,
-    jobs: usize,
-    client: ClientSettings,
+    config: &MatrixConfig,
     mut row: impl FnMut(&Row),
 ) -> Result<Vec<Row>, RunError> {
-    let seed_list: Vec<u64> = (0..seeds).collect();
+    let seed_list: Vec<u64> = (0..config.seeds).collect();
     let mut rows = Vec::new();
     for spec in model_specs {
-        let model = &spec.name;
         for &nemesis in nemeses {
-            let mut config = RunConfig::new(model, 0);
-            config.params = spec.params.clone();
-            config.nemesis = nemesis;
-            config.checks = Checks::All;
-            config.client = client;
-            let mut cell = Row {
-                model: spec.to_string(),
-                scenario: nemesis.name().to_owned(),
-                runs: 0,
-                guarantees: ALL_GUARANTEES
-                    .iter()
-                    .map(|&g| GuaranteeShare {
-                        guarantee: g,
-                        held: 0,
-                        judged: 0,
-                        unknown: 0,
-                        promised: models::find(model).is_some_and(|m| m.promises.contains(&g)),
-                    })
-                    .collect(),
-                availability: 0.0,
-                latency: Latencies::default(),
-                panics: 0,
-            };
-            let mut ops = OpCounts::default();
+            let mut cell = Row::new(spec, nemesis);
             let mut samples = Vec::new();
-            sweep(&config, &seed_list, jobs, false, |report| {
-                cell.runs += 1;
-                ops.add(&report.ops);
+            let base = config.cell(spec, nemesis);
+            sweep(&base, &seed_list, config.jobs, false, |report| {
                 samples.extend_from_slice(&report.latency_samples);
-                if report.panic.is_some() {
-                    cell.panics += 1;
-                }
-                for v in &report.verdicts {
-                    let share = cell
-                        .guarantees
-                        .iter_mut()
-                        .find(|s| s.guarantee == v.guarantee)
-                        .expect("every guarantee has a share");
-                    match v.judgement {
-                        Judgement::Ok => {
-                            share.held += 1;
-                            share.judged += 1;
-                        }
-                        Judgement::Violation { .. } => share.judged += 1,
-                        Judgement::Unknown { .. } => share.unknown += 1,
-                        Judgement::NotApplicable { .. } => {}
-                    }
-                }
+                cell.count(report);
             })?;
-            cell.availability = ops.availability();
-            cell.latency = latencies(&mut samples);
+            cell.latency = (!samples.is_empty()).then(|| latencies(&mut samples));
             row(&cell);
             rows.push(cell);
         }
@@ -233,34 +405,54 @@ pub fn matrix(
     Ok(rows)
 }
 
+/// The availability columns' headers, in [`MEASURES`] order.
+pub const AVAILABILITY_COLUMNS: [&str; 4] = ["cap", "during faults", "minority", "after retries"];
+
 /// The Markdown table's header lines.
 pub fn markdown_header() -> String {
     let mut head = "| model | nemesis |".to_owned();
     let mut rule = "|---|---|".to_owned();
     for g in ALL_GUARANTEES {
-        let name = serde_json::to_value(g)
-            .ok()
-            .and_then(|v| v.as_str().map(str::to_owned))
-            .unwrap_or_default();
-        head += &format!(" {name} |");
+        head += &format!(" {} |", guarantee_name(g));
         rule += "---:|";
     }
-    head += " availability | p50 ms | p99 ms |";
-    rule += "---:|---:|---:|";
+    for column in AVAILABILITY_COLUMNS {
+        head += &format!(" {column} |");
+        rule += "---:|";
+    }
+    head += " p50 ms | p99 ms |";
+    rule += "---:|---:|";
     format!("{head}\n{rule}")
 }
 
-/// One row of the Markdown table.
-pub fn markdown_row(row: &Row) -> String {
-    let mut line = format!("| {} | {} |", row.model, row.scenario);
+/// One row of the Markdown table; with `intervals`, every share with its 95% interval.
+pub fn markdown_row(row: &Row, intervals: bool) -> String {
+    let struck = if row.faulted == 0 && row.scenario != Nemesis::None.name() {
+        " (no fault struck)"
+    } else {
+        ""
+    };
+    let mut line = format!("| {} | {}{struck} |", row.model, row.scenario);
     for share in &row.guarantees {
-        line += &format!(" {} |", share.cell());
+        line += &format!(" {} |", share.cell(intervals));
     }
-    line += &format!(
-        " {:.1}% | {:.1} | {:.1} |",
-        100.0 * row.availability,
-        row.latency.p50_ms,
-        row.latency.p99_ms
-    );
+    for (i, ratio) in row.availability.ratios().iter().enumerate() {
+        let cell = match ratio.share() {
+            None => "n/a".to_owned(),
+            Some(share) => {
+                let range = if intervals {
+                    bracket(row.availability_interval(i), 1)
+                } else {
+                    String::new()
+                };
+                format!("{:.1}%{range}", 100.0 * share)
+            }
+        };
+        line += &format!(" {cell} |");
+    }
+    match row.latency {
+        Some(l) => line += &format!(" {:.1} | {:.1} |", l.p50_ms, l.p99_ms),
+        None => line += " n/a | n/a |",
+    }
     line
 }

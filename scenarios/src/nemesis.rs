@@ -26,17 +26,22 @@ pub enum Nemesis {
     None,
     /// The replicas split in two halves, again and again (a different split each time).
     PartitionHalves,
+    /// One split for the whole fault window: a majority and a minority of ⌊(n−1)/2⌋
+    /// replicas, with clients on both sides, each talking first to a replica on its
+    /// own side: the partition of the CAP theorem.
+    PartitionMajority,
     /// Each replica sees a majority, but no two majorities are the same (a ring: node
     /// i hears i-1, i+1, ...): the partition that breaks leader-based protocols which
     /// assume a majority view is a shared view.
     PartitionMajoritiesRing,
     /// Cuts off whoever leads at that moment from the other replicas (models expose
     /// their leader); clients still reach it, as in Jepsen, so a leader that does not
-    /// know it was deposed keeps taking requests.
+    /// know it was deposed keeps taking requests. When nobody leads (a leaderless
+    /// store, or an election under way), it cuts off a replica the seed picked.
     IsolateLeader,
     /// Leaders cut off from the other replicas in quick succession, briefly each time:
     /// elections pile up orphaned entries of many terms (the raw material of the Raft
-    /// paper's Figure 8).
+    /// paper's Figure 8). When nobody leads, a replica the seed picked.
     LeaderChurn,
     /// Two halves joined by one bridge node that sees both.
     Bridge,
@@ -56,9 +61,10 @@ pub enum Nemesis {
 
 impl Nemesis {
     /// Every nemesis, in the order `consim list` shows them.
-    pub const ALL: [Nemesis; 12] = [
+    pub const ALL: [Nemesis; 13] = [
         Nemesis::None,
         Nemesis::PartitionHalves,
+        Nemesis::PartitionMajority,
         Nemesis::PartitionMajoritiesRing,
         Nemesis::IsolateLeader,
         Nemesis::LeaderChurn,
@@ -71,7 +77,8 @@ impl Nemesis {
         Nemesis::Swarm,
     ];
 
-    /// The nemeses swarm picks from.
+    /// The nemeses swarm picks from: all but `partition-majority`, which lasts the
+    /// whole window and would leave the others nothing to do.
     const SWARM_PARTS: [Nemesis; 10] = [
         Nemesis::PartitionHalves,
         Nemesis::PartitionMajoritiesRing,
@@ -90,6 +97,7 @@ impl Nemesis {
         match self {
             Nemesis::None => "none",
             Nemesis::PartitionHalves => "partition-halves",
+            Nemesis::PartitionMajority => "partition-majority",
             Nemesis::PartitionMajoritiesRing => "partition-majorities-ring",
             Nemesis::IsolateLeader => "isolate-leader",
             Nemesis::LeaderChurn => "leader-churn",
@@ -108,13 +116,18 @@ impl Nemesis {
         match self {
             Nemesis::None => "no faults",
             Nemesis::PartitionHalves => "the replicas split into two random halves, repeatedly",
+            Nemesis::PartitionMajority => {
+                "a majority and a minority, clients on both sides, for the whole fault window"
+            }
             Nemesis::PartitionMajoritiesRing => {
                 "every replica sees a majority, no two the same majority"
             }
             Nemesis::IsolateLeader => {
-                "whoever leads is cut off from the other replicas (its clients still reach it)"
+                "whoever leads (if nobody does, a replica) is cut off from the other replicas; clients still reach it"
             }
-            Nemesis::LeaderChurn => "leaders cut off in quick succession, briefly each time",
+            Nemesis::LeaderChurn => {
+                "leaders (if nobody leads, replicas) cut off in quick succession, briefly each time"
+            }
             Nemesis::Bridge => "two halves joined by one node that sees both",
             Nemesis::OneWay => "some links drop messages in one direction only",
             Nemesis::CrashRestart => "replicas crash (losing unsynced writes) and restart",
@@ -139,13 +152,15 @@ impl Nemesis {
 /// A fault decided when it strikes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Dynamic {
-    /// Cut off the replica that leads at `at` (if any does) from the other replicas
-    /// until `until`.
+    /// Cut off the replica that leads at `at` (or, if none does, `fallback`) from the
+    /// other replicas until `until`.
     IsolateLeader {
         /// When to look for the leader and cut it off.
         at: Time,
         /// When to heal that cut.
         until: Time,
+        /// The replica cut off if nobody leads at `at`.
+        fallback: NodeId,
         /// A client (by number) cut off along with the leader, as if it ran on the
         /// leader's host: it keeps talking to the deposed leader, and only to it.
         with_client: Option<usize>,
@@ -176,35 +191,67 @@ pub struct Schedule {
     pub healed_at: Time,
 }
 
-/// How long faults last, at intensity 1.
-const MIN_SPELL: Duration = Duration::from_millis(100);
-const MAX_SPELL: Duration = Duration::from_millis(1_200);
+/// The replica client `client` (0-based) talks to first, of `replicas`: the runner
+/// spreads clients round the replicas, and `partition-majority` puts each client on
+/// its home's side.
+///
+/// ```
+/// assert_eq!(scenarios::nemesis::home(6, 5), 1);
+/// ```
+pub fn home(client: usize, replicas: usize) -> usize {
+    client % replicas.max(1)
+}
 
-/// Generates the schedule of `nemesis` for run `seed` with `replicas` replicas and
-/// `clients` clients (numbered after the replicas), its faults inside `window` from
-/// the start.
+/// How long faults last, at intensity 1, unless `--spell-ms` says.
+pub const MIN_SPELL: Duration = Duration::from_millis(100);
+/// The longest default spell.
+pub const MAX_SPELL: Duration = Duration::from_millis(1_200);
+
+/// The run a nemesis plans faults for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Setup {
+    /// Replicas (nodes `0..replicas`).
+    pub replicas: usize,
+    /// Clients (numbered after the replicas).
+    pub clients: usize,
+    /// Faults strike inside this window from the start.
+    pub window: Duration,
+    /// How long each spell of a nemesis that works in spells lasts (`None`: drawn
+    /// between [`MIN_SPELL`] and [`MAX_SPELL`], scaled by swarm's intensity).
+    pub spell: Option<Duration>,
+}
+
+impl Setup {
+    /// `replicas` and `clients` in a `window`, with the default spells.
+    pub fn new(replicas: usize, clients: usize, window: Duration) -> Setup {
+        Setup {
+            replicas,
+            clients,
+            window,
+            spell: None,
+        }
+    }
+}
+
+/// Generates the schedule of `nemesis` for run `seed` in `setup`.
 ///
 /// Partitions split clients too: each client lands on one side, as a client in one
 /// data center does, so that a store that needs a majority is unavailable to the
 /// clients cut off from one. Crashes, pauses and clock faults strike replicas only.
 ///
 /// ```
-/// use scenarios::nemesis::{Nemesis, generate};
+/// use scenarios::nemesis::{Nemesis, Setup, generate};
 /// use sim_core::Duration;
-/// let a = generate(Nemesis::Swarm, 9, 5, 3, Duration::from_secs(4));
-/// let b = generate(Nemesis::Swarm, 9, 5, 3, Duration::from_secs(4));
+/// let setup = Setup::new(5, 3, Duration::from_secs(4));
+/// let a = generate(Nemesis::Swarm, 9, &setup);
+/// let b = generate(Nemesis::Swarm, 9, &setup);
 /// assert_eq!(a, b);
 /// assert!(a.plan.faults.iter().all(|f| f.at <= a.healed_at));
 /// a.plan.validate(8)?;
 /// # Ok::<(), sim_core::PlanError>(())
 /// ```
-pub fn generate(
-    nemesis: Nemesis,
-    seed: u64,
-    replicas: usize,
-    clients: usize,
-    window: Duration,
-) -> Schedule {
+pub fn generate(nemesis: Nemesis, seed: u64, setup: &Setup) -> Schedule {
+    let (replicas, clients, window) = (setup.replicas, setup.clients, setup.window);
     let mut rng = SimRng::new(seed, Purpose::Faults);
     let nodes: Vec<NodeId> = (0..replicas as u32).map(NodeId).collect();
     let client_ids: Vec<NodeId> = (replicas as u32..(replicas + clients) as u32)
@@ -235,15 +282,15 @@ pub fn generate(
     let skewed_isolations = both(Nemesis::IsolateLeader, Nemesis::ClockSkew)
         || both(Nemesis::LeaderChurn, Nemesis::ClockSkew);
     for &(part, intensity) in &parts {
-        add(
-            &mut schedule,
-            part,
-            intensity,
-            &mut rng,
-            &nodes,
-            &client_ids,
+        let mut plan = Plan {
+            schedule: &mut schedule,
+            rng: &mut rng,
+            nodes: &nodes,
+            clients: &client_ids,
             end,
-        );
+            spell: setup.spell,
+        };
+        plan.add(part, intensity);
     }
     if skewed_isolations {
         // Swarm mixed leader isolation with clock skew: let some isolated leaders'
@@ -269,14 +316,23 @@ pub fn generate(
     schedule
 }
 
-/// Spells of one nemesis: `(start, end)` pairs that do not overlap, inside `end`.
-fn spells(rng: &mut SimRng, intensity: f64, end: Time) -> Vec<(Time, Time)> {
+/// Spells of one nemesis: `(start, end)` pairs that do not overlap, inside `end`,
+/// each `spell` long if that is set.
+fn spells(
+    rng: &mut SimRng,
+    intensity: f64,
+    end: Time,
+    spell: Option<Duration>,
+) -> Vec<(Time, Time)> {
     let mut out = Vec::new();
     let mut t = Time::ZERO + Duration::from_millis(rng.between(50, 400));
     let gap_max = (1_000.0 / intensity) as u64;
     loop {
-        let length = Duration::from_nanos(rng.between(MIN_SPELL.as_nanos(), MAX_SPELL.as_nanos()));
-        let stop = t + Duration::from_nanos((length.as_nanos() as f64 * intensity) as u64);
+        // Drawn even when `spell` overrides it, so the seed's other choices stay put.
+        let drawn = Duration::from_nanos(rng.between(MIN_SPELL.as_nanos(), MAX_SPELL.as_nanos()));
+        let length = spell
+            .unwrap_or_else(|| Duration::from_nanos((drawn.as_nanos() as f64 * intensity) as u64));
+        let stop = t + length;
         if stop >= end {
             break;
         }
@@ -296,200 +352,327 @@ fn cut_then_heal(plan: &mut FaultPlan, start: Time, stop: Time, partition: Parti
     push(plan, stop, Fault::Heal(partition));
 }
 
-fn add(
-    schedule: &mut Schedule,
-    nemesis: Nemesis,
-    intensity: f64,
-    rng: &mut SimRng,
-    nodes: &[NodeId],
-    clients: &[NodeId],
+/// One run's schedule being planned: each nemesis adds its faults with a method of
+/// its own.
+struct Plan<'a> {
+    schedule: &'a mut Schedule,
+    rng: &'a mut SimRng,
+    nodes: &'a [NodeId],
+    clients: &'a [NodeId],
     end: Time,
-) {
-    let n = nodes.len();
-    let plan = &mut schedule.plan;
-    match nemesis {
-        Nemesis::None | Nemesis::Swarm => {}
-        Nemesis::PartitionHalves => {
-            if n + clients.len() < 2 {
-                return;
-            }
-            for (start, stop) in spells(rng, intensity, end) {
-                let mut shuffled = nodes.to_vec();
-                rng.shuffle(&mut shuffled);
-                // With one replica, the halves are its side and the clients cut off.
-                let split = if n >= 2 {
-                    1 + rng.below(n as u64 - 1) as usize
-                } else {
-                    n
-                };
-                let (a, b) = with_clients(rng, clients, &shuffled[..split], &shuffled[split..]);
-                if a.is_empty() || b.is_empty() {
-                    continue;
-                }
-                let p = Partition::halves(&a, &b);
-                cut_then_heal(plan, start, stop, p);
-            }
+    spell: Option<Duration>,
+}
+
+impl Plan<'_> {
+    fn add(&mut self, nemesis: Nemesis, intensity: f64) {
+        match nemesis {
+            Nemesis::None | Nemesis::Swarm => {}
+            Nemesis::PartitionHalves => self.partition_halves(intensity),
+            Nemesis::PartitionMajority => self.partition_majority(),
+            Nemesis::PartitionMajoritiesRing => self.majorities_ring(intensity),
+            Nemesis::IsolateLeader => self.isolate_leader(intensity),
+            Nemesis::LeaderChurn => self.leader_churn(intensity),
+            Nemesis::Bridge => self.bridge(intensity),
+            Nemesis::OneWay => self.one_way(intensity),
+            Nemesis::CrashRestart => self.crash_restart(intensity),
+            Nemesis::Pause => self.pause(intensity),
+            Nemesis::ClockSkew => self.clock_skew(intensity),
+            Nemesis::FlakyNetwork => self.flaky_network(intensity),
         }
-        Nemesis::PartitionMajoritiesRing => {
-            if n < 3 {
-                return;
+    }
+
+    fn spells(&mut self, intensity: f64) -> Vec<(Time, Time)> {
+        spells(self.rng, intensity, self.end, self.spell)
+    }
+
+    fn shuffled_nodes(&mut self) -> Vec<NodeId> {
+        let mut shuffled = self.nodes.to_vec();
+        self.rng.shuffle(&mut shuffled);
+        shuffled
+    }
+
+    fn random_node(&mut self) -> NodeId {
+        self.nodes[self.rng.below(self.nodes.len() as u64) as usize]
+    }
+
+    fn partition_halves(&mut self, intensity: f64) {
+        let n = self.nodes.len();
+        if n + self.clients.len() < 2 {
+            return;
+        }
+        for (start, stop) in self.spells(intensity) {
+            let shuffled = self.shuffled_nodes();
+            // With one replica, the halves are its side and the clients cut off.
+            let split = if n >= 2 {
+                1 + self.rng.below(n as u64 - 1) as usize
+            } else {
+                n
+            };
+            let (a, b) = with_clients(
+                self.rng,
+                self.clients,
+                &shuffled[..split],
+                &shuffled[split..],
+            );
+            if a.is_empty() || b.is_empty() {
+                continue;
             }
-            for (start, stop) in spells(rng, intensity, end) {
-                let mut ring = nodes.to_vec();
-                rng.shuffle(&mut ring);
-                // Node at ring position i hears the majority of positions nearest it.
-                let majority = n / 2 + 1;
-                let mut cut = std::collections::BTreeSet::new();
-                for (i, &a) in ring.iter().enumerate() {
-                    for (j, &b) in ring.iter().enumerate() {
-                        let distance = (i + n - j) % n;
-                        let distance = distance.min(n - distance);
-                        if a != b && distance > (majority - 1) / 2 + (majority - 1) % 2 {
-                            cut.insert((a, b));
-                        }
+            cut_then_heal(
+                &mut self.schedule.plan,
+                start,
+                stop,
+                Partition::halves(&a, &b),
+            );
+        }
+    }
+
+    /// One split from the start to the end of the window: ⌊(n−1)/2⌋ replicas on the
+    /// minority side, and each client on the side of its home replica ([`home`]), so
+    /// that it talks first to a replica on its own side. The minority holds the home
+    /// of at least one client and the majority of another, when the homes allow it.
+    /// With one or two replicas the minority side has none: clients are split at
+    /// random (at least one on each side, when there are two or more), and those on
+    /// the minority side are cut off from every replica.
+    fn partition_majority(&mut self) {
+        let n = self.nodes.len();
+        let clients = self.clients.len();
+        let size = n.saturating_sub(1) / 2;
+        let mut minority: Vec<NodeId> = Vec::new();
+        let mut cut_off: Vec<NodeId> = Vec::new();
+        if size == 0 {
+            let mut order: Vec<NodeId> = self.clients.to_vec();
+            self.rng.shuffle(&mut order);
+            for (i, &c) in order.iter().enumerate() {
+                let minority_side = if clients >= 2 && i < 2 {
+                    i == 0
+                } else {
+                    self.rng.below(2) == 0
+                };
+                if minority_side {
+                    cut_off.push(c);
+                }
+            }
+        } else {
+            minority = self.minority_replicas(size);
+            cut_off = (0..clients)
+                .filter(|&c| minority.contains(&NodeId(home(c, n) as u32)))
+                .map(|c| self.clients[c])
+                .collect();
+        }
+        let a: Vec<NodeId> = minority.iter().chain(&cut_off).copied().collect();
+        let b: Vec<NodeId> = self
+            .nodes
+            .iter()
+            .chain(self.clients)
+            .copied()
+            .filter(|x| !a.contains(x))
+            .collect();
+        if a.is_empty() || b.is_empty() {
+            return;
+        }
+        cut_then_heal(
+            &mut self.schedule.plan,
+            Time::ZERO,
+            self.end,
+            Partition::halves(&a, &b),
+        );
+    }
+
+    /// `size` replicas for the minority side: the home of one client drawn at random,
+    /// then others, none of them the home of a second client drawn at random (when
+    /// the clients have two homes or more).
+    fn minority_replicas(&mut self, size: usize) -> Vec<NodeId> {
+        let n = self.nodes.len();
+        let mut homes: Vec<usize> = (0..self.clients.len()).map(|c| home(c, n)).collect();
+        homes.sort_unstable();
+        homes.dedup();
+        let (inside, outside) = if homes.len() >= 2 {
+            self.rng.shuffle(&mut homes);
+            (Some(homes[0]), Some(homes[1]))
+        } else {
+            (None, None)
+        };
+        let mut rest: Vec<usize> = (0..n)
+            .filter(|&r| Some(r) != inside && Some(r) != outside)
+            .collect();
+        self.rng.shuffle(&mut rest);
+        inside
+            .into_iter()
+            .chain(rest)
+            .take(size)
+            .map(|r| self.nodes[r])
+            .collect()
+    }
+
+    fn majorities_ring(&mut self, intensity: f64) {
+        let n = self.nodes.len();
+        if n < 3 {
+            return;
+        }
+        for (start, stop) in self.spells(intensity) {
+            let ring = self.shuffled_nodes();
+            // Node at ring position i hears the majority of positions nearest it.
+            let majority = n / 2 + 1;
+            let mut cut = std::collections::BTreeSet::new();
+            for (i, &a) in ring.iter().enumerate() {
+                for (j, &b) in ring.iter().enumerate() {
+                    let distance = (i + n - j) % n;
+                    let distance = distance.min(n - distance);
+                    if a != b && distance > (majority - 1) / 2 + (majority - 1) % 2 {
+                        cut.insert((a, b));
                     }
                 }
-                // Each client shares the view of one replica.
-                for &c in clients {
-                    let twin = ring[rng.below(n as u64) as usize];
-                    for &x in &ring {
-                        if x != twin && cut.contains(&(twin, x)) {
-                            cut.insert((c, x));
-                            cut.insert((x, c));
-                        }
+            }
+            // Each client shares the view of one replica.
+            for &c in self.clients {
+                let twin = ring[self.rng.below(n as u64) as usize];
+                for &x in &ring {
+                    if x != twin && cut.contains(&(twin, x)) {
+                        cut.insert((c, x));
+                        cut.insert((x, c));
                     }
                 }
-                let p = Partition { cut };
-                cut_then_heal(plan, start, stop, p);
+            }
+            cut_then_heal(&mut self.schedule.plan, start, stop, Partition { cut });
+        }
+    }
+
+    fn isolate_leader(&mut self, intensity: f64) {
+        for (start, stop) in self.spells(intensity) {
+            let with_client = (!self.clients.is_empty() && self.rng.below(2) == 0)
+                .then(|| self.rng.below(self.clients.len() as u64) as usize);
+            let fallback = self.random_node();
+            self.schedule.dynamic.push(Dynamic::IsolateLeader {
+                at: start,
+                until: stop,
+                fallback,
+                with_client,
+                skew_ppm: None,
+            });
+        }
+    }
+
+    fn leader_churn(&mut self, intensity: f64) {
+        let mut t = Time::ZERO + Duration::from_millis(self.rng.between(100, 300));
+        let gap_max = (100.0 / intensity) as u64;
+        loop {
+            let stop = t + Duration::from_millis(self.rng.between(100, 400));
+            if stop >= self.end {
+                break;
+            }
+            let fallback = self.random_node();
+            self.schedule.dynamic.push(Dynamic::IsolateLeader {
+                at: t,
+                until: stop,
+                fallback,
+                with_client: None,
+                skew_ppm: None,
+            });
+            t = stop + Duration::from_millis(self.rng.between(0, gap_max));
+        }
+    }
+
+    fn bridge(&mut self, intensity: f64) {
+        if self.nodes.len() < 3 {
+            return;
+        }
+        for (start, stop) in self.spells(intensity) {
+            let shuffled = self.shuffled_nodes();
+            let bridge = shuffled[0];
+            let rest = &shuffled[1..];
+            let split = rest.len() / 2;
+            let (a, b) = with_clients(self.rng, self.clients, &rest[..split], &rest[split..]);
+            let p = Partition::bridge(&a, bridge, &b);
+            cut_then_heal(&mut self.schedule.plan, start, stop, p);
+        }
+    }
+
+    fn one_way(&mut self, intensity: f64) {
+        let n = self.nodes.len();
+        if n < 2 {
+            return;
+        }
+        for (start, stop) in self.spells(intensity) {
+            let shuffled = self.shuffled_nodes();
+            let split = 1 + self.rng.below(n as u64 - 1) as usize;
+            let p = Partition::one_way(&shuffled[..split], &shuffled[split..]);
+            cut_then_heal(&mut self.schedule.plan, start, stop, p);
+        }
+    }
+
+    fn crash_restart(&mut self, intensity: f64) {
+        let n = self.nodes.len();
+        for (start, stop) in self.spells(intensity) {
+            // A minority at a time, so that quorum protocols can go on.
+            let count = 1 + self.rng.below((n as u64).div_ceil(2).max(1)) as usize;
+            let shuffled = self.shuffled_nodes();
+            for &node in &shuffled[..count.min(n)] {
+                push(&mut self.schedule.plan, start, Fault::Crash { node });
+                push(&mut self.schedule.plan, stop, Fault::Restart { node });
             }
         }
-        Nemesis::IsolateLeader => {
-            for (start, stop) in spells(rng, intensity, end) {
-                let with_client = (!clients.is_empty() && rng.below(2) == 0)
-                    .then(|| rng.below(clients.len() as u64) as usize);
-                schedule.dynamic.push(Dynamic::IsolateLeader {
-                    at: start,
-                    until: stop,
-                    with_client,
-                    skew_ppm: None,
-                });
-            }
+    }
+
+    fn pause(&mut self, intensity: f64) {
+        for (start, stop) in self.spells(intensity) {
+            let node = self.random_node();
+            push(&mut self.schedule.plan, start, Fault::Pause { node });
+            push(&mut self.schedule.plan, stop, Fault::Resume { node });
         }
-        Nemesis::LeaderChurn => {
-            let mut t = Time::ZERO + Duration::from_millis(rng.between(100, 300));
-            let gap_max = (100.0 / intensity) as u64;
-            loop {
-                let stop = t + Duration::from_millis(rng.between(100, 400));
-                if stop >= end {
-                    break;
-                }
-                schedule.dynamic.push(Dynamic::IsolateLeader {
-                    at: t,
-                    until: stop,
-                    with_client: None,
-                    skew_ppm: None,
-                });
-                t = stop + Duration::from_millis(rng.between(0, gap_max));
-            }
-        }
-        Nemesis::Bridge => {
-            if n < 3 {
-                return;
-            }
-            for (start, stop) in spells(rng, intensity, end) {
-                let mut shuffled = nodes.to_vec();
-                rng.shuffle(&mut shuffled);
-                let bridge = shuffled[0];
-                let rest = &shuffled[1..];
-                let split = rest.len() / 2;
-                let (a, b) = with_clients(rng, clients, &rest[..split], &rest[split..]);
-                let p = Partition::bridge(&a, bridge, &b);
-                cut_then_heal(plan, start, stop, p);
-            }
-        }
-        Nemesis::OneWay => {
-            if n < 2 {
-                return;
-            }
-            for (start, stop) in spells(rng, intensity, end) {
-                let mut shuffled = nodes.to_vec();
-                rng.shuffle(&mut shuffled);
-                let split = 1 + rng.below(n as u64 - 1) as usize;
-                let p = Partition::one_way(&shuffled[..split], &shuffled[split..]);
-                cut_then_heal(plan, start, stop, p);
-            }
-        }
-        Nemesis::CrashRestart => {
-            for (start, stop) in spells(rng, intensity, end) {
-                // A minority at a time, so that quorum protocols can go on.
-                let count = 1 + rng.below((n as u64).div_ceil(2).max(1)) as usize;
-                let mut shuffled = nodes.to_vec();
-                rng.shuffle(&mut shuffled);
-                for &node in &shuffled[..count.min(n)] {
-                    push(plan, start, Fault::Crash { node });
-                    push(plan, stop, Fault::Restart { node });
-                }
-            }
-        }
-        Nemesis::Pause => {
-            for (start, stop) in spells(rng, intensity, end) {
-                let node = nodes[rng.below(n as u64) as usize];
-                push(plan, start, Fault::Pause { node });
-                push(plan, stop, Fault::Resume { node });
-            }
-        }
-        Nemesis::ClockSkew => {
-            for (start, _) in spells(rng, intensity, end) {
-                let node = nodes[rng.below(n as u64) as usize];
-                if rng.below(2) == 0 {
-                    let reach = (2_000_000_000.0 * intensity) as u64;
-                    let delta = rng.between(1_000_000, reach.max(1_000_001)) as i64;
-                    let delta = if rng.below(2) == 0 { delta } else { -delta };
-                    push(
-                        plan,
-                        start,
-                        Fault::ClockJump {
-                            node,
-                            delta_ns: delta,
-                        },
-                    );
+    }
+
+    /// Clock faults are moments, not spells: `--spell-ms` does not apply.
+    fn clock_skew(&mut self, intensity: f64) {
+        for (start, _) in spells(self.rng, intensity, self.end, None) {
+            let node = self.random_node();
+            let fault = if self.rng.below(2) == 0 {
+                let reach = (2_000_000_000.0 * intensity) as u64;
+                let delta = self.rng.between(1_000_000, reach.max(1_000_001)) as i64;
+                let delta_ns = if self.rng.below(2) == 0 {
+                    delta
                 } else {
-                    let reach = (200_000.0 * intensity) as u64;
-                    let drift = rng.between(1_000, reach.max(1_001)) as i64;
-                    let drift = if rng.below(2) == 0 { drift } else { -drift };
-                    push(
-                        plan,
-                        start,
-                        Fault::ClockDrift {
-                            node,
-                            drift_ppm: drift,
-                        },
-                    );
-                }
-            }
-        }
-        Nemesis::FlakyNetwork => {
-            for (start, stop) in spells(rng, intensity, end) {
-                let loss = 0.05 + 0.3 * intensity * rng.unit_f64();
-                let duplicate = 0.2 * intensity * rng.unit_f64();
-                let slow = rng.below(2) == 0;
-                let latency = if slow {
-                    Latency::Exponential {
-                        min: Duration::from_millis(5),
-                        mean: Duration::from_millis(60),
-                        max: Duration::from_millis(400),
-                    }
+                    -delta
+                };
+                Fault::ClockJump { node, delta_ns }
+            } else {
+                let reach = (200_000.0 * intensity) as u64;
+                let drift = self.rng.between(1_000, reach.max(1_001)) as i64;
+                let drift_ppm = if self.rng.below(2) == 0 {
+                    drift
                 } else {
-                    LinkConfig::default().latency
+                    -drift
                 };
-                let config = LinkConfig {
-                    latency,
-                    loss: Probability::new(loss).expect("loss is within 0..=0.35"),
-                    duplicate: Probability::new(duplicate).expect("duplication is within 0..=0.2"),
-                };
-                push(plan, start, Fault::AllLinks(config));
-                push(plan, stop, Fault::AllLinks(LinkConfig::default()));
-            }
+                Fault::ClockDrift { node, drift_ppm }
+            };
+            push(&mut self.schedule.plan, start, fault);
+        }
+    }
+
+    fn flaky_network(&mut self, intensity: f64) {
+        for (start, stop) in self.spells(intensity) {
+            let loss = 0.05 + 0.3 * intensity * self.rng.unit_f64();
+            let duplicate = 0.2 * intensity * self.rng.unit_f64();
+            let slow = self.rng.below(2) == 0;
+            let latency = if slow {
+                Latency::Exponential {
+                    min: Duration::from_millis(5),
+                    mean: Duration::from_millis(60),
+                    max: Duration::from_millis(400),
+                }
+            } else {
+                LinkConfig::default().latency
+            };
+            let config = LinkConfig {
+                latency,
+                loss: Probability::new(loss).expect("loss is within 0..=0.35"),
+                duplicate: Probability::new(duplicate).expect("duplication is within 0..=0.2"),
+            };
+            push(&mut self.schedule.plan, start, Fault::AllLinks(config));
+            push(
+                &mut self.schedule.plan,
+                stop,
+                Fault::AllLinks(LinkConfig::default()),
+            );
         }
     }
 }
@@ -568,7 +751,11 @@ mod tests {
         for nemesis in Nemesis::ALL {
             for seed in 0..50 {
                 for replicas in [1, 2, 3, 5] {
-                    let s = generate(nemesis, seed, replicas, 3, Duration::from_secs(4));
+                    let s = generate(
+                        nemesis,
+                        seed,
+                        &Setup::new(replicas, 3, Duration::from_secs(4)),
+                    );
                     s.plan.validate(replicas + 3).unwrap_or_else(|e| {
                         panic!("{} seed {seed} n={replicas}: {e}", nemesis.name())
                     });
@@ -586,15 +773,185 @@ mod tests {
         }
     }
 
+    /// The one partition of `partition-majority`: its sides, replicas and clients.
+    fn majority_split(
+        seed: u64,
+        replicas: usize,
+        clients: usize,
+    ) -> Option<(Time, Time, Partition)> {
+        let s = generate(
+            Nemesis::PartitionMajority,
+            seed,
+            &Setup::new(replicas, clients, Duration::from_secs(4)),
+        );
+        let cuts: Vec<&TimedFault> = s
+            .plan
+            .faults
+            .iter()
+            .filter(|f| matches!(f.fault, Fault::Partition(_)))
+            .collect();
+        assert!(cuts.len() <= 1, "{:?}", s.plan);
+        let cut = cuts.first()?;
+        let Fault::Partition(p) = &cut.fault else {
+            unreachable!()
+        };
+        let heal = s
+            .plan
+            .faults
+            .iter()
+            .find(|f| f.fault == Fault::Heal(p.clone()))
+            .expect("healed");
+        Some((cut.at, heal.at, p.clone()))
+    }
+
+    #[test]
+    fn partition_majority_splits_once_with_clients_beside_their_homes() {
+        for replicas in 1..=7 {
+            for clients in 1..=6 {
+                for seed in 0..30 {
+                    let context = format!("n={replicas} clients={clients} seed {seed}");
+                    let Some((start, end, p)) = majority_split(seed, replicas, clients) else {
+                        // Nobody to cut off: one replica or two, and one client that
+                        // landed beside them.
+                        assert!(replicas <= 2 && clients == 1, "{context}: no partition");
+                        continue;
+                    };
+                    assert_eq!(start, Time::ZERO, "{context}");
+                    assert_eq!(end, Time::ZERO + Duration::from_secs(4), "{context}");
+                    let ids = |from: usize, count: usize| -> Vec<NodeId> {
+                        (from..from + count).map(|i| NodeId(i as u32)).collect()
+                    };
+                    let all = ids(0, replicas + clients);
+                    // The side of node 0's... every node's side: the nodes it is not cut from.
+                    let side = |x: NodeId| -> Vec<NodeId> {
+                        all.iter().copied().filter(|&y| !p.cuts(x, y)).collect()
+                    };
+                    let sides: std::collections::BTreeSet<Vec<NodeId>> =
+                        all.iter().map(|&x| side(x)).collect();
+                    assert_eq!(sides.len(), 2, "{context}: {sides:?}");
+                    let replica_count =
+                        |s: &Vec<NodeId>| s.iter().filter(|x| x.index() < replicas).count();
+                    let mut counts: Vec<usize> = sides.iter().map(replica_count).collect();
+                    counts.sort_unstable();
+                    assert_eq!(
+                        counts,
+                        vec![(replicas - 1) / 2, replicas - (replicas - 1) / 2],
+                        "{context}"
+                    );
+                    for c in 0..clients {
+                        let client = NodeId((replicas + c) as u32);
+                        assert!(
+                            side(client).iter().any(|x| x.index() >= replicas),
+                            "{context}"
+                        );
+                        if replicas >= 3 {
+                            let home = NodeId(home(c, replicas) as u32);
+                            assert!(
+                                !p.cuts(client, home) && !p.cuts(home, client),
+                                "{context}: client {c}"
+                            );
+                        }
+                    }
+                    // Clients on both sides, when their homes (or their number) allow.
+                    let distinct_homes = (0..clients)
+                        .map(|c| home(c, replicas))
+                        .collect::<std::collections::BTreeSet<_>>()
+                        .len();
+                    let both_possible = if replicas >= 3 {
+                        distinct_homes >= 2
+                    } else {
+                        clients >= 2
+                    };
+                    if both_possible {
+                        for s in &sides {
+                            assert!(
+                                s.iter().any(|x| x.index() >= replicas),
+                                "{context}: a side without clients: {s:?}"
+                            );
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn spell_ms_sets_every_spell_of_the_nemeses_that_work_in_spells() {
+        for nemesis in [
+            Nemesis::PartitionHalves,
+            Nemesis::Bridge,
+            Nemesis::OneWay,
+            Nemesis::CrashRestart,
+            Nemesis::Pause,
+        ] {
+            for seed in 0..20 {
+                let setup = Setup {
+                    spell: Some(Duration::from_millis(777)),
+                    ..Setup::new(5, 3, Duration::from_secs(4))
+                };
+                let s = generate(nemesis, seed, &setup);
+                let starts: Vec<&TimedFault> = s
+                    .plan
+                    .faults
+                    .iter()
+                    .filter(|f| {
+                        matches!(
+                            f.fault,
+                            Fault::Partition(_) | Fault::Crash { .. } | Fault::Pause { .. }
+                        )
+                    })
+                    .collect();
+                assert!(!starts.is_empty(), "{} seed {seed}", nemesis.name());
+                for start in starts {
+                    let end = s
+                        .plan
+                        .faults
+                        .iter()
+                        .find(|f| match (&start.fault, &f.fault) {
+                            (Fault::Partition(p), Fault::Heal(q)) => p == q && f.at > start.at,
+                            (Fault::Crash { node }, Fault::Restart { node: m }) => {
+                                node == m && f.at > start.at
+                            }
+                            (Fault::Pause { node }, Fault::Resume { node: m }) => {
+                                node == m && f.at > start.at
+                            }
+                            _ => false,
+                        })
+                        .expect("each spell ends");
+                    assert_eq!(
+                        end.at.saturating_since(start.at),
+                        Duration::from_millis(777),
+                        "{} seed {seed}",
+                        nemesis.name()
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn isolate_leader_names_a_replica_for_when_nobody_leads() {
+        for seed in 0..20 {
+            let s = generate(
+                Nemesis::IsolateLeader,
+                seed,
+                &Setup::new(3, 2, Duration::from_secs(4)),
+            );
+            assert!(!s.dynamic.is_empty());
+            for d in &s.dynamic {
+                let Dynamic::IsolateLeader { fallback, .. } = d;
+                assert!(fallback.index() < 3, "{d:?}");
+            }
+        }
+    }
+
     #[test]
     fn majorities_ring_gives_every_node_a_majority_but_no_shared_one() {
         let nodes: Vec<NodeId> = (0..5).map(NodeId).collect();
         let s = generate(
             Nemesis::PartitionMajoritiesRing,
             3,
-            5,
-            0,
-            Duration::from_secs(4),
+            &Setup::new(5, 0, Duration::from_secs(4)),
         );
         let Some(TimedFault {
             fault: Fault::Partition(p),
@@ -621,7 +978,11 @@ mod tests {
     #[test]
     fn swarm_varies_its_mix_by_seed() {
         let kinds = |seed| {
-            let s = generate(Nemesis::Swarm, seed, 5, 2, Duration::from_secs(4));
+            let s = generate(
+                Nemesis::Swarm,
+                seed,
+                &Setup::new(5, 2, Duration::from_secs(4)),
+            );
             let mut k: Vec<&'static str> = s
                 .plan
                 .faults

@@ -18,7 +18,10 @@
 //! A model that panics fails the run with the panic's message and the seed; it does
 //! not take the program down.
 
+use std::cell::RefCell;
+use std::collections::VecDeque;
 use std::panic::AssertUnwindSafe;
+use std::rc::Rc;
 
 use checkers::check::{ModelName, check_history};
 use checkers::convergence::check_convergence;
@@ -35,9 +38,10 @@ use sim_core::{
     TraceEvent,
 };
 
+use crate::availability::{Availability, OpRecord, RequestTally, Timeline, crashes, measure_ops};
 use crate::kernel_bench::RELAY_NODES;
-use crate::nemesis::{self, Dynamic, Nemesis, Schedule};
-use crate::workload::{Mix, Workload, WorkloadConfig, WorkloadError};
+use crate::nemesis::{self, Dynamic, Nemesis, Schedule, Setup};
+use crate::workload::{Mix, Workload, WorkloadConfig, WorkloadError, arrivals};
 
 /// How long a run may go on in simulated time before the runner stops it.
 pub const SIMULATED_TIME_LIMIT: Duration = Duration::from_secs(3_600);
@@ -90,8 +94,12 @@ pub struct RunConfig {
     pub clients: u32,
     /// The clients' patterns.
     pub client: ClientSettings,
-    /// Faults strike inside this window from the start.
+    /// Faults strike inside this window from the start (and, with an open-loop
+    /// workload, operations arrive inside it).
     pub window: Duration,
+    /// How long each fault spell lasts (`None`: the nemesis's own lengths); see
+    /// [`Setup::spell`].
+    pub spell: Option<Duration>,
     /// The quiet time before the final reads.
     pub quiet: Duration,
     /// Which guarantees to judge.
@@ -125,8 +133,20 @@ impl RunConfig {
             clients: 5,
             client: ClientSettings::default(),
             window: Duration::from_secs(4),
+            spell: None,
             quiet: Duration::from_secs(2),
             checks: Checks::Promised,
+        }
+    }
+
+    /// What the nemesis plans for: this configuration's clients, window and spells,
+    /// with `replicas` replicas.
+    pub fn setup(&self, replicas: usize) -> Setup {
+        Setup {
+            replicas,
+            clients: self.clients as usize,
+            window: self.window,
+            spell: self.spell,
         }
     }
 
@@ -172,14 +192,9 @@ impl OpCounts {
         self.unfinished += other.unfinished;
     }
 
-    /// Share of ended operations that succeeded (1 with none).
-    pub fn availability(&self) -> f64 {
-        let ended = self.ok + self.fail + self.info;
-        if ended == 0 {
-            1.0
-        } else {
-            self.ok as f64 / ended as f64
-        }
+    /// Every operation counted.
+    pub fn total(&self) -> u64 {
+        self.ok + self.fail + self.info + self.unfinished
     }
 }
 
@@ -281,7 +296,13 @@ pub struct RunReport {
     pub stats: Stats,
     /// How the workload's operations ended (final reads not counted).
     pub ops: OpCounts,
-    /// Latencies of the workload's successful operations.
+    /// Availability, four ways (see [`crate::availability`]).
+    pub availability: Availability,
+    /// Whether some fault was active at some moment (a nemesis may have nothing to do
+    /// to a model: no partition cuts a store of one replica in two).
+    pub faulted: bool,
+    /// Latencies of the workload's successful operations, from invocation to the end
+    /// (time spent waiting at the client before the invocation is not in them).
     pub latency: Latencies,
     /// The verdict on every guarantee judged.
     pub verdicts: Vec<GuaranteeVerdict>,
@@ -477,14 +498,9 @@ fn run_relay(config: &RunConfig) -> Result<RunReport, RunError> {
     let plan = match &config.plan {
         Some(plan) => plan.clone(),
         None => {
-            nemesis::generate(
-                config.nemesis,
-                config.seed,
-                RELAY_NODES as usize,
-                0,
-                config.window,
-            )
-            .plan
+            let mut setup = config.setup(RELAY_NODES as usize);
+            setup.clients = 0;
+            nemesis::generate(config.nemesis, config.seed, &setup).plan
         }
     };
     let mut builder = Sim::<Relay>::builder(config.seed)
@@ -506,6 +522,8 @@ fn run_relay(config: &RunConfig) -> Result<RunReport, RunError> {
         trace_hash: sim.trace_hash(),
         stats: sim.stats().clone(),
         ops: OpCounts::default(),
+        availability: Availability::default(),
+        faulted: plan.faults.iter().any(|f| f.fault != Fault::HealAll),
         latency: Latencies::default(),
         verdicts: Vec::new(),
         panic: None,
@@ -559,42 +577,21 @@ pub fn run_with<M: Model>(
         ..WorkloadConfig::default()
     });
     let workload = Workload::new(config.seed, workload_config)?;
-    let replicas = model.replicas();
-    let n = replicas.len();
-    let schedule = match &config.plan {
-        Some(plan) => {
-            let healed_at = plan.faults.iter().map(|f| f.at).max().unwrap_or(Time::ZERO);
-            Schedule {
-                plan: plan.clone(),
-                dynamic: Vec::new(),
-                healed_at,
-            }
-        }
-        None => nemesis::generate(
-            config.nemesis,
+    let n = model.replicas().len();
+    let schedule = schedule_for(config, n);
+    let window_end = schedule.healed_at;
+    let tally = Rc::new(RefCell::new(RequestTally::new(n)));
+    let mut sim = build_sim(config, model, &schedule, &tally)?;
+    let arrivals = workload_config.rate.map(|rate| {
+        arrivals(
             config.seed,
-            n,
+            rate,
             config.clients as usize,
             config.window,
-        ),
-    };
-    let ids: Vec<NodeId> = (0..n as u32).map(NodeId).collect();
-    let mut builder = Sim::<M::Replica, ClientOf<M>>::with_clients(config.seed)
-        .plan(schedule.plan.clone())
-        .trace(config.trace);
-    for replica in replicas {
-        builder = builder.replica(replica);
-    }
-    for i in 0..config.clients {
-        let mut client = ClientConfig::new(ids.clone(), i as usize, model.routing());
-        client.timeout = config.client.timeout;
-        client.retry = config.client.retry;
-        client.idempotency = config.client.idempotency;
-        client.breaker = config.client.breaker;
-        builder = builder.client(model.client(client));
-    }
-    let mut sim = builder.build()?;
-    let mut driver = Driver::new(config.clients, workload, schedule);
+            workload_config.ops,
+        )
+    });
+    let mut driver = Driver::new(config.clients, workload, schedule, arrivals, tally.clone());
     let outcome = std::panic::catch_unwind(AssertUnwindSafe(|| {
         driver.drive(&mut sim, config.quiet);
     }));
@@ -611,6 +608,16 @@ pub fn run_with<M: Model>(
     } else {
         judge(info, workload_config.mix, &history, config.checks)
     };
+    let plan = driver.applied_plan();
+    let timeline = Timeline::new(&plan, n, config.clients as usize, window_end);
+    let (during_faults, minority, after_retries) =
+        measure_ops(&driver.records, &timeline, config.client.timeout);
+    let availability = Availability {
+        cap: tally.borrow().cap(&crashes(&plan)),
+        during_faults,
+        minority,
+        after_retries,
+    };
     let mut samples = driver.latencies.clone();
     let latency = latencies(&mut samples);
     Ok(RunReport {
@@ -624,20 +631,70 @@ pub fn run_with<M: Model>(
         trace_hash: sim.trace_hash(),
         stats: sim.stats().clone(),
         ops: driver.counts,
+        availability,
+        faulted: timeline.ever_faulty(),
         latency,
         verdicts,
         panic,
-        plan: driver.applied_plan(),
+        plan,
         history,
         trace: sim.trace().map(<[TraceEvent]>::to_vec),
         latency_samples: samples,
     })
 }
 
+/// The faults of a run with `n` replicas: the plan file's, or the nemesis's.
+fn schedule_for(config: &RunConfig, n: usize) -> Schedule {
+    match &config.plan {
+        Some(plan) => {
+            let healed_at = plan.faults.iter().map(|f| f.at).max().unwrap_or(Time::ZERO);
+            Schedule {
+                plan: plan.clone(),
+                healed_at,
+                ..Schedule::default()
+            }
+        }
+        None => nemesis::generate(config.nemesis, config.seed, &config.setup(n)),
+    }
+}
+
+/// The simulation of `model` and `config.clients` clients under `schedule`'s faults,
+/// with every client request and answer going to `tally`.
+fn build_sim<M: Model>(
+    config: &RunConfig,
+    model: &M,
+    schedule: &Schedule,
+    tally: &Rc<RefCell<RequestTally>>,
+) -> Result<Sim<M::Replica, ClientOf<M>>, RunError> {
+    let replicas = model.replicas();
+    let ids: Vec<NodeId> = (0..replicas.len() as u32).map(NodeId).collect();
+    let observed = Rc::clone(tally);
+    let mut builder = Sim::<M::Replica, ClientOf<M>>::with_clients(config.seed)
+        .plan(schedule.plan.clone())
+        .trace(config.trace)
+        .observer(move |o| observed.borrow_mut().observe(o));
+    for replica in replicas {
+        builder = builder.replica(replica);
+    }
+    for i in 0..config.clients as usize {
+        let home = nemesis::home(i, ids.len());
+        let mut client = ClientConfig::new(ids.clone(), home, model.routing());
+        client.timeout = config.client.timeout;
+        client.retry = config.client.retry;
+        client.idempotency = config.client.idempotency;
+        client.breaker = config.client.breaker;
+        builder = builder.client(model.client(client));
+    }
+    Ok(builder.build()?)
+}
+
 /// An operation in flight.
 #[derive(Clone, Copy, Debug)]
 struct InFlight {
+    client: usize,
     process: u64,
+    /// When it arrived at its client (with a closed loop, when it was invoked).
+    arrival: Time,
     invoked: Time,
     request: Request,
     final_read: bool,
@@ -660,12 +717,23 @@ struct Driver {
     order: u64,
     counts: OpCounts,
     latencies: Vec<u64>,
+    /// How each workload operation went, for the availability measures.
+    records: Vec<OpRecord>,
     /// Each client's final reads still to make.
-    finals: Vec<std::collections::VecDeque<models::kv::Op>>,
+    finals: Vec<VecDeque<models::kv::Op>>,
+    /// Open loop: each client's arrivals still to come or waiting (`None`: closed loop).
+    arrivals: Option<Vec<VecDeque<Time>>>,
+    tally: Rc<RefCell<RequestTally>>,
 }
 
 impl Driver {
-    fn new(clients: u32, workload: Workload, schedule: Schedule) -> Driver {
+    fn new(
+        clients: u32,
+        workload: Workload,
+        schedule: Schedule,
+        arrivals: Option<Vec<VecDeque<Time>>>,
+        tally: Rc<RefCell<RequestTally>>,
+    ) -> Driver {
         Driver {
             clients: Vec::new(),
             process: (0..u64::from(clients)).collect(),
@@ -678,7 +746,10 @@ impl Driver {
             order: 0,
             counts: OpCounts::default(),
             latencies: Vec::new(),
+            records: Vec::new(),
             finals: Vec::new(),
+            arrivals,
+            tally,
         }
     }
 
@@ -687,17 +758,49 @@ impl Driver {
         self.order += 1;
     }
 
+    /// Hands `client` its next workload operation, if it has one: in a closed loop
+    /// after its think time, in an open loop at its next arrival (now, if that is
+    /// past).
+    fn next_op<R, C>(&mut self, sim: &mut Sim<R, C>, client: usize)
+    where
+        R: sim_core::Node,
+        C: sim_core::Node<Msg = R::Msg, Input = models::kv::Op>,
+    {
+        let now = sim.now();
+        let (arrival, at, op) = match &mut self.arrivals {
+            None => {
+                let Some(op) = self.workload.next_op() else {
+                    return;
+                };
+                let at = now + self.workload.think();
+                (at, at, op)
+            }
+            Some(queues) => {
+                let Some(arrival) = queues[client].pop_front() else {
+                    return;
+                };
+                let Some(op) = self.workload.next_op() else {
+                    return;
+                };
+                (arrival, arrival.max(now), op)
+            }
+        };
+        self.invoke(sim, client, (arrival, at), op, false);
+    }
+
+    /// Invokes `op` at `client` at `times.1`; it arrived at `times.0`.
     fn invoke<R, C>(
         &mut self,
         sim: &mut Sim<R, C>,
         client: usize,
-        at: Time,
+        times: (Time, Time),
         op: models::kv::Op,
         final_read: bool,
     ) where
         R: sim_core::Node,
         C: sim_core::Node<Msg = R::Msg, Input = models::kv::Op>,
     {
+        let (arrival, at) = times;
         let process = self.process[client];
         let (f, key, value) = describe(&op.request);
         self.record(
@@ -715,7 +818,9 @@ impl Driver {
         self.in_flight.insert(
             op.id,
             InFlight {
+                client,
                 process,
+                arrival,
                 invoked: at,
                 request: op.request,
                 final_read,
@@ -732,10 +837,7 @@ impl Driver {
         let replicas = sim.replica_ids().count();
         let deadline = Time::ZERO + SIMULATED_TIME_LIMIT;
         for client in 0..self.clients.len() {
-            if let Some(op) = self.workload.next_op() {
-                let at = sim.now() + self.workload.think();
-                self.invoke(sim, client, at, op, false);
-            }
+            self.next_op(sim, client);
         }
         let mut phase = Phase::Active;
         loop {
@@ -750,6 +852,7 @@ impl Driver {
                 }
                 Phase::Quiet { until } if sim.now() >= until => {
                     phase = Phase::FinalReads;
+                    self.tally.borrow_mut().stop_counting();
                     for client in 0..self.clients.len() {
                         self.finals.push(self.workload.final_reads().into());
                         self.next_final(sim, client);
@@ -793,13 +896,24 @@ impl Driver {
                 let client = emitted.node.index() - replicas;
                 if phase == Phase::FinalReads {
                     self.next_final(sim, client);
-                } else if let Some(op) = self.workload.next_op() {
-                    let at = sim.now() + self.workload.think();
-                    self.invoke(sim, client, at, op, false);
+                } else {
+                    self.next_op(sim, client);
                 }
             }
         }
-        self.counts.unfinished = self.in_flight.values().filter(|f| !f.final_read).count() as u64;
+        let unfinished: Vec<OpRecord> = self
+            .in_flight
+            .values()
+            .filter(|f| !f.final_read)
+            .map(|f| OpRecord {
+                client: f.client,
+                arrival: f.arrival,
+                ended: None,
+                ok: false,
+            })
+            .collect();
+        self.counts.unfinished = unfinished.len() as u64;
+        self.records.extend(unfinished);
     }
 
     fn next_final<R, C>(&mut self, sim: &mut Sim<R, C>, client: usize)
@@ -809,7 +923,7 @@ impl Driver {
     {
         if let Some(op) = self.finals.get_mut(client).and_then(|q| q.pop_front()) {
             let at = sim.now();
-            self.invoke(sim, client, at, op, true);
+            self.invoke(sim, client, (at, at), op, true);
         }
     }
 
@@ -818,76 +932,51 @@ impl Driver {
         R: Replica,
         C: sim_core::Node<Msg = R::Msg>,
     {
-        match dynamic {
-            Dynamic::IsolateLeader {
+        let Dynamic::IsolateLeader {
+            at,
+            until,
+            fallback,
+            with_client,
+            skew_ppm,
+        } = dynamic;
+        let leader = leader(sim).unwrap_or(fallback);
+        let mut side = vec![leader];
+        if let Some(c) = with_client
+            && let Some(&client) = self.clients.get(c)
+        {
+            side.push(client);
+        }
+        // The other replicas; with a client on the leader's side, the other
+        // clients too (that client talks only to the leader).
+        let replicas: Vec<NodeId> = sim.replica_ids().collect();
+        let rest: Vec<NodeId> = sim
+            .process_ids()
+            .filter(|id| !side.contains(id))
+            .filter(|id| with_client.is_some() || replicas.contains(id))
+            .collect();
+        let cut = Partition::halves(&side, &rest);
+        let mut faults = vec![
+            (at, Fault::Partition(cut.clone())),
+            (until, Fault::Heal(cut)),
+        ];
+        if let Some(drift_ppm) = skew_ppm {
+            // The leader's clock set back by the isolation's length, and slow.
+            let back = until.saturating_since(at).as_nanos() as i64;
+            let node = leader;
+            faults.push((
                 at,
-                until,
-                with_client,
-                skew_ppm,
-            } => {
-                // Whoever leads in the highest term (a deposed leader may still think
-                // it leads); the lowest-numbered one among equals.
-                let mut leader: Option<(u64, NodeId)> = None;
-                for id in sim.replica_ids() {
-                    if let Some(r) = sim.replica(id)
-                        && r.leads()
-                        && leader.is_none_or(|(term, _)| r.term() > term)
-                    {
-                        leader = Some((r.term(), id));
-                    }
-                }
-                let Some((_, leader)) = leader else {
-                    return;
-                };
-                let mut side = vec![leader];
-                if let Some(c) = with_client
-                    && let Some(&client) = self.clients.get(c)
-                {
-                    side.push(client);
-                }
-                // The other replicas; with a client on the leader's side, the other
-                // clients too (that client talks only to the leader).
-                let replicas: Vec<NodeId> = sim.replica_ids().collect();
-                let rest: Vec<NodeId> = sim
-                    .process_ids()
-                    .filter(|id| !side.contains(id))
-                    .filter(|id| with_client.is_some() || replicas.contains(id))
-                    .collect();
-                let cut = Partition::halves(&side, &rest);
-                let mut faults = vec![
-                    (at, Fault::Partition(cut.clone())),
-                    (until, Fault::Heal(cut)),
-                ];
-                if let Some(drift_ppm) = skew_ppm {
-                    let back = until.saturating_since(at).as_nanos() as i64;
-                    faults.push((
-                        at,
-                        Fault::ClockJump {
-                            node: leader,
-                            delta_ns: -back,
-                        },
-                    ));
-                    faults.push((
-                        at,
-                        Fault::ClockDrift {
-                            node: leader,
-                            drift_ppm,
-                        },
-                    ));
-                    faults.push((
-                        until,
-                        Fault::ClockDrift {
-                            node: leader,
-                            drift_ppm: 0,
-                        },
-                    ));
-                }
-                for (when, fault) in faults {
-                    sim.schedule_fault(when, fault.clone())
-                        .expect("an isolation of an existing replica is a valid fault");
-                    self.applied.push(TimedFault { at: when, fault });
-                }
-            }
+                Fault::ClockJump {
+                    node,
+                    delta_ns: -back,
+                },
+            ));
+            faults.push((at, Fault::ClockDrift { node, drift_ppm }));
+            faults.push((until, Fault::ClockDrift { node, drift_ppm: 0 }));
+        }
+        for (when, fault) in faults {
+            sim.schedule_fault(when, fault.clone())
+                .expect("an isolation of an existing replica is a valid fault");
+            self.applied.push(TimedFault { at: when, fault });
         }
     }
 
@@ -907,6 +996,12 @@ impl Driver {
             Outcome::Info { .. } => (EventType::Info, invoked_value),
         };
         if !flight.final_read {
+            self.records.push(OpRecord {
+                client: flight.client,
+                arrival: flight.arrival,
+                ended: Some(time),
+                ok: kind == EventType::Ok,
+            });
             match kind {
                 EventType::Ok => {
                     self.counts.ok += 1;
@@ -962,6 +1057,21 @@ impl Driver {
         faults.sort_by_key(|f| f.at.as_nanos());
         FaultPlan { faults }
     }
+}
+
+/// Whoever leads in the highest term (a deposed leader may still think it leads);
+/// the lowest-numbered one among equals; `None` if nobody leads.
+fn leader<R: Replica, C: sim_core::Node<Msg = R::Msg>>(sim: &Sim<R, C>) -> Option<NodeId> {
+    let mut leader: Option<(u64, NodeId)> = None;
+    for id in sim.replica_ids() {
+        if let Some(r) = sim.replica(id)
+            && r.leads()
+            && leader.is_none_or(|(term, _)| r.term() > term)
+        {
+            leader = Some((r.term(), id));
+        }
+    }
+    leader.map(|(_, id)| id)
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -1421,6 +1531,68 @@ mod tests {
             }
         }
     }
+
+    #[test]
+    fn without_faults_a_single_server_answers_everything_and_nothing_is_during_faults() {
+        let report = run(&RunConfig::new("single-copy", 4)).unwrap();
+        let a = report.availability;
+        assert!(a.cap.trials >= 200, "{a:?}");
+        assert_eq!(a.cap.hits, a.cap.trials);
+        assert_eq!(a.during_faults, Default::default());
+        assert_eq!(a.minority, Default::default());
+        assert_eq!(a.after_retries.share(), Some(1.0));
+        assert!(!report.faulted);
+    }
+
+    /// Gilbert and Lynch count a follower's redirect as no answer: Raft's first
+    /// requests to followers count against it even without faults.
+    #[test]
+    fn a_redirect_is_not_an_answer() {
+        let report = run(&RunConfig::new("raft", 4)).unwrap();
+        let cap = report.availability.cap;
+        assert!(cap.hits < cap.trials, "{cap:?}");
+        assert!(cap.share().unwrap() > 0.8, "{cap:?}");
+        assert_eq!(report.availability.after_retries.share(), Some(1.0));
+    }
+
+    /// An open loop goes on sending a cut-off client operations for the whole window:
+    /// single-copy's clients on the far side of `partition-majority` are measured, and
+    /// none of them is served within a timeout.
+    #[test]
+    fn an_open_loop_measures_the_clients_cut_off_from_the_server() {
+        let mut config = RunConfig::new("single-copy", 2);
+        config.nemesis = Nemesis::PartitionMajority;
+        config.workload = Some(WorkloadConfig {
+            mix: Mix::ListAppend,
+            ops: u64::MAX,
+            rate: Some(crate::workload::Rate::new(10.0).unwrap()),
+            ..WorkloadConfig::default()
+        });
+        let report = run(&config).unwrap();
+        assert!(!report.failed(), "{:?}", report.verdicts);
+        // About 10 per second per client, for 4 seconds, for 5 clients.
+        let total = report.ops.total();
+        assert!((140..260).contains(&total), "{total} operations");
+        let a = report.availability;
+        assert!(a.minority.trials >= 20, "{a:?}");
+        assert_eq!(a.minority.hits, 0, "{a:?}");
+        // The partition lasts the whole window: every arrival is during a fault, and
+        // the clients beside the server are served.
+        assert_eq!(a.during_faults.trials, total);
+        assert!(a.during_faults.hits > 0, "{a:?}");
+        // Cut off for 4 s, a client's operations run out of attempts.
+        assert!(a.after_retries.share().unwrap() < 1.0, "{a:?}");
+        assert!(report.faulted);
+    }
+
+    #[test]
+    fn a_closed_loop_run_is_unchanged_by_the_measurements() {
+        // Pinned: the availability measures observe a run without changing it.
+        let report = run(&RunConfig::new("single-copy", 7)).unwrap();
+        assert_eq!(format!("{:016x}", report.trace_hash), PINNED_SINGLE_COPY_7);
+    }
+
+    const PINNED_SINGLE_COPY_7: &str = "51aab78311f294c6";
 
     #[test]
     fn percentiles_are_nearest_rank() {

@@ -32,7 +32,7 @@ use sim_core::Duration;
 
 use crate::nemesis::Nemesis;
 use crate::run::{ClientSettings, RunConfig, default_mix};
-use crate::workload::{KeyChoice, WorkloadConfig};
+use crate::workload::{KeyChoice, Rate, WorkloadConfig};
 
 /// Any nemesis; shrinks towards `none`.
 pub fn nemesis() -> impl Strategy<Value = Nemesis> {
@@ -40,7 +40,8 @@ pub fn nemesis() -> impl Strategy<Value = Nemesis> {
 }
 
 /// A workload of `model`'s own mix: 1–300 operations over 1–8 keys, uniform or Zipf,
-/// 0–90% reads, an optional think time.
+/// 0–90% reads, an optional think time; or, open-loop, 1–40 arrivals per second per
+/// client (then the operations are a cap). Shrinks towards a closed loop.
 pub fn workload(model: &str) -> impl Strategy<Value = WorkloadConfig> {
     let mix = default_mix(model);
     (
@@ -49,9 +50,10 @@ pub fn workload(model: &str) -> impl Strategy<Value = WorkloadConfig> {
         prop::option::of(0.5f64..2.0),
         0u8..90,
         0u64..50,
+        prop::option::of(1u32..40),
     )
         .prop_map(
-            move |(ops, keys, zipf, read_percent, think_ms)| WorkloadConfig {
+            move |(ops, keys, zipf, read_percent, think_ms, rate)| WorkloadConfig {
                 mix,
                 ops,
                 keys,
@@ -59,6 +61,7 @@ pub fn workload(model: &str) -> impl Strategy<Value = WorkloadConfig> {
                 read_percent,
                 cas_percent: (90 - read_percent).min(10),
                 think: Duration::from_millis(think_ms),
+                rate: rate.map(|r| Rate::new(f64::from(r)).expect("1 to 40 is a rate")),
             },
         )
 }
@@ -189,23 +192,27 @@ fn params_of(replicas: Option<usize>, settings: &[(&str, u64)]) -> Params {
 }
 
 /// A whole scenario of `model`: any seed, nemesis, workload, model settings
-/// ([`params`]), 1–7 clients and client settings.
+/// ([`params`]), 1–7 clients, client settings, and fault spells of the nemesis's own
+/// lengths or of 50–2,000 ms.
 pub fn scenario(model: &'static str) -> impl Strategy<Value = RunConfig> {
     (
         any::<u64>(),
         nemesis(),
         workload(model),
         params(model),
-        1u32..8,
-        client(),
+        (1u32..8, client()),
+        prop::option::of(50u64..2_000),
     )
-        .prop_map(move |(seed, nemesis, workload, params, clients, client)| {
-            let mut config = RunConfig::new(model, seed);
-            config.nemesis = nemesis;
-            config.workload = Some(workload);
-            config.params = params;
-            config.clients = clients;
-            config.client = client;
-            config
-        })
+        .prop_map(
+            move |(seed, nemesis, workload, params, (clients, client), spell_ms)| {
+                let mut config = RunConfig::new(model, seed);
+                config.nemesis = nemesis;
+                config.workload = Some(workload);
+                config.params = params;
+                config.clients = clients;
+                config.client = client;
+                config.spell = spell_ms.map(Duration::from_millis);
+                config
+            },
+        )
 }

@@ -6,14 +6,131 @@
 //! real traffic has). Every write, cas and append writes a value never written before:
 //! the checkers rely on it to tell which write a read saw.
 //!
-//! The runner drives clients in a closed loop (each client has one operation in flight
-//! and gets the next when the last ends, after an optional think time), then, after the
-//! faults heal and the system is quiet, has every client read every key: the final
-//! reads that convergence is judged from.
+//! Operations reach the clients in one of two ways:
+//!
+//! - a **closed loop** (the default): each client has one operation in flight and gets
+//!   the next when the last ends, after an optional think time, until the run's budget
+//!   of operations is spent. A client that is stuck asks for nothing more, so a
+//!   cut-off client is barely sampled while the others use up the budget.
+//! - an **open loop** (`rate`): operations arrive at each client as a Poisson process
+//!   of `rate` per second for the whole fault window, whatever happens to them, and
+//!   queue at their client, which still has at most one in flight (as a history
+//!   requires of a process). A cut-off client's demand goes on arriving, and is counted.
+//!
+//! After the faults heal and the system is quiet, every client reads every key: the
+//! final reads that convergence is judged from.
+
+use std::collections::VecDeque;
 
 use models::kv::{Key, Op, Request, Value};
 use serde::Serialize;
-use sim_core::{Duration, Purpose, SimRng};
+use sim_core::{Duration, Purpose, SimRng, Time};
+
+/// Operations per second per client, for an open-loop workload: a positive, finite
+/// number up to [`Rate::MAX`].
+///
+/// ```
+/// use scenarios::workload::Rate;
+/// assert_eq!("12.5".parse::<Rate>()?.per_second(), 12.5);
+/// assert!("0".parse::<Rate>().is_err());
+/// assert!("-3".parse::<Rate>().is_err());
+/// assert!("1e9".parse::<Rate>().is_err());
+/// assert!("NaN".parse::<Rate>().is_err());
+/// # Ok::<(), String>(())
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, PartialOrd, Serialize)]
+pub struct Rate(f64);
+
+impl Rate {
+    /// The highest rate: a thousand operations per second per client, far more than a
+    /// client with one operation in flight at simulated latencies can serve.
+    pub const MAX: f64 = 1_000.0;
+
+    /// `per_second`, if it is a rate.
+    pub fn new(per_second: f64) -> Result<Rate, String> {
+        if per_second.is_finite() && per_second > 0.0 && per_second <= Rate::MAX {
+            Ok(Rate(per_second))
+        } else {
+            Err(format!(
+                "a rate is a number of operations per second per client above 0 and at most {}, not {per_second}",
+                Rate::MAX
+            ))
+        }
+    }
+
+    /// Operations per second per client.
+    pub fn per_second(self) -> f64 {
+        self.0
+    }
+}
+
+impl std::str::FromStr for Rate {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Rate, String> {
+        let value: f64 = text.trim().parse().map_err(|_| {
+            format!("expected operations per second per client, such as 20 or 2.5, got {text:?}")
+        })?;
+        Rate::new(value)
+    }
+}
+
+impl std::fmt::Display for Rate {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.0)
+    }
+}
+
+/// The random stream of client `client`'s arrivals ([`Purpose::Custom`]): one per
+/// client, so that a client's arrivals do not depend on how many others there are.
+fn arrivals_stream(client: usize) -> Purpose {
+    Purpose::Custom(0x4152_0000 + client as u32)
+}
+
+/// The arrival times of an open-loop workload: for each of `clients` clients, a
+/// Poisson process of `rate` per second over `0..window`; then only the first `cap`
+/// arrivals of all (in time order, ties by client) are kept.
+///
+/// ```
+/// use scenarios::workload::{Rate, arrivals};
+/// use sim_core::Duration;
+/// let a = arrivals(7, Rate::new(50.0)?, 4, Duration::from_secs(10), u64::MAX);
+/// let total: usize = a.iter().map(|q| q.len()).sum();
+/// assert!((1_800..2_200).contains(&total), "{total}"); // about 50 × 4 × 10
+/// let capped = arrivals(7, Rate::new(50.0)?, 4, Duration::from_secs(10), 100);
+/// assert_eq!(capped.iter().map(|q| q.len()).sum::<usize>(), 100);
+/// # Ok::<(), String>(())
+/// ```
+pub fn arrivals(
+    seed: u64,
+    rate: Rate,
+    clients: usize,
+    window: Duration,
+    cap: u64,
+) -> Vec<VecDeque<Time>> {
+    let end = Time::ZERO + window;
+    let mean_gap_ns = 1e9 / rate.per_second();
+    let mut all: Vec<(Time, usize)> = Vec::new();
+    for client in 0..clients {
+        let mut rng = SimRng::new(seed, arrivals_stream(client));
+        let mut t = 0.0;
+        loop {
+            t += rng.exp1() * mean_gap_ns;
+            let at = Time::from_nanos(t as u64);
+            if at >= end {
+                break;
+            }
+            all.push((at, client));
+        }
+    }
+    all.sort_unstable();
+    all.truncate(usize::try_from(cap).unwrap_or(usize::MAX));
+    let mut queues = vec![VecDeque::new(); clients];
+    for (at, client) in all {
+        queues[client].push_back(at);
+    }
+    queues
+}
 
 /// The operation mix.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -64,7 +181,8 @@ pub enum KeyChoice {
 pub struct WorkloadConfig {
     /// The operation mix.
     pub mix: Mix,
-    /// Operations in all, across clients (the final reads not counted).
+    /// Operations in all, across clients (the final reads not counted): the closed
+    /// loop's budget; with a `rate`, a cap on the arrivals (`u64::MAX`: none).
     pub ops: u64,
     /// Keys are `0..keys`.
     pub keys: u64,
@@ -75,8 +193,11 @@ pub struct WorkloadConfig {
     /// Out of 100: cas (the `kv` mix only; the rest are writes).
     pub cas_percent: u8,
     /// The longest pause a client takes between operations (uniform in 0..=this; zero
-    /// is a tight closed loop).
+    /// is a tight closed loop). Not used with a `rate`.
     pub think: Duration,
+    /// Open loop: operations arrive at each client at this rate (`None`: a closed
+    /// loop).
+    pub rate: Option<Rate>,
 }
 
 impl Default for WorkloadConfig {
@@ -89,6 +210,7 @@ impl Default for WorkloadConfig {
             read_percent: 50,
             cas_percent: 10,
             think: Duration::ZERO,
+            rate: None,
         }
     }
 }
@@ -193,7 +315,7 @@ impl Workload {
 
     /// The next operation, or `None` when the budget is spent.
     pub fn next_op(&mut self) -> Option<Op> {
-        if self.issued == self.config.ops {
+        if self.issued >= self.config.ops {
             return None;
         }
         let id = self.issued;

@@ -937,6 +937,212 @@ fn matrix_prints_a_markdown_table() {
     assert!(rows[0].contains("| none | 100%* |"), "{text}");
 }
 
+#[test]
+fn run_reports_availability_four_ways() {
+    let out = consim(&[
+        "run",
+        "--model",
+        "raft",
+        "--scenario",
+        "partition-majority",
+        "--seed",
+        "3",
+        "--rate",
+        "5",
+        "--json",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let line = json_line(&out);
+    let a = &line["availability"];
+    for measure in ["cap", "during_faults", "minority", "after_retries"] {
+        let share = a[measure]
+            .as_f64()
+            .unwrap_or_else(|| panic!("{measure}: {a}"));
+        assert!((0.0..=1.0).contains(&share), "{measure}: {a}");
+        let counts = &line["availability_counts"][measure];
+        let (hits, trials) = (
+            counts["hits"].as_u64().unwrap(),
+            counts["trials"].as_u64().unwrap(),
+        );
+        assert!(trials > 0 && hits <= trials, "{measure}: {counts}");
+        assert!((share - hits as f64 / trials as f64).abs() < 1e-12);
+    }
+    // Raft answers nobody on the minority side.
+    assert_eq!(a["minority"], 0.0, "{a}");
+    // Without faults there is nothing to measure during them: null, not 1.0.
+    let out = consim(&[
+        "run",
+        "--model",
+        "raft",
+        "--scenario",
+        "none",
+        "--seed",
+        "3",
+        "--json",
+    ]);
+    let a = json_line(&out)["availability"].clone();
+    assert!(
+        a["during_faults"].is_null() && a["minority"].is_null(),
+        "{a}"
+    );
+    assert_eq!(a["after_retries"], 1.0, "{a}");
+    // The text line names all four.
+    let out = consim(&[
+        "run",
+        "--model",
+        "raft",
+        "--scenario",
+        "none",
+        "--seed",
+        "3",
+    ]);
+    assert!(
+        stdout(&out).contains("availability: cap="),
+        "{}",
+        stdout(&out)
+    );
+    assert!(stdout(&out).contains("during-faults=n/a minority=n/a after-retries=100.0%"));
+}
+
+#[test]
+fn rates_and_spells_that_make_no_sense_are_refused() {
+    let run = ["run", "--model", "single-copy", "--seed", "1"];
+    for (extra, needle) in [
+        (&["--rate", "0"][..], "above 0"),
+        (&["--rate", "-3"][..], "above 0"),
+        (&["--rate", "1e9"][..], "at most 1000"),
+        (&["--rate", "NaN"][..], "above 0"),
+        (&["--rate", "fast"][..], "operations per second"),
+        (
+            &["--rate", "5", "--think-ms", "10"][..],
+            "cannot be used with",
+        ),
+        (&["--spell-ms", "0"][..], "spell-ms"),
+        (&["--spell-ms", "5000"][..], "1..=3000"),
+    ] {
+        let args = [&run[..], extra].concat();
+        let out = consim(&args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", stderr(&out));
+        assert!(stderr(&out).contains(needle), "{args:?}: {}", stderr(&out));
+        assert!(!stderr(&out).contains("panicked"), "{}", stderr(&out));
+    }
+    let out = consim(&["matrix", "--rate", "0"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    // A sane rate runs, and its replay line carries it and the spell.
+    let out = consim(&[&run[..], &["--rate", "2.5", "--spell-ms", "300"]].concat());
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains("--seed 1 --rate 2.5 --spell-ms 300"),
+        "{}",
+        stdout(&out)
+    );
+}
+
+#[test]
+fn matrix_json_has_one_object_per_cell_with_intervals() {
+    let out = consim(&[
+        "matrix",
+        "--seeds",
+        "4",
+        "--models",
+        "single-copy,dynamo",
+        "--scenarios",
+        "none,partition-majority,bridge",
+        "--json",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let cells: Vec<Value> = stdout(&out)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(cells.len(), 6);
+    for cell in &cells {
+        assert_eq!(cell["runs"], 4, "{cell}");
+        for key in [
+            "model",
+            "nemesis",
+            "guarantees",
+            "availability",
+            "latency",
+            "outcomes",
+            "ci95",
+        ] {
+            assert!(!cell[key].is_null(), "{key}: {cell}");
+        }
+        let outcomes: f64 = ["ok", "fail", "info", "unfinished"]
+            .iter()
+            .map(|k| cell["outcomes"][k].as_f64().unwrap())
+            .sum();
+        assert!((outcomes - 1.0).abs() < 1e-9, "{cell}");
+        for (name, share) in cell["guarantees"].as_object().unwrap() {
+            let ci = &cell["ci95"]["guarantees"][name];
+            match share.as_f64() {
+                None => assert!(share.is_null() && ci.is_null(), "{name}: {cell}"),
+                Some(p) => {
+                    let (low, high) = (ci[0].as_f64().unwrap(), ci[1].as_f64().unwrap());
+                    assert!(low <= p && p <= high, "{name}: {cell}");
+                }
+            }
+        }
+    }
+    let cell = |model: &str, nemesis: &str| {
+        cells
+            .iter()
+            .find(|c| c["model"] == model && c["nemesis"] == nemesis)
+            .unwrap()
+    };
+    // Without faults, nothing is measured during them or on a minority side: null.
+    let none = cell("single-copy", "none");
+    assert!(none["availability"]["during_faults"].is_null(), "{none}");
+    assert!(none["ci95"]["availability"]["minority"].is_null(), "{none}");
+    assert_eq!(none["faulted_runs"], 0);
+    // No bridge can be built of one replica: the cell says no fault struck.
+    assert_eq!(cell("single-copy", "bridge")["faulted_runs"], 0);
+    assert_eq!(cell("dynamo", "bridge")["faulted_runs"], 4);
+    let text = consim(&[
+        "matrix",
+        "--seeds",
+        "2",
+        "--models",
+        "single-copy",
+        "--scenarios",
+        "bridge",
+    ]);
+    assert!(
+        stdout(&text).contains("| bridge (no fault struck) |"),
+        "{}",
+        stdout(&text)
+    );
+}
+
+/// The CAP theorem, measured: on the minority side of a partition that lasts, the
+/// stores that promise linearizability answer (almost) nobody, and the eventually
+/// consistent ones answer (almost) everybody, while every promise holds.
+#[test]
+fn partition_majority_separates_the_cp_stores_from_the_ap_ones() {
+    let out = consim(&["matrix", "--scenarios", "partition-majority", "--json"]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "a promise broke: {}",
+        stdout(&out)
+    );
+    let cells: Vec<Value> = stdout(&out)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let minority = |model: &str| {
+        let cell = cells.iter().find(|c| c["model"] == model).unwrap();
+        cell["availability"]["minority"].as_f64().unwrap()
+    };
+    for cp in ["single-copy", "raft", "abd"] {
+        assert!(minority(cp) <= 0.05, "{cp}: {}", minority(cp));
+    }
+    for ap in ["dynamo", "dynamo-crdt"] {
+        assert!(minority(ap) >= 0.95, "{ap}: {}", minority(ap));
+    }
+}
+
 /// The lines of `chapter` between `<!-- {marker}: begin -->` and `<!-- {marker}: end -->`.
 /// With `CONSIM_BLESS=1` in the environment, replaces them with `fresh` instead (and the
 /// test passes): the way to update the book after a deliberate change.
