@@ -13,11 +13,14 @@
 //!
 //! - [`run`]: model + workload + nemesis + seed → history, verdicts, availability and
 //!   latency (a [`run::RunReport`]).
-//! - [`workload`]: the key-value workloads that drive clients.
+//! - [`availability`]: the four measures of availability, each defined once.
+//! - [`workload`]: the key-value workloads that drive clients, in a closed or an open
+//!   loop.
 //! - [`nemesis`]: fault plans generated from the seed, swarm included.
 //! - [`sweep`]: seeds across cores, in seed order, sharded for CI.
 //! - [`shrink`]: the fewest faults and operations that still fail a run.
 //! - [`matrix`]: the CAP table.
+//! - [`interval`]: the 95% intervals of its shares, with the run as the unit.
 //! - [`strategies`]: proptest strategies for whole scenarios.
 //! - [`kernel_bench`]: the relay benchmark behind `consim bench kernel`.
 

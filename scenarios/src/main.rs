@@ -216,7 +216,7 @@ struct ShrinkArgs {
 #[derive(Debug, clap::Args)]
 struct MatrixArgs {
     /// Seeds per cell (seeds 0..N).
-    #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u64).range(1..))]
+    #[arg(long, default_value_t = 50, value_parser = clap::value_parser!(u64).range(1..))]
     seeds: u64,
     /// Models (comma-separated; default: every correct model). A model may carry
     /// settings, `NAME:KEY=VALUE:…` (`replicas=N` too), to set it beside itself:

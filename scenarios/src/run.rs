@@ -3,8 +3,9 @@
 //!
 //! A run has three phases, all in simulated time:
 //!
-//! 1. **Active**: clients run the workload in a closed loop while the nemesis's faults
-//!    strike, inside a fault window from the start.
+//! 1. **Active**: clients run the workload (in a closed loop, or as operations arrive
+//!    in an open one) while the nemesis's faults strike, inside a fault window from
+//!    the start.
 //! 2. **Quiet**: once every operation has ended and the window has closed (the nemesis
 //!    heals everything at its end), the system runs undisturbed for a while.
 //! 3. **Final reads**: every client reads every key; convergence is judged from these.
