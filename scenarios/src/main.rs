@@ -742,16 +742,20 @@ fn print_report(
         report.simulated
     );
     if report.workload.is_some() {
+        let latency = match report.latency {
+            Some(l) => format!(
+                "p50={:.1}ms p99={:.1}ms max={:.1}ms",
+                l.p50_ms, l.p99_ms, l.max_ms
+            ),
+            None => "latency n/a (nothing succeeded)".to_owned(),
+        };
         line += &format!(
-            " ops: ok={} fail={} info={} unfinished={} availability: {} p50={:.1}ms p99={:.1}ms max={:.1}ms",
+            " ops: ok={} fail={} info={} unfinished={} availability: {} {latency}",
             ops.ok,
             ops.fail,
             ops.info,
             ops.unfinished,
             availability_text(&report.availability),
-            report.latency.p50_ms,
-            report.latency.p99_ms,
-            report.latency.max_ms
         );
     }
     writeln!(out, "{line}")?;

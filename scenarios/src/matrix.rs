@@ -397,7 +397,7 @@ pub fn matrix(
                 samples.extend_from_slice(&report.latency_samples);
                 cell.count(report);
             })?;
-            cell.latency = (!samples.is_empty()).then(|| latencies(&mut samples));
+            cell.latency = latencies(&mut samples);
             row(&cell);
             rows.push(cell);
         }

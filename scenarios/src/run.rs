@@ -210,21 +210,22 @@ pub struct Latencies {
     pub max_ms: f64,
 }
 
-/// Exact percentiles (nearest rank) of `samples`, in nanoseconds, as milliseconds.
-pub fn latencies(samples: &mut [u64]) -> Latencies {
+/// Exact percentiles (nearest rank) of `samples`, in nanoseconds, as milliseconds;
+/// `None` without samples.
+pub fn latencies(samples: &mut [u64]) -> Option<Latencies> {
     if samples.is_empty() {
-        return Latencies::default();
+        return None;
     }
     samples.sort_unstable();
     let rank = |p: f64| {
         let i = ((p * samples.len() as f64).ceil() as usize).clamp(1, samples.len()) - 1;
         samples[i] as f64 / 1e6
     };
-    Latencies {
+    Some(Latencies {
         p50_ms: rank(0.50),
         p99_ms: rank(0.99),
         max_ms: samples[samples.len() - 1] as f64 / 1e6,
-    }
+    })
 }
 
 /// Why a guarantee is judged in this run.
@@ -303,8 +304,9 @@ pub struct RunReport {
     /// to a model: no partition cuts a store of one replica in two).
     pub faulted: bool,
     /// Latencies of the workload's successful operations, from invocation to the end
-    /// (time spent waiting at the client before the invocation is not in them).
-    pub latency: Latencies,
+    /// (time spent waiting at the client before the invocation is not in them);
+    /// `None` if none succeeded.
+    pub latency: Option<Latencies>,
     /// The verdict on every guarantee judged.
     pub verdicts: Vec<GuaranteeVerdict>,
     /// The model panicked, with this message (the run is a failure).
@@ -525,7 +527,7 @@ fn run_relay(config: &RunConfig) -> Result<RunReport, RunError> {
         ops: OpCounts::default(),
         availability: Availability::default(),
         faulted: plan.faults.iter().any(|f| f.fault != Fault::HealAll),
-        latency: Latencies::default(),
+        latency: None,
         verdicts: Vec::new(),
         panic: None,
         plan,
@@ -1598,8 +1600,8 @@ mod tests {
     #[test]
     fn percentiles_are_nearest_rank() {
         let mut samples: Vec<u64> = (1..=100).map(|ms| ms * 1_000_000).collect();
-        let l = latencies(&mut samples);
+        let l = latencies(&mut samples).unwrap();
         assert_eq!((l.p50_ms, l.p99_ms, l.max_ms), (50.0, 99.0, 100.0));
-        assert_eq!(latencies(&mut []), Latencies::default());
+        assert_eq!(latencies(&mut []), None);
     }
 }
