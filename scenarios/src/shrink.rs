@@ -84,16 +84,18 @@ pub fn shrink_with(
     };
     let mut runs = 1;
     let original_faults = first.plan.faults.len();
-    let original_ops = config
-        .workload
-        .map(|w| w.ops)
-        .unwrap_or(crate::workload::WorkloadConfig::default().ops);
+    // The operations the run made: its budget, or, in an open loop, its arrivals
+    // (whose cap then shrinks like a budget).
+    let original_ops = first.ops.total();
     let mut base = config.clone();
     base.plan = Some(first.plan.clone());
-    base.workload = Some(config.workload.unwrap_or(crate::workload::WorkloadConfig {
-        mix: crate::run::default_mix(&config.model),
-        ..crate::workload::WorkloadConfig::default()
-    }));
+    base.workload = Some(crate::workload::WorkloadConfig {
+        ops: original_ops,
+        ..config.workload.unwrap_or(crate::workload::WorkloadConfig {
+            mix: crate::run::default_mix(&config.model),
+            ..crate::workload::WorkloadConfig::default()
+        })
+    });
     // Same failure: a panic again, or one of the same guarantees violated.
     let still_fails =
         |candidate: &RunConfig, runs: &mut u64| -> Result<Option<RunReport>, RunError> {

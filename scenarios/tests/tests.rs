@@ -1360,6 +1360,37 @@ fn shrink_cuts_a_failing_run_down_and_its_replay_still_fails() {
     let again = consim(&replay.split_whitespace().collect::<Vec<_>>());
     assert_eq!(again.status.code(), Some(1), "{}", stdout(&again));
     assert!(stdout(&again).contains("linearizable (the bug's target): VIOLATION"));
+    // An open loop's failure shrinks from the operations that arrived, and its replay
+    // keeps the rate.
+    let out = consim(&[
+        "shrink",
+        "--model",
+        "session-token-ignored",
+        "--scenario",
+        "one-way",
+        "--rate",
+        "5",
+        "--seed",
+        "0",
+        "--out",
+        dir.to_str().unwrap(),
+        "--json",
+    ]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let line = json_line(&out);
+    let original = line["original_ops"].as_u64().unwrap();
+    assert!((50..150).contains(&original), "{line}");
+    assert!(line["ops"].as_u64().unwrap() < original, "{line}");
+    let replay = line["replay"].as_str().unwrap();
+    assert!(replay.contains(" --rate 5"), "{replay}");
+    let args: Vec<&str> = replay
+        .strip_prefix("cargo run --release -- ")
+        .unwrap()
+        .split_whitespace()
+        .collect();
+    let again = consim(&args);
+    assert_eq!(again.status.code(), Some(1), "{}", stdout(&again));
+    assert!(stdout(&again).contains("read-your-writes (the bug's target): VIOLATION"));
     // A run that does not fail has nothing to shrink.
     let fine = consim(&["shrink", "--model", "single-copy", "--seed", "1"]);
     assert_eq!(fine.status.code(), Some(0));
