@@ -11,10 +11,15 @@
 //! - **Reads** ask the preference list and answer once `r` nodes did, with the merge
 //!   of what they hold. Those that held something older are sent the merge (**read
 //!   repair**). Like writes, a read asks a fallback for each preference node silent
-//!   for a [`TICK`], and the fallback's answer (what it holds for the key, hints
-//!   included; perhaps nothing) counts towards `r`: a **sloppy quorum**, as Dynamo's
-//!   "first N healthy nodes". So a node on the minority side of a partition still
-//!   answers reads, with what its side knows.
+//!   for a [`TICK`], and the fallback's answer counts towards `r`: at once if it holds
+//!   something for the key (a hint), and, if it holds nothing, once the node it stands
+//!   in for is suspected — silent for [`SUSPECT`] — and has still not answered. A
+//!   **sloppy quorum**, as Dynamo's "first N healthy nodes": a node on the minority
+//!   side of a partition still answers reads, with what its side knows, and a node
+//!   that is only slow is not outvoted by ones that know nothing.
+//! - **Failure detection**: a preference node silent for [`SUSPECT`] in some
+//!   coordination is suspected until any message from it arrives; later coordinations
+//!   ask its fallback at once, beside it.
 //! - **Writes** send the new version to the preference list and are acknowledged once
 //!   `w` nodes have it durably. Every [`TICK`] the coordinator sends again to those that
 //!   have not answered, and for each silent preference node it also asks the next
@@ -299,8 +304,39 @@ struct Coordination {
     phase: Phase,
     /// Preference nodes, and the fallback (if any) standing in for each.
     targets: Vec<(NodeId, Option<NodeId>)>,
+    /// The nodes that answered the current phase.
     answered: BTreeSet<NodeId>,
+    /// When the coordination began (for [`GIVE_UP`]), on the monotonic clock.
     began: Time,
+    /// When the current phase began (for [`SUSPECT`]).
+    phase_began: Time,
+}
+
+impl Coordination {
+    /// Whether one more empty answer from a fallback counts at `now`: the read stands
+    /// in for the silent preference nodes with the first healthy nodes after them, so
+    /// an empty fallback counts while fewer of them count than there are preference
+    /// nodes that have not answered and are suspected (by `suspects`, or silent for
+    /// [`SUSPECT`] in this phase). A node that is only slow is not outvoted; one that
+    /// answered has its own vote, and nobody stands in for it.
+    fn empty_vote(&self, now: Time, suspects: &BTreeSet<NodeId>) -> bool {
+        let Phase::Read { answers, .. } = &self.phase else {
+            return false;
+        };
+        let silent = now.saturating_since(self.phase_began) >= SUSPECT;
+        let missing = self
+            .targets
+            .iter()
+            .filter(|&&(node, _)| !self.answered.contains(&node))
+            .filter(|&&(node, _)| silent || suspects.contains(&node))
+            .count();
+        let preference: Vec<NodeId> = self.targets.iter().map(|t| t.0).collect();
+        let standing_in = answers
+            .iter()
+            .filter(|(node, version)| version.is_none() && !preference.contains(node))
+            .count();
+        standing_in < missing
+    }
 }
 
 /// A node's timers.
@@ -367,6 +403,39 @@ impl DynamoReplica {
         }
     }
 
+    /// The first phase of a coordination of `request`, or why it is refused.
+    fn first_phase(
+        &mut self,
+        ctx: &mut Ctx<'_, Self>,
+        request: Request,
+    ) -> Result<Phase, &'static str> {
+        let read = || Phase::Read {
+            merged: None,
+            answers: Vec::new(),
+            empty_fallbacks: Vec::new(),
+        };
+        match (request, self.config.crdt) {
+            (Request::Read { .. }, _) => Ok(read()),
+            (Request::Cas { .. }, false) => {
+                Err("dynamo has no compare-and-set: the last writer wins")
+            }
+            (Request::Write { .. } | Request::Cas { .. }, true) => {
+                Err("dynamo-crdt serves append and read only")
+            }
+            (Request::Write { value, .. }, false) => Ok(Phase::Write {
+                version: Version::Lww {
+                    dot: self.dot(ctx),
+                    data: Data::Register(value),
+                },
+            }),
+            // A read-modify-write: read first.
+            (Request::Append { .. }, false) => Ok(read()),
+            (Request::Append { value, .. }, true) => Ok(Phase::Write {
+                version: Version::Set(imbl::ordmap! {value => self.dot(ctx)}),
+            }),
+        }
+    }
+
     fn on_request(
         &mut self,
         ctx: &mut Ctx<'_, Self>,
@@ -374,36 +443,9 @@ impl DynamoReplica {
         id: RequestId,
         request: Request,
     ) {
-        let refuse = |why| Answer::Refused { reason: why };
-        let phase = match (request, self.config.crdt) {
-            (Request::Read { .. }, _) => Phase::Read {
-                merged: None,
-                answers: Vec::new(),
-                empty_fallbacks: Vec::new(),
-            },
-            (Request::Cas { .. }, false) => {
-                let why = "dynamo has no compare-and-set: the last writer wins";
-                return ctx.send(from, reply(id, refuse(why), 0));
-            }
-            (Request::Write { .. } | Request::Cas { .. }, true) => {
-                let why = "dynamo-crdt serves append and read only";
-                return ctx.send(from, reply(id, refuse(why), 0));
-            }
-            (Request::Write { value, .. }, false) => Phase::Write {
-                version: Version::Lww {
-                    dot: self.dot(ctx),
-                    data: Data::Register(value),
-                },
-            },
-            // A read-modify-write: read first.
-            (Request::Append { .. }, false) => Phase::Read {
-                merged: None,
-                answers: Vec::new(),
-                empty_fallbacks: Vec::new(),
-            },
-            (Request::Append { value, .. }, true) => Phase::Write {
-                version: Version::Set(imbl::ordmap! {value => self.dot(ctx)}),
-            },
+        let phase = match self.first_phase(ctx, request) {
+            Ok(phase) => phase,
+            Err(reason) => return ctx.send(from, reply(id, Answer::Refused { reason }, 0)),
         };
         if request.is_write() {
             if let Some(done) = self.data.dedup.seen(id) {
@@ -432,6 +474,7 @@ impl DynamoReplica {
             targets,
             answered: BTreeSet::new(),
             began: ctx.monotonic(),
+            phase_began: ctx.monotonic(),
         };
         self.ops.insert(op, c);
         ctx.set_timer(TICK, Timer::Tick(op));
@@ -583,41 +626,79 @@ impl DynamoReplica {
         let Some(c) = self.ops.get(&op) else {
             return;
         };
-        // Whether the preference node this one stands in for is suspected.
-        let suspected = now.saturating_since(c.began) >= SUSPECT
-            || c.targets
-                .iter()
-                .any(|t| t.1 == Some(from) && self.suspects.contains(&t.0));
-        let owner = self.config.owns(from, c.key);
+        if !matches!(c.phase, Phase::Read { .. }) || c.answered.contains(&from) {
+            return;
+        }
+        // A sloppy quorum: a fallback's answer counts like a preference node's, even an
+        // empty one, once the node it stands in for is silent and suspected (for
+        // SUSPECT, here or in an earlier coordination). That is what keeps reads
+        // answering on a partition's minority side, and its price: a read whose quorum
+        // is made of fallbacks that hold nothing for the key answers "nothing", and an
+        // append built on it (a read-modify-write) overwrites the list. Until then an
+        // empty fallback waits: a node that is merely slow must not be outvoted by one
+        // that knows nothing; and once that node answers, the fallback counts for
+        // nothing.
+        let counts =
+            version.is_some() || self.config.owns(from, c.key) || c.empty_vote(now, &self.suspects);
         let c = self.ops.get_mut(&op).expect("looked up above");
+        c.answered.insert(from);
         let Phase::Read {
             merged,
             answers,
             empty_fallbacks,
         } = &mut c.phase
         else {
-            return;
+            unreachable!("checked above");
         };
-        if !c.answered.insert(from) {
-            return;
-        }
         if let Some(v) = &version {
             merge_into(merged, v);
         }
-        // A sloppy quorum: a fallback's answer counts like a preference node's, even an
-        // empty one, once the node it stands in for is suspected (silent for SUSPECT,
-        // here or in an earlier coordination). That is what keeps reads answering on a
-        // partition's minority side, and its price:
-        // a read whose quorum is made of fallbacks that hold nothing for the key
-        // answers "nothing", and an append built on it (a read-modify-write) overwrites
-        // the list. Before SUSPECT, an empty fallback waits: a node that is merely slow
-        // must not be outvoted by one that knows nothing.
-        if version.is_none() && !owner && !suspected {
-            empty_fallbacks.push(from);
-            return;
+        if !counts {
+            return empty_fallbacks.push(from);
         }
         answers.push((from, version));
         self.try_complete_read(ctx, op);
+    }
+
+    /// Counts the waiting empty fallbacks that may now stand in for suspected
+    /// preference nodes, and ends the read if that makes `r`. Whether it ended
+    /// (replied, or went on to an append's write phase).
+    fn flush_empty_fallbacks(&mut self, ctx: &mut Ctx<'_, Self>, op: u64, now: Time) -> bool {
+        let reading = |me: &Self| {
+            me.ops
+                .get(&op)
+                .is_some_and(|c| matches!(c.phase, Phase::Read { .. }))
+        };
+        if !reading(self) {
+            return false;
+        }
+        loop {
+            if !reading(self) {
+                return true;
+            }
+            let c = &self.ops[&op];
+            let Phase::Read {
+                empty_fallbacks, ..
+            } = &c.phase
+            else {
+                unreachable!("checked above");
+            };
+            if empty_fallbacks.is_empty() || !c.empty_vote(now, &self.suspects) {
+                return false;
+            }
+            let c = self.ops.get_mut(&op).expect("looked up above");
+            let Phase::Read {
+                answers,
+                empty_fallbacks,
+                ..
+            } = &mut c.phase
+            else {
+                unreachable!("checked above");
+            };
+            let fallback = empty_fallbacks.remove(0);
+            answers.push((fallback, None));
+            self.try_complete_read(ctx, op);
+        }
     }
 
     /// Ends a read that has `r` answers: read repair, then the reply, or an append's
@@ -704,6 +785,7 @@ impl DynamoReplica {
             }
         }
         c.answered.clear();
+        c.phase_began = ctx.monotonic();
         self.send_phase(ctx, op);
     }
 
@@ -743,8 +825,7 @@ impl DynamoReplica {
         let Some(c) = self.ops.get_mut(&op) else {
             return;
         };
-        let elapsed = now.saturating_since(c.began);
-        if elapsed >= GIVE_UP {
+        if now.saturating_since(c.began) >= GIVE_UP {
             let answer = match c.phase {
                 Phase::Write { .. } => Answer::Indeterminate {
                     reason: "too few nodes acknowledged in time",
@@ -755,30 +836,19 @@ impl DynamoReplica {
             };
             return self.finish(ctx, op, answer);
         }
-        if elapsed >= SUSPECT {
+        if now.saturating_since(c.phase_began) >= SUSPECT {
             for &(node, _) in &c.targets {
                 if !c.answered.contains(&node) {
                     self.suspects.insert(node);
                 }
             }
         }
-        if let Phase::Read {
-            answers,
-            empty_fallbacks,
-            ..
-        } = &mut c.phase
-            && elapsed >= SUSPECT
-            && !empty_fallbacks.is_empty()
-        {
-            // The nodes they stand in for have been silent long enough.
-            answers.extend(empty_fallbacks.drain(..).map(|f| (f, None)));
-            self.try_complete_read(ctx, op);
-        }
-        if !self.ops.contains_key(&op) {
+        ctx.set_timer(TICK, Timer::Tick(op));
+        if self.flush_empty_fallbacks(ctx, op, now) {
+            // The read ended: replied to, or its write phase already sent.
             return;
         }
         self.recruit(op, false);
-        ctx.set_timer(TICK, Timer::Tick(op));
         self.send_phase(ctx, op);
     }
 

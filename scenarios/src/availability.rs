@@ -186,8 +186,8 @@ struct Segment {
 struct FaultState {
     /// Directed links, and how many partitions cut each.
     cut: BTreeMap<(NodeId, NodeId), u32>,
-    crashed: BTreeSet<NodeId>,
-    paused: BTreeSet<NodeId>,
+    /// The nodes that are down (`true`) or paused (`false`), as the kernel has them.
+    stopped: BTreeMap<NodeId, bool>,
     drifting: BTreeSet<NodeId>,
     /// Links set to something other than the default (all of them, or some).
     all_links_degraded: bool,
@@ -199,18 +199,22 @@ struct FaultState {
 impl FaultState {
     fn apply(&mut self, fault: &Fault) {
         match fault {
-            // A restart of a running node is a reboot: down, then up again at once.
+            // As the kernel does: a crash ends a pause; a restart (a reboot, if the
+            // node was up) leaves it running; only a running node pauses, and only a
+            // paused one resumes.
             Fault::Crash { node } => {
-                self.crashed.insert(*node);
+                self.stopped.insert(*node, true);
             }
             Fault::Restart { node } => {
-                self.crashed.remove(node);
+                self.stopped.remove(node);
             }
             Fault::Pause { node } => {
-                self.paused.insert(*node);
+                self.stopped.entry(*node).or_insert(false);
             }
             Fault::Resume { node } => {
-                self.paused.remove(node);
+                if self.stopped.get(node) == Some(&false) {
+                    self.stopped.remove(node);
+                }
             }
             Fault::Partition(p) => {
                 for link in &p.cut {
@@ -256,8 +260,7 @@ impl FaultState {
 
     fn faulty(&self) -> bool {
         !self.cut.is_empty()
-            || !self.crashed.is_empty()
-            || !self.paused.is_empty()
+            || !self.stopped.is_empty()
             || !self.drifting.is_empty()
             || self.all_links_degraded
             || !self.degraded_links.is_empty()
@@ -358,14 +361,44 @@ impl Timeline {
 
 /// Which requests running replicas received and answered, from the messages of a run
 /// (see [`sim_core::SimBuilder::observer`]).
+///
+/// A request is one send of a client's request message (copies that link duplication
+/// delivers are one request). Each reply a replica sends is the reply to the most
+/// recent request of that id it received and has not replied to yet; the request is
+/// answered if that reply is a result. A request whose replica crashed before
+/// replying to it is excused; one never replied to is not answered.
 #[derive(Debug)]
 pub struct RequestTally {
     replicas: usize,
-    /// Receipts are counted while this is on (the workload, not the final reads).
+    /// Receipts are recorded while this is on (the workload, not the final reads).
     counting: bool,
-    /// (replica, request) → when the replica first received it.
-    received: BTreeMap<(NodeId, RequestId), Time>,
-    answered: BTreeSet<(NodeId, RequestId)>,
+    /// The requests seen: (replica, request id, when sent).
+    seen: BTreeSet<(NodeId, RequestId, Time)>,
+    /// Receipts and replies, in the order they happened.
+    events: Vec<TallyEvent>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum TallyEvent {
+    Received {
+        at: Time,
+        replica: NodeId,
+        id: RequestId,
+    },
+    Replied {
+        at: Time,
+        replica: NodeId,
+        id: RequestId,
+        answers: bool,
+    },
+}
+
+impl TallyEvent {
+    fn at(&self) -> Time {
+        match *self {
+            TallyEvent::Received { at, .. } | TallyEvent::Replied { at, .. } => at,
+        }
+    }
 }
 
 impl RequestTally {
@@ -374,12 +407,12 @@ impl RequestTally {
         RequestTally {
             replicas,
             counting: true,
-            received: BTreeMap::new(),
-            answered: BTreeSet::new(),
+            seen: BTreeSet::new(),
+            events: Vec::new(),
         }
     }
 
-    /// Stops counting new receipts (answers are still seen).
+    /// Stops recording new requests (replies are still seen).
     pub fn stop_counting(&mut self) {
         self.counting = false;
     }
@@ -391,34 +424,65 @@ impl RequestTally {
         };
         match (o.kind, msg) {
             (Observation::Delivered, ClientMsg::Request { id, .. })
-                if self.counting && o.target.index() < self.replicas =>
+                if self.counting
+                    && o.target.index() < self.replicas
+                    && self.seen.insert((o.target, *id, o.sent)) =>
             {
-                self.received.entry((o.target, *id)).or_insert(o.time);
+                self.events.push(TallyEvent::Received {
+                    at: o.time,
+                    replica: o.target,
+                    id: *id,
+                });
             }
-            (
-                Observation::Sent,
-                ClientMsg::Reply {
-                    id,
-                    answer: Answer::Done(_),
-                    ..
-                },
-            ) if o.source.index() < self.replicas => {
-                self.answered.insert((o.source, *id));
+            (Observation::Sent, ClientMsg::Reply { id, answer, .. })
+                if o.source.index() < self.replicas =>
+            {
+                self.events.push(TallyEvent::Replied {
+                    at: o.time,
+                    replica: o.source,
+                    id: *id,
+                    answers: matches!(answer, Answer::Done(_)),
+                });
             }
             _ => {}
         }
     }
 
-    /// The `cap` measure: requests received, and how many were answered, leaving out
-    /// those whose replica crashed before answering (`crashes`: when each replica
-    /// went down).
+    /// The `cap` measure: requests received, and how many were answered. `crashes`
+    /// says when each replica went down: the requests it had not replied to then are
+    /// excused.
     pub fn cap(&self, crashes: &[(NodeId, Time)]) -> Ratio {
+        let mut crashes = crashes.to_vec();
+        crashes.sort_by_key(|&(_, at)| at);
+        let mut crashes = crashes.into_iter().peekable();
+        // (replica, id) → the receipts not replied to yet, oldest first.
+        let mut pending: BTreeMap<(NodeId, RequestId), Vec<Time>> = BTreeMap::new();
         let mut ratio = Ratio::default();
-        for (&(replica, id), &at) in &self.received {
-            let answered = self.answered.contains(&(replica, id));
-            let crashed_after = crashes.iter().any(|&(n, t)| n == replica && t >= at);
-            if answered || !crashed_after {
-                ratio.count(answered);
+        for event in &self.events {
+            while let Some((node, _)) = crashes.next_if(|&(_, at)| at < event.at()) {
+                pending.retain(|&(replica, _), _| replica != node);
+            }
+            match *event {
+                TallyEvent::Received { at, replica, id } => {
+                    pending.entry((replica, id)).or_default().push(at);
+                }
+                TallyEvent::Replied {
+                    replica,
+                    id,
+                    answers,
+                    ..
+                } => {
+                    if let Some(waiting) = pending.get_mut(&(replica, id))
+                        && waiting.pop().is_some()
+                    {
+                        ratio.count(answers);
+                    }
+                }
+            }
+        }
+        for waiting in pending.values() {
+            for _ in waiting {
+                ratio.count(false);
             }
         }
         ratio
@@ -496,6 +560,25 @@ mod tests {
     }
 
     #[test]
+    fn pauses_and_crashes_are_followed_as_the_kernel_follows_them() {
+        let node = NodeId(2);
+        let mut plan = FaultPlan::default();
+        // A pause of a crashed node does nothing; a crash ends a pause.
+        plan.push(ms(100), Fault::Crash { node });
+        plan.push(ms(150), Fault::Pause { node });
+        plan.push(ms(200), Fault::Restart { node });
+        plan.push(ms(300), Fault::Pause { node });
+        plan.push(ms(400), Fault::Crash { node });
+        plan.push(ms(450), Fault::Resume { node });
+        plan.push(ms(500), Fault::Restart { node });
+        let t = Timeline::new(&plan, 3, 0, ms(1_000));
+        let faulty: Vec<bool> = [99, 160, 250, 350, 420, 460, 510]
+            .map(|m| t.faulty_at(ms(m)))
+            .to_vec();
+        assert_eq!(faulty, [false, true, false, true, true, true, false]);
+    }
+
+    #[test]
     fn overlapping_partitions_heal_link_by_link() {
         let (c, r0, r1, r2) = (NodeId(3), NodeId(0), NodeId(1), NodeId(2));
         let p = Partition::halves(&[c, r0], &[r1, r2]);
@@ -560,89 +643,107 @@ mod tests {
         assert_eq!(after, Ratio { hits: 5, trials: 6 });
     }
 
-    #[test]
-    fn a_request_is_answered_only_by_a_result_and_a_crash_excuses_it() {
-        use models::client::{Wire, reply};
-        use models::kv::{Reply, Request};
-        let id = |seq| RequestId {
+    /// Sees one message at `time` (sent at `sent`) from `source` to `target`.
+    fn see(
+        tally: &mut RequestTally,
+        kind: Observation,
+        (time, sent): (u64, u64),
+        (source, target): (u32, u32),
+        msg: &Wire<()>,
+    ) {
+        tally.observe(&Observed {
+            kind,
+            time: ms(time),
+            sent: ms(sent),
+            source: NodeId(source),
+            target: NodeId(target),
+            msg,
+        });
+    }
+
+    fn request(seq: u64) -> Wire<()> {
+        Wire::Client(ClientMsg::Request {
+            id: id(seq),
+            request: models::kv::Request::Read { key: 0 },
+            token: 0,
+        })
+    }
+
+    fn id(seq: u64) -> RequestId {
+        RequestId {
             client: NodeId(3),
             seq,
-        };
-        let request = |seq| -> Wire<()> {
-            Wire::Client(ClientMsg::Request {
-                id: id(seq),
-                request: Request::Read { key: 0 },
-                token: 0,
-            })
-        };
-        let mut tally = RequestTally::new(3);
-        let mut see = |kind, time, source: u32, target: u32, msg: &Wire<()>| {
-            tally.observe(&Observed {
-                kind,
-                time: ms(time),
-                source: NodeId(source),
-                target: NodeId(target),
-                msg,
-            })
-        };
+        }
+    }
+
+    fn answer(seq: u64, answer: Answer) -> Wire<()> {
+        models::client::reply(id(seq), answer, 0)
+    }
+
+    fn done(seq: u64) -> Wire<()> {
+        answer(seq, Answer::Done(models::kv::Reply::Read(None)))
+    }
+
+    #[test]
+    fn each_request_is_answered_by_its_own_reply_and_only_by_a_result() {
         let (sent, delivered) = (Observation::Sent, Observation::Delivered);
-        // Request 0 reaches replica 0 twice (a duplicate) and is answered once.
-        see(delivered, 10, 3, 0, &request(0));
-        see(delivered, 12, 3, 0, &request(0));
-        see(
-            sent,
-            20,
-            0,
-            3,
-            &reply(id(0), Answer::Done(Reply::Read(None)), 0),
-        );
-        // Request 1: redirected by replica 1, then answered by replica 2.
-        see(delivered, 30, 3, 1, &request(1));
-        see(
-            sent,
-            31,
-            1,
-            3,
-            &reply(
-                id(1),
-                Answer::Redirect {
-                    to: Some(NodeId(2)),
-                },
-                0,
-            ),
-        );
-        see(delivered, 40, 3, 2, &request(1));
-        see(
-            sent,
-            45,
-            2,
-            3,
-            &reply(id(1), Answer::Done(Reply::Read(None)), 0),
-        );
-        // Request 2: replica 0 receives it and crashes before answering.
-        see(delivered, 50, 3, 0, &request(2));
+        let mut tally = RequestTally::new(3);
+        let t = &mut tally;
+        // Request 0 reaches replica 0 twice (a duplicate of one send) and is answered.
+        see(t, delivered, (10, 5), (3, 0), &request(0));
+        see(t, delivered, (12, 5), (3, 0), &request(0));
+        see(t, sent, (20, 20), (0, 3), &done(0));
+        // Request 1: redirected by replica 1, answered by replica 2, then sent to
+        // replica 1 again (the redirect pointed back) and answered there: three
+        // requests, two answered; the redirect answers only the first.
+        see(t, delivered, (30, 25), (3, 1), &request(1));
+        let back = Answer::Redirect {
+            to: Some(NodeId(2)),
+        };
+        see(t, sent, (31, 31), (1, 3), &answer(1, back));
+        see(t, delivered, (40, 35), (3, 2), &request(1));
+        see(t, sent, (45, 45), (2, 3), &done(1));
+        see(t, delivered, (50, 46), (3, 1), &request(1));
+        see(t, sent, (52, 52), (1, 3), &done(1));
+        // Request 2: replica 0 receives it and crashes before replying.
+        see(t, delivered, (60, 55), (3, 0), &request(2));
         // Request 3: refused.
-        see(delivered, 60, 3, 1, &request(3));
+        see(t, delivered, (70, 65), (3, 1), &request(3));
         see(
+            t,
             sent,
-            61,
-            1,
-            3,
-            &reply(id(3), Answer::Refused { reason: "no" }, 0),
+            (71, 71),
+            (1, 3),
+            &answer(3, Answer::Refused { reason: "no" }),
         );
+        // Request 4: two attempts at replica 2 (two sends); one late result answers
+        // the newer one, and the older one waits for nothing.
+        see(t, delivered, (80, 75), (3, 2), &request(4));
+        see(t, delivered, (90, 85), (3, 2), &request(4));
+        see(t, sent, (95, 95), (2, 3), &done(4));
         // A request sent but never delivered (cut) is not counted.
-        see(sent, 70, 3, 2, &request(4));
-        let cap = tally.cap(&[(NodeId(0), ms(55))]);
-        // Received: (0, r0) answered, (1, r1) not, (1, r2) answered, (3, r1) not;
-        // (2, r0) excused by the crash.
-        assert_eq!(cap, Ratio { hits: 2, trials: 4 });
+        see(t, sent, (100, 100), (3, 2), &request(5));
+        // Received: 0 (answered); 1 at r1 (redirected), r2 (answered), r1 (answered);
+        // 2 at r0 (excused by the crash); 3 (refused); 4 twice (one answered).
+        assert_eq!(
+            tally.cap(&[(NodeId(0), ms(65))]),
+            Ratio { hits: 4, trials: 7 }
+        );
         // Without the crash, request 2 counts against replica 0.
-        assert_eq!(tally.cap(&[]), Ratio { hits: 2, trials: 5 });
-        // A crash before the receipt excuses nothing.
+        assert_eq!(tally.cap(&[]), Ratio { hits: 4, trials: 8 });
+        // A crash before the receipt excuses nothing; one after a refusal, nothing.
         assert_eq!(
             tally.cap(&[(NodeId(0), ms(5))]),
-            Ratio { hits: 2, trials: 5 }
+            Ratio { hits: 4, trials: 8 }
         );
+        assert_eq!(
+            tally.cap(&[(NodeId(0), ms(5)), (NodeId(1), ms(75))]),
+            Ratio { hits: 4, trials: 8 }
+        );
+        // Once counting stops, new requests are not recorded, but replies still pair.
+        tally.stop_counting();
+        see(&mut tally, delivered, (110, 105), (3, 0), &request(6));
+        assert_eq!(tally.cap(&[]), Ratio { hits: 4, trials: 8 });
     }
 
     #[test]

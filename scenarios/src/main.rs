@@ -656,10 +656,9 @@ fn replay_command(args: &ScenarioArgs, seed: u64) -> String {
     cmd
 }
 
-/// `cap=93.1% during-faults=40.0% minority=n/a after-retries=99.5%`.
+/// `cap=93.1% during_faults=40.0% minority=n/a after_retries=99.5%`.
 fn availability_text(a: &Availability) -> String {
-    let names = ["cap", "during-faults", "minority", "after-retries"];
-    names
+    MEASURES
         .iter()
         .zip(a.ratios())
         .map(|(name, r)| match r.share() {

@@ -139,6 +139,8 @@ pub struct Row {
     /// Latency percentiles over all successful operations of all runs (`None`: none
     /// succeeded).
     pub latency: Option<Latencies>,
+    /// Each run's latency samples (ns), for the intervals.
+    pub per_run_latency: Vec<Vec<u64>>,
     /// Runs where the model panicked.
     pub panics: u64,
     /// Runs in which some fault struck (a nemesis may find nothing to break: no
@@ -221,6 +223,7 @@ impl Row {
             per_run: Vec::new(),
             ops: OpCounts::default(),
             latency: None,
+            per_run_latency: Vec::new(),
             panics: 0,
             faulted: 0,
         }
@@ -233,6 +236,7 @@ impl Row {
         self.ops.add(&report.ops);
         self.availability.add(&report.availability);
         self.per_run.push(report.availability);
+        self.per_run_latency.push(report.latency_samples.clone());
         if report.panic.is_some() {
             self.panics += 1;
         }
@@ -258,6 +262,14 @@ impl Row {
     pub fn availability_interval(&self, index: usize) -> Option<(f64, f64)> {
         let runs: Vec<Ratio> = self.per_run.iter().map(|a| a.ratios()[index]).collect();
         interval::ratio(&runs)
+    }
+
+    /// The 95% intervals of the median and the 99th percentile latency, in ms
+    /// (bootstrapped over runs, see [`interval::percentiles`]).
+    pub fn latency_intervals(&self) -> Option<[(f64, f64); 2]> {
+        let ms = |(low, high): (f64, f64)| (low / 1e6, high / 1e6);
+        let found = interval::percentiles(&self.per_run_latency, &[0.50, 0.99])?;
+        Some([ms(found[0]), ms(found[1])])
     }
 
     /// Whether a promise was broken in some run (or the model panicked).
@@ -318,6 +330,9 @@ impl Row {
             "guarantees": guarantees,
             "availability": self.availability,
             "latency": self.latency.map(|l| json!({ "p50_ms": l.p50_ms, "p99_ms": l.p99_ms })),
+            "latency_ci95": self.latency_intervals().map(|[p50, p99]| {
+                json!({ "p50_ms": [p50.0, p50.1], "p99_ms": [p99.0, p99.1] })
+            }),
             "outcomes": {
                 "ok": share(self.ops.ok),
                 "fail": share(self.ops.fail),
@@ -405,9 +420,6 @@ pub fn matrix(
     Ok(rows)
 }
 
-/// The availability columns' headers, in [`MEASURES`] order.
-pub const AVAILABILITY_COLUMNS: [&str; 4] = ["cap", "during faults", "minority", "after retries"];
-
 /// The Markdown table's header lines.
 pub fn markdown_header() -> String {
     let mut head = "| model | nemesis |".to_owned();
@@ -416,7 +428,7 @@ pub fn markdown_header() -> String {
         head += &format!(" {} |", guarantee_name(g));
         rule += "---:|";
     }
-    for column in AVAILABILITY_COLUMNS {
+    for column in MEASURES {
         head += &format!(" {column} |");
         rule += "---:|";
     }
@@ -450,9 +462,22 @@ pub fn markdown_row(row: &Row, intervals: bool) -> String {
         };
         line += &format!(" {cell} |");
     }
-    match row.latency {
-        Some(l) => line += &format!(" {:.1} | {:.1} |", l.p50_ms, l.p99_ms),
-        None => line += " n/a | n/a |",
+    match (
+        row.latency,
+        intervals.then(|| row.latency_intervals()).flatten(),
+    ) {
+        (Some(l), Some([p50, p99])) => {
+            let range = |(low, high): (f64, f64)| format!(" [{low:.1}–{high:.1}]");
+            line += &format!(
+                " {:.1}{} | {:.1}{} |",
+                l.p50_ms,
+                range(p50),
+                l.p99_ms,
+                range(p99)
+            );
+        }
+        (Some(l), None) => line += &format!(" {:.1} | {:.1} |", l.p50_ms, l.p99_ms),
+        (None, _) => line += " n/a | n/a |",
     }
     line
 }

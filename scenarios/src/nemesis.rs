@@ -1,8 +1,8 @@
 //! Nemeses: fault plans generated from the seed, as data.
 //!
-//! A nemesis turns `(seed, replicas, window)` into a [`Schedule`]: timed faults, plus
-//! the one kind of fault that must be decided as the run goes — isolating whoever
-//! leads at that moment. Every fault strikes inside the window; at its end the schedule
+//! A nemesis turns a seed and a [`Setup`] (replicas, clients, fault window, spell
+//! length) into a [`Schedule`]: timed faults, plus the one kind of fault that must be
+//! decided as the run goes — isolating whoever leads at that moment. Every fault strikes inside the window; at its end the schedule
 //! heals everything (links, crashed and paused nodes, link configs, clock drift), so
 //! that the run's final reads see a healed, quiet system. The faults actually applied
 //! (with the leader resolved) are recorded as a plain [`FaultPlan`] that
@@ -202,6 +202,9 @@ pub fn home(client: usize, replicas: usize) -> usize {
     client % replicas.max(1)
 }
 
+/// The random stream of the replicas isolated when nobody leads.
+const FALLBACKS_STREAM: Purpose = Purpose::Custom(0x4641_4C4C);
+
 /// How long faults last, at intensity 1, unless `--spell-ms` says.
 pub const MIN_SPELL: Duration = Duration::from_millis(100);
 /// The longest default spell.
@@ -253,6 +256,7 @@ impl Setup {
 pub fn generate(nemesis: Nemesis, seed: u64, setup: &Setup) -> Schedule {
     let (replicas, clients, window) = (setup.replicas, setup.clients, setup.window);
     let mut rng = SimRng::new(seed, Purpose::Faults);
+    let mut fallbacks = SimRng::new(seed, FALLBACKS_STREAM);
     let nodes: Vec<NodeId> = (0..replicas as u32).map(NodeId).collect();
     let client_ids: Vec<NodeId> = (replicas as u32..(replicas + clients) as u32)
         .map(NodeId)
@@ -285,6 +289,7 @@ pub fn generate(nemesis: Nemesis, seed: u64, setup: &Setup) -> Schedule {
         let mut plan = Plan {
             schedule: &mut schedule,
             rng: &mut rng,
+            fallbacks: &mut fallbacks,
             nodes: &nodes,
             clients: &client_ids,
             end,
@@ -357,6 +362,9 @@ fn cut_then_heal(plan: &mut FaultPlan, start: Time, stop: Time, partition: Parti
 struct Plan<'a> {
     schedule: &'a mut Schedule,
     rng: &'a mut SimRng,
+    /// The replicas isolated when nobody leads come from a stream of their own, so
+    /// that drawing them moves none of the seed's other choices.
+    fallbacks: &'a mut SimRng,
     nodes: &'a [NodeId],
     clients: &'a [NodeId],
     end: Time,
@@ -393,6 +401,11 @@ impl Plan<'_> {
 
     fn random_node(&mut self) -> NodeId {
         self.nodes[self.rng.below(self.nodes.len() as u64) as usize]
+    }
+
+    /// The replica to isolate if nobody leads when an isolation strikes.
+    fn fallback(&mut self) -> NodeId {
+        self.nodes[self.fallbacks.below(self.nodes.len() as u64) as usize]
     }
 
     fn partition_halves(&mut self, intensity: f64) {
@@ -541,7 +554,7 @@ impl Plan<'_> {
         for (start, stop) in self.spells(intensity) {
             let with_client = (!self.clients.is_empty() && self.rng.below(2) == 0)
                 .then(|| self.rng.below(self.clients.len() as u64) as usize);
-            let fallback = self.random_node();
+            let fallback = self.fallback();
             self.schedule.dynamic.push(Dynamic::IsolateLeader {
                 at: start,
                 until: stop,
@@ -560,7 +573,7 @@ impl Plan<'_> {
             if stop >= self.end {
                 break;
             }
-            let fallback = self.random_node();
+            let fallback = self.fallback();
             self.schedule.dynamic.push(Dynamic::IsolateLeader {
                 at: t,
                 until: stop,

@@ -598,6 +598,7 @@ pub fn run_with<M: Model>(
     let outcome = std::panic::catch_unwind(AssertUnwindSafe(|| {
         driver.drive(&mut sim, config.quiet);
     }));
+    driver.finish();
     let panic = outcome.err().map(|payload| {
         payload
             .downcast_ref::<String>()
@@ -613,14 +614,7 @@ pub fn run_with<M: Model>(
     };
     let plan = driver.applied_plan();
     let timeline = Timeline::new(&plan, n, config.clients as usize, window_end);
-    let (during_faults, minority, after_retries) =
-        measure_ops(&driver.records, &timeline, config.client.timeout);
-    let availability = Availability {
-        cap: tally.borrow().cap(&crashes(&plan)),
-        during_faults,
-        minority,
-        after_retries,
-    };
+    let availability = measure(&driver.records, &timeline, config, &tally.borrow(), &plan);
     let mut samples = driver.latencies.clone();
     let latency = latencies(&mut samples);
     Ok(RunReport {
@@ -644,6 +638,24 @@ pub fn run_with<M: Model>(
         trace: sim.trace().map(<[TraceEvent]>::to_vec),
         latency_samples: samples,
     })
+}
+
+/// The four availability measures of a run.
+fn measure(
+    records: &[OpRecord],
+    timeline: &Timeline,
+    config: &RunConfig,
+    tally: &RequestTally,
+    plan: &FaultPlan,
+) -> Availability {
+    let (during_faults, minority, after_retries) =
+        measure_ops(records, timeline, config.client.timeout);
+    Availability {
+        cap: tally.cap(&crashes(plan)),
+        during_faults,
+        minority,
+        after_retries,
+    }
 }
 
 /// The faults of a run with `n` replicas: the plan file's, or the nemesis's.
@@ -837,74 +849,100 @@ impl Driver {
         R: Replica,
     {
         self.clients = sim.client_ids().collect();
-        let replicas = sim.replica_ids().count();
-        let deadline = Time::ZERO + SIMULATED_TIME_LIMIT;
         for client in 0..self.clients.len() {
             self.next_op(sim, client);
         }
         let mut phase = Phase::Active;
         loop {
-            match phase {
-                Phase::Active
-                    if self.in_flight.is_empty() && sim.now() >= self.schedule.healed_at =>
-                {
-                    phase = Phase::Quiet {
-                        until: sim.now() + quiet,
-                    };
-                    continue;
-                }
-                Phase::Quiet { until } if sim.now() >= until => {
-                    phase = Phase::FinalReads;
-                    self.tally.borrow_mut().stop_counting();
-                    for client in 0..self.clients.len() {
-                        self.finals.push(self.workload.final_reads().into());
-                        self.next_final(sim, client);
-                    }
-                    continue;
-                }
-                Phase::FinalReads if self.in_flight.is_empty() => break,
-                _ => {}
-            }
-            // The time the phase waits for, if it waits for one.
-            let wake = match phase {
-                Phase::Active if self.in_flight.is_empty() => Some(self.schedule.healed_at),
-                Phase::Quiet { until } => Some(until),
-                _ => None,
-            };
-            let next = sim.next_event_time();
-            if let Some(wake) = wake
-                && next.is_none_or(|next| next > wake)
-            {
-                sim.run_until(wake);
-                continue;
-            }
-            let Some(next) = next else {
-                break;
-            };
-            if next > deadline {
-                break;
-            }
-            if let Some(&dynamic) = self.schedule.dynamic.get(self.next_dynamic)
-                && dynamic.at() <= next
-            {
-                self.next_dynamic += 1;
-                sim.run_until(dynamic.at());
-                self.apply_dynamic(sim, dynamic);
-                continue;
-            }
-            sim.step();
-            let outputs: Vec<_> = sim.drain_client_outputs().collect();
-            for emitted in outputs {
-                self.complete(emitted.time, &emitted.output);
-                let client = emitted.node.index() - replicas;
-                if phase == Phase::FinalReads {
-                    self.next_final(sim, client);
-                } else {
-                    self.next_op(sim, client);
-                }
+            match self.next_phase(sim, phase, quiet) {
+                None => break,
+                Some(next) if next != phase => phase = next,
+                Some(_) if self.advance(sim, phase) => {}
+                Some(_) => break,
             }
         }
-        let unfinished: Vec<OpRecord> = self
+    }
+
+    /// The phase the run is in now, given the one it was in: `None` once the final
+    /// reads have all ended.
+    fn next_phase<R>(
+        &mut self,
+        sim: &mut Sim<R, Client<R::Peer>>,
+        phase: Phase,
+        quiet: Duration,
+    ) -> Option<Phase>
+    where
+        R: Replica,
+    {
+        match phase {
+            Phase::Active if self.in_flight.is_empty() && sim.now() >= self.schedule.healed_at => {
+                Some(Phase::Quiet {
+                    until: sim.now() + quiet,
+                })
+            }
+            Phase::Quiet { until } if sim.now() >= until => {
+                self.tally.borrow_mut().stop_counting();
+                for client in 0..self.clients.len() {
+                    self.finals.push(self.workload.final_reads().into());
+                    self.next_final(sim, client);
+                }
+                Some(Phase::FinalReads)
+            }
+            Phase::FinalReads if self.in_flight.is_empty() => None,
+            _ => Some(phase),
+        }
+    }
+
+    /// Runs the simulation on to the next thing the driver must see (a time the phase
+    /// waits for, a dynamic fault, an event and the outcomes it reported); `false` when
+    /// the run cannot go on (nothing left to happen, or the time limit).
+    fn advance<R>(&mut self, sim: &mut Sim<R, Client<R::Peer>>, phase: Phase) -> bool
+    where
+        R: Replica,
+    {
+        let wake = match phase {
+            Phase::Active if self.in_flight.is_empty() => Some(self.schedule.healed_at),
+            Phase::Quiet { until } => Some(until),
+            _ => None,
+        };
+        let next = sim.next_event_time();
+        if let Some(wake) = wake
+            && next.is_none_or(|next| next > wake)
+        {
+            sim.run_until(wake);
+            return true;
+        }
+        let Some(next) = next.filter(|&next| next <= Time::ZERO + SIMULATED_TIME_LIMIT) else {
+            return false;
+        };
+        if let Some(&dynamic) = self.schedule.dynamic.get(self.next_dynamic)
+            && dynamic.at() <= next
+        {
+            self.next_dynamic += 1;
+            sim.run_until(dynamic.at());
+            self.apply_dynamic(sim, dynamic);
+            return true;
+        }
+        sim.step();
+        let replicas = sim.replica_ids().count();
+        let outputs: Vec<_> = sim.drain_client_outputs().collect();
+        for emitted in outputs {
+            self.complete(emitted.time, &emitted.output);
+            let client = emitted.node.index() - replicas;
+            if phase == Phase::FinalReads {
+                self.next_final(sim, client);
+            } else {
+                self.next_op(sim, client);
+            }
+        }
+        true
+    }
+
+    /// Counts what never ended, however the run stopped (the time limit, or a panic):
+    /// the workload operations in flight, and in an open loop those still waiting at
+    /// their clients.
+    fn finish(&mut self) {
+        let mut unfinished: Vec<OpRecord> = self
             .in_flight
             .values()
             .filter(|f| !f.final_read)
@@ -915,6 +953,14 @@ impl Driver {
                 ok: false,
             })
             .collect();
+        for (client, queue) in self.arrivals.iter_mut().flatten().enumerate() {
+            unfinished.extend(queue.drain(..).map(|arrival| OpRecord {
+                client,
+                arrival,
+                ended: None,
+                ok: false,
+            }));
+        }
         self.counts.unfinished = unfinished.len() as u64;
         self.records.extend(unfinished);
     }

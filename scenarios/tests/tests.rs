@@ -1001,7 +1001,7 @@ fn run_reports_availability_four_ways() {
         "{}",
         stdout(&out)
     );
-    assert!(stdout(&out).contains("during-faults=n/a minority=n/a after-retries=100.0%"));
+    assert!(stdout(&out).contains("during_faults=n/a minority=n/a after_retries=100.0%"));
 }
 
 #[test]

@@ -25,6 +25,9 @@ pub struct Observed<'a, M> {
     pub kind: Observation,
     /// The true simulated time it happened.
     pub time: Time,
+    /// When the message was sent (for a send, `time`): the copies of one send that
+    /// link duplication delivers share it, so it names the send.
+    pub sent: Time,
     /// The sender.
     pub source: NodeId,
     /// The receiver.

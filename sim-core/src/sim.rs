@@ -716,13 +716,14 @@ impl<R: Node, C: Node<Msg = R::Msg>> Sim<R, C> {
     }
 
     #[inline]
-    fn observe(&mut self, kind: Observation, source: NodeId, target: NodeId, msg: &R::Msg) {
+    fn observe(&mut self, kind: Observation, link: (NodeId, NodeId), sent: Time, msg: &R::Msg) {
         if let Some(observer) = &mut self.observer {
             observer(&Observed {
                 kind,
                 time: self.now,
-                source,
-                target,
+                sent,
+                source: link.0,
+                target: link.1,
                 msg,
             });
         }
@@ -836,7 +837,7 @@ impl<R: Node, C: Node<Msg = R::Msg>> Sim<R, C> {
                     Some(sent),
                     || format!("{msg:?}"),
                 );
-                self.observe(Observation::Delivered, source, target, &msg);
+                self.observe(Observation::Delivered, (source, target), sent, &msg);
                 match self.client_index(target) {
                     None => self.call_replica(target, |n, ctx| n.on_message(ctx, source, msg)),
                     Some(_) => self.call_client(target, |n, ctx| n.on_message(ctx, source, msg)),
@@ -1015,7 +1016,7 @@ impl<R: Node, C: Node<Msg = R::Msg>> Sim<R, C> {
                 log.decisions.push(decision);
             }
             self.stats.sends += 1;
-            self.observe(Observation::Sent, source, target, &msg);
+            self.observe(Observation::Sent, (source, target), self.now, &msg);
             if decision.lost {
                 self.stats.lost += 1;
                 self.record(
