@@ -10,10 +10,11 @@
 
 use std::path::PathBuf;
 
-use checkers::check::{ModelName, check_history};
+use checkers::check::check_history;
 use checkers::formats::{Format, read_file};
 use checkers::history::History;
 use checkers::linear::Options;
+use checkers::spec::SpecName;
 use criterion::{Criterion, criterion_group, criterion_main};
 
 fn corpus() -> PathBuf {
@@ -35,7 +36,7 @@ fn load(set: &str, format: Format) -> Vec<(String, History)> {
         .collect()
 }
 
-fn check_all(histories: &[(String, History)], model: ModelName, options: &Options) -> usize {
+fn check_all(histories: &[(String, History)], model: SpecName, options: &Options) -> usize {
     histories
         .iter()
         .map(|(file, h)| {
@@ -53,17 +54,17 @@ fn corpus_bench(c: &mut Criterion) {
     group.sample_size(20);
     let options = Options::default();
     group.bench_function("etcd-102-logs", |b| {
-        b.iter(|| check_all(&etcd, ModelName::CasRegister, &options))
+        b.iter(|| check_all(&etcd, SpecName::CasRegister, &options))
     });
     let first = Options {
         first_violation_only: true,
         ..Options::default()
     };
     group.bench_function("kv-first-violation", |b| {
-        b.iter(|| check_all(&kv, ModelName::Kv, &first))
+        b.iter(|| check_all(&kv, SpecName::Kv, &first))
     });
     group.bench_function("kv-all-keys", |b| {
-        b.iter(|| check_all(&kv, ModelName::Kv, &options))
+        b.iter(|| check_all(&kv, SpecName::Kv, &options))
     });
     group.finish();
 }

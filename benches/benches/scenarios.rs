@@ -8,8 +8,9 @@
 //! core: `cargo run --release -- sweep --model raft --scenario swarm --seeds 0..2000`.
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use scenarios::config::RunConfig;
 use scenarios::nemesis::Nemesis;
-use scenarios::run::{RunConfig, run};
+use scenarios::run::run;
 
 const SEEDS: u64 = 50;
 

@@ -3,15 +3,15 @@
 //! after its call or left out. Exponential; it exists to test the fast checker against.
 
 use crate::history::Operation;
-use crate::model::Model;
+use crate::spec::SequentialSpec;
 
-/// Whether `ops` (one object's operations) are linearizable under `model`, found by
-/// trying every order. Use on at most a dozen operations.
+/// Whether `ops` (one object's operations) are linearizable under the sequential
+/// specification `spec`, found by trying every order. Use on at most a dozen operations.
 ///
 /// ```
 /// use checkers::brute::linearizable;
 /// use checkers::history::History;
-/// use checkers::model::Register;
+/// use checkers::spec::Register;
 /// use checkers::history::Value;
 /// let text = r#"{"process":0,"type":"invoke","f":"write","value":1}
 /// {"process":1,"type":"invoke","f":"read","value":null}
@@ -21,9 +21,9 @@ use crate::model::Model;
 /// assert!(linearizable(&Register { cas: false, initial: Value::Nil }, &ops));
 /// # Ok::<(), checkers::history::HistoryError>(())
 /// ```
-pub fn linearizable<M: Model>(model: &M, ops: &[Operation]) -> bool {
+pub fn linearizable<M: SequentialSpec>(spec: &M, ops: &[Operation]) -> bool {
     let mut placed = vec![false; ops.len()];
-    search(model, ops, &mut placed, &model.init())
+    search(spec, ops, &mut placed, &spec.init())
 }
 
 /// `a` must come before `b` if `a` returned before `b` was called.
@@ -31,7 +31,12 @@ fn precedes(a: &Operation, b: &Operation) -> bool {
     a.ret.is_some_and(|ret| ret < b.call)
 }
 
-fn search<M: Model>(model: &M, ops: &[Operation], placed: &mut [bool], state: &M::State) -> bool {
+fn search<M: SequentialSpec>(
+    spec: &M,
+    ops: &[Operation],
+    placed: &mut [bool],
+    state: &M::State,
+) -> bool {
     let all_ok_placed = ops
         .iter()
         .zip(placed.iter())
@@ -49,9 +54,9 @@ fn search<M: Model>(model: &M, ops: &[Operation], placed: &mut [bool], state: &M
         if !ready {
             continue;
         }
-        if let Some(next) = model.step(state, &ops[i]) {
+        if let Some(next) = spec.step(state, &ops[i]) {
             placed[i] = true;
-            if search(model, ops, placed, &next) {
+            if search(spec, ops, placed, &next) {
                 return true;
             }
             placed[i] = false;

@@ -1,71 +1,14 @@
-//! Checking a history file end to end: read, pair, pick the model, check, time it.
+//! Checking a history file end to end: read, pair, pick the specification, check, time
+//! it.
 
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use serde::Serialize;
-
 use crate::formats::{self, Format};
 use crate::history::{History, HistoryError, Operation};
 use crate::linear::{self, InvalidOperation, Options, Report};
-use crate::model::{Kv, ListAppend, Register};
-
-/// The built-in models, by the names the command line uses.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum ModelName {
-    /// read, write.
-    Register,
-    /// read, write, cas.
-    CasRegister,
-    /// independent keys with read, write, cas, append.
-    Kv,
-    /// Elle's list-append, one key at a time.
-    ListAppend,
-}
-
-impl ModelName {
-    /// Every model's name.
-    pub const NAMES: [&'static str; 4] = ["register", "cas-register", "kv", "list-append"];
-
-    /// The model named `name`.
-    pub fn from_name(name: &str) -> Option<ModelName> {
-        Some(match name {
-            "register" => ModelName::Register,
-            "cas-register" => ModelName::CasRegister,
-            "kv" => ModelName::Kv,
-            "list-append" => ModelName::ListAppend,
-            _ => return None,
-        })
-    }
-
-    /// The model's name.
-    pub fn name(self) -> &'static str {
-        Self::NAMES[self as usize]
-    }
-
-    /// The model a history most likely means: `list-append` if it only appends
-    /// non-strings and reads (Elle's workload), `kv` if its events carry keys or
-    /// appends, `cas-register` otherwise.
-    pub fn guess(history: &History) -> ModelName {
-        use crate::history::{Function, Value};
-        let keyed = history.events.iter().any(|e| e.key.is_some());
-        let appends = history.events.iter().any(|e| e.f == Function::Append);
-        let list_append = appends
-            && history.events.iter().all(|e| match e.f {
-                Function::Append => !matches!(e.value, Value::Str(_)),
-                Function::Read => matches!(e.value, Value::Nil | Value::List(_)),
-                _ => false,
-            });
-        if list_append {
-            ModelName::ListAppend
-        } else if keyed || appends {
-            ModelName::Kv
-        } else {
-            ModelName::CasRegister
-        }
-    }
-}
+use crate::spec::{Kv, ListAppend, Register, SpecName};
+use crate::traceable::NotTraceable;
 
 /// Why a file could not be checked.
 #[derive(Debug, thiserror::Error)]
@@ -74,23 +17,15 @@ pub enum CheckError {
     /// Unreadable or malformed history.
     #[error(transparent)]
     History(#[from] HistoryError),
-    /// A history the session checks cannot judge soundly.
+    /// A history the session checks or the dependency graph cannot judge soundly.
     #[error("{origin}:{source}")]
-    Session {
+    NotTraceable {
         /// The file.
         origin: String,
         /// What is wrong.
-        source: crate::session::SessionError,
+        source: NotTraceable,
     },
-    /// A history the dependency graph cannot be built from soundly.
-    #[error("{origin}:{source}")]
-    Elle {
-        /// The file.
-        origin: String,
-        /// What is wrong.
-        source: crate::elle::ElleError,
-    },
-    /// An operation the model cannot apply.
+    /// An operation the specification cannot apply.
     #[error("{origin}:{source}")]
     Invalid {
         /// The file.
@@ -103,8 +38,8 @@ pub enum CheckError {
 /// A checked history.
 #[derive(Debug)]
 pub struct Checked {
-    /// The model used.
-    pub model: ModelName,
+    /// The specification used (named as `--model` names it).
+    pub model: SpecName,
     /// The history as read.
     pub history: History,
     /// Its operations (`fail`s dropped).
@@ -119,53 +54,74 @@ pub struct Checked {
 pub fn check_file(
     path: &Path,
     format: Format,
-    model: Option<ModelName>,
+    spec: Option<SpecName>,
     options: &Options,
 ) -> Result<Checked, CheckError> {
     let history = formats::read_file(path, format)?;
-    check_history(history, &path.display().to_string(), model, options)
+    check_history(history, &path.display().to_string(), spec, options)
 }
 
-/// Checks a history already read; `origin` names it in errors.
+/// Checks a history already read against `spec` (guessed from the history if `None`);
+/// `origin` names it in errors.
+///
+/// ```
+/// use checkers::check::check_history;
+/// use checkers::history::History;
+/// use checkers::linear::{Options, Verdict};
+/// use checkers::spec::SpecName;
+/// let text = r#"{"process":0,"type":"invoke","f":"write","value":1}
+/// {"process":0,"type":"ok","f":"write","value":1}"#;
+/// let history = History::from_jsonl(text, "h")?;
+/// let checked = check_history(history, "h", None, &Options::default())?;
+/// assert_eq!(checked.model, SpecName::CasRegister);
+/// assert_eq!(checked.report.verdict(), Verdict::Ok);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub fn check_history(
     history: History,
     origin: &str,
-    model: Option<ModelName>,
+    spec: Option<SpecName>,
     options: &Options,
 ) -> Result<Checked, CheckError> {
     let operations = history.operations(origin)?;
-    let model = model.unwrap_or_else(|| ModelName::guess(&history));
+    let spec = spec.unwrap_or_else(|| SpecName::guess(&history));
     let start = Instant::now();
-    let initial = history.initial.clone();
-    let result = match model {
-        ModelName::Register => linear::check(
-            &Register {
-                cas: false,
-                initial,
-            },
-            &history,
-            &operations,
-            options,
-        ),
-        ModelName::CasRegister => linear::check(
-            &Register { cas: true, initial },
-            &history,
-            &operations,
-            options,
-        ),
-        ModelName::Kv => linear::check(&Kv { initial }, &history, &operations, options),
-        ModelName::ListAppend => linear::check(&ListAppend, &history, &operations, options),
-    };
+    let result = check_as(spec, &history, &operations, options);
     let elapsed = start.elapsed();
     let report = result.map_err(|source| CheckError::Invalid {
         origin: origin.to_owned(),
         source,
     })?;
     Ok(Checked {
-        model,
+        model: spec,
         history,
         operations,
         report,
         elapsed,
     })
+}
+
+/// [`linear::check`] with the built-in specification `spec`.
+fn check_as(
+    spec: SpecName,
+    history: &History,
+    operations: &[Operation],
+    options: &Options,
+) -> Result<Report, InvalidOperation> {
+    let initial = history.initial.clone();
+    match spec {
+        SpecName::Register => {
+            let register = Register {
+                cas: false,
+                initial,
+            };
+            linear::check(&register, history, operations, options)
+        }
+        SpecName::CasRegister => {
+            let register = Register { cas: true, initial };
+            linear::check(&register, history, operations, options)
+        }
+        SpecName::Kv => linear::check(&Kv { initial }, history, operations, options),
+        SpecName::ListAppend => linear::check(&ListAppend, history, operations, options),
+    }
 }

@@ -30,8 +30,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::Serialize;
 
 use crate::history::{Function, History, Operation, Value};
-use crate::linear::when;
-use crate::model::describe_op;
+use crate::shared::{by_key, op_text};
 
 /// What happened to one appended (or read) element.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
@@ -105,26 +104,13 @@ impl ConvergenceReport {
 /// # Ok::<(), checkers::history::HistoryError>(())
 /// ```
 pub fn check_convergence(history: &History, ops: &[Operation]) -> ConvergenceReport {
-    let mut by_key: BTreeMap<Option<Value>, Vec<usize>> = BTreeMap::new();
-    for (i, op) in ops.iter().enumerate() {
-        by_key.entry(op.key.clone()).or_default().push(i);
-    }
     let appends = ops.iter().any(|o| o.f == Function::Append);
     let marked = !history.finals.is_empty();
-    let keys = by_key
+    let keys = by_key(ops)
         .into_iter()
         .map(|(key, indices)| judge_key(history, ops, key, &indices, appends, marked))
         .collect();
     ConvergenceReport { keys }
-}
-
-fn op_text(history: &History, op: &Operation) -> String {
-    format!(
-        "process {} {} {}",
-        op.process,
-        describe_op(op),
-        when(history, op)
-    )
 }
 
 fn judge_key(

@@ -207,76 +207,65 @@ fn read_jepsen_log(text: &str, origin: &str) -> Result<History, HistoryError> {
         if line.trim().is_empty() {
             continue;
         }
-        let expected = "expected `INFO  jepsen.util - PROCESS  :TYPE  :F  VALUE`";
-        let Some((_, rest)) = line.split_once("jepsen.util - ") else {
-            return Err(parse_error(
-                origin,
-                number,
-                format!("{expected}, got {line:?}"),
-            ));
-        };
-        let mut fields = rest.split_whitespace();
-        let (Some(process), Some(kind), Some(f)) = (fields.next(), fields.next(), fields.next())
-        else {
-            return Err(parse_error(
-                origin,
-                number,
-                format!("{expected}: missing fields"),
-            ));
-        };
-        if process == ":nemesis" {
-            continue;
+        if let Some(event) = jepsen_log_event(line, origin, number)? {
+            history.push(event, number);
         }
-        let process: u64 = process.parse().map_err(|_| {
-            parse_error(
-                origin,
-                number,
-                format!("expected a process number, got {process:?}"),
-            )
-        })?;
-        let kind = kind.strip_prefix(':').and_then(event_type).ok_or_else(|| {
-            parse_error(
-                origin,
-                number,
-                format!("expected :invoke, :ok, :fail or :info, got {kind:?}"),
-            )
-        })?;
-        let f = f.strip_prefix(':').and_then(function).ok_or_else(|| {
-            parse_error(
-                origin,
-                number,
-                format!("expected :read, :write or :cas, got {f:?}"),
-            )
-        })?;
-        let value_text = fields.collect::<Vec<_>>().join(" ");
-        let value = if value_text == ":timed-out" {
-            // A timed-out completion carries no value. A `:fail :read :timed-out` is a
-            // read whose outcome is unknown, but its process goes on invoking (it did
-            // not crash, as an `:info` process would have); a read of unknown outcome
-            // constrains nothing, so it stays a `fail` and is dropped like one.
-            Value::Nil
-        } else {
-            parse_log_value(&value_text).ok_or_else(|| {
-                parse_error(
-                    origin,
-                    number,
-                    format!("expected nil, an integer or [A B], got {value_text:?}"),
-                )
-            })?
-        };
-        history.push(
-            Event {
-                process,
-                kind,
-                f,
-                key: None,
-                value,
-                time: None,
-            },
-            number,
-        );
     }
     Ok(history)
+}
+
+/// One line of a Jepsen log; `None` for the nemesis's.
+fn jepsen_log_event(
+    line: &str,
+    origin: &str,
+    number: usize,
+) -> Result<Option<Event>, HistoryError> {
+    let error = |message: String| parse_error(origin, number, message);
+    let expected = "expected `INFO  jepsen.util - PROCESS  :TYPE  :F  VALUE`";
+    let Some((_, rest)) = line.split_once("jepsen.util - ") else {
+        return Err(error(format!("{expected}, got {line:?}")));
+    };
+    let mut fields = rest.split_whitespace();
+    let (Some(process), Some(kind), Some(f)) = (fields.next(), fields.next(), fields.next()) else {
+        return Err(error(format!("{expected}: missing fields")));
+    };
+    if process == ":nemesis" {
+        return Ok(None);
+    }
+    let process: u64 = process
+        .parse()
+        .map_err(|_| error(format!("expected a process number, got {process:?}")))?;
+    let kind = kind.strip_prefix(':').and_then(event_type).ok_or_else(|| {
+        error(format!(
+            "expected :invoke, :ok, :fail or :info, got {kind:?}"
+        ))
+    })?;
+    let f = f
+        .strip_prefix(':')
+        .and_then(function)
+        .ok_or_else(|| error(format!("expected :read, :write or :cas, got {f:?}")))?;
+    let value_text = fields.collect::<Vec<_>>().join(" ");
+    let value = if value_text == ":timed-out" {
+        // A timed-out completion carries no value. A `:fail :read :timed-out` is a
+        // read whose outcome is unknown, but its process goes on invoking (it did
+        // not crash, as an `:info` process would have); a read of unknown outcome
+        // constrains nothing, so it stays a `fail` and is dropped like one.
+        Value::Nil
+    } else {
+        parse_log_value(&value_text).ok_or_else(|| {
+            error(format!(
+                "expected nil, an integer or [A B], got {value_text:?}"
+            ))
+        })?
+    };
+    Ok(Some(Event {
+        process,
+        kind,
+        f,
+        key: None,
+        value,
+        time: None,
+    }))
 }
 
 fn parse_log_value(text: &str) -> Option<Value> {
@@ -392,6 +381,14 @@ pub(crate) fn edn_get<'a>(
     map.get(&Edn::Key(Cow::Borrowed(key)))
 }
 
+/// An EDN op map's `:time`, if it has a non-negative one.
+pub(crate) fn edn_time<'a>(map: &'a std::collections::BTreeMap<Edn<'a>, Edn<'a>>) -> Option<u64> {
+    match edn_get(map, "time") {
+        Some(Edn::Int(t)) if *t >= 0 => Some(*t as u64),
+        _ => None,
+    }
+}
+
 /// An EDN op map's `:process` and `:type`; `None` for the nemesis's ops.
 pub(crate) fn edn_process_and_type<'a>(
     map: &'a std::collections::BTreeMap<Edn<'a>, Edn<'a>>,
@@ -480,10 +477,7 @@ fn edn_op(
         }
         None => (None, raw),
     };
-    let time = match edn_get(map, "time") {
-        Some(Edn::Int(t)) if *t >= 0 => Some(*t as u64),
-        _ => None,
-    };
+    let time = edn_time(map);
     if matches!(edn_get(map, "final?"), Some(Edn::Bool(true))) {
         history.finals.push(history.events.len());
     }
@@ -563,8 +557,31 @@ struct ElleOp {
 
 fn read_elle_json(text: &str, origin: &str) -> Result<History, HistoryError> {
     let mut history = History::default();
-    let trimmed = text.trim_start();
-    if trimmed.starts_with('[') {
+    for op in json_ops(text, origin)? {
+        let op = op?;
+        elle_op(op.value, origin, op.line, op.index, &mut history)?;
+    }
+    Ok(history)
+}
+
+/// One op map of a JSON history.
+pub(crate) struct JsonOp {
+    /// The map.
+    pub value: serde_json::Value,
+    /// Its line: for all the maps of one array, the array's first (serde_json keeps
+    /// no positions inside it).
+    pub line: usize,
+    /// Its position in the array, or its line's (from 0).
+    pub index: usize,
+}
+
+/// The op maps of a JSON history: one array of them, or one a line. The lines are read
+/// one at a time, so that an error names the first bad line.
+pub(crate) fn json_ops<'t>(
+    text: &'t str,
+    origin: &'t str,
+) -> Result<Box<dyn Iterator<Item = Result<JsonOp, HistoryError>> + 't>, HistoryError> {
+    if text.trim_start().starts_with('[') {
         let ops: Vec<serde_json::Value> = serde_json::from_str(text).map_err(|e| {
             parse_error(
                 origin,
@@ -572,22 +589,30 @@ fn read_elle_json(text: &str, origin: &str) -> Result<History, HistoryError> {
                 format!("expected a JSON array of op maps: {e}"),
             )
         })?;
-        for (index, op) in ops.into_iter().enumerate() {
-            // Positions inside one array are not kept by serde_json; name the op.
-            elle_op(op, origin, 1, index, &mut history)?;
-        }
-    } else {
-        for (index, line) in text.lines().enumerate() {
-            if line.trim().is_empty() {
-                continue;
-            }
-            let op: serde_json::Value = serde_json::from_str(line).map_err(|e| {
-                parse_error(origin, index + 1, format!("expected a JSON op map: {e}"))
-            })?;
-            elle_op(op, origin, index + 1, index, &mut history)?;
-        }
+        let ops = ops.into_iter().enumerate();
+        return Ok(Box::new(ops.map(|(index, value)| {
+            Ok(JsonOp {
+                value,
+                line: 1,
+                index,
+            })
+        })));
     }
-    Ok(history)
+    let lines = text.lines().enumerate();
+    Ok(Box::new(
+        lines
+            .filter(|(_, line)| !line.trim().is_empty())
+            .map(move |(index, line)| {
+                let value = serde_json::from_str(line).map_err(|e| {
+                    parse_error(origin, index + 1, format!("expected a JSON op map: {e}"))
+                })?;
+                Ok(JsonOp {
+                    value,
+                    line: index + 1,
+                    index,
+                })
+            }),
+    ))
 }
 
 fn elle_op(

@@ -14,23 +14,30 @@
 //! - [`history`]: events, values, the native JSONL format, and pairing events into
 //!   [`history::Operation`]s (`fail` dropped, `info` left open).
 //! - [`formats`]: readers for Jepsen's EDN and text logs, Porcupine's kv, elle-cli JSON.
-//! - [`model`]: the [`model::Model`] trait (a sequential specification) and the
-//!   built-in `register`, `cas-register`, `kv` and `list-append`.
+//! - [`spec`]: the [`spec::SequentialSpec`] trait (what one object does, one operation
+//!   at a time) and the built-in `register`, `cas-register`, `kv` and `list-append`,
+//!   named by [`spec::SpecName`] as `consim check --model` names them.
 //! - [`linear`]: the linearizability checker, its verdicts and witnesses.
-//! - [`check`]: a file end to end (read, pair, pick a model, check, time).
+//! - [`check`]: a file end to end (read, pair, pick a specification, check, time).
 //! - [`viz`]: the self-contained HTML picture of a verdict.
 //! - [`brute`]: the exponential reference checker the fast one is tested against.
 //!
-//! - [`session`]: the four session guarantees on list-append and unique-value
-//!   register histories.
+//! - [`anomalies`]: the one vocabulary of anomalies ([`anomalies::Kind`]), which
+//!   checker detects each, and what a history shows outright: on list-append, garbage
+//!   and aborted reads, duplicate elements and incompatible orders (one detection,
+//!   shared with [`elle`]); on registers, what real time alone proves.
+//! - [`traceable`]: the two workloads whose reads say which writes they saw, and the
+//!   one error ([`traceable::NotTraceable`]) for a history that is neither.
+//! - [`session`]: the four session guarantees on traceable histories.
+//! - [`elle`]: the dependency graph (ww, wr, rw, process and real-time edges), its
+//!   cycles named and explained as Elle does, and the consistency models they rule out.
+//! - [`proof`]: everything a history proves outright, in sentences, for the runner and
+//!   the picture.
 //!
 //! - [`convergence`]: whether final reads agree, and what became of every write.
 //!
-//! - [`anomalies`]: what a list-append history shows outright (garbage and aborted
-//!   reads, duplicate elements, incompatible orders).
-//!
-//! - [`elle`]: the dependency graph (ww, wr, rw, process and real-time edges), its
-//!   cycles named and explained as Elle does, and the consistency models they rule out.
+//! - [`shared`]: what the checkers share — how a witness names an operation and its
+//!   time ([`shared::describe_op`], [`shared::when`]), and the crate's internal helpers.
 
 pub mod anomalies;
 pub mod brute;
@@ -40,7 +47,9 @@ pub mod elle;
 pub mod formats;
 pub mod history;
 pub mod linear;
-pub mod model;
 pub mod proof;
 pub mod session;
+pub mod shared;
+pub mod spec;
+pub mod traceable;
 pub mod viz;

@@ -9,7 +9,7 @@
 //!   linearization exists, moving such a read to the front of what remains keeps it
 //!   valid. So reads never branch, and a read that leads to an explored dead end proves
 //!   the present configuration dead too. `info` reads constrain nothing and are dropped.
-//! - **Compact states**: states are interned to `u32`s, model steps are cached per
+//! - **Compact states**: states are interned to `u32`s, spec steps are cached per
 //!   (state, operation), and the memo stores linearized sets as bitsets in one arena,
 //!   keyed by an incremental (Zobrist) hash.
 //!
@@ -18,14 +18,14 @@
 //! Budgets (time, memory) end in [`Outcome::Unknown`], never in a guess.
 
 use std::collections::BTreeMap;
-use std::collections::HashMap;
-use std::hash::{BuildHasherDefault, Hasher};
+use std::hash::Hasher;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use crate::history::{History, Operation, Value};
-use crate::model::{Model, describe_op};
+use crate::shared::{Fx, FxMap, call_line, describe_op, mix, when};
+use crate::spec::SequentialSpec;
 
 /// Limits on one check.
 #[derive(Clone, Debug)]
@@ -166,22 +166,23 @@ impl Report {
     }
 }
 
-/// An operation the model rejects outright.
+/// An operation the specification rejects outright.
 #[derive(Debug, thiserror::Error)]
 #[error("{line}: {message}")]
 pub struct InvalidOperation {
     /// Source line of the operation's invocation.
     pub line: usize,
-    /// What the model said.
+    /// What the specification said.
     pub message: String,
 }
 
-/// Checks `operations` (from [`History::operations`]) of `history` against `model`.
+/// Checks `operations` (from [`History::operations`]) of `history` against the
+/// sequential specification `spec`.
 ///
 /// ```
 /// use checkers::history::History;
 /// use checkers::linear::{check, Options, Verdict};
-/// use checkers::model::Register;
+/// use checkers::spec::Register;
 /// use checkers::history::Value;
 ///
 /// // p0 writes 1; p1 reads 1 after the write returned, then p1 reads nil: stale.
@@ -193,27 +194,27 @@ pub struct InvalidOperation {
 /// {"process":1,"type":"ok","f":"read","value":null}"#;
 /// let history = History::from_jsonl(text, "h")?;
 /// let ops = history.operations("h")?;
-/// let model = Register { cas: false, initial: Value::Nil };
-/// let report = check(&model, &history, &ops, &Options::default())?;
+/// let spec = Register { cas: false, initial: Value::Nil };
+/// let report = check(&spec, &history, &ops, &Options::default())?;
 /// assert_eq!(report.verdict(), Verdict::Violation);
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
-pub fn check<M: Model>(
-    model: &M,
+pub fn check<M: SequentialSpec>(
+    spec: &M,
     history: &History,
     operations: &[Operation],
     options: &Options,
 ) -> Result<Report, InvalidOperation> {
     for op in operations {
-        model.validate(op).map_err(|message| InvalidOperation {
-            line: history.lines.get(op.call).copied().unwrap_or(op.call + 1),
+        spec.validate(op).map_err(|message| InvalidOperation {
+            line: call_line(history, op),
             message,
         })?;
     }
     let mut partitions: BTreeMap<Option<Value>, Vec<usize>> = BTreeMap::new();
     for (i, op) in operations.iter().enumerate() {
         partitions
-            .entry(model.partition_key(op))
+            .entry(spec.partition_key(op))
             .or_default()
             .push(i);
     }
@@ -245,7 +246,7 @@ pub fn check<M: Model>(
                             explored: 0,
                         }
                     } else {
-                        check_key(model, history, operations, key, indices, &budget, options)
+                        check_key(spec, history, operations, key, indices, &budget, options)
                     };
                     if options.first_violation_only
                         && matches!(result.outcome, Outcome::Violation(_))
@@ -285,8 +286,8 @@ const STOPPED: &str = "not finished: another key was already found violated";
 /// `info`): a prefix that is not linearizable proves the whole history is not (every
 /// prefix of a linearizable history is linearizable), and violations usually show early,
 /// where the search is small. The last "prefix" is the whole history, without a cap.
-fn check_key<M: Model>(
-    model: &M,
+fn check_key<M: SequentialSpec>(
+    spec: &M,
     history: &History,
     operations: &[Operation],
     key: &Option<Value>,
@@ -298,42 +299,16 @@ fn check_key<M: Model>(
     let mut kept: Vec<usize> = indices
         .iter()
         .copied()
-        .filter(|&i| !(operations[i].output.is_none() && model.is_read_only(&operations[i])))
+        .filter(|&i| !(operations[i].output.is_none() && spec.is_read_only(&operations[i])))
         .collect();
     kept.sort_by_key(|&i| operations[i].call);
     let mut explored = 0;
     let mut cap = Some(options.first_attempt_configs);
     let mut size = kept.len();
     loop {
-        // The prefix: operations invoked before the cut; those that return after it
-        // become pending (unknown outcome).
-        let cut = kept.get(size).map_or(usize::MAX, |&i| operations[i].call);
-        let prefix: Vec<(usize, Operation)> = kept[..size]
-            .iter()
-            .map(|&i| {
-                let mut op = operations[i].clone();
-                if op.ret.is_some_and(|r| r >= cut) {
-                    op.ret = None;
-                    op.output = None;
-                }
-                (i, op)
-            })
-            .filter(|(_, op)| !(op.output.is_none() && model.is_read_only(op)))
-            .collect();
-        // Unknown writes nobody observed need not have happened.
-        let all: Vec<&Operation> = prefix.iter().map(|(_, op)| op).collect();
-        let droppable: Vec<bool> = all
-            .iter()
-            .map(|op| op.output.is_none() && model.droppable_unknown(op, &all))
-            .collect();
-        let prefix: Vec<(usize, Operation)> = prefix
-            .into_iter()
-            .zip(droppable)
-            .filter(|(_, drop)| !drop)
-            .map(|(kept, _)| kept)
-            .collect();
+        let prefix = prefix_of(spec, operations, &kept, size);
         let ops: Vec<&Operation> = prefix.iter().map(|(_, op)| op).collect();
-        let mut search = Search::new(model, ops);
+        let mut search = Search::new(spec, ops);
         let (local, steps) = search.run(budget, cap);
         explored += steps;
         search.release(budget);
@@ -350,14 +325,14 @@ fn check_key<M: Model>(
                 continue;
             }
             Local::Linearizable(order) => {
-                let states = states_along(model, &search.ops, &order);
+                let states = states_along(spec, &search.ops, &order);
                 let order = order.into_iter().map(original).collect();
                 Outcome::Linearizable { order, states }
             }
             Local::Unknown(reason) => Outcome::Unknown { reason },
             Local::Violation(best) => {
                 let mut violation = search.explain(&best, history);
-                violation.prefix_states = states_along(model, &search.ops, &violation.prefix);
+                violation.prefix_states = states_along(spec, &search.ops, &violation.prefix);
                 violation.prefix = violation.prefix.iter().map(|&i| original(i)).collect();
                 violation.blocking = violation.blocking.map(original);
                 for c in &mut violation.candidates {
@@ -375,37 +350,44 @@ fn check_key<M: Model>(
     }
 }
 
+/// The first `size` of the `kept` operations (by invocation), each with its index: those
+/// invoked before the cut; those that return after it become pending (unknown outcome).
+/// Reads of unknown outcome, and unknown writes nobody observed, are left out: they
+/// need not have happened.
+fn prefix_of<M: SequentialSpec>(
+    spec: &M,
+    operations: &[Operation],
+    kept: &[usize],
+    size: usize,
+) -> Vec<(usize, Operation)> {
+    let cut = kept.get(size).map_or(usize::MAX, |&i| operations[i].call);
+    let prefix: Vec<(usize, Operation)> = kept[..size]
+        .iter()
+        .map(|&i| {
+            let mut op = operations[i].clone();
+            if op.ret.is_some_and(|r| r >= cut) {
+                op.ret = None;
+                op.output = None;
+            }
+            (i, op)
+        })
+        .filter(|(_, op)| !(op.output.is_none() && spec.is_read_only(op)))
+        .collect();
+    let all: Vec<&Operation> = prefix.iter().map(|(_, op)| op).collect();
+    let droppable: Vec<bool> = all
+        .iter()
+        .map(|op| op.output.is_none() && spec.droppable_unknown(op, &all))
+        .collect();
+    prefix
+        .into_iter()
+        .zip(droppable)
+        .filter(|(_, drop)| !drop)
+        .map(|(kept, _)| kept)
+        .collect()
+}
+
 const NIL: u32 = u32::MAX;
 const NO_STATE: u32 = u32::MAX;
-
-/// FxHash's word step with a final avalanche, so that every input bit reaches the
-/// low bits hash tables index by.
-#[derive(Default)]
-pub(crate) struct Fx(u64);
-
-impl Hasher for Fx {
-    fn finish(&self) -> u64 {
-        mix(self.0)
-    }
-    fn write(&mut self, bytes: &[u8]) {
-        for chunk in bytes.chunks(8) {
-            let mut word = [0u8; 8];
-            word[..chunk.len()].copy_from_slice(chunk);
-            self.write_u64(u64::from_le_bytes(word));
-        }
-    }
-    fn write_u64(&mut self, word: u64) {
-        self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
-    }
-}
-
-pub(crate) type FxMap<K, V> = HashMap<K, V, BuildHasherDefault<Fx>>;
-
-fn mix(mut z: u64) -> u64 {
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    z ^ (z >> 31)
-}
 
 /// The set of (linearized set, state) configurations already entered: an open-addressed
 /// table of (hash, state, entry) with the bitsets stored back to back in one arena.
@@ -501,8 +483,8 @@ struct Best {
     state: u32,
 }
 
-struct Search<'a, M: Model> {
-    model: &'a M,
+struct Search<'a, M: SequentialSpec> {
+    spec: &'a M,
     ops: Vec<&'a Operation>,
     has_return: Vec<bool>,
     read_only: Vec<bool>,
@@ -510,7 +492,7 @@ struct Search<'a, M: Model> {
     prev: Vec<u32>,
     head: u32,
     zobrist: Vec<u64>,
-    /// For growth models: per ok read, how many unlinearized ops could reset the state
+    /// For specs that grow: per ok read, how many unlinearized ops could reset the state
     /// towards its result; per op, the reads it counts for.
     resetters: Vec<u32>,
     resets_for: Vec<Vec<u32>>,
@@ -525,11 +507,11 @@ struct Search<'a, M: Model> {
     counted_bytes: u64,
 }
 
-impl<'a, M: Model> Search<'a, M> {
-    fn new(model: &'a M, ops: Vec<&'a Operation>) -> Search<'a, M> {
+impl<'a, M: SequentialSpec> Search<'a, M> {
+    fn new(spec: &'a M, ops: Vec<&'a Operation>) -> Search<'a, M> {
         let n = ops.len();
         let has_return: Vec<bool> = ops.iter().map(|o| o.ret.is_some()).collect();
-        let read_only: Vec<bool> = ops.iter().map(|o| model.is_read_only(o)).collect();
+        let read_only: Vec<bool> = ops.iter().map(|o| spec.is_read_only(o)).collect();
         // Entries: 2i is op i's call, 2i+1 its return; ordered by event position.
         let mut entries: Vec<(usize, u32)> = Vec::with_capacity(2 * n);
         for (i, op) in ops.iter().enumerate() {
@@ -548,7 +530,7 @@ impl<'a, M: Model> Search<'a, M> {
             prev[e as usize] = last;
             last = e;
         }
-        let grows = model.grows();
+        let grows = spec.grows();
         let mut resetters = vec![0u32; n];
         let mut resets_for = vec![Vec::new(); n];
         if grows {
@@ -563,7 +545,7 @@ impl<'a, M: Model> Search<'a, M> {
                 let returned = read.ret.expect("filtered to ok reads");
                 for (w, op) in ops.iter().enumerate() {
                     // Only an op invoked before the read returned can come before it.
-                    if !read_only[w] && op.call < returned && model.may_reset_to(op, seen) {
+                    if !read_only[w] && op.call < returned && spec.may_reset_to(op, seen) {
                         resetters[r] += 1;
                         resets_for[w].push(r as u32);
                     }
@@ -574,7 +556,7 @@ impl<'a, M: Model> Search<'a, M> {
             .map(|i| mix(i.wrapping_add(0x9E37_79B9_7F4A_7C15)))
             .collect();
         let mut search = Search {
-            model,
+            spec,
             ops,
             has_return,
             read_only,
@@ -592,7 +574,7 @@ impl<'a, M: Model> Search<'a, M> {
             state_bytes: 0,
             counted_bytes: 0,
         };
-        search.intern(model.init());
+        search.intern(spec.init());
         search
     }
 
@@ -609,7 +591,7 @@ impl<'a, M: Model> Search<'a, M> {
             id = self.same_hash[id as usize];
         }
         let id = u32::try_from(self.states.len()).expect("fewer than 2^32 states");
-        self.state_bytes += self.model.state_heap_bytes(&state) as u64;
+        self.state_bytes += self.spec.state_heap_bytes(&state) as u64;
         self.states.push(state);
         self.same_hash.push(first);
         self.state_ids.insert(hash, id);
@@ -625,13 +607,13 @@ impl<'a, M: Model> Search<'a, M> {
         let current = &self.states[state as usize];
         let operation = self.ops[op as usize];
         let next = if self.read_only[op as usize] {
-            if self.model.allows(current, operation) {
+            if self.spec.allows(current, operation) {
                 state
             } else {
                 NO_STATE
             }
         } else {
-            match self.model.step(current, operation) {
+            match self.spec.step(current, operation) {
                 Some(s) => self.intern(s),
                 None => NO_STATE,
             }
@@ -676,7 +658,7 @@ impl<'a, M: Model> Search<'a, M> {
         }
     }
 
-    /// For growth models: whether some pending read can no longer return what it did,
+    /// For specs that grow: whether some pending read can no longer return what it did,
     /// because the state cannot grow into its result and nothing left can reset it.
     fn doomed(&self, state: u32) -> bool {
         self.doomed_read(state).is_some()
@@ -693,7 +675,7 @@ impl<'a, M: Model> Search<'a, M> {
             let op = (entry / 2) as usize;
             if entry % 2 == 1 && self.read_only[op] && self.resetters[op] == 0 {
                 if let Some(seen) = &self.ops[op].output {
-                    if !self.model.grows_into(current, seen) {
+                    if !self.spec.grows_into(current, seen) {
                         return Some(op as u32);
                     }
                 }
@@ -738,7 +720,7 @@ impl<'a, M: Model> Search<'a, M> {
             state: 0,
         };
         let mut explored = 0u64;
-        'config: loop {
+        loop {
             if at.remaining_ok == 0 {
                 let order = at.stack.iter().map(|f| f.op as usize).collect();
                 return (Local::Linearizable(order), explored);
@@ -760,62 +742,79 @@ impl<'a, M: Model> Search<'a, M> {
             // configuration reached by a state change can newly be doomed.
             let changed = at.stack.last().is_none_or(|f| !f.forced);
             let mut dead = changed && self.doomed(at.state);
-            // Greedy pass: a read allowed now is linearized now, without branching; if
-            // where it leads was explored already, this configuration is dead too.
-            let mut entry = if dead {
-                NIL
-            } else {
-                self.next[self.head as usize]
-            };
-            while entry != NIL && entry % 2 == 0 {
-                let op = entry / 2;
-                if self.read_only[op as usize] && self.step(at.state, op) != NO_STATE {
-                    let unchanged = at.state;
-                    if self.enter(&mut at, &mut memo, op, unchanged, true) {
-                        continue 'config;
-                    }
-                    dead = true;
-                    break;
+            if !dead {
+                match self.greedy(&mut at, &mut memo) {
+                    Some(true) => continue,
+                    Some(false) => dead = true,
+                    None => {}
                 }
-                entry = self.next[entry as usize];
             }
-            // Two passes over what could come next: operations that returned first,
-            // then `info` ones, which need not have happened at all and so are tried
-            // only when nothing else works.
-            let mut info_pass = dead;
-            entry = if dead {
-                NIL
-            } else {
-                self.next[self.head as usize]
-            };
-            loop {
-                if entry == NIL || entry % 2 == 1 {
-                    if !info_pass {
-                        info_pass = true;
-                        entry = self.next[self.head as usize];
-                        continue;
-                    }
-                    // Nothing more to try here: go back to the last choice that was free.
-                    loop {
-                        let Some(frame) = self.leave(&mut at) else {
-                            return (Local::Violation(best), explored);
-                        };
-                        if !frame.forced {
-                            entry = self.next[2 * frame.op as usize];
-                            info_pass = !self.has_return[frame.op as usize];
-                            break;
-                        }
-                    }
+            if !self.branch(&mut at, &mut memo, dead) {
+                return (Local::Violation(best), explored);
+            }
+        }
+    }
+
+    /// The greedy pass: a read allowed now is linearized now, without branching.
+    /// `Some(true)` if it entered a new configuration; `Some(false)` if where it leads
+    /// was explored already, so that this configuration is dead too; `None` if no read
+    /// is allowed now.
+    fn greedy(&mut self, at: &mut Cursor, memo: &mut Memo) -> Option<bool> {
+        let mut entry = self.next[self.head as usize];
+        while entry != NIL && entry % 2 == 0 {
+            let op = entry / 2;
+            if self.read_only[op as usize] && self.step(at.state, op) != NO_STATE {
+                let unchanged = at.state;
+                return Some(self.enter(at, memo, op, unchanged, true));
+            }
+            entry = self.next[entry as usize];
+        }
+        None
+    }
+
+    /// Two passes over what could come next (none if the configuration is `dead`):
+    /// operations that returned first, then `info` ones, which need not have happened
+    /// at all and so are tried only when nothing else works; when nothing is left to
+    /// try, back to the last free choice, and on from there. Whether a new
+    /// configuration was entered (`false`: every choice is exhausted).
+    fn branch(&mut self, at: &mut Cursor, memo: &mut Memo, dead: bool) -> bool {
+        let mut info_pass = dead;
+        let mut entry = if dead {
+            NIL
+        } else {
+            self.next[self.head as usize]
+        };
+        loop {
+            if entry == NIL || entry % 2 == 1 {
+                if !info_pass {
+                    info_pass = true;
+                    entry = self.next[self.head as usize];
                     continue;
                 }
-                let op = entry / 2;
-                if !self.read_only[op as usize] && self.has_return[op as usize] != info_pass {
-                    let after = self.step(at.state, op);
-                    if after != NO_STATE && self.enter(&mut at, &mut memo, op, after, false) {
-                        continue 'config;
-                    }
+                let Some(frame) = self.backtrack(at) else {
+                    return false;
+                };
+                entry = self.next[2 * frame.op as usize];
+                info_pass = !self.has_return[frame.op as usize];
+                continue;
+            }
+            let op = entry / 2;
+            if !self.read_only[op as usize] && self.has_return[op as usize] != info_pass {
+                let after = self.step(at.state, op);
+                if after != NO_STATE && self.enter(at, memo, op, after, false) {
+                    return true;
                 }
-                entry = self.next[entry as usize];
+            }
+            entry = self.next[entry as usize];
+        }
+    }
+
+    /// Undoes linearizations back to and including the last free (not forced) one.
+    fn backtrack(&mut self, at: &mut Cursor) -> Option<Frame> {
+        loop {
+            let frame = self.leave(at)?;
+            if !frame.forced {
+                return Some(frame);
             }
         }
     }
@@ -896,32 +895,12 @@ impl<'a, M: Model> Search<'a, M> {
             self.take(op);
         }
         let doomed = self.doomed_read(best.state);
-        let mut candidates = Vec::new();
-        let mut blocking = None;
-        let mut entry = self.next[self.head as usize];
-        while entry != NIL {
-            let op = entry / 2;
-            if entry % 2 == 1 {
-                blocking = Some(op);
-                break;
-            }
-            let impossible = (self.step(best.state, op) == NO_STATE).then(|| {
-                self.model
-                    .explain(&self.states[best.state as usize], self.ops[op as usize])
-            });
-            candidates.push(Candidate {
-                op: op as usize,
-                impossible,
-            });
-            entry = self.next[entry as usize];
-        }
+        let (candidates, blocking) = self.candidates(best.state);
         for &op in best.prefix.iter().rev() {
             self.give_back(op);
         }
         let blocking_impossible = blocking.is_some_and(|b| self.step(best.state, b) == NO_STATE);
-        let last_change = self.last_change(best);
-        let state = &self.states[best.state as usize];
-        let after = last_change.map(|op| {
+        let after = self.last_change(best).map(|op| {
             format!(
                 " after {} by process {} {}",
                 describe_op(self.ops[op as usize]),
@@ -935,42 +914,61 @@ impl<'a, M: Model> Search<'a, M> {
                 .find(|c| c.impossible.is_some())
                 .map(|c| c.op as u32)
         });
-        let sentence = match (doomed, focus) {
-            (Some(read), _) => {
-                let o = self.ops[read as usize];
-                format!(
-                    "process {} {}: {}{}; appends cannot change that, and no write that could reset it is left",
-                    o.process,
-                    when(history, o),
-                    self.model.explain(state, o),
-                    after.clone().unwrap_or_default()
-                )
-            }
-            (None, Some(op)) => {
+        let state = &self.states[best.state as usize];
+        let sentence = match doomed.or(focus) {
+            Some(op) => {
                 let o = self.ops[op as usize];
+                let reset = if doomed.is_some() {
+                    "; appends cannot change that, and no write that could reset it is left"
+                } else {
+                    ""
+                };
                 format!(
-                    "process {} {}: {}{}",
+                    "process {} {}: {}{}{reset}",
                     o.process,
                     when(history, o),
-                    self.model.explain(state, o),
+                    self.spec.explain(state, o),
                     after.unwrap_or_default()
                 )
             }
-            (None, None) => format!(
+            None => format!(
                 "every order of the {} operations that could come next leads to a contradiction later ({}{})",
                 candidates.len(),
-                self.model.describe_state(state),
+                self.spec.describe_state(state),
                 after.unwrap_or_default()
             ),
         };
         Violation {
             prefix: best.prefix.iter().map(|&o| o as usize).collect(),
             prefix_states: Vec::new(),
-            state: self.model.describe_state(state),
+            state: self.spec.describe_state(state),
             candidates,
             blocking: doomed.or(blocking).map(|b| b as usize),
             sentence,
         }
+    }
+
+    /// What could come next in `state` (with the prefix taken): each candidate, with
+    /// why it cannot if it cannot, up to the first return, whose operation is blocking.
+    fn candidates(&mut self, state: u32) -> (Vec<Candidate>, Option<u32>) {
+        let mut candidates = Vec::new();
+        let mut entry = self.next[self.head as usize];
+        while entry != NIL {
+            let op = entry / 2;
+            if entry % 2 == 1 {
+                return (candidates, Some(op));
+            }
+            let impossible = (self.step(state, op) == NO_STATE).then(|| {
+                self.spec
+                    .explain(&self.states[state as usize], self.ops[op as usize])
+            });
+            candidates.push(Candidate {
+                op: op as usize,
+                impossible,
+            });
+            entry = self.next[entry as usize];
+        }
+        (candidates, None)
     }
 
     /// The last operation of the prefix that changed the state.
@@ -990,34 +988,17 @@ impl<'a, M: Model> Search<'a, M> {
 
 /// The state after each operation of `order` (indices into the searched `ops`, as the
 /// search saw them), described for people.
-fn states_along<M: Model>(model: &M, ops: &[&Operation], order: &[usize]) -> Vec<String> {
-    let mut state = model.init();
+fn states_along<M: SequentialSpec>(spec: &M, ops: &[&Operation], order: &[usize]) -> Vec<String> {
+    let mut state = spec.init();
     order
         .iter()
         .map(|&i| {
-            state = model
+            state = spec
                 .step(&state, ops[i])
                 .expect("a linearization found by the search replays step by step");
-            model.describe_state(&state)
+            spec.describe_state(&state)
         })
         .collect()
-}
-
-/// When an operation ran, for people: "at 12.3 ms" with times, "(line 7)" without.
-pub fn when(history: &History, op: &Operation) -> String {
-    let line = history.lines.get(op.call).copied().unwrap_or(op.call + 1);
-    match (
-        history.events[op.call].time,
-        op.ret.and_then(|r| history.events[r].time),
-    ) {
-        (Some(call), Some(ret)) => format!(
-            "between {:.3} ms and {:.3} ms (line {line})",
-            call as f64 / 1e6,
-            ret as f64 / 1e6
-        ),
-        (Some(call), None) => format!("from {:.3} ms (line {line})", call as f64 / 1e6),
-        _ => format!("(line {line})"),
-    }
 }
 
 fn set(bits: &mut [u64], op: u32) {

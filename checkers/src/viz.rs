@@ -9,10 +9,11 @@
 use std::collections::BTreeMap;
 use std::fmt::Write;
 
-use crate::check::{Checked, ModelName};
+use crate::check::Checked;
 use crate::history::Value;
-use crate::linear::{Outcome, when};
-use crate::model::describe_op;
+use crate::linear::Outcome;
+use crate::shared::{describe_op, when};
+use crate::spec::SpecName;
 
 /// Escapes text for HTML element content and attribute values.
 ///
@@ -72,7 +73,7 @@ pub fn page(file: &str, checked: &Checked) -> String {
     let mut witnesses = crate::proof::proofs(
         &checked.history,
         &checked.operations,
-        checked.model == ModelName::ListAppend,
+        checked.model == SpecName::ListAppend,
     );
     witnesses.truncate(MAX_WITNESSES);
     if !witnesses.is_empty() {
@@ -127,53 +128,135 @@ fn section(
         escape(&name),
         escape(&headline)
     );
-    let ops: Vec<usize> = (0..checked.operations.len())
-        .filter(|&i| checked.operations[i].key == key.key)
-        .collect();
-    if ops.is_empty() {
+    let Some(lanes) = Lanes::new(checked, &key.key) else {
         return;
-    }
-    let lanes: BTreeMap<u64, usize> = ops
-        .iter()
-        .map(|&i| checked.operations[i].process)
-        .collect::<std::collections::BTreeSet<_>>()
-        .into_iter()
-        .enumerate()
-        .map(|(lane, p)| (p, lane))
-        .collect();
-    // The key's own events, in order, spread evenly across the width.
-    let mut moments: Vec<usize> = ops
-        .iter()
-        .flat_map(|&i| {
-            let op = &checked.operations[i];
-            std::iter::once(op.call).chain(op.ret)
-        })
-        .collect();
-    moments.sort_unstable();
-    let count = moments.len().max(1) as f64;
-    let x = |event: usize| {
-        let rank = moments.partition_point(|&m| m < event) as f64;
-        LEFT + (rank + 0.5) / count * (WIDTH - LEFT - 20.0)
     };
-    let height = LANE * lanes.len() as f64 + 30.0;
-    let _ = write!(
-        html,
-        "<svg width=\"{WIDTH}\" height=\"{height}\" xmlns=\"http://www.w3.org/2000/svg\">"
-    );
-    for (process, lane) in &lanes {
-        let y = 20.0 + LANE * *lane as f64;
+    lanes.open(html);
+    let linearized = Linearized::new(points, states);
+    for &i in &lanes.ops {
+        lanes.bar(html, i, blocking, marked.get(&i), &linearized);
+    }
+    lanes.points(html, &linearized);
+    html.push_str("</svg>");
+    if let Outcome::Violation(v) = &key.outcome {
+        candidates(html, checked, v);
+    }
+}
+
+/// The linearized operations (of a linearization, or of the longest linearizable
+/// prefix), and the state after each.
+struct Linearized<'a> {
+    points: &'a [usize],
+    states: &'a [String],
+    /// Each linearized operation's place among the points.
+    position: BTreeMap<usize, usize>,
+}
+
+impl<'a> Linearized<'a> {
+    fn new(points: &'a [usize], states: &'a [String]) -> Self {
+        let position = points.iter().enumerate().map(|(k, &op)| (op, k)).collect();
+        Linearized {
+            points,
+            states,
+            position,
+        }
+    }
+
+    /// Where operation `i` is linearized, and the state after it.
+    fn of(&self, i: usize) -> Option<(usize, &str)> {
+        let &k = self.position.get(&i)?;
+        Some((k, self.states.get(k).map_or("", String::as_str)))
+    }
+}
+
+/// One key's picture: a lane per process, the key's events spread evenly across the
+/// width, in order.
+struct Lanes<'a> {
+    checked: &'a Checked,
+    ops: Vec<usize>,
+    lanes: BTreeMap<u64, usize>,
+    moments: Vec<usize>,
+}
+
+impl<'a> Lanes<'a> {
+    /// `None` for a key without operations.
+    fn new(checked: &'a Checked, key: &Option<Value>) -> Option<Self> {
+        let ops: Vec<usize> = (0..checked.operations.len())
+            .filter(|&i| checked.operations[i].key == *key)
+            .collect();
+        if ops.is_empty() {
+            return None;
+        }
+        let lanes: BTreeMap<u64, usize> = ops
+            .iter()
+            .map(|&i| checked.operations[i].process)
+            .collect::<std::collections::BTreeSet<_>>()
+            .into_iter()
+            .enumerate()
+            .map(|(lane, p)| (p, lane))
+            .collect();
+        let mut moments: Vec<usize> = ops
+            .iter()
+            .flat_map(|&i| {
+                let op = &checked.operations[i];
+                std::iter::once(op.call).chain(op.ret)
+            })
+            .collect();
+        moments.sort_unstable();
+        Some(Lanes {
+            checked,
+            ops,
+            lanes,
+            moments,
+        })
+    }
+
+    fn x(&self, event: usize) -> f64 {
+        let count = self.moments.len().max(1) as f64;
+        let rank = self.moments.partition_point(|&m| m < event) as f64;
+        LEFT + (rank + 0.5) / count * (WIDTH - LEFT - 20.0)
+    }
+
+    /// Where operation `i`'s bar starts and ends (at the right edge if it never
+    /// returned), and the top of its lane.
+    fn span(&self, i: usize) -> (f64, f64, f64) {
+        let op = &self.checked.operations[i];
+        let y = 20.0 + LANE * self.lanes[&op.process] as f64;
+        (
+            self.x(op.call),
+            op.ret.map_or(WIDTH - 10.0, |r| self.x(r)),
+            y,
+        )
+    }
+
+    /// The picture's frame and the lanes' names.
+    fn open(&self, html: &mut String) {
+        let height = LANE * self.lanes.len() as f64 + 30.0;
         let _ = write!(
             html,
-            "<text x=\"4\" y=\"{:.1}\" class=\"lane\">process {process}</text>",
-            y + 15.0
+            "<svg width=\"{WIDTH}\" height=\"{height}\" xmlns=\"http://www.w3.org/2000/svg\">"
         );
+        for (process, lane) in &self.lanes {
+            let y = 20.0 + LANE * *lane as f64;
+            let _ = write!(
+                html,
+                "<text x=\"4\" y=\"{:.1}\" class=\"lane\">process {process}</text>",
+                y + 15.0
+            );
+        }
     }
-    let position: BTreeMap<usize, usize> =
-        points.iter().enumerate().map(|(k, &op)| (op, k)).collect();
-    for &i in &ops {
-        let op = &checked.operations[i];
-        let y = 20.0 + LANE * lanes[&op.process] as f64;
-        let (x0, x1) = (x(op.call), op.ret.map_or(WIDTH - 10.0, x));
+
+    /// Operation `i` as a bar from call to return, with its tooltip.
+    fn bar(
+        &self,
+        html: &mut String,
+        i: usize,
+        blocking: Option<usize>,
+        witnesses: Option<&Vec<usize>>,
+        linearized: &Linearized<'_>,
+    ) {
+        let op = &self.checked.operations[i];
+        let (x0, x1, y) = self.span(i);
         let mut class = if Some(i) == blocking {
             "op impossible"
         } else if op.ret.is_none() {
@@ -186,19 +269,15 @@ fn section(
             "{} by process {} {}",
             describe_op(op),
             op.process,
-            when(&checked.history, op)
+            when(&self.checked.history, op)
         );
-        if let Some(ws) = marked.get(&i) {
+        if let Some(ws) = witnesses {
             class += " witness";
             let numbers: Vec<String> = ws.iter().map(|w| format!("#{w}")).collect();
             tip += &format!("\nin what the history proves: {}", numbers.join(", "));
         }
-        if let Some(&k) = position.get(&i) {
-            tip += &format!(
-                "\nlinearized #{}; then {}",
-                k + 1,
-                states.get(k).map_or("", String::as_str)
-            );
+        if let Some((k, state)) = linearized.of(i) {
+            tip += &format!("\nlinearized #{}; then {state}", k + 1);
         }
         // A label only where it fits; the tooltip always has it.
         let label = describe_op(op);
@@ -220,49 +299,53 @@ fn section(
             (x1 - x0).max(2.0),
         );
     }
-    // Linearization points: in order, each inside its operation's bar.
-    let mut last = 0.0f64;
-    for (k, &i) in points.iter().enumerate() {
-        let op = &checked.operations[i];
-        let y = 20.0 + LANE * lanes[&op.process] as f64 + 11.0;
-        let (x0, x1) = (x(op.call), op.ret.map_or(WIDTH - 10.0, x));
-        let px = last.max(x0 + 2.0).min(x1 - 2.0).max(x0);
-        last = px + 1.0;
-        let _ = write!(
-            html,
-            "<g><title>{}</title><circle class=\"point\" cx=\"{px:.1}\" cy=\"{y:.1}\" r=\"4\"/></g>",
-            escape(&format!(
-                "#{}: {}; then {}",
-                k + 1,
-                describe_op(op),
-                states.get(k).map_or("", String::as_str)
-            ))
-        );
-    }
-    html.push_str("</svg>");
-    if let Outcome::Violation(v) = &key.outcome {
-        let _ = write!(
-            html,
-            "<p>State after the longest linearizable prefix ({} operations): {}.</p><ul>",
-            v.prefix.len(),
-            escape(&v.state)
-        );
-        for c in &v.candidates {
-            let op = &checked.operations[c.op];
-            let why = c
-                .impossible
-                .clone()
-                .unwrap_or_else(|| "possible here, but every continuation fails later".into());
+
+    /// Linearization points: in order, each inside its operation's bar.
+    fn points(&self, html: &mut String, linearized: &Linearized<'_>) {
+        let mut last = 0.0f64;
+        for (k, &i) in linearized.points.iter().enumerate() {
+            let op = &self.checked.operations[i];
+            let (x0, x1, y) = self.span(i);
+            let px = last.max(x0 + 2.0).min(x1 - 2.0).max(x0);
+            last = px + 1.0;
             let _ = write!(
                 html,
-                "<li>{} by process {}: {}</li>",
-                escape(&describe_op(op)),
-                op.process,
-                escape(&why)
+                "<g><title>{}</title><circle class=\"point\" cx=\"{px:.1}\" cy=\"{:.1}\" r=\"4\"/></g>",
+                escape(&format!(
+                    "#{}: {}; then {}",
+                    k + 1,
+                    describe_op(op),
+                    linearized.states.get(k).map_or("", String::as_str)
+                )),
+                y + 11.0
             );
         }
-        html.push_str("</ul>");
     }
+}
+
+/// What could come after the longest linearizable prefix, and why each cannot.
+fn candidates(html: &mut String, checked: &Checked, v: &crate::linear::Violation) {
+    let _ = write!(
+        html,
+        "<p>State after the longest linearizable prefix ({} operations): {}.</p><ul>",
+        v.prefix.len(),
+        escape(&v.state)
+    );
+    for c in &v.candidates {
+        let op = &checked.operations[c.op];
+        let why = c
+            .impossible
+            .clone()
+            .unwrap_or_else(|| "possible here, but every continuation fails later".into());
+        let _ = write!(
+            html,
+            "<li>{} by process {}: {}</li>",
+            escape(&describe_op(op)),
+            op.process,
+            escape(&why)
+        );
+    }
+    html.push_str("</ul>");
 }
 
 const STYLE: &str = "body{font-family:sans-serif;margin:1.5em;color:#222}\

@@ -1,10 +1,11 @@
 //! Hand-written histories, one subtlety each, with verdicts worked out by hand.
 
-use checkers::check::{ModelName, check_history};
+use checkers::check::check_history;
 use checkers::history::History;
 use checkers::linear::{Options, Outcome, Verdict};
+use checkers::spec::SpecName;
 
-fn verdict(model: ModelName, text: &str) -> Verdict {
+fn verdict(model: SpecName, text: &str) -> Verdict {
     let history = History::from_jsonl(text, "case").unwrap();
     check_history(history, "case", Some(model), &Options::default())
         .unwrap()
@@ -12,7 +13,7 @@ fn verdict(model: ModelName, text: &str) -> Verdict {
         .verdict()
 }
 
-const REG: ModelName = ModelName::CasRegister;
+const REG: SpecName = SpecName::CasRegister;
 
 #[test]
 fn sequential_write_then_read_is_ok() {
@@ -129,7 +130,7 @@ fn every_bad_key_is_reported_not_just_the_first() {
 {"process":1,"type":"invoke","f":"read","key":"c","value":null}
 {"process":1,"type":"ok","f":"read","key":"c","value":null}"#;
     let history = History::from_jsonl(h, "case").unwrap();
-    let checked = check_history(history, "case", Some(ModelName::Kv), &Options::default()).unwrap();
+    let checked = check_history(history, "case", Some(SpecName::Kv), &Options::default()).unwrap();
     let bad: Vec<String> = checked
         .report
         .keys_violated()
@@ -192,7 +193,7 @@ fn a_tiny_budget_gives_unknown_not_a_verdict() {
         max_memory_bytes: 1,
         ..Options::default()
     };
-    let checked = check_history(history, "c50", Some(ModelName::Kv), &options).unwrap();
+    let checked = check_history(history, "c50", Some(SpecName::Kv), &options).unwrap();
     // Small keys may finish before the first budget check; none may be wrong.
     assert_ne!(checked.report.verdict(), Verdict::Violation);
     let unknown = checked
@@ -207,7 +208,7 @@ fn a_tiny_budget_gives_unknown_not_a_verdict() {
 fn kv_verdict(text: &str) -> Verdict {
     let history =
         checkers::formats::read_str(text, checkers::formats::Format::PorcupineKv, "kv").unwrap();
-    check_history(history, "kv", Some(ModelName::Kv), &Options::default())
+    check_history(history, "kv", Some(SpecName::Kv), &Options::default())
         .unwrap()
         .report
         .verdict()

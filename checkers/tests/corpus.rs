@@ -3,10 +3,11 @@
 
 use std::path::PathBuf;
 
-use checkers::check::{ModelName, check_file};
+use checkers::check::check_file;
 use checkers::formats::Format;
 use checkers::history::HistoryError;
 use checkers::linear::{Options, Verdict};
+use checkers::spec::SpecName;
 
 pub fn corpus_dir() -> PathBuf {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/histories/porcupine");
@@ -21,7 +22,7 @@ pub fn corpus_dir() -> PathBuf {
 pub struct Row {
     pub file: String,
     pub format: Format,
-    pub model: ModelName,
+    pub model: SpecName,
     pub ops: usize,
     pub verdict: String,
 }
@@ -36,7 +37,7 @@ pub fn manifest() -> Vec<Row> {
             Row {
                 file: fields[0].to_owned(),
                 format: Format::from_name(fields[1]).unwrap(),
-                model: ModelName::from_name(fields[2]).unwrap(),
+                model: SpecName::from_name(fields[2]).unwrap(),
                 ops: fields[3].parse().unwrap(),
                 verdict: fields[4].to_owned(),
             }
@@ -111,7 +112,7 @@ fn every_key_of_the_bad_kv_files_is_decided() {
         let checked = check_file(
             &corpus_dir().join(file),
             Format::PorcupineKv,
-            Some(ModelName::Kv),
+            Some(SpecName::Kv),
             &options,
         )
         .unwrap();

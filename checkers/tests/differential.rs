@@ -3,7 +3,7 @@
 use checkers::brute;
 use checkers::history::{Event, EventType, Function, History, Value};
 use checkers::linear::{Options, Outcome, check};
-use checkers::model::Register;
+use checkers::spec::Register;
 use proptest::prelude::*;
 
 /// Options that skip the whole-key attempt and search prefixes of 1, 2, 4, … ops.
@@ -47,7 +47,6 @@ fn history(steps: &[Step]) -> History {
     let mut pending: [Option<(Function, Value)>; 4] = Default::default();
     let mut crashed = [false; 4];
     let mut invoked = 0;
-    let int = |v: i64| if v < 0 { Value::Nil } else { Value::Int(v) };
     for step in steps {
         match *step {
             Step::Invoke { process, f, a, b } => {
@@ -65,17 +64,7 @@ fn history(steps: &[Step]) -> History {
                 };
                 invoked += 1;
                 pending[p] = Some((f, value.clone()));
-                h.push(
-                    Event {
-                        process,
-                        kind: EventType::Invoke,
-                        f,
-                        key: None,
-                        value,
-                        time: None,
-                    },
-                    h.events.len() + 1,
-                );
+                push(&mut h, process, EventType::Invoke, f, value);
             }
             Step::Complete {
                 process,
@@ -86,35 +75,44 @@ fn history(steps: &[Step]) -> History {
                 let Some((f, value)) = pending[p].take() else {
                     continue;
                 };
-                // Mostly ok, sometimes fail or info.
-                let kind = match kind {
-                    0 => EventType::Fail,
-                    1 => EventType::Info,
-                    _ => EventType::Ok,
-                };
-                if kind == EventType::Info {
-                    crashed[p] = true;
-                }
-                let value = if f == Function::Read && kind == EventType::Ok {
-                    int(read)
-                } else {
-                    value
-                };
-                h.push(
-                    Event {
-                        process,
-                        kind,
-                        f,
-                        key: None,
-                        value,
-                        time: None,
-                    },
-                    h.events.len() + 1,
-                );
+                let (kind, value) = completion(f, value, kind, read);
+                crashed[p] |= kind == EventType::Info;
+                push(&mut h, process, kind, f, value);
             }
         }
     }
     h
+}
+
+/// How a pending operation completes: mostly ok, sometimes fail or info; an ok read
+/// returns `read` (nil if negative).
+fn completion(f: Function, value: Value, kind: u8, read: i64) -> (EventType, Value) {
+    let kind = match kind {
+        0 => EventType::Fail,
+        1 => EventType::Info,
+        _ => EventType::Ok,
+    };
+    let int = |v: i64| if v < 0 { Value::Nil } else { Value::Int(v) };
+    let value = if f == Function::Read && kind == EventType::Ok {
+        int(read)
+    } else {
+        value
+    };
+    (kind, value)
+}
+
+/// Appends an event on no key, at the next line.
+pub(crate) fn push(h: &mut History, process: u64, kind: EventType, f: Function, value: Value) {
+    let line = h.events.len() + 1;
+    let event = Event {
+        process,
+        kind,
+        f,
+        key: None,
+        value,
+        time: None,
+    };
+    h.push(event, line);
 }
 
 proptest! {
@@ -143,7 +141,7 @@ proptest! {
                 // The witness order really is a linearization.
                 let mut state = Value::Nil;
                 for &i in order {
-                    state = checkers::model::Model::step(&model, &state, &ops[i]).expect("witness steps are legal");
+                    state = checkers::spec::SequentialSpec::step(&model, &state, &ops[i]).expect("witness steps are legal");
                 }
                 for (i, op) in ops.iter().enumerate() {
                     if op.ret.is_some() {
@@ -251,15 +249,7 @@ fn kv_history(ops: &[KvOp], corruptions: &[(usize, u8)]) -> History {
             (_, true) => (EventType::Info, input),
             _ => (EventType::Ok, outputs[i].clone().map_or(input, Value::Str)),
         };
-        let event = Event {
-            process: i as u64,
-            kind,
-            f,
-            key: None,
-            value,
-            time: None,
-        };
-        h.push(event, h.events.len() + 1);
+        push(&mut h, i as u64, kind, f, value);
     }
     h
 }
@@ -271,7 +261,7 @@ proptest! {
     fn fast_and_brute_force_agree_on_appends_and_puts((ops, corruptions) in kv_ops()) {
         let h = kv_history(&ops, &corruptions);
         let operations = h.operations("random").unwrap();
-        let model = checkers::model::Kv { initial: Value::Str(String::new()) };
+        let model = checkers::spec::Kv { initial: Value::Str(String::new()) };
         let expected = brute::linearizable(&model, &operations);
         if corruptions.is_empty() {
             prop_assert!(expected, "an uncorrupted execution is linearizable:\n{}", h.to_jsonl());

@@ -785,7 +785,8 @@ mod properties {
     use proptest::prelude::*;
 
     use super::*;
-    use checkers::elle::{Kind, MopKind, Status, Variant};
+    use checkers::anomalies::Kind;
+    use checkers::elle::{MopKind, Status, Variant};
 
     /// A micro-operation to perform: read, or append/write a fresh value, on key 0..3.
     #[derive(Clone, Debug)]
@@ -868,37 +869,7 @@ mod properties {
                     let Some((invoked, applied @ None)) = pending.get_mut(&p) else {
                         continue;
                     };
-                    let mut done = Vec::new();
-                    for (m, text) in plans_of(invoked) {
-                        match m {
-                            Mop::Read(k) => {
-                                let k = key_index(&k);
-                                let value = if append {
-                                    let list = lists.get(&k).cloned().unwrap_or_default();
-                                    format!(
-                                        "[{}]",
-                                        list.iter()
-                                            .map(i64::to_string)
-                                            .collect::<Vec<_>>()
-                                            .join(" ")
-                                    )
-                                } else {
-                                    registers.get(&k).map_or("nil".to_owned(), i64::to_string)
-                                };
-                                done.push(format!("[:r :{} {value}]", key(k)));
-                            }
-                            Mop::Write(k, v) => {
-                                let k = key_index(&k);
-                                if append {
-                                    lists.entry(k).or_default().push(v);
-                                } else {
-                                    registers.insert(k, v);
-                                }
-                                done.push(text);
-                            }
-                        }
-                    }
-                    *applied = Some(done);
+                    *applied = Some(apply_to_copy(invoked, &mut lists, &mut registers, append));
                 }
                 Step::Complete(p) => {
                     let Some((invoked, applied)) = pending.remove(&p) else {
@@ -920,6 +891,47 @@ mod properties {
             }
         }
         edn
+    }
+
+    /// Applies an invoked transaction to the one copy: what it completes with.
+    fn apply_to_copy(
+        invoked: &[String],
+        lists: &mut BTreeMap<u8, Vec<i64>>,
+        registers: &mut BTreeMap<u8, i64>,
+        append: bool,
+    ) -> Vec<String> {
+        let key = |k: u8| ["x", "y", "z"][k as usize];
+        let mut done = Vec::new();
+        for (m, text) in plans_of(invoked) {
+            match m {
+                Mop::Read(k) => {
+                    let k = key_index(&k);
+                    let value = if append {
+                        let list = lists.get(&k).cloned().unwrap_or_default();
+                        format!(
+                            "[{}]",
+                            list.iter()
+                                .map(i64::to_string)
+                                .collect::<Vec<_>>()
+                                .join(" ")
+                        )
+                    } else {
+                        registers.get(&k).map_or("nil".to_owned(), i64::to_string)
+                    };
+                    done.push(format!("[:r :{} {value}]", key(k)));
+                }
+                Mop::Write(k, v) => {
+                    let k = key_index(&k);
+                    if append {
+                        lists.entry(k).or_default().push(v);
+                    } else {
+                        registers.insert(k, v);
+                    }
+                    done.push(text);
+                }
+            }
+        }
+        done
     }
 
     enum Mop {
@@ -1130,100 +1142,130 @@ mod properties {
             prop::collection::vec(0..100usize, 12),
             any::<bool>(),
         )
-            .prop_map(|(txns, shuffle, append)| {
-                let key = |k: u8| ["x", "y"][k as usize];
-                // Values appended to each key, in the order they are numbered.
-                let mut written: BTreeMap<u8, Vec<i64>> = BTreeMap::new();
-                let mut value = 1;
-                let mut bodies = Vec::new();
-                for (mops, _, _) in &txns {
-                    let mut body = Vec::new();
-                    for &(write, k, _) in mops {
-                        if write {
-                            written.entry(k).or_default().push(value);
-                            body.push((true, k, value));
-                            value += 1;
-                        } else {
-                            body.push((false, k, 0));
-                        }
-                    }
-                    bodies.push(body);
+            .prop_map(|(txns, shuffle, append)| small_history_edn(&txns, &shuffle, append))
+    }
+
+    /// A planned transaction: its micro-operations `(write, key, pick)`, its process
+    /// and its outcome.
+    type PlannedTxn = (Vec<(bool, u8, usize)>, u64, u8);
+
+    /// A micro-operation numbered: `(write, key, value written)`.
+    type Numbered = (bool, u8, i64);
+
+    fn small_history_edn(txns: &[PlannedTxn], shuffle: &[usize], append: bool) -> String {
+        let (written, bodies) = numbered(txns, shuffle);
+        let mut events: Vec<(usize, String)> = Vec::new();
+        let mut busy_until: BTreeMap<usize, usize> = BTreeMap::new();
+        let mut crashed: Vec<usize> = Vec::new();
+        for (i, ((mops, process, outcome), body)) in txns.iter().zip(&bodies).enumerate() {
+            let (inv, done) = mops_text(mops, body, &written, append);
+            let kind = match outcome {
+                0 => "info",
+                1 => "fail",
+                _ => "ok",
+            };
+            // A process runs one transaction at a time, and none after an
+            // unknown outcome.
+            let mut p = *process as usize;
+            if crashed.contains(&p) {
+                p = 10 + i;
+            }
+            if kind == "info" {
+                crashed.push(p);
+            }
+            let start = (3 * i).max(busy_until.get(&p).map_or(0, |e| e + 1));
+            let end = start + 1 + shuffle[6 + (i % 6)] % 6;
+            busy_until.insert(p, end);
+            events.push((
+                2 * start,
+                format!(
+                    "{{:process {p}, :type :invoke, :f :txn, :value [{}]}}",
+                    inv.join(" ")
+                ),
+            ));
+            events.push((
+                2 * end + 1,
+                format!(
+                    "{{:process {p}, :type :{kind}, :f :txn, :value [{}]}}",
+                    done.join(" ")
+                ),
+            ));
+        }
+        events.sort();
+        events
+            .into_iter()
+            .map(|(_, e)| e + "\n")
+            .collect::<String>()
+    }
+
+    /// The values appended to each key, in the order they are numbered, then rotated by
+    /// a shuffle value into one order of each key's appends; and each transaction's
+    /// micro-operations numbered.
+    fn numbered(
+        txns: &[PlannedTxn],
+        shuffle: &[usize],
+    ) -> (BTreeMap<u8, Vec<i64>>, Vec<Vec<Numbered>>) {
+        let mut written: BTreeMap<u8, Vec<i64>> = BTreeMap::new();
+        let mut value = 1;
+        let mut bodies = Vec::new();
+        for (mops, _, _) in txns {
+            let mut body = Vec::new();
+            for &(write, k, _) in mops {
+                if write {
+                    written.entry(k).or_default().push(value);
+                    body.push((true, k, value));
+                    value += 1;
+                } else {
+                    body.push((false, k, 0));
                 }
-                // One order of each key's appends: rotated by a shuffle value.
-                for (k, values) in written.iter_mut() {
-                    let n = values.len();
-                    values.rotate_left(shuffle[*k as usize] % n.max(1));
-                }
-                let mut events: Vec<(usize, String)> = Vec::new();
-                let mut busy_until: BTreeMap<usize, usize> = BTreeMap::new();
-                let mut crashed: Vec<usize> = Vec::new();
-                for (i, ((mops, process, outcome), body)) in txns.iter().zip(&bodies).enumerate() {
-                    let mut inv = Vec::new();
-                    let mut done = Vec::new();
-                    for (&(write, k, pick), &(_, _, v)) in mops.iter().zip(body) {
-                        let f = if append { "append" } else { "w" };
-                        if write {
-                            inv.push(format!("[:{f} :{} {v}]", key(k)));
-                            done.push(format!("[:{f} :{} {v}]", key(k)));
-                        } else {
-                            inv.push(format!("[:r :{} nil]", key(k)));
-                            let values = written.get(&k).cloned().unwrap_or_default();
-                            let read = if append {
-                                let n = pick.min(values.len());
-                                format!(
-                                    "[{}]",
-                                    values[..n]
-                                        .iter()
-                                        .map(i64::to_string)
-                                        .collect::<Vec<_>>()
-                                        .join(" ")
-                                )
-                            } else if pick == 0 || values.is_empty() {
-                                "nil".to_owned()
-                            } else {
-                                values[pick % values.len()].to_string()
-                            };
-                            done.push(format!("[:r :{} {read}]", key(k)));
-                        }
-                    }
-                    let kind = match outcome {
-                        0 => "info",
-                        1 => "fail",
-                        _ => "ok",
-                    };
-                    // A process runs one transaction at a time, and none after an
-                    // unknown outcome.
-                    let mut p = *process as usize;
-                    if crashed.contains(&p) {
-                        p = 10 + i;
-                    }
-                    if kind == "info" {
-                        crashed.push(p);
-                    }
-                    let start = (3 * i).max(busy_until.get(&p).map_or(0, |e| e + 1));
-                    let end = start + 1 + shuffle[6 + (i % 6)] % 6;
-                    busy_until.insert(p, end);
-                    events.push((
-                        2 * start,
-                        format!(
-                            "{{:process {p}, :type :invoke, :f :txn, :value [{}]}}",
-                            inv.join(" ")
-                        ),
-                    ));
-                    events.push((
-                        2 * end + 1,
-                        format!(
-                            "{{:process {p}, :type :{kind}, :f :txn, :value [{}]}}",
-                            done.join(" ")
-                        ),
-                    ));
-                }
-                events.sort();
-                events
-                    .into_iter()
-                    .map(|(_, e)| e + "\n")
-                    .collect::<String>()
-            })
+            }
+            bodies.push(body);
+        }
+        for (k, values) in written.iter_mut() {
+            let n = values.len();
+            values.rotate_left(shuffle[*k as usize] % n.max(1));
+        }
+        (written, bodies)
+    }
+
+    /// A transaction's micro-operations as invoked and as completed: reads return a
+    /// prefix of the key's order (list-append) or one of its values (registers).
+    fn mops_text(
+        mops: &[(bool, u8, usize)],
+        body: &[Numbered],
+        written: &BTreeMap<u8, Vec<i64>>,
+        append: bool,
+    ) -> (Vec<String>, Vec<String>) {
+        let key = |k: u8| ["x", "y"][k as usize];
+        let mut inv = Vec::new();
+        let mut done = Vec::new();
+        for (&(write, k, pick), &(_, _, v)) in mops.iter().zip(body) {
+            let f = if append { "append" } else { "w" };
+            if write {
+                inv.push(format!("[:{f} :{} {v}]", key(k)));
+                done.push(format!("[:{f} :{} {v}]", key(k)));
+                continue;
+            }
+            inv.push(format!("[:r :{} nil]", key(k)));
+            let values = written.get(&k).cloned().unwrap_or_default();
+            let read = if append {
+                let n = pick.min(values.len());
+                format!(
+                    "[{}]",
+                    values[..n]
+                        .iter()
+                        .map(i64::to_string)
+                        .collect::<Vec<_>>()
+                        .join(" ")
+                )
+            } else if pick == 0 || values.is_empty() {
+                "nil".to_owned()
+            } else {
+                values[pick % values.len()].to_string()
+            };
+            done.push(format!("[:r :{} {read}]", key(k)));
+        }
+        (inv, done)
     }
 
     proptest! {

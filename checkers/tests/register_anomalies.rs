@@ -3,11 +3,12 @@
 
 use checkers::anomalies::{Kind, register_anomalies};
 use checkers::brute;
-use checkers::history::{Event, EventType, Function, History, Value};
-use checkers::model::Register;
+use checkers::history::{EventType, Function, History, Value};
+use checkers::spec::Register;
 use proptest::prelude::*;
 
 use crate::anomalies::{kinds_by, line};
+use crate::differential::push;
 
 fn kinds(text: &str) -> Vec<Kind> {
     kinds_by(register_anomalies, text)
@@ -213,18 +214,7 @@ fn history(steps: &[Step]) -> History {
                 (process, kind, f, value)
             }
         };
-        let line = h.events.len() + 1;
-        h.push(
-            Event {
-                process,
-                kind,
-                f,
-                key: None,
-                value,
-                time: None,
-            },
-            line,
-        );
+        push(&mut h, process, kind, f, value);
     }
     h
 }

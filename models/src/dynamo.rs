@@ -59,10 +59,11 @@
 //! elements by dot. Only `append` and `read` are served: a `write` or a `cas` would
 //! have to remove elements, and is refused.
 //!
-//! # Parameters
+//! # Settings
 //!
-//! `replicas` (the ring, default 5); `n` (preference list, default 3), `r` and `w`
-//! (default 2 each). Refused: `n` of 0 or above `replicas`, `r` or `w` of 0 or above `n`.
+//! [`DynamoSettings`]: `replicas` (the ring); `n` (preference list, default 3), `r` and
+//! `w` (default 2 each). Refused: `n` of 0 or above `replicas`, `r` or `w` of 0 or
+//! above `n`.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::convert::Infallible;
@@ -70,8 +71,9 @@ use std::convert::Infallible;
 use sim_core::{Ctx, Duration, Node, NodeId, Time};
 
 use crate::client::{Answer, ClientMsg, Dedup, RequestId, Routing, Wire, reply};
+use crate::kv::Mix;
 use crate::kv::{Key, Reply, Request, Value};
-use crate::{Model, ModelError, Params};
+use crate::{Declaration, Guarantee, Model, ModelError, ModelInfo};
 
 /// How often a coordinator resends to silent nodes and recruits fallbacks.
 pub const TICK: Duration = Duration::from_millis(50);
@@ -968,16 +970,58 @@ impl crate::Replica for DynamoReplica {
     type Peer = Peer;
 }
 
+crate::settings! {
+    /// The settings of dynamo and dynamo-crdt.
+    pub struct DynamoSettings {
+        /// Nodes on the ring.
+        "replicas" replicas: usize = 5, in 1..=64, explore 1..=7;
+        /// Preference list length (default: 3, or every node if there are fewer).
+        "n" n: Option<usize> = None, in 1..=64, explore 1..=3;
+        /// Read quorum (default: 2, or n if it is smaller).
+        "r" r: Option<usize> = None, in 1..=64, explore 1..=3;
+        /// Write quorum (default: 2, or n if it is smaller).
+        "w" w: Option<usize> = None, in 1..=64, explore 1..=3;
+    }
+}
+
+/// dynamo in the catalog.
+pub const DYNAMO: Declaration<DynamoSettings, Dynamo> = Declaration {
+    info: ModelInfo {
+        name: "dynamo",
+        summary: "leaderless N/R/W replication, sloppy quorums with hinted handoff, read repair, anti-entropy; last writer wins by the coordinator's clock, so skewed clocks lose acknowledged writes",
+        promises: &[Guarantee::Convergence],
+        variant_of: None,
+        breaks: &[],
+        default_scenario: "clock-skew",
+        workload: Mix::ListAppend,
+        settings: &[],
+    },
+    build: |s| Dynamo::new(s, false),
+};
+
+/// dynamo-crdt in the catalog.
+pub const DYNAMO_CRDT: Declaration<DynamoSettings, Dynamo> = Declaration {
+    info: ModelInfo {
+        name: "dynamo-crdt",
+        summary: "dynamo whose keys are add-only sets merged by union: appends are never lost (writes and cas refused)",
+        promises: &[Guarantee::Convergence, Guarantee::NoLostWrites],
+        variant_of: None,
+        breaks: &[],
+        default_scenario: "partition-halves",
+        workload: Mix::ListAppend,
+        settings: &[],
+    },
+    build: |s| Dynamo::new(s, true),
+};
+
 /// The model the runner builds: `dynamo` or `dynamo-crdt`.
 ///
 /// ```
-/// use models::dynamo::Dynamo;
+/// use models::dynamo::{DYNAMO, DYNAMO_CRDT};
 /// use models::{Model, Params};
-/// let mut params = Params::default();
-/// params.settings.insert("r".into(), "4".into());
-/// let err = Dynamo::new(params, false).unwrap_err();
+/// let err = DYNAMO.model(&Params::default().with("r", 4)).unwrap_err();
 /// assert!(err.to_string().contains("`r`"), "{err}");
-/// assert_eq!(Dynamo::new(Params::default(), true)?.replicas().len(), 5);
+/// assert_eq!(DYNAMO_CRDT.model(&Params::default())?.replicas().len(), 5);
 /// # Ok::<(), models::ModelError>(())
 /// ```
 #[derive(Clone, Copy, Debug)]
@@ -987,38 +1031,31 @@ pub struct Dynamo {
 
 impl Dynamo {
     /// Builds `dynamo` (`crdt: false`) or `dynamo-crdt`, refusing settings that make
-    /// no sense.
-    pub fn new(mut params: Params, crdt: bool) -> Result<Dynamo, ModelError> {
+    /// no sense together.
+    pub fn new(settings: DynamoSettings, crdt: bool) -> Result<Dynamo, ModelError> {
         let name = if crdt { "dynamo-crdt" } else { "dynamo" };
-        let replicas = params.replicas(name, 5)?;
-        let n: usize = params.take(name, "n", 3.min(replicas))?;
-        let r: usize = params.take(name, "r", 2.min(n))?;
-        let w: usize = params.take(name, "w", 2.min(n))?;
-        params.finish(name)?;
-        let bad = |param: &str, problem: String| ModelError::BadParam {
-            model: name,
-            param: param.to_owned(),
-            problem,
-        };
-        if n == 0 || n > replicas {
+        let replicas = settings.replicas;
+        let n = settings.n.unwrap_or(3.min(replicas));
+        let r = settings.r.unwrap_or(2.min(n));
+        let w = settings.w.unwrap_or(2.min(n));
+        let bad = |param: &str, problem: String| ModelError::setting(name, param, problem);
+        if n > replicas {
             return Err(bad(
                 "n",
                 format!("is {n}; a preference list needs 1 to {replicas} nodes (replicas)"),
             ));
         }
         for (param, q) in [("r", r), ("w", w)] {
-            if q == 0 || q > n {
+            if q > n {
                 return Err(bad(
                     param,
                     format!("is {q}; a quorum needs 1 to n = {n} nodes"),
                 ));
             }
         }
-        let replicas =
-            u32::try_from(replicas).map_err(|_| bad("replicas", "is too many".to_owned()))?;
         Ok(Dynamo {
             config: DynamoConfig {
-                replicas,
+                replicas: replicas as u32,
                 n,
                 r,
                 w,

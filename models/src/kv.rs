@@ -12,6 +12,42 @@ pub type Key = u64;
 /// A value. Workloads write unique values so that checkers can tell writes apart.
 pub type Value = u64;
 
+/// The operations a workload draws: the kinds of request a model serves, and so the
+/// workload it is run with by default ([`crate::ModelInfo::workload`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Mix {
+    /// Reads and writes of registers.
+    Register,
+    /// Reads, writes and compare-and-set of registers.
+    Kv,
+    /// Reads of lists and appends to them (Elle's list-append, the most traceable).
+    ListAppend,
+}
+
+impl Mix {
+    /// Every mix, by `--workload` name.
+    pub const ALL: [Mix; 3] = [Mix::Register, Mix::Kv, Mix::ListAppend];
+
+    /// The name `--workload` takes.
+    ///
+    /// ```
+    /// assert_eq!(models::kv::Mix::ListAppend.name(), "list-append");
+    /// ```
+    pub fn name(self) -> &'static str {
+        match self {
+            Mix::Register => "register",
+            Mix::Kv => "kv",
+            Mix::ListAppend => "list-append",
+        }
+    }
+
+    /// The mix called `name`.
+    pub fn from_name(name: &str) -> Option<Mix> {
+        Mix::ALL.into_iter().find(|m| m.name() == name)
+    }
+}
+
 /// What a client asks a store to do.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]

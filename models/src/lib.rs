@@ -1,9 +1,11 @@
 //! # models: protocols written against sim-core
 //!
 //! Each model is a set of [`sim_core::Node`] implementations (replicas, and the
-//! client-side logic that talks to them) and a line in the [`catalog`] saying what it
-//! promises, so that the runner checks exactly those promises and reports the rest as
-//! measurements rather than failures.
+//! client-side logic that talks to them) and a [`Declaration`]: its name, what it
+//! promises (so that the runner checks exactly those promises and reports the rest as
+//! measurements rather than failures), its workload, its settings and how to build it.
+//! A model's module holds all of it; the [`catalog!`] line below lists the
+//! declarations, so adding a model is one new module and one line there.
 //!
 //! **The design decision: models are plain state machines with no I/O.** Everything a
 //! model does goes through [`sim_core::Ctx`], so the same code runs under every fault,
@@ -15,9 +17,11 @@
 //! - [`single_copy`]: the smallest correct store, one server and timing-out clients;
 //!   the template for a new model.
 //! - [`kv`]: the requests every store serves and the outcomes clients report.
-//! - [`relay`]: the kernel benchmark's workload (no keys, no clients).
+//! - [`settings`]: a model's settings, declared once.
 //! - [`raft`]: a replicated store on Raft, and its bug zoo.
-//! - [`catalog`]: every model with its promises.
+//! - [`catalog`]: every model with its promises; [`visit`] builds one by name.
+//! - [`relay`]: the kernel benchmark's workload (no keys, no clients; not a model of
+//!   the catalog).
 
 pub mod abd;
 pub mod client;
@@ -27,17 +31,19 @@ pub mod primary_async;
 pub mod raft;
 pub mod relay;
 pub mod retry_without_idempotency;
+pub mod settings;
 pub mod single_copy;
 
 use std::collections::BTreeMap;
 use std::convert::Infallible;
 use std::fmt::Debug;
-use std::str::FromStr;
 
 use serde::Serialize;
 use sim_core::Node;
 
 use crate::client::{ClientConfig, Routing, Wire};
+use crate::kv::Mix;
+use crate::settings::{SettingInfo, Settings};
 
 /// A guarantee a model may promise; checkers decide whether a history keeps it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -59,6 +65,58 @@ pub enum Guarantee {
     NoLostWrites,
 }
 
+impl Guarantee {
+    /// Every guarantee, in the order reports show them.
+    pub const ALL: [Guarantee; 7] = [
+        Guarantee::Linearizable,
+        Guarantee::ReadYourWrites,
+        Guarantee::MonotonicReads,
+        Guarantee::MonotonicWrites,
+        Guarantee::WritesFollowReads,
+        Guarantee::Convergence,
+        Guarantee::NoLostWrites,
+    ];
+
+    /// Every guarantee but convergence (which a store of one copy, or one that
+    /// repairs only what it reads, does not promise).
+    pub const ALL_BUT_CONVERGENCE: &'static [Guarantee] = &[
+        Guarantee::Linearizable,
+        Guarantee::ReadYourWrites,
+        Guarantee::MonotonicReads,
+        Guarantee::MonotonicWrites,
+        Guarantee::WritesFollowReads,
+        Guarantee::NoLostWrites,
+    ];
+
+    /// Every guarantee but linearizability: the session guarantees, convergence and
+    /// no lost writes.
+    pub const ALL_BUT_LINEARIZABLE: &'static [Guarantee] = &[
+        Guarantee::ReadYourWrites,
+        Guarantee::MonotonicReads,
+        Guarantee::MonotonicWrites,
+        Guarantee::WritesFollowReads,
+        Guarantee::Convergence,
+        Guarantee::NoLostWrites,
+    ];
+
+    /// The name reports and `consim list` use.
+    ///
+    /// ```
+    /// assert_eq!(models::Guarantee::NoLostWrites.name(), "no-lost-writes");
+    /// ```
+    pub fn name(self) -> &'static str {
+        match self {
+            Guarantee::Linearizable => "linearizable",
+            Guarantee::ReadYourWrites => "read-your-writes",
+            Guarantee::MonotonicReads => "monotonic-reads",
+            Guarantee::MonotonicWrites => "monotonic-writes",
+            Guarantee::WritesFollowReads => "writes-follow-reads",
+            Guarantee::Convergence => "convergence",
+            Guarantee::NoLostWrites => "no-lost-writes",
+        }
+    }
+}
+
 /// What the catalog says about one model.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 pub struct ModelInfo {
@@ -66,9 +124,6 @@ pub struct ModelInfo {
     pub name: &'static str,
     /// One line on what it is.
     pub summary: &'static str,
-    /// Whether it serves key-value clients (and so can be checked); `false` for
-    /// kernel workloads such as `relay`.
-    pub serves_clients: bool,
     /// What it promises.
     pub promises: &'static [Guarantee],
     /// For a bug-zoo variant: the correct model it breaks.
@@ -78,204 +133,118 @@ pub struct ModelInfo {
     pub breaks: &'static [Guarantee],
     /// The nemesis under which the variant's bug shows, or the model's usual one.
     pub default_scenario: &'static str,
+    /// The operations it serves, and so the workload it runs by default.
+    pub workload: Mix,
+    /// Its settings (filled in from the settings type by [`Declaration::info`]).
+    pub settings: &'static [SettingInfo],
 }
 
-/// Every model, in the order `consim list` shows them.
+/// A model as the runner and the command line know it: what the catalog says, and
+/// how to build the model from its settings. A catalog model is a `const` of this
+/// type in its own module; so is a user's own.
 ///
 /// ```
-/// let names: Vec<&str> = models::catalog().iter().map(|m| m.name).collect();
-/// assert!(names.contains(&"single-copy"));
+/// use models::{Declaration, Guarantee, ModelInfo};
+/// use models::kv::Mix;
+/// use models::single_copy::{SingleCopy, SingleCopySettings};
+/// // single-copy declared again under another name, as a model of one's own would be.
+/// const MINE: Declaration<SingleCopySettings, SingleCopy> = Declaration {
+///     info: ModelInfo {
+///         name: "my-store",
+///         summary: "one server",
+///         promises: &[Guarantee::Linearizable],
+///         variant_of: None,
+///         breaks: &[],
+///         default_scenario: "crash-restart",
+///         workload: Mix::ListAppend,
+///         settings: &[],
+///     },
+///     build: |_| Ok(SingleCopy),
+/// };
+/// assert_eq!(MINE.info().settings[0].name, "replicas");
 /// ```
-pub fn catalog() -> &'static [ModelInfo] {
-    &[
-        ModelInfo {
-            name: "single-copy",
-            summary: "one server holds every key, syncs before acknowledging; clients time out",
-            serves_clients: true,
-            promises: &[
-                Guarantee::Linearizable,
-                Guarantee::ReadYourWrites,
-                Guarantee::MonotonicReads,
-                Guarantee::MonotonicWrites,
-                Guarantee::WritesFollowReads,
-                Guarantee::NoLostWrites,
-            ],
-            variant_of: None,
-            breaks: &[],
-            default_scenario: "crash-restart",
-        },
-        ModelInfo {
-            name: "retry-without-idempotency",
-            summary: "single-copy whose clients retry timed-out writes without idempotency keys, so a write can apply twice",
-            serves_clients: true,
-            promises: &[],
-            variant_of: Some("single-copy"),
-            breaks: &[Guarantee::Linearizable],
-            // Seed 0, in 948 of seeds 0..1000: the paused server applies the held first
-            // attempt and its retry (flaky-network: seed 0, 979; isolate-leader: seed 4,
-            // 434; never under crash-restart, clock-skew, bridge, one-way,
-            // majorities-ring, none).
-            default_scenario: "pause",
-        },
-        ModelInfo {
-            name: "raft",
-            summary: "Raft: elections, log replication, the current-term commit rule, \
-                      ReadIndex reads (leases optional)",
-            serves_clients: true,
-            promises: &[
-                Guarantee::Linearizable,
-                Guarantee::ReadYourWrites,
-                Guarantee::MonotonicReads,
-                Guarantee::MonotonicWrites,
-                Guarantee::WritesFollowReads,
-                Guarantee::Convergence,
-                Guarantee::NoLostWrites,
-            ],
-            variant_of: None,
-            breaks: &[],
-            default_scenario: "swarm",
-        },
-        ModelInfo {
-            name: "raft-commit-old-term",
-            summary: "raft that commits entries of earlier terms by counting replicas \
-                      (the Raft paper's Figure 8)",
-            serves_clients: true,
-            promises: &[Guarantee::Convergence],
-            variant_of: Some("raft"),
-            breaks: &[Guarantee::Linearizable],
-            default_scenario: "leader-churn",
-        },
-        ModelInfo {
-            name: "raft-stale-read",
-            summary: "raft whose leader reads its own state without confirming it still leads",
-            serves_clients: true,
-            promises: &[
-                Guarantee::MonotonicWrites,
-                Guarantee::WritesFollowReads,
-                Guarantee::Convergence,
-                Guarantee::NoLostWrites,
-            ],
-            variant_of: Some("raft"),
-            breaks: &[Guarantee::Linearizable],
-            default_scenario: "isolate-leader",
-        },
-        ModelInfo {
-            name: "raft-lease-drift",
-            summary: "raft with lease reads whose bound assumes clocks do not drift",
-            serves_clients: true,
-            promises: &[
-                Guarantee::MonotonicWrites,
-                Guarantee::WritesFollowReads,
-                Guarantee::Convergence,
-                Guarantee::NoLostWrites,
-            ],
-            variant_of: Some("raft"),
-            breaks: &[Guarantee::Linearizable],
-            default_scenario: "swarm",
-        },
-        ModelInfo {
-            name: "raft-ack-before-sync",
-            summary: "raft that acknowledges log entries before syncing them",
-            serves_clients: true,
-            promises: &[Guarantee::Convergence],
-            variant_of: Some("raft"),
-            breaks: &[Guarantee::Linearizable, Guarantee::NoLostWrites],
-            default_scenario: "crash-restart",
-        },
-        ModelInfo {
-            name: "abd",
-            summary: "multi-writer atomic register: query a quorum, then store (reads write back); r + w > n",
-            serves_clients: true,
-            promises: &[
-                Guarantee::Linearizable,
-                Guarantee::ReadYourWrites,
-                Guarantee::MonotonicReads,
-                Guarantee::MonotonicWrites,
-                Guarantee::WritesFollowReads,
-                Guarantee::NoLostWrites,
-            ],
-            variant_of: None,
-            breaks: &[],
-            default_scenario: "crash-restart",
-        },
-        ModelInfo {
-            name: "abd-no-write-back",
-            summary: "abd whose reads answer the highest value queried without writing it back",
-            serves_clients: true,
-            promises: &[],
-            variant_of: Some("abd"),
-            breaks: &[Guarantee::Linearizable],
-            // First violation at seed 48 of 0..1000, in 45 of them (crash-restart: seed
-            // 13, 31; partition-halves: seed 124, 9; isolate-leader: seed 127, 3; no
-            // faults or partition-majorities-ring, which cannot cut 3 replicas: seed 1, 7;
-            // pause: seed 577, 1).
-            default_scenario: "swarm",
-        },
-        ModelInfo {
-            name: "quorum-overlap",
-            summary: "abd with read and write quorums that need not meet (r + w <= n, default r = w = 1)",
-            serves_clients: true,
-            promises: &[],
-            variant_of: Some("abd"),
-            breaks: &[Guarantee::Linearizable],
-            // Seed 0 under every nemesis; one-way in 999 of 1,000 seeds.
-            default_scenario: "one-way",
-        },
-        ModelInfo {
-            name: "primary-async",
-            summary: "a fixed primary ships its log to followers asynchronously; session tokens hold reads until the follower caught up",
-            serves_clients: true,
-            promises: &[
-                Guarantee::ReadYourWrites,
-                Guarantee::MonotonicReads,
-                Guarantee::MonotonicWrites,
-                Guarantee::WritesFollowReads,
-                Guarantee::Convergence,
-                Guarantee::NoLostWrites,
-            ],
-            variant_of: None,
-            breaks: &[],
-            default_scenario: "partition-halves",
-        },
-        ModelInfo {
-            name: "session-token-ignored",
-            summary: "primary-async whose followers serve reads without waiting for the session token",
-            serves_clients: true,
-            promises: &[],
-            variant_of: Some("primary-async"),
-            breaks: &[Guarantee::ReadYourWrites],
-            // Seed 0 under every nemesis; one-way in 1,000 of 1,000 seeds.
-            default_scenario: "one-way",
-        },
-        ModelInfo {
-            name: "dynamo",
-            summary: "leaderless N/R/W replication, sloppy quorums with hinted handoff, read repair, anti-entropy; last writer wins by the coordinator's clock, so skewed clocks lose acknowledged writes",
-            serves_clients: true,
-            promises: &[Guarantee::Convergence],
-            variant_of: None,
-            breaks: &[],
-            default_scenario: "clock-skew",
-        },
-        ModelInfo {
-            name: "dynamo-crdt",
-            summary: "dynamo whose keys are add-only sets merged by union: appends are never lost (writes and cas refused)",
-            serves_clients: true,
-            promises: &[Guarantee::Convergence, Guarantee::NoLostWrites],
-            variant_of: None,
-            breaks: &[],
-            default_scenario: "partition-halves",
-        },
-        ModelInfo {
-            name: "relay",
-            summary: "every delivery is passed on to a random node: the kernel benchmark",
-            serves_clients: false,
-            promises: &[],
-            variant_of: None,
-            breaks: &[],
-            default_scenario: "none",
-        },
-    ]
+#[derive(Debug)]
+pub struct Declaration<S, M> {
+    /// What the catalog says (its `settings` are taken from `S`).
+    pub info: ModelInfo,
+    /// Builds the model from settings already in their declared ranges, refusing
+    /// combinations that make no sense.
+    pub build: fn(S) -> Result<M, ModelError>,
 }
+
+impl<S: Settings, M: Model> Declaration<S, M> {
+    /// What the catalog says, with the settings `S` declares.
+    pub const fn info(&self) -> ModelInfo {
+        let mut info = self.info;
+        info.settings = S::DECLARED;
+        info
+    }
+
+    /// The model `params` describe.
+    pub fn model(&self, params: &Params) -> Result<M, ModelError> {
+        (self.build)(S::from_params(self.info.name, params)?)
+    }
+
+    /// Builds the model `params` describe and hands it to `visitor`.
+    pub fn visit<V: ModelVisitor>(
+        &self,
+        params: &Params,
+        visitor: V,
+    ) -> Result<V::Output, ModelError> {
+        Ok(visitor.visit(self.model(params)?))
+    }
+}
+
+/// Declares the catalog: [`catalog`] lists the declarations' infos in order, and
+/// [`visit`] builds a model by name.
+macro_rules! catalog {
+    ($($declaration:path),* $(,)?) => {
+        /// Every model, in the order `consim list` shows them.
+        ///
+        /// ```
+        /// let names: Vec<&str> = models::catalog().iter().map(|m| m.name).collect();
+        /// assert!(names.contains(&"single-copy"));
+        /// ```
+        pub fn catalog() -> &'static [ModelInfo] {
+            const ALL: &[ModelInfo] = &[$($declaration.info()),*];
+            ALL
+        }
+
+        /// Builds the model `name` with `params` and hands it to `visitor`.
+        pub fn visit<V: ModelVisitor>(
+            name: &str,
+            params: &Params,
+            visitor: V,
+        ) -> Result<V::Output, ModelError> {
+            $(
+                if name == $declaration.info.name {
+                    return $declaration.visit(params, visitor);
+                }
+            )*
+            Err(ModelError::UnknownModel {
+                name: name.to_owned(),
+                valid: catalog().iter().map(|m| m.name).collect(),
+            })
+        }
+    };
+}
+
+catalog![
+    single_copy::SINGLE_COPY,
+    retry_without_idempotency::RETRY_WITHOUT_IDEMPOTENCY,
+    raft::RAFT,
+    raft::COMMIT_OLD_TERM,
+    raft::STALE_READ,
+    raft::LEASE_DRIFT,
+    raft::ACK_BEFORE_SYNC,
+    abd::ABD,
+    abd::NO_WRITE_BACK,
+    abd::QUORUM_OVERLAP,
+    primary_async::PRIMARY_ASYNC,
+    primary_async::SESSION_TOKEN_IGNORED,
+    dynamo::DYNAMO,
+    dynamo::DYNAMO_CRDT,
+];
 
 /// The catalog entry for `name`, if there is one.
 pub fn find(name: &str) -> Option<&'static ModelInfo> {
@@ -303,6 +272,24 @@ pub trait Replica: Node<Msg = Wire<Self::Peer>, Input = Infallible, Output = Inf
     }
 }
 
+/// Whoever leads in the highest term among `sim`'s replicas (a deposed leader may
+/// still think it leads); the lowest-numbered one among equals; `None` if nobody
+/// leads. The replica `isolate-leader` cuts off.
+pub fn leader<R: Replica, C: Node<Msg = R::Msg>>(
+    sim: &sim_core::Sim<R, C>,
+) -> Option<sim_core::NodeId> {
+    let mut leader: Option<(u64, sim_core::NodeId)> = None;
+    for id in sim.replica_ids() {
+        if let Some(r) = sim.replica(id)
+            && r.leads()
+            && leader.is_none_or(|(term, _)| r.term() > term)
+        {
+            leader = Some((r.term(), id));
+        }
+    }
+    leader.map(|(_, id)| id)
+}
+
 /// A model the runner can build: its replicas' configurations and how its clients
 /// route. Bug variants are the same type with a flag set.
 pub trait Model {
@@ -320,6 +307,20 @@ pub trait Model {
     fn client(&self, base: ClientConfig) -> ClientConfig {
         base
     }
+
+    /// Properties that span replicas, checked after every event of every run: a
+    /// broken one fails the run. The default checks nothing.
+    fn invariants(&self) -> Option<Box<dyn Invariants<Self::Replica>>> {
+        None
+    }
+}
+
+/// Properties of a model that span its replicas (at most one leader per term, no two
+/// replicas committing different entries at one index…), checked after every event.
+pub trait Invariants<R> {
+    /// Looks at every replica at `now` (`None`: down), remembering what it needs; the
+    /// first broken property, in words.
+    fn check(&mut self, now: sim_core::Time, replicas: &[Option<&R>]) -> Result<(), String>;
 }
 
 /// Something that runs a model of any type; [`visit`] calls it with the model a name
@@ -331,14 +332,27 @@ pub trait ModelVisitor {
     fn visit<M: Model>(self, model: M) -> Self::Output;
 }
 
-/// Model parameters from the command line: the number of replicas and `key=value`
-/// settings each model reads its own from (and refuses those it does not know).
+/// Model settings as text, from the command line (`--param KEY=VALUE`, `--replicas N`)
+/// or a matrix spec (`raft:KEY=VALUE`): each model reads its own through its
+/// [`Settings`], refusing what it does not know.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Params {
-    /// Replicas (`None`: the model's default).
-    pub replicas: Option<usize>,
-    /// Model-specific settings, such as `r=2` for a quorum store.
+    /// Setting name → value, as typed.
     pub settings: BTreeMap<String, String>,
+}
+
+impl Params {
+    /// `params` with `name` set to `value`.
+    ///
+    /// ```
+    /// let p = models::Params::default().with("r", 2);
+    /// assert_eq!(p.settings["r"], "2");
+    /// ```
+    #[must_use]
+    pub fn with(mut self, name: &str, value: impl ToString) -> Params {
+        self.settings.insert(name.to_owned(), value.to_string());
+        self
+    }
 }
 
 /// Why a model could not be built.
@@ -353,105 +367,25 @@ pub enum ModelError {
         /// The names that exist.
         valid: Vec<&'static str>,
     },
-    /// A parameter makes no sense for the model.
-    #[error("model `{model}`: parameter `{param}` {problem}")]
+    /// A setting makes no sense for the model.
+    #[error("model `{model}`: setting `{param}` {problem}")]
     BadParam {
         /// The model.
         model: &'static str,
-        /// The parameter.
+        /// The setting, as named.
         param: String,
-        /// What is wrong with it.
+        /// What is wrong with it, and what it accepts.
         problem: String,
     },
 }
 
-impl Params {
-    /// Takes setting `key` as a `T`, or `default` if it is not set.
-    pub fn take<T: FromStr>(
-        &mut self,
-        model: &'static str,
-        key: &str,
-        default: T,
-    ) -> Result<T, ModelError> {
-        match self.settings.remove(key) {
-            None => Ok(default),
-            Some(text) => text.parse().map_err(|_| ModelError::BadParam {
-                model,
-                param: key.to_owned(),
-                problem: format!(
-                    "is `{text}`, which is not a valid {}",
-                    std::any::type_name::<T>()
-                ),
-            }),
+impl ModelError {
+    /// A setting that makes no sense together with the others.
+    pub fn setting(model: &'static str, param: &str, problem: String) -> ModelError {
+        ModelError::BadParam {
+            model,
+            param: param.to_owned(),
+            problem,
         }
-    }
-
-    /// Refuses settings nobody took.
-    pub fn finish(self, model: &'static str) -> Result<(), ModelError> {
-        match self.settings.into_keys().next() {
-            None => Ok(()),
-            Some(param) => Err(ModelError::BadParam {
-                model,
-                param,
-                problem: "is not a setting of this model".to_owned(),
-            }),
-        }
-    }
-
-    /// The number of replicas, or `default`; refuses zero.
-    pub fn replicas(&self, model: &'static str, default: usize) -> Result<usize, ModelError> {
-        match self.replicas.unwrap_or(default) {
-            0 => Err(ModelError::BadParam {
-                model,
-                param: "replicas".to_owned(),
-                problem: "is 0; a model needs at least one replica".to_owned(),
-            }),
-            n => Ok(n),
-        }
-    }
-}
-
-/// Builds the model `name` with `params` and hands it to `visitor`.
-pub fn visit<V: ModelVisitor>(
-    name: &str,
-    params: &Params,
-    visitor: V,
-) -> Result<V::Output, ModelError> {
-    let params = params.clone();
-    match name {
-        "single-copy" => Ok(visitor.visit(single_copy::SingleCopy::new(params)?)),
-        "abd" => Ok(visitor.visit(abd::Abd::new(params, abd::Variant::Abd)?)),
-        "abd-no-write-back" => Ok(visitor.visit(abd::Abd::new(params, abd::Variant::NoWriteBack)?)),
-        "quorum-overlap" => Ok(visitor.visit(abd::Abd::new(params, abd::Variant::QuorumOverlap)?)),
-        "dynamo" => Ok(visitor.visit(dynamo::Dynamo::new(params, false)?)),
-        "dynamo-crdt" => Ok(visitor.visit(dynamo::Dynamo::new(params, true)?)),
-        "retry-without-idempotency" => Ok(visitor.visit(
-            retry_without_idempotency::RetryWithoutIdempotency::new(params)?,
-        )),
-        "primary-async" => Ok(visitor.visit(primary_async::PrimaryAsync::new(params, true)?)),
-        "session-token-ignored" => {
-            Ok(visitor.visit(primary_async::PrimaryAsync::new(params, false)?))
-        }
-        "raft" => Ok(visitor.visit(raft::Raft::new(None, params)?)),
-        "raft-commit-old-term" => {
-            Ok(visitor.visit(raft::Raft::new(Some(raft::RaftBug::CommitOldTerm), params)?))
-        }
-        "raft-stale-read" => {
-            Ok(visitor.visit(raft::Raft::new(Some(raft::RaftBug::StaleRead), params)?))
-        }
-        "raft-lease-drift" => {
-            Ok(visitor.visit(raft::Raft::new(Some(raft::RaftBug::LeaseDrift), params)?))
-        }
-        "raft-ack-before-sync" => {
-            Ok(visitor.visit(raft::Raft::new(Some(raft::RaftBug::AckBeforeSync), params)?))
-        }
-        _ => Err(ModelError::UnknownModel {
-            name: name.to_owned(),
-            valid: catalog()
-                .iter()
-                .filter(|m| m.serves_clients)
-                .map(|m| m.name)
-                .collect(),
-        }),
     }
 }

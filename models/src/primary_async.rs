@@ -40,9 +40,9 @@
 //! client that writes at the primary and reads at a follower that lags (a slow or lossy
 //! link, a partition, a follower restarting) does not see its own write.
 //!
-//! # Parameters
+//! # Settings
 //!
-//! `replicas` (default 3): the primary and `replicas - 1` followers. No settings.
+//! [`PrimaryAsyncSettings`]: `replicas`, the primary and `replicas - 1` followers.
 
 use std::collections::BTreeMap;
 use std::convert::Infallible;
@@ -50,8 +50,9 @@ use std::convert::Infallible;
 use sim_core::{Ctx, Duration, Node, NodeId, Time};
 
 use crate::client::{Answer, ClientMsg, Dedup, RequestId, Routing, Wire, reply};
+use crate::kv::Mix;
 use crate::kv::{Key, Request, Store};
-use crate::{Model, ModelError, Params};
+use crate::{Declaration, Guarantee, Model, ModelInfo};
 
 /// How often the primary ships new log entries (on its own clock).
 pub const TICK: Duration = Duration::from_millis(10);
@@ -415,14 +416,52 @@ impl crate::Replica for PrimaryAsyncReplica {
     }
 }
 
+crate::settings! {
+    /// The settings of primary-async and its variant.
+    pub struct PrimaryAsyncSettings {
+        /// Replicas: the primary (node 0) and its followers.
+        "replicas" replicas: usize = 3, in 1..=64, explore 1..=7;
+    }
+}
+
+/// primary-async in the catalog.
+pub const PRIMARY_ASYNC: Declaration<PrimaryAsyncSettings, PrimaryAsync> = Declaration {
+    info: ModelInfo {
+        name: "primary-async",
+        summary: "a fixed primary ships its log to followers asynchronously; session tokens hold reads until the follower caught up",
+        promises: Guarantee::ALL_BUT_LINEARIZABLE,
+        variant_of: None,
+        breaks: &[],
+        default_scenario: "partition-halves",
+        workload: Mix::ListAppend,
+        settings: &[],
+    },
+    build: |s| Ok(PrimaryAsync::new(s, true)),
+};
+
+/// session-token-ignored in the catalog.
+pub const SESSION_TOKEN_IGNORED: Declaration<PrimaryAsyncSettings, PrimaryAsync> = Declaration {
+    info: ModelInfo {
+        name: "session-token-ignored",
+        summary: "primary-async whose followers serve reads without waiting for the session token",
+        promises: &[],
+        variant_of: Some("primary-async"),
+        breaks: &[Guarantee::ReadYourWrites],
+        // Seed 0 under every nemesis; one-way in 1,000 of 1,000 seeds.
+        default_scenario: "one-way",
+        workload: Mix::ListAppend,
+        settings: &[],
+    },
+    build: |s| Ok(PrimaryAsync::new(s, false)),
+};
+
 /// The model the runner builds: `primary-async`, or `session-token-ignored`.
 ///
 /// ```
-/// use models::primary_async::PrimaryAsync;
-/// use models::{Model, Params};
-/// let model = PrimaryAsync::new(Params::default(), true)?;
+/// use models::primary_async::{PrimaryAsync, PrimaryAsyncSettings};
+/// use models::Model;
+/// let model = PrimaryAsync::new(PrimaryAsyncSettings::default(), true);
 /// assert_eq!(model.replicas().len(), 3);
-/// # Ok::<(), models::ModelError>(())
 /// ```
 #[derive(Clone, Copy, Debug)]
 pub struct PrimaryAsync {
@@ -431,25 +470,13 @@ pub struct PrimaryAsync {
 
 impl PrimaryAsync {
     /// Builds the model; `check_tokens: false` is `session-token-ignored`.
-    pub fn new(params: Params, check_tokens: bool) -> Result<PrimaryAsync, ModelError> {
-        let name = if check_tokens {
-            "primary-async"
-        } else {
-            "session-token-ignored"
-        };
-        let n = params.replicas(name, 3)?;
-        params.finish(name)?;
-        let replicas = u32::try_from(n).map_err(|_| ModelError::BadParam {
-            model: name,
-            param: "replicas".to_owned(),
-            problem: format!("is {n}, too many"),
-        })?;
-        Ok(PrimaryAsync {
+    pub fn new(settings: PrimaryAsyncSettings, check_tokens: bool) -> PrimaryAsync {
+        PrimaryAsync {
             config: PrimaryAsyncConfig {
-                replicas,
+                replicas: settings.replicas as u32,
                 check_tokens,
             },
-        })
+        }
     }
 }
 

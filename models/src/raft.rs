@@ -8,7 +8,7 @@
 //!
 //! This page walks through how the model is written, in the order a reader would write
 //! it. It is longer than [`crate::single_copy`] because Raft has more moving parts,
-//! but the shape is the same: one [`Node`] ([`Replica`]), a peer message type
+//! but the shape is the same: one [`Node`] ([`RaftReplica`]), a peer message type
 //! ([`Peer`]), and a [`Model`] ([`Raft`]) that turns [`Params`] into configurations.
 //!
 //! # State: what survives a crash, and what does not
@@ -160,24 +160,24 @@
 //!   acknowledged entries, and a leader elected without them overwrites them; crashes
 //!   of several replicas at once show it best.
 //!
-//! # Parameters
+//! # Settings
 //!
-//! `replicas` (default 5), `election-ms` (default 150; election timeouts are random in
-//! `[election-ms, 2 × election-ms)`), `heartbeat-ms` (default 50; below
-//! `election-ms`), `lease-ms` (default 0: no lease), `drift-ppm` (default 100,000:
-//! the drift a lease must survive), `pre-vote` (default `true`) and `check-quorum`
-//! (default `false`). Nonsense is refused when the model is built, as a
-//! [`ModelError::BadParam`] naming the parameter:
+//! [`RaftSettings`] declares them, with their defaults and ranges (`consim list`
+//! prints them): `replicas`, `election-ms` (election timeouts are random in
+//! `[election-ms, 2 × election-ms)`), `heartbeat-ms` (below `election-ms`), `lease-ms`
+//! (0: no lease), `drift-ppm` (the drift a lease must survive), `pre-vote` and
+//! `check-quorum`. Nonsense is refused when the model is built, as a
+//! [`ModelError::BadParam`] naming the setting:
 //!
 //! ```
-//! use models::raft::Raft;
+//! use models::raft::RAFT;
 //! use models::{ModelError, Params};
-//! let mut params = Params::default();
-//! params.settings.insert("lease-ms".into(), "200".into());
-//! let err = Raft::new(None, params).unwrap_err();
+//! let err = RAFT.model(&Params::default().with("lease-ms", 200)).unwrap_err();
 //! assert!(matches!(&err, ModelError::BadParam { param, .. } if param == "lease-ms"));
-//! assert!(Raft::new(None, Params::default()).is_ok());
+//! assert!(RAFT.model(&Params::default()).is_ok());
 //! ```
+
+pub mod invariants;
 
 use std::collections::BTreeMap;
 use std::convert::Infallible;
@@ -185,8 +185,9 @@ use std::convert::Infallible;
 use sim_core::{Ctx, Duration, Node, NodeId, Time};
 
 use crate::client::{Answer, ClientMsg, Dedup, RequestId, Routing, Wire, reply};
+use crate::kv::Mix;
 use crate::kv::{Key, Reply, Request, Store};
-use crate::{Model, ModelError, Params};
+use crate::{Declaration, Guarantee, Model, ModelError, ModelInfo};
 
 /// A position in the log, counting from 1 (0: before the first entry).
 pub type Index = u64;
@@ -228,7 +229,7 @@ impl RaftBug {
     /// use models::raft::RaftBug;
     /// assert_eq!(RaftBug::StaleRead.name(), "raft-stale-read");
     /// ```
-    pub fn name(self) -> &'static str {
+    pub const fn name(self) -> &'static str {
         match self {
             RaftBug::CommitOldTerm => "raft-commit-old-term",
             RaftBug::StaleRead => "raft-stale-read",
@@ -461,10 +462,10 @@ struct Leader {
 /// A Raft replica.
 ///
 /// Its fields are private; tests read its state through the accessors
-/// ([`Replica::term`], [`Replica::role`], [`Replica::commit_index`], [`Replica::log`]…)
+/// ([`RaftReplica::term`], [`RaftReplica::role`], [`RaftReplica::commit_index`], [`RaftReplica::log`]…)
 /// on the value [`sim_core::Sim::replica`] returns.
 #[derive(Debug)]
-pub struct Replica {
+pub struct RaftReplica {
     config: Config,
     me: NodeId,
     // Persistent: copied into durable state and synced whenever they change.
@@ -509,7 +510,7 @@ struct Held {
 }
 
 // ANCHOR: accessors
-impl Replica {
+impl RaftReplica {
     /// The latest term this replica has seen.
     pub fn term(&self) -> Term {
         self.term
@@ -540,14 +541,14 @@ impl Replica {
         &self.log
     }
 
-    /// Its state machine, applied up to [`Replica::commit_index`].
+    /// Its state machine, applied up to [`RaftReplica::commit_index`].
     pub fn store(&self) -> &Store {
         &self.store
     }
 }
 // ANCHOR_END: accessors
 
-impl Replica {
+impl RaftReplica {
     fn majority(&self) -> usize {
         self.config.replicas / 2 + 1
     }
@@ -586,7 +587,7 @@ impl Replica {
         ctx.sync();
     }
 
-    /// Like [`Replica::save`] after a change of the log alone, which
+    /// Like [`RaftReplica::save`] after a change of the log alone, which
     /// `raft-ack-before-sync` leaves to its background sync.
     fn save_log(&self, ctx: &mut Ctx<'_, Self>) {
         self.write_durable(ctx);
@@ -623,7 +624,7 @@ impl Replica {
 }
 
 // ANCHOR: node
-impl Node for Replica {
+impl Node for RaftReplica {
     type Config = Config;
     type Msg = Wire<Peer>;
     type Timer = Timer;
@@ -633,7 +634,7 @@ impl Node for Replica {
 
     fn start(config: &Config, ctx: &mut Ctx<'_, Self>) -> Self {
         let durable = ctx.durable();
-        let mut replica = Replica {
+        let mut replica = RaftReplica {
             config: *config,
             me: ctx.id(),
             term: durable.term,
@@ -760,7 +761,7 @@ impl Node for Replica {
 }
 // ANCHOR_END: node
 
-impl crate::Replica for Replica {
+impl crate::Replica for RaftReplica {
     fn term(&self) -> u64 {
         self.term
     }
@@ -782,7 +783,7 @@ struct AppendArgs {
 }
 
 // Elections.
-impl Replica {
+impl RaftReplica {
     fn leads_term(&self, term: Term) -> bool {
         self.role == Role::Leader && self.term == term
     }
@@ -1035,7 +1036,7 @@ impl Replica {
 }
 
 // Replication and commit.
-impl Replica {
+impl RaftReplica {
     /// Sends a new round: every follower gets what it has not been sent (or a bare
     /// heartbeat).
     fn broadcast(&mut self, ctx: &mut Ctx<'_, Self>) {
@@ -1296,7 +1297,7 @@ impl Replica {
 }
 
 // Clients.
-impl Replica {
+impl RaftReplica {
     fn on_request(
         &mut self,
         ctx: &mut Ctx<'_, Self>,
@@ -1438,6 +1439,159 @@ impl Replica {
 }
 
 // ANCHOR: model
+crate::settings! {
+    /// Raft's settings.
+    pub struct RaftSettings {
+        /// Replicas.
+        "replicas" replicas: usize = 5, in 1..=64, explore 1..=7;
+        /// How long a follower waits to hear from a leader before it stands for
+        /// election, in ms (each wait is drawn between this and twice this).
+        "election-ms" election_ms: u64 = 150, in 1..=3_600_000, explore 100..=400;
+        /// How often a leader sends heartbeats, in ms: below election-ms.
+        "heartbeat-ms" heartbeat_ms: u64 = 50, in 1..=3_600_000, explore 1..=99;
+        /// Lease reads: how long after a majority acknowledged it a leader answers
+        /// reads from its own state, in ms (0: every read confirms leadership first,
+        /// ReadIndex). At most election-ms × (1 − ρ) / (1 + ρ), ρ being drift-ppm.
+        "lease-ms" lease_ms: u64 = 0, in 0..=3_600_000, explore 0..=60;
+        /// The clock drift ρ a lease allows for, in parts per million.
+        "drift-ppm" drift_ppm: u64 = 100_000, in 0..=999_999, explore 0..=200_000;
+        /// CheckQuorum: a leader that a majority has not answered for an election
+        /// timeout steps down.
+        "check-quorum" check_quorum: bool = false;
+        /// PreVote: a replica stands for election only if a majority would vote for it.
+        "pre-vote" pre_vote: bool = true;
+    }
+}
+
+crate::settings! {
+    /// raft-lease-drift's settings: Raft's, with leases on by default and no drift
+    /// bound, since its bug is to assume that clocks keep time.
+    pub struct LeaseDriftSettings {
+        /// Replicas.
+        "replicas" replicas: usize = 5, in 1..=64, explore 1..=7;
+        /// How long a follower waits to hear from a leader before it stands for
+        /// election, in ms (each wait is drawn between this and twice this).
+        "election-ms" election_ms: u64 = 150, in 1..=3_600_000, explore 100..=400;
+        /// How often a leader sends heartbeats, in ms: below election-ms.
+        "heartbeat-ms" heartbeat_ms: u64 = 50, in 1..=3_600_000, explore 1..=99;
+        /// How long a leader's lease lasts, in ms (default: election-ms; at most
+        /// election-ms, the bound when clocks keep time).
+        "lease-ms" lease_ms: Option<u64> = None, in 1..=3_600_000, explore 1..=100;
+        /// CheckQuorum: a leader that a majority has not answered for an election
+        /// timeout steps down.
+        "check-quorum" check_quorum: bool = false;
+        /// PreVote: a replica stands for election only if a majority would vote for it.
+        "pre-vote" pre_vote: bool = true;
+    }
+}
+
+/// Raft's guarantees: all of them.
+const RAFT_PROMISES: &[Guarantee] = &Guarantee::ALL;
+
+/// What the Raft variants whose bug breaks only linearizability still keep.
+const KEPT_BY_READ_BUGS: &[Guarantee] = &[
+    Guarantee::MonotonicWrites,
+    Guarantee::WritesFollowReads,
+    Guarantee::Convergence,
+    Guarantee::NoLostWrites,
+];
+
+/// raft in the catalog.
+pub const RAFT: Declaration<RaftSettings, Raft> = Declaration {
+    info: ModelInfo {
+        name: "raft",
+        summary: "Raft: elections, log replication, the current-term commit rule, \
+                  ReadIndex reads (leases optional)",
+        promises: RAFT_PROMISES,
+        variant_of: None,
+        breaks: &[],
+        default_scenario: "swarm",
+        workload: Mix::ListAppend,
+        settings: &[],
+    },
+    build: |s| Raft::new(s, None),
+};
+
+/// raft-commit-old-term in the catalog.
+pub const COMMIT_OLD_TERM: Declaration<RaftSettings, Raft> = Declaration {
+    info: bug_info(
+        RaftBug::CommitOldTerm,
+        "raft that commits entries of earlier terms by counting replicas \
+         (the Raft paper's Figure 8)",
+        &[Guarantee::Convergence],
+        &[Guarantee::Linearizable],
+        "leader-churn",
+    ),
+    build: |s| Raft::new(s, Some(RaftBug::CommitOldTerm)),
+};
+
+/// raft-stale-read in the catalog.
+pub const STALE_READ: Declaration<RaftSettings, Raft> = Declaration {
+    info: bug_info(
+        RaftBug::StaleRead,
+        "raft whose leader reads its own state without confirming it still leads",
+        KEPT_BY_READ_BUGS,
+        &[Guarantee::Linearizable],
+        "isolate-leader",
+    ),
+    build: |s| Raft::new(s, Some(RaftBug::StaleRead)),
+};
+
+/// raft-lease-drift in the catalog.
+pub const LEASE_DRIFT: Declaration<LeaseDriftSettings, Raft> = Declaration {
+    info: bug_info(
+        RaftBug::LeaseDrift,
+        "raft with lease reads whose bound assumes clocks do not drift",
+        KEPT_BY_READ_BUGS,
+        &[Guarantee::Linearizable],
+        "swarm",
+    ),
+    build: |s| {
+        let settings = RaftSettings {
+            replicas: s.replicas,
+            election_ms: s.election_ms,
+            heartbeat_ms: s.heartbeat_ms,
+            lease_ms: s.lease_ms.unwrap_or(s.election_ms),
+            drift_ppm: 0,
+            check_quorum: s.check_quorum,
+            pre_vote: s.pre_vote,
+        };
+        Raft::new(settings, Some(RaftBug::LeaseDrift))
+    },
+};
+
+/// raft-ack-before-sync in the catalog.
+pub const ACK_BEFORE_SYNC: Declaration<RaftSettings, Raft> = Declaration {
+    info: bug_info(
+        RaftBug::AckBeforeSync,
+        "raft that acknowledges log entries before syncing them",
+        &[Guarantee::Convergence],
+        &[Guarantee::Linearizable, Guarantee::NoLostWrites],
+        "crash-restart",
+    ),
+    build: |s| Raft::new(s, Some(RaftBug::AckBeforeSync)),
+};
+
+/// A Raft bug variant's catalog entry.
+const fn bug_info(
+    bug: RaftBug,
+    summary: &'static str,
+    promises: &'static [Guarantee],
+    breaks: &'static [Guarantee],
+    default_scenario: &'static str,
+) -> ModelInfo {
+    ModelInfo {
+        name: bug.name(),
+        summary,
+        promises,
+        variant_of: Some("raft"),
+        breaks,
+        default_scenario,
+        workload: Mix::ListAppend,
+        settings: &[],
+    }
+}
+
 /// The model the runner builds: `raft` or one of its bug variants.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Raft {
@@ -1445,44 +1599,31 @@ pub struct Raft {
 }
 
 impl Raft {
-    /// Builds `raft` (`bug: None`) or a bug variant from `params`, refusing nonsense
-    /// with a [`ModelError::BadParam`] that names the parameter.
+    /// Builds `raft` (`bug: None`) or a bug variant from its settings, refusing
+    /// combinations that make no sense with a [`ModelError::BadParam`] that names the
+    /// setting.
     ///
     /// ```
-    /// use models::raft::{Raft, RaftBug};
-    /// use models::{Model, Params};
-    /// let raft = Raft::new(Some(RaftBug::StaleRead), Params::default())?;
+    /// use models::raft::{Raft, RaftBug, RaftSettings};
+    /// use models::Model;
+    /// let raft = Raft::new(RaftSettings::default(), Some(RaftBug::StaleRead))?;
     /// assert_eq!(raft.replicas().len(), 5);
+    /// let bad = RaftSettings { heartbeat_ms: 150, ..RaftSettings::default() };
+    /// assert!(Raft::new(bad, None).is_err());
     /// # Ok::<(), models::ModelError>(())
     /// ```
-    pub fn new(bug: Option<RaftBug>, mut params: Params) -> Result<Raft, ModelError> {
-        let name = bug.map_or(NAME, RaftBug::name);
-        let replicas = params.replicas(name, 5)?;
-        let election_ms: u64 = params.take(name, "election-ms", 150)?;
-        let heartbeat_ms: u64 = params.take(name, "heartbeat-ms", 50)?;
-        let lease_default = if bug == Some(RaftBug::LeaseDrift) {
-            election_ms
-        } else {
-            0
-        };
-        let lease_ms: u64 = params.take(name, "lease-ms", lease_default)?;
-        // raft-lease-drift assumes clocks keep time; it takes no drift bound.
-        let drift_ppm: u64 = match bug {
-            Some(RaftBug::LeaseDrift) => 0,
-            _ => params.take(name, "drift-ppm", 100_000)?,
-        };
-        let check_quorum: bool = params.take(name, "check-quorum", false)?;
-        let pre_vote: bool = params.take(name, "pre-vote", true)?;
-        params.finish(name)?;
-        check_params(name, bug, election_ms, heartbeat_ms, lease_ms, drift_ppm)?;
+    pub fn new(settings: RaftSettings, bug: Option<RaftBug>) -> Result<Raft, ModelError> {
+        let name = bug.map_or(RAFT.info.name, RaftBug::name);
+        check_settings(name, bug, &settings)?;
+        let s = settings;
         Ok(Raft {
             config: Config {
-                replicas,
-                election: Duration::from_millis(election_ms),
-                heartbeat: Duration::from_millis(heartbeat_ms),
-                lease: (lease_ms > 0).then(|| Duration::from_millis(lease_ms)),
-                check_quorum,
-                pre_vote,
+                replicas: s.replicas,
+                election: Duration::from_millis(s.election_ms),
+                heartbeat: Duration::from_millis(s.heartbeat_ms),
+                lease: (s.lease_ms > 0).then(|| Duration::from_millis(s.lease_ms)),
+                check_quorum: s.check_quorum,
+                pre_vote: s.pre_vote,
                 bug,
             },
         })
@@ -1494,64 +1635,36 @@ impl Raft {
     }
 }
 
-/// The longest setting in milliseconds (an hour), so that no product overflows.
-const MAX_MS: u64 = 3_600_000;
-
-fn check_params(
+/// The rules that tie settings together: heartbeats below the election timeout, and a
+/// lease that ends before any follower could elect another leader.
+fn check_settings(
     name: &'static str,
     bug: Option<RaftBug>,
-    election_ms: u64,
-    heartbeat_ms: u64,
-    lease_ms: u64,
-    drift_ppm: u64,
+    s: &RaftSettings,
 ) -> Result<(), ModelError> {
-    let bad = |param: &str, problem: String| ModelError::BadParam {
-        model: name,
-        param: param.to_owned(),
-        problem,
-    };
-    for (param, value) in [
-        ("election-ms", election_ms),
-        ("heartbeat-ms", heartbeat_ms),
-        ("lease-ms", lease_ms),
-    ] {
-        if value > MAX_MS {
-            return Err(bad(
-                param,
-                format!("is {value}; the most is {MAX_MS} (an hour)"),
-            ));
-        }
-    }
-    if election_ms == 0 {
-        return Err(bad("election-ms", "is 0; elections need a timeout".into()));
-    }
-    if heartbeat_ms == 0 || heartbeat_ms >= election_ms {
-        return Err(bad(
+    let (election_ms, heartbeat_ms, lease_ms, drift_ppm) =
+        (s.election_ms, s.heartbeat_ms, s.lease_ms, s.drift_ppm);
+    if heartbeat_ms >= election_ms {
+        return Err(ModelError::setting(
+            name,
             "heartbeat-ms",
             format!(
-                "is {heartbeat_ms}; it must be above 0 and below election-ms ({election_ms}), \
+                "is {heartbeat_ms}; it must be below election-ms ({election_ms}), \
                  or followers time out between heartbeats"
             ),
         ));
     }
-    if drift_ppm >= 1_000_000 {
-        return Err(bad(
-            "drift-ppm",
-            format!("is {drift_ppm}; a clock drifting by 100% or more does not measure time"),
-        ));
-    }
     if bug == Some(RaftBug::LeaseDrift) && lease_ms == 0 {
-        return Err(bad(
-            "lease-ms",
-            "is 0, but raft-lease-drift is about lease reads".into(),
-        ));
+        let problem = "is 0, but raft-lease-drift is about lease reads".to_owned();
+        return Err(ModelError::setting(name, "lease-ms", problem));
     }
     // A lease of `lease` on the leader's clock must end before `election` on any
     // follower's: lease / (1 - ρ) ≤ election / (1 + ρ).
     let bound_ms =
         election_ms as u128 * (1_000_000 - drift_ppm as u128) / (1_000_000 + drift_ppm as u128);
     if lease_ms as u128 > bound_ms {
-        return Err(bad(
+        return Err(ModelError::setting(
+            name,
             "lease-ms",
             format!(
                 "is {lease_ms}; a lease must end before any follower stops ignoring \
@@ -1564,7 +1677,7 @@ fn check_params(
 }
 
 impl Model for Raft {
-    type Replica = Replica;
+    type Replica = RaftReplica;
 
     fn replicas(&self) -> Vec<Config> {
         vec![self.config; self.config.replicas]
@@ -1573,18 +1686,23 @@ impl Model for Raft {
     fn routing(&self) -> Routing {
         Routing::Leader
     }
+
+    /// Election safety, log matching, leader completeness and state machine safety,
+    /// after every event ([`invariants::RaftInvariants`]).
+    fn invariants(&self) -> Option<Box<dyn crate::Invariants<RaftReplica>>> {
+        Some(Box::new(invariants::RaftInvariants::new()))
+    }
 }
 // ANCHOR_END: model
-
-const NAME: &str = "raft";
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::Params;
+    use crate::settings::Settings;
 
     fn params(settings: &[(&str, &str)]) -> Params {
         Params {
-            replicas: None,
             settings: settings
                 .iter()
                 .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
@@ -1592,8 +1710,19 @@ mod tests {
         }
     }
 
+    fn build(bug: Option<RaftBug>, settings: &[(&str, &str)]) -> Result<Raft, ModelError> {
+        match bug {
+            Some(RaftBug::LeaseDrift) => LEASE_DRIFT.model(&params(settings)),
+            Some(other) => Raft::new(
+                RaftSettings::from_params(other.name(), &params(settings))?,
+                bug,
+            ),
+            None => RAFT.model(&params(settings)),
+        }
+    }
+
     fn bad_param(bug: Option<RaftBug>, settings: &[(&str, &str)]) -> String {
-        match Raft::new(bug, params(settings)) {
+        match build(bug, settings) {
             Err(ModelError::BadParam { param, .. }) => param,
             other => panic!("expected a bad parameter for {settings:?}, got {other:?}"),
         }
@@ -1601,24 +1730,17 @@ mod tests {
 
     #[test]
     fn defaults_are_five_replicas_without_a_lease() {
-        let raft = Raft::new(None, Params::default()).unwrap();
+        let raft = build(None, &[]).unwrap();
         assert_eq!(raft.config().replicas, 5);
         assert_eq!(raft.config().lease, None);
         assert_eq!(raft.routing(), Routing::Leader);
-        let drift = Raft::new(Some(RaftBug::LeaseDrift), Params::default()).unwrap();
+        let drift = build(Some(RaftBug::LeaseDrift), &[]).unwrap();
         assert_eq!(drift.config().lease, Some(Duration::from_millis(150)));
     }
 
     #[test]
     fn nonsense_parameters_are_refused_by_name() {
-        let zero = Params {
-            replicas: Some(0),
-            ..Params::default()
-        };
-        assert!(matches!(
-            Raft::new(None, zero),
-            Err(ModelError::BadParam { param, .. }) if param == "replicas"
-        ));
+        assert_eq!(bad_param(None, &[("replicas", "0")]), "replicas");
         assert_eq!(bad_param(None, &[("election-ms", "0")]), "election-ms");
         assert_eq!(bad_param(None, &[("election-ms", "soon")]), "election-ms");
         assert_eq!(bad_param(None, &[("heartbeat-ms", "150")]), "heartbeat-ms");
@@ -1640,20 +1762,27 @@ mod tests {
     #[test]
     fn a_lease_within_the_drift_bound_is_accepted() {
         // 150 × 0.9 / 1.1 = 122.7
-        let raft = Raft::new(None, params(&[("lease-ms", "122")])).unwrap();
+        let raft = build(None, &[("lease-ms", "122")]).unwrap();
         assert_eq!(raft.config().lease, Some(Duration::from_millis(122)));
-        let raft = Raft::new(None, params(&[("lease-ms", "150"), ("drift-ppm", "0")])).unwrap();
+        let raft = build(None, &[("lease-ms", "150"), ("drift-ppm", "0")]).unwrap();
         assert_eq!(raft.config().lease, Some(Duration::from_millis(150)));
     }
 
     #[test]
-    fn the_error_message_names_model_parameter_and_bound() {
-        let err = Raft::new(None, params(&[("lease-ms", "140")])).unwrap_err();
+    fn the_error_message_names_model_setting_and_bound() {
+        let err = build(None, &[("lease-ms", "140")]).unwrap_err();
         let text = err.to_string();
         assert!(
-            text.starts_with("model `raft`: parameter `lease-ms` is 140"),
+            text.starts_with("model `raft`: setting `lease-ms` is 140"),
             "{text}"
         );
         assert!(text.contains("122 ms"), "{text}");
+        let err = build(None, &[("election-ms", "soon")])
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            err,
+            "model `raft`: setting `election-ms` is `soon`; it takes a whole number from 1 to 3600000"
+        );
     }
 }

@@ -17,8 +17,8 @@ use std::convert::Infallible;
 use sim_core::{Ctx, Node, NodeId};
 
 use crate::client::{Answer, ClientConfig, ClientMsg, Dedup, NoPeers, Routing, Wire, reply};
-use crate::kv::Store;
-use crate::{Model, ModelError, Params};
+use crate::kv::{Mix, Store};
+use crate::{Declaration, Guarantee, Model, ModelInfo};
 
 /// The server. Its data and its idempotency table live in durable state (persistent
 /// collections, so syncing is a cheap clone); it keeps no volatile state at all, so a
@@ -85,30 +85,32 @@ impl crate::Replica for Server {
 }
 
 // ANCHOR: model
+crate::settings! {
+    /// single-copy's settings: it has exactly one replica.
+    pub struct SingleCopySettings {
+        /// Replicas: the one server.
+        "replicas" replicas: usize = 1, in 1..=1;
+    }
+}
+
+/// single-copy in the catalog.
+pub const SINGLE_COPY: Declaration<SingleCopySettings, SingleCopy> = Declaration {
+    info: ModelInfo {
+        name: "single-copy",
+        summary: "one server holds every key, syncs before acknowledging; clients time out",
+        promises: Guarantee::ALL_BUT_CONVERGENCE,
+        variant_of: None,
+        breaks: &[],
+        default_scenario: "crash-restart",
+        workload: Mix::ListAppend,
+        settings: &[],
+    },
+    build: |_| Ok(SingleCopy),
+};
+
 /// The model the runner builds: one server, clients that always talk to it.
 #[derive(Clone, Copy, Debug)]
 pub struct SingleCopy;
-
-impl SingleCopy {
-    /// Builds the model; it takes no settings and exactly one replica.
-    pub fn new(params: Params) -> Result<SingleCopy, ModelError> {
-        SingleCopy::checked(NAME, params)
-    }
-
-    /// Refuses settings and any replica count but one, naming `model` (variants built
-    /// on single-copy share the rule).
-    pub fn checked(model: &'static str, params: Params) -> Result<SingleCopy, ModelError> {
-        if params.replicas(model, 1)? != 1 {
-            return Err(ModelError::BadParam {
-                model,
-                param: "replicas".to_owned(),
-                problem: format!("is {:?}; single-copy has exactly one", params.replicas),
-            });
-        }
-        params.finish(model)?;
-        Ok(SingleCopy)
-    }
-}
 
 impl Model for SingleCopy {
     type Replica = Server;
@@ -126,8 +128,6 @@ impl Model for SingleCopy {
     }
 }
 // ANCHOR_END: model
-
-const NAME: &str = "single-copy";
 
 #[cfg(test)]
 mod tests {

@@ -13,7 +13,7 @@ mod quorum_support;
 
 use std::collections::BTreeMap;
 
-use models::abd::{Abd, AbdReplica, Stamp, Variant};
+use models::abd::{Abd, AbdReplica, AbdSettings, Stamp, Variant};
 use models::kv::{Key, Outcome, Reply, Request, Value};
 use models::{ModelError, Params};
 use quorum_support::{Gen, ModelSim, Nemesis, Record, RunSpec, plan, register_violation, run};
@@ -34,11 +34,11 @@ fn registers(g: &mut Gen, _client: usize) -> Request {
 }
 
 fn model(variant: Variant, replicas: usize) -> Abd {
-    let params = Params {
-        replicas: Some(replicas),
-        ..Params::default()
+    let settings = AbdSettings {
+        replicas,
+        ..AbdSettings::default()
     };
-    Abd::new(params, variant).expect("valid parameters")
+    Abd::new(settings, variant).expect("valid parameters")
 }
 
 /// Every (key, value) stored anywhere with its stamp, checking as it goes that a value
@@ -180,13 +180,12 @@ fn abd_is_linearizable_under_mixed_faults() {
 
 #[test]
 fn abd_with_five_replicas_and_uneven_quorums_is_linearizable() {
-    let mut params = Params {
-        replicas: Some(5),
-        ..Params::default()
+    let settings = AbdSettings {
+        replicas: 5,
+        r: Some(2),
+        w: Some(4),
     };
-    params.settings.insert("r".into(), "2".into());
-    params.settings.insert("w".into(), "4".into());
-    let abd = Abd::new(params, Variant::Abd).expect("valid");
+    let abd = Abd::new(settings, Variant::Abd).expect("valid");
     let replicas: Vec<NodeId> = (0..5).map(NodeId).collect();
     for seed in 0..100 {
         let spec = RunSpec::new(seed, plan(Nemesis::Mixed, seed, &replicas), 150);
@@ -291,15 +290,20 @@ fn cas_and_append_are_refused_and_retried_elsewhere_as_refusals() {
 
 #[test]
 fn nonsense_quorums_are_refused_naming_the_parameter() {
-    let build = |variant, replicas, settings: &[(&str, &str)]| {
-        let mut params = Params {
-            replicas,
-            ..Params::default()
-        };
+    let build = |variant: Variant, replicas: Option<usize>, settings: &[(&str, &str)]| {
+        let mut params = Params::default();
+        if let Some(n) = replicas {
+            params = params.with("replicas", n);
+        }
         for (k, v) in settings {
             params.settings.insert((*k).into(), (*v).into());
         }
-        Abd::new(params, variant)
+        let declaration = match variant {
+            Variant::Abd => &models::abd::ABD,
+            Variant::NoWriteBack => &models::abd::NO_WRITE_BACK,
+            Variant::QuorumOverlap => &models::abd::QUORUM_OVERLAP,
+        };
+        declaration.model(&params)
     };
     let param = |e: ModelError| match e {
         ModelError::BadParam { param, .. } => param,

@@ -4,7 +4,7 @@
 
 mod quorum_support;
 
-use models::dynamo::{Dynamo, DynamoReplica, Version};
+use models::dynamo::{Dynamo, DynamoReplica, DynamoSettings, Version};
 use models::kv::{Outcome, Reply, Request};
 use models::{ModelError, Params};
 use quorum_support::{Gen, ModelSim, Nemesis, Record, RunSpec, plan, run};
@@ -40,7 +40,7 @@ fn appends(g: &mut Gen, _client: usize) -> Request {
 }
 
 fn model(crdt: bool) -> Dynamo {
-    Dynamo::new(Params::default(), crdt).expect("valid")
+    Dynamo::new(DynamoSettings::default(), crdt).expect("valid")
 }
 
 fn node(sim: &ModelSim<Dynamo>, id: NodeId) -> &DynamoReplica {
@@ -278,15 +278,15 @@ fn the_crdt_refuses_writes_and_both_refuse_cas() {
 
 #[test]
 fn nonsense_settings_are_refused_naming_the_parameter() {
-    let build = |replicas, settings: &[(&str, &str)]| {
-        let mut params = Params {
-            replicas,
-            ..Params::default()
-        };
+    let build = |replicas: Option<usize>, settings: &[(&str, &str)]| {
+        let mut params = Params::default();
+        if let Some(n) = replicas {
+            params = params.with("replicas", n);
+        }
         for (k, v) in settings {
             params.settings.insert((*k).into(), (*v).into());
         }
-        Dynamo::new(params, false)
+        models::dynamo::DYNAMO.model(&params)
     };
     let param = |e: ModelError| match e {
         ModelError::BadParam { param, .. } => param,

@@ -9,7 +9,10 @@ mod quorum_support;
 use std::collections::BTreeMap;
 
 use models::kv::{Key, Outcome, Reply, Request, Value};
-use models::primary_async::{PRIMARY, PrimaryAsync, PrimaryAsyncReplica};
+use models::primary_async::{
+    PRIMARY, PRIMARY_ASYNC, PrimaryAsync, PrimaryAsyncReplica, PrimaryAsyncSettings,
+    SESSION_TOKEN_IGNORED,
+};
 use models::{ModelError, Params, Replica};
 use quorum_support::{Gen, ModelSim, Nemesis, Record, RunSpec, plan, run};
 use sim_core::{Duration, NodeId};
@@ -31,7 +34,7 @@ fn mixed(g: &mut Gen, _client: usize) -> Request {
 }
 
 fn model(check_tokens: bool) -> PrimaryAsync {
-    PrimaryAsync::new(Params::default(), check_tokens).expect("valid")
+    PrimaryAsync::new(PrimaryAsyncSettings::default(), check_tokens)
 }
 
 /// Where each write landed in the primary's log (1-based), by (key, value).
@@ -319,17 +322,13 @@ fn a_read_behind_its_token_is_redirected_to_the_primary() {
 
 #[test]
 fn unknown_settings_and_zero_replicas_are_refused() {
-    let mut params = Params::default();
-    params.settings.insert("r".into(), "2".into());
-    let err = PrimaryAsync::new(params, true).unwrap_err();
+    let params = Params::default().with("r", 2);
+    let err = PRIMARY_ASYNC.model(&params).unwrap_err();
     assert!(
         matches!(&err, ModelError::BadParam { param, .. } if param == "r"),
         "{err}"
     );
-    let params = Params {
-        replicas: Some(0),
-        ..Params::default()
-    };
-    let err = PrimaryAsync::new(params, false).unwrap_err();
+    let params = Params::default().with("replicas", 0);
+    let err = SESSION_TOKEN_IGNORED.model(&params).unwrap_err();
     assert!(err.to_string().contains("`replicas`"), "{err}");
 }

@@ -22,8 +22,10 @@
 
 use std::collections::BTreeMap;
 
+use models::Invariants;
 use models::client::{Client, ClientConfig, RetryPolicy};
 use models::kv::{Op, Outcome, Reply, Request, Store, Value};
+use models::raft::invariants::RaftInvariants;
 use models::raft::{self, Command, Entry, Peer, Raft, RaftBug, Role};
 use models::{Model, Params};
 use sim_core::{
@@ -32,7 +34,7 @@ use sim_core::{
 };
 
 type C = Client<Peer>;
-type S = Sim<raft::Replica, C>;
+type S = Sim<raft::RaftReplica, C>;
 
 const CLIENTS: u32 = 3;
 const KEYS: u64 = 4;
@@ -159,11 +161,8 @@ struct Harness {
     next_value: Value,
     last_value: [Value; KEYS as usize],
     isolations: Vec<Isolation>,
-    /// The committed log, as far as any replica has committed it.
-    reference: Vec<Entry>,
-    /// Per replica: how much of its committed prefix was checked.
-    verified: Vec<u64>,
-    leaders: BTreeMap<u64, NodeId>,
+    /// Raft's safety properties across replicas, as the runner checks them.
+    invariants: RaftInvariants,
     /// Broken invariants of the replicas' state.
     violations: Vec<String>,
     /// Anomalies in what clients saw.
@@ -195,9 +194,7 @@ fn build(model: &Raft, seed: u64, nemesis: Nemesis) -> Harness {
         next_value: 0,
         last_value: [0; KEYS as usize],
         isolations,
-        reference: Vec::new(),
-        verified: vec![0; replicas],
-        leaders: BTreeMap::new(),
+        invariants: RaftInvariants::new(),
         violations: Vec::new(),
         history: Vec::new(),
     }
@@ -528,44 +525,19 @@ impl Harness {
         }
     }
 
-    /// Samples every replica: committed prefixes agree, one leader per term.
+    /// Samples every replica: Raft's safety properties (one leader per term, logs
+    /// that match, leaders that hold every committed entry, committed prefixes that
+    /// agree), the first broken one recorded.
     fn sample(&mut self) {
-        for id in self.sim.replica_ids() {
-            let Some(replica) = self.sim.replica(id) else {
-                self.verified[id.index()] = 0;
-                continue;
-            };
-            if replica.role() == Role::Leader {
-                let first = *self.leaders.entry(replica.term()).or_insert(id);
-                if first != id {
-                    self.violations.push(format!(
-                        "two leaders in term {}: {first} and {id} (at {})",
-                        replica.term(),
-                        self.sim.now()
-                    ));
-                }
+        let replicas: Vec<Option<&raft::RaftReplica>> = self
+            .sim
+            .replica_ids()
+            .map(|id| self.sim.replica(id))
+            .collect();
+        if let Err(broken) = self.invariants.check(self.sim.now(), &replicas) {
+            if !self.violations.contains(&broken) {
+                self.violations.push(broken);
             }
-            let commit = replica.commit_index();
-            let verified = &mut self.verified[id.index()];
-            // A commit index that went back (a restart, or a bug variant truncating
-            // committed entries) means the prefix must be checked again.
-            *verified = (*verified).min(commit);
-            for index in *verified..commit {
-                let entry = replica.log()[index as usize];
-                match self.reference.get(index as usize) {
-                    Some(known) if *known != entry => {
-                        self.violations.push(format!(
-                            "{id} committed {entry:?} at index {}, where {known:?} was committed (at {})",
-                            index + 1,
-                            self.sim.now()
-                        ));
-                        break;
-                    }
-                    Some(_) => {}
-                    None => self.reference.push(entry),
-                }
-            }
-            *verified = commit;
         }
     }
 
@@ -772,17 +744,24 @@ fn run_one(model: &Raft, seed: u64, nemesis: Nemesis) -> Outcomes {
 
 fn raft(settings: &[(&str, &str)]) -> Raft {
     let params = Params {
-        replicas: None,
         settings: settings
             .iter()
             .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
             .collect(),
     };
-    Raft::new(None, params).expect("valid parameters")
+    models::raft::RAFT.model(&params).expect("valid parameters")
 }
 
 fn variant(bug: RaftBug) -> Raft {
-    Raft::new(Some(bug), Params::default()).expect("default parameters")
+    use models::raft::{ACK_BEFORE_SYNC, COMMIT_OLD_TERM, LEASE_DRIFT, STALE_READ};
+    let params = Params::default();
+    match bug {
+        RaftBug::CommitOldTerm => COMMIT_OLD_TERM.model(&params),
+        RaftBug::StaleRead => STALE_READ.model(&params),
+        RaftBug::LeaseDrift => LEASE_DRIFT.model(&params),
+        RaftBug::AckBeforeSync => ACK_BEFORE_SYNC.model(&params),
+    }
+    .expect("default parameters")
 }
 
 /// The leased model the lease tests use: 120 ms leases, safe up to 10% drift.
@@ -994,11 +973,8 @@ fn survey() {
 #[test]
 fn small_clusters_work_too() {
     for replicas in [1, 2, 3] {
-        let params = Params {
-            replicas: Some(replicas),
-            ..Params::default()
-        };
-        let model = Raft::new(None, params).expect("valid parameters");
+        let params = Params::default().with("replicas", replicas);
+        let model = models::raft::RAFT.model(&params).expect("valid parameters");
         // Split votes are likelier with fewer replicas, and can delay the first
         // election by several rounds; over ten seeds, most operations succeed.
         let ok: usize = (0..10)
@@ -1028,21 +1004,17 @@ fn every_raft_name_is_a_model_and_refuses_nonsense_by_name() {
     }
     for name in std::iter::once("raft").chain(RaftBug::ALL.map(RaftBug::name)) {
         let info = models::find(name).expect("in the catalog");
-        assert!(info.serves_clients);
         assert_eq!(
             info.variant_of.is_some(),
             name != "raft",
             "{name}: only variants name the model they break"
         );
         assert_eq!(models::visit(name, &Params::default(), Replicas), Ok(5));
-        let zero = Params {
-            replicas: Some(0),
-            ..Params::default()
-        };
+        let zero = Params::default().with("replicas", 0);
         let err = models::visit(name, &zero, Replicas).expect_err("zero replicas");
         assert!(
             err.to_string()
-                .starts_with(&format!("model `{name}`: parameter `replicas`")),
+                .starts_with(&format!("model `{name}`: setting `replicas`")),
             "{err}"
         );
     }

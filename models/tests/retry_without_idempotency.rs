@@ -62,25 +62,27 @@ fn first_duplicate<M: Model>(model: &M, seeds: u64) -> Option<(u64, String)> {
 
 #[test]
 fn retry_without_idempotency_is_caught_within_20_seeds_of_message_loss() {
-    let model = RetryWithoutIdempotency::new(Params::default()).expect("valid");
+    let model = RetryWithoutIdempotency;
     let found = first_duplicate(&model, 20);
     assert!(found.is_some(), "no duplicate in 20 seeds");
 }
 
 #[test]
 fn single_copy_with_idempotency_keys_never_duplicates_under_the_same_plans() {
-    let model = SingleCopy::new(Params::default()).expect("valid");
+    let model = SingleCopy;
     assert_eq!(first_duplicate(&model, 200), None);
 }
 
 #[test]
 fn more_than_one_replica_is_refused() {
-    let params = Params {
-        replicas: Some(2),
-        ..Params::default()
-    };
-    let err = RetryWithoutIdempotency::new(params).unwrap_err();
-    assert!(err.to_string().contains("`replicas`"), "{err}");
+    let params = Params::default().with("replicas", 2);
+    let err = models::retry_without_idempotency::RETRY_WITHOUT_IDEMPOTENCY
+        .model(&params)
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "model `retry-without-idempotency`: setting `replicas` is `2`; it takes exactly 1"
+    );
 }
 
 /// Found while writing the test above (and by `consim sweep` under swarm): a network
@@ -89,7 +91,7 @@ fn more_than_one_replica_is_refused() {
 /// until `Dedup::seen` answered requests older than the client's last.
 #[test]
 fn single_copy_does_not_apply_a_late_duplicate_of_an_older_request() {
-    let model = SingleCopy::new(Params::default()).expect("valid");
+    let model = SingleCopy;
     let spec = RunSpec::new(10, plan(Nemesis::LossDuplication, 10, &[NodeId(0)]), 150);
     let (_, history) = run(&model, &spec, appends, |_| {});
     assert_eq!(duplicate(&history), None);

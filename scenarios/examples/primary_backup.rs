@@ -19,10 +19,12 @@ use std::collections::BTreeMap;
 use std::convert::Infallible;
 
 use models::client::{Answer, ClientMsg, Dedup, RequestId, Routing, Wire, reply};
-use models::kv::{Reply, Request, Store};
+use models::kv::{Mix, Reply, Request, Store};
 use models::{Guarantee, Model, ModelInfo, Replica};
+use scenarios::config::RunConfig;
 use scenarios::nemesis::Nemesis;
-use scenarios::run::{Judgement, RunConfig, RunError, RunReport, check_determinism_with, run_with};
+use scenarios::report::{Judgement, RunError, RunReport};
+use scenarios::run::{check_determinism_with, run_with};
 use scenarios::shrink::shrink_with;
 use scenarios::sweep::{parse_seeds, sweep_with};
 use sim_core::{Ctx, Duration, Node, NodeId};
@@ -216,11 +218,12 @@ impl Model for PrimaryBackup {
 const INFO: ModelInfo = ModelInfo {
     name: "primary-backup",
     summary: "a primary that answers a write once its backup has it, and serves reads",
-    serves_clients: true,
     promises: &[Guarantee::Linearizable, Guarantee::NoLostWrites],
     variant_of: None,
     breaks: &[],
     default_scenario: "swarm",
+    workload: Mix::ListAppend,
+    settings: &[],
 };
 // ANCHOR_END: model
 
@@ -231,7 +234,15 @@ fn run(config: &RunConfig, read_from_backup: bool) -> Result<RunReport, RunError
 }
 // ANCHOR_END: run
 
-fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// The example's command line: `--seeds A..B`, `--scenario NEMESIS`,
+/// `--read-from-backup`.
+struct Args {
+    seeds: Vec<u64>,
+    nemesis: Nemesis,
+    read_from_backup: bool,
+}
+
+fn parse_args() -> Result<Args, Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let value = |flag: &str| {
         args.iter()
@@ -247,45 +258,55 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             Nemesis::names().join(", ")
         )
     })?;
-    let read_from_backup = args.iter().any(|a| a == "--read-from-backup");
+    Ok(Args {
+        seeds: seeds.collect(),
+        nemesis,
+        read_from_backup: args.iter().any(|a| a == "--read-from-backup"),
+    })
+}
 
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let args = parse_args()?;
+    let read_from_backup = args.read_from_backup;
+    let runner = |config: &RunConfig| run(config, read_from_backup);
     let mut base = RunConfig::new(INFO.name, 0);
-    base.nemesis = nemesis;
-    let seeds: Vec<u64> = seeds.collect();
+    base.nemesis = args.nemesis;
     // A model must be deterministic (no hash-map order, wall clock or unseeded
     // randomness): run the first seed twice and compare the traces.
-    base.seed = seeds.first().copied().unwrap_or(0);
-    let (_, divergence) =
-        check_determinism_with(&base, &|config: &RunConfig| run(config, read_from_backup))?;
+    base.seed = args.seeds.first().copied().unwrap_or(0);
+    let (_, divergence) = check_determinism_with(&base, &runner)?;
     if let Some(d) = divergence {
         return Err(format!("seed {} is not deterministic: {d:?}", base.seed).into());
     }
     let mut first_failure = None;
-    let totals = sweep_with(
-        &base,
-        &seeds,
-        2,
-        true,
-        &|config: &RunConfig| run(config, read_from_backup),
-        |report| {
-            if report.failed() {
-                first_failure = Some(report.clone());
-            }
-        },
-    )?;
+    let totals = sweep_with(&base, &args.seeds, 2, true, &runner, |report| {
+        if report.failed() {
+            first_failure = Some(report.clone());
+        }
+    })?;
+    let variant = if read_from_backup {
+        " (reads from the backup)"
+    } else {
+        ""
+    };
     println!(
-        "primary-backup{} under {scenario}: {} seeds, {} failed",
-        if read_from_backup {
-            " (reads from the backup)"
-        } else {
-            ""
-        },
+        "primary-backup{variant} under {}: {} seeds, {} failed",
+        args.nemesis.name(),
         totals.runs,
         totals.failures
     );
-    let Some(report) = first_failure else {
-        return Ok(());
-    };
+    match first_failure {
+        Some(report) => explain(&args, base, &report),
+        None => Ok(()),
+    }
+}
+
+/// What a failing seed violated, its replay line, and how far it shrinks.
+fn explain(
+    args: &Args,
+    mut base: RunConfig,
+    report: &RunReport,
+) -> Result<(), Box<dyn std::error::Error>> {
     for verdict in &report.verdicts {
         if let Judgement::Violation { explanation } = &verdict.judgement {
             println!(
@@ -294,17 +315,19 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             );
         }
     }
+    let flag = if args.read_from_backup {
+        " --read-from-backup"
+    } else {
+        ""
+    };
     println!(
-        "replay: cargo run --release -p scenarios --example primary_backup -- --seeds {}..{} --scenario {scenario}{}",
+        "replay: cargo run --release -p scenarios --example primary_backup -- --seeds {}..{} --scenario {}{flag}",
         report.seed,
         report.seed + 1,
-        if read_from_backup {
-            " --read-from-backup"
-        } else {
-            ""
-        }
+        args.nemesis.name(),
     );
     base.seed = report.seed;
+    let read_from_backup = args.read_from_backup;
     if let Some(shrunk) = shrink_with(&base, 200, &|config: &RunConfig| {
         run(config, read_from_backup)
     })? {

@@ -11,8 +11,12 @@
 //!
 //! ## Where to start reading
 //!
+//! - [`config`]: what to run ([`config::RunConfig`]).
 //! - [`run`]: model + workload + nemesis + seed → history, verdicts, availability and
-//!   latency (a [`run::RunReport`]).
+//!   latency (a [`report::RunReport`]); the driver that walks a run through its phases
+//!   is private to it.
+//! - [`judge`]: a history's verdicts, one function per guarantee.
+//! - [`report`]: what a run did.
 //! - [`availability`]: the four measures of availability, each defined once.
 //! - [`workload`]: the key-value workloads that drive clients, in a closed or an open
 //!   loop.
@@ -22,17 +26,30 @@
 //! - [`matrix`]: the CAP table.
 //! - [`interval`]: the 95% intervals of its shares, with the run as the unit.
 //! - [`strategies`]: proptest strategies for whole scenarios.
+//! - [`artifacts`]: what a failing run leaves behind.
 //! - [`kernel_bench`]: the relay benchmark behind `consim bench kernel`.
+//! - [`exit`]: the exit codes every command ends with.
+//!
+//! The `consim` binary is `src/bin/consim/`, one module per command.
 
+pub mod artifacts;
 pub mod availability;
+pub mod config;
+mod driver;
+pub mod exit;
 pub mod interval;
+pub mod judge;
 pub mod kernel_bench;
 pub mod matrix;
-pub mod nemesis;
+pub mod report;
 pub mod run;
 pub mod shrink;
 pub mod strategies;
 pub mod sweep;
+
+/// The nemeses: fault plans generated from the seed (they live in sim-core, so that
+/// the model tests use the same ones).
+pub use sim_core::nemesis;
 pub mod workload;
 
 // The README's examples are compiled and run as doctests.

@@ -11,16 +11,14 @@
 //! with `*`. Every share has a 95% interval with the run as the unit
 //! ([`crate::interval`]).
 
-use models::Params;
+use models::{Guarantee, Params};
 use serde_json::{Value, json};
 
 use crate::availability::{Availability, MEASURES, Ratio};
+use crate::config::{Checks, ClientSettings, RunConfig};
 use crate::interval;
 use crate::nemesis::Nemesis;
-use crate::run::{
-    ALL_GUARANTEES, Checks, ClientSettings, Judgement, Latencies, OpCounts, RunConfig, RunError,
-    latencies,
-};
+use crate::report::{Judgement, Latencies, OpCounts, RunError, latencies};
 use crate::sweep::sweep;
 use crate::workload::{Mix, WorkloadConfig};
 
@@ -39,15 +37,16 @@ pub fn parse_setting(text: &str) -> Result<(String, String), String> {
         .ok_or_else(|| format!("expected KEY=VALUE, got {text:?}"))
 }
 
-/// A model and its settings, written `name` or `name:key=value:key=value…` (with
-/// `replicas=N` for the replica count): one row group of the matrix, so that one
-/// table can set a model beside itself with other settings.
+/// A model and its settings, written `name` or `name:key=value:key=value…`
+/// (`replicas=N` among them): one row group of the matrix, so that one table can set
+/// a model beside itself with other settings. The settings are checked when the
+/// matrix starts, by the model's own declaration.
 ///
 /// ```
 /// use scenarios::matrix::ModelSpec;
 /// let spec: ModelSpec = "raft:check-quorum=true:replicas=3".parse()?;
 /// assert_eq!(spec.name, "raft");
-/// assert_eq!(spec.params.replicas, Some(3));
+/// assert_eq!(spec.params.settings["replicas"], "3");
 /// assert_eq!(spec.params.settings["check-quorum"], "true");
 /// assert_eq!(spec.to_string(), "raft:check-quorum=true:replicas=3");
 /// # Ok::<(), String>(())
@@ -68,41 +67,18 @@ impl std::str::FromStr for ModelSpec {
     fn from_str(text: &str) -> Result<ModelSpec, String> {
         let mut parts = text.split(':');
         let name = parts.next().unwrap_or_default().trim().to_owned();
-        let valid = || {
-            let names: Vec<&str> = models::catalog()
-                .iter()
-                .filter(|m| m.serves_clients)
-                .map(|m| m.name)
-                .collect();
-            names.join(", ")
-        };
-        match models::find(&name) {
-            None => {
-                return Err(format!(
-                    "unknown model `{name}`; the models are: {}",
-                    valid()
-                ));
-            }
-            Some(m) if !m.serves_clients => {
-                return Err(format!(
-                    "`{name}` serves no clients, so it has no row; the models are: {}",
-                    valid()
-                ));
-            }
-            Some(_) => {}
+        if models::find(&name).is_none() {
+            let names: Vec<&str> = models::catalog().iter().map(|m| m.name).collect();
+            return Err(format!(
+                "unknown model `{name}`; the models are: {}",
+                names.join(", ")
+            ));
         }
         let mut params = Params::default();
         for part in parts {
             let (key, value) = parse_setting(part)
                 .map_err(|_| format!("`{part}` in `{text}` is not KEY=VALUE"))?;
-            if key == "replicas" {
-                let n = value
-                    .parse()
-                    .map_err(|_| format!("replicas `{value}` in `{text}` is not a count"))?;
-                params.replicas = Some(n);
-            } else {
-                params.settings.insert(key, value);
-            }
+            params.settings.insert(key, value);
         }
         Ok(ModelSpec {
             name,
@@ -127,7 +103,7 @@ pub struct Row {
     pub scenario: String,
     /// Runs.
     pub runs: u64,
-    /// Per guarantee (in [`ALL_GUARANTEES`] order): runs where it held, runs where it
+    /// Per guarantee (in [`Guarantee::ALL`] order): runs where it held, runs where it
     /// was judged, and whether the model promises it.
     pub guarantees: Vec<GuaranteeShare>,
     /// The availability measures, counted over every run.
@@ -209,7 +185,7 @@ impl Row {
             model: spec.to_string(),
             scenario: nemesis.name().to_owned(),
             runs: 0,
-            guarantees: ALL_GUARANTEES
+            guarantees: Guarantee::ALL
                 .iter()
                 .map(|&g| GuaranteeShare {
                     guarantee: g,
@@ -230,7 +206,7 @@ impl Row {
     }
 
     /// Counts one run's report in.
-    fn count(&mut self, report: &crate::run::RunReport) {
+    fn count(&mut self, report: &crate::report::RunReport) {
         self.runs += 1;
         self.faulted += u64::from(report.faulted);
         self.ops.add(&report.ops);
@@ -283,7 +259,7 @@ impl Row {
 
     /// The cell as one JSON object (the `--json` line).
     pub fn to_json(&self) -> Value {
-        let name = |g: models::Guarantee| guarantee_name(g);
+        let name = |g: Guarantee| g.name().to_owned();
         let pair = |r: Option<(f64, f64)>| r.map(|(low, high)| json!([low, high]));
         let guarantees: serde_json::Map<String, Value> = self
             .guarantees
@@ -349,14 +325,6 @@ impl Row {
     }
 }
 
-/// A guarantee's name, as `consim list` and JSON spell it.
-pub fn guarantee_name(g: models::Guarantee) -> String {
-    serde_json::to_value(g)
-        .ok()
-        .and_then(|v| v.as_str().map(str::to_owned))
-        .unwrap_or_default()
-}
-
 /// What every cell of a matrix shares.
 #[derive(Clone, Debug)]
 pub struct MatrixConfig {
@@ -386,7 +354,7 @@ impl MatrixConfig {
         config.workload = Some(WorkloadConfig {
             mix: self
                 .mix
-                .unwrap_or_else(|| crate::run::default_mix(&spec.name)),
+                .unwrap_or_else(|| crate::config::default_mix(&spec.name)),
             ..self.workload
         });
         config
@@ -424,8 +392,8 @@ pub fn matrix(
 pub fn markdown_header() -> String {
     let mut head = "| model | nemesis |".to_owned();
     let mut rule = "|---|---|".to_owned();
-    for g in ALL_GUARANTEES {
-        head += &format!(" {} |", guarantee_name(g));
+    for g in Guarantee::ALL {
+        head += &format!(" {} |", g.name());
         rule += "---:|";
     }
     for column in MEASURES {

@@ -16,11 +16,17 @@
 
 use sim_core::{Fault, FaultPlan, NodeId, Partition, Time, TimedFault};
 
-use crate::run::{Judgement, Role, RunConfig, RunError, RunReport, run};
+use crate::config::RunConfig;
+use crate::report::{Judgement, Role, RunError, RunReport};
+use crate::run::run;
+use crate::workload::WorkloadConfig;
 
 /// What a shrink found.
 #[derive(Debug)]
 pub struct Shrunk {
+    /// The shrunk run's whole configuration: its plan, clients, keys and operations;
+    /// [`RunConfig::replay_args`] turns it into a command line.
+    pub config: RunConfig,
     /// The smallest failing plan found.
     pub plan: FaultPlan,
     /// The smallest failing operation count found.
@@ -44,9 +50,12 @@ pub struct Shrunk {
 }
 
 /// How a run failed: the guarantees violated (promised or broken ones), or a panic.
-fn failure(report: &RunReport) -> Option<Vec<models::Guarantee>> {
+fn failure(report: &RunReport) -> Option<Failure> {
     if report.panic.is_some() {
-        return Some(Vec::new());
+        return Some(Failure::Panic);
+    }
+    if report.broken_invariant.is_some() {
+        return Some(Failure::Invariant);
     }
     let violated: Vec<models::Guarantee> = report
         .verdicts
@@ -54,18 +63,40 @@ fn failure(report: &RunReport) -> Option<Vec<models::Guarantee>> {
         .filter(|v| v.role != Role::Measured && matches!(v.judgement, Judgement::Violation { .. }))
         .map(|v| v.guarantee)
         .collect();
-    (!violated.is_empty()).then_some(violated)
+    (!violated.is_empty()).then_some(Failure::Violated(violated))
+}
+
+/// How a run failed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Failure {
+    /// The model panicked.
+    Panic,
+    /// A property across replicas broke ([`models::Model::invariants`]).
+    Invariant,
+    /// These guarantees were violated.
+    Violated(Vec<models::Guarantee>),
+}
+
+impl Failure {
+    /// Whether `other` is the same failure: the same kind, and for violations, one of
+    /// the same guarantees.
+    fn same(&self, other: &Failure) -> bool {
+        match (self, other) {
+            (Failure::Violated(a), Failure::Violated(b)) => b.iter().any(|g| a.contains(g)),
+            (a, b) => a == b,
+        }
+    }
 }
 
 /// Shrinks the failing run `config`; `None` if it does not fail. At most `budget`
 /// runs are tried.
 ///
 /// ```
-/// use scenarios::run::RunConfig;
+/// use scenarios::config::RunConfig;
 /// use scenarios::shrink::shrink;
 /// // single-copy keeps its promises: nothing to shrink.
 /// assert!(shrink(&RunConfig::new("single-copy", 1), 100)?.is_none());
-/// # Ok::<(), scenarios::run::RunError>(())
+/// # Ok::<(), scenarios::report::RunError>(())
 /// ```
 pub fn shrink(config: &RunConfig, budget: u64) -> Result<Option<Shrunk>, RunError> {
     shrink_with(config, budget, &run)
@@ -82,133 +113,41 @@ pub fn shrink_with(
     let Some(target) = failure(&first) else {
         return Ok(None);
     };
-    let mut runs = 1;
     let original_faults = first.plan.faults.len();
     // The operations the run made: its budget, or, in an open loop, its arrivals
     // (whose cap then shrinks like a budget).
     let original_ops = first.ops.total();
     let mut base = config.clone();
     base.plan = Some(first.plan.clone());
-    base.workload = Some(crate::workload::WorkloadConfig {
+    base.workload = Some(WorkloadConfig {
         ops: original_ops,
-        ..config.workload.unwrap_or(crate::workload::WorkloadConfig {
-            mix: crate::run::default_mix(&config.model),
-            ..crate::workload::WorkloadConfig::default()
+        ..config.workload.unwrap_or(WorkloadConfig {
+            mix: crate::config::default_mix(&config.model),
+            ..WorkloadConfig::default()
         })
     });
-    // Same failure: a panic again, or one of the same guarantees violated.
-    let still_fails =
-        |candidate: &RunConfig, runs: &mut u64| -> Result<Option<RunReport>, RunError> {
-            *runs += 1;
-            let report = run(candidate)?;
-            let same = match failure(&report) {
-                None => false,
-                Some(v) if target.is_empty() => v.is_empty(),
-                Some(v) => v.iter().any(|g| target.contains(g)),
-            };
-            Ok(same.then_some(report))
-        };
-
-    let healed_at = first
-        .plan
-        .faults
-        .iter()
-        .map(|f| f.at)
-        .max()
-        .unwrap_or(Time::ZERO);
-    let (mut units, tail): (Vec<TimedFault>, Vec<TimedFault>) = first
-        .plan
-        .faults
-        .iter()
-        .cloned()
-        .partition(|f| f.at < healed_at);
-    let plan_of = |units: &[TimedFault]| {
-        let mut faults = units.to_vec();
-        faults.extend(tail.iter().cloned());
-        FaultPlan { faults }
+    let (original_clients, original_keys) = (base.clients, keys(&base));
+    let mut shrinker = Shrinker {
+        run,
+        target,
+        budget,
+        runs: 1,
+        base,
+        best: first,
     };
-    let mut best = first;
-    // Delta debugging over the faults before the final heal.
-    let mut chunk = units.len().div_ceil(2).max(1);
-    while !units.is_empty() && runs < budget {
-        let mut removed_any = false;
-        let mut start = 0;
-        while start < units.len() && runs < budget {
-            let end = (start + chunk).min(units.len());
-            let mut candidate_units = units.clone();
-            candidate_units.drain(start..end);
-            let mut candidate = base.clone();
-            candidate.plan = Some(plan_of(&candidate_units));
-            if let Some(report) = still_fails(&candidate, &mut runs)? {
-                units = candidate_units;
-                best = report;
-                removed_any = true;
-            } else {
-                start = end;
-            }
-        }
-        if chunk == 1 && !removed_any {
-            break;
-        }
-        if !removed_any {
-            chunk = chunk.div_ceil(2);
-        }
-    }
-    base.plan = Some(plan_of(&units));
-    // Fewer clients: the fewest that still fail, with the faults that named the
-    // clients dropped removed (node ids past the replicas are clients).
-    let original_clients = base.clients;
-    for clients in 1..original_clients {
-        if runs >= budget {
-            break;
-        }
-        let mut candidate = base.clone();
-        candidate.clients = clients;
-        let nodes = best.replicas + clients as usize;
-        candidate.plan = base.plan.as_ref().map(|p| only_nodes(p, nodes));
-        if let Some(report) = still_fails(&candidate, &mut runs)? {
-            base = candidate;
-            best = report;
-            break;
-        }
-    }
-    // Fewer keys: the fewest that still fail (the workload draws other operations).
-    let original_keys = base.workload.map_or(0, |w| w.keys);
-    for keys in 1..original_keys {
-        if runs >= budget {
-            break;
-        }
-        let mut candidate = base.clone();
-        if let Some(w) = candidate.workload.as_mut() {
-            w.keys = keys;
-        }
-        if let Some(report) = still_fails(&candidate, &mut runs)? {
-            base = candidate;
-            best = report;
-            break;
-        }
-    }
-    // Fewer operations: halve while it fails, then step down.
-    let mut ops = base.workload.map_or(original_ops, |w| w.ops);
-    let mut step = ops / 2;
-    while step > 0 && runs < budget {
-        let mut candidate = base.clone();
-        let try_ops = ops - step;
-        if let Some(w) = candidate.workload.as_mut() {
-            w.ops = try_ops;
-        }
-        if let Some(report) = still_fails(&candidate, &mut runs)? {
-            ops = try_ops;
-            best = report;
-        } else {
-            step /= 2;
-        }
-    }
+    shrinker.faults()?;
+    shrinker.clients()?;
+    shrinker.keys()?;
+    shrinker.ops()?;
+    let Shrinker {
+        base, best, runs, ..
+    } = shrinker;
     Ok(Some(Shrunk {
         plan: base.plan.clone().unwrap_or_default(),
-        ops,
+        ops: base.workload.map_or(original_ops, |w| w.ops),
         clients: base.clients,
-        keys: base.workload.map_or(0, |w| w.keys),
+        keys: keys(&base),
+        config: base,
         report: best,
         original_faults,
         original_ops,
@@ -216,6 +155,131 @@ pub fn shrink_with(
         original_keys,
         runs,
     }))
+}
+
+fn keys(config: &RunConfig) -> u64 {
+    config.workload.map_or(0, |w| w.keys)
+}
+
+/// A shrink under way: the smallest configuration that still fails the same way,
+/// and the runs spent.
+struct Shrinker<'a> {
+    run: &'a dyn Fn(&RunConfig) -> Result<RunReport, RunError>,
+    target: Failure,
+    budget: u64,
+    runs: u64,
+    base: RunConfig,
+    best: RunReport,
+}
+
+impl Shrinker<'_> {
+    fn spent(&self) -> bool {
+        self.runs >= self.budget
+    }
+
+    /// Runs `candidate`; if it fails the same way, it becomes the one to beat.
+    fn try_candidate(&mut self, candidate: RunConfig) -> Result<bool, RunError> {
+        self.runs += 1;
+        let report = (self.run)(&candidate)?;
+        let same = failure(&report).is_some_and(|f| self.target.same(&f));
+        if same {
+            self.base = candidate;
+            self.best = report;
+        }
+        Ok(same)
+    }
+
+    /// Delta debugging over the faults before the final heal (which stays, so that
+    /// the run still ends healed and quiet).
+    fn faults(&mut self) -> Result<(), RunError> {
+        let plan = self.base.plan.clone().unwrap_or_default();
+        let healed_at = plan.faults.iter().map(|f| f.at).max().unwrap_or(Time::ZERO);
+        let (mut units, tail): (Vec<TimedFault>, Vec<TimedFault>) =
+            plan.faults.iter().cloned().partition(|f| f.at < healed_at);
+        let plan_of = |units: &[TimedFault]| {
+            let mut faults = units.to_vec();
+            faults.extend(tail.iter().cloned());
+            FaultPlan { faults }
+        };
+        let mut chunk = units.len().div_ceil(2).max(1);
+        while !units.is_empty() && !self.spent() {
+            let mut removed_any = false;
+            let mut start = 0;
+            while start < units.len() && !self.spent() {
+                let end = (start + chunk).min(units.len());
+                let mut candidate_units = units.clone();
+                candidate_units.drain(start..end);
+                let mut candidate = self.base.clone();
+                candidate.plan = Some(plan_of(&candidate_units));
+                if self.try_candidate(candidate)? {
+                    units = candidate_units;
+                    removed_any = true;
+                } else {
+                    start = end;
+                }
+            }
+            if chunk == 1 && !removed_any {
+                break;
+            }
+            if !removed_any {
+                chunk = chunk.div_ceil(2);
+            }
+        }
+        Ok(())
+    }
+
+    /// The fewest clients that still fail, with the faults that named the clients
+    /// dropped removed (node ids past the replicas are clients).
+    fn clients(&mut self) -> Result<(), RunError> {
+        for clients in 1..self.base.clients {
+            if self.spent() {
+                break;
+            }
+            let mut candidate = self.base.clone();
+            candidate.clients = clients;
+            let nodes = self.best.replicas + clients as usize;
+            candidate.plan = self.base.plan.as_ref().map(|p| only_nodes(p, nodes));
+            if self.try_candidate(candidate)? {
+                break;
+            }
+        }
+        Ok(())
+    }
+
+    /// The fewest keys that still fail (the workload draws other operations).
+    fn keys(&mut self) -> Result<(), RunError> {
+        for keys in 1..keys(&self.base) {
+            if self.spent() {
+                break;
+            }
+            let mut candidate = self.base.clone();
+            if let Some(w) = candidate.workload.as_mut() {
+                w.keys = keys;
+            }
+            if self.try_candidate(candidate)? {
+                break;
+            }
+        }
+        Ok(())
+    }
+
+    /// Fewer operations: halve while it fails, then step down.
+    fn ops(&mut self) -> Result<(), RunError> {
+        let mut ops = self.base.workload.map_or(0, |w| w.ops);
+        let mut step = ops / 2;
+        while step > 0 && !self.spent() {
+            let mut candidate = self.base.clone();
+            if let Some(w) = candidate.workload.as_mut() {
+                w.ops = ops - step;
+            }
+            if self.try_candidate(candidate)? {
+                ops -= step;
+            } else {
+                step /= 2;
+            }
+        }
+        Ok(())
+    }
 }
 
 /// `plan` without the faults on nodes `nodes..` (and without their links in

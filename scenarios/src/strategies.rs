@@ -24,14 +24,13 @@
 //!     .unwrap();
 //! ```
 
-use std::collections::BTreeMap;
-
 use models::Params;
+use models::settings::{Kind, SettingInfo};
 use proptest::prelude::*;
 use sim_core::Duration;
 
+use crate::config::{ClientSettings, RunConfig, default_mix};
 use crate::nemesis::Nemesis;
-use crate::run::{ClientSettings, RunConfig, default_mix};
 use crate::workload::{KeyChoice, Rate, WorkloadConfig};
 
 /// Any nemesis; shrinks towards `none`.
@@ -83,11 +82,11 @@ pub fn client() -> impl Strategy<Value = ClientSettings> {
     })
 }
 
-/// Settings of `model` that it accepts: 1–7 replicas where it has a choice, and its
-/// own settings over their sensible ranges — quorum sizes for ABD and Dynamo; election,
-/// heartbeat, drift bound and lease (within the bound its docs give), CheckQuorum and
-/// PreVote for Raft. Shrinks towards the model's defaults (`None` replicas, no
-/// settings).
+/// Settings of `model` that it accepts, drawn from its declaration
+/// ([`models::ModelInfo::settings`]): each setting at its default, or anywhere in the
+/// range the declaration gives property tests to explore; a combination the model
+/// refuses (quorums that do not meet, a heartbeat above the election timeout) is drawn
+/// again. Shrinks towards the defaults.
 ///
 /// ```
 /// use proptest::strategy::{Strategy, ValueTree};
@@ -95,100 +94,41 @@ pub fn client() -> impl Strategy<Value = ClientSettings> {
 /// use scenarios::strategies::params;
 /// let mut runner = TestRunner::deterministic();
 /// let p = params("dynamo").new_tree(&mut runner).unwrap().current();
-/// assert!(models::dynamo::Dynamo::new(p, false).is_ok());
+/// assert!(models::dynamo::DYNAMO.model(&p).is_ok());
 /// ```
 pub fn params(model: &'static str) -> BoxedStrategy<Params> {
-    let replicas = prop::option::of(1usize..8);
-    match model {
-        "raft" | "raft-commit-old-term" | "raft-stale-read" | "raft-ack-before-sync" => (
-            replicas,
-            prop::option::of((
-                100u64..400,
-                1u64..100,
-                0u64..200_000,
-                prop::option::of(1u64..=100),
-            )),
-            any::<(bool, bool)>(),
-        )
-            .prop_map(move |(replicas, timing, (check_quorum, no_pre_vote))| {
-                let mut params = match timing {
-                    None => params_of(replicas, &[]),
-                    Some(timing) => raft_timing(replicas, timing),
-                };
-                // Off the defaults only when drawn so (false shrinks to the defaults).
-                if check_quorum {
-                    params.settings.insert("check-quorum".into(), "true".into());
-                }
-                if no_pre_vote {
-                    params.settings.insert("pre-vote".into(), "false".into());
-                }
-                params
-            })
+    let info = models::find(model).unwrap_or_else(|| panic!("`{model}` is not in the catalog"));
+    let settings: Vec<BoxedStrategy<Option<(String, String)>>> =
+        info.settings.iter().map(setting).collect();
+    settings
+        .prop_map(|pairs| Params {
+            settings: pairs.into_iter().flatten().collect(),
+        })
+        .prop_filter("the model accepts its settings", move |p| {
+            models::visit(model, p, Accepts).is_ok()
+        })
+        .boxed()
+}
+
+/// One setting: unset (its default), or a value it takes.
+fn setting(info: &'static SettingInfo) -> BoxedStrategy<Option<(String, String)>> {
+    let name = info.name;
+    match info.kind {
+        Kind::Flag => prop::option::of(any::<bool>())
+            .prop_map(move |b| b.map(|b| (name.to_owned(), b.to_string())))
             .boxed(),
-        "abd" | "abd-no-write-back" => (1usize..8, prop::option::of((0usize..7, 0usize..7)))
-            .prop_map(move |(n, quorums)| match quorums {
-                None => params_of(Some(n), &[]),
-                // Any r, w in 1..=n with r + w > n.
-                Some((r, w)) => {
-                    let r = r % n + 1;
-                    let w = (w % n + 1).max(n + 1 - r);
-                    params_of(Some(n), &[("r", r as u64), ("w", w as u64)])
-                }
-            })
+        Kind::Count | Kind::OptionalCount => prop::option::of(info.explore.0..=info.explore.1)
+            .prop_map(move |v| v.map(|v| (name.to_owned(), v.to_string())))
             .boxed(),
-        "primary-async" | "session-token-ignored" => {
-            replicas.prop_map(move |r| params_of(r, &[])).boxed()
-        }
-        "dynamo" | "dynamo-crdt" => (
-            1usize..8,
-            prop::option::of((0usize..7, 0usize..7, 0usize..7)),
-        )
-            .prop_map(move |(replicas, quorums)| match quorums {
-                None => params_of(Some(replicas), &[]),
-                Some((n, r, w)) => {
-                    let n = n % replicas + 1;
-                    let (r, w) = (r % n + 1, w % n + 1);
-                    params_of(
-                        Some(replicas),
-                        &[("n", n as u64), ("r", r as u64), ("w", w as u64)],
-                    )
-                }
-            })
-            .boxed(),
-        _ => Just(Params::default()).boxed(),
     }
 }
 
-/// Raft's timing settings from drawn numbers: heartbeats below the election timeout,
-/// and a lease (if any) within the bound its drift allows.
-fn raft_timing(
-    replicas: Option<usize>,
-    (election, heartbeat_percent, drift, lease_percent): (u64, u64, u64, Option<u64>),
-) -> Params {
-    let heartbeat = (election * heartbeat_percent / 100).clamp(1, election - 1);
-    let bound =
-        u128::from(election) * u128::from(1_000_000 - drift) / u128::from(1_000_000 + drift);
-    let lease = lease_percent.map_or(0, |p| (bound as u64 * p / 100).max(1));
-    params_of(
-        replicas,
-        &[
-            ("election-ms", election),
-            ("heartbeat-ms", heartbeat),
-            ("drift-ppm", drift),
-            ("lease-ms", lease),
-        ],
-    )
-}
+/// A visit that only builds the model.
+struct Accepts;
 
-/// Model settings from numbers.
-fn params_of(replicas: Option<usize>, settings: &[(&str, u64)]) -> Params {
-    Params {
-        replicas,
-        settings: settings
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), v.to_string()))
-            .collect::<BTreeMap<_, _>>(),
-    }
+impl models::ModelVisitor for Accepts {
+    type Output = ();
+    fn visit<M: models::Model>(self, _: M) {}
 }
 
 /// A whole scenario of `model`: any seed, nemesis, workload, model settings

@@ -8,11 +8,12 @@
 
 use std::collections::BTreeMap;
 use std::ops::Range;
-use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::mpsc;
 
-use crate::run::{RunConfig, RunError, RunReport, run};
+use crate::config::RunConfig;
+use crate::report::{OpCounts, RunError, RunReport};
+use crate::run::run;
 
 /// One shard of a sweep: `index` of `count` (0-based).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -106,6 +107,9 @@ pub struct SweepTotals {
     pub simulated_ns: u128,
     /// The first failing seed, if any.
     pub first_failure: Option<u64>,
+    /// How the workload operations of every run ended (so a sweep shows the model did
+    /// some work).
+    pub ops: OpCounts,
 }
 
 /// Runs `base` with every seed of `seeds` on `jobs` threads, calling `report` with
@@ -129,7 +133,8 @@ pub fn sweep(
 ///
 /// ```
 /// use models::single_copy::SingleCopy;
-/// use scenarios::run::{RunConfig, run_with};
+/// use scenarios::config::RunConfig;
+/// use scenarios::run::run_with;
 /// use scenarios::sweep::sweep_with;
 ///
 /// let info = models::find("single-copy").unwrap(); // or a ModelInfo of your own
@@ -144,7 +149,7 @@ pub fn sweep(
 /// )?;
 /// assert_eq!((totals.runs, totals.failures), (3, 0));
 /// assert_eq!(seeds, [5, 6, 7]); // in seed order, whatever the threads did
-/// # Ok::<(), scenarios::run::RunError>(())
+/// # Ok::<(), scenarios::report::RunError>(())
 /// ```
 pub fn sweep_with(
     base: &RunConfig,
@@ -197,6 +202,7 @@ pub fn sweep_with(
                     }
                     Ok(r) => {
                         totals.runs += 1;
+                        totals.ops.add(&r.ops);
                         totals.events += r.stats.events;
                         totals.simulated_ns += u128::from(r.simulated.as_nanos());
                         if r.failed() {
@@ -218,14 +224,6 @@ pub fn sweep_with(
         Some(e) => Err(e),
         None => Ok(totals),
     }
-}
-
-/// The directory a failing run's artifacts go to.
-pub fn artifact_dir(root: &Path, report: &RunReport) -> PathBuf {
-    root.join(format!(
-        "{}-{}-{}",
-        report.model, report.scenario, report.seed
-    ))
 }
 
 #[cfg(test)]

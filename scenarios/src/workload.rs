@@ -132,36 +132,8 @@ pub fn arrivals(
     queues
 }
 
-/// The operation mix.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Mix {
-    /// Reads and writes of registers.
-    Register,
-    /// Reads, writes and compare-and-set of registers.
-    Kv,
-    /// Reads of lists and appends to them.
-    ListAppend,
-}
-
-impl Mix {
-    /// Every mix, by `--workload` name.
-    pub const ALL: [Mix; 3] = [Mix::Register, Mix::Kv, Mix::ListAppend];
-
-    /// The name `--workload` takes.
-    pub fn name(self) -> &'static str {
-        match self {
-            Mix::Register => "register",
-            Mix::Kv => "kv",
-            Mix::ListAppend => "list-append",
-        }
-    }
-
-    /// The mix called `name`.
-    pub fn from_name(name: &str) -> Option<Mix> {
-        Mix::ALL.into_iter().find(|m| m.name() == name)
-    }
-}
+/// The operation mix (see [`models::kv::Mix`]).
+pub use models::kv::Mix;
 
 /// How keys are chosen.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize)]

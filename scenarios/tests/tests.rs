@@ -52,23 +52,41 @@ fn run_twice_same_seed_same_hash_and_another_seed_another() {
 
 #[test]
 fn run_prints_a_summary_and_the_replay_command() {
-    let out = consim(&["run", "--model", "relay", "--seed", "3"]);
-    assert_eq!(out.status.code(), Some(0));
+    let out = consim(&[
+        "run",
+        "--model",
+        "abd",
+        "--seed",
+        "3",
+        "--clients",
+        "2",
+        "--param",
+        "r=3",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let text = stdout(&out);
     let summary = text.lines().next().unwrap();
     for field in [
-        "model=relay",
+        "model=abd",
         "seed=3",
         "events=",
         "deliveries=",
-        "simulated=10s",
+        "simulated=",
         "trace_hash=",
+        "ops: ok=",
     ] {
         assert!(summary.contains(field), "missing {field} in {summary}");
     }
-    assert!(
-        text.contains("replay: cargo run --release -- run --model relay --scenario swarm --seed 3")
-    );
+    // The replay command is the resolved configuration, defaults left out.
+    let replay = "replay: cargo run --release -- run --model abd --scenario swarm --seed 3 --clients 2 --param r=3";
+    assert!(text.contains(replay), "{text}");
+    // And it runs the same run.
+    let args: Vec<&str> = replay
+        .strip_prefix("replay: cargo run --release -- ")
+        .unwrap()
+        .split_whitespace()
+        .collect();
+    assert_eq!(stdout(&consim(&args)).lines().next(), Some(summary));
 }
 
 #[test]
@@ -220,9 +238,15 @@ fn usage_errors_exit_2_and_list_what_is_valid() {
     let out = consim(&["run", "--model", "nope", "--seed", "1"]);
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("single-copy"), "{}", stderr(&out));
-    assert_eq!(consim(&["run", "--model", "relay"]).status.code(), Some(2));
+    // The kernel benchmark's relay is not a model.
     assert_eq!(
-        consim(&["run", "--model", "relay", "--seed", "-1"])
+        consim(&["run", "--model", "relay", "--seed", "1"])
+            .status
+            .code(),
+        Some(2)
+    );
+    assert_eq!(
+        consim(&["run", "--model", "raft", "--seed", "-1"])
             .status
             .code(),
         Some(2)
@@ -248,8 +272,32 @@ fn list_names_every_model_with_its_promises() {
         .iter()
         .filter_map(|m| m["model"]["name"].as_str())
         .collect();
-    assert!(names.contains(&"single-copy") && names.contains(&"relay"));
+    assert!(names.contains(&"single-copy") && !names.contains(&"relay"));
     assert_eq!(models[0]["model"]["promises"][0], "linearizable");
+    // Each model lists its settings, as declared.
+    let raft = models
+        .iter()
+        .find(|m| m["model"]["name"] == "raft")
+        .unwrap();
+    let settings: Vec<&str> = raft["model"]["settings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        settings,
+        [
+            "replicas",
+            "election-ms",
+            "heartbeat-ms",
+            "lease-ms",
+            "drift-ppm",
+            "check-quorum",
+            "pre-vote"
+        ]
+    );
+    assert_eq!(raft["model"]["workload"], "list-append");
     let scenarios: Vec<&str> = models
         .iter()
         .filter_map(|m| m["scenario"].as_str())
@@ -257,6 +305,12 @@ fn list_names_every_model_with_its_promises() {
     assert!(scenarios.contains(&"swarm") && scenarios.contains(&"isolate-leader"));
     let text = stdout(&consim(&["list"]));
     assert!(text.contains("single-copy") && text.contains("promises: linearizable"));
+    assert!(
+        text.contains(
+            "--param election-ms=150 (a whole number from 1 to 3600000): How long a follower waits"
+        ),
+        "{text}"
+    );
 }
 
 #[test]
@@ -1038,6 +1092,38 @@ fn rates_and_spells_that_make_no_sense_are_refused() {
     );
 }
 
+/// A `matrix --json` cell of `runs` runs: every field there, the outcome shares
+/// summing to 1, and every share inside its interval (null with it).
+fn assert_well_formed(cell: &Value, runs: u64) {
+    assert_eq!(cell["runs"], runs, "{cell}");
+    for key in [
+        "model",
+        "nemesis",
+        "guarantees",
+        "availability",
+        "latency",
+        "outcomes",
+        "ci95",
+    ] {
+        assert!(!cell[key].is_null(), "{key}: {cell}");
+    }
+    let outcomes: f64 = ["ok", "fail", "info", "unfinished"]
+        .iter()
+        .map(|k| cell["outcomes"][k].as_f64().unwrap())
+        .sum();
+    assert!((outcomes - 1.0).abs() < 1e-9, "{cell}");
+    for (name, share) in cell["guarantees"].as_object().unwrap() {
+        let ci = &cell["ci95"]["guarantees"][name];
+        match share.as_f64() {
+            None => assert!(share.is_null() && ci.is_null(), "{name}: {cell}"),
+            Some(p) => {
+                let (low, high) = (ci[0].as_f64().unwrap(), ci[1].as_f64().unwrap());
+                assert!(low <= p && p <= high, "{name}: {cell}");
+            }
+        }
+    }
+}
+
 #[test]
 fn matrix_json_has_one_object_per_cell_with_intervals() {
     let out = consim(&[
@@ -1057,33 +1143,7 @@ fn matrix_json_has_one_object_per_cell_with_intervals() {
         .collect();
     assert_eq!(cells.len(), 6);
     for cell in &cells {
-        assert_eq!(cell["runs"], 4, "{cell}");
-        for key in [
-            "model",
-            "nemesis",
-            "guarantees",
-            "availability",
-            "latency",
-            "outcomes",
-            "ci95",
-        ] {
-            assert!(!cell[key].is_null(), "{key}: {cell}");
-        }
-        let outcomes: f64 = ["ok", "fail", "info", "unfinished"]
-            .iter()
-            .map(|k| cell["outcomes"][k].as_f64().unwrap())
-            .sum();
-        assert!((outcomes - 1.0).abs() < 1e-9, "{cell}");
-        for (name, share) in cell["guarantees"].as_object().unwrap() {
-            let ci = &cell["ci95"]["guarantees"][name];
-            match share.as_f64() {
-                None => assert!(share.is_null() && ci.is_null(), "{name}: {cell}"),
-                Some(p) => {
-                    let (low, high) = (ci[0].as_f64().unwrap(), ci[1].as_f64().unwrap());
-                    assert!(low <= p && p <= high, "{name}: {cell}");
-                }
-            }
-        }
+        assert_well_formed(cell, 4);
     }
     let cell = |model: &str, nemesis: &str| {
         cells
@@ -1237,10 +1297,13 @@ fn the_books_client_tables_are_what_consim_matrix_prints() {
 fn matrix_refuses_bad_model_specs_before_the_table() {
     for (spec, needle) in [
         ("raftx", "unknown model `raftx`"),
-        ("relay", "`relay` serves no clients"),
+        ("relay", "unknown model `relay`"),
         ("raft:lease", "`lease` in `raft:lease` is not KEY=VALUE"),
-        ("raft:bogus=1", "parameter `bogus`"),
-        ("raft:replicas=zero", "replicas `zero`"),
+        ("raft:bogus=1", "setting `bogus` is not a setting of raft"),
+        (
+            "raft:replicas=zero",
+            "setting `replicas` is `zero`; it takes a whole number from 1 to 64",
+        ),
     ] {
         let out = consim(&["matrix", "--seeds", "1", "--models", spec]);
         assert_eq!(out.status.code(), Some(2), "{spec}: {}", stderr(&out));
@@ -1360,8 +1423,18 @@ fn shrink_cuts_a_failing_run_down_and_its_replay_still_fails() {
     let again = consim(&replay.split_whitespace().collect::<Vec<_>>());
     assert_eq!(again.status.code(), Some(1), "{}", stdout(&again));
     assert!(stdout(&again).contains("linearizable (the bug's target): VIOLATION"));
-    // An open loop's failure shrinks from the operations that arrived, and its replay
-    // keeps the rate.
+    // A run that does not fail has nothing to shrink.
+    let fine = consim(&["shrink", "--model", "single-copy", "--seed", "1"]);
+    assert_eq!(fine.status.code(), Some(0));
+    assert!(stdout(&fine).contains("nothing to shrink"));
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+/// An open loop's failure shrinks from the operations that arrived, and its replay
+/// keeps the rate.
+#[test]
+fn an_open_loop_failure_shrinks_and_its_replay_keeps_the_rate() {
+    let dir = std::env::temp_dir().join(format!("consim-shrink-open-{}", std::process::id()));
     let out = consim(&[
         "shrink",
         "--model",
@@ -1391,10 +1464,6 @@ fn shrink_cuts_a_failing_run_down_and_its_replay_still_fails() {
     let again = consim(&args);
     assert_eq!(again.status.code(), Some(1), "{}", stdout(&again));
     assert!(stdout(&again).contains("read-your-writes (the bug's target): VIOLATION"));
-    // A run that does not fail has nothing to shrink.
-    let fine = consim(&["shrink", "--model", "single-copy", "--seed", "1"]);
-    assert_eq!(fine.status.code(), Some(0));
-    assert!(stdout(&fine).contains("nothing to shrink"));
     std::fs::remove_dir_all(&dir).ok();
 }
 
@@ -1547,6 +1616,10 @@ fn check_elle_explains_each_cycle_and_names_the_models_ruled_out() {
         json["not"],
         serde_json::json!(["read-your-writes", "strong-session-snapshot-isolation"])
     );
+}
+
+#[test]
+fn check_elle_reads_transactions_and_refuses_malformed_ones() {
     // A transactional history (Elle's G2-item), and a malformed one.
     let g2 = temp_file(
         "g2.edn",
@@ -1591,17 +1664,18 @@ fn check_elle_explains_each_cycle_and_names_the_models_ruled_out() {
 #[test]
 fn nonsense_model_parameters_are_refused_naming_the_parameter() {
     for (args, needle) in [
+        (&["--model", "dynamo", "--param", "r=5"][..], "setting `r`"),
         (
-            &["--model", "dynamo", "--param", "r=5"][..],
-            "parameter `r`",
+            &["--model", "single-copy", "--replicas", "3"][..],
+            "model `single-copy`: setting `replicas` is `3`; it takes exactly 1",
         ),
         (
             &["--model", "raft", "--replicas", "0"][..],
-            "parameter `replicas`",
+            "setting `replicas` is `0`",
         ),
         (
             &["--model", "raft", "--param", "lease-ms=400"][..],
-            "parameter `lease-ms`",
+            "setting `lease-ms`",
         ),
         (
             &["--model", "abd", "--param", "r=1", "--param", "w=1"][..],
@@ -1609,7 +1683,7 @@ fn nonsense_model_parameters_are_refused_naming_the_parameter() {
         ),
         (
             &["--model", "dynamo", "--param", "n=abc"][..],
-            "parameter `n`",
+            "setting `n` is `abc`; it takes a whole number from 1 to 64",
         ),
     ] {
         let mut all = vec!["sweep", "--seeds", "0..10"];
@@ -1625,7 +1699,8 @@ mod properties {
     use proptest::prelude::*;
     use proptest::strategy::ValueTree;
     use proptest::test_runner::TestRunner;
-    use scenarios::run::{RunConfig, run, validate};
+    use scenarios::config::RunConfig;
+    use scenarios::run::{run, validate};
     use scenarios::strategies::{params, scenario};
 
     /// Every model accepts every setting the strategies generate for it (a refused one
@@ -1648,6 +1723,15 @@ mod properties {
         }
     }
 
+    /// Every correct model the catalog has: adding a model adds it here.
+    fn correct_models() -> Vec<&'static str> {
+        models::catalog()
+            .iter()
+            .filter(|m| m.variant_of.is_none())
+            .map(|m| m.name)
+            .collect()
+    }
+
     /// 128 cases, or `PROPTEST_CASES` to look harder.
     fn cases() -> u32 {
         std::env::var("PROPTEST_CASES")
@@ -1659,23 +1743,20 @@ mod properties {
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(cases()))]
 
-        /// Every correct model keeps what it promises in any generated scenario: any
-        /// nemesis, workload, model settings, client count and client settings.
+        /// Every correct model of the catalog keeps what it promises in any generated
+        /// scenario: any nemesis, workload, model settings, client count and client
+        /// settings. A failure prints the command that replays it.
         #[test]
         fn correct_models_keep_their_promises(
-            config in prop_oneof![
-                scenario("single-copy"),
-                scenario("raft"),
-                scenario("abd"),
-                scenario("primary-async"),
-                scenario("dynamo"),
-                scenario("dynamo-crdt"),
-            ]
+            config in prop::sample::select(correct_models()).prop_flat_map(scenario)
         ) {
             let report = run(&config).unwrap();
+            let replay = config
+                .replay_args(None)
+                .map_or_else(|e| e.to_string(), |a| a.join(" "));
             prop_assert!(
                 !report.failed(),
-                "{} seed {} under {}: {:?} {:?}",
+                "{} seed {} under {}: {:?} {:?}\nreplay: cargo run --release -- run {replay}",
                 config.model,
                 config.seed,
                 config.nemesis.name(),

@@ -19,6 +19,8 @@
 //! - [`Sim`] and [`SimBuilder`]: the event loop and how to set one up.
 //! - [`network`](LinkConfig): links ([`Latency`], loss, duplication) and [`Partition`]s.
 //! - [`Clock`]: per-node offset and drift; [`Fault`] and [`FaultPlan`]: faults as data.
+//! - [`nemesis`]: fault plans generated from a seed (partitions, crashes, clock skew,
+//!   swarm…), the runner's and the model tests' alike.
 //! - [`SchedulerConfig`]: random, PCT-style priorities, or replay of a [`DecisionLog`].
 //! - [`TraceEvent`]: the optional full trace; [`Sim::trace_hash`] is always on.
 //! - [`Observed`]: messages handed to an observer as they are sent and delivered,
@@ -39,6 +41,7 @@
 mod clock;
 mod fault;
 mod id;
+pub mod nemesis;
 mod network;
 mod node;
 mod observe;

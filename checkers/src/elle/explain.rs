@@ -31,75 +31,9 @@ fn why(history: &TxnHistory<'_>, step: &LogicalStep, a: &str, b: &str) -> String
     let from = &history.txns[step.from as usize];
     let to = &history.txns[step.to as usize];
     match step.rel {
-        Rel::Ww => {
-            let (x, y) = (mop(history, step.from_mop), mop(history, step.to_mop));
-            if step.unplaced {
-                format!(
-                    "{a} appended {} to {}, the last element any read of it shows, and {b}'s append of {} comes after it, since no read shows it",
-                    x.value,
-                    key_name(&x.key),
-                    y.value
-                )
-            } else {
-                format!(
-                    "{b} appended {} to {} right after {a} appended {}",
-                    y.value,
-                    key_name(&y.key),
-                    x.value
-                )
-            }
-        }
-        Rel::Wr => {
-            let (w, r) = (mop(history, step.from_mop), mop(history, step.to_mop));
-            let verb = match w.f {
-                MopKind::Append => "append",
-                _ => "write",
-            };
-            let shown = match r.f {
-                MopKind::Read if w.f == MopKind::Append => {
-                    format!(" (it read {})", r.value)
-                }
-                _ => String::new(),
-            };
-            format!(
-                "{b} read {a}'s {verb} of {} to {}{shown}",
-                w.value,
-                key_name(&w.key)
-            )
-        }
-        Rel::Rw => {
-            let (r, w) = (mop(history, step.from_mop), mop(history, step.to_mop));
-            let verb = match w.f {
-                MopKind::Append => "append",
-                _ => "write",
-            };
-            let empty = matches!(&*r.value, Value::Nil)
-                || matches!(&*r.value, Value::List(items) if items.is_empty())
-                || (w.f == MopKind::Write && *r.value == history.initial);
-            let read = if empty {
-                format!("{a} read the initial state of {}", key_name(&r.key))
-            } else {
-                format!("{a} read {} = {}", key_name(&r.key), r.value)
-            };
-            if w.f == MopKind::Write {
-                format!(
-                    "{a} read the initial value {} of {}, which precedes every write of it, {b}'s write of {} included",
-                    r.value,
-                    key_name(&r.key),
-                    w.value
-                )
-            } else if step.unplaced {
-                format!(
-                    "{read}, without {b}'s {verb} of {}, which no read shows: it came after every version any read shows",
-                    w.value
-                )
-            } else {
-                format!(
-                    "{read}, without {b}'s {verb} of {}, the next element of its list",
-                    w.value
-                )
-            }
-        }
+        Rel::Ww => ww(history, step, a, b),
+        Rel::Wr => wr(history, step, a, b),
+        Rel::Rw => rw(history, step, a, b),
         Rel::Process => format!(
             "process {} ran {a} (ending at line {}) before {b}",
             from.process,
@@ -112,6 +46,85 @@ fn why(history: &TxnHistory<'_>, step: &LogicalStep, a: &str, b: &str) -> String
             to.call_line,
             at_ms(to.call_time)
         ),
+    }
+}
+
+/// What a write micro-operation did, as a noun.
+fn verb(w: &Mop<'_>) -> &'static str {
+    match w.f {
+        MopKind::Append => "append",
+        _ => "write",
+    }
+}
+
+/// Why a ww step holds: `b` appended right after `a`, or after every element any read
+/// shows.
+fn ww(history: &TxnHistory<'_>, step: &LogicalStep, a: &str, b: &str) -> String {
+    let (x, y) = (mop(history, step.from_mop), mop(history, step.to_mop));
+    if step.unplaced {
+        format!(
+            "{a} appended {} to {}, the last element any read of it shows, and {b}'s append of {} comes after it, since no read shows it",
+            x.value,
+            key_name(&x.key),
+            y.value
+        )
+    } else {
+        format!(
+            "{b} appended {} to {} right after {a} appended {}",
+            y.value,
+            key_name(&y.key),
+            x.value
+        )
+    }
+}
+
+/// Why a wr step holds: `b` read what `a` wrote.
+fn wr(history: &TxnHistory<'_>, step: &LogicalStep, a: &str, b: &str) -> String {
+    let (w, r) = (mop(history, step.from_mop), mop(history, step.to_mop));
+    let shown = match r.f {
+        MopKind::Read if w.f == MopKind::Append => {
+            format!(" (it read {})", r.value)
+        }
+        _ => String::new(),
+    };
+    format!(
+        "{b} read {a}'s {} of {} to {}{shown}",
+        verb(w),
+        w.value,
+        key_name(&w.key)
+    )
+}
+
+/// Why an rw step holds: `a` read a version without `b`'s write, which came after it.
+fn rw(history: &TxnHistory<'_>, step: &LogicalStep, a: &str, b: &str) -> String {
+    let (r, w) = (mop(history, step.from_mop), mop(history, step.to_mop));
+    let empty = matches!(&*r.value, Value::Nil)
+        || matches!(&*r.value, Value::List(items) if items.is_empty())
+        || (w.f == MopKind::Write && *r.value == history.initial);
+    let read = if empty {
+        format!("{a} read the initial state of {}", key_name(&r.key))
+    } else {
+        format!("{a} read {} = {}", key_name(&r.key), r.value)
+    };
+    if w.f == MopKind::Write {
+        format!(
+            "{a} read the initial value {} of {}, which precedes every write of it, {b}'s write of {} included",
+            r.value,
+            key_name(&r.key),
+            w.value
+        )
+    } else if step.unplaced {
+        format!(
+            "{read}, without {b}'s {} of {}, which no read shows: it came after every version any read shows",
+            verb(w),
+            w.value
+        )
+    } else {
+        format!(
+            "{read}, without {b}'s {} of {}, the next element of its list",
+            verb(w),
+            w.value
+        )
     }
 }
 

@@ -3,12 +3,13 @@
 
 use std::collections::BTreeMap;
 
+use crate::anomalies::{Kind, ListReads};
 use crate::history::Value;
-use crate::linear::FxMap;
-use crate::session::Workload;
+use crate::shared::FxMap;
+use crate::traceable::{Analysis, NotTraceable, Workload};
 
 use super::txn::{MopKind, Status, TxnHistory};
-use super::{Anomaly, ElleError, Kind, Rel};
+use super::{Anomaly, Rel};
 
 /// A micro-operation: transaction index and position in it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -91,7 +92,7 @@ impl<'a> Index<'a> {
     }
 }
 
-pub(crate) fn infer(history: &TxnHistory<'_>) -> Result<Inferred, ElleError> {
+pub(crate) fn infer(history: &TxnHistory<'_>) -> Result<Inferred, NotTraceable> {
     let workload = workload(history)?;
     let index = index(history, workload)?;
     let mut out = Inferred {
@@ -103,7 +104,7 @@ pub(crate) fn infer(history: &TxnHistory<'_>) -> Result<Inferred, ElleError> {
     };
     for key in 0..index.keys.len() as u32 {
         match workload {
-            Workload::ListAppend => list_append_key(&index, key, &mut out)?,
+            Workload::ListAppend => list_append_key(&index, key, &mut out),
             Workload::Register => register_key(&index, key, &mut out),
         }
     }
@@ -111,7 +112,7 @@ pub(crate) fn infer(history: &TxnHistory<'_>) -> Result<Inferred, ElleError> {
     Ok(out)
 }
 
-fn workload(history: &TxnHistory<'_>) -> Result<Workload, ElleError> {
+fn workload(history: &TxnHistory<'_>) -> Result<Workload, NotTraceable> {
     let all = history
         .txns
         .iter()
@@ -132,7 +133,7 @@ fn workload(history: &TxnHistory<'_>) -> Result<Workload, ElleError> {
     match (appends, writes) {
         // Reads alone: lists are list-append reads.
         (None, None) if lists => Ok(Workload::ListAppend),
-        (Some(a), Some(w)) => Err(ElleError::Unsupported {
+        (Some(a), Some(w)) => Err(NotTraceable::Unsupported {
             line: a.max(w),
             message: format!(
                 "the history both appends (line {a}) and writes (line {w}); dependency inference needs one workload, list-append or registers"
@@ -143,7 +144,7 @@ fn workload(history: &TxnHistory<'_>) -> Result<Workload, ElleError> {
     }
 }
 
-fn index<'a>(history: &'a TxnHistory<'a>, workload: Workload) -> Result<Index<'a>, ElleError> {
+fn index<'a>(history: &'a TxnHistory<'a>, workload: Workload) -> Result<Index<'a>, NotTraceable> {
     let mut ids: FxMap<&Option<Value>, u32> = FxMap::default();
     let mut index = Index {
         history,
@@ -169,48 +170,8 @@ fn index<'a>(history: &'a TxnHistory<'a>, workload: Workload) -> Result<Index<'a
                 mop: m as u32,
             };
             match mop.f {
-                MopKind::Read => {
-                    let internal = written.contains(&key);
-                    let external = !internal || workload == Workload::ListAppend;
-                    if txn.status == Status::Ok && external {
-                        check_read(history, at, workload)?;
-                        index.by_key[key as usize].reads.push(at);
-                    }
-                }
-                MopKind::Append | MopKind::Write => {
-                    if workload == Workload::Register && *mop.value == history.initial {
-                        return Err(ElleError::NotUnique {
-                            line: txn.call_line,
-                            other: 0,
-                            value: mop.value.clone().into_owned(),
-                            key: key_text(&mop.key),
-                        });
-                    }
-                    if let Some(first) = index.writer.insert((key, &*mop.value), at) {
-                        return Err(ElleError::NotUnique {
-                            line: txn.call_line,
-                            other: index.line(first),
-                            value: mop.value.clone().into_owned(),
-                            key: key_text(&mop.key),
-                        });
-                    }
-                    index.by_key[key as usize].writes.push(at);
-                    if written.contains(&key) {
-                        // The transaction's earlier write of this key was intermediate.
-                        if let Some(&earlier) = index.by_key[key as usize]
-                            .writes
-                            .iter()
-                            .rev()
-                            .nth(1)
-                            .filter(|w| w.txn == at.txn)
-                        {
-                            let value = &index.mop(earlier).value;
-                            index.intermediate.insert((key, value), earlier);
-                        }
-                    } else {
-                        written.push(key);
-                    }
-                }
+                MopKind::Read => index.add_read(at, key, &written)?,
+                MopKind::Append | MopKind::Write => index.add_write(at, key, &mut written)?,
             }
         }
     }
@@ -224,11 +185,68 @@ fn index<'a>(history: &'a TxnHistory<'a>, workload: Workload) -> Result<Index<'a
     Ok(index)
 }
 
-fn check_read(history: &TxnHistory<'_>, at: MopRef, workload: Workload) -> Result<(), ElleError> {
+impl<'a> Index<'a> {
+    /// A read of a committed transaction, unless it reads what the transaction itself
+    /// wrote to a register (`written`: the keys it wrote so far).
+    fn add_read(&mut self, at: MopRef, key: u32, written: &[u32]) -> Result<(), NotTraceable> {
+        let txn = &self.history.txns[at.txn as usize];
+        let internal = written.contains(&key);
+        let external = !internal || self.workload == Workload::ListAppend;
+        if txn.status == Status::Ok && external {
+            check_read(self.history, at, self.workload)?;
+            self.by_key[key as usize].reads.push(at);
+        }
+        Ok(())
+    }
+
+    /// An append or write: its value must be new to the key (and, for a register, not
+    /// the initial value). A transaction's earlier write of the key becomes
+    /// intermediate.
+    fn add_write(
+        &mut self,
+        at: MopRef,
+        key: u32,
+        written: &mut Vec<u32>,
+    ) -> Result<(), NotTraceable> {
+        let history = self.history;
+        let txn = &history.txns[at.txn as usize];
+        let mop = self.mop(at);
+        let not_unique = |other: usize| NotTraceable::NotUnique {
+            line: txn.call_line,
+            other,
+            value: mop.value.clone().into_owned(),
+            key: key_text(&mop.key),
+            analysis: Analysis::Dependencies,
+        };
+        if self.workload == Workload::Register && *mop.value == history.initial {
+            return Err(not_unique(0));
+        }
+        if let Some(first) = self.writer.insert((key, &*mop.value), at) {
+            return Err(not_unique(self.line(first)));
+        }
+        self.by_key[key as usize].writes.push(at);
+        if !written.contains(&key) {
+            written.push(key);
+            return Ok(());
+        }
+        let writes = &self.by_key[key as usize].writes;
+        if let Some(&earlier) = writes.iter().rev().nth(1).filter(|w| w.txn == at.txn) {
+            let value = &self.mop(earlier).value;
+            self.intermediate.insert((key, value), earlier);
+        }
+        Ok(())
+    }
+}
+
+fn check_read(
+    history: &TxnHistory<'_>,
+    at: MopRef,
+    workload: Workload,
+) -> Result<(), NotTraceable> {
     let txn = &history.txns[at.txn as usize];
     let value: &Value = &txn.mops[at.mop as usize].value;
     if workload == Workload::ListAppend && !matches!(value, Value::List(_) | Value::Nil) {
-        return Err(ElleError::Unsupported {
+        return Err(NotTraceable::Unsupported {
             line: txn.ret_line.unwrap_or(txn.call_line),
             message: format!("a read in a list-append history returned {value}, not a list"),
         });
@@ -239,16 +257,6 @@ fn check_read(history: &TxnHistory<'_>, at: MopRef, workload: Workload) -> Resul
 fn key_text(key: &Option<Value>) -> String {
     key.as_ref()
         .map_or_else(|| "-".to_owned(), super::txn::key_text)
-}
-
-/// Whether `prefix` is a prefix of `list`, integers (the usual elements) compared
-/// inline: this comparison touches every element of every read.
-fn is_prefix(prefix: &[Value], list: &[Value]) -> bool {
-    prefix.len() <= list.len()
-        && prefix.iter().zip(list).all(|(a, b)| match (a, b) {
-            (Value::Int(x), Value::Int(y)) => x == y,
-            _ => a == b,
-        })
 }
 
 /// The list a list-append read returned (`nil` is the empty list).
@@ -277,129 +285,78 @@ fn describe(index: &Index<'_>, txn: u32) -> String {
     index.history.txns[txn as usize].describe()
 }
 
-fn list_append_key(index: &Index<'_>, key: u32, out: &mut Inferred) -> Result<(), ElleError> {
+fn list_append_key(index: &Index<'_>, key: u32, out: &mut Inferred) {
     let mops = &index.by_key[key as usize];
     let lists: Vec<&[Value]> = mops
         .reads
         .iter()
         .map(|&r| list(&index.mop(r).value))
         .collect();
-    // The longest read (the first of equal length).
-    let longest = (0..lists.len()).fold(None, |best: Option<usize>, i| match best {
-        Some(b) if lists[b].len() >= lists[i].len() => Some(b),
-        _ => Some(i),
-    });
-    let order: &[Value] = longest.map_or(&[], |l| lists[l]);
-    let incompatible: Vec<usize> = (0..lists.len())
-        .filter(|&i| !is_prefix(lists[i], order))
-        .collect();
-    if let (Some(&first), Some(l)) = (incompatible.first(), longest) {
-        let others = incompatible.len() - 1;
-        out.found.push(anomaly(
-            index,
-            Kind::IncompatibleOrder,
-            vec![mops.reads[first].txn, mops.reads[l].txn],
-            format!(
-                "{} and {} cannot both be prefixes of one order of key {}'s list{}",
-                describe(index, mops.reads[first].txn),
-                describe(index, mops.reads[l].txn),
-                key_text(index.keys[key as usize]),
-                match others {
-                    0 => String::new(),
-                    n => format!("; {n} more reads disagree with the longest"),
-                }
-            ),
-        ));
-    }
-    // The first position of the longest read that repeats an earlier element: a read
-    // that is a prefix of it repeats one exactly when it is longer than that.
-    let mut seen: FxMap<&Value, ()> = FxMap::default();
-    let repeat = order.iter().position(|x| seen.insert(x, ()).is_some());
-    let mut duplicated = repeat
-        .and_then(|p| (0..lists.len()).find(|&i| lists[i].len() > p && !incompatible.contains(&i)));
-    for &i in &incompatible {
-        let mut own: FxMap<&Value, ()> = FxMap::default();
-        if lists[i].iter().any(|x| own.insert(x, ()).is_some()) {
-            duplicated = duplicated.min(Some(i)).or(Some(i));
-        }
-    }
-    if let Some(i) = duplicated {
-        let read = mops.reads[i];
-        out.found.push(anomaly(
-            index,
-            Kind::DuplicateElements,
-            vec![read.txn],
-            format!(
-                "{} shows an element of key {} more than once",
-                describe(index, read.txn),
-                key_text(index.keys[key as usize])
-            ),
-        ));
-    }
-    unknown_elements(index, key, &lists, order, &incompatible, out);
+    let judged = ListReads::new(
+        lists.clone(),
+        |x| index.writer.contains_key(&(key, x)),
+        |x| index.aborted.get(&(key, x)).copied(),
+    );
+    shown_outright(index, key, &judged, out);
     intermediate_reads(index, key, &lists, out);
-    if !incompatible.is_empty() || duplicated.is_some() {
-        // The key's version order is not known: infer nothing from it.
-        return Ok(());
+    if judged.order_known() {
+        list_append_edges(index, key, &lists, judged.order(), out);
     }
-    list_append_edges(index, key, &lists, order, out);
-    Ok(())
+    // Otherwise the key's version order is not known: infer nothing from it.
 }
 
-/// Elements no committed or unknown append wrote: aborted (G1a) or garbage reads.
-fn unknown_elements(
-    index: &Index<'_>,
-    key: u32,
-    lists: &[&[Value]],
-    order: &[Value],
-    incompatible: &[usize],
-    out: &mut Inferred,
-) {
+/// What the reads of a list-append key show outright, each once per key: the first
+/// read that disagrees with the longest, the first that shows an element twice, and
+/// each element nobody appended.
+fn shown_outright(index: &Index<'_>, key: u32, judged: &ListReads<'_, usize>, out: &mut Inferred) {
     let reads = &index.by_key[key as usize].reads;
-    let mut reported: FxMap<Value, ()> = FxMap::default();
-    let mut report = |element: &Value, reader: usize, out: &mut Inferred| {
-        if index.writer.contains_key(&(key, element))
-            || reported.insert(element.clone(), ()).is_some()
-        {
-            return;
-        }
-        let read = reads[reader];
-        let (kind, why) = match index.aborted.get(&(key, element)) {
-            Some(&a) => (
-                Kind::G1a,
-                format!(
-                    "whose append failed (process {}, line {})",
-                    index.history.aborted[a].process, index.history.aborted[a].line
-                ),
-            ),
-            None => (Kind::GarbageRead, "which nobody appended".to_owned()),
-        };
-        out.found.push(anomaly(
-            index,
-            kind,
-            vec![read.txn],
-            format!(
-                "{} shows {element} in key {}, {why}",
-                describe(index, read.txn),
-                key_text(index.keys[key as usize])
-            ),
-        ));
-    };
-    for (p, element) in order.iter().enumerate() {
-        if index.writer.contains_key(&(key, element)) {
-            continue;
-        }
-        // The first read (in history order) that shows it.
-        if let Some(reader) =
-            (0..lists.len()).find(|&i| lists[i].len() > p && !incompatible.contains(&i))
-        {
-            report(element, reader, out);
-        }
+    let key_name = key_text(index.keys[key as usize]);
+    if let (Some(&first), Some(l)) = (judged.incompatible().first(), judged.longest()) {
+        let others = judged.incompatible().len() - 1;
+        let why = format!(
+            "{} and {} cannot both be prefixes of one order of key {key_name}'s list{}",
+            describe(index, reads[first].txn),
+            describe(index, reads[l].txn),
+            match others {
+                0 => String::new(),
+                n => format!("; {n} more reads disagree with the longest"),
+            }
+        );
+        let txns = vec![reads[first].txn, reads[l].txn];
+        out.found
+            .push(anomaly(index, Kind::IncompatibleOrder, txns, why));
     }
-    for &i in incompatible {
-        for element in lists[i] {
-            report(element, i, out);
-        }
+    if let Some(&(i, _)) = judged.duplicates().first() {
+        let why = format!(
+            "{} shows an element of key {key_name} more than once",
+            describe(index, reads[i].txn)
+        );
+        let txns = vec![reads[i].txn];
+        out.found
+            .push(anomaly(index, Kind::DuplicateElements, txns, why));
+    }
+    for unwritten in judged.unwritten_once() {
+        let read = reads[unwritten.read];
+        let why = format!(
+            "{} shows {} in key {key_name}, {}",
+            describe(index, read.txn),
+            unwritten.element,
+            unwritten_why(index, unwritten.aborted, "append", "appended")
+        );
+        out.found
+            .push(anomaly(index, unwritten.kind(), vec![read.txn], why));
+    }
+}
+
+/// Why nobody wrote a value a read shows: its failed transaction `aborted`, if it has
+/// one (the `verb` it failed at), else nobody `wrote` it.
+fn unwritten_why(index: &Index<'_>, aborted: Option<usize>, verb: &str, wrote: &str) -> String {
+    match aborted {
+        Some(a) => format!(
+            "whose {verb} failed (process {}, line {})",
+            index.history.aborted[a].process, index.history.aborted[a].line
+        ),
+        None => format!("which nobody {wrote}"),
     }
 }
 
@@ -416,7 +373,7 @@ fn intermediate_reads(index: &Index<'_>, key: u32, lists: &[&[Value]], out: &mut
             if writer.txn != read.txn {
                 out.found.push(anomaly(
                     index,
-                    Kind::G1b,
+                    Kind::IntermediateRead,
                     vec![read.txn, writer.txn],
                     format!(
                         "{} read key {} ending in {last}, an intermediate state of {}, which appended again to it",
@@ -539,68 +496,57 @@ fn anti_dependencies(index: &Index<'_>, readers: &[MopRef], writes: &[MopRef], o
 
 fn register_key(index: &Index<'_>, key: u32, out: &mut Inferred) {
     let mops = &index.by_key[key as usize];
-    let initial = &index.history.initial;
     let mut initial_readers = Vec::new();
     let mut reported: BTreeMap<&Value, ()> = BTreeMap::new();
     for &read in &mops.reads {
         let value: &Value = &index.mop(read).value;
-        if value == initial {
+        if *value == index.history.initial {
             initial_readers.push(read);
-            continue;
-        }
-        if let Some(&w) = index.writer.get(&(key, value)) {
-            if w.txn != read.txn {
-                out.edges.push(DataEdge {
-                    rel: Rel::Wr,
-                    from: w.txn,
-                    to: read.txn,
-                    from_mop: w,
-                    to_mop: read,
-                    unplaced: false,
-                });
-            }
-            if let Some(&im) = index.intermediate.get(&(key, value)) {
-                if im.txn != read.txn {
-                    out.found.push(anomaly(
-                        index,
-                        Kind::G1b,
-                        vec![read.txn, im.txn],
-                        format!(
-                            "{} read {value}, an intermediate value of {}, which wrote key {} again",
-                            describe(index, read.txn),
-                            describe(index, im.txn),
-                            key_text(index.keys[key as usize])
-                        ),
-                    ));
-                }
-            }
-            continue;
-        }
-        if reported.insert(value, ()).is_some() {
-            continue;
-        }
-        let (kind, why) = match index.aborted.get(&(key, value)) {
-            Some(&a) => (
-                Kind::G1a,
-                format!(
-                    "whose write failed (process {}, line {})",
-                    index.history.aborted[a].process, index.history.aborted[a].line
-                ),
-            ),
-            None => (Kind::GarbageRead, "which nobody wrote".to_owned()),
-        };
-        out.found.push(anomaly(
-            index,
-            kind,
-            vec![read.txn],
-            format!(
-                "{} read {value} from key {}, {why}",
+        } else if let Some(&w) = index.writer.get(&(key, value)) {
+            read_of_write(index, key, read, w, out);
+        } else if reported.insert(value, ()).is_none() {
+            let aborted = index.aborted.get(&(key, value)).copied();
+            let why = format!(
+                "{} read {value} from key {}, {}",
                 describe(index, read.txn),
-                key_text(index.keys[key as usize])
-            ),
-        ));
+                key_text(index.keys[key as usize]),
+                unwritten_why(index, aborted, "write", "wrote")
+            );
+            let kind = Kind::unwritten(aborted.is_some());
+            out.found.push(anomaly(index, kind, vec![read.txn], why));
+        }
     }
     anti_dependencies(index, &initial_readers, &mops.writes, out);
+}
+
+/// A register read of the value write `w` wrote: a wr edge, and a G1b if the writer
+/// overwrote it itself.
+fn read_of_write(index: &Index<'_>, key: u32, read: MopRef, w: MopRef, out: &mut Inferred) {
+    if w.txn != read.txn {
+        out.edges.push(DataEdge {
+            rel: Rel::Wr,
+            from: w.txn,
+            to: read.txn,
+            from_mop: w,
+            to_mop: read,
+            unplaced: false,
+        });
+    }
+    let value: &Value = &index.mop(read).value;
+    let Some(&im) = index.intermediate.get(&(key, value)) else {
+        return;
+    };
+    if im.txn != read.txn {
+        let why = format!(
+            "{} read {value}, an intermediate value of {}, which wrote key {} again",
+            describe(index, read.txn),
+            describe(index, im.txn),
+            key_text(index.keys[key as usize])
+        );
+        let txns = vec![read.txn, im.txn];
+        out.found
+            .push(anomaly(index, Kind::IntermediateRead, txns, why));
+    }
 }
 
 /// Two committed transactions that read one version of a key (their first access to

@@ -34,8 +34,9 @@
 //!
 //! Besides cycles, a history shows some anomalies outright: `G1a` (aborted read),
 //! `G1b` (intermediate read), `garbage-read`, `duplicate-elements`,
-//! `incompatible-order` and `lost-update` (see [`Kind`]). [`models`] maps the anomalies
-//! found to the consistency models they rule out, weakest first.
+//! `incompatible-order` and `lost-update` (see [`crate::anomalies::Kind`], where the ones
+//! a list-append read shows are detected). [`models`] maps the anomalies found to the
+//! consistency models they rule out, weakest first.
 //!
 //! ## What is inferred, and what is not
 //!
@@ -100,10 +101,12 @@ pub mod read;
 mod search;
 mod txn;
 
-use serde::{Serialize, Serializer};
+use serde::Serialize;
 
+use crate::anomalies::Kind;
 use crate::history::{History, Operation, Value};
-use crate::session::{self, Guarantee, Workload};
+use crate::session;
+use crate::traceable::{Analysis, NotTraceable, Workload};
 
 pub use txn::{Aborted, Mop, MopKind, Status, Txn, TxnHistory};
 
@@ -181,54 +184,6 @@ impl CycleKind {
     }
 }
 
-/// The kind of an anomaly.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Kind {
-    /// A dependency cycle.
-    Cycle(CycleKind),
-    /// A read of a write whose transaction failed (aborted read).
-    G1a,
-    /// A read of a write its transaction later overwrote (intermediate read).
-    G1b,
-    /// A read of a value nobody wrote.
-    GarbageRead,
-    /// A read showing one element twice.
-    DuplicateElements,
-    /// Reads of a key that no single order of its list explains.
-    IncompatibleOrder,
-    /// Two committed transactions read the same version of a key and both wrote it.
-    LostUpdate,
-    /// A session guarantee broken (from [`crate::session`]).
-    Session(Guarantee),
-}
-
-impl Kind {
-    /// The name Elle (or, for session guarantees, Jepsen) gives it.
-    pub fn name(self) -> String {
-        self.static_name().to_owned()
-    }
-
-    /// The name, borrowed.
-    pub fn static_name(self) -> &'static str {
-        match self {
-            Kind::Cycle(c) => c.name(),
-            Kind::G1a => "G1a",
-            Kind::G1b => "G1b",
-            Kind::GarbageRead => "garbage-read",
-            Kind::DuplicateElements => "duplicate-elements",
-            Kind::IncompatibleOrder => "incompatible-order",
-            Kind::LostUpdate => "lost-update",
-            Kind::Session(g) => g.name(),
-        }
-    }
-}
-
-impl Serialize for Kind {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.static_name())
-    }
-}
-
 /// The relation behind one step of a cycle.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -303,58 +258,9 @@ impl Report {
     }
 }
 
-/// A history the dependency graph cannot be built from soundly.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum ElleError {
-    /// Two writes of one key wrote the same value: a read could not say which it saw.
-    #[error(
-        "{line}: the value {value} is written to key {key} more than once (also at line {other}); dependency inference needs unique written values"
-    )]
-    NotUnique {
-        /// Line of the second write.
-        line: usize,
-        /// Line of the first.
-        other: usize,
-        /// The value.
-        value: Value,
-        /// The key.
-        key: String,
-    },
-    /// An operation the traceable workloads do not have.
-    #[error("{line}: {message}")]
-    Unsupported {
-        /// Line of the invocation.
-        line: usize,
-        /// What is wrong.
-        message: String,
-    },
-}
-
-impl From<session::SessionError> for ElleError {
-    fn from(error: session::SessionError) -> Self {
-        match error {
-            session::SessionError::NotUnique {
-                line,
-                other,
-                value,
-                key,
-            } => ElleError::NotUnique {
-                line,
-                other,
-                value,
-                key,
-            },
-            session::SessionError::Unsupported { line, message } => {
-                ElleError::Unsupported { line, message }
-            }
-        }
-    }
-}
-
 /// Analyses a transactional history: the anomalies it proves and the models they rule
 /// out.
-pub fn check(history: &TxnHistory<'_>, options: &Options) -> Result<Report, ElleError> {
+pub fn check(history: &TxnHistory<'_>, options: &Options) -> Result<Report, NotTraceable> {
     let inferred = infer::infer(history)?;
     let graph = graph::DepGraph::build(history, &inferred);
     let cycles = search::cycles(&graph, options);
@@ -383,24 +289,25 @@ pub fn check_operations(
     history: &History,
     ops: &[Operation],
     options: &Options,
-) -> Result<Report, ElleError> {
+) -> Result<Report, NotTraceable> {
     let txns = TxnHistory::from_operations(history, ops)?;
-    let sessions = session::check_sessions(history, ops)?;
+    let sessions =
+        session::check_sessions(history, ops).map_err(|e| e.in_analysis(Analysis::Dependencies))?;
     let mut report = check(&txns, options)?;
-    for (guarantee, found) in &sessions.results {
-        for anomaly in found {
-            report.anomalies.push(Anomaly {
-                kind: Kind::Session(*guarantee),
-                txns: anomaly.ops.clone(),
+    for (_, found) in sessions.results {
+        report.anomalies.extend(found.into_iter().map(|anomaly| {
+            Anomaly {
+                kind: anomaly.kind,
                 lines: anomaly
                     .ops
                     .iter()
                     .map(|&i| txns.txns[i].call_line)
                     .collect(),
+                txns: anomaly.ops,
                 steps: Vec::new(),
-                explanation: anomaly.explanation.clone(),
-            });
-        }
+                explanation: anomaly.explanation,
+            }
+        }));
     }
     report.ruled_out = models::ruled_out(
         report.anomalies.iter().map(|a| a.kind),

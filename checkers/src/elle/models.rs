@@ -56,7 +56,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Serialize;
 
-use super::Kind;
+use crate::anomalies::Kind;
 
 /// Anomalies each anomaly implies (Elle's `implied-anomalies`).
 const IMPLIES: &[(&str, &[&str])] = &[
@@ -300,7 +300,8 @@ pub struct RuledOut {
 ///
 /// ```
 /// use checkers::elle::models::ruled_out;
-/// use checkers::elle::{Base, CycleKind, Kind, Variant};
+/// use checkers::anomalies::Kind;
+/// use checkers::elle::{Base, CycleKind, Variant};
 /// let g_single = Kind::Cycle(CycleKind { base: Base::GSingleItem, variant: Variant::Data });
 /// let out = ruled_out([g_single], false);
 /// assert_eq!(out.not, vec!["consistent-view", "repeatable-read"]);
@@ -407,8 +408,8 @@ mod tests {
         let not = |kinds: &[Kind]| ruled_out(kinds.iter().copied(), false).not;
         assert_eq!(not(&[cycle(Base::G0, Variant::Data)]), ["read-uncommitted"]);
         assert_eq!(not(&[cycle(Base::G1c, Variant::Data)]), ["read-committed"]);
-        assert_eq!(not(&[Kind::G1a]), ["read-committed"]);
-        assert_eq!(not(&[Kind::G1b]), ["read-committed"]);
+        assert_eq!(not(&[Kind::AbortedRead]), ["read-committed"]);
+        assert_eq!(not(&[Kind::IntermediateRead]), ["read-committed"]);
         assert_eq!(not(&[Kind::IncompatibleOrder]), ["read-committed"]);
         assert_eq!(not(&[Kind::DuplicateElements]), ["read-uncommitted"]);
         assert_eq!(

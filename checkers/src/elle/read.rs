@@ -10,12 +10,14 @@ use std::path::Path;
 use clojure_reader::edn::{self, Edn};
 
 use crate::formats::{
-    self, Format, edn_forms, edn_get, edn_kind, edn_value, event_type, json_value, parse_error,
+    self, Format, edn_forms, edn_get, edn_kind, edn_time, edn_value, event_type, json_ops,
+    json_value, parse_error,
 };
 use crate::history::{EventType, History, HistoryError, Operation, Value};
 
 use super::txn::{Aborted, Mop, MopKind, Status, Txn, TxnHistory};
-use super::{ElleError, Options, Report, check, check_operations};
+use super::{Options, Report, check, check_operations};
+use crate::traceable::NotTraceable;
 
 /// A history as read: single operations (which also get the session guarantees), or
 /// transactions.
@@ -102,7 +104,7 @@ pub fn read_str(text: &str, format: Format, origin: &str) -> Result<Source, Hist
 }
 
 /// Analyses a history as read.
-pub fn check_source(source: &Source, options: &Options) -> Result<Report, ElleError> {
+pub fn check_source(source: &Source, options: &Options) -> Result<Report, NotTraceable> {
     match source {
         Source::Operations { history, ops } => check_operations(history, ops, options),
         Source::Transactions(txns) => check(txns, options),
@@ -152,30 +154,7 @@ impl<'o> Pairing<'o> {
         let position = self.events;
         self.events += 1;
         if kind == EventType::Invoke {
-            if self.crashed.contains(&process) {
-                return Err(self.error(line, process, "invokes again after an `info`; a process whose outcome is unknown never invokes again".into()));
-            }
-            if let Some(&slot) = self.pending.get(&process) {
-                let other = self.txns[slot].as_ref().map_or(0, |t| t.call_line);
-                return Err(self.error(
-                    line,
-                    process,
-                    format!("invokes while its transaction of line {other} is still pending"),
-                ));
-            }
-            self.pending.insert(process, self.txns.len());
-            self.txns.push(Some(Txn {
-                process,
-                status: Status::Info,
-                mops,
-                call: position,
-                ret: None,
-                call_line: line,
-                ret_line: None,
-                call_time: time,
-                ret_time: None,
-            }));
-            return Ok(());
+            return self.invoke(process, mops, line, time, position);
         }
         let Some(slot) = self.pending.remove(&process) else {
             return Err(self.error(
@@ -220,6 +199,40 @@ impl<'o> Pairing<'o> {
                 self.crashed.insert(process);
             }
         }
+        Ok(())
+    }
+
+    fn invoke(
+        &mut self,
+        process: u64,
+        mops: Vec<Mop<'static>>,
+        line: usize,
+        time: Option<u64>,
+        position: usize,
+    ) -> Result<(), HistoryError> {
+        if self.crashed.contains(&process) {
+            return Err(self.error(line, process, "invokes again after an `info`; a process whose outcome is unknown never invokes again".into()));
+        }
+        if let Some(&slot) = self.pending.get(&process) {
+            let other = self.txns[slot].as_ref().map_or(0, |t| t.call_line);
+            return Err(self.error(
+                line,
+                process,
+                format!("invokes while its transaction of line {other} is still pending"),
+            ));
+        }
+        self.pending.insert(process, self.txns.len());
+        self.txns.push(Some(Txn {
+            process,
+            status: Status::Info,
+            mops,
+            call: position,
+            ret: None,
+            call_line: line,
+            ret_line: None,
+            call_time: time,
+            ret_time: None,
+        }));
         Ok(())
     }
 
@@ -272,28 +285,7 @@ fn edn_is_txn(form: &Edn<'_>) -> bool {
 
 fn edn_txns(text: &str, origin: &str) -> Result<Option<TxnHistory<'static>>, HistoryError> {
     // Decide on the first client op map: a history is transactional or not.
-    let first = {
-        let mut rest = text;
-        let mut found = None;
-        while !rest.trim_start().is_empty() {
-            let Ok((form, remaining)) = edn::read(rest) else {
-                break;
-            };
-            let candidate = match &form {
-                Edn::Vector(items) | Edn::List(items) => items.first().cloned(),
-                _ => Some(form),
-            };
-            if let Some(Edn::Map(map)) = &candidate {
-                if !matches!(edn_get(map, "process"), Some(Edn::Key(k)) if k == "nemesis") {
-                    found = candidate;
-                    break;
-                }
-            }
-            rest = remaining;
-        }
-        found
-    };
-    if !first.as_ref().is_some_and(edn_is_txn) {
+    if !first_client_op(text).as_ref().is_some_and(edn_is_txn) {
         return Ok(None);
     }
     let mut pairing = Pairing::new(origin);
@@ -318,41 +310,65 @@ fn edn_txns(text: &str, origin: &str) -> Result<Option<TxnHistory<'static>>, His
                 "expected a transaction (:f :txn, :value [[:append k v] [:r k v] …]) like the rest of the history",
             ));
         }
-        let mops = match edn_get(map, "value") {
-            Some(Edn::Vector(mops)) => mops
-                .iter()
-                .map(|m| {
-                    edn_mop(m).ok_or_else(|| {
-                        parse_error(
-                            origin,
-                            line,
-                            format!(
-                                "expected a micro-operation [:r|:append|:w key value], got {}",
-                                edn_kind(m)
-                            ),
-                        )
-                    })
-                })
-                .collect::<Result<Vec<_>, _>>()?,
-            Some(Edn::Nil) | None => Vec::new(),
-            Some(other) => {
-                return Err(parse_error(
-                    origin,
-                    line,
-                    format!(
-                        "expected :value to be a vector of micro-operations, got {}",
-                        edn_kind(other)
-                    ),
-                ));
-            }
-        };
-        let time = match edn_get(map, "time") {
-            Some(Edn::Int(t)) if *t >= 0 => Some(*t as u64),
-            _ => None,
-        };
-        pairing.event(process, kind, mops, line, time)?;
+        let mops = edn_txn_mops(map, origin, line)?;
+        pairing.event(process, kind, mops, line, edn_time(map))?;
     }
     pairing.finish().map(Some)
+}
+
+/// The first op map of an EDN history that is not the nemesis's.
+fn first_client_op(text: &str) -> Option<Edn<'_>> {
+    let mut rest = text;
+    while !rest.trim_start().is_empty() {
+        let Ok((form, remaining)) = edn::read(rest) else {
+            break;
+        };
+        let candidate = match &form {
+            Edn::Vector(items) | Edn::List(items) => items.first().cloned(),
+            _ => Some(form),
+        };
+        if let Some(Edn::Map(map)) = &candidate {
+            if !matches!(edn_get(map, "process"), Some(Edn::Key(k)) if k == "nemesis") {
+                return candidate;
+            }
+        }
+        rest = remaining;
+    }
+    None
+}
+
+/// The micro-operations of a transaction's op map (none for a `nil` value).
+fn edn_txn_mops<'a>(
+    map: &'a BTreeMap<Edn<'a>, Edn<'a>>,
+    origin: &str,
+    line: usize,
+) -> Result<Vec<Mop<'static>>, HistoryError> {
+    match edn_get(map, "value") {
+        Some(Edn::Vector(mops)) => mops
+            .iter()
+            .map(|m| {
+                edn_mop(m).ok_or_else(|| {
+                    parse_error(
+                        origin,
+                        line,
+                        format!(
+                            "expected a micro-operation [:r|:append|:w key value], got {}",
+                            edn_kind(m)
+                        ),
+                    )
+                })
+            })
+            .collect(),
+        Some(Edn::Nil) | None => Ok(Vec::new()),
+        Some(other) => Err(parse_error(
+            origin,
+            line,
+            format!(
+                "expected :value to be a vector of micro-operations, got {}",
+                edn_kind(other)
+            ),
+        )),
+    }
 }
 
 fn edn_mop(form: &Edn<'_>) -> Option<Mop<'static>> {
@@ -391,36 +407,12 @@ fn json_is_txn(op: &serde_json::Value) -> bool {
 }
 
 fn json_txns(text: &str, origin: &str) -> Result<Option<TxnHistory<'static>>, HistoryError> {
-    let ops: Vec<(serde_json::Value, usize)> = if text.trim_start().starts_with('[') {
-        let ops: Vec<serde_json::Value> = serde_json::from_str(text).map_err(|e| {
-            parse_error(
-                origin,
-                e.line(),
-                format!("expected a JSON array of op maps: {e}"),
-            )
-        })?;
-        ops.into_iter().map(|op| (op, 1)).collect()
-    } else {
-        let mut ops = Vec::new();
-        for (index, line) in text.lines().enumerate() {
-            if line.trim().is_empty() {
-                continue;
-            }
-            let op = serde_json::from_str(line).map_err(|e| {
-                parse_error(origin, index + 1, format!("expected a JSON op map: {e}"))
-            })?;
-            ops.push((op, index + 1));
-        }
-        ops
-    };
-    let is_nemesis = |op: &serde_json::Value| {
-        op.get("process")
-            .and_then(|p| p.as_str())
-            .is_some_and(|p| p.trim_start_matches(':') == "nemesis")
-    };
+    let ops: Vec<(serde_json::Value, usize)> = json_ops(text, origin)?
+        .map(|op| op.map(|op| (op.value, op.line)))
+        .collect::<Result<_, _>>()?;
     let transactional = ops
         .iter()
-        .find(|(op, _)| !is_nemesis(op))
+        .find(|(op, _)| !json_is_nemesis(op))
         .is_some_and(|(op, _)| json_is_txn(op))
         && ops.iter().any(|(op, _)| {
             op.get("value")
@@ -433,7 +425,7 @@ fn json_txns(text: &str, origin: &str) -> Result<Option<TxnHistory<'static>>, Hi
     }
     let mut pairing = Pairing::new(origin);
     for (index, (op, line)) in ops.iter().enumerate() {
-        if is_nemesis(op) {
+        if json_is_nemesis(op) {
             continue;
         }
         let what = |m: String| parse_error(origin, *line, format!("op #{index}: {m}"));
@@ -451,20 +443,36 @@ fn json_txns(text: &str, origin: &str) -> Result<Option<TxnHistory<'static>>, Hi
                 "expected a transaction (f \"txn\", value [[\"append\", k, v], …]) like the rest of the history".into(),
             ));
         }
-        let mops = match op.get("value") {
-            Some(serde_json::Value::Array(mops)) => mops
-                .iter()
-                .map(|m| json_mop(m).ok_or_else(|| what(format!("expected a micro-operation [\"r\"|\"append\"|\"w\", key, value], got {m}"))))
-                .collect::<Result<Vec<_>, _>>()?,
-            Some(serde_json::Value::Null) | None => Vec::new(),
-            Some(other) => {
-                return Err(what(format!("expected a list of micro-operations, got {other}")));
-            }
-        };
+        let mops = json_txn_mops(op).map_err(what)?;
         let time = op.get("time").and_then(|t| t.as_u64());
         pairing.event(process, kind, mops, *line, time)?;
     }
     pairing.finish().map(Some)
+}
+
+fn json_is_nemesis(op: &serde_json::Value) -> bool {
+    op.get("process")
+        .and_then(|p| p.as_str())
+        .is_some_and(|p| p.trim_start_matches(':') == "nemesis")
+}
+
+/// The micro-operations of a transaction's op map (none for a `null` value), or what
+/// is wrong with them.
+fn json_txn_mops(op: &serde_json::Value) -> Result<Vec<Mop<'static>>, String> {
+    match op.get("value") {
+        Some(serde_json::Value::Array(mops)) => mops
+            .iter()
+            .map(|m| {
+                json_mop(m).ok_or_else(|| {
+                    format!(
+                        "expected a micro-operation [\"r\"|\"append\"|\"w\", key, value], got {m}"
+                    )
+                })
+            })
+            .collect(),
+        Some(serde_json::Value::Null) | None => Ok(Vec::new()),
+        Some(other) => Err(format!("expected a list of micro-operations, got {other}")),
+    }
 }
 
 fn json_mop(m: &serde_json::Value) -> Option<Mop<'static>> {

@@ -107,6 +107,15 @@ impl Spec {
         }
     }
 
+    /// The links a cycle of the kind must use.
+    fn needs(&self) -> u8 {
+        let bit = |on: bool, link: Link| if on { link.bit() } else { 0 };
+        self.first().map_or(0, Link::bit)
+            | bit(self.process, Link::Process)
+            | bit(self.realtime, Link::Realtime)
+            | bit(self.wr, Link::Wr)
+    }
+
     /// The relation every search starts with.
     fn first(&self) -> Option<Link> {
         if self.rw != RwRule::None {
@@ -164,6 +173,67 @@ impl Local {
     }
 }
 
+/// The state of an iterative Tarjan: each node's discovery index and low link, and
+/// the stack of nodes not yet in a component.
+struct Tarjan {
+    index: Vec<u32>,
+    low: Vec<u32>,
+    on_stack: Vec<bool>,
+    stack: Vec<u32>,
+    next: u32,
+}
+
+impl Tarjan {
+    const UNSEEN: u32 = u32::MAX;
+
+    fn new(k: usize) -> Tarjan {
+        Tarjan {
+            index: vec![Self::UNSEEN; k],
+            low: vec![0; k],
+            on_stack: vec![false; k],
+            stack: Vec::new(),
+            next: 0,
+        }
+    }
+
+    fn seen(&self, v: usize) -> bool {
+        self.index[v] != Self::UNSEEN
+    }
+
+    fn discover(&mut self, v: usize) {
+        self.index[v] = self.next;
+        self.low[v] = self.next;
+        self.next += 1;
+        self.stack.push(v as u32);
+        self.on_stack[v] = true;
+    }
+
+    /// `v` is done: its low link goes to its parent, and if it roots a component, the
+    /// component (of `nodes`) comes off the stack.
+    fn finish(
+        &mut self,
+        v: usize,
+        parent: Option<usize>,
+        nodes: &[NodeIndex],
+    ) -> Option<Vec<NodeIndex>> {
+        if let Some(parent) = parent {
+            self.low[parent] = self.low[parent].min(self.low[v]);
+        }
+        if self.low[v] != self.index[v] {
+            return None;
+        }
+        let mut component = Vec::new();
+        loop {
+            let w = self.stack.pop().expect("v is on the stack") as usize;
+            self.on_stack[w] = false;
+            component.push(nodes[w]);
+            if w == v {
+                return Some(component);
+            }
+        }
+    }
+}
+
 /// Strongly connected components of more than one node, of the subgraph on `nodes`
 /// whose links `mask` allows; each sorted by node index.
 fn components(
@@ -172,25 +242,15 @@ fn components(
     local: &mut Local,
     mask: u8,
 ) -> Vec<Vec<NodeIndex>> {
-    const UNSEEN: u32 = u32::MAX;
     local.enter(nodes);
-    let k = nodes.len();
-    let mut index = vec![UNSEEN; k];
-    let mut low = vec![0u32; k];
-    let mut on_stack = vec![false; k];
-    let mut stack: Vec<u32> = Vec::new();
-    let mut next = 0u32;
+    let mut tarjan = Tarjan::new(nodes.len());
     let mut calls = Vec::new();
     let mut out = Vec::new();
-    for root in 0..k {
-        if index[root] != UNSEEN {
+    for root in 0..nodes.len() {
+        if tarjan.seen(root) {
             continue;
         }
-        index[root] = next;
-        low[root] = next;
-        next += 1;
-        stack.push(root as u32);
-        on_stack[root] = true;
+        tarjan.discover(root);
         calls.push((root, g.graph.edges(nodes[root])));
         while let Some(top) = calls.len().checked_sub(1) {
             let v = calls[top].0;
@@ -204,36 +264,21 @@ fn components(
                     continue;
                 }
                 let w = w as usize;
-                if index[w] == UNSEEN {
+                if !tarjan.seen(w) {
                     child = Some(w);
                     break;
-                } else if on_stack[w] {
-                    low[v] = low[v].min(index[w]);
+                } else if tarjan.on_stack[w] {
+                    tarjan.low[v] = tarjan.low[v].min(tarjan.index[w]);
                 }
             }
             if let Some(w) = child {
-                index[w] = next;
-                low[w] = next;
-                next += 1;
-                stack.push(w as u32);
-                on_stack[w] = true;
+                tarjan.discover(w);
                 calls.push((w, g.graph.edges(nodes[w])));
                 continue;
             }
             calls.pop();
-            if let Some(&(parent, _)) = calls.last() {
-                low[parent] = low[parent].min(low[v]);
-            }
-            if low[v] == index[v] {
-                let mut component = Vec::new();
-                loop {
-                    let w = stack.pop().expect("v is on the stack") as usize;
-                    on_stack[w] = false;
-                    component.push(nodes[w]);
-                    if w == v {
-                        break;
-                    }
-                }
+            let parent = calls.last().map(|&(parent, _)| parent);
+            if let Some(mut component) = tarjan.finish(v, parent, nodes) {
                 if component.len() > 1 {
                     component.sort_unstable();
                     out.push(component);
@@ -347,33 +392,14 @@ const SPEC_STEPS_PER_NODE: u64 = 64;
 
 impl ComponentSearch<'_> {
     fn run(&mut self, component: &[NodeIndex], specs: &[Spec]) {
-        // Which links the component has inside it, and whether two rw steps can follow
-        // each other there: kinds that need what is missing are not searched for.
-        let mut present = 0u8;
-        let mut adjacent = false;
-        self.local.enter(component);
-        for &n in component {
-            adjacent |= self.adjacent_rw[n.index()];
-            for e in self.g.graph.edges(n) {
-                if self.local.get(e.target()) != Local::OUTSIDE {
-                    present |= self.g.edges[*e.weight() as usize].link.bit();
-                }
-            }
-        }
-        self.local.leave(component);
+        // Kinds that need what the component lacks are not searched for.
+        let (present, adjacent) = self.present(component);
         let mut restricted: Vec<(u8, Vec<Vec<NodeIndex>>)> = Vec::new();
         for spec in specs {
             if self.implied.contains(spec.kind.name()) {
                 continue;
             }
-            let needs = spec.first().map_or(0, Link::bit)
-                | if spec.process { Link::Process.bit() } else { 0 }
-                | if spec.realtime {
-                    Link::Realtime.bit()
-                } else {
-                    0
-                }
-                | if spec.wr { Link::Wr.bit() } else { 0 };
+            let needs = spec.needs();
             if present & needs != needs || (spec.rw == RwRule::TwoAny && !adjacent) {
                 continue;
             }
@@ -404,6 +430,24 @@ impl ComponentSearch<'_> {
             }
             restricted[slot].1 = parts;
         }
+    }
+
+    /// Which links `component` has inside it, and whether two rw steps can follow each
+    /// other there.
+    fn present(&mut self, component: &[NodeIndex]) -> (u8, bool) {
+        let mut present = 0u8;
+        let mut adjacent = false;
+        self.local.enter(component);
+        for &n in component {
+            adjacent |= self.adjacent_rw[n.index()];
+            for e in self.g.graph.edges(n) {
+                if self.local.get(e.target()) != Local::OUTSIDE {
+                    present |= self.g.edges[*e.weight() as usize].link.bit();
+                }
+            }
+        }
+        self.local.leave(component);
+        (present, adjacent)
     }
 
     /// The nodes of `component` a cycle using only `mask`'s links can pass: time points
@@ -438,21 +482,8 @@ impl ComponentSearch<'_> {
     /// tried again with a cap 16 times larger. Short cycles, the usual ones, are found
     /// at once wherever they start; a kind with no cycle costs little per start.
     fn search(&mut self, part: &[NodeIndex], spec: &Spec) -> bool {
-        let first = spec.first();
         self.local.enter(part);
-        let mut starts: Vec<NodeIndex> = part
-            .iter()
-            .copied()
-            .filter(|n| n.index() < self.g.txns)
-            .filter(|&n| match first {
-                None => true,
-                Some(link) => self.g.graph.edges(n).any(|e| {
-                    self.g.edges[*e.weight() as usize].link == link
-                        && self.local.get(e.target()) != Local::OUTSIDE
-                }),
-            })
-            .filter(|n| spec.rw != RwRule::TwoAny || self.adjacent_rw[n.index()])
-            .collect();
+        let mut starts = self.starts(part, spec);
         let mut budget =
             (*self.budget).min(SPEC_STEPS_MIN.max(SPEC_STEPS_PER_NODE * part.len() as u64));
         let mut best: Option<Vec<LogicalStep>> = None;
@@ -493,19 +524,7 @@ impl ComponentSearch<'_> {
                         continue;
                     }
                 };
-                let steps = relabel(self.g, logical(self.g, &walk), spec.mask);
-                for cycle in split(steps) {
-                    let Some(kind) = classify(&cycle) else {
-                        continue;
-                    };
-                    if kind == spec.kind {
-                        if best.as_ref().is_none_or(|b| cycle.len() < b.len()) {
-                            best = Some(cycle);
-                        }
-                    } else {
-                        self.record(kind, cycle);
-                    }
-                }
+                self.cut(&walk, spec, &mut best);
             }
             if best.is_some() || capped.is_empty() {
                 break;
@@ -520,6 +539,40 @@ impl ComponentSearch<'_> {
                 true
             }
             None => false,
+        }
+    }
+
+    /// The transactions of `part` (entered in `local`) a search for `spec`'s kind
+    /// starts at: those with a link of the kind's first relation inside `part`.
+    fn starts(&self, part: &[NodeIndex], spec: &Spec) -> Vec<NodeIndex> {
+        let first = spec.first();
+        part.iter()
+            .copied()
+            .filter(|n| n.index() < self.g.txns)
+            .filter(|&n| match first {
+                None => true,
+                Some(link) => self.g.graph.edges(n).any(|e| {
+                    self.g.edges[*e.weight() as usize].link == link
+                        && self.local.get(e.target()) != Local::OUTSIDE
+                }),
+            })
+            .filter(|n| spec.rw != RwRule::TwoAny || self.adjacent_rw[n.index()])
+            .collect()
+    }
+
+    /// A closed walk cut into simple cycles: the shortest of `spec`'s kind so far
+    /// into `best`, each of another kind recorded.
+    fn cut(&mut self, walk: &[EdgeIndex], spec: &Spec, best: &mut Option<Vec<LogicalStep>>) {
+        let steps = relabel(self.g, logical(self.g, walk), spec.mask);
+        for cycle in split(steps) {
+            let Some(kind) = classify(&cycle) else {
+                continue;
+            };
+            if kind != spec.kind {
+                self.record(kind, cycle);
+            } else if best.as_ref().is_none_or(|b| cycle.len() < b.len()) {
+                *best = Some(cycle);
+            }
         }
     }
 
@@ -550,6 +603,37 @@ struct Scratch {
     parent: Vec<(u32, u32)>,
     generation: u32,
     queue: VecDeque<u32>,
+}
+
+impl Scratch {
+    /// Room for `slots` search states, all unvisited: the generation that marks the
+    /// ones this search visits.
+    fn fresh(&mut self, slots: usize) -> u32 {
+        if self.stamp.len() < slots {
+            self.stamp.resize(slots, 0);
+            self.dist.resize(slots, 0);
+            self.parent.resize(slots, (0, 0));
+        }
+        self.generation = self.generation.wrapping_add(1);
+        if self.generation == 0 {
+            self.stamp.fill(0);
+            self.generation = 1;
+        }
+        self.generation
+    }
+
+    /// The edges from the start (`root`) to `slot` and then `last`, by the parents
+    /// the search recorded.
+    fn walk_back(&self, mut slot: u32, last: u32, root: u32) -> Vec<EdgeIndex> {
+        let mut walk = vec![EdgeIndex::new(last as usize)];
+        while slot != root {
+            let (previous, edge) = self.parent[slot as usize];
+            walk.push(EdgeIndex::new(edge as usize));
+            slot = previous;
+        }
+        walk.reverse();
+        walk
+    }
 }
 
 /// The search state besides the node, as mixed-radix digits: rw edges so far (0..=2),
@@ -708,18 +792,7 @@ fn bfs(
     const ROOT: u32 = u32::MAX;
     let layout = Layout::of(spec);
     let states = layout.states();
-    let slots = part.len() * states;
-    if scratch.stamp.len() < slots {
-        scratch.stamp.resize(slots, 0);
-        scratch.dist.resize(slots, 0);
-        scratch.parent.resize(slots, (0, 0));
-    }
-    scratch.generation = scratch.generation.wrapping_add(1);
-    if scratch.generation == 0 {
-        scratch.stamp.fill(0);
-        scratch.generation = 1;
-    }
-    let generation = scratch.generation;
+    let generation = scratch.fresh(part.len() * states);
     let start_local = local.get(start);
     // The best way back to the start: its length and (previous slot, edge).
     let mut best: Option<(u32, u32, u32)> = None;
@@ -780,17 +853,10 @@ fn bfs(
             }
         }
     }
-    let Some((_, mut slot, last)) = best else {
-        return Walk::None;
-    };
-    let mut walk = vec![EdgeIndex::new(last as usize)];
-    while slot != ROOT {
-        let (previous, edge) = scratch.parent[slot as usize];
-        walk.push(EdgeIndex::new(edge as usize));
-        slot = previous;
+    match best {
+        Some((_, slot, last)) => Walk::Found(scratch.walk_back(slot, last, ROOT)),
+        None => Walk::None,
     }
-    walk.reverse();
-    Walk::Found(walk)
 }
 
 /// The steps between transactions of a closed walk: free links are folded into the

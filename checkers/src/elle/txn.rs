@@ -12,7 +12,7 @@ use serde::Serialize;
 
 use crate::history::{EventType, Function, History, Operation, Value};
 
-use super::ElleError;
+use crate::traceable::NotTraceable;
 
 /// What a micro-operation does.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
@@ -169,11 +169,11 @@ impl<'a> TxnHistory<'a> {
     pub fn from_operations(
         history: &'a History,
         ops: &'a [Operation],
-    ) -> Result<TxnHistory<'a>, ElleError> {
+    ) -> Result<TxnHistory<'a>, NotTraceable> {
         let line = |event: usize| history.lines.get(event).copied().unwrap_or(event + 1);
         let mut txns = Vec::with_capacity(ops.len());
         for op in ops {
-            let f = mop_kind(op.f).ok_or_else(|| ElleError::Unsupported {
+            let f = mop_kind(op.f).ok_or_else(|| NotTraceable::Unsupported {
                 line: line(op.call),
                 message: "cas is not part of a traceable workload (use read and write, or append)"
                     .to_owned(),

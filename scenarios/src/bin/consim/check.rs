@@ -2,17 +2,65 @@
 
 use std::collections::BTreeMap;
 use std::io::Write;
-use std::process::ExitCode;
+use std::path::PathBuf;
 use std::time::Duration;
 
-use checkers::check::{CheckError, Checked, ModelName, check_file};
+use checkers::check::{CheckError, Checked, check_file};
 use checkers::formats::Format;
 use checkers::history::Value;
-use checkers::linear::{Options, Outcome, Verdict, when};
-use checkers::model::describe_op;
+use checkers::linear::{Options, Outcome, Verdict};
+use checkers::shared::{describe_op, when};
+use checkers::spec::SpecName;
+use scenarios::exit::Exit;
 use serde_json::json;
 
-use crate::CheckArgs;
+#[derive(Clone, Debug, clap::Args)]
+pub struct CheckArgs {
+    /// History files.
+    #[arg(required = true, value_name = "FILE")]
+    pub files: Vec<PathBuf>,
+    /// The sequential model (default: kv for histories with keys or appends, else
+    /// cas-register).
+    #[arg(long, value_parser = clap::builder::PossibleValuesParser::new(SpecName::NAMES))]
+    pub model: Option<String>,
+    /// What to check: linearizability; the four session guarantees (on list-append or
+    /// unique-value register histories); `elle`, the dependency graph of Elle
+    /// (anomalies such as G0, G1c, G-single-item-process, each cycle explained, and the
+    /// consistency models they rule out; transactional histories too); or convergence
+    /// and lost writes, from the final reads; or all of them, one after another.
+    #[arg(long, value_enum, default_value_t = Consistency::Linearizable)]
+    pub consistency: Consistency,
+    /// The history format.
+    #[arg(long, default_value = "auto", value_parser = clap::builder::PossibleValuesParser::new(Format::NAMES))]
+    pub format: String,
+    /// Give up on a history after this many seconds (verdict unknown, exit 3).
+    #[arg(long, value_name = "SECS")]
+    pub timeout: Option<f64>,
+    /// Give up when the search uses this much memory (bytes; K, M, G suffixes).
+    #[arg(long, value_name = "BYTES", default_value = "2G", value_parser = crate::args::parse_bytes)]
+    pub max_memory: u64,
+    /// Write a self-contained HTML picture of the (first) history to this file.
+    #[arg(long, value_name = "FILE")]
+    pub viz: Option<PathBuf>,
+    /// For a linearizable history, print the linearization order.
+    #[arg(long)]
+    pub witness: bool,
+}
+
+/// What `consim check` judges.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Consistency {
+    /// Linearizability.
+    Linearizable,
+    /// The four session guarantees.
+    Session,
+    /// Elle's dependency graph.
+    Elle,
+    /// Convergence and lost writes, from the final reads.
+    Convergence,
+    /// All of them, one after another.
+    All,
+}
 
 /// How a batch of checks came out.
 #[derive(Clone, Copy, Debug, Default)]
@@ -23,18 +71,14 @@ struct Tally {
 }
 
 impl Tally {
-    /// Exit 2 if anything could not be read, else 1 if anything is violated, else 3 if
-    /// anything is undecided, else 0.
-    fn exit_code(self) -> ExitCode {
-        ExitCode::from(if self.errors > 0 {
-            2
-        } else if self.violations > 0 {
-            1
-        } else if self.unknowns > 0 {
-            3
+    /// A usage error if anything could not be read, else a violation if anything is
+    /// violated, else inconclusive if anything is undecided.
+    fn exit(self) -> Exit {
+        if self.errors > 0 {
+            Exit::Usage
         } else {
-            0
-        })
+            Exit::of(self.violations as u64, self.unknowns as u64)
+        }
     }
 
     fn add(self, other: Tally) -> Tally {
@@ -65,19 +109,19 @@ fn read_paired(
 
 /// Checks every file as `--consistency` says; `all` runs the four checks in turn
 /// (histories that are not traceable are not judged on sessions or dependencies there).
-pub fn command(args: CheckArgs, json: bool) -> anyhow::Result<ExitCode> {
+pub fn command(args: CheckArgs, json: bool) -> anyhow::Result<Exit> {
     let format = Format::from_name(&args.format).expect("clap checked the name");
-    let tally = match args.consistency.as_str() {
-        "session" => session_command(&args, format, json, false)?,
-        "elle" => elle_command(&args, format, json, false)?,
-        "convergence" => convergence_command(&args, format, json)?,
-        "all" => linear_command(&args, format, json)?
+    let tally = match args.consistency {
+        Consistency::Linearizable => linear_command(&args, format, json)?,
+        Consistency::Session => session_command(&args, format, json, false)?,
+        Consistency::Elle => elle_command(&args, format, json, false)?,
+        Consistency::Convergence => convergence_command(&args, format, json)?,
+        Consistency::All => linear_command(&args, format, json)?
             .add(session_command(&args, format, json, true)?)
             .add(elle_command(&args, format, json, true)?)
             .add(convergence_command(&args, format, json)?),
-        _ => linear_command(&args, format, json)?,
     };
-    Ok(tally.exit_code())
+    Ok(tally.exit())
 }
 
 /// `--consistency linearizable`.
@@ -85,7 +129,7 @@ fn linear_command(args: &CheckArgs, format: Format, json: bool) -> anyhow::Resul
     let model = args
         .model
         .as_deref()
-        .map(|m| ModelName::from_name(m).expect("clap checked the name"));
+        .map(|m| SpecName::from_name(m).expect("clap checked the name"));
     if let Some(t) = args.timeout {
         anyhow::ensure!(
             t.is_finite() && t > 0.0,
@@ -137,7 +181,7 @@ fn linear_command(args: &CheckArgs, format: Format, json: bool) -> anyhow::Resul
 /// the search's sentence. Empty for list-append histories (`--consistency elle`
 /// explains those) and keys that show none.
 fn register_witnesses(checked: &Checked) -> BTreeMap<Option<Value>, String> {
-    if checked.model == ModelName::ListAppend {
+    if checked.model == SpecName::ListAppend {
         return BTreeMap::new();
     }
     let mut first = BTreeMap::new();
@@ -205,30 +249,7 @@ fn print_human(
     for key in &report.keys {
         match &key.outcome {
             Outcome::Violation(v) => {
-                match &key.key {
-                    None => writeln!(out, "  {}", v.sentence)?,
-                    Some(_) => writeln!(out, "  key {}: {}", key_name(&key.key), v.sentence)?,
-                }
-                if let Some(witness) = witnesses.get(&key.key) {
-                    writeln!(out, "    real time alone shows it: {witness}")?;
-                }
-                let next: Vec<String> = v
-                    .candidates
-                    .iter()
-                    .take(6)
-                    .map(|c| {
-                        let op = &checked.operations[c.op];
-                        format!("p{} {}", op.process, describe_op(op))
-                    })
-                    .collect();
-                writeln!(
-                    out,
-                    "    longest linearizable prefix: {} ops, after which {}; could come next, but none leads on: {}{}",
-                    v.prefix.len(),
-                    v.state,
-                    next.join(", "),
-                    if v.candidates.len() > 6 { ", …" } else { "" }
-                )?;
+                print_violation(out, checked, &key.key, v, witnesses.get(&key.key))?;
             }
             Outcome::Unknown { reason } => {
                 writeln!(out, "  key {}: unknown: {reason}", key_name(&key.key))?
@@ -252,6 +273,41 @@ fn print_human(
         }
     }
     Ok(())
+}
+
+/// One key's violation: the search's sentence, what real time alone shows, and where
+/// the search got stuck.
+fn print_violation(
+    out: &mut impl Write,
+    checked: &Checked,
+    key: &Option<Value>,
+    v: &checkers::linear::Violation,
+    witness: Option<&String>,
+) -> std::io::Result<()> {
+    match key {
+        None => writeln!(out, "  {}", v.sentence)?,
+        Some(_) => writeln!(out, "  key {}: {}", key_name(key), v.sentence)?,
+    }
+    if let Some(witness) = witness {
+        writeln!(out, "    real time alone shows it: {witness}")?;
+    }
+    let next: Vec<String> = v
+        .candidates
+        .iter()
+        .take(6)
+        .map(|c| {
+            let op = &checked.operations[c.op];
+            format!("p{} {}", op.process, describe_op(op))
+        })
+        .collect();
+    writeln!(
+        out,
+        "    longest linearizable prefix: {} ops, after which {}; could come next, but none leads on: {}{}",
+        v.prefix.len(),
+        v.state,
+        next.join(", "),
+        if v.candidates.len() > 6 { ", …" } else { "" }
+    )
 }
 
 fn json_line(file: &str, checked: &Checked, witness: bool) -> serde_json::Value {
@@ -325,8 +381,7 @@ fn describe(checked: &Checked, op: usize) -> String {
 }
 
 /// `--consistency session`: the four session guarantees per history. The wall clock
-/// times the checks for the report; it reaches no verdict.
-#[allow(clippy::disallowed_methods)]
+/// times the check for the report; it reaches no verdict.
 fn session_command(
     args: &CheckArgs,
     format: Format,
@@ -337,26 +392,9 @@ fn session_command(
     let mut tally = Tally::default();
     for path in &args.files {
         let file = path.display().to_string();
-        let checked = read_paired(path, format, &file).and_then(|(history, ops)| {
-            let start = std::time::Instant::now();
-            let report = checkers::session::check_sessions(&history, &ops).map_err(|source| {
-                CheckError::Session {
-                    origin: file.clone(),
-                    source,
-                }
-            })?;
-            // What a list-append history shows outright, beside the guarantees
-            // (which skip the elements these concern).
-            let anomalies = if report.workload == checkers::session::Workload::ListAppend {
-                checkers::anomalies::list_append_anomalies(&history, &ops)
-            } else {
-                Vec::new()
-            };
-            Ok((history, ops, report, anomalies, start.elapsed()))
-        });
-        let (history, ops, report, anomalies, elapsed) = match checked {
+        let checked = match session_check(path, format, &file) {
             Ok(c) => c,
-            Err(CheckError::Session { source, .. }) if lenient => {
+            Err(CheckError::NotTraceable { source, .. }) if lenient => {
                 not_applicable(
                     &mut out,
                     json,
@@ -373,97 +411,153 @@ fn session_command(
                 continue;
             }
         };
-        let ok = report.ok() && anomalies.is_empty();
-        if !ok {
+        if !checked.ok() {
             tally.violations += 1;
         }
-        let millis = elapsed.as_secs_f64() * 1e3;
-        let line_of = |i: usize| {
-            history
-                .lines
-                .get(ops[i].call)
-                .copied()
-                .unwrap_or(ops[i].call + 1)
-        };
         if json {
-            let guarantees: serde_json::Map<String, serde_json::Value> = report
-                .results
-                .iter()
-                .map(|(g, anomalies)| {
-                    let list: Vec<serde_json::Value> = anomalies
-                        .iter()
-                        .map(|a| json!({"key": a.key, "lines": a.ops.iter().map(|&i| line_of(i)).collect::<Vec<_>>(), "explanation": a.explanation}))
-                        .collect();
-                    let verdict = if anomalies.is_empty() { "ok" } else { "violation" };
-                    (g.name().to_owned(), json!({"verdict": verdict, "anomalies": list}))
-                })
-                .collect();
-            let mut keys: Vec<Option<Value>> = report
-                .results
-                .iter()
-                .flat_map(|(_, a)| a.iter().map(|x| x.key.clone()))
-                .chain(anomalies.iter().map(|a| a.key.clone()))
-                .collect();
-            keys.sort();
-            keys.dedup();
-            writeln!(
-                out,
-                "{}",
-                json!({
-                    "file": file,
-                    "consistency": "session",
-                    "verdict": if ok { "ok" } else { "violation" },
-                    "workload": report.workload,
-                    "ops": ops.len(),
-                    "keys_violated": keys,
-                    "millis": millis,
-                    "guarantees": guarantees,
-                    "anomalies": anomalies.iter().map(|a| json!({
-                        "kind": a.kind,
-                        "key": a.key,
-                        "lines": a.ops.iter().map(|&i| line_of(i)).collect::<Vec<_>>(),
-                        "explanation": a.explanation,
-                    })).collect::<Vec<_>>(),
-                })
-            )?;
+            writeln!(out, "{}", checked.to_json(&file))?;
         } else {
-            let verdict = if ok { "ok" } else { "violation" };
-            let workload = serde_json::to_value(report.workload)?;
-            writeln!(
-                out,
-                "{file}: {verdict} ({} ops, {}, session guarantees, {millis:.1} ms)",
-                ops.len(),
-                workload.as_str().unwrap_or("")
-            )?;
-            if let Some(first) = anomalies.first() {
-                let kind = serde_json::to_value(first.kind)?;
-                writeln!(
-                    out,
-                    "  {} anomal{} the history shows outright; first, {} on key {}: {}",
-                    anomalies.len(),
-                    if anomalies.len() == 1 { "y" } else { "ies" },
-                    kind.as_str().unwrap_or(""),
-                    key_name(&first.key),
-                    first.explanation
-                )?;
-            }
-            for (g, anomalies) in &report.results {
-                match anomalies.first() {
-                    None => writeln!(out, "  {}: ok", g.name())?,
-                    Some(first) => writeln!(
-                        out,
-                        "  {}: {} anomal{}; key {}: {}",
-                        g.name(),
-                        anomalies.len(),
-                        if anomalies.len() == 1 { "y" } else { "ies" },
-                        key_name(&first.key),
-                        first.explanation
-                    )?,
-                }
-            }
+            checked.print(&mut out, &file)?;
         }
     }
     Ok(tally)
+}
+
+/// A history's session check, and the anomalies a list-append history shows outright.
+struct SessionChecked {
+    history: checkers::history::History,
+    ops: Vec<checkers::history::Operation>,
+    report: checkers::session::SessionReport,
+    anomalies: Vec<checkers::anomalies::Found>,
+    elapsed: Duration,
+}
+
+/// Reads and checks one history. The wall clock times the check for the report; it
+/// reaches no verdict.
+#[allow(clippy::disallowed_methods)]
+fn session_check(
+    path: &std::path::Path,
+    format: Format,
+    file: &str,
+) -> Result<SessionChecked, CheckError> {
+    let (history, ops) = read_paired(path, format, file)?;
+    let start = std::time::Instant::now();
+    let report = checkers::session::check_sessions(&history, &ops).map_err(|source| {
+        CheckError::NotTraceable {
+            origin: file.to_owned(),
+            source,
+        }
+    })?;
+    // What a list-append history shows outright, beside the guarantees (which skip the
+    // elements these concern).
+    let anomalies = if report.workload == checkers::traceable::Workload::ListAppend {
+        checkers::anomalies::list_append_anomalies(&history, &ops)
+    } else {
+        Vec::new()
+    };
+    Ok(SessionChecked {
+        history,
+        ops,
+        report,
+        anomalies,
+        elapsed: start.elapsed(),
+    })
+}
+
+impl SessionChecked {
+    fn ok(&self) -> bool {
+        self.report.ok() && self.anomalies.is_empty()
+    }
+
+    fn line_of(&self, i: usize) -> usize {
+        let call = self.ops[i].call;
+        self.history.lines.get(call).copied().unwrap_or(call + 1)
+    }
+
+    fn lines(&self, ops: &[usize]) -> Vec<usize> {
+        ops.iter().map(|&i| self.line_of(i)).collect()
+    }
+
+    fn to_json(&self, file: &str) -> serde_json::Value {
+        let guarantees: serde_json::Map<String, serde_json::Value> = self
+            .report
+            .results
+            .iter()
+            .map(|(g, anomalies)| {
+                let list: Vec<serde_json::Value> = anomalies
+                    .iter()
+                    .map(|a| json!({"key": a.key, "lines": self.lines(&a.ops), "explanation": a.explanation}))
+                    .collect();
+                let verdict = if anomalies.is_empty() { "ok" } else { "violation" };
+                (g.name().to_owned(), json!({"verdict": verdict, "anomalies": list}))
+            })
+            .collect();
+        let mut keys: Vec<Option<Value>> = self
+            .report
+            .results
+            .iter()
+            .flat_map(|(_, a)| a.iter().map(|x| x.key.clone()))
+            .chain(self.anomalies.iter().map(|a| a.key.clone()))
+            .collect();
+        keys.sort();
+        keys.dedup();
+        json!({
+            "file": file,
+            "consistency": "session",
+            "verdict": if self.ok() { "ok" } else { "violation" },
+            "workload": self.report.workload,
+            "ops": self.ops.len(),
+            "keys_violated": keys,
+            "millis": self.elapsed.as_secs_f64() * 1e3,
+            "guarantees": guarantees,
+            "anomalies": self.anomalies.iter().map(|a| json!({
+                "kind": a.kind,
+                "key": a.key,
+                "lines": self.lines(&a.ops),
+                "explanation": a.explanation,
+            })).collect::<Vec<_>>(),
+        })
+    }
+
+    fn print(&self, out: &mut impl Write, file: &str) -> anyhow::Result<()> {
+        let verdict = if self.ok() { "ok" } else { "violation" };
+        let workload = serde_json::to_value(self.report.workload)?;
+        writeln!(
+            out,
+            "{file}: {verdict} ({} ops, {}, session guarantees, {:.1} ms)",
+            self.ops.len(),
+            workload.as_str().unwrap_or(""),
+            self.elapsed.as_secs_f64() * 1e3
+        )?;
+        let plural = |n: usize| if n == 1 { "y" } else { "ies" };
+        if let Some(first) = self.anomalies.first() {
+            let kind = serde_json::to_value(first.kind)?;
+            writeln!(
+                out,
+                "  {} anomal{} the history shows outright; first, {} on key {}: {}",
+                self.anomalies.len(),
+                plural(self.anomalies.len()),
+                kind.as_str().unwrap_or(""),
+                key_name(&first.key),
+                first.explanation
+            )?;
+        }
+        for (g, anomalies) in &self.report.results {
+            match anomalies.first() {
+                None => writeln!(out, "  {}: ok", g.name())?,
+                Some(first) => writeln!(
+                    out,
+                    "  {}: {} anomal{}; key {}: {}",
+                    g.name(),
+                    anomalies.len(),
+                    plural(anomalies.len()),
+                    key_name(&first.key),
+                    first.explanation
+                )?,
+            }
+        }
+        Ok(())
+    }
 }
 
 /// `--consistency elle`: the dependency graph, its anomalies and the models they rule
@@ -497,7 +591,7 @@ fn elle_command(
             }
             Err(source) => {
                 tally.errors += 1;
-                let err = CheckError::Elle {
+                let err = CheckError::NotTraceable {
                     origin: file.clone(),
                     source,
                 };
@@ -588,7 +682,7 @@ fn print_elle(
         workload.as_str().unwrap_or("")
     )?;
     // Per kind, how many and the first, in the order they were found.
-    let mut kinds: Vec<checkers::elle::Kind> = Vec::new();
+    let mut kinds: Vec<checkers::anomalies::Kind> = Vec::new();
     for a in &report.anomalies {
         if !kinds.contains(&a.kind) {
             kinds.push(a.kind);

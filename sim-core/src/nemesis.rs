@@ -13,7 +13,8 @@
 //! fixed mix of everything finds fewer bugs than many different partial mixes.
 
 use serde::Serialize;
-use sim_core::{
+
+use crate::{
     Duration, Fault, FaultPlan, Latency, LinkConfig, NodeId, Partition, Probability, Purpose,
     SimRng, Time, TimedFault,
 };
@@ -178,6 +179,76 @@ impl Dynamic {
             Dynamic::IsolateLeader { at, .. } => at,
         }
     }
+
+    /// The faults it applies once the replica to isolate is known (`target`: the
+    /// leader at `at`, or `fallback` if nobody led), in a run of `replicas` replicas
+    /// and `clients` clients: the target cut off from the other replicas (and, with a
+    /// client beside it, that client from everyone else) until `until`, and with
+    /// `skew_ppm`, its clock set back by the isolation's length and slowed meanwhile.
+    ///
+    /// ```
+    /// use sim_core::nemesis::Dynamic;
+    /// use sim_core::{Fault, NodeId, Time, Duration};
+    /// let isolate = Dynamic::IsolateLeader {
+    ///     at: Time::ZERO,
+    ///     until: Time::ZERO + Duration::from_millis(500),
+    ///     fallback: NodeId(0),
+    ///     with_client: None,
+    ///     skew_ppm: None,
+    /// };
+    /// let faults = isolate.faults(NodeId(2), 3, 2);
+    /// let Fault::Partition(cut) = &faults[0].fault else { panic!() };
+    /// assert!(cut.cuts(NodeId(2), NodeId(0)) && !cut.cuts(NodeId(2), NodeId(3)));
+    /// ```
+    pub fn faults(&self, target: NodeId, replicas: usize, clients: usize) -> Vec<TimedFault> {
+        let Dynamic::IsolateLeader {
+            at,
+            until,
+            with_client,
+            skew_ppm,
+            ..
+        } = *self;
+        let mut side = vec![target];
+        if let Some(c) = with_client.filter(|&c| c < clients) {
+            side.push(NodeId((replicas + c) as u32));
+        }
+        // The other replicas; with a client on the target's side, the other clients
+        // too (that client talks only to the target).
+        let rest: Vec<NodeId> = (0..(replicas + clients) as u32)
+            .map(NodeId)
+            .filter(|id| !side.contains(id))
+            .filter(|id| with_client.is_some() || id.index() < replicas)
+            .collect();
+        let cut = Partition::halves(&side, &rest);
+        let mut faults = vec![
+            TimedFault {
+                at,
+                fault: Fault::Partition(cut.clone()),
+            },
+            TimedFault {
+                at: until,
+                fault: Fault::Heal(cut),
+            },
+        ];
+        if let Some(drift_ppm) = skew_ppm {
+            let back = until.saturating_since(at).as_nanos() as i64;
+            let node = target;
+            for (when, fault) in [
+                (
+                    at,
+                    Fault::ClockJump {
+                        node,
+                        delta_ns: -back,
+                    },
+                ),
+                (at, Fault::ClockDrift { node, drift_ppm }),
+                (until, Fault::ClockDrift { node, drift_ppm: 0 }),
+            ] {
+                faults.push(TimedFault { at: when, fault });
+            }
+        }
+        faults
+    }
 }
 
 /// What a nemesis decided for one run.
@@ -196,7 +267,7 @@ pub struct Schedule {
 /// its home's side.
 ///
 /// ```
-/// assert_eq!(scenarios::nemesis::home(6, 5), 1);
+/// assert_eq!(sim_core::nemesis::home(6, 5), 1);
 /// ```
 pub fn home(client: usize, replicas: usize) -> usize {
     client % replicas.max(1)
@@ -243,7 +314,7 @@ impl Setup {
 /// clients cut off from one. Crashes, pauses and clock faults strike replicas only.
 ///
 /// ```
-/// use scenarios::nemesis::{Nemesis, Setup, generate};
+/// use sim_core::nemesis::{Nemesis, Setup, generate};
 /// use sim_core::Duration;
 /// let setup = Setup::new(5, 3, Duration::from_secs(4));
 /// let a = generate(Nemesis::Swarm, 9, &setup);

@@ -1,15 +1,23 @@
 //! Sequential specifications: what one object does when operations are applied to it
 //! one at a time. A checker asks whether a concurrent history can be explained by some
-//! order of operations that such a model accepts.
+//! order of operations that such a specification accepts.
+//!
+//! The built-in ones are named by [`SpecName`], in the words of `consim check --model`
+//! (`register`, `cas-register`, `kv`, `list-append`): "model" is the command line's
+//! word for a specification, as in Porcupine. Inside consim a `models::Model` is a
+//! protocol, and `elle::models` are consistency models; neither is this.
 
 use std::fmt::Debug;
 use std::hash::Hash;
 
-use crate::history::{Function, Operation, Value};
+use serde::Serialize;
+
+use crate::history::{Function, History, Operation, Value};
+use crate::shared::describe_op;
 
 /// A sequential specification. Implement it to check histories of your own objects.
 ///
-/// Operations on different [`Model::partition_key`]s are independent (each key is its
+/// Operations on different [`SequentialSpec::partition_key`]s are independent (each key is its
 /// own object), so a history is linearizable exactly when each key's sub-history is
 /// (Herlihy and Wing's locality; Horn and Kroening's P-compositionality), and each key
 /// is checked alone.
@@ -20,10 +28,10 @@ use crate::history::{Function, Operation, Value};
 ///
 /// ```
 /// use checkers::history::{Function, Operation, Value};
-/// use checkers::model::Model;
+/// use checkers::spec::SequentialSpec;
 ///
 /// struct Counter;
-/// impl Model for Counter {
+/// impl SequentialSpec for Counter {
 ///     type State = i64;
 ///     fn name(&self) -> &'static str { "counter" }
 ///     fn init(&self) -> i64 { 0 }
@@ -45,17 +53,17 @@ use crate::history::{Function, Operation, Value};
 ///     fn describe_state(&self, total: &i64) -> String { format!("the counter is at {total}") }
 /// }
 /// ```
-pub trait Model: Sync {
+pub trait SequentialSpec: Sync {
     /// The object's state. Equal states must behave the same from then on.
     type State: Clone + Eq + Hash + Debug + Send + Sync;
 
-    /// The model's name.
+    /// The specification's name (for the built-in ones, the `--model` word).
     fn name(&self) -> &'static str;
 
     /// The state before any operation.
     fn init(&self) -> Self::State;
 
-    /// Whether `op` makes sense for this model at all (its function and value shape).
+    /// Whether `op` makes sense for this specification at all (its function and value shape).
     fn validate(&self, op: &Operation) -> Result<(), String>;
 
     /// The state after `op` is applied to `state`, or `None` if `op` could not have
@@ -72,22 +80,22 @@ pub trait Model: Sync {
     }
 
     /// Whether read-only `op` is allowed in `state` (the checker asks this instead of
-    /// [`Model::step`] for read-only operations, to spare a copy of the state).
+    /// [`SequentialSpec::step`] for read-only operations, to spare a copy of the state).
     fn allows(&self, state: &Self::State, op: &Operation) -> bool {
         self.step(state, op).is_some()
     }
 
     /// Whether the state only ever grows (appends), so that a state that cannot grow
     /// into what a pending read returned is a dead end unless some write resets it.
-    /// Opting in lets the checker prune with [`Model::grows_into`] and
-    /// [`Model::may_reset_to`]; both must then be conservative (answer `true` when in
+    /// Opting in lets the checker prune with [`SequentialSpec::grows_into`] and
+    /// [`SequentialSpec::may_reset_to`]; both must then be conservative (answer `true` when in
     /// doubt), or the checker will miss linearizations.
     fn grows(&self) -> bool {
         false
     }
 
-    /// Whether appends alone could turn `state` into `seen` (for models that
-    /// [`Model::grows`]).
+    /// Whether appends alone could turn `state` into `seen` (for specifications that
+    /// [`SequentialSpec::grows`]).
     fn grows_into(&self, state: &Self::State, seen: &Value) -> bool {
         let _ = (state, seen);
         true
@@ -132,18 +140,6 @@ pub trait Model: Sync {
     }
 }
 
-/// An operation, for people: `read 3`, `write 4`, `cas 1→2`, `append "x"`.
-pub fn describe_op(op: &Operation) -> String {
-    match (op.f, &op.input, &op.output) {
-        (Function::Read, _, Some(v)) => format!("read {v}"),
-        (Function::Read, _, None) => "read (result unknown)".to_owned(),
-        (Function::Cas, Value::List(pair), _) if pair.len() == 2 => {
-            format!("cas {}→{}", pair[0], pair[1])
-        }
-        (f, input, _) => format!("{f} {input}"),
-    }
-}
-
 /// Whether a read that returned `seen` could show the effect of writing or appending
 /// `value`: the value itself, a substring of a string, a prefix or an element of a
 /// list. In doubt, `true`.
@@ -160,7 +156,7 @@ fn mentions(seen: &Value, value: &Value) -> bool {
     }
 }
 
-/// The shared rule of the built-in models: an unknown write or append that no read
+/// The shared rule of the built-in specifications: an unknown write or append that no read
 /// mentions can be dropped — it may never have happened — provided nothing else could
 /// depend on it: no cas could have compared against it, and, for a write, no append
 /// could have needed the value it left (an append's legality depends on the state's
@@ -230,7 +226,7 @@ fn holds(what: &str, state: &Value) -> String {
     }
 }
 
-impl Model for Register {
+impl SequentialSpec for Register {
     type State = Value;
 
     fn name(&self) -> &'static str {
@@ -330,7 +326,7 @@ fn appended(state: &Value, item: &Value) -> Option<Value> {
     })
 }
 
-impl Model for Kv {
+impl SequentialSpec for Kv {
     type State = Value;
 
     fn name(&self) -> &'static str {
@@ -405,7 +401,7 @@ impl Model for Kv {
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct ListAppend;
 
-impl Model for ListAppend {
+impl SequentialSpec for ListAppend {
     type State = Vec<Value>;
 
     fn name(&self) -> &'static str {
@@ -472,6 +468,68 @@ impl Model for ListAppend {
 
     fn describe_state(&self, state: &Vec<Value>) -> String {
         format!("the list is {}", Value::List(state.clone()))
+    }
+}
+
+/// The built-in specifications, by the names `consim check --model` takes.
+///
+/// ```
+/// use checkers::spec::SpecName;
+/// assert_eq!(SpecName::from_name("cas-register"), Some(SpecName::CasRegister));
+/// assert_eq!(SpecName::ListAppend.name(), "list-append");
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum SpecName {
+    /// read, write ([`Register`] without cas).
+    Register,
+    /// read, write, cas ([`Register`] with cas).
+    CasRegister,
+    /// independent keys with read, write, cas, append ([`Kv`]).
+    Kv,
+    /// Elle's list-append, one key at a time ([`ListAppend`]).
+    ListAppend,
+}
+
+impl SpecName {
+    /// Every specification's name.
+    pub const NAMES: [&'static str; 4] = ["register", "cas-register", "kv", "list-append"];
+
+    /// The specification named `name`.
+    pub fn from_name(name: &str) -> Option<SpecName> {
+        Some(match name {
+            "register" => SpecName::Register,
+            "cas-register" => SpecName::CasRegister,
+            "kv" => SpecName::Kv,
+            "list-append" => SpecName::ListAppend,
+            _ => return None,
+        })
+    }
+
+    /// The specification's name.
+    pub fn name(self) -> &'static str {
+        Self::NAMES[self as usize]
+    }
+
+    /// The specification a history most likely means: `list-append` if it only appends
+    /// non-strings and reads (Elle's workload), `kv` if its events carry keys or
+    /// appends, `cas-register` otherwise.
+    pub fn guess(history: &History) -> SpecName {
+        let keyed = history.events.iter().any(|e| e.key.is_some());
+        let appends = history.events.iter().any(|e| e.f == Function::Append);
+        let list_append = appends
+            && history.events.iter().all(|e| match e.f {
+                Function::Append => !matches!(e.value, Value::Str(_)),
+                Function::Read => matches!(e.value, Value::Nil | Value::List(_)),
+                _ => false,
+            });
+        if list_append {
+            SpecName::ListAppend
+        } else if keyed || appends {
+            SpecName::Kv
+        } else {
+            SpecName::CasRegister
+        }
     }
 }
 

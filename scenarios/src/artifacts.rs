@@ -1,0 +1,119 @@
+//! What a failing run leaves behind, to be replayed and looked at: its history, the
+//! fault plan applied, the full trace, the report, and a picture.
+
+use std::path::{Path, PathBuf};
+
+use checkers::check::check_history;
+use checkers::spec::SpecName;
+
+use crate::config::RunConfig;
+use crate::report::{RunError, RunReport};
+use crate::workload::Mix;
+
+/// Why the artifacts could not be written.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ArtifactError {
+    /// A file could not be written.
+    #[error("{path}: cannot write: {source}")]
+    Write {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The traced rerun could not run.
+    #[error(transparent)]
+    Run(#[from] RunError),
+    /// The traced rerun differed from the run: the model is not deterministic.
+    #[error("nondeterminism: seed {seed} gave trace hash {first:016x} and, traced, {second:016x}")]
+    Nondeterministic {
+        /// The seed.
+        seed: u64,
+        /// The run's hash.
+        first: u64,
+        /// The traced rerun's.
+        second: u64,
+    },
+    /// The history could not be checked for the picture.
+    #[error("the picture: {0}")]
+    Picture(String),
+}
+
+/// Where a failing run's artifacts go under `root`: `MODEL-SCENARIO-SEED`.
+pub fn dir(root: &Path, report: &RunReport) -> PathBuf {
+    root.join(format!(
+        "{}-{}-{}",
+        report.model, report.scenario, report.seed
+    ))
+}
+
+fn write_file(path: &Path, text: impl AsRef<[u8]>) -> Result<(), ArtifactError> {
+    std::fs::write(path, text).map_err(|source| ArtifactError::Write {
+        path: path.to_owned(),
+        source,
+    })
+}
+
+/// Writes `report`'s artifacts (a run of `base` with the report's seed) under `root`:
+/// `history.jsonl`, `plan.json`, `trace.txt` (from a traced rerun with `run`, which
+/// must give the same trace hash), `report.txt` and `viz.html`. Returns the folder.
+pub fn write(
+    root: &Path,
+    base: &RunConfig,
+    report: &RunReport,
+    run: &dyn Fn(&RunConfig) -> Result<RunReport, RunError>,
+) -> Result<PathBuf, ArtifactError> {
+    let dir = dir(root, report);
+    std::fs::create_dir_all(&dir).map_err(|source| ArtifactError::Write {
+        path: dir.clone(),
+        source,
+    })?;
+    write_file(&dir.join("history.jsonl"), report.history.to_jsonl())?;
+    write_file(&dir.join("plan.json"), report.plan.to_json())?;
+    let mut config = base.clone();
+    config.seed = report.seed;
+    config.trace = true;
+    let traced = run(&config)?;
+    if traced.trace_hash != report.trace_hash {
+        return Err(ArtifactError::Nondeterministic {
+            seed: report.seed,
+            first: report.trace_hash,
+            second: traced.trace_hash,
+        });
+    }
+    let trace: String = traced
+        .trace
+        .unwrap_or_default()
+        .iter()
+        .map(|e| format!("{e}\n"))
+        .collect();
+    write_file(&dir.join("trace.txt"), trace)?;
+    let mut text = Vec::new();
+    report
+        .write_text(&mut text, true)
+        .expect("writing to memory cannot fail");
+    write_file(&dir.join("report.txt"), text)?;
+    if report.panic.is_none() {
+        write_viz(&dir.join("viz.html"), report)?;
+    }
+    Ok(dir)
+}
+
+/// Writes the self-contained HTML picture of `report`'s history to `path`.
+pub fn write_viz(path: &Path, report: &RunReport) -> Result<(), ArtifactError> {
+    let model = match report.workload {
+        Some(Mix::ListAppend) => SpecName::ListAppend,
+        _ => SpecName::Kv,
+    };
+    let options = checkers::linear::Options {
+        max_memory_bytes: 256 << 20,
+        ..checkers::linear::Options::default()
+    };
+    let checked = check_history(report.history.clone(), "history", Some(model), &options)
+        .map_err(|e| ArtifactError::Picture(e.to_string()))?;
+    write_file(
+        path,
+        checkers::viz::page(&path.display().to_string(), &checked),
+    )
+}

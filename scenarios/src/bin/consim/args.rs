@@ -1,0 +1,198 @@
+//! The flags commands share: what one run is ([`ScenarioArgs`]), the clients'
+//! patterns ([`ClientArgs`]), and the parsers of closed sets of names.
+
+use std::path::PathBuf;
+
+use clap::builder::TypedValueParser;
+
+use models::client::BreakerConfig;
+use scenarios::config::{ClientSettings, RunConfig, default_mix};
+use scenarios::nemesis::Nemesis;
+use scenarios::workload::{KeyChoice, Mix, Rate, WorkloadConfig};
+use sim_core::{Duration, FaultPlan};
+
+/// What one run is: shared by `run`, `sweep` and `shrink`.
+#[derive(Clone, Debug, clap::Args)]
+pub struct ScenarioArgs {
+    /// The model (see `consim list`), bug variants included.
+    #[arg(long, value_parser = model_names())]
+    pub model: String,
+    /// The nemesis (see `consim list`).
+    #[arg(long, default_value = "swarm", value_parser = nemesis())]
+    pub scenario: Nemesis,
+    #[command(flatten)]
+    pub workload: WorkloadArgs,
+    /// Number of clients.
+    #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..=1_000))]
+    pub clients: u32,
+    /// Replicas (default: the model's own; the same as `--param replicas=N`).
+    #[arg(long)]
+    pub replicas: Option<usize>,
+    /// A model setting, `KEY=VALUE` (repeatable; `consim list` shows each model's).
+    #[arg(long = "param", value_name = "KEY=VALUE", value_parser = scenarios::matrix::parse_setting)]
+    pub params: Vec<(String, String)>,
+    #[command(flatten)]
+    pub client: ClientArgs,
+    /// Retry without idempotency keys (each attempt a new request id).
+    #[arg(long)]
+    pub no_idempotency: bool,
+    /// Retry timed-out writes even without idempotency keys (unsafe: a write may
+    /// apply twice).
+    #[arg(long)]
+    pub unsafe_retries: bool,
+    /// How long each fault spell lasts, in milliseconds (default: 100 to 1,200, drawn
+    /// per spell); see `consim list`.
+    #[arg(long, value_name = "MS", value_parser = spell_ms())]
+    pub spell_ms: Option<u64>,
+    /// Apply the faults of this plan file (JSON) instead of generating them.
+    #[arg(long, value_name = "FILE")]
+    pub plan: Option<PathBuf>,
+}
+
+/// The workload's flags.
+#[derive(Clone, Debug, clap::Args)]
+pub struct WorkloadArgs {
+    /// The workload mix (default: the model's own, see `consim list`).
+    #[arg(long, value_parser = mix())]
+    pub workload: Option<Mix>,
+    /// Operations the clients perform in all (the final reads not counted; default
+    /// 200). With --rate, a cap on the operations that arrive (default: none).
+    #[arg(long, value_name = "N")]
+    pub ops: Option<u64>,
+    /// Keys the workload uses.
+    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u64).range(1..))]
+    pub keys: u64,
+    /// Choose keys from a Zipf distribution with this exponent instead of uniformly.
+    #[arg(long, value_name = "S")]
+    pub zipf: Option<f64>,
+    /// Out of 100: reads (the rest are writes, appends or cas).
+    #[arg(long, default_value_t = 50, value_parser = clap::value_parser!(u8).range(0..=100))]
+    pub read_percent: u8,
+    /// Out of 100: compare-and-sets (the kv workload only).
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u8).range(0..=100))]
+    pub cas_percent: u8,
+    /// The longest pause a client takes between operations, in milliseconds (uniform;
+    /// 0 is a tight closed loop). Sets the request rate: about clients / (latency +
+    /// think/2) operations per second.
+    #[arg(long, default_value_t = 0, conflicts_with = "rate")]
+    pub think_ms: u64,
+    /// Open loop: operations arrive at each client at this rate (per second, Poisson)
+    /// for the whole fault window and queue there, however the store is doing.
+    #[arg(long, value_name = "OPS_PER_S", allow_negative_numbers = true)]
+    pub rate: Option<Rate>,
+}
+
+impl WorkloadArgs {
+    /// The workload of `model`.
+    pub fn config(&self, model: &str) -> WorkloadConfig {
+        let default_ops = if self.rate.is_some() { u64::MAX } else { 200 };
+        WorkloadConfig {
+            mix: self.workload.unwrap_or_else(|| default_mix(model)),
+            ops: self.ops.unwrap_or(default_ops),
+            keys: self.keys,
+            key_choice: match self.zipf {
+                Some(s) => KeyChoice::Zipf { s },
+                None => KeyChoice::Uniform,
+            },
+            read_percent: self.read_percent,
+            cas_percent: self.cas_percent,
+            think: Duration::from_millis(self.think_ms),
+            rate: self.rate,
+        }
+    }
+}
+
+impl ScenarioArgs {
+    /// The run these flags describe, with `seed`, checked before it runs.
+    pub fn config(&self, seed: u64) -> anyhow::Result<RunConfig> {
+        let mut config = RunConfig::new(&self.model, seed);
+        config.nemesis = self.scenario;
+        if let Some(path) = &self.plan {
+            config.plan = Some(FaultPlan::load(path)?);
+        }
+        config.workload = Some(self.workload.config(&self.model));
+        config.clients = self.clients;
+        config.params.settings = self.params.iter().cloned().collect();
+        if let Some(n) = self.replicas {
+            config.params = config.params.with("replicas", n);
+        }
+        config.client = self.client.settings();
+        config.client.idempotency = !self.no_idempotency;
+        config.client.retry.retry_unsafe = self.unsafe_retries;
+        config.spell = self.spell_ms.map(Duration::from_millis);
+        scenarios::run::validate(&config)?;
+        Ok(config)
+    }
+}
+
+/// The client patterns `run`, `sweep`, `shrink` and `matrix` share.
+#[derive(Clone, Debug, clap::Args)]
+pub struct ClientArgs {
+    /// How long a client waits for an answer, in milliseconds.
+    #[arg(long, default_value_t = 500, value_parser = clap::value_parser!(u64).range(1..))]
+    pub timeout_ms: u64,
+    /// Attempts per operation (1: no retries).
+    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..=100))]
+    pub attempts: u32,
+    /// Open a circuit breaker after this many failed operations in a row.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub breaker: Option<u32>,
+}
+
+impl ClientArgs {
+    /// The patterns these flags turn on.
+    pub fn settings(&self) -> ClientSettings {
+        let mut client = ClientSettings {
+            timeout: Duration::from_millis(self.timeout_ms),
+            ..ClientSettings::default()
+        };
+        client.retry.max_attempts = self.attempts;
+        client.breaker = self.breaker.map(|threshold| BreakerConfig {
+            threshold,
+            cooldown: Duration::from_millis(1_000),
+        });
+        client
+    }
+}
+
+/// The catalog's model names.
+pub fn model_names() -> clap::builder::PossibleValuesParser {
+    clap::builder::PossibleValuesParser::new(models::catalog().iter().map(|m| m.name))
+}
+
+/// A nemesis, by name.
+pub fn nemesis() -> impl TypedValueParser<Value = Nemesis> {
+    clap::builder::PossibleValuesParser::new(Nemesis::names())
+        .map(|name| Nemesis::from_name(&name).expect("a possible value is a nemesis"))
+}
+
+/// A workload mix, by name.
+pub fn mix() -> impl TypedValueParser<Value = Mix> {
+    clap::builder::PossibleValuesParser::new(Mix::ALL.map(Mix::name))
+        .map(|name| Mix::from_name(&name).expect("a possible value is a mix"))
+}
+
+/// Spells from 1 ms to 3 s: a spell must fit the 4 s fault window after its start
+/// (50 to 400 ms in).
+pub fn spell_ms() -> clap::builder::RangedU64ValueParser<u64> {
+    clap::value_parser!(u64).range(1..=3_000)
+}
+
+/// A number of bytes, with K, M or G.
+pub fn parse_bytes(text: &str) -> Result<u64, String> {
+    let (digits, scale) = match text.trim().to_ascii_uppercase().chars().last() {
+        Some('K') => (&text[..text.len() - 1], 1u64 << 10),
+        Some('M') => (&text[..text.len() - 1], 1 << 20),
+        Some('G') => (&text[..text.len() - 1], 1 << 30),
+        _ => (text, 1),
+    };
+    digits
+        .trim()
+        .parse::<u64>()
+        .ok()
+        .and_then(|n| n.checked_mul(scale))
+        .filter(|&n| n > 0)
+        .ok_or_else(|| {
+            format!("expected a positive number of bytes such as 2G or 500M, got {text:?}")
+        })
+}

@@ -1,0 +1,129 @@
+//! `consim list`: what there is to run.
+
+use std::io::Write;
+
+use models::{Guarantee, ModelInfo};
+use scenarios::availability::{DEFINITIONS, MEASURES};
+use scenarios::exit::Exit;
+use scenarios::nemesis::Nemesis;
+use scenarios::workload::Mix;
+use serde_json::json;
+
+pub fn command(json: bool) -> anyhow::Result<Exit> {
+    let mut out = std::io::stdout().lock();
+    if json {
+        write_json(&mut out)?;
+    } else {
+        write_models(&mut out)?;
+        write_the_rest(&mut out)?;
+    }
+    Ok(Exit::Consistent)
+}
+
+fn write_json(out: &mut impl Write) -> anyhow::Result<()> {
+    for model in models::catalog() {
+        writeln!(out, "{}", json!({ "model": model }))?;
+    }
+    for nemesis in Nemesis::ALL {
+        let line = json!({ "scenario": nemesis.name(), "summary": nemesis.summary() });
+        writeln!(out, "{line}")?;
+    }
+    for mix in Mix::ALL {
+        writeln!(out, "{}", json!({ "workload": mix.name() }))?;
+    }
+    for (measure, definition) in MEASURES.iter().zip(DEFINITIONS) {
+        let line = json!({ "availability": measure, "definition": definition });
+        writeln!(out, "{line}")?;
+    }
+    Ok(())
+}
+
+fn names(gs: &[Guarantee]) -> String {
+    if gs.is_empty() {
+        return "nothing".to_owned();
+    }
+    gs.iter().map(|g| g.name()).collect::<Vec<_>>().join(", ")
+}
+
+/// Each correct model, its settings, and its bug variants under it.
+fn write_models(out: &mut impl Write) -> anyhow::Result<()> {
+    writeln!(out, "models:")?;
+    for model in models::catalog().iter().filter(|m| m.variant_of.is_none()) {
+        writeln!(out, "  {:<26} {}", model.name, model.summary)?;
+        writeln!(
+            out,
+            "  {:<26} promises: {}; workload: {}; scenario: {}",
+            "",
+            names(model.promises),
+            model.workload.name(),
+            model.default_scenario
+        )?;
+        write_settings(out, model)?;
+        for bug in models::catalog()
+            .iter()
+            .filter(|b| b.variant_of == Some(model.name))
+        {
+            writeln!(out, "    bug {:<26} {}", bug.name, bug.summary)?;
+            writeln!(
+                out,
+                "    {:<30} breaks: {}; shows under: {}",
+                "",
+                names(bug.breaks),
+                bug.default_scenario
+            )?;
+        }
+    }
+    Ok(())
+}
+
+/// `settings: replicas=5 (1 to 64): Replicas. …`, one line each.
+fn write_settings(out: &mut impl Write, model: &ModelInfo) -> anyhow::Result<()> {
+    for s in model.settings {
+        let default = match s.default {
+            "None" => "derived".to_owned(),
+            d => d.replace('_', ""),
+        };
+        writeln!(
+            out,
+            "  {:<26} --param {}={default} ({}): {}",
+            "",
+            s.name,
+            s.accepts(),
+            s.doc.split_whitespace().collect::<Vec<_>>().join(" ")
+        )?;
+    }
+    Ok(())
+}
+
+fn write_the_rest(out: &mut impl Write) -> anyhow::Result<()> {
+    writeln!(out, "scenarios (nemeses):")?;
+    for nemesis in Nemesis::ALL {
+        writeln!(out, "  {:<26} {}", nemesis.name(), nemesis.summary())?;
+    }
+    writeln!(
+        out,
+        "  (partition-halves, partition-majorities-ring, isolate-leader, bridge, one-way, \
+         crash-restart, pause and flaky-network strike in spells of 100 to 1,200 ms, or \
+         --spell-ms: shorter than the 1.5 s or so a client spends on three attempts of \
+         500 ms)"
+    )?;
+    writeln!(out, "workloads:")?;
+    writeln!(out, "  {:<26} reads and writes of registers", "register")?;
+    writeln!(out, "  {:<26} reads, writes and cas of registers", "kv")?;
+    writeln!(
+        out,
+        "  {:<26} reads of lists and appends (Elle)",
+        "list-append"
+    )?;
+    writeln!(
+        out,
+        "  (a closed loop by default; --rate R: an open loop, R operations per second per client)"
+    )?;
+    writeln!(out, "checkers:")?;
+    writeln!(out, "  {}", names(&Guarantee::ALL))?;
+    writeln!(out, "availability (run, sweep and matrix report all four):")?;
+    for (measure, definition) in MEASURES.iter().zip(DEFINITIONS) {
+        writeln!(out, "  {measure:<26} {definition}")?;
+    }
+    Ok(())
+}

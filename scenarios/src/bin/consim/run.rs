@@ -1,0 +1,109 @@
+//! `consim run`: one model, one scenario, one seed.
+
+use std::io::Write;
+use std::path::PathBuf;
+
+use anyhow::Context;
+use scenarios::exit::Exit;
+use scenarios::report::RunReport;
+use scenarios::run::{check_determinism, run};
+use serde_json::json;
+use sim_core::TraceEvent;
+
+use crate::args::ScenarioArgs;
+
+#[derive(Debug, clap::Args)]
+pub struct RunArgs {
+    #[command(flatten)]
+    pub scenario: ScenarioArgs,
+    /// The run seed: the same seed and build give the same run.
+    #[arg(long)]
+    pub seed: u64,
+    /// Print every event of the run before the summary.
+    #[arg(long)]
+    pub trace: bool,
+    /// Write the clients' history to this file (JSONL).
+    #[arg(long, value_name = "FILE")]
+    pub history: Option<PathBuf>,
+    /// Write the fault plan applied to this file (JSON; replay it with --plan).
+    #[arg(long, value_name = "FILE")]
+    pub save_plan: Option<PathBuf>,
+    /// Write a self-contained HTML picture of the history's linearizability check.
+    #[arg(long, value_name = "FILE")]
+    pub viz: Option<PathBuf>,
+    /// Run the seed twice and compare the traces event by event.
+    #[arg(long)]
+    pub check_determinism: bool,
+}
+
+pub fn command(args: RunArgs, json: bool) -> anyhow::Result<Exit> {
+    let mut config = args.scenario.config(args.seed)?;
+    config.trace = args.trace;
+    let report = if args.check_determinism {
+        checked_twice(&config)?
+    } else {
+        run(&config).context("cannot run")?
+    };
+    if args.trace {
+        let mut out = std::io::stdout().lock();
+        for event in report.trace.as_deref().unwrap_or_default() {
+            if json {
+                writeln!(out, "{}", json!({ "trace": event }))?;
+            } else {
+                writeln!(out, "{event}")?;
+            }
+        }
+    }
+    write_files(&args, &report)?;
+    let mut out = std::io::stdout().lock();
+    if json {
+        writeln!(out, "{}", report.to_json())?;
+    } else {
+        report.write_text(&mut out, true)?;
+        let replay = crate::replay_line(&config, args.scenario.plan.as_deref())?;
+        writeln!(out, "replay: {replay}")?;
+    }
+    Ok(Exit::of(
+        u64::from(report.failed()),
+        u64::from(report.inconclusive()),
+    ))
+}
+
+/// Runs `config` twice and fails, naming the first differing event, unless the two
+/// traces are the same.
+fn checked_twice(config: &scenarios::config::RunConfig) -> anyhow::Result<RunReport> {
+    let (report, divergence) = check_determinism(config).context("cannot run")?;
+    if let Some(d) = divergence {
+        let show = |e: Option<&TraceEvent>| e.map_or("(nothing)".to_owned(), ToString::to_string);
+        anyhow::bail!(
+            "nondeterminism: the two runs of seed {} differ first at event {}:\n  first run:  {}\n  second run: {}",
+            config.seed,
+            d.index,
+            show(d.first.as_ref()),
+            show(d.second.as_ref())
+        );
+    }
+    eprintln!(
+        "determinism: both runs of seed {} gave the same {} trace entries (trace_hash={:016x})",
+        config.seed,
+        report.trace.as_ref().map_or(0, Vec::len),
+        report.trace_hash
+    );
+    Ok(report)
+}
+
+/// The history, plan and picture the flags ask for.
+fn write_files(args: &RunArgs, report: &RunReport) -> anyhow::Result<()> {
+    if let Some(path) = &args.history {
+        std::fs::write(path, report.history.to_jsonl())
+            .with_context(|| format!("{}: cannot write the history", path.display()))?;
+    }
+    if let Some(path) = &args.save_plan {
+        std::fs::write(path, report.plan.to_json())
+            .with_context(|| format!("{}: cannot write the plan", path.display()))?;
+    }
+    if let Some(path) = &args.viz {
+        scenarios::artifacts::write_viz(path, report)?;
+    }
+    Ok(())
+}

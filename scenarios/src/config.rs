@@ -1,0 +1,278 @@
+//! What to run: the model, its settings, the nemesis, the workload, the clients and
+//! their patterns, the seed — everything a run is a pure function of.
+
+use models::Params;
+use models::client::{BreakerConfig, RetryPolicy};
+use serde::Serialize;
+use sim_core::nemesis::{Nemesis, Setup};
+use sim_core::{Duration, FaultPlan};
+
+use crate::workload::{Mix, WorkloadConfig};
+
+/// How long a run may go on in simulated time before the runner stops it.
+pub const SIMULATED_TIME_LIMIT: Duration = Duration::from_secs(3_600);
+
+/// The client-side patterns a scenario turns on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub struct ClientSettings {
+    /// How long one attempt waits.
+    pub timeout: Duration,
+    /// Retries.
+    pub retry: RetryPolicy,
+    /// Idempotency keys on retried requests.
+    pub idempotency: bool,
+    /// A circuit breaker.
+    pub breaker: Option<BreakerConfig>,
+}
+
+impl Default for ClientSettings {
+    fn default() -> Self {
+        ClientSettings {
+            timeout: Duration::from_millis(500),
+            retry: RetryPolicy::default(),
+            idempotency: true,
+            breaker: None,
+        }
+    }
+}
+
+/// What to run.
+#[derive(Clone, Debug)]
+pub struct RunConfig {
+    /// A model name from [`models::catalog`].
+    pub model: String,
+    /// Model parameters.
+    pub params: Params,
+    /// The nemesis.
+    pub nemesis: Nemesis,
+    /// The run seed.
+    pub seed: u64,
+    /// A fault plan to replay instead of generating one from the nemesis.
+    pub plan: Option<FaultPlan>,
+    /// Whether to record the full trace.
+    pub trace: bool,
+    /// The workload (`None`: the model's default, see [`default_mix`]).
+    pub workload: Option<WorkloadConfig>,
+    /// How many clients.
+    pub clients: u32,
+    /// The clients' patterns.
+    pub client: ClientSettings,
+    /// Faults strike inside this window from the start (and, with an open-loop
+    /// workload, operations arrive inside it).
+    pub window: Duration,
+    /// How long each fault spell lasts (`None`: the nemesis's own lengths); see
+    /// [`Setup::spell`].
+    pub spell: Option<Duration>,
+    /// The quiet time before the final reads.
+    pub quiet: Duration,
+    /// Which guarantees to judge.
+    pub checks: Checks,
+}
+
+/// Which guarantees a run judges.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Checks {
+    /// What the model promises, and what a bug variant breaks.
+    Promised,
+    /// Every guarantee (for the CAP matrix).
+    All,
+    /// None (for measuring the simulator alone).
+    None,
+}
+
+impl RunConfig {
+    /// The defaults for `model` and `seed`: no faults, the model's own workload of 200
+    /// operations, 5 clients, a 4 s fault window and 2 s of quiet.
+    pub fn new(model: &str, seed: u64) -> RunConfig {
+        RunConfig {
+            model: model.to_owned(),
+            params: Params::default(),
+            nemesis: Nemesis::None,
+            seed,
+            plan: None,
+            trace: false,
+            workload: None,
+            clients: 5,
+            client: ClientSettings::default(),
+            window: Duration::from_secs(4),
+            spell: None,
+            quiet: Duration::from_secs(2),
+            checks: Checks::Promised,
+        }
+    }
+
+    /// What the nemesis plans for: this configuration's clients, window and spells,
+    /// with `replicas` replicas.
+    pub fn setup(&self, replicas: usize) -> Setup {
+        Setup {
+            replicas,
+            clients: self.clients as usize,
+            window: self.window,
+            spell: self.spell,
+        }
+    }
+
+    /// The scenario's name: the nemesis, or `plan` for a replayed plan file.
+    pub fn scenario(&self) -> &'static str {
+        if self.plan.is_some() {
+            "plan"
+        } else {
+            self.nemesis.name()
+        }
+    }
+}
+
+/// The workload mix a catalogued model gets by default: the one its declaration
+/// names ([`models::ModelInfo::workload`]); list-append for a name the catalog does
+/// not know.
+pub fn default_mix(model: &str) -> Mix {
+    models::find(model).map_or(Mix::ListAppend, |m| m.workload)
+}
+
+/// A configuration the command line cannot say: its replay command would run
+/// something else.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("the command line has no flag for {what}; run this configuration through the library")]
+pub struct NotOnTheCommandLine {
+    /// What it cannot say.
+    pub what: &'static str,
+}
+
+impl RunConfig {
+    /// The arguments of the `run` command that runs this configuration again (after
+    /// the command itself, e.g. `cargo run --release -- run`), with `plan` as the path
+    /// of its plan file if it replays one. Only what differs from
+    /// [`RunConfig::new`]'s defaults is spelled out.
+    ///
+    /// ```
+    /// use scenarios::config::RunConfig;
+    /// use scenarios::nemesis::Nemesis;
+    /// let mut config = RunConfig::new("raft", 7);
+    /// config.nemesis = Nemesis::Swarm;
+    /// config.clients = 3;
+    /// config.params = models::Params::default().with("replicas", 3).with("pre-vote", false);
+    /// assert_eq!(
+    ///     config.replay_args(None)?.join(" "),
+    ///     "--model raft --scenario swarm --seed 7 --clients 3 --param pre-vote=false --replicas 3"
+    /// );
+    /// # Ok::<(), scenarios::config::NotOnTheCommandLine>(())
+    /// ```
+    pub fn replay_args(
+        &self,
+        plan: Option<&std::path::Path>,
+    ) -> Result<Vec<String>, NotOnTheCommandLine> {
+        let defaults = RunConfig::new(&self.model, self.seed);
+        if (self.window, self.quiet, self.checks)
+            != (defaults.window, defaults.quiet, defaults.checks)
+        {
+            return Err(NotOnTheCommandLine {
+                what: "the fault window, the quiet time or the checks",
+            });
+        }
+        let mut args = vec!["--model".to_owned(), self.model.clone()];
+        match (plan, &self.plan) {
+            (Some(_), _) => {}
+            (None, Some(_)) => {
+                return Err(NotOnTheCommandLine {
+                    what: "a fault plan without its file",
+                });
+            }
+            (None, None) => args.extend(["--scenario".to_owned(), self.nemesis.name().to_owned()]),
+        }
+        args.extend(["--seed".to_owned(), self.seed.to_string()]);
+        if let Some(w) = &self.workload {
+            args.extend(workload_args(&self.model, w));
+        }
+        if self.clients != defaults.clients {
+            args.extend(["--clients".to_owned(), self.clients.to_string()]);
+        }
+        for (name, value) in &self.params.settings {
+            match name.as_str() {
+                "replicas" => args.extend(["--replicas".to_owned(), value.clone()]),
+                _ => args.extend(["--param".to_owned(), format!("{name}={value}")]),
+            }
+        }
+        args.extend(client_args(&self.client)?);
+        if let Some(spell) = self.spell {
+            args.extend([
+                "--spell-ms".to_owned(),
+                (spell.as_nanos() / 1_000_000).to_string(),
+            ]);
+        }
+        if let Some(path) = plan {
+            args.extend(["--plan".to_owned(), path.display().to_string()]);
+        }
+        Ok(args)
+    }
+}
+
+/// The flags that set workload `w` for `model`, where it differs from the defaults.
+fn workload_args(model: &str, w: &WorkloadConfig) -> Vec<String> {
+    let base = WorkloadConfig::default();
+    let mut args = Vec::new();
+    let mut flag = |name: &str, value: String| args.extend([name.to_owned(), value]);
+    if w.mix != default_mix(model) {
+        flag("--workload", w.mix.name().to_owned());
+    }
+    let default_ops = if w.rate.is_some() { u64::MAX } else { base.ops };
+    if w.ops != default_ops {
+        flag("--ops", w.ops.to_string());
+    }
+    if w.keys != base.keys {
+        flag("--keys", w.keys.to_string());
+    }
+    if let crate::workload::KeyChoice::Zipf { s } = w.key_choice {
+        flag("--zipf", s.to_string());
+    }
+    if w.read_percent != base.read_percent {
+        flag("--read-percent", w.read_percent.to_string());
+    }
+    if w.cas_percent != base.cas_percent {
+        flag("--cas-percent", w.cas_percent.to_string());
+    }
+    if w.think != base.think {
+        flag("--think-ms", (w.think.as_nanos() / 1_000_000).to_string());
+    }
+    if let Some(rate) = w.rate {
+        flag("--rate", rate.to_string());
+    }
+    args
+}
+
+/// The flags that set the clients' patterns, where they differ from the defaults.
+fn client_args(c: &ClientSettings) -> Result<Vec<String>, NotOnTheCommandLine> {
+    let base = ClientSettings::default();
+    let mut args = Vec::new();
+    if c.timeout != base.timeout {
+        args.extend([
+            "--timeout-ms".to_owned(),
+            (c.timeout.as_nanos() / 1_000_000).to_string(),
+        ]);
+    }
+    if c.retry.max_attempts != base.retry.max_attempts {
+        args.extend(["--attempts".to_owned(), c.retry.max_attempts.to_string()]);
+    }
+    if (c.retry.base_backoff, c.retry.max_backoff)
+        != (base.retry.base_backoff, base.retry.max_backoff)
+    {
+        return Err(NotOnTheCommandLine {
+            what: "the retry backoff",
+        });
+    }
+    if !c.idempotency {
+        args.push("--no-idempotency".to_owned());
+    }
+    if c.retry.retry_unsafe {
+        args.push("--unsafe-retries".to_owned());
+    }
+    if let Some(b) = c.breaker {
+        if b.cooldown != Duration::from_millis(1_000) {
+            return Err(NotOnTheCommandLine {
+                what: "the circuit breaker's cool-down",
+            });
+        }
+        args.extend(["--breaker".to_owned(), b.threshold.to_string()]);
+    }
+    Ok(args)
+}

@@ -1,0 +1,439 @@
+//! The driver: feeds the clients their operations (closed or open loop), records the
+//! history, applies the faults decided as the run goes, and walks a run through its
+//! phases — active, quiet, final reads.
+
+use std::cell::RefCell;
+use std::collections::VecDeque;
+use std::rc::Rc;
+
+use checkers::history::{Event, EventType, Function, History, Value as HValue};
+use models::client::Client;
+use models::kv::{Outcome, Reply, Request};
+use models::{Replica, leader};
+use sim_core::nemesis::{Dynamic, Schedule};
+use sim_core::{Duration, FaultPlan, Node, NodeId, Sim, Time, TimedFault};
+
+use crate::availability::{OpRecord, RequestTally};
+use crate::config::SIMULATED_TIME_LIMIT;
+use crate::report::OpCounts;
+use crate::workload::{Mix, Workload};
+
+/// An operation in flight.
+#[derive(Clone, Copy, Debug)]
+struct InFlight {
+    client: usize,
+    process: u64,
+    /// When it arrived at its client (with a closed loop, when it was invoked).
+    arrival: Time,
+    invoked: Time,
+    request: Request,
+    final_read: bool,
+}
+
+/// What the runner does after every event: check the model's invariants.
+pub(crate) type AfterEvent<'a, R> = dyn FnMut(&Sim<R, Client<<R as Replica>::Peer>>) + 'a;
+
+/// Feeds the clients, records the history, applies dynamic faults.
+pub(crate) struct Driver {
+    clients: Vec<NodeId>,
+    /// Each client's current history process (a new one after an `info`, as Jepsen
+    /// does: the old process might still be running the operation).
+    process: Vec<u64>,
+    workload: Workload,
+    schedule: Schedule,
+    next_dynamic: usize,
+    applied: Vec<TimedFault>,
+    /// Indexed by op id.
+    in_flight: std::collections::BTreeMap<u64, InFlight>,
+    /// `(time, order, event, whether it is a final read's)`.
+    events: Vec<(Time, u64, Event, bool)>,
+    order: u64,
+    pub(crate) counts: OpCounts,
+    pub(crate) latencies: Vec<u64>,
+    /// How each workload operation went, for the availability measures.
+    pub(crate) records: Vec<OpRecord>,
+    /// Each client's final reads still to make.
+    finals: Vec<VecDeque<models::kv::Op>>,
+    /// Open loop: each client's arrivals still to come or waiting (`None`: closed loop).
+    arrivals: Option<Vec<VecDeque<Time>>>,
+    tally: Rc<RefCell<RequestTally>>,
+}
+
+impl Driver {
+    pub(crate) fn new(
+        clients: u32,
+        workload: Workload,
+        schedule: Schedule,
+        arrivals: Option<Vec<VecDeque<Time>>>,
+        tally: Rc<RefCell<RequestTally>>,
+    ) -> Driver {
+        Driver {
+            clients: Vec::new(),
+            process: (0..u64::from(clients)).collect(),
+            workload,
+            applied: schedule.plan.faults.clone(),
+            schedule,
+            next_dynamic: 0,
+            in_flight: std::collections::BTreeMap::new(),
+            events: Vec::new(),
+            order: 0,
+            counts: OpCounts::default(),
+            latencies: Vec::new(),
+            records: Vec::new(),
+            finals: Vec::new(),
+            arrivals,
+            tally,
+        }
+    }
+
+    fn record(&mut self, time: Time, event: Event, final_read: bool) {
+        self.events.push((time, self.order, event, final_read));
+        self.order += 1;
+    }
+
+    /// Hands `client` its next workload operation, if it has one: in a closed loop
+    /// after its think time, in an open loop at its next arrival (now, if that is
+    /// past).
+    fn next_op<R, C>(&mut self, sim: &mut Sim<R, C>, client: usize)
+    where
+        R: sim_core::Node,
+        C: sim_core::Node<Msg = R::Msg, Input = models::kv::Op>,
+    {
+        let now = sim.now();
+        let (arrival, at, op) = match &mut self.arrivals {
+            None => {
+                let Some(op) = self.workload.next_op() else {
+                    return;
+                };
+                let at = now + self.workload.think();
+                (at, at, op)
+            }
+            Some(queues) => {
+                let Some(arrival) = queues[client].pop_front() else {
+                    return;
+                };
+                let Some(op) = self.workload.next_op() else {
+                    return;
+                };
+                (arrival, arrival.max(now), op)
+            }
+        };
+        self.invoke(sim, client, (arrival, at), op, false);
+    }
+
+    /// Invokes `op` at `client` at `times.1`; it arrived at `times.0`.
+    fn invoke<R, C>(
+        &mut self,
+        sim: &mut Sim<R, C>,
+        client: usize,
+        times: (Time, Time),
+        op: models::kv::Op,
+        final_read: bool,
+    ) where
+        R: sim_core::Node,
+        C: sim_core::Node<Msg = R::Msg, Input = models::kv::Op>,
+    {
+        let (arrival, at) = times;
+        let process = self.process[client];
+        let (f, key, value) = describe(&op.request);
+        self.record(
+            at,
+            Event {
+                process,
+                kind: EventType::Invoke,
+                f,
+                key: Some(key),
+                value,
+                time: Some(at.as_nanos()),
+            },
+            final_read,
+        );
+        self.in_flight.insert(
+            op.id,
+            InFlight {
+                client,
+                process,
+                arrival,
+                invoked: at,
+                request: op.request,
+                final_read,
+            },
+        );
+        sim.input_client(self.clients[client], at, op);
+    }
+
+    /// Runs the whole run, calling `after_event` after every event the simulation
+    /// handles.
+    pub(crate) fn drive<R>(
+        &mut self,
+        sim: &mut Sim<R, Client<R::Peer>>,
+        quiet: Duration,
+        after_event: &mut AfterEvent<'_, R>,
+    ) where
+        R: Replica,
+    {
+        self.clients = sim.client_ids().collect();
+        for client in 0..self.clients.len() {
+            self.next_op(sim, client);
+        }
+        let mut phase = Phase::Active;
+        loop {
+            match self.next_phase(sim, phase, quiet) {
+                None => break,
+                Some(next) if next != phase => phase = next,
+                Some(_) if self.advance(sim, phase, after_event) => {}
+                Some(_) => break,
+            }
+        }
+    }
+
+    /// The phase the run is in now, given the one it was in: `None` once the final
+    /// reads have all ended.
+    fn next_phase<R>(
+        &mut self,
+        sim: &mut Sim<R, Client<R::Peer>>,
+        phase: Phase,
+        quiet: Duration,
+    ) -> Option<Phase>
+    where
+        R: Replica,
+    {
+        match phase {
+            Phase::Active if self.in_flight.is_empty() && sim.now() >= self.schedule.healed_at => {
+                Some(Phase::Quiet {
+                    until: sim.now() + quiet,
+                })
+            }
+            Phase::Quiet { until } if sim.now() >= until => {
+                self.tally.borrow_mut().stop_counting();
+                for client in 0..self.clients.len() {
+                    self.finals.push(self.workload.final_reads().into());
+                    self.next_final(sim, client);
+                }
+                Some(Phase::FinalReads)
+            }
+            Phase::FinalReads if self.in_flight.is_empty() => None,
+            _ => Some(phase),
+        }
+    }
+
+    /// Runs the simulation on to the next thing the driver must see (a time the phase
+    /// waits for, a dynamic fault, an event and the outcomes it reported); `false` when
+    /// the run cannot go on (nothing left to happen, or the time limit).
+    fn advance<R>(
+        &mut self,
+        sim: &mut Sim<R, Client<R::Peer>>,
+        phase: Phase,
+        after_event: &mut AfterEvent<'_, R>,
+    ) -> bool
+    where
+        R: Replica,
+    {
+        let wake = match phase {
+            Phase::Active if self.in_flight.is_empty() => Some(self.schedule.healed_at),
+            Phase::Quiet { until } => Some(until),
+            _ => None,
+        };
+        let next = sim.next_event_time();
+        if let Some(wake) = wake
+            && next.is_none_or(|next| next > wake)
+        {
+            sim.run_until(wake);
+            return true;
+        }
+        let Some(next) = next.filter(|&next| next <= Time::ZERO + SIMULATED_TIME_LIMIT) else {
+            return false;
+        };
+        // A fault decided as the run goes strikes once the events before its moment
+        // (and at it) are handled, each one seen by `after_event`.
+        if let Some(&dynamic) = self.schedule.dynamic.get(self.next_dynamic)
+            && dynamic.at() < next
+        {
+            self.next_dynamic += 1;
+            sim.run_until(dynamic.at());
+            self.apply_dynamic(sim, dynamic);
+            return true;
+        }
+        sim.step();
+        after_event(sim);
+        let replicas = sim.replica_ids().count();
+        let outputs: Vec<_> = sim.drain_client_outputs().collect();
+        for emitted in outputs {
+            self.complete(emitted.time, &emitted.output);
+            let client = emitted.node.index() - replicas;
+            if phase == Phase::FinalReads {
+                self.next_final(sim, client);
+            } else {
+                self.next_op(sim, client);
+            }
+        }
+        true
+    }
+
+    /// Counts what never ended, however the run stopped (the time limit, or a panic):
+    /// the workload operations in flight, and in an open loop those still waiting at
+    /// their clients.
+    pub(crate) fn finish(&mut self) {
+        let mut unfinished: Vec<OpRecord> = self
+            .in_flight
+            .values()
+            .filter(|f| !f.final_read)
+            .map(|f| OpRecord {
+                client: f.client,
+                arrival: f.arrival,
+                ended: None,
+                ok: false,
+            })
+            .collect();
+        for (client, queue) in self.arrivals.iter_mut().flatten().enumerate() {
+            unfinished.extend(queue.drain(..).map(|arrival| OpRecord {
+                client,
+                arrival,
+                ended: None,
+                ok: false,
+            }));
+        }
+        self.counts.unfinished = unfinished.len() as u64;
+        self.records.extend(unfinished);
+    }
+
+    fn next_final<R, C>(&mut self, sim: &mut Sim<R, C>, client: usize)
+    where
+        R: sim_core::Node,
+        C: sim_core::Node<Msg = R::Msg, Input = models::kv::Op>,
+    {
+        if let Some(op) = self.finals.get_mut(client).and_then(|q| q.pop_front()) {
+            let at = sim.now();
+            self.invoke(sim, client, (at, at), op, true);
+        }
+    }
+
+    /// Applies a fault decided as the run goes: isolating whoever leads now (or the
+    /// replica the nemesis named, if nobody does).
+    fn apply_dynamic<R, C>(&mut self, sim: &mut Sim<R, C>, dynamic: Dynamic)
+    where
+        R: Replica,
+        C: Node<Msg = R::Msg>,
+    {
+        let Dynamic::IsolateLeader { fallback, .. } = dynamic;
+        let target = leader(sim).unwrap_or(fallback);
+        let replicas = sim.replica_ids().count();
+        for fault in dynamic.faults(target, replicas, self.clients.len()) {
+            sim.schedule_fault(fault.at, fault.fault.clone())
+                .expect("an isolation of an existing replica is a valid fault");
+            self.applied.push(fault);
+        }
+    }
+
+    fn complete(&mut self, time: Time, outcome: &Outcome) {
+        let id = outcome.id();
+        let flight = self
+            .in_flight
+            .remove(&id)
+            .unwrap_or_else(|| panic!("an outcome for operation {id}, which is not in flight"));
+        let (f, key, invoked_value) = describe(&flight.request);
+        let list = self.workload.config().mix == Mix::ListAppend;
+        let (kind, value) = match outcome {
+            Outcome::Ok { reply, .. } => {
+                (EventType::Ok, completed_value(reply, invoked_value, list))
+            }
+            Outcome::Fail { .. } => (EventType::Fail, invoked_value),
+            Outcome::Info { .. } => (EventType::Info, invoked_value),
+        };
+        if !flight.final_read {
+            self.records.push(OpRecord {
+                client: flight.client,
+                arrival: flight.arrival,
+                ended: Some(time),
+                ok: kind == EventType::Ok,
+            });
+            match kind {
+                EventType::Ok => {
+                    self.counts.ok += 1;
+                    self.latencies
+                        .push(time.saturating_since(flight.invoked).as_nanos());
+                }
+                EventType::Fail => self.counts.fail += 1,
+                EventType::Info | EventType::Invoke => self.counts.info += 1,
+            }
+        }
+        if kind == EventType::Info {
+            // Jepsen: the process might still be running the operation, so the
+            // client goes on as a new process.
+            let count = self.process_count();
+            if let Some(slot) = self.process.iter_mut().find(|p| **p == flight.process) {
+                *slot += count;
+            }
+        }
+        self.record(
+            time,
+            Event {
+                process: flight.process,
+                kind,
+                f,
+                key: Some(key),
+                value,
+                time: Some(time.as_nanos()),
+            },
+            flight.final_read,
+        );
+    }
+
+    fn process_count(&self) -> u64 {
+        self.process.len() as u64
+    }
+
+    /// The history, in time order (ties in the order things happened).
+    pub(crate) fn history(&self) -> History {
+        let mut events = self.events.clone();
+        events.sort_by_key(|(time, order, _, _)| (time.as_nanos(), *order));
+        let mut history = History::default();
+        for (line, (_, _, event, final_read)) in events.into_iter().enumerate() {
+            if final_read {
+                history.finals.push(line);
+            }
+            history.push(event, line + 1);
+        }
+        history
+    }
+
+    pub(crate) fn applied_plan(&self) -> FaultPlan {
+        let mut faults = self.applied.clone();
+        faults.sort_by_key(|f| f.at.as_nanos());
+        FaultPlan { faults }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Phase {
+    Active,
+    Quiet { until: Time },
+    FinalReads,
+}
+
+/// A request as a history event's function, key and invocation value.
+fn describe(request: &Request) -> (Function, HValue, HValue) {
+    let int = |v: u64| HValue::Int(v as i64);
+    match *request {
+        Request::Read { key } => (Function::Read, int(key), HValue::Nil),
+        Request::Write { key, value } => (Function::Write, int(key), int(value)),
+        Request::Cas { key, from, to } => (
+            Function::Cas,
+            int(key),
+            HValue::List(vec![int(from), int(to)]),
+        ),
+        Request::Append { key, value } => (Function::Append, int(key), int(value)),
+    }
+}
+
+/// The value an `ok` event carries: what was read, or the invocation's value.
+fn completed_value(reply: &Reply, invoked: HValue, list: bool) -> HValue {
+    let int = |v: u64| HValue::Int(v as i64);
+    match reply {
+        Reply::Read(None) if list => HValue::List(Vec::new()),
+        Reply::Read(None) => HValue::Nil,
+        Reply::Read(Some(v)) => int(*v),
+        Reply::ReadList(items) => HValue::List(items.iter().copied().map(int).collect()),
+        Reply::Written | Reply::Swapped | Reply::Appended | Reply::CasMismatch(_) => invoked,
+    }
+}
