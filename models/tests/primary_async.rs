@@ -1,4 +1,6 @@
-//! `primary-async` under every kind of fault, and `session-token-ignored` caught.
+//! `primary-async` under every one of the runner's nemeses ([`sim_core::nemesis`]),
+//! and `session-token-ignored` caught in a pinned number of seeds. The tests of one
+//! exact situation (a wall clock stepped back, a slow link) script their faults.
 //!
 //! The version order is the primary's log (every replica applies it, a prefix at a
 //! time), so the session guarantees are checked against log positions: registers on
@@ -14,7 +16,8 @@ use models::primary_async::{
     SESSION_TOKEN_IGNORED,
 };
 use models::{ModelError, Params, Replica};
-use quorum_support::{Gen, ModelSim, Nemesis, Record, RunSpec, plan, run};
+use quorum_support::{Gen, ModelSim, Record, RunSpec, Tally, run, run_with_isolations};
+use sim_core::nemesis::Nemesis;
 use sim_core::{Duration, NodeId};
 
 fn mixed(g: &mut Gen, _client: usize) -> Request {
@@ -48,14 +51,6 @@ fn positions(log: &imbl::Vector<Request>) -> BTreeMap<(Key, Value), u64> {
 /// The first broken session guarantee or lost write, judged by the primary's `log`.
 fn session_violation(history: &[Record], log: &imbl::Vector<Request>) -> Option<String> {
     let at = positions(log);
-    let final_list = |key: Key| -> Vec<Value> {
-        log.iter()
-            .filter_map(|r| match *r {
-                Request::Append { key: k, value } if k == key => Some(value),
-                _ => None,
-            })
-            .collect()
-    };
     for record in history.iter().filter(|r| r.ok() && r.request.is_write()) {
         let written = (record.request.key(), record.request.written()?);
         if !at.contains_key(&written) {
@@ -65,62 +60,104 @@ fn session_violation(history: &[Record], log: &imbl::Vector<Request>) -> Option<
         }
     }
     let clients: std::collections::BTreeSet<NodeId> = history.iter().map(|r| r.client).collect();
-    for client in clients {
-        // Per key: the newest log position this session wrote or read.
-        let mut wrote: BTreeMap<Key, u64> = BTreeMap::new();
-        let mut read: BTreeMap<Key, u64> = BTreeMap::new();
-        let mut own_appends: BTreeMap<Key, Vec<Value>> = BTreeMap::new();
-        let mut last_write = 0;
-        for record in history.iter().filter(|r| r.client == client && r.ok()) {
-            let key = record.request.key();
-            let Outcome::Ok { reply, .. } = &record.outcome else {
-                unreachable!()
-            };
-            let seen = match (record.request, reply) {
-                (Request::Read { .. }, Reply::Read(None)) => 0,
-                (Request::Read { .. }, Reply::Read(Some(v))) => at[&(key, *v)],
-                (Request::Read { .. }, Reply::ReadList(list)) => {
-                    let whole = final_list(key);
-                    if !whole.starts_with(list) {
-                        return Some(format!("{record:?} is not a prefix of {whole:?}"));
-                    }
-                    if let Some(v) = own_appends
-                        .get(&key)
-                        .into_iter()
-                        .flatten()
-                        .find(|v| !list.contains(v))
-                    {
-                        return Some(format!("read-your-writes: {record:?} lacks own append {v}"));
-                    }
-                    list.last().map_or(0, |v| at[&(key, *v)])
+    clients.into_iter().find_map(|client| {
+        let mut session = Session::default();
+        history
+            .iter()
+            .filter(|r| r.client == client && r.ok())
+            .find_map(|record| session.check(record, log, &at))
+    })
+}
+
+/// The list `key` holds at the end of the primary's `log`.
+fn final_list(log: &imbl::Vector<Request>, key: Key) -> Vec<Value> {
+    log.iter()
+        .filter_map(|r| match *r {
+            Request::Append { key: k, value } if k == key => Some(value),
+            _ => None,
+        })
+        .collect()
+}
+
+/// What one client's session has seen so far.
+#[derive(Default)]
+struct Session {
+    /// Per key: the newest log position this session wrote.
+    wrote: BTreeMap<Key, u64>,
+    /// Per key: the newest log position this session read.
+    read: BTreeMap<Key, u64>,
+    /// Per key: the values this session appended.
+    own_appends: BTreeMap<Key, Vec<Value>>,
+    /// The log position of this session's last write.
+    last_write: u64,
+}
+
+impl Session {
+    /// Takes in `record`, an operation of this session that succeeded: the session
+    /// guarantee it breaks, if any, given the primary's `log` and where in it each
+    /// write landed (`at`).
+    fn check(
+        &mut self,
+        record: &Record,
+        log: &imbl::Vector<Request>,
+        at: &BTreeMap<(Key, Value), u64>,
+    ) -> Option<String> {
+        let key = record.request.key();
+        let Outcome::Ok { reply, .. } = &record.outcome else {
+            unreachable!("only operations that succeeded")
+        };
+        let seen = match (record.request, reply) {
+            (Request::Read { .. }, Reply::Read(None)) => 0,
+            (Request::Read { .. }, Reply::Read(Some(v))) => at[&(key, *v)],
+            (Request::Read { .. }, Reply::ReadList(list)) => {
+                let whole = final_list(log, key);
+                if !whole.starts_with(list) {
+                    return Some(format!("{record:?} is not a prefix of {whole:?}"));
                 }
-                (request, _) => {
-                    let position = at[&(key, request.written().expect("a write"))];
-                    if position <= last_write {
-                        return Some(format!("monotonic writes: {record:?} at {position}"));
-                    }
-                    last_write = position;
-                    if let Request::Append { value, .. } = request {
-                        own_appends.entry(key).or_default().push(value);
-                    }
-                    wrote.insert(key, position);
-                    continue;
+                if let Some(v) = self
+                    .own_appends
+                    .get(&key)
+                    .into_iter()
+                    .flatten()
+                    .find(|v| !list.contains(v))
+                {
+                    return Some(format!("read-your-writes: {record:?} lacks own append {v}"));
                 }
-            };
-            if let Some(&w) = wrote.get(&key).filter(|&&w| seen < w) {
-                return Some(format!(
-                    "read-your-writes: {record:?} saw {seen}, wrote {w}"
-                ));
+                list.last().map_or(0, |v| at[&(key, *v)])
             }
-            if let Some(&r) = read.get(&key).filter(|&&r| seen < r) {
-                return Some(format!(
-                    "monotonic reads: {record:?} saw {seen}, had seen {r}"
-                ));
+            (request, _) => {
+                let position = at[&(key, request.written().expect("a write"))];
+                return self.wrote(record, request, position);
             }
-            read.insert(key, seen);
+        };
+        if let Some(&w) = self.wrote.get(&key).filter(|&&w| seen < w) {
+            return Some(format!(
+                "read-your-writes: {record:?} saw {seen}, wrote {w}"
+            ));
         }
+        if let Some(&r) = self.read.get(&key).filter(|&&r| seen < r) {
+            return Some(format!(
+                "monotonic reads: {record:?} saw {seen}, had seen {r}"
+            ));
+        }
+        self.read.insert(key, seen);
+        None
     }
-    None
+
+    /// Takes in the write `request` of `record`, which landed at `position`: a broken
+    /// monotonic-writes guarantee, if it is one.
+    fn wrote(&mut self, record: &Record, request: Request, position: u64) -> Option<String> {
+        if position <= self.last_write {
+            return Some(format!("monotonic writes: {record:?} at {position}"));
+        }
+        self.last_write = position;
+        let key = request.key();
+        if let Request::Append { value, .. } = request {
+            self.own_appends.entry(key).or_default().push(value);
+        }
+        self.wrote.insert(key, position);
+        None
+    }
 }
 
 fn primary_log(sim: &ModelSim<PrimaryAsync>) -> imbl::Vector<Request> {
@@ -144,81 +181,149 @@ fn assert_caught_up(sim: &ModelSim<PrimaryAsync>, seed: u64) {
     }
 }
 
-fn sweep_correct(kind: Nemesis, seeds: u64) {
+fn sweep_correct(nemeses: &[Nemesis], seeds: u64) {
     let model = model(true);
-    let replicas: Vec<NodeId> = (0..3).map(NodeId).collect();
-    for seed in 0..seeds {
-        let spec = RunSpec::new(seed, plan(kind, seed, &replicas), 150);
-        let (sim, history) = run(&model, &spec, mixed, |_| {});
-        assert!(
-            history.iter().any(Record::ok),
-            "seed {seed}: nothing succeeded"
-        );
-        if let Some(v) = session_violation(&history, &primary_log(&sim)) {
-            panic!("seed {seed} {kind:?}: {v}");
+    for &nemesis in nemeses {
+        for seed in 0..seeds {
+            let spec = RunSpec::new(seed, nemesis, 3, 150);
+            let (sim, history) = run(&model, &spec, mixed, |_| {});
+            let name = nemesis.name();
+            assert!(
+                history.iter().any(Record::ok),
+                "seed {seed} {name}: nothing succeeded"
+            );
+            if let Some(v) = session_violation(&history, &primary_log(&sim)) {
+                panic!("seed {seed} {name}: {v}");
+            }
+            assert_caught_up(&sim, seed);
         }
-        assert_caught_up(&sim, seed);
     }
 }
 
 #[test]
 fn primary_async_keeps_sessions_without_faults() {
-    sweep_correct(Nemesis::None, 50);
+    sweep_correct(&[Nemesis::None], 50);
 }
 
 #[test]
 fn primary_async_keeps_sessions_under_partitions() {
-    sweep_correct(Nemesis::Partitions, 200);
+    sweep_correct(
+        &[
+            Nemesis::PartitionHalves,
+            Nemesis::PartitionMajority,
+            Nemesis::PartitionMajoritiesRing,
+            Nemesis::Bridge,
+            Nemesis::OneWay,
+        ],
+        200,
+    );
+}
+
+#[test]
+fn primary_async_keeps_sessions_when_the_primary_is_cut_off() {
+    sweep_correct(&[Nemesis::IsolateLeader, Nemesis::LeaderChurn], 200);
+}
+
+/// The primary is the leader the runner's isolations cut off; `Isolations` finds it
+/// through `models::leader`, as the runner does.
+#[test]
+fn isolate_leader_cuts_off_the_primary() {
+    for seed in 0..20 {
+        let spec = RunSpec::new(seed, Nemesis::IsolateLeader, 3, 150);
+        let (_, _, isolations) = run_with_isolations(&model(true), &spec, mixed, |_| {});
+        assert_eq!(
+            isolations.cut_off.len(),
+            spec.schedule.dynamic.len(),
+            "seed {seed}"
+        );
+        assert!(!isolations.cut_off.is_empty(), "seed {seed}");
+        assert!(
+            isolations.cut_off.iter().all(|&id| id == PRIMARY),
+            "seed {seed}: {:?}",
+            isolations.cut_off
+        );
+    }
 }
 
 #[test]
 fn primary_async_keeps_sessions_under_crash_restart() {
-    sweep_correct(Nemesis::CrashRestart, 200);
+    sweep_correct(&[Nemesis::CrashRestart, Nemesis::Pause], 200);
 }
 
 #[test]
 fn primary_async_keeps_sessions_under_clock_skew() {
-    sweep_correct(Nemesis::ClockSkew, 200);
+    sweep_correct(&[Nemesis::ClockSkew], 200);
+}
+
+/// `flaky-network`: bursts of loss and duplication, and of slow links.
+#[test]
+fn primary_async_keeps_sessions_under_loss_duplication_and_slow_links() {
+    sweep_correct(&[Nemesis::FlakyNetwork], 200);
 }
 
 #[test]
-fn primary_async_keeps_sessions_under_loss_and_duplication() {
-    sweep_correct(Nemesis::LossDuplication, 200);
+fn primary_async_keeps_sessions_under_swarm() {
+    sweep_correct(&[Nemesis::Swarm], 200);
 }
 
+/// Not a test: under each nemesis, how often real time proves a read of the correct
+/// model stale, and how often `session-token-ignored` breaks a session guarantee:
+/// `cargo test --release -p models --test primary_async survey -- --ignored --nocapture`.
 #[test]
-fn primary_async_keeps_sessions_under_slow_links() {
-    sweep_correct(Nemesis::SlowLinks, 200);
-}
-
-#[test]
-fn primary_async_keeps_sessions_under_mixed_faults() {
-    sweep_correct(Nemesis::Mixed, 200);
+#[ignore]
+#[allow(clippy::print_stderr)] // A survey prints its table; it asserts nothing.
+fn survey() {
+    for nemesis in Nemesis::ALL {
+        let stale = Tally::of(0..100, |seed| {
+            let spec = RunSpec::new(seed, nemesis, 3, 150);
+            let (_, history) = run(&model(true), &spec, mixed, |_| {});
+            quorum_support::register_violation(&history).is_some()
+        });
+        let token = Tally::of(0..100, |seed| {
+            let spec = RunSpec::new(seed, nemesis, 3, 150);
+            let (sim, history) = run(&model(false), &spec, mixed, |_| {});
+            session_violation(&history, &primary_log(&sim)).is_some()
+        });
+        eprintln!("{}: stale {stale:?} token {token:?}", nemesis.name());
+    }
 }
 
 /// Followers do serve stale reads: another client's acknowledged write is not yet
-/// visible, which is why the model does not promise linearizability.
+/// visible, which is why the model does not promise linearizability. Under
+/// `flaky-network` (whose slow links hold followers back), real time alone proves a
+/// read stale in 13 of the first 50 seeds, the first of them seed 0.
 #[test]
 fn followers_serve_reads_that_miss_other_clients_acknowledged_writes() {
     let model = model(true);
-    let replicas: Vec<NodeId> = (0..3).map(NodeId).collect();
-    let stale = (0..50).any(|seed| {
-        let spec = RunSpec::new(seed, plan(Nemesis::SlowLinks, seed, &replicas), 150);
+    let tally = Tally::of(0..50, |seed| {
+        let spec = RunSpec::new(seed, Nemesis::FlakyNetwork, 3, 150);
         let (_, history) = run(&model, &spec, mixed, |_| {});
         quorum_support::register_violation(&history).is_some()
     });
-    assert!(stale, "no stale read in 50 seeds");
+    let expected = Tally {
+        seeds: 0..50,
+        first: Some(0),
+        count: 13,
+    };
+    assert_eq!(tally, expected);
 }
 
+/// A follower that ignores the session token breaks a session guarantee with no
+/// fault at all, in 19 of the first 20 seeds, the first of them seed 1.
 #[test]
 fn session_token_ignored_is_caught_within_20_seeds_without_faults() {
     let model = model(false);
-    let found = (0..20).find(|&seed| {
-        let spec = RunSpec::new(seed, plan(Nemesis::None, seed, &[NodeId(0)]), 150);
+    let tally = Tally::of(0..20, |seed| {
+        let spec = RunSpec::new(seed, Nemesis::None, 3, 150);
         let (sim, history) = run(&model, &spec, mixed, |_| {});
         session_violation(&history, &primary_log(&sim)).is_some()
     });
-    assert!(found.is_some(), "no violation in 20 seeds");
+    let expected = Tally {
+        seeds: 0..20,
+        first: Some(1),
+        count: 19,
+    };
+    assert_eq!(tally, expected);
 }
 
 /// A wall clock stepped back must not hold replication up: the primary times its
@@ -240,7 +345,7 @@ fn a_primary_whose_wall_clock_steps_back_still_retransmits() {
         },
     );
     plan.push(Time::from_nanos(1_000_000_000), Fault::Heal(cut));
-    let mut spec = RunSpec::new(7, plan, 10);
+    let mut spec = RunSpec::scripted(7, plan, 10);
     spec.clients = 1;
     let (sim, history) = run(
         &model(true),
@@ -279,7 +384,7 @@ fn a_read_behind_its_token_is_redirected_to_the_primary() {
             config: slow,
         },
     );
-    let mut spec = RunSpec::new(3, plan, 12);
+    let mut spec = RunSpec::scripted(3, plan, 12);
     spec.clients = 2;
     let mut steps = [0; 2];
     let (sim, history) = run(

@@ -7,9 +7,9 @@ use std::collections::VecDeque;
 use std::rc::Rc;
 
 use checkers::history::{Event, EventType, Function, History, Value as HValue};
+use models::Replica;
 use models::client::Client;
 use models::kv::{Outcome, Reply, Request};
-use models::{Replica, leader};
 use sim_core::nemesis::{Dynamic, Schedule};
 use sim_core::{Duration, FaultPlan, Node, NodeId, Sim, Time, TimedFault};
 
@@ -315,14 +315,8 @@ impl Driver {
         R: Replica,
         C: Node<Msg = R::Msg>,
     {
-        let Dynamic::IsolateLeader { fallback, .. } = dynamic;
-        let target = leader(sim).unwrap_or(fallback);
-        let replicas = sim.replica_ids().count();
-        for fault in dynamic.faults(target, replicas, self.clients.len()) {
-            sim.schedule_fault(fault.at, fault.fault.clone())
-                .expect("an isolation of an existing replica is a valid fault");
-            self.applied.push(fault);
-        }
+        let (_, faults) = models::strike(sim, dynamic, self.clients.len());
+        self.applied.extend(faults);
     }
 
     fn complete(&mut self, time: Time, outcome: &Outcome) {

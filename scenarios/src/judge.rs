@@ -5,7 +5,7 @@
 use std::cell::OnceCell;
 
 use checkers::check::check_history;
-use checkers::convergence::{ConvergenceReport, Fate, check_convergence};
+use checkers::convergence::{ConvergenceReport, Fate, KeyConvergence, check_convergence};
 use checkers::history::{History, Operation};
 use checkers::linear::{Options, Outcome as LinOutcome, Verdict};
 use checkers::session::{Guarantee as SessionGuarantee, SessionReport, check_sessions};
@@ -130,36 +130,33 @@ fn converged(report: &ConvergenceReport) -> Judgement {
             reason: "no final reads completed".to_owned(),
         };
     }
-    let diverged: Vec<String> = report
-        .keys
-        .iter()
-        .filter(|k| !k.converged)
-        .flat_map(|k| k.problems.iter().cloned())
-        .collect();
-    if diverged.is_empty() {
-        Judgement::Ok
-    } else {
-        Judgement::Violation {
-            explanation: diverged.join(" "),
-        }
-    }
+    problems_of(report, |k| !k.converged)
 }
 
 /// No lost writes: every acknowledged write is in the final state.
 fn nothing_lost(report: &ConvergenceReport) -> Judgement {
-    let lost: Vec<String> = report
+    problems_of(report, |k| {
+        k.elements.get(&Fate::Lost).is_some_and(|l| !l.is_empty()) || !k.lost_updates.is_empty()
+    })
+}
+
+/// A violation explained by the problems of the keys `violates` picks, or ok if it
+/// picks none.
+fn problems_of(
+    report: &ConvergenceReport,
+    violates: impl Fn(&KeyConvergence) -> bool,
+) -> Judgement {
+    let problems: Vec<String> = report
         .keys
         .iter()
-        .filter(|k| {
-            k.elements.get(&Fate::Lost).is_some_and(|l| !l.is_empty()) || !k.lost_updates.is_empty()
-        })
+        .filter(|k| violates(k))
         .flat_map(|k| k.problems.iter().cloned())
         .collect();
-    if lost.is_empty() {
+    if problems.is_empty() {
         Judgement::Ok
     } else {
         Judgement::Violation {
-            explanation: lost.join(" "),
+            explanation: problems.join(" "),
         }
     }
 }

@@ -1767,3 +1767,163 @@ mod properties {
         }
     }
 }
+
+/// One run per model, pinned: seed 1 under the model's default nemesis, its trace
+/// hash and whether it failed. A change that alters runs fails here first; if the
+/// change is deliberate, re-pin the hashes in the same commit and say why in its
+/// message. A model added to the catalog fails here, printing the line that pins it.
+#[test]
+fn golden_trace_hashes_per_model() {
+    const GOLDEN: &[(&str, &str, bool)] = &[
+        ("single-copy", "22bb0f7291b5acee", false),
+        ("retry-without-idempotency", "dbff203239b2cbfc", true),
+        ("raft", "e59f2d40c7558d4f", false),
+        ("raft-commit-old-term", "ac0eaac35687a7e5", true),
+        ("raft-stale-read", "2f17397916e633eb", false),
+        ("raft-lease-drift", "4e9c94db36e8cab5", false),
+        ("raft-ack-before-sync", "4437e03619492a56", false),
+        ("abd", "6572047b81e9aa8b", false),
+        ("abd-no-write-back", "9e56408c699abcc8", false),
+        ("quorum-overlap", "d09dfda27332cd78", true),
+        ("primary-async", "9c4e7ea43a02fea7", false),
+        ("session-token-ignored", "287cbf99a0a9cf78", true),
+        ("dynamo", "598a866f1e2234ee", false),
+        ("dynamo-crdt", "f445865e371887f9", false),
+    ];
+    for info in models::catalog() {
+        let mut config = scenarios::config::RunConfig::new(info.name, 1);
+        config.nemesis = scenarios::nemesis::Nemesis::from_name(info.default_scenario).unwrap();
+        let report = scenarios::run::run(&config).unwrap();
+        let measured = (format!("{:016x}", report.trace_hash), report.failed());
+        let Some(&(_, hash, failed)) = GOLDEN.iter().find(|g| g.0 == info.name) else {
+            panic!(
+                "{name} has no golden trace hash; pin its run with this line:\n\
+                 (\"{name}\", \"{}\", {}),",
+                measured.0,
+                measured.1,
+                name = info.name,
+            );
+        };
+        let scenario = info.default_scenario;
+        assert_eq!(
+            measured,
+            (hash.to_owned(), failed),
+            "{} under {scenario} seed 1",
+            info.name
+        );
+    }
+}
+
+/// Sweeps `model` (with `settings`) under `nemesis` on seeds `0..seeds`.
+fn sweep_totals(
+    model: &str,
+    settings: &[(&str, &str)],
+    nemesis: &str,
+    seeds: u64,
+) -> scenarios::sweep::SweepTotals {
+    use scenarios::config::RunConfig;
+    let mut config = RunConfig::new(model, 0);
+    config.nemesis = scenarios::nemesis::Nemesis::from_name(nemesis).unwrap();
+    for (key, value) in settings {
+        config.params = config.params.with(key, value);
+    }
+    let seeds: Vec<u64> = (0..seeds).collect();
+    scenarios::sweep::sweep(&config, &seeds, 2, false, |_| {}).unwrap()
+}
+
+/// The seed statistics the models' docs quote (models/src: retry_without_idempotency.rs,
+/// abd.rs, primary_async.rs), pinned: for each variant and nemesis, the first failing
+/// seed of `0..200` and how many of the 200 fail. A change that moves them re-pins
+/// them here and in the docs, in the same commit.
+#[test]
+fn the_bug_zoos_seed_statistics() {
+    let pinned: &[(&str, &str, Option<u64>, u64)] = &[
+        ("retry-without-idempotency", "pause", Some(0), 190),
+        ("retry-without-idempotency", "flaky-network", Some(0), 195),
+        ("retry-without-idempotency", "isolate-leader", Some(4), 94),
+        (
+            "retry-without-idempotency",
+            "partition-halves",
+            Some(0),
+            133,
+        ),
+        ("retry-without-idempotency", "crash-restart", None, 0),
+        ("retry-without-idempotency", "clock-skew", None, 0),
+        ("retry-without-idempotency", "one-way", None, 0),
+        ("retry-without-idempotency", "none", None, 0),
+        ("abd-no-write-back", "swarm", Some(48), 9),
+        ("abd-no-write-back", "crash-restart", Some(13), 8),
+        ("abd-no-write-back", "partition-halves", Some(124), 2),
+        ("abd-no-write-back", "none", Some(1), 2),
+        ("quorum-overlap", "one-way", Some(0), 200),
+        ("quorum-overlap", "none", Some(0), 194),
+        ("session-token-ignored", "one-way", Some(0), 199),
+        ("session-token-ignored", "leader-churn", Some(0), 200),
+    ];
+    let mut measured = Vec::new();
+    for &(model, nemesis, _, _) in pinned {
+        let totals = sweep_totals(model, &[], nemesis, 200);
+        measured.push((model, nemesis, totals.first_failure, totals.failures));
+    }
+    assert_eq!(measured, pinned);
+}
+
+/// raft.rs says why CheckQuorum is off by default: under the standard nemeses it
+/// costs availability. Pinned: operations that took effect, of all, over seeds
+/// `0..200` with PreVote on, without and with CheckQuorum.
+#[test]
+fn check_quorum_costs_availability_under_the_standard_nemeses() {
+    let mut measured = Vec::new();
+    for nemesis in ["crash-restart", "swarm"] {
+        for check_quorum in ["false", "true"] {
+            let settings = [("check-quorum", check_quorum)];
+            let totals = sweep_totals("raft", &settings, nemesis, 200);
+            assert_eq!(totals.failures, 0, "raft under {nemesis}");
+            let all = totals.ops.ok + totals.ops.fail + totals.ops.info + totals.ops.unfinished;
+            measured.push((nemesis, check_quorum, totals.ops.ok, all));
+        }
+    }
+    let pinned = [
+        // 99.6% and 99.1%.
+        ("crash-restart", "false", 39_835, 40_000),
+        ("crash-restart", "true", 39_633, 40_000),
+        // 96.8% and 96.2%.
+        ("swarm", "false", 38_706, 40_000),
+        ("swarm", "true", 38_462, 40_000),
+    ];
+    assert_eq!(measured, pinned);
+}
+
+/// Raft's cross-replica invariants are checked in every run of the runner, so a sweep
+/// of a variant that breaks one reports it: `raft-commit-old-term` commits an entry
+/// of an old term by counting replicas, which a later leader may overwrite.
+#[test]
+fn a_sweep_reports_raft_invariants_a_variant_breaks() {
+    use scenarios::config::RunConfig;
+    let mut config = RunConfig::new("raft-commit-old-term", 0);
+    config.nemesis = scenarios::nemesis::Nemesis::LeaderChurn;
+    let seeds: Vec<u64> = (0..50).collect();
+    let mut broken = Vec::new();
+    scenarios::sweep::sweep(&config, &seeds, 2, false, |report| {
+        if let Some(invariant) = &report.broken_invariant {
+            assert!(report.failed(), "seed {}: {invariant}", report.seed);
+            broken.push((report.seed, invariant.clone()));
+        }
+    })
+    .unwrap();
+    let seeds: Vec<u64> = broken.iter().map(|b| b.0).collect();
+    assert_eq!(seeds, [1, 4, 14, 24, 37, 39], "{broken:#?}");
+    // Figure 8 of the Raft paper: the overwritten entry is missing from a later leader.
+    for (seed, invariant) in &broken {
+        assert!(
+            invariant.starts_with("leader completeness: "),
+            "seed {seed}: {invariant}"
+        );
+    }
+    // The correct model keeps them on the same seeds.
+    config.model = "raft".to_owned();
+    scenarios::sweep::sweep(&config, &seeds, 2, false, |report| {
+        assert_eq!(report.broken_invariant, None, "raft seed {}", report.seed);
+    })
+    .unwrap();
+}

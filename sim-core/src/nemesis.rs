@@ -131,7 +131,9 @@ impl Nemesis {
             }
             Nemesis::Bridge => "two halves joined by one node that sees both",
             Nemesis::OneWay => "some links drop messages in one direction only",
-            Nemesis::CrashRestart => "replicas crash (losing unsynced writes) and restart",
+            Nemesis::CrashRestart => {
+                "replicas crash (losing unsynced writes) and restart, up to half of them (rounded up) at once"
+            }
             Nemesis::Pause => "replicas pause and resume, losing nothing",
             Nemesis::ClockSkew => "clocks jump by up to seconds and drift by up to 20%",
             Nemesis::FlakyNetwork => "bursts of loss, duplication and slow links",
@@ -687,7 +689,9 @@ impl Plan<'_> {
     fn crash_restart(&mut self, intensity: f64) {
         let n = self.nodes.len();
         for (start, stop) in self.spells(intensity) {
-            // A minority at a time, so that quorum protocols can go on.
+            // Up to half the replicas, rounded up (2 of 3, 3 of 5): sometimes a
+            // majority, which stalls a quorum until they restart, and which is what
+            // loses a write acknowledged before a majority synced it.
             let count = 1 + self.rng.below((n as u64).div_ceil(2).max(1)) as usize;
             let shuffled = self.shuffled_nodes();
             for &node in &shuffled[..count.min(n)] {

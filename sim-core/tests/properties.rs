@@ -226,27 +226,43 @@ pub fn check_run(
 ) -> Result<(), String> {
     let mut faults = plan.faults.clone();
     faults.sort_by_key(|f| f.at); // stable: same-instant faults keep plan order
-    let mut faults = faults.into_iter();
-    let mut outputs = outputs.iter();
-    let mut procs: Vec<Process> = (0..PROCESSES).map(|_| Process::default()).collect();
-    let mut links = Links::new(link);
+    let mut walk = Walk {
+        faults: faults.into_iter(),
+        outputs: outputs.iter(),
+        procs: (0..PROCESSES).map(|_| Process::default()).collect(),
+        links: Links::new(link),
+    };
     for (i, ev) in trace.iter().enumerate() {
-        let at = format!("event #{i} {ev}");
-        let node = ev.node;
+        walk.event(ev)
+            .map_err(|e| format!("event #{i} {ev}: {e}"))?;
+    }
+    Ok(())
+}
+
+/// What the kernel's promises say about the run so far: the faults still to come,
+/// the outputs still to see, each process and each link.
+struct Walk<'a> {
+    faults: std::vec::IntoIter<sim_core::TimedFault>,
+    outputs: std::slice::Iter<'a, (NodeId, Out)>,
+    procs: Vec<Process>,
+    links: Links,
+}
+
+impl Walk<'_> {
+    /// Checks one event of the trace against the promises, and takes it in.
+    fn event(&mut self, ev: &TraceEvent) -> Result<(), String> {
         match ev.kind {
             EventKind::Fault => {
-                let fault = faults
-                    .next()
-                    .ok_or(format!("{at}: more faults than planned"))?;
+                let fault = self.faults.next().ok_or("more faults than planned")?;
                 if fault.at != ev.time {
-                    return Err(format!("{at}: planned for {}", fault.at));
+                    return Err(format!("planned for {}", fault.at));
                 }
-                apply(&mut procs, &mut links, ev.time, &fault.fault);
+                apply(&mut self.procs, &mut self.links, ev.time, &fault.fault);
             }
             EventKind::Start => {
-                let p = &mut procs[node.unwrap().index()];
+                let p = &mut self.procs[ev.node.unwrap().index()];
                 if p.up && !p.restarting {
-                    return Err(format!("{at}: booted while up"));
+                    return Err("booted while up".into());
                 }
                 *p = Process {
                     up: true,
@@ -255,60 +271,68 @@ pub fn check_run(
                     ..Process::default()
                 };
             }
-            EventKind::Deliver | EventKind::Timer | EventKind::Input => {
-                let p = &mut procs[node.unwrap().index()];
-                if !p.up || p.paused {
-                    return Err(format!("{at}: dispatched to a node that is down or paused"));
-                }
-                if let Some(front) = p.held.pop_front() {
-                    if front != (ev.peer, ev.sent) || Some(ev.time) != p.resumed_at {
-                        return Err(format!("{at}: held {front:?} should come first"));
-                    }
-                } else if ev.kind == EventKind::Deliver {
-                    check_flight(&links, ev, true).map_err(|e| format!("{at}: {e}"))?;
-                }
-            }
+            EventKind::Deliver | EventKind::Timer | EventKind::Input => self.dispatch(ev)?,
             EventKind::Hold => {
-                let p = &mut procs[node.unwrap().index()];
+                let p = &mut self.procs[ev.node.unwrap().index()];
                 if !p.up || !p.paused {
-                    return Err(format!("{at}: held for a node that is not paused"));
+                    return Err("held for a node that is not paused".into());
                 }
                 p.held.push_back((ev.peer, ev.sent));
                 if ev.peer.is_some() {
-                    check_flight(&links, ev, true).map_err(|e| format!("{at}: {e}"))?;
+                    check_flight(&self.links, ev, true)?;
                 }
             }
-            EventKind::DropCut => {
-                let (s, t) = (ev.peer.unwrap(), node.unwrap());
-                if links.passes(s, t, ev.sent.unwrap()) {
-                    return Err(format!("{at}: dropped, but the link was never cut"));
-                }
-            }
-            EventKind::DropDown => {
-                if procs[node.unwrap().index()].up {
-                    return Err(format!("{at}: dropped as down, but the node is up"));
-                }
-            }
-            EventKind::DropLoss => {
-                let (s, t) = (ev.peer.unwrap(), node.unwrap());
-                if links
-                    .candidates(s, t, ev.time)
-                    .iter()
-                    .all(|c| c.loss.get() == 0.0)
-                {
-                    return Err(format!("{at}: lost on a link that loses nothing"));
-                }
-            }
+            EventKind::DropCut | EventKind::DropDown | EventKind::DropLoss => self.dropped(ev)?,
             EventKind::Output => {
-                let (from, out) = outputs.next().ok_or(format!("{at}: output missing"))?;
-                if Some(*from) != node {
-                    return Err(format!("{at}: output is from {from}"));
+                let (from, out) = self.outputs.next().ok_or("output missing")?;
+                if Some(*from) != ev.node {
+                    return Err(format!("output is from {from}"));
                 }
-                check_output(&mut procs[from.index()], out).map_err(|e| format!("{at}: {e}"))?;
+                check_output(&mut self.procs[from.index()], out)?;
             }
         }
+        Ok(())
     }
-    Ok(())
+
+    /// A delivery, timer or input handed to a node: it is up and not paused, and what
+    /// it held while paused comes first.
+    fn dispatch(&mut self, ev: &TraceEvent) -> Result<(), String> {
+        let p = &mut self.procs[ev.node.unwrap().index()];
+        if !p.up || p.paused {
+            return Err("dispatched to a node that is down or paused".into());
+        }
+        if let Some(front) = p.held.pop_front() {
+            if front != (ev.peer, ev.sent) || Some(ev.time) != p.resumed_at {
+                return Err(format!("held {front:?} should come first"));
+            }
+        } else if ev.kind == EventKind::Deliver {
+            check_flight(&self.links, ev, true)?;
+        }
+        Ok(())
+    }
+
+    /// A dropped message: dropped for the reason the kernel gives.
+    fn dropped(&self, ev: &TraceEvent) -> Result<(), String> {
+        let node = ev.node.unwrap();
+        match ev.kind {
+            EventKind::DropCut if self.links.passes(ev.peer.unwrap(), node, ev.sent.unwrap()) => {
+                Err("dropped, but the link was never cut".into())
+            }
+            EventKind::DropDown if self.procs[node.index()].up => {
+                Err("dropped as down, but the node is up".into())
+            }
+            EventKind::DropLoss
+                if self
+                    .links
+                    .candidates(ev.peer.unwrap(), node, ev.time)
+                    .iter()
+                    .all(|c| c.loss.get() == 0.0) =>
+            {
+                Err("lost on a link that loses nothing".into())
+            }
+            _ => Ok(()),
+        }
+    }
 }
 
 fn check_flight(links: &Links, ev: &TraceEvent, upper: bool) -> Result<(), String> {

@@ -103,12 +103,25 @@ impl RaftInvariants {
     }
 
     fn state_machine_safety(&mut self, id: NodeId, r: &RaftReplica) -> Result<(), String> {
-        let commit = r.commit_index();
+        let (commit, log) = (r.commit_index(), r.log());
+        if commit as usize > log.len() {
+            return Err(format!(
+                "state machine safety: {id} committed up to index {commit}, past the end of its log ({} entries)",
+                log.len()
+            ));
+        }
         let verified = &mut self.verified[id.index()];
-        // A commit index that went back (a restart) means the prefix is checked again.
+        // A commit index that went back (a restart) means the prefix is checked again;
+        // so does a last checked entry that changed: Raft changes a log only by
+        // truncating a suffix and appending, so a committed entry overwritten shows
+        // there.
         *verified = (*verified).min(commit);
+        let last = (*verified as usize).checked_sub(1);
+        if last.is_some_and(|i| self.committed.get(i) != log.get(i)) {
+            *verified = 0;
+        }
         for index in *verified..commit {
-            let entry = r.log()[index as usize];
+            let entry = log[index as usize];
             match self.committed.get(index as usize) {
                 Some(known) if *known != entry => {
                     return Err(format!(
@@ -145,5 +158,156 @@ impl Invariants<RaftReplica> for RaftInvariants {
                 .map_err(|e| format!("{e} (at {now})"))?;
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! Each invariant, tripped by a violation planted in the replicas' state, and
+    //! quiet on the same states without it.
+
+    use std::collections::BTreeMap;
+
+    use sim_core::{Duration, NodeId, Time};
+
+    use super::RaftInvariants;
+    use crate::Invariants;
+    use crate::client::{Dedup, RequestId};
+    use crate::kv::{Request, Store};
+    use crate::raft::{Command, Config, Entry, Index, RaftReplica, Role, Term};
+
+    /// A write of `value` to key 0, by client 9's request `value`.
+    fn write(value: u64) -> Command {
+        Command::Client {
+            id: RequestId {
+                client: NodeId(9),
+                seq: value,
+            },
+            request: Request::Write { key: 0, value },
+        }
+    }
+
+    /// A replica in `term` and `role` whose log holds `log` ((term, written value)
+    /// per entry, from index 1) committed up to `commit`.
+    fn replica(term: Term, role: Role, log: &[(Term, u64)], commit: Index) -> RaftReplica {
+        RaftReplica {
+            config: Config {
+                replicas: 3,
+                election: Duration::from_millis(300),
+                heartbeat: Duration::from_millis(50),
+                lease: None,
+                check_quorum: false,
+                pre_vote: false,
+                bug: None,
+            },
+            me: NodeId(0),
+            term,
+            voted_for: None,
+            log: log
+                .iter()
+                .map(|&(term, value)| Entry {
+                    term,
+                    command: write(value),
+                })
+                .collect(),
+            role,
+            leader_hint: None,
+            commit,
+            store: Store::default(),
+            dedup: Dedup::default(),
+            in_contact: false,
+            epoch: 0,
+            votes: Vec::new(),
+            pre_votes: None,
+            leader: None,
+            waiting: BTreeMap::new(),
+            unrouted: Vec::new(),
+            holds: 0,
+        }
+    }
+
+    /// Checks `states` in turn (each the replicas after one event) and returns the
+    /// first broken invariant.
+    fn check(states: &[Vec<RaftReplica>]) -> Result<(), String> {
+        let mut invariants = RaftInvariants::new();
+        for (i, replicas) in states.iter().enumerate() {
+            let view: Vec<Option<&RaftReplica>> = replicas.iter().map(Some).collect();
+            invariants.check(Time::ZERO + Duration::from_millis(i as u64), &view)?;
+        }
+        Ok(())
+    }
+
+    fn broken(states: &[Vec<RaftReplica>], invariant: &str) {
+        match check(states) {
+            Err(e) => assert!(e.starts_with(invariant), "{invariant}: tripped {e}"),
+            Ok(()) => panic!("{invariant}: not tripped"),
+        }
+    }
+
+    use Role::{Follower, Leader};
+
+    #[test]
+    fn election_safety_trips_on_two_leaders_in_one_term() {
+        let one = vec![replica(2, Leader, &[], 0), replica(2, Follower, &[], 0)];
+        assert_eq!(check(&[one]), Ok(()));
+        let two = vec![replica(2, Leader, &[], 0), replica(2, Leader, &[], 0)];
+        broken(&[two], "election safety");
+        // Leaders of different terms at once are allowed (a deposed one lags).
+        let lagging = vec![replica(2, Leader, &[], 0), replica(3, Leader, &[], 0)];
+        assert_eq!(check(&[lagging]), Ok(()));
+    }
+
+    #[test]
+    fn log_matching_trips_on_one_index_and_term_with_two_commands() {
+        let agree = vec![
+            replica(1, Follower, &[(1, 10)], 0),
+            replica(1, Follower, &[(1, 10)], 0),
+        ];
+        assert_eq!(check(&[agree]), Ok(()));
+        let differ = vec![
+            replica(1, Follower, &[(1, 10)], 0),
+            replica(1, Follower, &[(1, 11)], 0),
+        ];
+        broken(&[differ], "log matching");
+        // The same entry after different histories breaks it too.
+        let histories = vec![
+            replica(2, Follower, &[(1, 10), (2, 20)], 0),
+            replica(2, Follower, &[(2, 10), (2, 20)], 0),
+        ];
+        broken(&[histories], "log matching");
+    }
+
+    #[test]
+    fn leader_completeness_trips_on_a_leader_without_a_committed_entry() {
+        let committed = || {
+            vec![
+                replica(1, Follower, &[(1, 10)], 1),
+                replica(1, Follower, &[], 0),
+            ]
+        };
+        let complete = vec![
+            replica(2, Leader, &[(1, 10)], 1),
+            replica(2, Follower, &[], 0),
+        ];
+        assert_eq!(check(&[committed(), complete]), Ok(()));
+        let incomplete = vec![
+            replica(1, Follower, &[(1, 10)], 1),
+            replica(2, Leader, &[], 0),
+        ];
+        broken(&[committed(), incomplete], "leader completeness");
+    }
+
+    #[test]
+    fn state_machine_safety_trips_on_two_commands_committed_at_one_index() {
+        let first = || vec![replica(1, Follower, &[(1, 10)], 1)];
+        let same = vec![replica(2, Follower, &[(1, 10), (2, 20)], 2)];
+        assert_eq!(check(&[first(), same]), Ok(()));
+        // The entry at index 1 replaced after it was committed (a log matching check
+        // sees it as a new term's entry, so only the committed prefix catches it).
+        let replaced = vec![replica(2, Follower, &[(2, 11)], 1)];
+        broken(&[first(), replaced], "state machine safety");
+        // A commit index past the end of the log is reported, not a panic.
+        let beyond = vec![replica(1, Follower, &[(1, 10)], 2)];
+        broken(&[beyond], "state machine safety");
     }
 }

@@ -1,19 +1,29 @@
-//! What the quorum models' tests share: a closed-loop run of a [`Model`] under a fault
-//! plan drawn from a seed, the history it produced, and fault plans by kind.
+//! What the model tests share: a closed-loop run of a [`Model`] under the faults one of
+//! the runner's nemeses ([`sim_core::nemesis`]) draws from the seed — or, where a test
+//! needs one exact fault, under a plan written by hand — the history it produced, the
+//! leader isolations applied as the runner applies them, and seed tallies to pin.
 //!
 //! Each test binary uses some of it, so unused items are allowed.
 #![allow(dead_code)]
 
+use std::collections::VecDeque;
+use std::ops::Range;
+
 use models::client::{Client, ClientConfig};
 use models::kv::{Op, Outcome, Request, Value};
 use models::{Model, Replica};
-use sim_core::{
-    Duration, Fault, FaultPlan, Latency, LinkConfig, NodeId, Partition, Probability, Purpose, Sim,
-    SimRng, Time,
-};
+use sim_core::nemesis::{self, Dynamic, Nemesis, Schedule, Setup};
+use sim_core::{Duration, FaultPlan, Node, NodeId, Purpose, Sim, SimRng, Time};
 
 /// The simulation of model `M` with the shared client.
 pub type ModelSim<M> = Sim<<M as Model>::Replica, Client<<<M as Model>::Replica as Replica>::Peer>>;
+
+/// Clients in a run unless a test says otherwise.
+pub const CLIENTS: usize = 3;
+
+/// Faults strike inside this window from the start; at its end every schedule has
+/// healed everything (and a plan written by hand is taken to have healed too).
+pub const WINDOW: Duration = Duration::from_secs(3);
 
 /// One operation as its client saw it.
 #[derive(Clone, Debug)]
@@ -47,183 +57,113 @@ impl Record {
     }
 }
 
-/// The kinds of fault the tests sweep, one at a time.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Nemesis {
-    /// No faults.
-    None,
-    /// Replicas cut off (one isolated, or two halves), then healed.
-    Partitions,
-    /// Replicas crash and restart (and some pause and resume).
-    CrashRestart,
-    /// Replicas' clocks jump and drift.
-    ClockSkew,
-    /// Bursts of message loss and duplication on every link.
-    LossDuplication,
-    /// One replica's outgoing links turn slow (100 to 400 ms) for a while.
-    SlowLinks,
-    /// All of the above.
-    Mixed,
-    /// One replica after another cut off from the others for about half a second
-    /// each, back to back (not in `Mixed`).
-    Flapping,
+/// The isolations of a schedule that have not struck yet, applied as the runner
+/// applies them (`scenarios`' driver, `apply_dynamic`): once the events before an
+/// isolation's moment are handled, it cuts off [`models::leader`] — or, when nobody
+/// leads, the replica the isolation names as its fallback.
+#[derive(Debug)]
+pub struct Isolations {
+    pending: VecDeque<Dynamic>,
+    clients: usize,
+    /// The replicas cut off so far, in order.
+    pub cut_off: Vec<NodeId>,
 }
 
-impl Nemesis {
-    /// Every kind with faults.
-    pub const FAULTS: [Nemesis; 6] = [
-        Nemesis::Partitions,
-        Nemesis::CrashRestart,
-        Nemesis::ClockSkew,
-        Nemesis::LossDuplication,
-        Nemesis::SlowLinks,
-        Nemesis::Mixed,
-    ];
-}
-
-/// When every plan has healed everything.
-pub const HEAL_AT: Time = Time::from_nanos(3_000_000_000);
-
-fn at(rng: &mut SimRng, from_ms: u64, to_ms: u64) -> Time {
-    Time::ZERO + Duration::from_millis(rng.between(from_ms, to_ms))
-}
-
-/// A random plan of `kind` over `replicas`, healed (links restored, nodes up, clocks
-/// left as they are) at [`HEAL_AT`].
-pub fn plan(kind: Nemesis, seed: u64, replicas: &[NodeId]) -> FaultPlan {
-    let mut rng = SimRng::new(seed, Purpose::Faults);
-    let mut plan = FaultPlan::default();
-    if kind == Nemesis::Flapping {
-        let mut t = at(&mut rng, 0, 200);
-        while t + Duration::from_millis(700) < HEAL_AT {
-            let node = *rng.choose(replicas).expect("replicas");
-            let partition = Partition::isolate(node, replicas);
-            plan.push(t, Fault::Partition(partition.clone()));
-            t += Duration::from_millis(rng.between(450, 700));
-            plan.push(t, Fault::Heal(partition));
-            t += Duration::from_millis(rng.between(0, 100));
+impl Isolations {
+    /// The isolations of `schedule`, in a run with `clients` clients.
+    pub fn new(schedule: &Schedule, clients: usize) -> Isolations {
+        Isolations {
+            pending: schedule.dynamic.iter().copied().collect(),
+            clients,
+            cut_off: Vec::new(),
         }
     }
-    let kinds: &[Nemesis] = match kind {
-        Nemesis::Flapping => &[],
-        Nemesis::Mixed => &Nemesis::FAULTS[..5],
-        Nemesis::None => &[],
-        _ => std::slice::from_ref(&kind),
-    };
-    for &kind in kinds {
-        let count = rng.between(1, 4);
-        for _ in 0..count {
-            one_fault(&mut plan, &mut rng, kind, replicas);
-        }
-    }
-    plan.push(HEAL_AT, Fault::HealAll);
-    plan.push(HEAL_AT, Fault::AllLinks(LinkConfig::default()));
-    for &node in replicas {
-        plan.push(HEAL_AT, Fault::Resume { node });
-    }
-    plan
-}
 
-fn one_fault(plan: &mut FaultPlan, rng: &mut SimRng, kind: Nemesis, replicas: &[NodeId]) {
-    let start = at(rng, 0, 2_000);
-    let end = (start + Duration::from_millis(rng.between(100, 900))).min(HEAL_AT);
-    let node = *rng.choose(replicas).expect("replicas");
-    match kind {
-        Nemesis::Partitions => {
-            let partition = if rng.below(2) == 0 {
-                Partition::isolate(node, replicas)
-            } else {
-                let mut shuffled = replicas.to_vec();
-                rng.shuffle(&mut shuffled);
-                let cut = 1 + rng.below(shuffled.len() as u64 - 1) as usize;
-                Partition::halves(&shuffled[..cut], &shuffled[cut..])
-            };
-            plan.push(start, Fault::Partition(partition.clone()));
-            plan.push(end, Fault::Heal(partition));
-        }
-        Nemesis::CrashRestart => {
-            if rng.below(4) == 0 {
-                plan.push(start, Fault::Pause { node });
-                plan.push(end, Fault::Resume { node });
-            } else {
-                plan.push(start, Fault::Crash { node });
-                plan.push(end, Fault::Restart { node });
+    /// Takes the run on to its next event, as the runner does: an isolation due before
+    /// that event strikes first, in its place. `false` when no event is left (an
+    /// isolation still due then never strikes, as in the runner).
+    pub fn step<R: Replica, C: Node<Msg = R::Msg>>(&mut self, sim: &mut Sim<R, C>) -> bool {
+        let Some(next) = sim.next_event_time() else {
+            return false;
+        };
+        match self.pending.front().copied() {
+            Some(due) if due.at() < next => {
+                self.pending.pop_front();
+                sim.run_until(due.at());
+                self.strike(sim, due);
+                true
             }
+            _ => sim.step(),
         }
-        Nemesis::ClockSkew => {
-            if rng.below(2) == 0 {
-                let delta_ms = rng.between(1, 2_000) as i64;
-                let delta_ns = delta_ms * 1_000_000 * if rng.below(2) == 0 { -1 } else { 1 };
-                plan.push(start, Fault::ClockJump { node, delta_ns });
-            } else {
-                let drift_ppm = rng.between(0, 400_000) as i64 - 200_000;
-                plan.push(start, Fault::ClockDrift { node, drift_ppm });
-            }
+    }
+
+    /// Runs to `until`, each isolation due by then striking at its moment.
+    pub fn run_until<R: Replica, C: Node<Msg = R::Msg>>(
+        &mut self,
+        sim: &mut Sim<R, C>,
+        until: Time,
+    ) {
+        while let Some(due) = self.pending.front().copied().filter(|d| d.at() <= until) {
+            self.pending.pop_front();
+            sim.run_until(due.at());
+            self.strike(sim, due);
         }
-        Nemesis::LossDuplication => {
-            let p = |x: f64| Probability::new(x).expect("a probability");
-            let config = LinkConfig {
-                loss: p(rng.between(5, 40) as f64 / 100.0),
-                duplicate: p(rng.between(5, 40) as f64 / 100.0),
-                ..LinkConfig::default()
-            };
-            plan.push(start, Fault::AllLinks(config));
-            plan.push(end, Fault::AllLinks(LinkConfig::default()));
-        }
-        Nemesis::SlowLinks => {
-            let slow = LinkConfig {
-                latency: Latency::Uniform {
-                    min: Duration::from_millis(100),
-                    max: Duration::from_millis(400),
-                },
-                ..LinkConfig::default()
-            };
-            for &target in replicas.iter().filter(|&&t| t != node) {
-                let (source, config) = (node, LinkConfig::default());
-                plan.push(
-                    start,
-                    Fault::Link {
-                        source,
-                        target,
-                        config: slow,
-                    },
-                );
-                plan.push(
-                    end,
-                    Fault::Link {
-                        source,
-                        target,
-                        config,
-                    },
-                );
-            }
-        }
-        Nemesis::None | Nemesis::Mixed | Nemesis::Flapping => unreachable!("not a single kind"),
+        sim.run_until(until);
+    }
+
+    fn strike<R: Replica, C: Node<Msg = R::Msg>>(&mut self, sim: &mut Sim<R, C>, due: Dynamic) {
+        let (target, _) = models::strike(sim, due, self.clients);
+        self.cut_off.push(target);
     }
 }
 
 /// How a run goes.
 #[derive(Clone, Debug)]
 pub struct RunSpec {
-    /// The seed of the simulation, the workload and the plan.
+    /// The seed of the simulation, the workload and the schedule.
     pub seed: u64,
     /// The faults.
-    pub plan: FaultPlan,
-    /// Clients.
+    pub schedule: Schedule,
+    /// The replicas a nemesis planned the schedule for (`None`: a plan written by
+    /// hand); the model must have as many.
+    pub replicas: Option<usize>,
+    /// Clients (a nemesis planned the schedule for [`CLIENTS`]; change this only with a
+    /// plan written by hand).
     pub clients: usize,
     /// Operations in all.
     pub ops: u64,
-    /// Quiet time after the last operation ended and the plan healed.
+    /// Quiet time after the last operation ended and the schedule healed.
     pub quiet: Duration,
 }
 
 impl RunSpec {
-    /// `ops` operations by 3 clients under `plan`, with 2 s of quiet at the end.
-    pub fn new(seed: u64, plan: FaultPlan, ops: u64) -> RunSpec {
+    /// `ops` operations by [`CLIENTS`] clients under what `nemesis` plans for `seed`
+    /// over `replicas` replicas in the [`WINDOW`], with the default spells, and 2 s of
+    /// quiet at the end.
+    pub fn new(seed: u64, nemesis: Nemesis, replicas: usize, ops: u64) -> RunSpec {
+        let setup = Setup::new(replicas, CLIENTS, WINDOW);
         RunSpec {
             seed,
-            plan,
-            clients: 3,
+            schedule: nemesis::generate(nemesis, seed, &setup),
+            replicas: Some(replicas),
+            clients: CLIENTS,
+            ops,
+            quiet: Duration::from_secs(2),
+        }
+    }
+
+    /// `ops` operations by [`CLIENTS`] clients under `plan`, written by hand, with 2 s of
+    /// quiet after the [`WINDOW`].
+    pub fn scripted(seed: u64, plan: FaultPlan, ops: u64) -> RunSpec {
+        RunSpec {
+            seed,
+            schedule: Schedule {
+                plan,
+                dynamic: Vec::new(),
+                healed_at: Time::ZERO + WINDOW,
+            },
+            replicas: None,
+            clients: CLIENTS,
             ops,
             quiet: Duration::from_secs(2),
         }
@@ -246,83 +186,161 @@ impl Gen {
     }
 }
 
-/// Runs `model` as `spec` says: every client gets a request from `next` whenever its
-/// last one ends, until `spec.ops` were handed out; `observe` sees the simulation
-/// after every event. Returns the simulation (after the quiet time) and the history.
-pub fn run<M: Model>(
-    model: &M,
-    spec: &RunSpec,
-    mut next: impl FnMut(&mut Gen, usize) -> Request,
-    mut observe: impl FnMut(&ModelSim<M>),
-) -> (ModelSim<M>, Vec<Record>) {
-    let configs = model.replicas();
-    let ids: Vec<NodeId> = (0..configs.len() as u32).map(NodeId).collect();
-    let mut builder = ModelSim::<M>::with_clients(spec.seed).plan(spec.plan.clone());
-    for config in configs {
-        builder = builder.replica(config);
-    }
-    for i in 0..spec.clients {
-        builder = builder.client(model.client(ClientConfig::new(ids.clone(), i, model.routing())));
-    }
-    let mut sim = builder.build().expect("the run builds");
-    let mut gen_ = Gen {
-        rng: SimRng::new(spec.seed, Purpose::Workload),
-        next_value: 0,
-    };
-    let clients: Vec<NodeId> = sim.client_ids().collect();
-    let mut pending: Vec<Option<(Request, Time)>> = vec![None; clients.len()];
-    let mut issued = 0;
-    let mut history = Vec::new();
-    let mut hand_out = |sim: &mut ModelSim<M>, gen_: &mut Gen, i: usize, pending: &mut Vec<_>| {
-        if issued < spec.ops {
-            let request = next(gen_, i);
-            sim.input_client(
-                clients[i],
-                sim.now(),
-                Op {
-                    id: issued,
-                    request,
-                },
-            );
-            pending[i] = Some((request, sim.now()));
-            issued += 1;
+/// The clients' side of a closed-loop run: what each waits for, and what they saw.
+struct Workload<N> {
+    next: N,
+    gen_: Gen,
+    clients: Vec<NodeId>,
+    pending: Vec<Option<(Request, Time)>>,
+    issued: u64,
+    ops: u64,
+    history: Vec<Record>,
+}
+
+impl<N: FnMut(&mut Gen, usize) -> Request> Workload<N> {
+    fn new(clients: Vec<NodeId>, spec: &RunSpec, next: N) -> Self {
+        Workload {
+            next,
+            gen_: Gen {
+                rng: SimRng::new(spec.seed, Purpose::Workload),
+                next_value: 0,
+            },
+            pending: vec![None; clients.len()],
+            clients,
+            issued: 0,
+            ops: spec.ops,
+            history: Vec::new(),
         }
-    };
-    for i in 0..clients.len() {
-        hand_out(&mut sim, &mut gen_, i, &mut pending);
     }
-    let limit = Time::ZERO + Duration::from_secs(120);
-    while pending.iter().any(Option::is_some) && sim.now() < limit && sim.step() {
-        observe(&sim);
+
+    fn busy(&self) -> bool {
+        self.pending.iter().any(Option::is_some)
+    }
+
+    /// Gives client `i` its next request, if any are left.
+    fn hand_out<R: Replica>(&mut self, sim: &mut Sim<R, Client<R::Peer>>, i: usize) {
+        if self.issued < self.ops {
+            let request = (self.next)(&mut self.gen_, i);
+            let op = Op {
+                id: self.issued,
+                request,
+            };
+            sim.input_client(self.clients[i], sim.now(), op);
+            self.pending[i] = Some((request, sim.now()));
+            self.issued += 1;
+        }
+    }
+
+    /// Records the outcomes clients reported, and gives each its next request.
+    fn collect<R: Replica>(&mut self, sim: &mut Sim<R, Client<R::Peer>>) {
         let outputs: Vec<_> = sim.drain_client_outputs().collect();
         for emitted in outputs {
-            let i = clients
+            let i = self
+                .clients
                 .iter()
                 .position(|&c| c == emitted.node)
                 .expect("a client");
-            let (request, invoked) = pending[i].take().expect("an operation in flight");
-            history.push(Record {
+            let (request, invoked) = self.pending[i].take().expect("an operation in flight");
+            self.history.push(Record {
                 client: emitted.node,
                 request,
                 invoked,
                 completed: emitted.time,
                 outcome: emitted.output,
             });
-            hand_out(&mut sim, &mut gen_, i, &mut pending);
+            self.hand_out(sim, i);
         }
     }
+}
+
+fn build<M: Model>(model: &M, spec: &RunSpec) -> ModelSim<M> {
+    let configs = model.replicas();
     assert!(
-        pending.iter().all(Option::is_none),
-        "seed {}: operations never ended: {pending:?}",
-        spec.seed
+        spec.replicas.is_none_or(|n| n == configs.len()),
+        "the schedule was planned for {:?} replicas, the model has {}",
+        spec.replicas,
+        configs.len()
     );
-    let end = sim.now().max(HEAL_AT) + spec.quiet;
+    let ids: Vec<NodeId> = (0..configs.len() as u32).map(NodeId).collect();
+    let mut builder = ModelSim::<M>::with_clients(spec.seed).plan(spec.schedule.plan.clone());
+    for config in configs {
+        builder = builder.replica(config);
+    }
+    for i in 0..spec.clients {
+        builder = builder.client(model.client(ClientConfig::new(ids.clone(), i, model.routing())));
+    }
+    builder.build().expect("the run builds")
+}
+
+/// Runs `model` as `spec` says: every client gets a request from `next` whenever its
+/// last one ends, until `spec.ops` were handed out, while the schedule's faults strike;
+/// `observe` sees the simulation after every event. Returns the simulation (after the
+/// quiet time) and the history.
+pub fn run<M: Model>(
+    model: &M,
+    spec: &RunSpec,
+    next: impl FnMut(&mut Gen, usize) -> Request,
+    observe: impl FnMut(&ModelSim<M>),
+) -> (ModelSim<M>, Vec<Record>) {
+    let (sim, history, _) = run_with_isolations(model, spec, next, observe);
+    (sim, history)
+}
+
+/// [`run`], also returning the isolations, with the replicas they cut off.
+pub fn run_with_isolations<M: Model>(
+    model: &M,
+    spec: &RunSpec,
+    next: impl FnMut(&mut Gen, usize) -> Request,
+    mut observe: impl FnMut(&ModelSim<M>),
+) -> (ModelSim<M>, Vec<Record>, Isolations) {
+    let mut sim = build(model, spec);
+    let mut isolations = Isolations::new(&spec.schedule, spec.clients);
+    let mut workload = Workload::new(sim.client_ids().collect(), spec, next);
+    for i in 0..spec.clients {
+        workload.hand_out(&mut sim, i);
+    }
+    let limit = Time::ZERO + Duration::from_secs(120);
+    while workload.busy() && sim.now() < limit && isolations.step(&mut sim) {
+        observe(&sim);
+        workload.collect(&mut sim);
+    }
+    assert!(
+        !workload.busy(),
+        "seed {}: operations never ended: {:?}",
+        spec.seed,
+        workload.pending
+    );
+    let end = sim.now().max(spec.schedule.healed_at) + spec.quiet;
     while sim.next_event_time().is_some_and(|t| t <= end) {
-        sim.step();
+        isolations.step(&mut sim);
         observe(&sim);
     }
-    sim.run_until(end);
-    (sim, history)
+    isolations.run_until(&mut sim, end);
+    (sim, workload.history, isolations)
+}
+
+/// Which seeds of a range showed something: pinned by the tests, so that a change in
+/// how often a bug shows fails loudly rather than drifting in a comment.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Tally {
+    /// The seeds looked at.
+    pub seeds: Range<u64>,
+    /// The first seed that showed it.
+    pub first: Option<u64>,
+    /// How many seeds showed it.
+    pub count: usize,
+}
+
+impl Tally {
+    /// Runs `shows` on every seed of `seeds`.
+    pub fn of(seeds: Range<u64>, mut shows: impl FnMut(u64) -> bool) -> Tally {
+        let hits: Vec<u64> = seeds.clone().filter(|&seed| shows(seed)).collect();
+        Tally {
+            seeds,
+            first: hits.first().copied(),
+            count: hits.len(),
+        }
+    }
 }
 
 /// Reads that are certainly not linearizable in a history of unique-valued register

@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use checkers::check::{CheckError, Checked, check_file};
@@ -113,12 +113,17 @@ pub fn command(args: CheckArgs, json: bool) -> anyhow::Result<Exit> {
     let format = Format::from_name(&args.format).expect("clap checked the name");
     let tally = match args.consistency {
         Consistency::Linearizable => linear_command(&args, format, json)?,
-        Consistency::Session => session_command(&args, format, json, false)?,
-        Consistency::Elle => elle_command(&args, format, json, false)?,
+        Consistency::Session => session_command(&args, format, json, None)?,
+        Consistency::Elle => elle_command(&args, format, json, None)?,
         Consistency::Convergence => convergence_command(&args, format, json)?,
         Consistency::All => linear_command(&args, format, json)?
-            .add(session_command(&args, format, json, true)?)
-            .add(elle_command(&args, format, json, true)?)
+            .add(session_command(
+                &args,
+                format,
+                json,
+                Some(Lenient::SESSION),
+            )?)
+            .add(elle_command(&args, format, json, Some(Lenient::ELLE))?)
             .add(convergence_command(&args, format, json)?),
     };
     Ok(tally.exit())
@@ -142,37 +147,22 @@ fn linear_command(args: &CheckArgs, format: Format, json: bool) -> anyhow::Resul
         threads: std::thread::available_parallelism().map_or(2, |n| n.get()),
         ..Options::default()
     };
-    let mut out = std::io::stdout().lock();
-    let mut tally = Tally::default();
-    for (index, path) in args.files.iter().enumerate() {
-        let file = path.display().to_string();
-        match check_file(path, format, model, &options) {
-            Err(err) => {
-                tally.errors += 1;
-                print_error(&mut out, &file, &err, json)?;
-            }
-            Ok(checked) => {
-                match checked.report.verdict() {
-                    Verdict::Ok => {}
-                    Verdict::Violation => tally.violations += 1,
-                    Verdict::Unknown => tally.unknowns += 1,
-                }
-                if json {
-                    writeln!(out, "{}", json_line(&file, &checked, args.witness))?;
-                } else {
-                    print_human(&mut out, &file, &checked, args.witness)?;
-                }
-                if index == 0 {
-                    if let Some(viz) = &args.viz {
-                        let page = checkers::viz::page(&file, &checked);
-                        std::fs::write(viz, page)
-                            .map_err(|e| anyhow::anyhow!("{}: cannot write: {e}", viz.display()))?;
-                    }
-                }
+    let check = |path: &Path, _: &str| check_file(path, format, model, &options);
+    each_file(args, json, None, check, |out, index, file, checked| {
+        if json {
+            writeln!(out, "{}", json_line(file, &checked, args.witness))?;
+        } else {
+            print_human(out, file, &checked, args.witness)?;
+        }
+        if index == 0 {
+            if let Some(viz) = &args.viz {
+                let page = checkers::viz::page(file, &checked);
+                std::fs::write(viz, page)
+                    .map_err(|e| anyhow::anyhow!("{}: cannot write: {e}", viz.display()))?;
             }
         }
-    }
-    Ok(tally)
+        Ok(checked.report.verdict())
+    })
 }
 
 /// For a register history: the first anomaly real time alone proves on each key
@@ -386,41 +376,17 @@ fn session_command(
     args: &CheckArgs,
     format: Format,
     json: bool,
-    lenient: bool,
+    lenient: Option<Lenient>,
 ) -> anyhow::Result<Tally> {
-    let mut out = std::io::stdout().lock();
-    let mut tally = Tally::default();
-    for path in &args.files {
-        let file = path.display().to_string();
-        let checked = match session_check(path, format, &file) {
-            Ok(c) => c,
-            Err(CheckError::NotTraceable { source, .. }) if lenient => {
-                not_applicable(
-                    &mut out,
-                    json,
-                    &file,
-                    "session",
-                    "session guarantees",
-                    &source,
-                )?;
-                continue;
-            }
-            Err(err) => {
-                tally.errors += 1;
-                print_error(&mut out, &file, &err, json)?;
-                continue;
-            }
-        };
-        if !checked.ok() {
-            tally.violations += 1;
-        }
+    let check = |path: &Path, file: &str| session_check(path, format, file);
+    each_file(args, json, lenient, check, |out, _, file, checked| {
         if json {
-            writeln!(out, "{}", checked.to_json(&file))?;
+            writeln!(out, "{}", checked.to_json(file))?;
         } else {
-            checked.print(&mut out, &file)?;
+            checked.print(out, file)?;
         }
-    }
-    Ok(tally)
+        Ok(verdict(checked.ok()))
+    })
 }
 
 /// A history's session check, and the anomalies a list-append history shows outright.
@@ -567,49 +533,35 @@ fn elle_command(
     args: &CheckArgs,
     format: Format,
     json: bool,
-    lenient: bool,
+    lenient: Option<Lenient>,
 ) -> anyhow::Result<Tally> {
     use checkers::elle::read::{check_source, read_file};
-    let mut out = std::io::stdout().lock();
-    let mut tally = Tally::default();
-    for path in &args.files {
-        let file = path.display().to_string();
-        let source = match read_file(path, format) {
-            Ok(source) => source,
-            Err(err) => {
-                tally.errors += 1;
-                print_error(&mut out, &file, &CheckError::History(err), json)?;
-                continue;
-            }
-        };
+    let check = |path: &Path, file: &str| {
+        let source = read_file(path, format)?;
         let start = std::time::Instant::now();
-        let report = match check_source(&source, &checkers::elle::Options::default()) {
-            Ok(report) => report,
-            Err(source) if lenient => {
-                not_applicable(&mut out, json, &file, "elle", "dependency graph", &source)?;
-                continue;
+        let report =
+            check_source(&source, &checkers::elle::Options::default()).map_err(|reason| {
+                CheckError::NotTraceable {
+                    origin: file.to_owned(),
+                    source: reason,
+                }
+            })?;
+        Ok((source, report, start.elapsed().as_secs_f64() * 1e3))
+    };
+    each_file(
+        args,
+        json,
+        lenient,
+        check,
+        |out, _, file, (source, report, millis)| {
+            if json {
+                writeln!(out, "{}", elle_json(file, &source, &report, millis))?;
+            } else {
+                print_elle(out, file, &report, millis)?;
             }
-            Err(source) => {
-                tally.errors += 1;
-                let err = CheckError::NotTraceable {
-                    origin: file.clone(),
-                    source,
-                };
-                print_error(&mut out, &file, &err, json)?;
-                continue;
-            }
-        };
-        let millis = start.elapsed().as_secs_f64() * 1e3;
-        if !report.ok() {
-            tally.violations += 1;
-        }
-        if json {
-            writeln!(out, "{}", elle_json(&file, &source, &report, millis))?;
-        } else {
-            print_elle(&mut out, &file, &report, millis)?;
-        }
-    }
-    Ok(tally)
+            Ok(verdict(report.ok()))
+        },
+    )
 }
 
 fn elle_json(
@@ -730,71 +682,130 @@ fn print_elle(
 
 /// `--consistency convergence`: final reads and the fate of every write.
 fn convergence_command(args: &CheckArgs, format: Format, json: bool) -> anyhow::Result<Tally> {
-    let mut out = std::io::stdout().lock();
-    let mut tally = Tally::default();
-    for path in &args.files {
-        let file = path.display().to_string();
-        let (history, ops) = match read_paired(path, format, &file) {
-            Ok(r) => r,
-            Err(err) => {
-                tally.errors += 1;
-                print_error(&mut out, &file, &err, json)?;
-                continue;
-            }
-        };
-        let report = checkers::convergence::check_convergence(&history, &ops);
-        if !report.ok() {
-            tally.violations += 1;
-        }
-        let verdict = if report.ok() { "ok" } else { "violation" };
-        let bad: Vec<&Option<Value>> = report
-            .keys
-            .iter()
-            .filter(|k| !k.problems.is_empty())
-            .map(|k| &k.key)
-            .collect();
+    let check = |path: &Path, file: &str| {
+        let (history, ops) = read_paired(path, format, file)?;
+        Ok((
+            ops.len(),
+            checkers::convergence::check_convergence(&history, &ops),
+        ))
+    };
+    each_file(args, json, None, check, |out, _, file, (ops, report)| {
         if json {
-            let keys: Vec<serde_json::Value> = report
-                .keys
-                .iter()
-                .map(|k| {
-                    let fates: serde_json::Map<String, serde_json::Value> = k
-                        .elements
-                        .iter()
-                        .map(|(fate, values)| {
-                            let name = serde_json::to_value(fate)
-                                .ok()
-                                .and_then(|v| v.as_str().map(str::to_owned))
-                                .unwrap_or_default();
-                            (name, json!(values))
-                        })
-                        .collect();
-                    json!({
-                        "key": k.key,
-                        "final_reads": k.final_reads.len(),
-                        "converged": k.converged,
-                        "elements": fates,
-                        "lost_updates": k.lost_updates.len(),
-                        "problems": k.problems,
-                    })
-                })
-                .collect();
-            writeln!(
-                out,
-                "{}",
-                json!({"file": file, "consistency": "convergence", "verdict": verdict, "ops": ops.len(), "keys_violated": bad, "keys": keys})
-            )?;
+            writeln!(out, "{}", convergence_json(file, ops, &report))?;
         } else {
+            let verdict = if report.ok() { "ok" } else { "violation" };
+            let keys = report.keys.len();
             writeln!(
                 out,
-                "{file}: {verdict} ({} ops, {} keys, convergence)",
-                ops.len(),
-                report.keys.len()
+                "{file}: {verdict} ({ops} ops, {keys} keys, convergence)"
             )?;
             for k in report.keys.iter().filter(|k| !k.problems.is_empty()) {
                 for problem in &k.problems {
                     writeln!(out, "  key {}: {problem}", key_name(&k.key))?;
                 }
+            }
+        }
+        Ok(verdict(report.ok()))
+    })
+}
+
+/// One `--json` line of `--consistency convergence`.
+fn convergence_json(
+    file: &str,
+    ops: usize,
+    report: &checkers::convergence::ConvergenceReport,
+) -> serde_json::Value {
+    let verdict = if report.ok() { "ok" } else { "violation" };
+    let bad: Vec<&Option<Value>> = report
+        .keys
+        .iter()
+        .filter(|k| !k.problems.is_empty())
+        .map(|k| &k.key)
+        .collect();
+    let keys: Vec<serde_json::Value> = report
+        .keys
+        .iter()
+        .map(|k| {
+            let fates: serde_json::Map<String, serde_json::Value> = k
+                .elements
+                .iter()
+                .map(|(fate, values)| {
+                    let name = serde_json::to_value(fate)
+                        .ok()
+                        .and_then(|v| v.as_str().map(str::to_owned))
+                        .unwrap_or_default();
+                    (name, json!(values))
+                })
+                .collect();
+            json!({
+                "key": k.key,
+                "final_reads": k.final_reads.len(),
+                "converged": k.converged,
+                "elements": fates,
+                "lost_updates": k.lost_updates.len(),
+                "problems": k.problems,
+            })
+        })
+        .collect();
+    json!({"file": file, "consistency": "convergence", "verdict": verdict, "ops": ops, "keys_violated": bad, "keys": keys})
+}
+
+/// Names a check that does not apply to every history, for `--consistency all`, which
+/// reports such a history as not applicable to it and goes on.
+#[derive(Clone, Copy, Debug)]
+struct Lenient {
+    /// The check, as `--consistency` names it.
+    consistency: &'static str,
+    /// What it judges, in words.
+    what: &'static str,
+}
+
+impl Lenient {
+    /// The session guarantees, which judge list-append and unique-value histories.
+    const SESSION: Lenient = Lenient {
+        consistency: "session",
+        what: "session guarantees",
+    };
+    /// Elle's dependency graph, which judges traceable histories.
+    const ELLE: Lenient = Lenient {
+        consistency: "elle",
+        what: "dependency graph",
+    };
+}
+
+/// The verdict of a check that decides every history.
+fn verdict(ok: bool) -> Verdict {
+    if ok { Verdict::Ok } else { Verdict::Violation }
+}
+
+/// Checks each file of `args` with `check`, has `report` print what it found and
+/// return its verdict (`index` is the file's place in the list), and tallies the
+/// verdicts. A file that cannot be read or judged is an error printed in its place,
+/// except that a history a `lenient` check cannot judge is reported as not applicable.
+fn each_file<T>(
+    args: &CheckArgs,
+    json: bool,
+    lenient: Option<Lenient>,
+    mut check: impl FnMut(&Path, &str) -> Result<T, CheckError>,
+    mut report: impl FnMut(&mut std::io::StdoutLock<'static>, usize, &str, T) -> anyhow::Result<Verdict>,
+) -> anyhow::Result<Tally> {
+    let mut out = std::io::stdout().lock();
+    let mut tally = Tally::default();
+    for (index, path) in args.files.iter().enumerate() {
+        let file = path.display().to_string();
+        match (check(path, &file), lenient) {
+            (Ok(done), _) => match report(&mut out, index, &file, done)? {
+                Verdict::Ok => {}
+                Verdict::Violation => tally.violations += 1,
+                Verdict::Unknown => tally.unknowns += 1,
+            },
+            (Err(CheckError::NotTraceable { source, .. }), Some(lenient)) => {
+                let (consistency, what) = (lenient.consistency, lenient.what);
+                not_applicable(&mut out, json, &file, consistency, what, &source)?;
+            }
+            (Err(err), _) => {
+                tally.errors += 1;
+                print_error(&mut out, &file, &err, json)?;
             }
         }
     }
