@@ -3,7 +3,7 @@
 //!
 //! Each builds a crate graph, which takes a minute or more on a cold machine, so
 //! `cargo test` skips them; `.ci/run` runs them with
-//! `cargo test -p scenarios --test outside -- --ignored`. The compiled dependencies are
+//! `cargo test --workspace --test outside -- --ignored`. The compiled dependencies are
 //! shared with the outer build (cargo's `build-dir` is this workspace's target folder),
 //! while the binaries land in a scratch target folder of their own, so nothing here
 //! replaces the `consim` the other tests run.
