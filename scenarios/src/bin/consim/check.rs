@@ -11,6 +11,7 @@ use checkers::history::Value;
 use checkers::linear::{Options, Outcome, Verdict};
 use checkers::shared::{describe_op, when};
 use checkers::spec::SpecName;
+use clap::builder::TypedValueParser;
 use scenarios::exit::Exit;
 use serde_json::json;
 
@@ -21,8 +22,8 @@ pub struct CheckArgs {
     pub files: Vec<PathBuf>,
     /// The sequential model (default: kv for histories with keys or appends, else
     /// cas-register).
-    #[arg(long, value_parser = clap::builder::PossibleValuesParser::new(SpecName::NAMES))]
-    pub model: Option<String>,
+    #[arg(long, value_parser = spec_name())]
+    pub model: Option<SpecName>,
     /// What to check: linearizability; the four session guarantees (on list-append or
     /// unique-value register histories); `elle`, the dependency graph of Elle
     /// (anomalies such as G0, G1c, G-single-item-process, each cycle explained, and the
@@ -31,8 +32,8 @@ pub struct CheckArgs {
     #[arg(long, value_enum, default_value_t = Consistency::Linearizable)]
     pub consistency: Consistency,
     /// The history format.
-    #[arg(long, default_value = "auto", value_parser = clap::builder::PossibleValuesParser::new(Format::NAMES))]
-    pub format: String,
+    #[arg(long, default_value = "auto", value_parser = format())]
+    pub format: Format,
     /// Give up on a history after this many seconds (verdict unknown, exit 3).
     #[arg(long, value_name = "SECS")]
     pub timeout: Option<f64>,
@@ -45,6 +46,18 @@ pub struct CheckArgs {
     /// For a linearizable history, print the linearization order.
     #[arg(long)]
     pub witness: bool,
+}
+
+/// A sequential specification, by name.
+fn spec_name() -> impl TypedValueParser<Value = SpecName> {
+    clap::builder::PossibleValuesParser::new(SpecName::NAMES)
+        .map(|name| SpecName::from_name(&name).expect("a possible value is a specification"))
+}
+
+/// A history format, by name.
+fn format() -> impl TypedValueParser<Value = Format> {
+    clap::builder::PossibleValuesParser::new(Format::NAMES)
+        .map(|name| Format::from_name(&name).expect("a possible value is a format"))
 }
 
 /// What `consim check` judges.
@@ -110,7 +123,7 @@ fn read_paired(
 /// Checks every file as `--consistency` says; `all` runs the four checks in turn
 /// (histories that are not traceable are not judged on sessions or dependencies there).
 pub fn command(args: CheckArgs, json: bool) -> anyhow::Result<Exit> {
-    let format = Format::from_name(&args.format).expect("clap checked the name");
+    let format = args.format;
     let tally = match args.consistency {
         Consistency::Linearizable => linear_command(&args, format, json)?,
         Consistency::Session => session_command(&args, format, json, None)?,
@@ -131,10 +144,7 @@ pub fn command(args: CheckArgs, json: bool) -> anyhow::Result<Exit> {
 
 /// `--consistency linearizable`.
 fn linear_command(args: &CheckArgs, format: Format, json: bool) -> anyhow::Result<Tally> {
-    let model = args
-        .model
-        .as_deref()
-        .map(|m| SpecName::from_name(m).expect("clap checked the name"));
+    let model = args.model;
     if let Some(t) = args.timeout {
         anyhow::ensure!(
             t.is_finite() && t > 0.0,
