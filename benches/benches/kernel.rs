@@ -1,12 +1,12 @@
-//! The kernel's relay benchmark (see `scenarios::kernel_bench`): 5 nodes, every
+//! The kernel's relay benchmark (see `consim::kernel_bench`): 5 nodes, every
 //! delivery answered by one more message to a random node, turmoil's latency model,
 //! no faults, trace off, hash on. Reported as deliveries per second.
 //!
 //! `cargo bench -p benches --bench kernel`; the same workload without criterion:
 //! `cargo run --release -- bench kernel`.
 
+use consim::kernel_bench;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use scenarios::kernel_bench;
 
 const DELIVERIES: u64 = 1_000_000;
 

@@ -7,10 +7,10 @@
 //! `cargo bench -p benches --bench scenarios`; the same through the binary, on every
 //! core: `cargo run --release -- sweep --model raft --scenario swarm --seeds 0..2000`.
 
+use consim::config::RunConfig;
+use consim::nemesis::Nemesis;
+use consim::run::run;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use scenarios::config::RunConfig;
-use scenarios::nemesis::Nemesis;
-use scenarios::run::run;
 
 const SEEDS: u64 = 50;
 

@@ -25,6 +25,39 @@
 //! answers every [`ClientMsg::Request`] with a [`ClientMsg::Reply`] carrying an
 //! [`Answer`].
 //!
+//! ## The contract between a replica and the clients
+//!
+//! What a replica of your own model may rely on, and must do:
+//!
+//! - **One operation at a time.** A client has at most one operation in flight; each
+//!   attempt of it is one [`ClientMsg::Request`] to one replica, picked by the model's
+//!   [`Routing`]. With idempotency keys (the default) every attempt of an operation
+//!   carries the same [`RequestId`]; without them, each its own.
+//! - **Any replica may answer.** The client matches a [`ClientMsg::Reply`] by its
+//!   request id alone, not by who sent it: the replica that got the request, the
+//!   leader that committed it, or a replica that applied a forwarded copy may all
+//!   answer, and the first answer counts. A `Done` for any attempt of the operation
+//!   in flight is accepted (a refusal or redirect only for the latest attempt, unless
+//!   attempts share an id); replies to operations already reported are ignored.
+//! - **Every answer is a promise** ([`Answer`]): `Done` says the request took effect
+//!   (or the read saw this); `Redirect` and `Refused` say this replica did nothing and
+//!   never will with this message; `Indeterminate` says it may have. A client that is
+//!   never answered times out, and reports the operation as `info` if it may have taken
+//!   effect.
+//! - **Where retries go.** Each routing keeps a *home* and a *leader* replica per
+//!   client (both start at the client's home, spread by client number):
+//!
+//!   | routing | reads go to | writes go to | `Redirect { to: Some(r) }` | timeout, refusal, `Redirect { to: None }` |
+//!   |---|---|---|---|---|
+//!   | [`Routing::Home`] | home | home | home := r | home := next replica |
+//!   | [`Routing::Leader`] | leader | leader | leader := r | leader := next replica |
+//!   | [`Routing::ReadsHomeWritesLeader`] | home | leader | as `Home` for reads, `Leader` for writes | likewise |
+//!   | [`Routing::Split`] | `reads` | `writes` | nothing moves | nothing moves |
+//!
+//!   A redirect to another replica is followed at once, up to three in a row without
+//!   using up an attempt; after that, or after any other failure, the client backs off
+//!   and retries if its [`RetryPolicy`] allows.
+//!
 //! **Session tokens.** Every request carries the highest token the client has seen,
 //! and every reply may carry a new one ([`ClientMsg::Reply::token`]). What a token
 //! means is the model's business (for `primary-async`, a log position); models that do
@@ -123,6 +156,15 @@ pub enum Routing {
     /// Reads to the home replica (which stays fixed unless it times out), writes to
     /// the believed leader, as with a primary and read replicas.
     ReadsHomeWritesLeader,
+    /// Every client's reads to one fixed replica and its writes to another (or the
+    /// same), as with a chain's tail and head. Nothing moves them: a redirect, a
+    /// timeout or a refusal is retried at the same replica.
+    Split {
+        /// Where every read goes.
+        reads: NodeId,
+        /// Where every write goes.
+        writes: NodeId,
+    },
 }
 
 /// When and how to retry.
@@ -280,6 +322,8 @@ impl<P> Client<P> {
         let index = match (self.config.routing, request.is_write()) {
             (Routing::Home, _) | (Routing::ReadsHomeWritesLeader, false) => self.home,
             (Routing::Leader, _) | (Routing::ReadsHomeWritesLeader, true) => self.leader,
+            (Routing::Split { writes, .. }, true) => return writes,
+            (Routing::Split { reads, .. }, false) => return reads,
         };
         self.config.replicas[index % self.config.replicas.len()]
     }
@@ -294,6 +338,7 @@ impl<P> Client<P> {
             (Routing::Leader, _) | (Routing::ReadsHomeWritesLeader, true) => {
                 self.leader = (self.leader + 1) % n;
             }
+            (Routing::Split { .. }, _) => {}
         }
     }
 
@@ -539,6 +584,7 @@ impl<P: Clone + Debug> Node for Client<P> {
                         (Routing::Home, _) | (Routing::ReadsHomeWritesLeader, false) => {
                             self.home = index;
                         }
+                        (Routing::Split { .. }, _) => {}
                         _ => self.leader = index,
                     }
                 } else {

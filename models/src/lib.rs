@@ -19,7 +19,9 @@
 //! - [`kv`]: the requests every store serves and the outcomes clients report.
 //! - [`settings`]: a model's settings, declared once.
 //! - [`raft`]: a replicated store on Raft, and its bug zoo.
-//! - [`catalog`]: every model with its promises; [`visit`] builds one by name.
+//! - [`catalog`]: every model with its promises; [`visit`] builds one by name;
+//!   [`Catalog`] is what the runner and the command line take: [`Builtin`] (these),
+//!   a user's own [`Declaration`], or a tuple of catalogs.
 //! - [`relay`]: the kernel benchmark's workload (no keys, no clients; not a model of
 //!   the catalog).
 
@@ -139,6 +141,70 @@ pub struct ModelInfo {
     pub settings: &'static [SettingInfo],
 }
 
+impl ModelInfo {
+    /// A model named `name`, described by `summary`, that promises nothing yet, runs
+    /// the list-append workload and is usually run under `swarm`; the methods below
+    /// say the rest. Every method is `const`, for a declaration's `const`.
+    ///
+    /// ```
+    /// use models::{Guarantee, ModelInfo};
+    /// use models::kv::Mix;
+    /// const INFO: ModelInfo = ModelInfo::new("my-store", "one server")
+    ///     .promises(&[Guarantee::Linearizable])
+    ///     .scenario("crash-restart")
+    ///     .workload(Mix::Register);
+    /// assert_eq!(INFO.default_scenario, "crash-restart");
+    /// assert_eq!(INFO.variant_of, None);
+    /// ```
+    pub const fn new(name: &'static str, summary: &'static str) -> ModelInfo {
+        ModelInfo {
+            name,
+            summary,
+            promises: &[],
+            variant_of: None,
+            breaks: &[],
+            default_scenario: "swarm",
+            workload: Mix::ListAppend,
+            settings: &[],
+        }
+    }
+
+    /// What the model promises: the runner checks these, and a broken one fails a run.
+    #[must_use]
+    pub const fn promises(mut self, promises: &'static [Guarantee]) -> ModelInfo {
+        self.promises = promises;
+        self
+    }
+
+    /// The nemesis the model is usually run under, or under which a bug variant's bug
+    /// shows (`consim list` says so, and the bug zoo uses it); the command line's
+    /// `--scenario` still defaults to `swarm`.
+    #[must_use]
+    pub const fn scenario(mut self, nemesis: &'static str) -> ModelInfo {
+        self.default_scenario = nemesis;
+        self
+    }
+
+    /// The operations the model serves, and so its default workload.
+    #[must_use]
+    pub const fn workload(mut self, workload: Mix) -> ModelInfo {
+        self.workload = workload;
+        self
+    }
+
+    /// A bug-zoo variant of `correct`, expected to break `breaks`.
+    #[must_use]
+    pub const fn variant_of(
+        mut self,
+        correct: &'static str,
+        breaks: &'static [Guarantee],
+    ) -> ModelInfo {
+        self.variant_of = Some(correct);
+        self.breaks = breaks;
+        self
+    }
+}
+
 /// A model as the runner and the command line know it: what the catalog says, and
 /// how to build the model from its settings. A catalog model is a `const` of this
 /// type in its own module; so is a user's own.
@@ -172,11 +238,36 @@ pub struct Declaration<S, M> {
     pub build: fn(S) -> Result<M, ModelError>,
 }
 
+// A declaration is a name, some text and a function pointer, whatever its model.
+impl<S, M> Clone for Declaration<S, M> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<S, M> Copy for Declaration<S, M> {}
+
 impl<S: Settings, M: Model> Declaration<S, M> {
     /// What the catalog says, with the settings `S` declares.
+    ///
+    /// # Panics
+    ///
+    /// If a setting marked `bug` is not a flag that is off by default (in a `const`,
+    /// that is a compile error).
     pub const fn info(&self) -> ModelInfo {
         let mut info = self.info;
         info.settings = S::DECLARED;
+        let mut i = 0;
+        while i < S::DECLARED.len() {
+            let setting = &S::DECLARED[i];
+            assert!(
+                !setting.bug
+                    || (matches!(setting.kind, settings::Kind::Flag)
+                        && same_text(setting.default, "false")),
+                "a bug setting is a flag, false by default"
+            );
+            i += 1;
+        }
         info
     }
 
@@ -184,19 +275,125 @@ impl<S: Settings, M: Model> Declaration<S, M> {
     pub fn model(&self, params: &Params) -> Result<M, ModelError> {
         (self.build)(S::from_params(self.info.name, params)?)
     }
+}
 
-    /// Builds the model `params` describe and hands it to `visitor`.
-    pub fn visit<V: ModelVisitor>(
+/// Whether two strings are the same, in a `const fn`.
+const fn same_text(a: &str, b: &str) -> bool {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    if a.len() != b.len() {
+        return false;
+    }
+    let mut i = 0;
+    while i < a.len() {
+        if a[i] != b[i] {
+            return false;
+        }
+        i += 1;
+    }
+    true
+}
+
+/// Models by name: consim's own ([`Builtin`]), or a user's — a [`Declaration`] is a
+/// catalog of one model, and a tuple of catalogs is the catalog of all their models.
+/// The runner, sweeps, shrinking, the CAP matrix, the proptest strategies and the
+/// command line all take one.
+///
+/// ```
+/// use models::{Builtin, Catalog};
+/// use models::single_copy::SINGLE_COPY;
+/// assert!(Builtin.find("raft").is_some());
+/// assert_eq!(SINGLE_COPY.names(), ["single-copy"]);
+/// let both = (SINGLE_COPY, models::abd::ABD);
+/// assert_eq!(both.names(), ["single-copy", "abd"]);
+/// ```
+pub trait Catalog: Sync {
+    /// Every model, in the order `consim list` shows them.
+    fn models(&self) -> Vec<ModelInfo>;
+
+    /// Builds the model `name` with `params` and hands it, with what the catalog says
+    /// of it, to `visitor`.
+    fn visit<V: ModelVisitor>(
         &self,
+        name: &str,
         params: &Params,
         visitor: V,
-    ) -> Result<V::Output, ModelError> {
-        Ok(visitor.visit(self.model(params)?))
+    ) -> Result<V::Output, ModelError>;
+
+    /// What the catalog says of `name`, if it has such a model.
+    fn find(&self, name: &str) -> Option<ModelInfo> {
+        self.models().into_iter().find(|m| m.name == name)
+    }
+
+    /// Every model's name, in order.
+    fn names(&self) -> Vec<&'static str> {
+        self.models().iter().map(|m| m.name).collect()
+    }
+
+    /// The error for a name the catalog does not have.
+    fn unknown(&self, name: &str) -> ModelError {
+        ModelError::UnknownModel {
+            name: name.to_owned(),
+            valid: self.names(),
+        }
     }
 }
 
-/// Declares the catalog: [`catalog`] lists the declarations' infos in order, and
-/// [`visit`] builds a model by name.
+impl<S: Settings, M: Model> Catalog for Declaration<S, M> {
+    fn models(&self) -> Vec<ModelInfo> {
+        vec![self.info()]
+    }
+
+    fn visit<V: ModelVisitor>(
+        &self,
+        name: &str,
+        params: &Params,
+        visitor: V,
+    ) -> Result<V::Output, ModelError> {
+        if name != self.info.name {
+            return Err(self.unknown(name));
+        }
+        Ok(visitor.visit(self.model(params)?, &self.info()))
+    }
+}
+
+/// The catalog of all the models of a tuple of catalogs, in order (a name the first
+/// has is the first's).
+macro_rules! catalog_tuple {
+    ($($c:ident),+) => {
+        impl<$($c: Catalog),+> Catalog for ($($c,)+) {
+            fn models(&self) -> Vec<ModelInfo> {
+                #[allow(non_snake_case)]
+                let ($($c,)+) = self;
+                let mut all = Vec::new();
+                $(all.extend($c.models());)+
+                all
+            }
+
+            fn visit<V: ModelVisitor>(
+                &self,
+                name: &str,
+                params: &Params,
+                visitor: V,
+            ) -> Result<V::Output, ModelError> {
+                #[allow(non_snake_case)]
+                let ($($c,)+) = self;
+                $(
+                    if $c.find(name).is_some() {
+                        return $c.visit(name, params, visitor);
+                    }
+                )+
+                Err(self.unknown(name))
+            }
+        }
+    };
+}
+
+catalog_tuple!(A, B);
+catalog_tuple!(A, B, C);
+catalog_tuple!(A, B, C, D);
+
+/// Declares consim's catalog: [`catalog`] lists the declarations' infos in order,
+/// [`visit`] builds a model by name, and [`Builtin`] is the two as a [`Catalog`].
 macro_rules! catalog {
     ($($declaration:path),* $(,)?) => {
         /// Every model, in the order `consim list` shows them.
@@ -218,15 +415,31 @@ macro_rules! catalog {
         ) -> Result<V::Output, ModelError> {
             $(
                 if name == $declaration.info.name {
-                    return $declaration.visit(params, visitor);
+                    return Catalog::visit(&$declaration, name, params, visitor);
                 }
             )*
-            Err(ModelError::UnknownModel {
-                name: name.to_owned(),
-                valid: catalog().iter().map(|m| m.name).collect(),
-            })
+            Err(Builtin.unknown(name))
         }
     };
+}
+
+/// consim's own models ([`catalog`]) as a [`Catalog`].
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Builtin;
+
+impl Catalog for Builtin {
+    fn models(&self) -> Vec<ModelInfo> {
+        catalog().to_vec()
+    }
+
+    fn visit<V: ModelVisitor>(
+        &self,
+        name: &str,
+        params: &Params,
+        visitor: V,
+    ) -> Result<V::Output, ModelError> {
+        visit(name, params, visitor)
+    }
 }
 
 catalog![
@@ -344,13 +557,13 @@ pub trait Invariants<R> {
     fn check(&mut self, now: sim_core::Time, replicas: &[Option<&R>]) -> Result<(), String>;
 }
 
-/// Something that runs a model of any type; [`visit`] calls it with the model a name
-/// stands for.
+/// Something that runs a model of any type; [`Catalog::visit`] calls it with the
+/// model a name stands for, and what the catalog says of it.
 pub trait ModelVisitor {
     /// What the visit gives back.
     type Output;
-    /// Runs with `model`.
-    fn visit<M: Model>(self, model: M) -> Self::Output;
+    /// Runs with `model`, described by `info`.
+    fn visit<M: Model>(self, model: M, info: &ModelInfo) -> Self::Output;
 }
 
 /// Model settings as text, from the command line (`--param KEY=VALUE`, `--replicas N`)

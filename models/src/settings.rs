@@ -20,6 +20,8 @@
 //!         "r" r: Option<usize> = None, in 1..=9;
 //!         /// Whether reads may be stale.
 //!         "stale-reads" stale_reads: bool = false;
+//!         /// Answer writes before they are durable (a bug).
+//!         bug "ack-early" ack_early: bool = false;
 //!     }
 //! }
 //! use models::settings::Settings;
@@ -27,6 +29,7 @@
 //! params.settings.insert("r".into(), "2".into());
 //! let s = StoreSettings::from_params("store", &params)?;
 //! assert_eq!((s.replicas, s.r, s.stale_reads), (3, Some(2), false));
+//! assert!(StoreSettings::DECLARED[3].bug && !StoreSettings::DECLARED[2].bug);
 //! params.settings.insert("r".into(), "10".into());
 //! let err = StoreSettings::from_params("store", &params).unwrap_err().to_string();
 //! assert!(err.contains("`r` is `10`; it takes a whole number from 1 to 9"), "{err}");
@@ -66,6 +69,9 @@ pub struct SettingInfo {
     pub explore: (u64, u64),
     /// Its default, as written in the declaration (`None`: derived from others).
     pub default: &'static str,
+    /// Whether it is a bug: a flag, off by default, that makes the model break its
+    /// promises on purpose (`--bug NAME` switches it on; property tests leave it off).
+    pub bug: bool,
 }
 
 impl SettingInfo {
@@ -74,7 +80,7 @@ impl SettingInfo {
     /// ```
     /// use models::settings::{Kind, SettingInfo};
     /// let info = SettingInfo { name: "n", doc: "", kind: Kind::Count, range: (1, 1),
-    ///     explore: (1, 1), default: "1" };
+    ///     explore: (1, 1), default: "1", bug: false };
     /// assert_eq!(info.accepts(), "exactly 1");
     /// ```
     pub fn accepts(&self) -> String {
@@ -221,7 +227,14 @@ pub fn parse<T: Value>(info: &SettingInfo, text: &str) -> Result<T, String> {
 ///
 /// `in` is required for counts (`u64`, `usize`, `u32`, or an `Option` of one) and
 /// absent for flags (`bool`); `explore` (the values property tests draw) defaults to
-/// the whole range. See [the module docs](crate::settings) for an example.
+/// the whole range. A flag that plants a bug is marked so, and defaults to `false`:
+///
+/// ```text
+/// /// Doc.
+/// bug "name" field: bool = false;
+/// ```
+///
+/// See [the module docs](crate::settings) for an example.
 #[macro_export]
 macro_rules! settings {
     (
@@ -229,7 +242,7 @@ macro_rules! settings {
         $vis:vis struct $name:ident {
             $(
                 $(#[doc = $doc:expr])*
-                $key:literal $field:ident : $ty:ty = $default:expr
+                $($bug:ident)? $key:literal $field:ident : $ty:ty = $default:expr
                     $(, in $low:literal ..= $high:literal)?
                     $(, explore $elow:literal ..= $ehigh:literal)?;
             )*
@@ -261,6 +274,7 @@ macro_rules! settings {
                         @or ($(($elow, $ehigh))?) ($crate::settings!(@or ($(($low, $high))?) ((0, 1))))
                     ),
                     default: stringify!($default),
+                    bug: $crate::settings!(@bug $($bug)?),
                 },
             )*];
 
@@ -288,6 +302,8 @@ macro_rules! settings {
         }
     };
     (@or () ($($default:tt)*)) => { $($default)* };
+    (@bug) => { false };
+    (@bug bug) => { true };
     (@or ($($given:tt)+) ($($default:tt)*)) => { $($given)+ };
 }
 
@@ -304,6 +320,8 @@ mod tests {
             "derived" derived: Option<usize> = None, in 0..=3;
             /// A flag.
             "flag" flag: bool = true;
+            /// A bug.
+            bug "bug" bug: bool = false;
         }
     }
 
@@ -318,7 +336,7 @@ mod tests {
 
     #[test]
     fn the_declaration_says_what_each_setting_takes() {
-        let [count, derived, flag] = Test::DECLARED else {
+        let [count, derived, flag, bug] = Test::DECLARED else {
             panic!("{:?}", Test::DECLARED);
         };
         assert_eq!(
@@ -339,6 +357,7 @@ mod tests {
         assert_eq!(derived.default, "None");
         assert_eq!((flag.kind, flag.default), (Kind::Flag, "true"));
         assert_eq!(flag.accepts(), "true or false");
+        assert_eq!((flag.bug, bug.bug, bug.kind), (false, true, Kind::Flag));
     }
 
     #[test]
@@ -349,7 +368,8 @@ mod tests {
             Test {
                 count: 7,
                 derived: None,
-                flag: false
+                flag: false,
+                bug: false,
             }
         );
         let err = |pairs: &[(&str, &str)]| {
@@ -371,7 +391,7 @@ mod tests {
         );
         assert_eq!(
             err(&[("bogus", "1")]),
-            "model `m`: setting `bogus` is not a setting of m; its settings are count, derived, flag"
+            "model `m`: setting `bogus` is not a setting of m; its settings are count, derived, flag, bug"
         );
     }
 
@@ -381,6 +401,7 @@ mod tests {
             count: 5,
             derived: Some(2),
             flag: false,
+            bug: false,
         };
         assert_eq!(s.changes(), params(&[("derived", "2"), ("flag", "false")]));
         assert_eq!(Test::from_params("m", &s.changes()).unwrap(), s);

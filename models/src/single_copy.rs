@@ -67,10 +67,6 @@ impl Node for Server {
         }
         ctx.send(from, reply(id, Answer::Done(done), 0));
     }
-
-    fn on_timer(&mut self, _ctx: &mut Ctx<'_, Self>, timer: Infallible) {
-        match timer {}
-    }
 }
 // ANCHOR_END: server
 

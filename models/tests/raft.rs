@@ -868,7 +868,7 @@ fn every_raft_name_is_a_model_and_refuses_nonsense_by_name() {
     struct Replicas;
     impl models::ModelVisitor for Replicas {
         type Output = usize;
-        fn visit<M: Model>(self, model: M) -> usize {
+        fn visit<M: Model>(self, model: M, _: &models::ModelInfo) -> usize {
             model.replicas().len()
         }
     }

@@ -3,31 +3,45 @@
 //! `primary-backup` is not in consim's catalog: it lives in this file, as a model of
 //! yours would live in your crate. A primary (`n0`) applies each write, syncs it, and
 //! answers only once the backup (`n1`) has it too; it serves every read. With
-//! `--read-from-backup` clients also read from the backup, which is a bug: a read at
-//! the backup can miss a write that a read at the primary has already shown.
+//! `--bug read-from-backup` clients also read from the backup, which is a bug: a read
+//! at the backup can miss a write that a read at the primary has already shown.
+//!
+//! Its `main` is one line, and gives it the whole `consim` command line:
 //!
 //! ```sh
-//! cargo run --release -p scenarios --example primary_backup -- --seeds 0..500
-//! cargo run --release -p scenarios --example primary_backup -- --seeds 0..500 --read-from-backup
+//! cargo run --release -p consim --example primary_backup -- sweep --seeds 0..500
+//! cargo run --release -p consim --example primary_backup -- sweep --seeds 0..500 --bug read-from-backup
 //! ```
 //!
-//! The second sweep finds a linearizability violation, prints the command that replays
-//! it, and shrinks its fault plan. `cargo test` runs this file's tests.
-#![allow(clippy::print_stdout)]
+//! The second sweep finds a linearizability violation, writes its artifacts under
+//! `consim-out/` and prints the command that replays it; `shrink` with that seed
+//! shrinks it. `cargo test` runs this file's tests.
 
+// ANCHOR: declaration
 use std::collections::BTreeMap;
-use std::convert::Infallible;
 
-use models::client::{Answer, ClientMsg, Dedup, RequestId, Routing, Wire, reply};
-use models::kv::{Mix, Reply, Request, Store};
-use models::{Guarantee, Model, ModelInfo, Replica};
-use scenarios::config::RunConfig;
-use scenarios::nemesis::Nemesis;
-use scenarios::report::{Judgement, RunError, RunReport};
-use scenarios::run::{check_determinism_with, run_with};
-use scenarios::shrink::shrink_with;
-use scenarios::sweep::{parse_seeds, sweep_with};
-use sim_core::{Ctx, Duration, Node, NodeId};
+use consim::prelude::*;
+
+settings! {
+    /// primary-backup's settings.
+    struct PbSettings {
+        /// Clients read from the backup too (a bug: it can miss an answered write).
+        bug "read-from-backup" read_from_backup: bool = false;
+    }
+}
+
+/// The model, as `--model primary-backup` (the default: the only one) names it. Its
+/// settings are all the runner needs to build it, so they are the model.
+const PRIMARY_BACKUP: Declaration<PbSettings, PbSettings> = Declaration {
+    info: ModelInfo::new("primary-backup", "a primary, and a backup it waits for")
+        .promises(&[Guarantee::Linearizable, Guarantee::NoLostWrites]),
+    build: Ok,
+};
+
+fn main() -> std::process::ExitCode {
+    consim::main(PRIMARY_BACKUP)
+}
+// ANCHOR_END: declaration
 
 // ANCHOR: node
 /// The primary, always.
@@ -194,11 +208,7 @@ impl Replica for PbReplica {
 
 // ANCHOR: model
 /// The model: two replicas, and where clients send what.
-struct PrimaryBackup {
-    read_from_backup: bool,
-}
-
-impl Model for PrimaryBackup {
+impl Model for PbSettings {
     type Replica = PbReplica;
 
     fn replicas(&self) -> Vec<bool> {
@@ -213,173 +223,96 @@ impl Model for PrimaryBackup {
         }
     }
 }
-
-/// What it promises, for the runner to check.
-const INFO: ModelInfo = ModelInfo {
-    name: "primary-backup",
-    summary: "a primary that answers a write once its backup has it, and serves reads",
-    promises: &[Guarantee::Linearizable, Guarantee::NoLostWrites],
-    variant_of: None,
-    breaks: &[],
-    default_scenario: "swarm",
-    workload: Mix::ListAppend,
-    settings: &[],
-};
 // ANCHOR_END: model
-
-// ANCHOR: run
-/// Runs one configuration of the model: what `sweep_with` and `shrink_with` call.
-fn run(config: &RunConfig, read_from_backup: bool) -> Result<RunReport, RunError> {
-    run_with(config, &PrimaryBackup { read_from_backup }, &INFO)
-}
-// ANCHOR_END: run
-
-/// The example's command line: `--seeds A..B`, `--scenario NEMESIS`,
-/// `--read-from-backup`.
-struct Args {
-    seeds: Vec<u64>,
-    nemesis: Nemesis,
-    read_from_backup: bool,
-}
-
-fn parse_args() -> Result<Args, Box<dyn std::error::Error>> {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let value = |flag: &str| {
-        args.iter()
-            .position(|a| a == flag)
-            .and_then(|i| args.get(i + 1))
-            .cloned()
-    };
-    let seeds = parse_seeds(&value("--seeds").unwrap_or_else(|| "0..200".to_owned()))?;
-    let scenario = value("--scenario").unwrap_or_else(|| "swarm".to_owned());
-    let nemesis = Nemesis::from_name(&scenario).ok_or_else(|| {
-        format!(
-            "unknown nemesis `{scenario}`: {}",
-            Nemesis::names().join(", ")
-        )
-    })?;
-    Ok(Args {
-        seeds: seeds.collect(),
-        nemesis,
-        read_from_backup: args.iter().any(|a| a == "--read-from-backup"),
-    })
-}
-
-fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let args = parse_args()?;
-    let read_from_backup = args.read_from_backup;
-    let runner = |config: &RunConfig| run(config, read_from_backup);
-    let mut base = RunConfig::new(INFO.name, 0);
-    base.nemesis = args.nemesis;
-    // A model must be deterministic (no hash-map order, wall clock or unseeded
-    // randomness): run the first seed twice and compare the traces.
-    base.seed = args.seeds.first().copied().unwrap_or(0);
-    let (_, divergence) = check_determinism_with(&base, &runner)?;
-    if let Some(d) = divergence {
-        return Err(format!("seed {} is not deterministic: {d:?}", base.seed).into());
-    }
-    let mut first_failure = None;
-    let totals = sweep_with(&base, &args.seeds, 2, true, &runner, |report| {
-        if report.failed() {
-            first_failure = Some(report.clone());
-        }
-    })?;
-    let variant = if read_from_backup {
-        " (reads from the backup)"
-    } else {
-        ""
-    };
-    println!(
-        "primary-backup{variant} under {}: {} seeds, {} failed",
-        args.nemesis.name(),
-        totals.runs,
-        totals.failures
-    );
-    match first_failure {
-        Some(report) => explain(&args, base, &report),
-        None => Ok(()),
-    }
-}
-
-/// What a failing seed violated, its replay line, and how far it shrinks.
-fn explain(
-    args: &Args,
-    mut base: RunConfig,
-    report: &RunReport,
-) -> Result<(), Box<dyn std::error::Error>> {
-    for verdict in &report.verdicts {
-        if let Judgement::Violation { explanation } = &verdict.judgement {
-            println!(
-                "seed {}: {:?} violated: {explanation}",
-                report.seed, verdict.guarantee
-            );
-        }
-    }
-    let flag = if args.read_from_backup {
-        " --read-from-backup"
-    } else {
-        ""
-    };
-    println!(
-        "replay: cargo run --release -p scenarios --example primary_backup -- --seeds {}..{} --scenario {}{flag}",
-        report.seed,
-        report.seed + 1,
-        args.nemesis.name(),
-    );
-    base.seed = report.seed;
-    let read_from_backup = args.read_from_backup;
-    if let Some(shrunk) = shrink_with(&base, 200, &|config: &RunConfig| {
-        run(config, read_from_backup)
-    })? {
-        println!(
-            "shrunk: {} faults to {}, {} clients to {}, {} keys to {}, {} operations to {}, in {} runs",
-            shrunk.original_faults,
-            shrunk.plan.faults.len(),
-            shrunk.original_clients,
-            shrunk.clients,
-            shrunk.original_keys,
-            shrunk.keys,
-            shrunk.original_ops,
-            shrunk.ops,
-            shrunk.runs
-        );
-    }
-    Ok(())
-}
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn sweep(nemesis: Nemesis, seeds: std::ops::Range<u64>, read_from_backup: bool) -> Option<u64> {
-        let mut base = RunConfig::new(INFO.name, 0);
-        base.nemesis = nemesis;
+    use consim::shrink::Shrunk;
+
+    /// The model's runs, on two threads, leaving artifacts in the test's own folder.
+    fn harness() -> Harness<Declaration<PbSettings, PbSettings>> {
+        let out = std::env::temp_dir().join("consim-primary-backup-tests");
+        Harness::new(PRIMARY_BACKUP).jobs(2).out(out)
+    }
+
+    fn config(nemesis: Nemesis, seed: u64, read_from_backup: bool) -> RunConfig {
+        let mut config = RunConfig::new(PRIMARY_BACKUP.info.name, seed);
+        config.nemesis = nemesis;
+        if read_from_backup {
+            config.params = config.params.with("read-from-backup", true);
+        }
+        config
+    }
+
+    /// The first failing seed of `seeds` under `nemesis`.
+    fn first_failure(nemesis: Nemesis, seeds: std::ops::Range<u64>, bug: bool) -> Option<u64> {
         let seeds: Vec<u64> = seeds.collect();
-        let runner = |config: &RunConfig| run(config, read_from_backup);
-        let totals = sweep_with(&base, &seeds, 2, true, &runner, |_| {}).expect("runs");
-        totals.first_failure
+        let base = config(nemesis, 0, bug);
+        let totals = harness().sweep(&base, &seeds, Until::FirstFailure, |_| {});
+        totals.expect("runs").first_failure
     }
 
     #[test]
     fn the_model_keeps_its_promises_under_every_nemesis() {
         for nemesis in Nemesis::ALL {
-            assert_eq!(sweep(nemesis, 0..20, false), None, "{}", nemesis.name());
+            assert_eq!(
+                first_failure(nemesis, 0..20, false),
+                None,
+                "{}",
+                nemesis.name()
+            );
         }
     }
 
     #[test]
-    fn reading_from_the_backup_is_caught() {
-        let found = sweep(Nemesis::Swarm, 0..20, true);
-        assert!(found.is_some(), "no violation in 20 seeds");
+    fn reading_from_the_backup_is_caught_and_shrinks() {
+        let seed = first_failure(Nemesis::Swarm, 0..20, true).expect("a violation in 20 seeds");
+        let failing = config(Nemesis::Swarm, seed, true);
+        let shrunk: Shrunk = harness()
+            .shrink(&failing, 100)
+            .expect("runs")
+            .expect("fails");
+        assert!(shrunk.report.failed());
+        assert!(
+            shrunk.ops < shrunk.original_ops && shrunk.plan.faults.len() < shrunk.original_faults,
+            "{shrunk:?}"
+        );
     }
 
     #[test]
-    fn a_seed_repeats_exactly() {
-        let config = RunConfig::new(INFO.name, 11);
-        let a = run(&config, false).expect("runs");
-        let b = run(&config, false).expect("runs");
-        assert_eq!(a.trace_hash, b.trace_hash);
-        assert_eq!(a.history, b.history);
-        assert!(a.ops.ok > 0, "{:?}", a.ops);
+    fn a_seed_repeats_exactly_and_does_work() {
+        let config = config(Nemesis::Swarm, 11, false);
+        let (report, divergence) = harness().check_determinism(&config).expect("runs");
+        assert_eq!(divergence, None);
+        assert!(report.ops.ok > 100, "{:?}", report.ops);
+    }
+
+    /// The book's *Writing a model* chapter shows what this program prints.
+    #[test]
+    fn the_book_shows_what_the_commands_print() {
+        let page = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../book/src/writing-a-model.md"
+        );
+        let dir = std::env::temp_dir().join(format!("consim-pb-book-{}", std::process::id()));
+        let command = "cargo run --release -p consim --example primary_backup --";
+        let harness = harness().command(command).out(dir);
+        let shown = consim::shown::check_page(&harness, page.as_ref(), "primary_backup");
+        assert_eq!(shown.unwrap_or_else(|e| panic!("{e}")), 3);
+    }
+
+    #[test]
+    fn the_replay_line_names_the_bug() {
+        let harness =
+            harness().command("cargo run --release -p consim --example primary_backup --");
+        assert_eq!(
+            harness
+                .replay(&config(Nemesis::Swarm, 3, true), None)
+                .expect("on the command line"),
+            "cargo run --release -p consim --example primary_backup -- run \
+             --model primary-backup --scenario swarm --seed 3 --bug read-from-backup"
+        );
     }
 }

@@ -56,7 +56,7 @@ impl Ratio {
     /// `hits / trials`, or `None` with no trials.
     ///
     /// ```
-    /// use scenarios::availability::Ratio;
+    /// use consim::availability::Ratio;
     /// assert_eq!(Ratio { hits: 1, trials: 4 }.share(), Some(0.25));
     /// assert_eq!(Ratio::default().share(), None);
     /// ```
@@ -293,7 +293,7 @@ impl Timeline {
     /// after the replicas); clock jumps count as active faults until `window_end`.
     ///
     /// ```
-    /// use scenarios::availability::Timeline;
+    /// use consim::availability::Timeline;
     /// use sim_core::{Duration, Fault, FaultPlan, NodeId, Partition, Time};
     /// let ms = |m| Time::ZERO + Duration::from_millis(m);
     /// // Replicas 0-2; client 3 is cut off with replica 0 from 100 ms to 300 ms.

@@ -39,7 +39,8 @@ impl Default for ClientSettings {
 /// What to run.
 #[derive(Clone, Debug)]
 pub struct RunConfig {
-    /// A model name from [`models::catalog`].
+    /// The model: a name in the catalog the run goes through (consim's own,
+    /// [`models::catalog`], unless you pass another to the runner).
     pub model: String,
     /// Model parameters.
     pub params: Params,
@@ -51,7 +52,8 @@ pub struct RunConfig {
     pub plan: Option<FaultPlan>,
     /// Whether to record the full trace.
     pub trace: bool,
-    /// The workload (`None`: the model's default, see [`default_mix`]).
+    /// The workload (`None`: the model's own, [`models::ModelInfo::workload`], with
+    /// [`WorkloadConfig::default`]'s other settings).
     pub workload: Option<WorkloadConfig>,
     /// How many clients.
     pub clients: u32,
@@ -123,13 +125,6 @@ impl RunConfig {
     }
 }
 
-/// The workload mix a catalogued model gets by default: the one its declaration
-/// names ([`models::ModelInfo::workload`]); list-append for a name the catalog does
-/// not know.
-pub fn default_mix(model: &str) -> Mix {
-    models::find(model).map_or(Mix::ListAppend, |m| m.workload)
-}
-
 /// A configuration the command line cannot say: its replay command would run
 /// something else.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -143,23 +138,25 @@ impl RunConfig {
     /// The arguments of the `run` command that runs this configuration again (after
     /// the command itself, e.g. `cargo run --release -- run`), with `plan` as the path
     /// of its plan file if it replays one. Only what differs from
-    /// [`RunConfig::new`]'s defaults is spelled out.
+    /// [`RunConfig::new`]'s defaults, and from `info` (what the catalog says of the
+    /// model: its workload), is spelled out.
     ///
     /// ```
-    /// use scenarios::config::RunConfig;
-    /// use scenarios::nemesis::Nemesis;
+    /// use consim::config::RunConfig;
+    /// use consim::nemesis::Nemesis;
     /// let mut config = RunConfig::new("raft", 7);
     /// config.nemesis = Nemesis::Swarm;
     /// config.clients = 3;
     /// config.params = models::Params::default().with("replicas", 3).with("pre-vote", false);
     /// assert_eq!(
-    ///     config.replay_args(None)?.join(" "),
+    ///     config.replay_args(&models::raft::RAFT.info(), None)?.join(" "),
     ///     "--model raft --scenario swarm --seed 7 --clients 3 --param pre-vote=false --replicas 3"
     /// );
-    /// # Ok::<(), scenarios::config::NotOnTheCommandLine>(())
+    /// # Ok::<(), consim::config::NotOnTheCommandLine>(())
     /// ```
     pub fn replay_args(
         &self,
+        info: &models::ModelInfo,
         plan: Option<&std::path::Path>,
     ) -> Result<Vec<String>, NotOnTheCommandLine> {
         let defaults = RunConfig::new(&self.model, self.seed);
@@ -182,14 +179,16 @@ impl RunConfig {
         }
         args.extend(["--seed".to_owned(), self.seed.to_string()]);
         if let Some(w) = &self.workload {
-            args.extend(workload_args(&self.model, w));
+            args.extend(workload_args(info.workload, w));
         }
         if self.clients != defaults.clients {
             args.extend(["--clients".to_owned(), self.clients.to_string()]);
         }
         for (name, value) in &self.params.settings {
+            let bug = info.settings.iter().any(|s| s.bug && s.name == name);
             match name.as_str() {
                 "replicas" => args.extend(["--replicas".to_owned(), value.clone()]),
+                _ if bug && value == "true" => args.extend(["--bug".to_owned(), name.clone()]),
                 _ => args.extend(["--param".to_owned(), format!("{name}={value}")]),
             }
         }
@@ -207,12 +206,13 @@ impl RunConfig {
     }
 }
 
-/// The flags that set workload `w` for `model`, where it differs from the defaults.
-fn workload_args(model: &str, w: &WorkloadConfig) -> Vec<String> {
+/// The flags that set workload `w` for a model whose own mix is `mix`, where it
+/// differs from the defaults.
+fn workload_args(mix: Mix, w: &WorkloadConfig) -> Vec<String> {
     let base = WorkloadConfig::default();
     let mut args = Vec::new();
     let mut flag = |name: &str, value: String| args.extend([name.to_owned(), value]);
-    if w.mix != default_mix(model) {
+    if w.mix != mix {
         flag("--workload", w.mix.name().to_owned());
     }
     let default_ops = if w.rate.is_some() { u64::MAX } else { base.ops };

@@ -19,7 +19,7 @@ impl Exit {
     /// inconclusive if any was undecided, else consistent.
     ///
     /// ```
-    /// use scenarios::exit::Exit;
+    /// use consim::exit::Exit;
     /// assert_eq!(Exit::of(0, 0), Exit::Consistent);
     /// assert_eq!(Exit::of(2, 5), Exit::Violation);
     /// assert_eq!(Exit::of(0, 1), Exit::Inconclusive);

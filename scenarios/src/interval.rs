@@ -25,7 +25,7 @@ use crate::availability::Ratio;
 /// The two-sided 95% quantile of Student's t with `df` degrees of freedom (`df` ≥ 1).
 ///
 /// ```
-/// use scenarios::interval::t975;
+/// use consim::interval::t975;
 /// assert!((t975(1) - 12.706).abs() < 1e-3);
 /// assert!((t975(19) - 2.093).abs() < 1e-3);
 /// assert!((t975(1_000_000) - 1.960).abs() < 1e-3);
@@ -54,7 +54,7 @@ pub fn t975(df: u64) -> f64 {
 /// trials.
 ///
 /// ```
-/// use scenarios::interval::wilson;
+/// use consim::interval::wilson;
 /// let (low, high) = wilson(20, 20).unwrap();
 /// assert!((low - 0.8389).abs() < 1e-4 && high == 1.0);
 /// let (low, high) = wilson(5, 10).unwrap();
@@ -93,8 +93,8 @@ fn wilson_share(p: f64, n: f64) -> (f64, f64) {
 /// interval for `p` of `m · (z / t₀.₉₇₅,ₙ₋₁)²` trials is the answer.
 ///
 /// ```
-/// use scenarios::availability::Ratio;
-/// use scenarios::interval::ratio;
+/// use consim::availability::Ratio;
+/// use consim::interval::ratio;
 /// // Two runs of 10 operations: 9 and 7 succeeded.
 /// let runs = [Ratio { hits: 9, trials: 10 }, Ratio { hits: 7, trials: 10 }];
 /// let (low, high) = ratio(&runs).unwrap();
@@ -142,7 +142,7 @@ pub const RESAMPLES: usize = 400;
 /// samples.
 ///
 /// ```
-/// use scenarios::interval::percentiles;
+/// use consim::interval::percentiles;
 /// // Runs whose medians are 10, 11, ... 29.
 /// let runs: Vec<Vec<u64>> = (10..30).map(|m| vec![m - 1, m, m + 1]).collect();
 /// let [(low, high)] = percentiles(&runs, &[0.5]).unwrap()[..] else { unreachable!() };
@@ -183,7 +183,7 @@ pub fn percentiles(runs: &[Vec<u64>], ranks: &[f64]) -> Option<Vec<(f64, f64)>> 
 /// Whether two intervals overlap (`None`, no interval, overlaps everything).
 ///
 /// ```
-/// use scenarios::interval::overlap;
+/// use consim::interval::overlap;
 /// assert!(overlap(Some((0.1, 0.3)), Some((0.25, 0.5))));
 /// assert!(!overlap(Some((0.1, 0.2)), Some((0.25, 0.5))));
 /// assert!(overlap(None, Some((0.25, 0.5))));

@@ -33,9 +33,9 @@ pub fn relay_sim(seed: u64) -> Result<Sim<Relay>, BuildError> {
 /// Runs the relay benchmark until `deliveries` messages have been delivered.
 ///
 /// ```
-/// let run = scenarios::kernel_bench::relay(1, 10_000)?;
+/// let run = consim::kernel_bench::relay(1, 10_000)?;
 /// assert_eq!(run.deliveries, 10_000);
-/// assert_eq!(run, scenarios::kernel_bench::relay(1, 10_000)?);
+/// assert_eq!(run, consim::kernel_bench::relay(1, 10_000)?);
 /// # Ok::<(), sim_core::BuildError>(())
 /// ```
 pub fn relay(seed: u64, deliveries: u64) -> Result<RelayRun, BuildError> {

@@ -11,7 +11,7 @@
 //! with `*`. Every share has a 95% interval with the run as the unit
 //! ([`crate::interval`]).
 
-use models::{Guarantee, Params};
+use models::{Builtin, Catalog, Guarantee, ModelError, ModelInfo, Params};
 use serde_json::{Value, json};
 
 use crate::availability::{Availability, MEASURES, Ratio};
@@ -19,14 +19,15 @@ use crate::config::{Checks, ClientSettings, RunConfig};
 use crate::interval;
 use crate::nemesis::Nemesis;
 use crate::report::{Judgement, Latencies, OpCounts, RunError, latencies};
-use crate::sweep::sweep;
+use crate::run::run_in;
+use crate::sweep::sweep_with;
 use crate::workload::{Mix, WorkloadConfig};
 
 /// A model setting written `KEY=VALUE` (`--param`, and the settings of a
 /// [`ModelSpec`]), trimmed; the key must not be empty.
 ///
 /// ```
-/// use scenarios::matrix::parse_setting;
+/// use consim::matrix::parse_setting;
 /// assert_eq!(parse_setting(" r = 2"), Ok(("r".to_owned(), "2".to_owned())));
 /// assert!(parse_setting("=2").is_err());
 /// ```
@@ -39,11 +40,11 @@ pub fn parse_setting(text: &str) -> Result<(String, String), String> {
 
 /// A model and its settings, written `name` or `name:key=value:key=value…`
 /// (`replicas=N` among them): one row group of the matrix, so that one table can set
-/// a model beside itself with other settings. The settings are checked when the
-/// matrix starts, by the model's own declaration.
+/// a model beside itself with other settings. The name and the settings are checked
+/// when the matrix starts, by the catalog and the model's own declaration.
 ///
 /// ```
-/// use scenarios::matrix::ModelSpec;
+/// use consim::matrix::ModelSpec;
 /// let spec: ModelSpec = "raft:check-quorum=true:replicas=3".parse()?;
 /// assert_eq!(spec.name, "raft");
 /// assert_eq!(spec.params.settings["replicas"], "3");
@@ -67,13 +68,6 @@ impl std::str::FromStr for ModelSpec {
     fn from_str(text: &str) -> Result<ModelSpec, String> {
         let mut parts = text.split(':');
         let name = parts.next().unwrap_or_default().trim().to_owned();
-        if models::find(&name).is_none() {
-            let names: Vec<&str> = models::catalog().iter().map(|m| m.name).collect();
-            return Err(format!(
-                "unknown model `{name}`; the models are: {}",
-                names.join(", ")
-            ));
-        }
         let mut params = Params::default();
         for part in parts {
             let (key, value) = parse_setting(part)
@@ -85,6 +79,15 @@ impl std::str::FromStr for ModelSpec {
             params,
             label: text.trim().to_owned(),
         })
+    }
+}
+
+impl ModelSpec {
+    /// What `catalog` says of the model, or that it has no such model.
+    pub fn info<C: Catalog>(&self, catalog: &C) -> Result<ModelInfo, ModelError> {
+        catalog
+            .find(&self.name)
+            .ok_or_else(|| catalog.unknown(&self.name))
     }
 }
 
@@ -180,7 +183,7 @@ fn bracket(range: Option<(f64, f64)>, decimals: usize) -> String {
 }
 
 impl Row {
-    fn new(spec: &ModelSpec, nemesis: Nemesis) -> Row {
+    fn new(spec: &ModelSpec, info: &ModelInfo, nemesis: Nemesis) -> Row {
         Row {
             model: spec.to_string(),
             scenario: nemesis.name().to_owned(),
@@ -192,7 +195,7 @@ impl Row {
                     held: 0,
                     judged: 0,
                     unknown: 0,
-                    promised: models::find(&spec.name).is_some_and(|m| m.promises.contains(&g)),
+                    promised: info.promises.contains(&g),
                 })
                 .collect(),
             availability: Availability::default(),
@@ -343,8 +346,8 @@ pub struct MatrixConfig {
 }
 
 impl MatrixConfig {
-    /// The run configuration of one cell (seed 0).
-    pub fn cell(&self, spec: &ModelSpec, nemesis: Nemesis) -> RunConfig {
+    /// The run configuration of one cell (seed 0), for the model `info` describes.
+    pub fn cell(&self, spec: &ModelSpec, info: &ModelInfo, nemesis: Nemesis) -> RunConfig {
         let mut config = RunConfig::new(&spec.name, 0);
         config.params = spec.params.clone();
         config.nemesis = nemesis;
@@ -352,9 +355,7 @@ impl MatrixConfig {
         config.client = self.client;
         config.spell = self.spell;
         config.workload = Some(WorkloadConfig {
-            mix: self
-                .mix
-                .unwrap_or_else(|| crate::config::default_mix(&spec.name)),
+            mix: self.mix.unwrap_or(info.workload),
             ..self.workload
         });
         config
@@ -367,16 +368,29 @@ pub fn matrix(
     model_specs: &[ModelSpec],
     nemeses: &[Nemesis],
     config: &MatrixConfig,
+    row: impl FnMut(&Row),
+) -> Result<Vec<Row>, RunError> {
+    matrix_in(&Builtin, model_specs, nemeses, config, row)
+}
+
+/// [`matrix`] of models of `catalog`.
+pub fn matrix_in<C: Catalog>(
+    catalog: &C,
+    model_specs: &[ModelSpec],
+    nemeses: &[Nemesis],
+    config: &MatrixConfig,
     mut row: impl FnMut(&Row),
 ) -> Result<Vec<Row>, RunError> {
     let seed_list: Vec<u64> = (0..config.seeds).collect();
     let mut rows = Vec::new();
     for spec in model_specs {
+        let info = spec.info(catalog)?;
         for &nemesis in nemeses {
-            let mut cell = Row::new(spec, nemesis);
+            let mut cell = Row::new(spec, &info, nemesis);
             let mut samples = Vec::new();
-            let base = config.cell(spec, nemesis);
-            sweep(&base, &seed_list, config.jobs, false, |report| {
+            let base = config.cell(spec, &info, nemesis);
+            let run = |config: &RunConfig| run_in(catalog, config);
+            sweep_with(&base, &seed_list, config.jobs, false, &run, |report| {
                 samples.extend_from_slice(&report.latency_samples);
                 cell.count(report);
             })?;

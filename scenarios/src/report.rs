@@ -216,7 +216,11 @@ impl RunReport {
 
     /// The report as text: a summary line, then the verdicts (all of them if
     /// `verbose`, else those that did not hold).
-    pub fn write_text(&self, out: &mut impl std::io::Write, verbose: bool) -> std::io::Result<()> {
+    pub fn write_text(
+        &self,
+        out: &mut (impl std::io::Write + ?Sized),
+        verbose: bool,
+    ) -> std::io::Result<()> {
         let status = if self.failed() {
             "FAILED"
         } else if self.inconclusive() {

@@ -24,7 +24,7 @@ use std::panic::AssertUnwindSafe;
 use std::rc::Rc;
 
 use models::client::{Client, ClientConfig};
-use models::{Invariants, Model, ModelInfo, ModelVisitor, Replica};
+use models::{Builtin, Catalog, Invariants, Model, ModelInfo, ModelVisitor, Replica};
 use sim_core::nemesis::{self, Schedule};
 use sim_core::{BuildError, FaultPlan, NodeId, Sim, Time, TraceEvent};
 
@@ -38,17 +38,33 @@ use crate::workload::{Workload, WorkloadConfig, arrivals};
 /// Runs `config`.
 ///
 /// ```
-/// use scenarios::config::RunConfig;
-/// use scenarios::run::run;
+/// use consim::config::RunConfig;
+/// use consim::run::run;
 /// let a = run(&RunConfig::new("single-copy", 7))?;
 /// let b = run(&RunConfig::new("single-copy", 7))?;
 /// assert_eq!(a.trace_hash, b.trace_hash);
 /// assert_eq!(a.ops.ok + a.ops.fail + a.ops.info + a.ops.unfinished, 200);
 /// assert!(!a.failed());
-/// # Ok::<(), scenarios::report::RunError>(())
+/// # Ok::<(), consim::report::RunError>(())
 /// ```
 pub fn run(config: &RunConfig) -> Result<RunReport, RunError> {
-    visit(config, Visitor { config })?
+    run_in(&Builtin, config)
+}
+
+/// Runs `config`, whose model is one of `catalog`'s: consim's own ([`Builtin`]), a
+/// model of your own (its [`models::Declaration`]), or a tuple of catalogs.
+///
+/// ```
+/// use models::single_copy::SINGLE_COPY;
+/// use consim::config::RunConfig;
+/// use consim::run::run_in;
+/// let report = run_in(&SINGLE_COPY, &RunConfig::new("single-copy", 7))?;
+/// assert!(!report.failed());
+/// assert!(run_in(&SINGLE_COPY, &RunConfig::new("raft", 7)).is_err());
+/// # Ok::<(), consim::report::RunError>(())
+/// ```
+pub fn run_in<C: Catalog>(catalog: &C, config: &RunConfig) -> Result<RunReport, RunError> {
+    catalog.visit(&config.model, &config.params, Visitor { config })?
 }
 
 /// Where two runs of one configuration first differ: the index of the first trace
@@ -69,12 +85,12 @@ pub struct Divergence {
 /// --check-determinism` is this.
 ///
 /// ```
-/// use scenarios::config::RunConfig;
-/// use scenarios::run::check_determinism;
+/// use consim::config::RunConfig;
+/// use consim::run::check_determinism;
 /// let (report, divergence) = check_determinism(&RunConfig::new("raft", 3))?;
 /// assert_eq!(divergence, None);
 /// assert!(report.trace.is_some_and(|t| !t.is_empty()));
-/// # Ok::<(), scenarios::report::RunError>(())
+/// # Ok::<(), consim::report::RunError>(())
 /// ```
 pub fn check_determinism(config: &RunConfig) -> Result<(RunReport, Option<Divergence>), RunError> {
     check_determinism_with(config, &run)
@@ -114,22 +130,22 @@ pub fn check_determinism_with(
     Ok((first, divergence))
 }
 
-/// [`models::visit`] for `config`'s model.
-fn visit<V: ModelVisitor>(config: &RunConfig, visitor: V) -> Result<V::Output, RunError> {
-    Ok(models::visit(&config.model, &config.params, visitor)?)
-}
-
 /// Checks that `config` can run (the model and its parameters, the workload, the
 /// plan) without running it.
 pub fn validate(config: &RunConfig) -> Result<(), RunError> {
+    validate_in(&Builtin, config)
+}
+
+/// [`validate`] for a model of `catalog`.
+pub fn validate_in<C: Catalog>(catalog: &C, config: &RunConfig) -> Result<(), RunError> {
     struct Count;
     impl ModelVisitor for Count {
         type Output = usize;
-        fn visit<M: Model>(self, model: M) -> usize {
+        fn visit<M: Model>(self, model: M, _: &ModelInfo) -> usize {
             model.replicas().len()
         }
     }
-    let replicas = visit(config, Count)?;
+    let replicas = catalog.visit(&config.model, &config.params, Count)?;
     if let Some(w) = config.workload {
         w.validate()?;
     }
@@ -147,8 +163,7 @@ struct Visitor<'a> {
 impl ModelVisitor for Visitor<'_> {
     type Output = Result<RunReport, RunError>;
 
-    fn visit<M: Model>(self, model: M) -> Self::Output {
-        let info = models::find(&self.config.model).expect("visit only builds catalogued models");
+    fn visit<M: Model>(self, model: M, info: &ModelInfo) -> Self::Output {
         run_with(self.config, &model, info)
     }
 }
@@ -168,8 +183,8 @@ type ClientOf<M> = Client<<<M as Model>::Replica as Replica>::Peer>;
 /// use models::{Guarantee, ModelInfo};
 /// use models::kv::Mix;
 /// use models::single_copy::SingleCopy;
-/// use scenarios::config::RunConfig;
-/// use scenarios::run::run_with;
+/// use consim::config::RunConfig;
+/// use consim::run::run_with;
 ///
 /// // Pretend single-copy were a model of your own.
 /// let info = ModelInfo {
@@ -186,7 +201,7 @@ type ClientOf<M> = Client<<<M as Model>::Replica as Replica>::Peer>;
 /// let report = run_with(&config, &SingleCopy, &info)?;
 /// assert!(!report.failed());
 /// assert_eq!(report.verdicts.len(), 1);
-/// # Ok::<(), scenarios::report::RunError>(())
+/// # Ok::<(), consim::report::RunError>(())
 /// ```
 pub fn run_with<M: Model>(
     config: &RunConfig,

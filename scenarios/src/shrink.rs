@@ -92,11 +92,11 @@ impl Failure {
 /// runs are tried.
 ///
 /// ```
-/// use scenarios::config::RunConfig;
-/// use scenarios::shrink::shrink;
+/// use consim::config::RunConfig;
+/// use consim::shrink::shrink;
 /// // single-copy keeps its promises: nothing to shrink.
 /// assert!(shrink(&RunConfig::new("single-copy", 1), 100)?.is_none());
-/// # Ok::<(), scenarios::report::RunError>(())
+/// # Ok::<(), consim::report::RunError>(())
 /// ```
 pub fn shrink(config: &RunConfig, budget: u64) -> Result<Option<Shrunk>, RunError> {
     shrink_with(config, budget, &run)
@@ -122,7 +122,9 @@ pub fn shrink_with(
     base.workload = Some(WorkloadConfig {
         ops: original_ops,
         ..config.workload.unwrap_or(WorkloadConfig {
-            mix: crate::config::default_mix(&config.model),
+            mix: first
+                .workload
+                .expect("a run reports the workload mix it ran"),
             ..WorkloadConfig::default()
         })
     });

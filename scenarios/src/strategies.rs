@@ -11,8 +11,8 @@
 //! ```
 //! use proptest::prelude::*;
 //! use proptest::test_runner::{Config, TestRunner};
-//! use scenarios::run::run;
-//! use scenarios::strategies::scenario;
+//! use consim::run::run;
+//! use consim::strategies::scenario;
 //!
 //! let mut runner = TestRunner::new(Config::with_cases(8));
 //! runner
@@ -24,12 +24,13 @@
 //!     .unwrap();
 //! ```
 
-use models::Params;
+use models::kv::Mix;
 use models::settings::{Kind, SettingInfo};
+use models::{Builtin, Catalog, ModelInfo, Params};
 use proptest::prelude::*;
 use sim_core::Duration;
 
-use crate::config::{ClientSettings, RunConfig, default_mix};
+use crate::config::{ClientSettings, RunConfig};
 use crate::nemesis::Nemesis;
 use crate::workload::{KeyChoice, Rate, WorkloadConfig};
 
@@ -38,11 +39,10 @@ pub fn nemesis() -> impl Strategy<Value = Nemesis> {
     (0..Nemesis::ALL.len()).prop_map(|i| Nemesis::ALL[i])
 }
 
-/// A workload of `model`'s own mix: 1–300 operations over 1–8 keys, uniform or Zipf,
-/// 0–90% reads, an optional think time; or, open-loop, 1–40 arrivals per second per
-/// client (then the operations are a cap). Shrinks towards a closed loop.
-pub fn workload(model: &str) -> impl Strategy<Value = WorkloadConfig> {
-    let mix = default_mix(model);
+/// A workload of `mix`: 1–300 operations over 1–8 keys, uniform or Zipf, 0–90%
+/// reads, an optional think time; or, open-loop, 1–40 arrivals per second per client
+/// (then the operations are a cap). Shrinks towards a closed loop.
+pub fn workload(mix: Mix) -> impl Strategy<Value = WorkloadConfig> {
     (
         1u64..300,
         1u64..8,
@@ -91,23 +91,46 @@ pub fn client() -> impl Strategy<Value = ClientSettings> {
 /// ```
 /// use proptest::strategy::{Strategy, ValueTree};
 /// use proptest::test_runner::TestRunner;
-/// use scenarios::strategies::params;
+/// use consim::strategies::params;
 /// let mut runner = TestRunner::deterministic();
 /// let p = params("dynamo").new_tree(&mut runner).unwrap().current();
 /// assert!(models::dynamo::DYNAMO.model(&p).is_ok());
 /// ```
 pub fn params(model: &'static str) -> BoxedStrategy<Params> {
-    let info = models::find(model).unwrap_or_else(|| panic!("`{model}` is not in the catalog"));
-    let settings: Vec<BoxedStrategy<Option<(String, String)>>> =
-        info.settings.iter().map(setting).collect();
+    params_in(Builtin, model)
+}
+
+/// [`params`] of a model of `catalog` (a [`models::Declaration`] of your own, say).
+///
+/// # Panics
+///
+/// If `catalog` has no model called `model`.
+pub fn params_in<C: Catalog + Clone + 'static>(
+    catalog: C,
+    model: &'static str,
+) -> BoxedStrategy<Params> {
+    let info = find(&catalog, model);
+    let settings: Vec<BoxedStrategy<Option<(String, String)>>> = info
+        .settings
+        .iter()
+        .filter(|s| !s.bug)
+        .map(setting)
+        .collect();
     settings
         .prop_map(|pairs| Params {
             settings: pairs.into_iter().flatten().collect(),
         })
         .prop_filter("the model accepts its settings", move |p| {
-            models::visit(model, p, Accepts).is_ok()
+            catalog.visit(model, p, Accepts).is_ok()
         })
         .boxed()
+}
+
+/// What `catalog` says of `model`.
+fn find<C: Catalog>(catalog: &C, model: &str) -> ModelInfo {
+    catalog
+        .find(model)
+        .unwrap_or_else(|| panic!("{}", catalog.unknown(model)))
 }
 
 /// One setting: unset (its default), or a value it takes.
@@ -128,18 +151,32 @@ struct Accepts;
 
 impl models::ModelVisitor for Accepts {
     type Output = ();
-    fn visit<M: models::Model>(self, _: M) {}
+    fn visit<M: models::Model>(self, _: M, _: &ModelInfo) {}
 }
 
 /// A whole scenario of `model`: any seed, nemesis, workload, model settings
 /// ([`params`]), 1–7 clients, client settings, and fault spells of the nemesis's own
 /// lengths or of 50–2,000 ms.
 pub fn scenario(model: &'static str) -> impl Strategy<Value = RunConfig> {
+    scenario_in(Builtin, model)
+}
+
+/// [`scenario`] of a model of `catalog` (a [`models::Declaration`] of your own, say):
+/// run each with [`crate::run::run_in`] and the same catalog.
+///
+/// # Panics
+///
+/// If `catalog` has no model called `model`.
+pub fn scenario_in<C: Catalog + Clone + 'static>(
+    catalog: C,
+    model: &'static str,
+) -> impl Strategy<Value = RunConfig> {
+    let mix = find(&catalog, model).workload;
     (
         any::<u64>(),
         nemesis(),
-        workload(model),
-        params(model),
+        workload(mix),
+        params_in(catalog, model),
         (1u32..8, client()),
         prop::option::of(50u64..2_000),
     )

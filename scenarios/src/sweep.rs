@@ -30,7 +30,7 @@ impl std::str::FromStr for Shard {
     /// Parses `I/N`.
     ///
     /// ```
-    /// use scenarios::sweep::Shard;
+    /// use consim::sweep::Shard;
     /// assert_eq!("1/4".parse::<Shard>(), Ok(Shard { index: 1, count: 4 }));
     /// assert!("0/0".parse::<Shard>().is_err());
     /// assert!("4/4".parse::<Shard>().is_err());
@@ -50,7 +50,7 @@ impl std::str::FromStr for Shard {
 /// Parses a seed range `A..B` (B excluded, as Rust ranges are), refusing empty ones.
 ///
 /// ```
-/// use scenarios::sweep::parse_seeds;
+/// use consim::sweep::parse_seeds;
 /// assert_eq!(parse_seeds("3..7"), Ok(3..7));
 /// assert!(parse_seeds("7..3").is_err());
 /// assert!(parse_seeds("5..5").is_err());
@@ -133,9 +133,9 @@ pub fn sweep(
 ///
 /// ```
 /// use models::single_copy::SingleCopy;
-/// use scenarios::config::RunConfig;
-/// use scenarios::run::run_with;
-/// use scenarios::sweep::sweep_with;
+/// use consim::config::RunConfig;
+/// use consim::run::run_with;
+/// use consim::sweep::sweep_with;
 ///
 /// let info = models::find("single-copy").unwrap(); // or a ModelInfo of your own
 /// let mut seeds = Vec::new();
@@ -149,7 +149,7 @@ pub fn sweep(
 /// )?;
 /// assert_eq!((totals.runs, totals.failures), (3, 0));
 /// assert_eq!(seeds, [5, 6, 7]); // in seed order, whatever the threads did
-/// # Ok::<(), scenarios::report::RunError>(())
+/// # Ok::<(), consim::report::RunError>(())
 /// ```
 pub fn sweep_with(
     base: &RunConfig,

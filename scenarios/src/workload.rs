@@ -30,7 +30,7 @@ use sim_core::{Duration, Purpose, SimRng, Time};
 /// number up to [`Rate::MAX`].
 ///
 /// ```
-/// use scenarios::workload::Rate;
+/// use consim::workload::Rate;
 /// assert_eq!("12.5".parse::<Rate>()?.per_second(), 12.5);
 /// assert!("0".parse::<Rate>().is_err());
 /// assert!("-3".parse::<Rate>().is_err());
@@ -92,7 +92,7 @@ fn arrivals_stream(client: usize) -> Purpose {
 /// arrivals of all (in time order, ties by client) are kept.
 ///
 /// ```
-/// use scenarios::workload::{Rate, arrivals};
+/// use consim::workload::{Rate, arrivals};
 /// use sim_core::Duration;
 /// let a = arrivals(7, Rate::new(50.0)?, 4, Duration::from_secs(10), u64::MAX);
 /// let total: usize = a.iter().map(|q| q.len()).sum();
@@ -243,13 +243,13 @@ impl Workload {
     /// The workload of run `seed`.
     ///
     /// ```
-    /// use scenarios::workload::{Workload, WorkloadConfig};
+    /// use consim::workload::{Workload, WorkloadConfig};
     /// let config = WorkloadConfig { ops: 3, ..WorkloadConfig::default() };
     /// let mut w = Workload::new(1, config)?;
     /// let ops: Vec<_> = std::iter::from_fn(|| w.next_op()).collect();
     /// assert_eq!(ops.len(), 3);
     /// assert_eq!(ops.iter().map(|o| o.id).collect::<Vec<_>>(), vec![0, 1, 2]);
-    /// # Ok::<(), scenarios::workload::WorkloadError>(())
+    /// # Ok::<(), consim::workload::WorkloadError>(())
     /// ```
     pub fn new(seed: u64, config: WorkloadConfig) -> Result<Workload, WorkloadError> {
         config.validate()?;

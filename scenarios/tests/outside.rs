@@ -1,12 +1,13 @@
 //! Tests that build code with cargo, the way a user would: a copy of this workspace
-//! with a throwaway model added to the catalog.
+//! with a throwaway model added to the catalog, and a crate of a user's own, outside
+//! the workspace, that depends on `consim` by path.
 //!
 //! Each builds a crate graph, which takes a minute or more on a cold machine, so
 //! `cargo test` skips them; `.ci/run` runs them with
-//! `cargo test --workspace --test outside -- --ignored`. The compiled dependencies are
-//! shared with the outer build (cargo's `build-dir` is this workspace's target folder),
-//! while the binaries land in a scratch target folder of their own, so nothing here
-//! replaces the `consim` the other tests run.
+//! `cargo test --workspace --test outside -- --ignored`. They build in a target
+//! folder of their own, kept between runs: never in this workspace's, because cargo
+//! names a workspace member's artifacts by its path within the workspace, so a copy
+//! of the workspace built there would replace this one's artifacts with its own.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -17,16 +18,6 @@ fn workspace() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .parent()
         .expect("scenarios/ sits in the workspace")
-        .to_path_buf()
-}
-
-/// The outer build's target folder: where this test's own binary was built.
-fn outer_target() -> PathBuf {
-    let exe = std::env::current_exe().expect("the test binary knows its path");
-    // target/<profile>/deps/<binary>
-    exe.ancestors()
-        .nth(3)
-        .expect("the test binary lies in target/<profile>/deps")
         .to_path_buf()
 }
 
@@ -65,14 +56,13 @@ fn copy_tree(from: &Path, to: &Path) {
     }
 }
 
-/// Runs cargo in `dir` with `args`, its intermediate artifacts shared with the outer
-/// build and its final ones under `dir/target`.
+/// Runs cargo in `dir` with `args`, building in the outside tests' own target folder.
 fn cargo(dir: &Path, args: &[&str]) -> Output {
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let target = Path::new(env!("CARGO_TARGET_TMPDIR")).join("outside-target");
     Command::new(cargo)
         .current_dir(dir)
-        .env("CARGO_BUILD_BUILD_DIR", outer_target())
-        .env("CARGO_TARGET_DIR", dir.join("target"))
+        .env("CARGO_TARGET_DIR", target)
         .env_remove("CARGO_MAKEFLAGS")
         .args(args)
         .output()
@@ -212,7 +202,7 @@ fn a_model_added_as_one_module_and_one_catalog_line_runs_everywhere() {
     copy_tree(&workspace(), &root);
     add_forgetful(&root);
     let consim = |args: &[&str]| {
-        let mut all = vec!["run", "-q", "-p", "scenarios", "--bin", "consim", "--"];
+        let mut all = vec!["run", "-q", "-p", "consim", "--bin", "consim", "--"];
         all.extend_from_slice(args);
         cargo(&root, &all)
     };
@@ -267,4 +257,173 @@ fn a_model_added_as_one_module_and_one_catalog_line_runs_everywhere() {
         "{}",
         printed(&wrong)
     );
+}
+
+/// A user's crate: a store of their own, declared in their own `main.rs`, whose whole
+/// `main` is `consim::main`. Correct, it syncs each write before answering; with
+/// `--bug forget` it answers first and syncs never, so a crash loses acknowledged
+/// writes.
+const USER_MAIN: &str = r#"use consim::prelude::*;
+
+settings! {
+    /// my-store's settings.
+    pub struct MySettings {
+        /// Answer writes without ever syncing them (a bug).
+        bug "forget" forget: bool = false;
+    }
+}
+
+const MY_STORE: Declaration<MySettings, MyStore> = Declaration {
+    info: ModelInfo::new("my-store", "one server of my own")
+        .promises(&[Guarantee::Linearizable, Guarantee::NoLostWrites])
+        .scenario("crash-restart"),
+    build: |settings| Ok(MyStore { forget: settings.forget }),
+};
+
+fn main() -> std::process::ExitCode {
+    consim::main(MY_STORE)
+}
+
+#[derive(Debug)]
+struct Server {
+    forget: bool,
+}
+
+#[derive(Clone, Debug, Default)]
+struct Data {
+    store: Store,
+    dedup: Dedup,
+}
+
+impl Node for Server {
+    type Config = bool;
+    type Msg = Wire<NoPeers>;
+    type Timer = Infallible;
+    type Durable = Data;
+    type Input = Infallible;
+    type Output = Infallible;
+
+    fn start(forget: &bool, _ctx: &mut Ctx<'_, Self>) -> Self {
+        Server { forget: *forget }
+    }
+
+    fn on_message(&mut self, ctx: &mut Ctx<'_, Self>, from: NodeId, msg: Wire<NoPeers>) {
+        let Wire::Client(ClientMsg::Request { id, request, .. }) = msg else {
+            return;
+        };
+        let done = match ctx.durable().dedup.seen(id) {
+            Some(done) => done.clone(),
+            None => {
+                let data = ctx.durable_mut();
+                let done = data.store.apply(&request);
+                data.dedup.record(id, done.clone());
+                if !self.forget {
+                    ctx.sync();
+                }
+                done
+            }
+        };
+        ctx.send(from, reply(id, Answer::Done(done), 0));
+    }
+}
+
+impl Replica for Server {
+    type Peer = NoPeers;
+
+    fn leads(&self) -> bool {
+        true
+    }
+}
+
+struct MyStore {
+    forget: bool,
+}
+
+impl Model for MyStore {
+    type Replica = Server;
+
+    fn replicas(&self) -> Vec<bool> {
+        vec![self.forget]
+    }
+
+    fn routing(&self) -> Routing {
+        Routing::Home
+    }
+}
+"#;
+
+/// Writes the user's crate at `root`: its manifest, depending on this workspace's
+/// `consim` by path (with this workspace's lock file, so that it builds the same
+/// versions offline), and its `main.rs`.
+fn write_user_crate(root: &Path) {
+    let consim = workspace().join("scenarios");
+    let manifest = format!(
+        "[package]\nname = \"my-store\"\nversion = \"0.1.0\"\nedition = \"2024\"\n\n\
+         [dependencies]\nconsim = {{ path = {:?} }}\n\n\
+         # Not a member of any workspace above it.\n[workspace]\n",
+        consim.display().to_string()
+    );
+    fs::write(root.join("Cargo.toml"), manifest).unwrap();
+    fs::copy(workspace().join("Cargo.lock"), root.join("Cargo.lock")).unwrap();
+    fs::create_dir_all(root.join("src")).unwrap();
+    fs::write(root.join("src/main.rs"), USER_MAIN).unwrap();
+}
+
+#[test]
+#[ignore = "builds a crate outside the workspace with cargo; .ci/run runs it"]
+fn a_crate_of_ones_own_gets_the_command_line_from_a_one_line_main() {
+    let root = scratch("user-crate");
+    write_user_crate(&root);
+    let my_store = |args: &[&str]| {
+        let mut all = vec!["run", "-q", "--"];
+        all.extend_from_slice(args);
+        cargo(&root, &all)
+    };
+
+    let list = my_store(&["list"]);
+    assert!(list.status.success(), "{}", printed(&list));
+    let shown = String::from_utf8_lossy(&list.stdout);
+    assert!(
+        shown.contains("my-store") && shown.contains("--bug forget"),
+        "{}",
+        printed(&list)
+    );
+
+    // `--model` defaults to the one model.
+    let sweep = my_store(&["sweep", "--seeds", "0..20", "--scenario", "crash-restart"]);
+    assert_eq!(sweep.status.code(), Some(0), "{}", printed(&sweep));
+    let out = String::from_utf8_lossy(&sweep.stdout);
+    assert!(
+        out.contains("sweep my-store crash-restart: 20 seeds, 0 failed"),
+        "{}",
+        printed(&sweep)
+    );
+
+    let buggy = my_store(&[
+        "sweep",
+        "--seeds",
+        "0..20",
+        "--scenario",
+        "crash-restart",
+        "--bug",
+        "forget",
+        "--out",
+        "out",
+    ]);
+    assert_eq!(buggy.status.code(), Some(1), "{}", printed(&buggy));
+    let out = String::from_utf8_lossy(&buggy.stdout);
+    let replay = "replay: cargo run -p my-store --bin my-store -- run --model my-store \
+                  --scenario crash-restart --seed";
+    assert!(
+        out.contains(replay) && out.contains("--bug forget"),
+        "{}",
+        printed(&buggy)
+    );
+    assert!(
+        root.join("out").read_dir().unwrap().next().is_some(),
+        "no artifacts"
+    );
+
+    let unknown = my_store(&["run", "--seed", "1", "--bug", "remember"]);
+    assert_eq!(unknown.status.code(), Some(2), "{}", printed(&unknown));
 }

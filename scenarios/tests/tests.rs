@@ -1696,12 +1696,12 @@ fn nonsense_model_parameters_are_refused_naming_the_parameter() {
 }
 
 mod properties {
+    use consim::config::RunConfig;
+    use consim::run::{run, validate};
+    use consim::strategies::{params, scenario};
     use proptest::prelude::*;
     use proptest::strategy::ValueTree;
     use proptest::test_runner::TestRunner;
-    use scenarios::config::RunConfig;
-    use scenarios::run::{run, validate};
-    use scenarios::strategies::{params, scenario};
 
     /// Every model accepts every setting the strategies generate for it (a refused one
     /// would make the property tests skip what they claim to cover).
@@ -1751,8 +1751,9 @@ mod properties {
             config in prop::sample::select(correct_models()).prop_flat_map(scenario)
         ) {
             let report = run(&config).unwrap();
+            let info = models::Catalog::find(&models::Builtin, &config.model).expect("a catalog model");
             let replay = config
-                .replay_args(None)
+                .replay_args(&info, None)
                 .map_or_else(|e| e.to_string(), |a| a.join(" "));
             prop_assert!(
                 !report.failed(),
@@ -1791,9 +1792,9 @@ fn golden_trace_hashes_per_model() {
         ("dynamo-crdt", "f445865e371887f9", false),
     ];
     for info in models::catalog() {
-        let mut config = scenarios::config::RunConfig::new(info.name, 1);
-        config.nemesis = scenarios::nemesis::Nemesis::from_name(info.default_scenario).unwrap();
-        let report = scenarios::run::run(&config).unwrap();
+        let mut config = consim::config::RunConfig::new(info.name, 1);
+        config.nemesis = consim::nemesis::Nemesis::from_name(info.default_scenario).unwrap();
+        let report = consim::run::run(&config).unwrap();
         let measured = (format!("{:016x}", report.trace_hash), report.failed());
         let Some(&(_, hash, failed)) = GOLDEN.iter().find(|g| g.0 == info.name) else {
             panic!(
@@ -1820,15 +1821,15 @@ fn sweep_totals(
     settings: &[(&str, &str)],
     nemesis: &str,
     seeds: u64,
-) -> scenarios::sweep::SweepTotals {
-    use scenarios::config::RunConfig;
+) -> consim::sweep::SweepTotals {
+    use consim::config::RunConfig;
     let mut config = RunConfig::new(model, 0);
-    config.nemesis = scenarios::nemesis::Nemesis::from_name(nemesis).unwrap();
+    config.nemesis = consim::nemesis::Nemesis::from_name(nemesis).unwrap();
     for (key, value) in settings {
         config.params = config.params.with(key, value);
     }
     let seeds: Vec<u64> = (0..seeds).collect();
-    scenarios::sweep::sweep(&config, &seeds, 2, false, |_| {}).unwrap()
+    consim::sweep::sweep(&config, &seeds, 2, false, |_| {}).unwrap()
 }
 
 /// The seed statistics the models' docs quote (models/src: retry_without_idempotency.rs,
@@ -1899,12 +1900,12 @@ fn check_quorum_costs_availability_under_the_standard_nemeses() {
 /// of an old term by counting replicas, which a later leader may overwrite.
 #[test]
 fn a_sweep_reports_raft_invariants_a_variant_breaks() {
-    use scenarios::config::RunConfig;
+    use consim::config::RunConfig;
     let mut config = RunConfig::new("raft-commit-old-term", 0);
-    config.nemesis = scenarios::nemesis::Nemesis::LeaderChurn;
+    config.nemesis = consim::nemesis::Nemesis::LeaderChurn;
     let seeds: Vec<u64> = (0..50).collect();
     let mut broken = Vec::new();
-    scenarios::sweep::sweep(&config, &seeds, 2, false, |report| {
+    consim::sweep::sweep(&config, &seeds, 2, false, |report| {
         if let Some(invariant) = &report.broken_invariant {
             assert!(report.failed(), "seed {}: {invariant}", report.seed);
             broken.push((report.seed, invariant.clone()));
@@ -1922,7 +1923,7 @@ fn a_sweep_reports_raft_invariants_a_variant_breaks() {
     }
     // The correct model keeps them on the same seeds.
     config.model = "raft".to_owned();
-    scenarios::sweep::sweep(&config, &seeds, 2, false, |report| {
+    consim::sweep::sweep(&config, &seeds, 2, false, |report| {
         assert_eq!(report.broken_invariant, None, "raft seed {}", report.seed);
     })
     .unwrap();

@@ -49,10 +49,6 @@ use crate::{Clock, Duration, NodeId, SimRng, Time, TimerId};
 ///         let count = *ctx.durable();
 ///         ctx.output(count);
 ///     }
-///
-///     fn on_timer(&mut self, _ctx: &mut Ctx<'_, Self>, timer: Infallible) {
-///         match timer {}
-///     }
 /// }
 /// ```
 pub trait Node: Sized {
@@ -80,8 +76,11 @@ pub trait Node: Sized {
     fn on_message(&mut self, ctx: &mut Ctx<'_, Self>, from: NodeId, msg: Self::Msg);
 
     /// A timer set with [`Ctx::set_timer`] fired (it was not cancelled, and the node
-    /// has not crashed since setting it).
-    fn on_timer(&mut self, ctx: &mut Ctx<'_, Self>, timer: Self::Timer);
+    /// has not crashed since setting it). The default ignores it, for nodes that set
+    /// no timers (declare `type Timer = Infallible;`).
+    fn on_timer(&mut self, ctx: &mut Ctx<'_, Self>, timer: Self::Timer) {
+        let _ = (ctx, timer);
+    }
 
     /// A request from outside the network. The default ignores it; nodes that declare
     /// an `Input` other than [`Infallible`] override this.

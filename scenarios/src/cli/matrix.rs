@@ -2,13 +2,15 @@
 
 use std::io::Write;
 
-use scenarios::exit::Exit;
-use scenarios::matrix::{MatrixConfig, ModelSpec};
-use scenarios::nemesis::Nemesis;
-use scenarios::workload::{Mix, Rate, WorkloadConfig};
+use models::Catalog;
 use sim_core::Duration;
 
-use crate::args::ClientArgs;
+use super::args::ClientArgs;
+use crate::exit::Exit;
+use crate::harness::Harness;
+use crate::matrix::{MatrixConfig, ModelSpec};
+use crate::nemesis::Nemesis;
+use crate::workload::{Mix, Rate, WorkloadConfig};
 
 #[derive(Debug, clap::Args)]
 pub struct MatrixArgs {
@@ -21,10 +23,10 @@ pub struct MatrixArgs {
     #[arg(long, value_delimiter = ',')]
     pub models: Vec<ModelSpec>,
     /// Nemeses (comma-separated; default: every one).
-    #[arg(long, value_delimiter = ',', value_parser = crate::args::nemesis())]
+    #[arg(long, value_delimiter = ',', value_parser = super::args::nemesis())]
     pub scenarios: Vec<Nemesis>,
     /// The workload mix for every model (default: each model's own, see `consim list`).
-    #[arg(long, value_parser = crate::args::mix())]
+    #[arg(long, value_parser = super::args::mix())]
     pub workload: Option<Mix>,
     /// Operations arrive at each client at this rate (per second, Poisson, an open
     /// loop) for the whole fault window.
@@ -40,7 +42,7 @@ pub struct MatrixArgs {
     pub keys: u64,
     /// How long each fault spell lasts, in milliseconds (default: 100 to 1,200, drawn
     /// per spell).
-    #[arg(long, value_name = "MS", value_parser = crate::args::spell_ms())]
+    #[arg(long, value_name = "MS", value_parser = super::args::spell_ms())]
     pub spell_ms: Option<u64>,
     /// Print each share with its 95% interval (runs as the unit).
     #[arg(long)]
@@ -54,10 +56,10 @@ pub struct MatrixArgs {
 
 impl MatrixArgs {
     /// The cells' common configuration.
-    fn config(&self) -> MatrixConfig {
+    fn config(&self, threads: usize) -> MatrixConfig {
         MatrixConfig {
             seeds: self.seeds,
-            jobs: crate::sweep::jobs(self.jobs),
+            jobs: self.jobs.map_or(threads, |j| j as usize),
             workload: WorkloadConfig {
                 ops: u64::MAX,
                 keys: self.keys,
@@ -71,9 +73,16 @@ impl MatrixArgs {
     }
 }
 
-pub fn command(args: MatrixArgs, json: bool) -> anyhow::Result<Exit> {
+pub fn command<C: Catalog + Clone + 'static>(
+    harness: &Harness<C>,
+    args: MatrixArgs,
+    json: bool,
+    out: &mut dyn Write,
+) -> anyhow::Result<Exit> {
+    let catalog = harness.catalog();
     let specs: Vec<ModelSpec> = if args.models.is_empty() {
-        models::catalog()
+        catalog
+            .models()
             .iter()
             .filter(|m| m.variant_of.is_none())
             .map(|m| m.name.parse().expect("a catalogued name"))
@@ -86,12 +95,13 @@ pub fn command(args: MatrixArgs, json: bool) -> anyhow::Result<Exit> {
     } else {
         args.scenarios.clone()
     };
-    let config = args.config();
-    // Settings a model refuses are refused before the table starts.
+    let config = args.config(harness.threads());
+    // Models the catalog does not have, and settings a model refuses, are refused
+    // before the table starts.
     for spec in &specs {
-        scenarios::run::validate(&config.cell(spec, Nemesis::None))?;
+        let info = spec.info(catalog)?;
+        harness.validate(&config.cell(spec, &info, Nemesis::None))?;
     }
-    let mut out = std::io::stdout().lock();
     if !json {
         writeln!(
             out,
@@ -100,16 +110,16 @@ pub fn command(args: MatrixArgs, json: bool) -> anyhow::Result<Exit> {
              availability four ways (see `consim list`), latency of successful operations\n",
             args.seeds, args.rate
         )?;
-        writeln!(out, "{}", scenarios::matrix::markdown_header())?;
+        writeln!(out, "{}", crate::matrix::markdown_header())?;
     }
     let mut io_error = None;
     let mut broken_promises = 0u64;
-    scenarios::matrix::matrix(&specs, &nemeses, &config, |row| {
+    crate::matrix::matrix_in(catalog, &specs, &nemeses, &config, |row| {
         broken_promises += u64::from(row.broke_a_promise());
         let line = if json {
             row.to_json().to_string()
         } else {
-            scenarios::matrix::markdown_row(row, args.intervals)
+            crate::matrix::markdown_row(row, args.intervals)
         };
         if let Err(e) = writeln!(out, "{line}") {
             io_error.get_or_insert(anyhow::Error::from(e));

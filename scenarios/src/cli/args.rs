@@ -6,16 +6,19 @@ use std::path::PathBuf;
 use clap::builder::TypedValueParser;
 
 use models::client::BreakerConfig;
-use scenarios::config::{ClientSettings, RunConfig, default_mix};
-use scenarios::nemesis::Nemesis;
-use scenarios::workload::{KeyChoice, Mix, Rate, WorkloadConfig};
+use models::{Catalog, ModelInfo};
 use sim_core::{Duration, FaultPlan};
+
+use crate::config::{ClientSettings, RunConfig};
+use crate::harness::Harness;
+use crate::nemesis::Nemesis;
+use crate::workload::{KeyChoice, Mix, Rate, WorkloadConfig};
 
 /// What one run is: shared by `run`, `sweep` and `shrink`.
 #[derive(Clone, Debug, clap::Args)]
 pub struct ScenarioArgs {
     /// The model (see `consim list`), bug variants included.
-    #[arg(long, value_parser = model_names())]
+    #[arg(long)]
     pub model: String,
     /// The nemesis (see `consim list`).
     #[arg(long, default_value = "swarm", value_parser = nemesis())]
@@ -29,8 +32,12 @@ pub struct ScenarioArgs {
     #[arg(long)]
     pub replicas: Option<usize>,
     /// A model setting, `KEY=VALUE` (repeatable; `consim list` shows each model's).
-    #[arg(long = "param", value_name = "KEY=VALUE", value_parser = scenarios::matrix::parse_setting)]
+    #[arg(long = "param", value_name = "KEY=VALUE", value_parser = crate::matrix::parse_setting)]
     pub params: Vec<(String, String)>,
+    /// Switch on one of the model's bugs (repeatable; `consim list` shows them): the
+    /// same as `--param NAME=true`.
+    #[arg(long = "bug", value_name = "NAME")]
+    pub bugs: Vec<String>,
     #[command(flatten)]
     pub client: ClientArgs,
     /// Retry without idempotency keys (each attempt a new request id).
@@ -83,11 +90,11 @@ pub struct WorkloadArgs {
 }
 
 impl WorkloadArgs {
-    /// The workload of `model`.
-    pub fn config(&self, model: &str) -> WorkloadConfig {
+    /// The workload, of `model`'s own mix unless `--workload` says otherwise.
+    pub fn config(&self, model: &ModelInfo) -> WorkloadConfig {
         let default_ops = if self.rate.is_some() { u64::MAX } else { 200 };
         WorkloadConfig {
-            mix: self.workload.unwrap_or_else(|| default_mix(model)),
+            mix: self.workload.unwrap_or(model.workload),
             ops: self.ops.unwrap_or(default_ops),
             keys: self.keys,
             key_choice: match self.zipf {
@@ -104,25 +111,58 @@ impl WorkloadArgs {
 
 impl ScenarioArgs {
     /// The run these flags describe, with `seed`, checked before it runs.
-    pub fn config(&self, seed: u64) -> anyhow::Result<RunConfig> {
+    pub fn config<C: Catalog + Clone + 'static>(
+        &self,
+        harness: &Harness<C>,
+        seed: u64,
+    ) -> anyhow::Result<RunConfig> {
         let mut config = RunConfig::new(&self.model, seed);
+        let info = harness.info(&config)?;
         config.nemesis = self.scenario;
         if let Some(path) = &self.plan {
             config.plan = Some(FaultPlan::load(path)?);
         }
-        config.workload = Some(self.workload.config(&self.model));
+        config.workload = Some(self.workload.config(&info));
         config.clients = self.clients;
         config.params.settings = self.params.iter().cloned().collect();
         if let Some(n) = self.replicas {
             config.params = config.params.with("replicas", n);
         }
+        for bug in &self.bugs {
+            check_bug(&info, bug)?;
+            config.params = config.params.with(bug, true);
+        }
         config.client = self.client.settings();
         config.client.idempotency = !self.no_idempotency;
         config.client.retry.retry_unsafe = self.unsafe_retries;
         config.spell = self.spell_ms.map(Duration::from_millis);
-        scenarios::run::validate(&config)?;
+        harness.validate(&config)?;
         Ok(config)
     }
+}
+
+/// That `bug` is one of `model`'s bugs, or what its bugs are.
+fn check_bug(model: &ModelInfo, bug: &str) -> anyhow::Result<()> {
+    let bugs: Vec<&str> = model
+        .settings
+        .iter()
+        .filter(|s| s.bug)
+        .map(|s| s.name)
+        .collect();
+    if bugs.contains(&bug) {
+        return Ok(());
+    }
+    if bugs.is_empty() {
+        anyhow::bail!(
+            "--bug {bug}: model `{}` has no bugs to switch on",
+            model.name
+        );
+    }
+    anyhow::bail!(
+        "--bug {bug}: model `{}` has no such bug; its bugs are: {}",
+        model.name,
+        bugs.join(", ")
+    )
 }
 
 /// The client patterns `run`, `sweep`, `shrink` and `matrix` share.
@@ -153,11 +193,6 @@ impl ClientArgs {
         });
         client
     }
-}
-
-/// The catalog's model names.
-pub fn model_names() -> clap::builder::PossibleValuesParser {
-    clap::builder::PossibleValuesParser::new(models::catalog().iter().map(|m| m.name))
 }
 
 /// A nemesis, by name.

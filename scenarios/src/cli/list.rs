@@ -2,26 +2,33 @@
 
 use std::io::Write;
 
+use models::Catalog;
 use models::{Guarantee, ModelInfo};
-use scenarios::availability::{DEFINITIONS, MEASURES};
-use scenarios::exit::Exit;
-use scenarios::nemesis::Nemesis;
-use scenarios::workload::Mix;
+
+use crate::availability::{DEFINITIONS, MEASURES};
+use crate::exit::Exit;
+use crate::harness::Harness;
+use crate::nemesis::Nemesis;
+use crate::workload::Mix;
 use serde_json::json;
 
-pub fn command(json: bool) -> anyhow::Result<Exit> {
-    let mut out = std::io::stdout().lock();
+pub fn command<C: Catalog + Clone + 'static>(
+    harness: &Harness<C>,
+    json: bool,
+    mut out: &mut dyn Write,
+) -> anyhow::Result<Exit> {
+    let models = harness.catalog().models();
     if json {
-        write_json(&mut out)?;
+        write_json(&mut out, &models)?;
     } else {
-        write_models(&mut out)?;
+        write_models(&mut out, &models)?;
         write_the_rest(&mut out)?;
     }
     Ok(Exit::Consistent)
 }
 
-fn write_json(out: &mut impl Write) -> anyhow::Result<()> {
-    for model in models::catalog() {
+fn write_json(out: &mut dyn Write, models: &[ModelInfo]) -> anyhow::Result<()> {
+    for model in models {
         writeln!(out, "{}", json!({ "model": model }))?;
     }
     for nemesis in Nemesis::ALL {
@@ -46,9 +53,9 @@ fn names(gs: &[Guarantee]) -> String {
 }
 
 /// Each correct model, its settings, and its bug variants under it.
-fn write_models(out: &mut impl Write) -> anyhow::Result<()> {
+fn write_models(out: &mut dyn Write, models: &[ModelInfo]) -> anyhow::Result<()> {
     writeln!(out, "models:")?;
-    for model in models::catalog().iter().filter(|m| m.variant_of.is_none()) {
+    for model in models.iter().filter(|m| m.variant_of.is_none()) {
         writeln!(out, "  {:<26} {}", model.name, model.summary)?;
         writeln!(
             out,
@@ -59,10 +66,7 @@ fn write_models(out: &mut impl Write) -> anyhow::Result<()> {
             model.default_scenario
         )?;
         write_settings(out, model)?;
-        for bug in models::catalog()
-            .iter()
-            .filter(|b| b.variant_of == Some(model.name))
-        {
+        for bug in models.iter().filter(|b| b.variant_of == Some(model.name)) {
             writeln!(out, "    bug {:<26} {}", bug.name, bug.summary)?;
             writeln!(
                 out,
@@ -77,25 +81,29 @@ fn write_models(out: &mut impl Write) -> anyhow::Result<()> {
 }
 
 /// `settings: replicas=5 (1 to 64): Replicas. …`, one line each.
-fn write_settings(out: &mut impl Write, model: &ModelInfo) -> anyhow::Result<()> {
+fn write_settings(out: &mut dyn Write, model: &ModelInfo) -> anyhow::Result<()> {
     for s in model.settings {
+        let doc = s.doc.split_whitespace().collect::<Vec<_>>().join(" ");
+        if s.bug {
+            writeln!(out, "  {:<26} --bug {}: {doc}", "", s.name)?;
+            continue;
+        }
         let default = match s.default {
             "None" => "derived".to_owned(),
             d => d.replace('_', ""),
         };
         writeln!(
             out,
-            "  {:<26} --param {}={default} ({}): {}",
+            "  {:<26} --param {}={default} ({}): {doc}",
             "",
             s.name,
             s.accepts(),
-            s.doc.split_whitespace().collect::<Vec<_>>().join(" ")
         )?;
     }
     Ok(())
 }
 
-fn write_the_rest(out: &mut impl Write) -> anyhow::Result<()> {
+fn write_the_rest(out: &mut dyn Write) -> anyhow::Result<()> {
     writeln!(out, "scenarios (nemeses):")?;
     for nemesis in Nemesis::ALL {
         writeln!(out, "  {:<26} {}", nemesis.name(), nemesis.summary())?;

@@ -2,8 +2,8 @@
 
 use std::io::Write;
 
-use scenarios::exit::Exit;
-use scenarios::kernel_bench;
+use crate::exit::Exit;
+use crate::kernel_bench;
 use serde_json::json;
 
 #[derive(Debug, clap::Subcommand)]
@@ -22,7 +22,7 @@ pub enum Bench {
     },
 }
 
-pub fn command(what: Bench, json: bool) -> anyhow::Result<Exit> {
+pub fn command(what: Bench, json: bool, out: &mut dyn Write) -> anyhow::Result<Exit> {
     let Bench::Kernel {
         deliveries,
         repeat,
@@ -31,7 +31,6 @@ pub fn command(what: Bench, json: bool) -> anyhow::Result<Exit> {
     let (run, rates) = measure(deliveries, repeat, seed)?;
     let median = rates[rates.len() / 2];
     let (min, max) = (rates[0], rates[rates.len() - 1]);
-    let mut out = std::io::stdout().lock();
     if json {
         let line = json!({
             "bench": "kernel-relay",

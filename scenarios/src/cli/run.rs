@@ -4,13 +4,15 @@ use std::io::Write;
 use std::path::PathBuf;
 
 use anyhow::Context;
-use scenarios::exit::Exit;
-use scenarios::report::RunReport;
-use scenarios::run::{check_determinism, run};
+use models::Catalog;
 use serde_json::json;
 use sim_core::TraceEvent;
 
-use crate::args::ScenarioArgs;
+use super::args::ScenarioArgs;
+use crate::config::RunConfig;
+use crate::exit::Exit;
+use crate::harness::Harness;
+use crate::report::RunReport;
 
 #[derive(Debug, clap::Args)]
 pub struct RunArgs {
@@ -36,16 +38,20 @@ pub struct RunArgs {
     pub check_determinism: bool,
 }
 
-pub fn command(args: RunArgs, json: bool) -> anyhow::Result<Exit> {
-    let mut config = args.scenario.config(args.seed)?;
+pub fn command<C: Catalog + Clone + 'static>(
+    harness: &Harness<C>,
+    args: RunArgs,
+    json: bool,
+    out: &mut dyn Write,
+) -> anyhow::Result<Exit> {
+    let mut config = args.scenario.config(harness, args.seed)?;
     config.trace = args.trace;
     let report = if args.check_determinism {
-        checked_twice(&config)?
+        checked_twice(harness, &config)?
     } else {
-        run(&config).context("cannot run")?
+        harness.run(&config).context("cannot run")?
     };
     if args.trace {
-        let mut out = std::io::stdout().lock();
         for event in report.trace.as_deref().unwrap_or_default() {
             if json {
                 writeln!(out, "{}", json!({ "trace": event }))?;
@@ -55,12 +61,11 @@ pub fn command(args: RunArgs, json: bool) -> anyhow::Result<Exit> {
         }
     }
     write_files(&args, &report)?;
-    let mut out = std::io::stdout().lock();
     if json {
         writeln!(out, "{}", report.to_json())?;
     } else {
-        report.write_text(&mut out, true)?;
-        let replay = crate::replay_line(&config, args.scenario.plan.as_deref())?;
+        report.write_text(out, true)?;
+        let replay = harness.replay(&config, args.scenario.plan.as_deref())?;
         writeln!(out, "replay: {replay}")?;
     }
     Ok(Exit::of(
@@ -71,8 +76,11 @@ pub fn command(args: RunArgs, json: bool) -> anyhow::Result<Exit> {
 
 /// Runs `config` twice and fails, naming the first differing event, unless the two
 /// traces are the same.
-fn checked_twice(config: &scenarios::config::RunConfig) -> anyhow::Result<RunReport> {
-    let (report, divergence) = check_determinism(config).context("cannot run")?;
+fn checked_twice<C: Catalog + Clone + 'static>(
+    harness: &Harness<C>,
+    config: &RunConfig,
+) -> anyhow::Result<RunReport> {
+    let (report, divergence) = harness.check_determinism(config).context("cannot run")?;
     if let Some(d) = divergence {
         let show = |e: Option<&TraceEvent>| e.map_or("(nothing)".to_owned(), ToString::to_string);
         anyhow::bail!(
@@ -103,7 +111,7 @@ fn write_files(args: &RunArgs, report: &RunReport) -> anyhow::Result<()> {
             .with_context(|| format!("{}: cannot write the plan", path.display()))?;
     }
     if let Some(path) = &args.viz {
-        scenarios::artifacts::write_viz(path, report)?;
+        crate::artifacts::write_viz(path, report)?;
     }
     Ok(())
 }

@@ -5,6 +5,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use crate::exit::Exit;
 use checkers::check::{CheckError, Checked, check_file};
 use checkers::formats::Format;
 use checkers::history::Value;
@@ -12,7 +13,6 @@ use checkers::linear::{Options, Outcome, Verdict};
 use checkers::shared::{describe_op, when};
 use checkers::spec::SpecName;
 use clap::builder::TypedValueParser;
-use scenarios::exit::Exit;
 use serde_json::json;
 
 #[derive(Clone, Debug, clap::Args)]
@@ -38,7 +38,7 @@ pub struct CheckArgs {
     #[arg(long, value_name = "SECS")]
     pub timeout: Option<f64>,
     /// Give up when the search uses this much memory (bytes; K, M, G suffixes).
-    #[arg(long, value_name = "BYTES", default_value = "2G", value_parser = crate::args::parse_bytes)]
+    #[arg(long, value_name = "BYTES", default_value = "2G", value_parser = super::args::parse_bytes)]
     pub max_memory: u64,
     /// Write a self-contained HTML picture of the (first) history to this file.
     #[arg(long, value_name = "FILE")]
@@ -122,28 +122,34 @@ fn read_paired(
 
 /// Checks every file as `--consistency` says; `all` runs the four checks in turn
 /// (histories that are not traceable are not judged on sessions or dependencies there).
-pub fn command(args: CheckArgs, json: bool) -> anyhow::Result<Exit> {
+pub fn command(args: CheckArgs, json: bool, out: &mut dyn Write) -> anyhow::Result<Exit> {
     let format = args.format;
     let tally = match args.consistency {
-        Consistency::Linearizable => linear_command(&args, format, json)?,
-        Consistency::Session => session_command(&args, format, json, None)?,
-        Consistency::Elle => elle_command(&args, format, json, None)?,
-        Consistency::Convergence => convergence_command(&args, format, json)?,
-        Consistency::All => linear_command(&args, format, json)?
+        Consistency::Linearizable => linear_command(&args, format, json, out)?,
+        Consistency::Session => session_command(&args, format, json, None, out)?,
+        Consistency::Elle => elle_command(&args, format, json, None, out)?,
+        Consistency::Convergence => convergence_command(&args, format, json, out)?,
+        Consistency::All => linear_command(&args, format, json, out)?
             .add(session_command(
                 &args,
                 format,
                 json,
                 Some(Lenient::SESSION),
+                out,
             )?)
-            .add(elle_command(&args, format, json, Some(Lenient::ELLE))?)
-            .add(convergence_command(&args, format, json)?),
+            .add(elle_command(&args, format, json, Some(Lenient::ELLE), out)?)
+            .add(convergence_command(&args, format, json, out)?),
     };
     Ok(tally.exit())
 }
 
 /// `--consistency linearizable`.
-fn linear_command(args: &CheckArgs, format: Format, json: bool) -> anyhow::Result<Tally> {
+fn linear_command(
+    args: &CheckArgs,
+    format: Format,
+    json: bool,
+    out: &mut dyn Write,
+) -> anyhow::Result<Tally> {
     let model = args.model;
     if let Some(t) = args.timeout {
         anyhow::ensure!(
@@ -158,7 +164,7 @@ fn linear_command(args: &CheckArgs, format: Format, json: bool) -> anyhow::Resul
         ..Options::default()
     };
     let check = |path: &Path, _: &str| check_file(path, format, model, &options);
-    each_file(args, json, None, check, |out, index, file, checked| {
+    each_file(out, args, json, None, check, |out, index, file, checked| {
         if json {
             writeln!(out, "{}", json_line(file, &checked, args.witness))?;
         } else {
@@ -199,7 +205,7 @@ fn key_name(key: &Option<Value>) -> String {
 }
 
 fn print_error(
-    out: &mut impl Write,
+    out: &mut dyn Write,
     file: &str,
     err: &CheckError,
     json: bool,
@@ -218,7 +224,7 @@ fn print_error(
 }
 
 fn print_human(
-    out: &mut impl Write,
+    out: &mut dyn Write,
     file: &str,
     checked: &Checked,
     witness: bool,
@@ -278,7 +284,7 @@ fn print_human(
 /// One key's violation: the search's sentence, what real time alone shows, and where
 /// the search got stuck.
 fn print_violation(
-    out: &mut impl Write,
+    out: &mut dyn Write,
     checked: &Checked,
     key: &Option<Value>,
     v: &checkers::linear::Violation,
@@ -387,9 +393,10 @@ fn session_command(
     format: Format,
     json: bool,
     lenient: Option<Lenient>,
+    out: &mut dyn Write,
 ) -> anyhow::Result<Tally> {
     let check = |path: &Path, file: &str| session_check(path, format, file);
-    each_file(args, json, lenient, check, |out, _, file, checked| {
+    each_file(out, args, json, lenient, check, |out, _, file, checked| {
         if json {
             writeln!(out, "{}", checked.to_json(file))?;
         } else {
@@ -495,7 +502,7 @@ impl SessionChecked {
         })
     }
 
-    fn print(&self, out: &mut impl Write, file: &str) -> anyhow::Result<()> {
+    fn print(&self, out: &mut dyn Write, file: &str) -> anyhow::Result<()> {
         let verdict = if self.ok() { "ok" } else { "violation" };
         let workload = serde_json::to_value(self.report.workload)?;
         writeln!(
@@ -544,6 +551,7 @@ fn elle_command(
     format: Format,
     json: bool,
     lenient: Option<Lenient>,
+    out: &mut dyn Write,
 ) -> anyhow::Result<Tally> {
     use checkers::elle::read::{check_source, read_file};
     let check = |path: &Path, file: &str| {
@@ -559,6 +567,7 @@ fn elle_command(
         Ok((source, report, start.elapsed().as_secs_f64() * 1e3))
     };
     each_file(
+        out,
         args,
         json,
         lenient,
@@ -630,7 +639,7 @@ fn elle_json(
 }
 
 fn print_elle(
-    out: &mut impl Write,
+    out: &mut dyn Write,
     file: &str,
     report: &checkers::elle::Report,
     millis: f64,
@@ -691,7 +700,12 @@ fn print_elle(
 }
 
 /// `--consistency convergence`: final reads and the fate of every write.
-fn convergence_command(args: &CheckArgs, format: Format, json: bool) -> anyhow::Result<Tally> {
+fn convergence_command(
+    args: &CheckArgs,
+    format: Format,
+    json: bool,
+    out: &mut dyn Write,
+) -> anyhow::Result<Tally> {
     let check = |path: &Path, file: &str| {
         let (history, ops) = read_paired(path, format, file)?;
         Ok((
@@ -699,24 +713,31 @@ fn convergence_command(args: &CheckArgs, format: Format, json: bool) -> anyhow::
             checkers::convergence::check_convergence(&history, &ops),
         ))
     };
-    each_file(args, json, None, check, |out, _, file, (ops, report)| {
-        if json {
-            writeln!(out, "{}", convergence_json(file, ops, &report))?;
-        } else {
-            let verdict = if report.ok() { "ok" } else { "violation" };
-            let keys = report.keys.len();
-            writeln!(
-                out,
-                "{file}: {verdict} ({ops} ops, {keys} keys, convergence)"
-            )?;
-            for k in report.keys.iter().filter(|k| !k.problems.is_empty()) {
-                for problem in &k.problems {
-                    writeln!(out, "  key {}: {problem}", key_name(&k.key))?;
+    each_file(
+        out,
+        args,
+        json,
+        None,
+        check,
+        |out, _, file, (ops, report)| {
+            if json {
+                writeln!(out, "{}", convergence_json(file, ops, &report))?;
+            } else {
+                let verdict = if report.ok() { "ok" } else { "violation" };
+                let keys = report.keys.len();
+                writeln!(
+                    out,
+                    "{file}: {verdict} ({ops} ops, {keys} keys, convergence)"
+                )?;
+                for k in report.keys.iter().filter(|k| !k.problems.is_empty()) {
+                    for problem in &k.problems {
+                        writeln!(out, "  key {}: {problem}", key_name(&k.key))?;
+                    }
                 }
             }
-        }
-        Ok(verdict(report.ok()))
-    })
+            Ok(verdict(report.ok()))
+        },
+    )
 }
 
 /// One `--json` line of `--consistency convergence`.
@@ -793,29 +814,29 @@ fn verdict(ok: bool) -> Verdict {
 /// verdicts. A file that cannot be read or judged is an error printed in its place,
 /// except that a history a `lenient` check cannot judge is reported as not applicable.
 fn each_file<T>(
+    out: &mut dyn Write,
     args: &CheckArgs,
     json: bool,
     lenient: Option<Lenient>,
     mut check: impl FnMut(&Path, &str) -> Result<T, CheckError>,
-    mut report: impl FnMut(&mut std::io::StdoutLock<'static>, usize, &str, T) -> anyhow::Result<Verdict>,
+    mut report: impl FnMut(&mut dyn Write, usize, &str, T) -> anyhow::Result<Verdict>,
 ) -> anyhow::Result<Tally> {
-    let mut out = std::io::stdout().lock();
     let mut tally = Tally::default();
     for (index, path) in args.files.iter().enumerate() {
         let file = path.display().to_string();
         match (check(path, &file), lenient) {
-            (Ok(done), _) => match report(&mut out, index, &file, done)? {
+            (Ok(done), _) => match report(out, index, &file, done)? {
                 Verdict::Ok => {}
                 Verdict::Violation => tally.violations += 1,
                 Verdict::Unknown => tally.unknowns += 1,
             },
             (Err(CheckError::NotTraceable { source, .. }), Some(lenient)) => {
                 let (consistency, what) = (lenient.consistency, lenient.what);
-                not_applicable(&mut out, json, &file, consistency, what, &source)?;
+                not_applicable(out, json, &file, consistency, what, &source)?;
             }
             (Err(err), _) => {
                 tally.errors += 1;
-                print_error(&mut out, &file, &err, json)?;
+                print_error(out, &file, &err, json)?;
             }
         }
     }
@@ -825,7 +846,7 @@ fn each_file<T>(
 /// Says that a check does not apply to a file (with `--consistency all`, where the
 /// other checks still do).
 fn not_applicable(
-    out: &mut impl Write,
+    out: &mut dyn Write,
     json: bool,
     file: &str,
     consistency: &str,

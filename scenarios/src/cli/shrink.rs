@@ -5,11 +5,13 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
-use scenarios::exit::Exit;
-use scenarios::shrink::Shrunk;
+use models::Catalog;
 use serde_json::json;
 
-use crate::args::ScenarioArgs;
+use super::args::ScenarioArgs;
+use crate::exit::Exit;
+use crate::harness::Harness;
+use crate::shrink::Shrunk;
 
 #[derive(Debug, clap::Args)]
 pub struct ShrinkArgs {
@@ -21,44 +23,54 @@ pub struct ShrinkArgs {
     /// The most runs to try.
     #[arg(long, default_value_t = 2_000, value_parser = clap::value_parser!(u64).range(1..))]
     pub budget: u64,
-    /// Where to write the shrunk plan.
-    #[arg(long, default_value = "consim-out", value_name = "DIR")]
-    pub out: PathBuf,
+    /// Where to write the shrunk plan and history (default: consim-out, or the folder
+    /// the program's harness names).
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
 }
 
-pub fn command(args: ShrinkArgs, json: bool) -> anyhow::Result<Exit> {
-    let config = args.scenario.config(args.seed)?;
-    let Some(shrunk) = scenarios::shrink::shrink(&config, args.budget)? else {
+pub fn command<C: Catalog + Clone + 'static>(
+    harness: &Harness<C>,
+    args: ShrinkArgs,
+    json: bool,
+    out: &mut dyn Write,
+) -> anyhow::Result<Exit> {
+    let config = args.scenario.config(harness, args.seed)?;
+    let Some(shrunk) = harness.shrink(&config, args.budget)? else {
         if json {
-            println!("{}", json!({ "seed": args.seed, "failed": false }));
+            writeln!(out, "{}", json!({ "seed": args.seed, "failed": false }))?;
         } else {
-            println!(
+            writeln!(
+                out,
                 "seed {} does not fail {} under {}: nothing to shrink",
                 args.seed,
                 config.model,
                 config.scenario()
-            );
+            )?;
         }
         return Ok(Exit::Consistent);
     };
-    let dir = args.out.join(format!(
-        "{}-{}-{}-shrunk",
-        config.model,
-        config.scenario(),
-        args.seed
-    ));
+    let dir = args
+        .out
+        .as_deref()
+        .unwrap_or(harness.out_dir())
+        .join(format!(
+            "{}-{}-{}-shrunk",
+            config.model,
+            config.scenario(),
+            args.seed
+        ));
     std::fs::create_dir_all(&dir).with_context(|| format!("{}: cannot create", dir.display()))?;
     let plan_path = dir.join("plan.json");
     std::fs::write(&plan_path, shrunk.plan.to_json())
         .with_context(|| format!("{}: cannot write", plan_path.display()))?;
     std::fs::write(dir.join("history.jsonl"), shrunk.report.history.to_jsonl())
         .with_context(|| format!("{}: cannot write", dir.display()))?;
-    let replay = crate::replay_line(&shrunk.config, Some(&plan_path))?;
-    let mut out = std::io::stdout().lock();
+    let replay = harness.replay(&shrunk.config, Some(&plan_path))?;
     if json {
         writeln!(out, "{}", shrunk_json(&args, &shrunk, &plan_path, &replay))?;
     } else {
-        write_text(&mut out, &args, &shrunk, &plan_path, &replay)?;
+        write_text(out, &args, &shrunk, &plan_path, &replay)?;
     }
     Ok(Exit::Violation)
 }
@@ -82,7 +94,7 @@ fn shrunk_json(args: &ShrinkArgs, shrunk: &Shrunk, plan: &Path, replay: &str) ->
 }
 
 fn write_text(
-    out: &mut impl Write,
+    out: &mut dyn Write,
     args: &ShrinkArgs,
     shrunk: &Shrunk,
     plan: &Path,

@@ -3,13 +3,15 @@
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 
-use scenarios::config::RunConfig;
-use scenarios::exit::Exit;
-use scenarios::report::RunReport;
-use scenarios::sweep::{Shard, SweepTotals, parse_seeds, shard_seeds};
+use models::Catalog;
 use serde_json::json;
 
-use crate::args::ScenarioArgs;
+use super::args::ScenarioArgs;
+use crate::config::RunConfig;
+use crate::exit::Exit;
+use crate::harness::{Harness, Until};
+use crate::report::RunReport;
+use crate::sweep::{Shard, SweepTotals, parse_seeds, shard_seeds};
 
 #[derive(Debug, clap::Args)]
 pub struct SweepArgs {
@@ -27,35 +29,44 @@ pub struct SweepArgs {
     /// Stop at the first failing seed.
     #[arg(long)]
     pub stop_on_failure: bool,
-    /// Where failing runs' artifacts go.
-    #[arg(long, default_value = "consim-out", value_name = "DIR")]
-    pub out: PathBuf,
-}
-
-/// The number of worker threads: `jobs`, or the machine's cores.
-pub fn jobs(jobs: Option<u32>) -> usize {
-    jobs.map(|j| j as usize)
-        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+    /// Where failing runs' artifacts go (default: consim-out, or the folder the
+    /// program's harness names).
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
 }
 
 /// Sweeps time themselves: the wall clock is read here, outside every run, to report
 /// seeds/s; nothing it reads reaches a simulation.
 #[allow(clippy::disallowed_methods)]
-pub fn command(args: SweepArgs, json: bool) -> anyhow::Result<Exit> {
-    let base = args.scenario.config(args.seeds.start)?;
+pub fn command<C: Catalog + Clone + 'static>(
+    harness: &Harness<C>,
+    args: SweepArgs,
+    json: bool,
+    out: &mut dyn Write,
+) -> anyhow::Result<Exit> {
+    let base = args.scenario.config(harness, args.seeds.start)?;
     let seeds = shard_seeds(args.seeds.clone(), args.shard);
-    let jobs = jobs(args.jobs);
+    let jobs = args.jobs.map_or(harness.threads(), |j| j as usize);
+    let out_dir = args
+        .out
+        .clone()
+        .unwrap_or_else(|| harness.out_dir().to_owned());
+    let harness = harness.clone().jobs(jobs).out(out_dir);
+    let until = if args.stop_on_failure {
+        Until::FirstFailure
+    } else {
+        Until::AllSeeds
+    };
     let bar = (std::io::stderr().is_terminal() && !json).then(|| progress(seeds.len()));
     let start = std::time::Instant::now();
-    let mut out = std::io::stdout().lock();
     let mut io_error = None;
-    let totals = scenarios::sweep::sweep(&base, &seeds, jobs, args.stop_on_failure, |report| {
+    let totals = harness.sweep(&base, &seeds, until, |report| {
         if let Some(bar) = &bar {
             bar.inc(1);
         }
         let shown = match &bar {
-            Some(bar) => bar.suspend(|| show(&mut std::io::stdout(), &args, &base, report, json)),
-            None => show(&mut out, &args, &base, report, json),
+            Some(bar) => bar.suspend(|| show(out, &harness, &args, &base, report, json)),
+            None => show(out, &harness, &args, &base, report, json),
         };
         if let Err(e) = shown {
             io_error.get_or_insert(e);
@@ -68,7 +79,7 @@ pub fn command(args: SweepArgs, json: bool) -> anyhow::Result<Exit> {
         return Err(e);
     }
     summarize(
-        &mut out,
+        out,
         &base,
         &totals,
         jobs,
@@ -92,8 +103,9 @@ fn progress(seeds: usize) -> indicatif::ProgressBar {
 
 /// One run's line (every run with `--json`, else the ones that did not pass), and a
 /// failing run's artifacts and replay line.
-fn show(
-    out: &mut impl Write,
+fn show<C: Catalog + Clone + 'static>(
+    out: &mut dyn Write,
+    harness: &Harness<C>,
     args: &SweepArgs,
     base: &RunConfig,
     report: &RunReport,
@@ -105,10 +117,10 @@ fn show(
         report.write_text(out, false)?;
     }
     if report.failed() {
-        let dir = scenarios::artifacts::write(&args.out, base, report, &scenarios::run::run)?;
+        let dir = harness.write_artifacts(base, report)?;
         let mut config = base.clone();
         config.seed = report.seed;
-        let replay = crate::replay_line(&config, args.scenario.plan.as_deref())?;
+        let replay = harness.replay(&config, args.scenario.plan.as_deref())?;
         if !json {
             writeln!(out, "  artifacts: {}\n  replay: {replay}", dir.display())?;
         }
@@ -117,7 +129,7 @@ fn show(
 }
 
 fn summarize(
-    out: &mut impl Write,
+    out: &mut dyn Write,
     base: &RunConfig,
     totals: &SweepTotals,
     jobs: usize,
