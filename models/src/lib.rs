@@ -122,7 +122,9 @@ impl Guarantee {
 /// What the catalog says about one model.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 pub struct ModelInfo {
-    /// The name accepted by `--model`.
+    /// The model's name: what `--model` takes and what runs, reports and artifacts
+    /// are named by (for a model of your own too; it need not be in consim's catalog,
+    /// only unique in the catalog you hand the runner).
     pub name: &'static str,
     /// One line on what it is.
     pub summary: &'static str,

@@ -39,8 +39,11 @@ impl Default for ClientSettings {
 /// What to run.
 #[derive(Clone, Debug)]
 pub struct RunConfig {
-    /// The model: a name in the catalog the run goes through (consim's own,
-    /// [`models::catalog`], unless you pass another to the runner).
+    /// The model: a name in the catalog the run goes through — consim's own
+    /// ([`models::Builtin`]) for [`crate::run::run`], or yours: a
+    /// [`Harness`](crate::harness::Harness) of your declaration runs its model.
+    /// The model's own workload mix is used unless [`RunConfig::workload`] says
+    /// otherwise.
     pub model: String,
     /// Model parameters.
     pub params: Params,
