@@ -5,11 +5,17 @@
 //! again. Faults are removed by delta debugging (Zeller and Hildebrandt, "Simplifying
 //! and Isolating Failure-Inducing Input", TSE 2002): first in large chunks, then in
 //! smaller ones, down to single faults, until no single fault can go. The faults that
-//! heal everything at the end of the window stay, so that the shrunk run still ends
-//! healed and quiet. Then the fewest clients that still fail it (the faults that
-//! concerned the clients dropped go too) and the fewest keys. Then the workload is cut:
-//! a shorter run of the same seed issues a prefix of the same operations, so the
-//! operation count is halved while the failure remains, then trimmed.
+//! heal at the end of the window stay, so that the shrunk run still ends healed and
+//! quiet — but only those that undo a fault still in the plan (healing a cut that is
+//! gone, or resetting a clock no fault drifted, restores nothing). Then the fewest
+//! clients that still fail it (the faults that concerned the clients dropped go too)
+//! and the fewest keys. Then the workload is cut: a shorter run of the same seed
+//! issues a prefix of the same operations, so the operation count is halved while the
+//! failure remains, then trimmed.
+//!
+//! The phases repeat, in rounds, until a whole round changes nothing (a fixpoint) or
+//! the budget of runs is spent: fewer operations often let more faults go, and fewer
+//! faults fewer clients. [`Shrunk::rounds`] says what each phase of each round did.
 //!
 //! Every candidate is a whole deterministic run, so the result replays exactly with
 //! `consim run --plan`, `--clients`, `--keys` and `--ops`.
@@ -47,6 +53,27 @@ pub struct Shrunk {
     pub original_keys: u64,
     /// Runs tried.
     pub runs: u64,
+    /// What each phase of each round left, in order.
+    pub rounds: Vec<Step>,
+}
+
+/// What one phase of a shrink left: the run's size after it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct Step {
+    /// The round (from 1).
+    pub round: u32,
+    /// The phase: `faults`, `clients`, `keys` or `ops`.
+    pub phase: &'static str,
+    /// Faults in the plan after it.
+    pub faults: usize,
+    /// Clients after it.
+    pub clients: u32,
+    /// Keys after it.
+    pub keys: u64,
+    /// Operations after it.
+    pub ops: u64,
+    /// Runs spent so far.
+    pub runs: u64,
 }
 
 /// How a run failed: the guarantees violated (promised or broken ones), or a panic.
@@ -54,8 +81,11 @@ fn failure(report: &RunReport) -> Option<Failure> {
     if report.panic.is_some() {
         return Some(Failure::Panic);
     }
-    if report.broken_invariant.is_some() {
-        return Some(Failure::Invariant);
+    if let Some(broken) = &report.broken_invariant {
+        let property = broken
+            .split_once(':')
+            .map_or(broken.as_str(), |(name, _)| name);
+        return Some(Failure::Invariant(property.to_owned()));
     }
     let violated: Vec<models::Guarantee> = report
         .verdicts
@@ -71,8 +101,9 @@ fn failure(report: &RunReport) -> Option<Failure> {
 enum Failure {
     /// The model panicked.
     Panic,
-    /// A property across replicas broke ([`models::Model::invariants`]).
-    Invariant,
+    /// This property across replicas broke ([`models::Model::invariants`]; its name
+    /// is what its message says before the first colon).
+    Invariant(String),
     /// These guarantees were violated.
     Violated(Vec<models::Guarantee>),
 }
@@ -136,13 +167,15 @@ pub fn shrink_with(
         runs: 1,
         base,
         best: first,
+        rounds: Vec::new(),
     };
-    shrinker.faults()?;
-    shrinker.clients()?;
-    shrinker.keys()?;
-    shrinker.ops()?;
+    shrinker.until_fixpoint()?;
     let Shrinker {
-        base, best, runs, ..
+        base,
+        best,
+        runs,
+        rounds,
+        ..
     } = shrinker;
     Ok(Some(Shrunk {
         plan: base.plan.clone().unwrap_or_default(),
@@ -156,6 +189,7 @@ pub fn shrink_with(
         original_clients,
         original_keys,
         runs,
+        rounds,
     }))
 }
 
@@ -172,11 +206,49 @@ struct Shrinker<'a> {
     runs: u64,
     base: RunConfig,
     best: RunReport,
+    rounds: Vec<Step>,
 }
 
 impl Shrinker<'_> {
     fn spent(&self) -> bool {
         self.runs >= self.budget
+    }
+
+    /// Rounds of every phase until a round changes nothing or the budget is spent.
+    fn until_fixpoint(&mut self) -> Result<(), RunError> {
+        for round in 1.. {
+            let before = self.size();
+            for phase in ["faults", "clients", "keys", "ops"] {
+                match phase {
+                    "faults" => self.faults()?,
+                    "clients" => self.clients()?,
+                    "keys" => self.keys()?,
+                    _ => self.ops()?,
+                }
+                let (faults, clients, keys, ops) = self.size();
+                let runs = self.runs;
+                self.rounds.push(Step {
+                    round,
+                    phase,
+                    faults,
+                    clients,
+                    keys,
+                    ops,
+                    runs,
+                });
+            }
+            if self.size() == before || self.spent() {
+                break;
+            }
+        }
+        Ok(())
+    }
+
+    /// Faults, clients, keys and operations of the configuration to beat.
+    fn size(&self) -> (usize, u32, u64, u64) {
+        let faults = self.base.plan.as_ref().map_or(0, |p| p.faults.len());
+        let ops = self.base.workload.map_or(0, |w| w.ops);
+        (faults, self.base.clients, keys(&self.base), ops)
     }
 
     /// Runs `candidate`; if it fails the same way, it becomes the one to beat.
@@ -226,6 +298,14 @@ impl Shrinker<'_> {
             if !removed_any {
                 chunk = chunk.div_ceil(2);
             }
+        }
+        let needed = needed_tail(&units, &tail);
+        if needed.len() < tail.len() && !self.spent() {
+            let mut candidate = self.base.clone();
+            let mut faults = units;
+            faults.extend(needed);
+            candidate.plan = Some(FaultPlan { faults });
+            self.try_candidate(candidate)?;
         }
         Ok(())
     }
@@ -284,6 +364,29 @@ impl Shrinker<'_> {
     }
 }
 
+/// The entries of `tail` (the heals at the end of the window) that undo something
+/// `faults` (the rest of the plan) did: a heal of a cut still made, a reset of links
+/// or of a clock still changed, a restart or resume of a node still crashed or
+/// paused. The others restore nothing.
+fn needed_tail(faults: &[TimedFault], tail: &[TimedFault]) -> Vec<TimedFault> {
+    let any = |pred: &dyn Fn(&Fault) -> bool| faults.iter().any(|f| pred(&f.fault));
+    let heal_all = tail.iter().any(|f| f.fault == Fault::HealAll);
+    tail.iter()
+        .filter(|f| match &f.fault {
+            Fault::HealAll => any(&|g| matches!(g, Fault::Partition(_))),
+            Fault::Heal(p) => !heal_all && any(&|g| *g == Fault::Partition(p.clone())),
+            Fault::AllLinks(_) => any(&|g| matches!(g, Fault::AllLinks(_) | Fault::Link { .. })),
+            Fault::ClockDrift { node, .. } => {
+                any(&|g| matches!(g, Fault::ClockDrift { node: n, .. } if n == node))
+            }
+            Fault::Restart { node } => any(&|g| *g == Fault::Crash { node: *node }),
+            Fault::Resume { node } => any(&|g| *g == Fault::Pause { node: *node }),
+            _ => true,
+        })
+        .cloned()
+        .collect()
+}
+
 /// `plan` without the faults on nodes `nodes..` (and without their links in
 /// partitions; a partition left with no link goes, with its heal).
 fn only_nodes(plan: &FaultPlan, nodes: usize) -> FaultPlan {
@@ -324,6 +427,35 @@ fn only_nodes(plan: &FaultPlan, nodes: usize) -> FaultPlan {
 mod tests {
     use super::*;
     use sim_core::Duration;
+
+    #[test]
+    fn the_final_heals_that_restore_nothing_go() {
+        let at = |ms| Time::ZERO + Duration::from_millis(ms);
+        let timed = |ms, fault| TimedFault { at: at(ms), fault };
+        let cut = Partition::halves(&[NodeId(0)], &[NodeId(1), NodeId(2)]);
+        let other = Partition::halves(&[NodeId(1)], &[NodeId(0), NodeId(2)]);
+        let faults = [
+            timed(1, Fault::Crash { node: NodeId(1) }),
+            timed(2, Fault::Partition(cut.clone())),
+        ];
+        let drift = |node| Fault::ClockDrift { node, drift_ppm: 0 };
+        let tail = [
+            timed(9, Fault::HealAll),
+            timed(9, Fault::Heal(cut.clone())),
+            timed(9, Fault::Heal(other)),
+            timed(9, Fault::Restart { node: NodeId(1) }),
+            timed(9, Fault::Restart { node: NodeId(2) }),
+            timed(9, Fault::Resume { node: NodeId(0) }),
+            timed(9, drift(NodeId(0))),
+        ];
+        // Heal-all undoes the cut (so its own heal is not needed); node 1 crashed.
+        let kept = needed_tail(&faults, &tail);
+        assert_eq!(kept, vec![tail[0].clone(), tail[3].clone()]);
+        // With nothing left before them, none of them restores anything.
+        assert_eq!(needed_tail(&[], &tail), vec![]);
+        // Without heal-all, the cut's own heal is needed.
+        assert_eq!(needed_tail(&faults, &tail[1..3]), vec![tail[1].clone()]);
+    }
 
     #[test]
     fn dropping_clients_drops_their_faults_and_links() {

@@ -1380,6 +1380,39 @@ fn the_books_bug_zoo_is_what_consim_sweep_finds() {
     book_section("bug-zoo.md", "consim bug zoo", &table);
 }
 
+/// Shrinking runs its phases to a fixpoint: shrinking its result again finds nothing
+/// more to remove, and the result fails the guarantee the original run failed.
+#[test]
+fn a_shrunk_run_does_not_shrink_further() {
+    use consim::nemesis::Nemesis;
+    let mut config = consim::config::RunConfig::new("raft-ack-before-sync", 2);
+    config.nemesis = Nemesis::CrashRestart;
+    let first = consim::shrink::shrink(&config, 2_000)
+        .unwrap()
+        .expect("seed 2 fails");
+    let rounds = first.rounds.last().expect("a round").round;
+    assert!(
+        first.runs < 2_000,
+        "the budget ran out first: {:?}",
+        first.rounds
+    );
+    assert!(rounds >= 2, "{:?}", first.rounds);
+    let again = consim::shrink::shrink(&first.config, 2_000)
+        .unwrap()
+        .expect("still fails");
+    let size = |s: &consim::shrink::Shrunk| (s.plan.faults.len(), s.clients, s.keys, s.ops);
+    assert_eq!(size(&again), size(&first));
+    // The original run breaks Raft's leader completeness before anything else; so
+    // does the shrunk one.
+    let property = |r: &consim::report::RunReport| {
+        let broken = r.broken_invariant.clone().expect("an invariant breaks");
+        broken.split_once(':').expect("name: details").0.to_owned()
+    };
+    let original = consim::run::run(&config).unwrap();
+    assert_eq!(property(&first.report), property(&original));
+    assert_eq!(property(&original), "leader completeness");
+}
+
 #[test]
 fn shrink_cuts_a_failing_run_down_and_its_replay_still_fails() {
     let dir = std::env::temp_dir().join(format!("consim-shrink-{}", std::process::id()));

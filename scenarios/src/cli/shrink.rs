@@ -88,6 +88,7 @@ fn shrunk_json(args: &ShrinkArgs, shrunk: &Shrunk, plan: &Path, replay: &str) ->
         "keys": shrunk.keys,
         "original_keys": shrunk.original_keys,
         "runs": shrunk.runs,
+        "rounds": shrunk.rounds,
         "plan": plan,
         "replay": replay,
     })
@@ -103,7 +104,7 @@ fn write_text(
     let config = &shrunk.config;
     writeln!(
         out,
-        "shrunk seed {} of {} under {}: {} faults (from {}), {} clients (from {}), {} keys (from {}), {} operations (from {}), in {} runs",
+        "shrunk seed {} of {} under {}: {} faults (from {}), {} clients (from {}), {} keys (from {}), {} operations (from {}), in {} runs over {} rounds",
         args.seed,
         config.model,
         args.scenario.scenario.name(),
@@ -115,7 +116,8 @@ fn write_text(
         shrunk.original_keys,
         shrunk.ops,
         shrunk.original_ops,
-        shrunk.runs
+        shrunk.runs,
+        shrunk.rounds.last().map_or(0, |step| step.round)
     )?;
     shrunk.report.write_text(out, false)?;
     writeln!(out, "plan: {}", plan.display())?;
