@@ -303,6 +303,25 @@ mod tests {
         assert_eq!(shown.unwrap_or_else(|e| panic!("{e}")), 3);
     }
 
+    /// Seed 498's history proves several anomalies, among them a chain of five
+    /// operations (G-single-item-process) and a two-operation session violation: the
+    /// violation shown is the smallest.
+    #[test]
+    fn the_smallest_witness_is_shown() {
+        let report = harness()
+            .run(&config(Nemesis::Swarm, 498, true))
+            .expect("runs");
+        let shown = report.verdicts.iter().find_map(|v| match &v.judgement {
+            consim::report::Judgement::Violation { explanation } => Some(explanation),
+            _ => None,
+        });
+        let shown = shown.expect("a violation");
+        assert!(
+            shown.starts_with("read-your-writes: process 4 append 7"),
+            "{shown}"
+        );
+    }
+
     #[test]
     fn the_replay_line_names_the_bug() {
         let harness =

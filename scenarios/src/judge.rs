@@ -220,8 +220,10 @@ fn linearizable(history: &History, mix: Mix) -> Judgement {
     }
 }
 
-/// For a history the linearizability search rejects (or gives up on): the first
-/// anomaly it proves outright ([`checkers::proof::proofs`]), in sentences. Every one
+/// For a history the linearizability search rejects (or gives up on): the smallest
+/// anomaly it proves outright ([`checkers::proof::proofs`]) — the one with the fewest
+/// operations, so a two-operation stale read or session violation comes before a long
+/// chain; the first found among equals — in sentences. Every one
 /// rules linearizability out, and a stale read or a cycle through real-time order
 /// ("T2 completed before T3 was invoked; T3 read the list without T1's append") is a
 /// witness a person can follow, where the search can only say where it got stuck.
@@ -229,10 +231,10 @@ fn linearizable(history: &History, mix: Mix) -> Judgement {
 /// alone).
 fn witness(history: &History, mix: Mix) -> Option<String> {
     let ops = history.operations("history").ok()?;
-    let first = checkers::proof::proofs(history, &ops, mix == Mix::ListAppend)
+    let smallest = checkers::proof::proofs(history, &ops, mix == Mix::ListAppend)
         .into_iter()
-        .next()?;
-    Some(first.text)
+        .min_by_key(|proof| proof.ops.len())?;
+    Some(smallest.text)
 }
 
 #[cfg(test)]
