@@ -360,7 +360,10 @@ fn write_user_crate(root: &Path) {
     let manifest = format!(
         "[package]\nname = \"my-store\"\nversion = \"0.1.0\"\nedition = \"2024\"\n\n\
          [dependencies]\nconsim = {{ path = {:?} }}\n\n\
-         # Not a member of any workspace above it.\n[workspace]\n",
+         # Not a member of any workspace above it.\n[workspace]\n\n\
+         # consim's own profile, so that the crates.io dependencies built for the\n\
+         # other outside test are reused from the shared target folder.\n\
+         [profile.dev]\nopt-level = 1\n\n[profile.dev.package.\"*\"]\nopt-level = 3\n",
         consim.display().to_string()
     );
     fs::write(root.join("Cargo.toml"), manifest).unwrap();
