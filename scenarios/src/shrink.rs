@@ -197,6 +197,9 @@ fn keys(config: &RunConfig) -> u64 {
     config.workload.map_or(0, |w| w.keys)
 }
 
+/// One phase of a shrink: it tries smaller candidates, keeping the ones that fail.
+type Phase<'a> = fn(&mut Shrinker<'a>) -> Result<(), RunError>;
+
 /// A shrink under way: the smallest configuration that still fails the same way,
 /// and the runs spent.
 struct Shrinker<'a> {
@@ -218,13 +221,14 @@ impl Shrinker<'_> {
     fn until_fixpoint(&mut self) -> Result<(), RunError> {
         for round in 1.. {
             let before = self.size();
-            for phase in ["faults", "clients", "keys", "ops"] {
-                match phase {
-                    "faults" => self.faults()?,
-                    "clients" => self.clients()?,
-                    "keys" => self.keys()?,
-                    _ => self.ops()?,
-                }
+            let phases: [(&'static str, Phase<'_>); 4] = [
+                ("faults", Self::faults),
+                ("clients", Self::clients),
+                ("keys", Self::keys),
+                ("ops", Self::ops),
+            ];
+            for (phase, shrink) in phases {
+                shrink(self)?;
                 let (faults, clients, keys, ops) = self.size();
                 let runs = self.runs;
                 self.rounds.push(Step {
