@@ -5,40 +5,42 @@
 //! a change to either may move them, which is worth knowing, not hiding.
 
 use consim::config::RunConfig;
-use consim::models::{Guarantee, Params};
+use consim::harness::{Harness, Until};
+use consim::models::{Declaration, Guarantee, Params};
 use consim::nemesis::Nemesis;
-use consim::report::{Judgement, RunError, RunReport};
-use consim::run::{check_determinism_with, run_with};
-use consim::shrink::{Shrunk, shrink_with};
-use consim::sweep::{SweepTotals, sweep_with};
-use integrations::raft_rs::{RAFT_RS, RaftRs};
+use consim::report::{Judgement, RunReport};
+use consim::shrink::Shrunk;
+use consim::sweep::SweepTotals;
+use integrations::raft_rs::{RAFT_RS, RaftRs, RaftRsSettings};
 
-/// The model `params` describe.
-fn model(params: &Params) -> RaftRs {
-    RAFT_RS.model(params).expect("valid settings")
+/// raft-rs's runs, on two threads.
+fn harness() -> Harness<Declaration<RaftRsSettings, RaftRs>> {
+    Harness::new(RAFT_RS).jobs(2)
 }
 
-/// Runs one configuration of the model `params` describe.
-fn run(config: &RunConfig, params: &Params) -> Result<RunReport, RunError> {
-    run_with(config, &model(params), &RAFT_RS.info())
-}
-
-fn config(nemesis: Nemesis, seed: u64) -> RunConfig {
+/// Seed `seed` of the model `params` describe, under `nemesis`.
+fn config(nemesis: Nemesis, seed: u64, params: &Params) -> RunConfig {
     let mut config = RunConfig::new(RAFT_RS.info.name, seed);
     config.nemesis = nemesis;
+    config.params = params.clone();
     config
 }
 
-/// Sweeps `seeds` of `nemesis`, stopping at the first failure if `stop`.
+/// Runs one configuration.
+fn run(config: &RunConfig) -> RunReport {
+    harness().run(config).expect("runs")
+}
+
+/// Sweeps `seeds` of `nemesis` until `until`.
 fn sweep(
     nemesis: Nemesis,
     seeds: std::ops::Range<u64>,
     params: &Params,
-    stop: bool,
+    until: Until,
 ) -> SweepTotals {
     let seeds: Vec<u64> = seeds.collect();
-    let runner = |c: &RunConfig| run(c, params);
-    sweep_with(&config(nemesis, 0), &seeds, 2, stop, &runner, |_| {}).expect("runs")
+    let base = config(nemesis, 0, params);
+    harness().sweep(&base, &seeds, until, |_| {}).expect("runs")
 }
 
 fn violated(report: &RunReport, guarantee: Guarantee) -> bool {
@@ -50,10 +52,9 @@ fn violated(report: &RunReport, guarantee: Guarantee) -> bool {
 
 #[test]
 fn a_seed_repeats_exactly_and_does_real_work() {
-    let params = Params::default();
-    let config = config(Nemesis::Swarm, 11);
-    let a = run(&config, &params).expect("runs");
-    let b = run(&config, &params).expect("runs");
+    let config = config(Nemesis::Swarm, 11, &Params::default());
+    let a = run(&config);
+    let b = run(&config);
     assert_eq!(a.trace_hash, b.trace_hash);
     assert_eq!(a.history, b.history);
     assert!(!a.failed(), "{:?}", a.verdicts);
@@ -63,17 +64,15 @@ fn a_seed_repeats_exactly_and_does_real_work() {
 
 #[test]
 fn the_determinism_check_catches_raft_rs_own_randomness() {
-    let config = config(Nemesis::None, 0);
-    let pinned = Params::default();
-    let (_, none) =
-        check_determinism_with(&config, &|c: &RunConfig| run(c, &pinned)).expect("runs");
+    let pinned = config(Nemesis::None, 0, &Params::default());
+    let (_, none) = harness().check_determinism(&pinned).expect("runs");
     assert_eq!(none, None);
 
     // raft-rs draws election timeouts from thread_rng(): the two runs part at the
     // first event an election timeout moved (an election starts at another time).
     let library = Params::default().with("library-randomness", true);
-    let (report, divergence) =
-        check_determinism_with(&config, &|c: &RunConfig| run(c, &library)).expect("runs");
+    let config = config(Nemesis::None, 0, &library);
+    let (report, divergence) = harness().check_determinism(&config).expect("runs");
     let divergence = divergence.expect("thread_rng drew the same timeouts twice");
     let trace = report.trace.expect("traced");
     assert!(divergence.index > 0 && divergence.index < trace.len());
@@ -94,7 +93,7 @@ fn the_determinism_check_catches_raft_rs_own_randomness() {
 fn the_correct_model_keeps_its_promises_under_every_nemesis() {
     let params = Params::default();
     for nemesis in Nemesis::ALL {
-        let totals = sweep(nemesis, 0..60, &params, true);
+        let totals = sweep(nemesis, 0..60, &params, Until::FirstFailure);
         assert_eq!(totals.first_failure, None, "{}", nemesis.name());
         assert!(
             totals.ops.ok > 60 * 150,
@@ -108,7 +107,12 @@ fn the_correct_model_keeps_its_promises_under_every_nemesis() {
 
 #[test]
 fn the_correct_model_survives_a_thousand_swarm_seeds() {
-    let totals = sweep(Nemesis::Swarm, 0..1_000, &Params::default(), false);
+    let totals = sweep(
+        Nemesis::Swarm,
+        0..1_000,
+        &Params::default(),
+        Until::AllSeeds,
+    );
     assert_eq!((totals.runs, totals.failures), (1_000, 0));
     assert_eq!(totals.inconclusive, 0);
 }
@@ -118,17 +122,18 @@ fn the_correct_model_survives_a_thousand_swarm_seeds() {
 /// shrink.
 fn found_and_shrunk(flag: &str, nemesis: Nemesis, pinned: u64) -> (RunReport, Shrunk) {
     let params = Params::default().with(flag, true);
-    let totals = sweep(nemesis, 0..1_000, &params, true);
+    let totals = sweep(nemesis, 0..1_000, &params, Until::FirstFailure);
     assert_eq!(
         totals.first_failure,
         Some(pinned),
         "{flag} under {}",
         nemesis.name()
     );
-    let config = config(nemesis, pinned);
-    let failing = run(&config, &params).expect("runs");
+    let config = config(nemesis, pinned, &params);
+    let failing = run(&config);
     assert!(failing.failed());
-    let shrunk = shrink_with(&config, 200, &|c: &RunConfig| run(c, &params))
+    let shrunk = harness()
+        .shrink(&config, 200)
         .expect("runs")
         .expect("the seed fails");
     assert!(shrunk.report.failed());
@@ -158,7 +163,7 @@ fn sending_before_persisting_loses_acknowledged_entries() {
     // Where it does not, an acknowledged write is lost: another replica applies a
     // different entry at its index.
     let params = Params::default().with("send-before-persist", true);
-    let report = run(&config(Nemesis::CrashRestart, 23), &params).expect("runs");
+    let report = run(&config(Nemesis::CrashRestart, 23, &params));
     let broken = report
         .broken_invariant
         .as_deref()

@@ -38,16 +38,8 @@ use crate::config::{NotOnTheCommandLine, RunConfig};
 use crate::report::{RunError, RunReport};
 use crate::run::{Divergence, check_determinism_with, run_in, validate_in};
 use crate::shrink::{Shrunk, shrink_with};
+pub use crate::sweep::Until;
 use crate::sweep::{SweepTotals, sweep_with};
-
-/// When a sweep stops.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Until {
-    /// After every seed.
-    AllSeeds,
-    /// After the first failing seed (in seed order, whatever the threads did).
-    FirstFailure,
-}
 
 /// The models of a catalog, and everything consim does to them. See the [module
 /// docs](self).
@@ -111,10 +103,8 @@ impl<C: Catalog + Clone + 'static> Harness<C> {
 
     /// What the catalog says of `config`'s model.
     pub fn info(&self, config: &RunConfig) -> Result<ModelInfo, RunError> {
-        Ok(self
-            .catalog
-            .find(&config.model)
-            .ok_or_else(|| self.catalog.unknown(&config.model))?)
+        let info = self.catalog.find(&config.model);
+        info.ok_or_else(|| self.catalog.unknown(&config.model).into())
     }
 
     /// Runs `config`.
@@ -138,9 +128,8 @@ impl<C: Catalog + Clone + 'static> Harness<C> {
         report: impl FnMut(&RunReport),
     ) -> Result<SweepTotals, RunError> {
         self.validate(base)?;
-        let stop = until == Until::FirstFailure;
         let run = |config: &RunConfig| self.run(config);
-        sweep_with(base, seeds, self.jobs, stop, &run, report)
+        sweep_with(base, seeds, self.jobs, until, &run, report)
     }
 
     /// The fewest faults, clients, keys and operations that still fail `config`, in

@@ -20,7 +20,7 @@ use crate::interval;
 use crate::nemesis::Nemesis;
 use crate::report::{Judgement, Latencies, OpCounts, RunError, latencies};
 use crate::run::run_in;
-use crate::sweep::sweep_with;
+use crate::sweep::{Until, sweep_with};
 use crate::workload::{Mix, WorkloadConfig};
 
 /// A model setting written `KEY=VALUE` (`--param`, and the settings of a
@@ -390,10 +390,17 @@ pub fn matrix_in<C: Catalog>(
             let mut samples = Vec::new();
             let base = config.cell(spec, &info, nemesis);
             let run = |config: &RunConfig| run_in(catalog, config);
-            sweep_with(&base, &seed_list, config.jobs, false, &run, |report| {
-                samples.extend_from_slice(&report.latency_samples);
-                cell.count(report);
-            })?;
+            sweep_with(
+                &base,
+                &seed_list,
+                config.jobs,
+                Until::AllSeeds,
+                &run,
+                |report| {
+                    samples.extend_from_slice(&report.latency_samples);
+                    cell.count(report);
+                },
+            )?;
             cell.latency = latencies(&mut samples);
             row(&cell);
             rows.push(cell);

@@ -12,7 +12,8 @@
 //! ````
 //!
 //! [`check_page`] runs each such command through a [`Harness`]'s command line (in
-//! this process, with [`crate::cli::run`]) and compares. Run artifacts go to the
+//! this process, with [`crate::cli::run`]) and compares; [`check_section`] compares
+//! one section with text made some other way (a table assembled from several runs). Run artifacts go to the
 //! harness's folder, shown as `consim-out`; a sweep summary's speed figures (seeds/s
 //! and the rest after the operation counts) vary from machine to machine and are
 //! shown as `…`. With `CONSIM_BLESS` set in the environment, the page is rewritten
@@ -35,82 +36,90 @@ pub enum PageError {
         /// What went wrong.
         source: std::io::Error,
     },
-    /// A begin marker without its end marker.
-    #[error("{path}: `{marker}` has no end marker")]
-    Unclosed {
+    /// A section's begin or end marker is missing.
+    #[error("{path}: no `<!-- {marker}: begin -->` … `<!-- {marker}: end -->` section")]
+    NoSection {
         /// The page.
         path: PathBuf,
-        /// The begin marker.
+        /// The section's marker.
         marker: String,
     },
-    /// A command prints something else than the page shows.
+    /// A section shows something else than what is fresh.
     #[error(
-        "{path} no longer shows what `{program} {args}` prints; if the change is \
-         deliberate, rerun with CONSIM_BLESS=1 to update it.\n--- the page:\n{shown}\n--- \
-         the program now:\n{printed}"
+        "{path} no longer shows what `{marker}` prints; if the change is deliberate, \
+         rerun with CONSIM_BLESS=1 to update it.\n--- the page:\n{shown}\n--- now:\n{fresh}"
     )]
     Differs {
         /// The page.
         path: PathBuf,
-        /// The program.
-        program: String,
-        /// Its arguments.
-        args: String,
+        /// The section's marker: the program and its arguments.
+        marker: String,
         /// What the page shows.
         shown: String,
-        /// What the program prints.
-        printed: String,
+        /// What the program prints now.
+        fresh: String,
     },
 }
 
-/// Checks each of `page`'s blocks for `program` (see the [module docs](self)), running
-/// them through `harness`; returns how many there were.
+/// Checks each of `page`'s sections for `program` (see the [module docs](self)),
+/// running its commands through `harness`; returns how many there were.
 pub fn check_page<C: Catalog + Clone + 'static>(
     harness: &Harness<C>,
     page: &Path,
     program: &str,
 ) -> Result<usize, PageError> {
-    let io = |source| PageError::Io {
+    let text = read(page)?;
+    let prefix = format!("{program} ");
+    let markers: Vec<&str> = text
+        .lines()
+        .filter_map(|line| line.strip_prefix("<!-- ")?.strip_suffix(": begin -->"))
+        .filter(|marker| marker.starts_with(&prefix))
+        .collect();
+    for marker in &markers {
+        let args = &marker[prefix.len()..];
+        let fresh = format!("```text\n{}```\n", printed(harness, program, args));
+        check_section(page, marker, &fresh)?;
+    }
+    Ok(markers.len())
+}
+
+/// Checks that `page`'s section `<!-- MARKER: begin -->` … `<!-- MARKER: end -->`
+/// holds exactly `fresh`; with `CONSIM_BLESS` set, writes `fresh` there instead.
+pub fn check_section(page: &Path, marker: &str, fresh: &str) -> Result<(), PageError> {
+    let text = read(page)?;
+    let (begin, end) = (
+        format!("<!-- {marker}: begin -->\n"),
+        format!("<!-- {marker}: end -->"),
+    );
+    let no_section = || PageError::NoSection {
+        path: page.to_owned(),
+        marker: marker.to_owned(),
+    };
+    let start = text.find(&begin).ok_or_else(no_section)? + begin.len();
+    let stop = start + text[start..].find(&end).ok_or_else(no_section)?;
+    if std::env::var_os("CONSIM_BLESS").is_some() {
+        let updated = format!("{}{fresh}{}", &text[..start], &text[stop..]);
+        return std::fs::write(page, updated).map_err(|source| PageError::Io {
+            path: page.to_owned(),
+            source,
+        });
+    }
+    if text[start..stop] == *fresh {
+        return Ok(());
+    }
+    Err(PageError::Differs {
+        path: page.to_owned(),
+        marker: marker.to_owned(),
+        shown: text[start..stop].to_owned(),
+        fresh: fresh.to_owned(),
+    })
+}
+
+fn read(page: &Path) -> Result<String, PageError> {
+    std::fs::read_to_string(page).map_err(|source| PageError::Io {
         path: page.to_owned(),
         source,
-    };
-    let mut text = std::fs::read_to_string(page).map_err(io)?;
-    let bless = std::env::var_os("CONSIM_BLESS").is_some();
-    let open = format!("<!-- {program} ");
-    let (mut at, mut checked) = (0, 0);
-    while let Some(found) = text[at..].find(&open) {
-        let after = at + found + open.len();
-        let Some((args, _)) = text[after..].split_once(": begin -->\n") else {
-            break;
-        };
-        let args = args.to_owned();
-        let start = after + args.len() + ": begin -->\n".len();
-        let close = format!("<!-- {program} {args}: end -->");
-        let end = start
-            + text[start..]
-                .find(&close)
-                .ok_or_else(|| PageError::Unclosed {
-                    path: page.to_owned(),
-                    marker: format!("{open}{args}: begin -->"),
-                })?;
-        let printed = format!("```text\n{}```\n", printed(harness, program, &args));
-        if bless {
-            text.replace_range(start..end, &printed);
-        } else if text[start..end] != printed {
-            return Err(PageError::Differs {
-                path: page.to_owned(),
-                program: program.to_owned(),
-                args,
-                shown: text[start..end].to_owned(),
-                printed,
-            });
-        }
-        (at, checked) = (start + printed.len() + close.len(), checked + 1);
-    }
-    if bless {
-        std::fs::write(page, &text).map_err(io)?;
-    }
-    Ok(checked)
+    })
 }
 
 /// What `program args` prints through `harness`'s command line, as a page shows it.

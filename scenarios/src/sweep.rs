@@ -112,19 +112,28 @@ pub struct SweepTotals {
     pub ops: OpCounts,
 }
 
+/// When a sweep stops.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Until {
+    /// After every seed.
+    AllSeeds,
+    /// After the first failing seed (in seed order, whatever the threads did).
+    FirstFailure,
+}
+
 /// Runs `base` with every seed of `seeds` on `jobs` threads, calling `report` with
-/// each result in seed order. With `stop_on_failure`, stops after the first failing
-/// seed (in seed order, so the output is the same for every `jobs`).
+/// each result in seed order, until `until` (the first failing seed is the first in
+/// seed order, so the output is the same for every `jobs`).
 pub fn sweep(
     base: &RunConfig,
     seeds: &[u64],
     jobs: usize,
-    stop_on_failure: bool,
+    until: Until,
     report: impl FnMut(&RunReport),
 ) -> Result<SweepTotals, RunError> {
     // Configuration errors are the same for every seed: find them before starting.
     crate::run::validate(base)?;
-    sweep_with(base, seeds, jobs, stop_on_failure, &run, report)
+    sweep_with(base, seeds, jobs, until, &run, report)
 }
 
 /// [`sweep`] with your own way to run one configuration: for a model outside the
@@ -135,7 +144,7 @@ pub fn sweep(
 /// use models::single_copy::SingleCopy;
 /// use consim::config::RunConfig;
 /// use consim::run::run_with;
-/// use consim::sweep::sweep_with;
+/// use consim::sweep::{Until, sweep_with};
 ///
 /// let info = models::find("single-copy").unwrap(); // or a ModelInfo of your own
 /// let mut seeds = Vec::new();
@@ -143,7 +152,7 @@ pub fn sweep(
 ///     &RunConfig::new("single-copy", 0),
 ///     &[5, 6, 7],
 ///     2,
-///     false,
+///     Until::AllSeeds,
 ///     &|config: &RunConfig| run_with(config, &SingleCopy, info),
 ///     |report| seeds.push(report.seed),
 /// )?;
@@ -155,7 +164,7 @@ pub fn sweep_with(
     base: &RunConfig,
     seeds: &[u64],
     jobs: usize,
-    stop_on_failure: bool,
+    until: Until,
     run: &(dyn Fn(&RunConfig) -> Result<RunReport, RunError> + Sync),
     mut report: impl FnMut(&RunReport),
 ) -> Result<SweepTotals, RunError> {
@@ -212,7 +221,7 @@ pub fn sweep_with(
                             totals.inconclusive += 1;
                         }
                         report(&r);
-                        if r.failed() && stop_on_failure {
+                        if r.failed() && until == Until::FirstFailure {
                             stop.store(true, Ordering::Relaxed);
                         }
                     }

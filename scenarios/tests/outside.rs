@@ -88,7 +88,7 @@ use std::convert::Infallible;
 
 use sim_core::{Ctx, Node, NodeId};
 
-use crate::client::{Answer, ClientConfig, ClientMsg, NoPeers, Routing, Wire, reply};
+use crate::client::{Answer, ClientMsg, NoPeers, Routing, Wire, reply};
 use crate::kv::{Mix, Store};
 use crate::{Declaration, Guarantee, Model, ModelInfo};
 
@@ -116,10 +116,6 @@ impl Node for Server {
         };
         let done = self.store.apply(&request);
         ctx.send(from, reply(id, Answer::Done(done), 0));
-    }
-
-    fn on_timer(&mut self, _ctx: &mut Ctx<'_, Self>, timer: Infallible) {
-        match timer {}
     }
 }
 
@@ -167,10 +163,6 @@ impl Model for Forgetful {
 
     fn routing(&self) -> Routing {
         Routing::Home
-    }
-
-    fn client(&self, base: ClientConfig) -> ClientConfig {
-        base
     }
 }
 "#;

@@ -1210,23 +1210,7 @@ fn book_section(chapter: &str, marker: &str, fresh: &str) {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .join("../book/src")
         .join(chapter);
-    let text = std::fs::read_to_string(&path).unwrap();
-    let begin = format!("<!-- {marker}: begin -->\n");
-    let end = format!("<!-- {marker}: end -->");
-    let start = text.find(&begin).expect("the begin marker") + begin.len();
-    let stop = text.find(&end).expect("the end marker");
-    if std::env::var_os("CONSIM_BLESS").is_some() {
-        let updated = format!("{}{fresh}{}", &text[..start], &text[stop..]);
-        std::fs::write(&path, updated).unwrap();
-        return;
-    }
-    assert!(
-        text[start..stop] == *fresh,
-        "book/src/{chapter} no longer shows what consim prints; if the change is \
-         deliberate, rerun this test with CONSIM_BLESS=1 to update it.\n\
-         --- the book:\n{}\n--- consim now:\n{fresh}",
-        &text[start..stop]
-    );
+    consim::shown::check_section(&path, marker, fresh).unwrap_or_else(|e| panic!("{e}"));
 }
 
 /// The Markdown table `consim matrix ARGS` prints, which must exit 0 (1 would mean a
@@ -1862,7 +1846,7 @@ fn sweep_totals(
         config.params = config.params.with(key, value);
     }
     let seeds: Vec<u64> = (0..seeds).collect();
-    consim::sweep::sweep(&config, &seeds, 2, false, |_| {}).unwrap()
+    consim::sweep::sweep(&config, &seeds, 2, consim::sweep::Until::AllSeeds, |_| {}).unwrap()
 }
 
 /// The seed statistics the models' docs quote (models/src: retry_without_idempotency.rs,
@@ -1938,12 +1922,18 @@ fn a_sweep_reports_raft_invariants_a_variant_breaks() {
     config.nemesis = consim::nemesis::Nemesis::LeaderChurn;
     let seeds: Vec<u64> = (0..50).collect();
     let mut broken = Vec::new();
-    consim::sweep::sweep(&config, &seeds, 2, false, |report| {
-        if let Some(invariant) = &report.broken_invariant {
-            assert!(report.failed(), "seed {}: {invariant}", report.seed);
-            broken.push((report.seed, invariant.clone()));
-        }
-    })
+    consim::sweep::sweep(
+        &config,
+        &seeds,
+        2,
+        consim::sweep::Until::AllSeeds,
+        |report| {
+            if let Some(invariant) = &report.broken_invariant {
+                assert!(report.failed(), "seed {}: {invariant}", report.seed);
+                broken.push((report.seed, invariant.clone()));
+            }
+        },
+    )
     .unwrap();
     let seeds: Vec<u64> = broken.iter().map(|b| b.0).collect();
     assert_eq!(seeds, [1, 4, 14, 24, 37, 39], "{broken:#?}");
@@ -1956,8 +1946,14 @@ fn a_sweep_reports_raft_invariants_a_variant_breaks() {
     }
     // The correct model keeps them on the same seeds.
     config.model = "raft".to_owned();
-    consim::sweep::sweep(&config, &seeds, 2, false, |report| {
-        assert_eq!(report.broken_invariant, None, "raft seed {}", report.seed);
-    })
+    consim::sweep::sweep(
+        &config,
+        &seeds,
+        2,
+        consim::sweep::Until::AllSeeds,
+        |report| {
+            assert_eq!(report.broken_invariant, None, "raft seed {}", report.seed);
+        },
+    )
     .unwrap();
 }
