@@ -93,6 +93,23 @@ impl Request {
         }
     }
 
+    /// The same request of key `key`.
+    ///
+    /// ```
+    /// use models::kv::Request;
+    /// let write = Request::Write { key: 3, value: 9 };
+    /// assert_eq!(write.with_key(0), Request::Write { key: 0, value: 9 });
+    /// ```
+    pub fn with_key(mut self, new: Key) -> Request {
+        match &mut self {
+            Request::Read { key }
+            | Request::Write { key, .. }
+            | Request::Cas { key, .. }
+            | Request::Append { key, .. } => *key = new,
+        }
+        self
+    }
+
     /// Whether the request may change the store.
     pub fn is_write(&self) -> bool {
         !matches!(self, Request::Read { .. })

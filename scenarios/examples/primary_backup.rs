@@ -276,7 +276,7 @@ mod tests {
             .expect("fails");
         assert!(shrunk.report.failed());
         assert!(
-            shrunk.ops < shrunk.original_ops && shrunk.plan.faults.len() < shrunk.original_faults,
+            shrunk.size.ops < shrunk.original.ops && shrunk.size.faults < shrunk.original.faults,
             "{shrunk:?}"
         );
     }
@@ -328,7 +328,10 @@ mod tests {
             harness().command("cargo run --release -p consim --example primary_backup --");
         assert_eq!(
             harness
-                .replay(&config(Nemesis::Swarm, 3, true), None)
+                .replay(
+                    &config(Nemesis::Swarm, 3, true),
+                    consim::config::ReplayFiles::NONE
+                )
                 .expect("on the command line"),
             "cargo run --release -p consim --example primary_backup -- run \
              --model primary-backup --scenario swarm --seed 3 --bug read-from-backup"

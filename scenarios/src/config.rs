@@ -55,6 +55,10 @@ pub struct RunConfig {
     pub plan: Option<FaultPlan>,
     /// Whether to record the full trace.
     pub trace: bool,
+    /// The operations to perform, instead of drawing them from the seed (the
+    /// workload's mix and keys still say what the checkers judge and what the final
+    /// reads read).
+    pub script: Option<crate::script::Script>,
     /// The workload (`None`: the model's own, [`models::ModelInfo::workload`], with
     /// [`WorkloadConfig::default`]'s other settings).
     pub workload: Option<WorkloadConfig>,
@@ -96,6 +100,7 @@ impl RunConfig {
             nemesis: Nemesis::None,
             seed,
             plan: None,
+            script: None,
             trace: false,
             workload: None,
             clients: 5,
@@ -137,22 +142,48 @@ pub struct NotOnTheCommandLine {
     pub what: &'static str,
 }
 
+/// The files a replay command reads: the fault plan and the script the run replays,
+/// where it replays them.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ReplayFiles<'a> {
+    /// The fault plan's file (`--plan`).
+    pub plan: Option<&'a std::path::Path>,
+    /// The script's file (`--script`).
+    pub script: Option<&'a std::path::Path>,
+}
+
+impl<'a> ReplayFiles<'a> {
+    /// No files: the seed draws the faults and the operations.
+    pub const NONE: ReplayFiles<'static> = ReplayFiles {
+        plan: None,
+        script: None,
+    };
+
+    /// Only a plan file.
+    pub fn plan(plan: &'a std::path::Path) -> ReplayFiles<'a> {
+        ReplayFiles {
+            plan: Some(plan),
+            script: None,
+        }
+    }
+}
+
 impl RunConfig {
     /// The arguments of the `run` command that runs this configuration again (after
-    /// the command itself, e.g. `cargo run --release -- run`), with `plan` as the path
-    /// of its plan file if it replays one. Only what differs from
+    /// the command itself, e.g. `cargo run --release -- run`), with `files` naming
+    /// the plan and script files it replays, if it replays them. Only what differs from
     /// [`RunConfig::new`]'s defaults, and from `info` (what the catalog says of the
     /// model: its workload), is spelled out.
     ///
     /// ```
-    /// use consim::config::RunConfig;
+    /// use consim::config::{ReplayFiles, RunConfig};
     /// use consim::nemesis::Nemesis;
     /// let mut config = RunConfig::new("raft", 7);
     /// config.nemesis = Nemesis::Swarm;
     /// config.clients = 3;
     /// config.params = models::Params::default().with("replicas", 3).with("pre-vote", false);
     /// assert_eq!(
-    ///     config.replay_args(&models::raft::RAFT.info(), None)?.join(" "),
+    ///     config.replay_args(&models::raft::RAFT.info(), ReplayFiles::NONE)?.join(" "),
     ///     "--model raft --scenario swarm --seed 7 --clients 3 --param pre-vote=false --replicas 3"
     /// );
     /// # Ok::<(), consim::config::NotOnTheCommandLine>(())
@@ -160,7 +191,7 @@ impl RunConfig {
     pub fn replay_args(
         &self,
         info: &models::ModelInfo,
-        plan: Option<&std::path::Path>,
+        files: ReplayFiles<'_>,
     ) -> Result<Vec<String>, NotOnTheCommandLine> {
         let defaults = RunConfig::new(&self.model, self.seed);
         if (self.window, self.quiet, self.checks)
@@ -171,7 +202,12 @@ impl RunConfig {
             });
         }
         let mut args = vec!["--model".to_owned(), self.model.clone()];
-        match (plan, &self.plan) {
+        if self.script.is_some() && files.script.is_none() {
+            return Err(NotOnTheCommandLine {
+                what: "a script without its file",
+            });
+        }
+        match (files.plan, &self.plan) {
             (Some(_), _) => {}
             (None, Some(_)) => {
                 return Err(NotOnTheCommandLine {
@@ -182,7 +218,7 @@ impl RunConfig {
         }
         args.extend(["--seed".to_owned(), self.seed.to_string()]);
         if let Some(w) = &self.workload {
-            args.extend(workload_args(info.workload, w));
+            args.extend(workload_args(info.workload, w, self.script.is_some()));
         }
         if self.clients != defaults.clients {
             args.extend(["--clients".to_owned(), self.clients.to_string()]);
@@ -202,28 +238,35 @@ impl RunConfig {
                 (spell.as_nanos() / 1_000_000).to_string(),
             ]);
         }
-        if let Some(path) = plan {
+        if let Some(path) = files.plan {
             args.extend(["--plan".to_owned(), path.display().to_string()]);
+        }
+        if let Some(path) = files.script {
+            args.extend(["--script".to_owned(), path.display().to_string()]);
         }
         Ok(args)
     }
 }
 
 /// The flags that set workload `w` for a model whose own mix is `mix`, where it
-/// differs from the defaults.
-fn workload_args(mix: Mix, w: &WorkloadConfig) -> Vec<String> {
+/// differs from the defaults; with a `script`, only those that matter to a script
+/// (the mix and the keys).
+fn workload_args(mix: Mix, w: &WorkloadConfig, script: bool) -> Vec<String> {
     let base = WorkloadConfig::default();
     let mut args = Vec::new();
     let mut flag = |name: &str, value: String| args.extend([name.to_owned(), value]);
     if w.mix != mix {
         flag("--workload", w.mix.name().to_owned());
     }
+    if w.keys != base.keys {
+        flag("--keys", w.keys.to_string());
+    }
+    if script {
+        return args;
+    }
     let default_ops = if w.rate.is_some() { u64::MAX } else { base.ops };
     if w.ops != default_ops {
         flag("--ops", w.ops.to_string());
-    }
-    if w.keys != base.keys {
-        flag("--keys", w.keys.to_string());
     }
     if let crate::workload::KeyChoice::Zipf { s } = w.key_choice {
         flag("--zipf", s.to_string());

@@ -16,7 +16,21 @@ use sim_core::{Duration, FaultPlan, Node, NodeId, Sim, Time, TimedFault};
 use crate::availability::{OpRecord, RequestTally};
 use crate::config::SIMULATED_TIME_LIMIT;
 use crate::report::OpCounts;
+use crate::script::{Script, Scripted, Start};
 use crate::workload::{Mix, Workload};
+
+/// Where the clients' operations come from.
+#[derive(Debug)]
+pub(crate) enum Source {
+    /// Drawn from the seed as the run goes: in a closed loop, or (with arrivals, each
+    /// client's still to come) an open one.
+    Seeded {
+        workload: Box<Workload>,
+        arrivals: Option<Vec<VecDeque<Time>>>,
+    },
+    /// Each client's operations still to perform, from a script.
+    Scripted(Vec<VecDeque<Scripted>>),
+}
 
 /// An operation in flight.
 #[derive(Clone, Copy, Debug)]
@@ -39,7 +53,14 @@ pub(crate) struct Driver {
     /// Each client's current history process (a new one after an `info`, as Jepsen
     /// does: the old process might still be running the operation).
     process: Vec<u64>,
-    workload: Workload,
+    source: Source,
+    /// The workload's mix and keys (the final reads read every key).
+    mix: Mix,
+    keys: u64,
+    /// The next operation's id.
+    next_id: u64,
+    /// What each client was handed, as the run went.
+    script: Script,
     schedule: Schedule,
     next_dynamic: usize,
     applied: Vec<TimedFault>,
@@ -54,23 +75,24 @@ pub(crate) struct Driver {
     pub(crate) records: Vec<OpRecord>,
     /// Each client's final reads still to make.
     finals: Vec<VecDeque<models::kv::Op>>,
-    /// Open loop: each client's arrivals still to come or waiting (`None`: closed loop).
-    arrivals: Option<Vec<VecDeque<Time>>>,
     tally: Rc<RefCell<RequestTally>>,
 }
 
 impl Driver {
     pub(crate) fn new(
         clients: u32,
-        workload: Workload,
+        (source, mix, keys): (Source, Mix, u64),
         schedule: Schedule,
-        arrivals: Option<Vec<VecDeque<Time>>>,
         tally: Rc<RefCell<RequestTally>>,
     ) -> Driver {
         Driver {
             clients: Vec::new(),
             process: (0..u64::from(clients)).collect(),
-            workload,
+            source,
+            mix,
+            keys,
+            next_id: 0,
+            script: Script::new(clients as usize),
             applied: schedule.plan.faults.clone(),
             schedule,
             next_dynamic: 0,
@@ -81,7 +103,6 @@ impl Driver {
             latencies: Vec::new(),
             records: Vec::new(),
             finals: Vec::new(),
-            arrivals,
             tally,
         }
     }
@@ -99,26 +120,63 @@ impl Driver {
         R: sim_core::Node,
         C: sim_core::Node<Msg = R::Msg, Input = models::kv::Op>,
     {
+        let Some(scripted) = self.take(client) else {
+            return;
+        };
         let now = sim.now();
-        let (arrival, at, op) = match &mut self.arrivals {
-            None => {
-                let Some(op) = self.workload.next_op() else {
-                    return;
-                };
-                let at = now + self.workload.think();
-                (at, at, op)
-            }
-            Some(queues) => {
-                let Some(arrival) = queues[client].pop_front() else {
-                    return;
-                };
-                let Some(op) = self.workload.next_op() else {
-                    return;
-                };
-                (arrival, arrival.max(now), op)
-            }
+        let (arrival, at) = match scripted.start {
+            Start::Think(think) => (now + think, now + think),
+            Start::Arrival(arrival) => (arrival, arrival.max(now)),
+        };
+        // Recorded as arriving when it did: a run of the script is the same run, and
+        // one without some earlier operation still starts this one when it started.
+        self.script.push(
+            client,
+            Scripted {
+                request: scripted.request,
+                start: Start::Arrival(arrival),
+            },
+        );
+        let op = models::kv::Op {
+            id: self.fresh_id(),
+            request: scripted.request,
         };
         self.invoke(sim, client, (arrival, at), op, false);
+    }
+
+    /// `client`'s next operation, drawn from the seed or taken from the script.
+    fn take(&mut self, client: usize) -> Option<Scripted> {
+        match &mut self.source {
+            Source::Seeded {
+                workload,
+                arrivals: None,
+            } => {
+                let request = workload.next_op()?.request;
+                let think = workload.think();
+                Some(Scripted {
+                    request,
+                    start: Start::Think(think),
+                })
+            }
+            Source::Seeded {
+                workload,
+                arrivals: Some(queues),
+            } => {
+                let arrival = queues[client].pop_front()?;
+                let request = workload.next_op()?.request;
+                Some(Scripted {
+                    request,
+                    start: Start::Arrival(arrival),
+                })
+            }
+            Source::Scripted(queues) => queues.get_mut(client)?.pop_front(),
+        }
+    }
+
+    fn fresh_id(&mut self) -> u64 {
+        let id = self.next_id;
+        self.next_id += 1;
+        id
     }
 
     /// Invokes `op` at `client` at `times.1`; it arrived at `times.0`.
@@ -207,7 +265,13 @@ impl Driver {
             Phase::Quiet { until } if sim.now() >= until => {
                 self.tally.borrow_mut().stop_counting();
                 for client in 0..self.clients.len() {
-                    self.finals.push(self.workload.final_reads().into());
+                    let reads = (0..self.keys)
+                        .map(|key| models::kv::Op {
+                            id: self.fresh_id(),
+                            request: Request::Read { key },
+                        })
+                        .collect();
+                    self.finals.push(reads);
                     self.next_final(sim, client);
                 }
                 Some(Phase::FinalReads)
@@ -272,7 +336,7 @@ impl Driver {
 
     /// Counts what never ended, however the run stopped (the time limit, or a panic):
     /// the workload operations in flight, and in an open loop those still waiting at
-    /// their clients.
+    /// their clients, which the script then records too.
     pub(crate) fn finish(&mut self) {
         let mut unfinished: Vec<OpRecord> = self
             .in_flight
@@ -285,16 +349,36 @@ impl Driver {
                 ok: false,
             })
             .collect();
-        for (client, queue) in self.arrivals.iter_mut().flatten().enumerate() {
-            unfinished.extend(queue.drain(..).map(|arrival| OpRecord {
-                client,
-                arrival,
-                ended: None,
-                ok: false,
-            }));
+        for client in 0..self.process.len() {
+            while let Some(waiting) = self.take_waiting(client) {
+                self.script.push(client, waiting);
+                if let Start::Arrival(arrival) = waiting.start {
+                    unfinished.push(OpRecord {
+                        client,
+                        arrival,
+                        ended: None,
+                        ok: false,
+                    });
+                }
+            }
         }
         self.counts.unfinished = unfinished.len() as u64;
         self.records.extend(unfinished);
+    }
+
+    /// An operation `client` had still to perform when the run stopped: one that had
+    /// arrived or was to arrive (open loop), or any left in its script.
+    fn take_waiting(&mut self, client: usize) -> Option<Scripted> {
+        match &self.source {
+            Source::Seeded { arrivals: None, .. } => None,
+            _ => self.take(client),
+        }
+    }
+
+    /// What each client was handed (and, in an open loop, what was still to come when
+    /// the run stopped): run again with this script, the run is the same.
+    pub(crate) fn script(&self) -> &Script {
+        &self.script
     }
 
     fn next_final<R, C>(&mut self, sim: &mut Sim<R, C>, client: usize)
@@ -326,7 +410,7 @@ impl Driver {
             .remove(&id)
             .unwrap_or_else(|| panic!("an outcome for operation {id}, which is not in flight"));
         let (f, key, invoked_value) = describe(&flight.request);
-        let list = self.workload.config().mix == Mix::ListAppend;
+        let list = self.mix == Mix::ListAppend;
         let (kind, value) = match outcome {
             Outcome::Ok { reply, .. } => {
                 (EventType::Ok, completed_value(reply, invoked_value, list))

@@ -34,7 +34,7 @@ use models::{Catalog, ModelInfo};
 use proptest::strategy::Strategy;
 
 use crate::artifacts::ArtifactError;
-use crate::config::{NotOnTheCommandLine, RunConfig};
+use crate::config::{NotOnTheCommandLine, ReplayFiles, RunConfig};
 use crate::report::{RunError, RunReport};
 use crate::run::{Divergence, check_determinism_with, run_in, validate_in};
 use crate::shrink::{Shrunk, shrink_with};
@@ -158,25 +158,29 @@ impl<C: Catalog + Clone + 'static> Harness<C> {
         crate::artifacts::write(&self.out, base, report, &run)
     }
 
-    /// The command that runs `config` again through this program (`plan`: the file
-    /// of the fault plan it replays, if any).
+    /// The command that runs `config` again through this program (`files`: the
+    /// files of the fault plan and the script it replays, if any).
     ///
     /// ```
-    /// use consim::config::RunConfig;
+    /// use consim::config::{ReplayFiles, RunConfig};
     /// use consim::harness::Harness;
     /// let harness = Harness::new(models::Builtin).command("cargo run --release --");
     /// let mut config = RunConfig::new("raft", 7);
     /// config.clients = 3;
     /// assert_eq!(
-    ///     harness.replay(&config, None)?,
+    ///     harness.replay(&config, ReplayFiles::NONE)?,
     ///     "cargo run --release -- run --model raft --scenario none --seed 7 --clients 3"
     /// );
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
-    pub fn replay(&self, config: &RunConfig, plan: Option<&Path>) -> Result<String, ReplayError> {
+    pub fn replay(
+        &self,
+        config: &RunConfig,
+        files: ReplayFiles<'_>,
+    ) -> Result<String, ReplayError> {
         let info = self.info(config)?;
         let args: Vec<String> = config
-            .replay_args(&info, plan)?
+            .replay_args(&info, files)?
             .iter()
             .map(|a| quoted(a))
             .collect();

@@ -67,6 +67,7 @@ pub mod kernel_bench;
 pub mod matrix;
 pub mod report;
 pub mod run;
+pub mod script;
 pub mod shown;
 pub mod shrink;
 pub mod strategies;

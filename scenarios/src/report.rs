@@ -158,6 +158,10 @@ pub struct RunReport {
     /// The clients' history.
     #[serde(skip)]
     pub history: History,
+    /// The operations each client was handed ([`crate::script`]): run again with
+    /// this script (and [`RunReport::plan`]), the run is the same.
+    #[serde(skip)]
+    pub script: crate::script::Script,
     /// The full trace, if asked for.
     #[serde(skip)]
     pub trace: Option<Vec<TraceEvent>>,
@@ -317,6 +321,22 @@ pub enum RunError {
     /// The workload's settings make no sense.
     #[error(transparent)]
     Workload(#[from] WorkloadError),
+    /// A failing run, replayed from the faults and operations it recorded, did not
+    /// fail the same way: the model is not deterministic.
+    #[error(
+        "seed {seed} failed, but not when replayed from its own fault plan and script (trace hash {first:016x}, replayed {replayed:016x}): the model is not deterministic; `run --check-determinism` finds where"
+    )]
+    Irreproducible {
+        /// The seed.
+        seed: u64,
+        /// The failing run's trace hash.
+        first: u64,
+        /// The replay's.
+        replayed: u64,
+    },
+    /// The script has an operation the run cannot perform.
+    #[error(transparent)]
+    Script(#[from] crate::script::ScriptError),
     /// The simulation could not be built (for example, the plan names a node that
     /// does not exist).
     #[error(transparent)]

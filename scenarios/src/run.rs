@@ -20,6 +20,7 @@
 //! not take the program down.
 
 use std::cell::RefCell;
+use std::collections::VecDeque;
 use std::panic::AssertUnwindSafe;
 use std::rc::Rc;
 
@@ -30,10 +31,11 @@ use sim_core::{BuildError, FaultPlan, NodeId, Sim, Time, TraceEvent};
 
 use crate::availability::{Availability, OpRecord, RequestTally, Timeline, crashes, measure_ops};
 use crate::config::RunConfig;
-use crate::driver::Driver;
+use crate::driver::{Driver, Source};
 use crate::judge::judge;
 use crate::report::{RunError, RunReport, latencies};
-use crate::workload::{Workload, WorkloadConfig, arrivals};
+use crate::script::{Fit, Scripted};
+use crate::workload::{Mix, Workload, WorkloadConfig, arrivals};
 
 /// Runs `config`.
 ///
@@ -140,14 +142,19 @@ pub fn validate(config: &RunConfig) -> Result<(), RunError> {
 pub fn validate_in<C: Catalog>(catalog: &C, config: &RunConfig) -> Result<(), RunError> {
     struct Count;
     impl ModelVisitor for Count {
-        type Output = usize;
-        fn visit<M: Model>(self, model: M, _: &ModelInfo) -> usize {
-            model.replicas().len()
+        type Output = (usize, Mix);
+        fn visit<M: Model>(self, model: M, info: &ModelInfo) -> (usize, Mix) {
+            (model.replicas().len(), info.workload)
         }
     }
-    let replicas = catalog.visit(&config.model, &config.params, Count)?;
-    if let Some(w) = config.workload {
-        w.validate()?;
+    let (replicas, mix) = catalog.visit(&config.model, &config.params, Count)?;
+    let workload = config.workload.unwrap_or(WorkloadConfig {
+        mix,
+        ..WorkloadConfig::default()
+    });
+    workload.validate()?;
+    if let Some(script) = &config.script {
+        script.validate(fit(config, workload))?;
     }
     if let Some(plan) = &config.plan {
         plan.validate(replicas + config.clients as usize)
@@ -212,22 +219,18 @@ pub fn run_with<M: Model>(
         mix: info.workload,
         ..WorkloadConfig::default()
     });
-    let workload = Workload::new(config.seed, workload_config)?;
     let n = model.replicas().len();
     let schedule = schedule_for(config, n);
     let window_end = schedule.healed_at;
     let tally = Rc::new(RefCell::new(RequestTally::new(n)));
     let mut sim = build_sim(config, model, &schedule, &tally)?;
-    let arrivals = workload_config.rate.map(|rate| {
-        arrivals(
-            config.seed,
-            rate,
-            config.clients as usize,
-            config.window,
-            workload_config.ops,
-        )
-    });
-    let mut driver = Driver::new(config.clients, workload, schedule, arrivals, tally.clone());
+    let source = source(config, workload_config)?;
+    let mut driver = Driver::new(
+        config.clients,
+        (source, workload_config.mix, workload_config.keys),
+        schedule,
+        tally.clone(),
+    );
     let mut watch = Watch {
         invariants: model.invariants(),
         broken: None,
@@ -273,9 +276,46 @@ pub fn run_with<M: Model>(
         broken_invariant: watch.broken,
         plan,
         history,
+        script: driver.script().clone(),
         trace: sim.trace().map(<[TraceEvent]>::to_vec),
         latency_samples: samples,
     })
+}
+
+/// Where `config`'s operations come from: its script, or the seed.
+fn source(config: &RunConfig, workload: WorkloadConfig) -> Result<Source, RunError> {
+    if let Some(script) = &config.script {
+        script.validate(fit(config, workload))?;
+        let mut queues: Vec<VecDeque<Scripted>> = script
+            .clients()
+            .iter()
+            .map(|ops| ops.iter().copied().collect())
+            .collect();
+        queues.resize(config.clients as usize, VecDeque::new());
+        return Ok(Source::Scripted(queues));
+    }
+    let arrivals = workload.rate.map(|rate| {
+        arrivals(
+            config.seed,
+            rate,
+            config.clients as usize,
+            config.window,
+            workload.ops,
+        )
+    });
+    Ok(Source::Seeded {
+        workload: Box::new(Workload::new(config.seed, workload)?),
+        arrivals,
+    })
+}
+
+/// What `config`'s script must fit, with `workload` its workload.
+fn fit(config: &RunConfig, workload: WorkloadConfig) -> Fit {
+    Fit {
+        clients: config.clients as usize,
+        keys: workload.keys,
+        mix: workload.mix,
+    }
 }
 
 /// A model's invariants, checked after every event until one breaks.
@@ -366,7 +406,7 @@ fn build_sim<M: Model>(
 mod tests {
     use super::*;
     use crate::nemesis::Nemesis;
-    use crate::workload::Mix;
+
     use models::kv::Reply;
     use sim_core::{Duration, Fault};
 

@@ -1,60 +1,76 @@
 //! Shrinking a failing run: the fewest faults and operations that still fail it.
 //!
-//! A failing seed's fault plan (as applied, leaders resolved) and workload are cut down
-//! while the run still fails the same way — the same guarantee violated, or a panic
-//! again. Faults are removed by delta debugging (Zeller and Hildebrandt, "Simplifying
-//! and Isolating Failure-Inducing Input", TSE 2002): first in large chunks, then in
-//! smaller ones, down to single faults, until no single fault can go. The faults that
-//! heal at the end of the window stay, so that the shrunk run still ends healed and
-//! quiet — but only those that undo a fault still in the plan (healing a cut that is
-//! gone, or resetting a clock no fault drifted, restores nothing). Then the fewest
-//! clients that still fail it (the faults that concerned the clients dropped go too)
-//! and the fewest keys. Then the workload is cut: a shorter run of the same seed
-//! issues a prefix of the same operations, so the operation count is halved while the
-//! failure remains, then trimmed.
+//! A failing seed's fault plan (as applied, leaders resolved) and its script (each
+//! client's operations, [`crate::script`]) are cut down while the run still fails the
+//! same way — the same guarantee violated, the same invariant broken, or a panic again.
+//! Every candidate is a whole deterministic run of the plan and script, so the result
+//! replays exactly with `consim run --plan plan.json --script script.jsonl`. The phases
+//! of a round:
 //!
-//! The phases repeat, in rounds, until a whole round changes nothing (a fixpoint) or
-//! the budget of runs is spent: fewer operations often let more faults go, and fewer
-//! faults fewer clients. [`Shrunk::rounds`] says what each phase of each round did.
+//! 1. **faults**: delta debugging (Zeller and Hildebrandt, "Simplifying and Isolating
+//!    Failure-Inducing Input", TSE 2002) over the faults, in large chunks and then
+//!    smaller ones down to single faults. The heals at the end of the window stay, so
+//!    that the run still ends healed and quiet — only those that undo a fault still in
+//!    the plan (healing a cut that is gone restores nothing).
+//! 2. **clients**: each client in turn goes, with its operations and the faults that
+//!    concern it (the clients after it are renumbered).
+//! 3. **replicas**: one replica fewer, while the model accepts it and the run still
+//!    fails (the faults on the replica that went are dropped).
+//! 4. **keys**: the keys still used are renumbered `0..n`, so the final reads read
+//!    only those.
+//! 5. **ops**: delta debugging over each client's operations, one client at a time:
+//!    any operation can go, not only a suffix.
+//! 6. **spells**: each fault spell (a cut until its heal, a crash until its restart, a
+//!    pause, a drift, a link change) starts as late and ends as early as it can.
+//! 7. **time**: think times go to zero, and the whole plan (with the operations' arrival
+//!    times) moves as early as it can: quiet time is squeezed out.
 //!
-//! Every candidate is a whole deterministic run, so the result replays exactly with
-//! `consim run --plan`, `--clients`, `--keys` and `--ops`.
+//! The rounds repeat until one changes nothing (a fixpoint) or the budget of runs is
+//! spent: fewer operations often let more faults go, and fewer faults fewer clients.
+//! [`Shrunk::rounds`] says what each phase of each round left.
 
-use sim_core::{Fault, FaultPlan, NodeId, Partition, Time, TimedFault};
+use sim_core::{Duration, Fault, FaultPlan, NodeId, Partition, Time, TimedFault};
 
 use crate::config::RunConfig;
 use crate::report::{Judgement, Role, RunError, RunReport};
 use crate::run::run;
-use crate::workload::WorkloadConfig;
+use crate::script::{Script, Start};
 
 /// What a shrink found.
 #[derive(Debug)]
 pub struct Shrunk {
-    /// The shrunk run's whole configuration: its plan, clients, keys and operations;
-    /// [`RunConfig::replay_args`] turns it into a command line.
+    /// The shrunk run's whole configuration: its plan, script, clients, replicas and
+    /// keys; [`RunConfig::replay_args`] turns it into a command line.
     pub config: RunConfig,
     /// The smallest failing plan found.
     pub plan: FaultPlan,
-    /// The smallest failing operation count found.
-    pub ops: u64,
-    /// The fewest clients found that still fail.
-    pub clients: u32,
-    /// The fewest keys found that still fail.
-    pub keys: u64,
+    /// The smallest failing script found.
+    pub script: Script,
     /// The failing run with them.
     pub report: RunReport,
-    /// Faults in the original plan.
-    pub original_faults: usize,
-    /// Operations in the original workload.
-    pub original_ops: u64,
-    /// Clients in the original run.
-    pub original_clients: u32,
-    /// Keys in the original workload.
-    pub original_keys: u64,
+    /// The original run's size: faults, clients, replicas, keys and operations.
+    pub original: Size,
+    /// The shrunk run's.
+    pub size: Size,
     /// Runs tried.
     pub runs: u64,
     /// What each phase of each round left, in order.
     pub rounds: Vec<Step>,
+}
+
+/// How big a run is.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Size {
+    /// Timed entries of the fault plan (a cut and its heal are two).
+    pub faults: usize,
+    /// Clients.
+    pub clients: u32,
+    /// Replicas.
+    pub replicas: usize,
+    /// Keys.
+    pub keys: u64,
+    /// Operations in the script (the final reads not counted).
+    pub ops: usize,
 }
 
 /// What one phase of a shrink left: the run's size after it.
@@ -62,16 +78,13 @@ pub struct Shrunk {
 pub struct Step {
     /// The round (from 1).
     pub round: u32,
-    /// The phase: `faults`, `clients`, `keys` or `ops`.
+    /// The phase: `faults`, `clients`, `replicas`, `keys`, `ops`, `spells` or `time`.
     pub phase: &'static str,
-    /// Faults in the plan after it.
-    pub faults: usize,
-    /// Clients after it.
-    pub clients: u32,
-    /// Keys after it.
-    pub keys: u64,
-    /// Operations after it.
-    pub ops: u64,
+    /// The run's size after it.
+    #[serde(flatten)]
+    pub size: Size,
+    /// Candidates this phase kept (each a smaller or earlier run that still failed).
+    pub kept: u64,
     /// Runs spent so far.
     pub runs: u64,
 }
@@ -144,32 +157,40 @@ pub fn shrink_with(
     let Some(target) = failure(&first) else {
         return Ok(None);
     };
-    let original_faults = first.plan.faults.len();
-    // The operations the run made: its budget, or, in an open loop, its arrivals
-    // (whose cap then shrinks like a budget).
-    let original_ops = first.ops.total();
+    // From here on the run replays what the seed drew: its faults as applied and its
+    // operations as handed out.
     let mut base = config.clone();
     base.plan = Some(first.plan.clone());
-    base.workload = Some(WorkloadConfig {
-        ops: original_ops,
-        ..config.workload.unwrap_or(WorkloadConfig {
+    base.script = Some(first.script.clone());
+    base.workload = Some(
+        config.workload.unwrap_or(crate::workload::WorkloadConfig {
             mix: first
                 .workload
                 .expect("a run reports the workload mix it ran"),
-            ..WorkloadConfig::default()
-        })
-    });
-    let (original_clients, original_keys) = (base.clients, keys(&base));
+            ..crate::workload::WorkloadConfig::default()
+        }),
+    );
+    let replayed = run(&base)?;
+    if !failure(&replayed).is_some_and(|f| target.same(&f)) {
+        return Err(RunError::Irreproducible {
+            seed: config.seed,
+            first: first.trace_hash,
+            replayed: replayed.trace_hash,
+        });
+    }
     let mut shrinker = Shrinker {
         run,
         target,
         budget,
-        runs: 1,
+        runs: 2,
+        kept: 0,
         base,
-        best: first,
+        best: replayed,
         rounds: Vec::new(),
     };
+    let original = shrinker.size();
     shrinker.until_fixpoint()?;
+    let size = shrinker.size();
     let Shrinker {
         base,
         best,
@@ -179,22 +200,14 @@ pub fn shrink_with(
     } = shrinker;
     Ok(Some(Shrunk {
         plan: base.plan.clone().unwrap_or_default(),
-        ops: base.workload.map_or(original_ops, |w| w.ops),
-        clients: base.clients,
-        keys: keys(&base),
+        script: base.script.clone().unwrap_or_default(),
         config: base,
         report: best,
-        original_faults,
-        original_ops,
-        original_clients,
-        original_keys,
+        original,
+        size,
         runs,
         rounds,
     }))
-}
-
-fn keys(config: &RunConfig) -> u64 {
-    config.workload.map_or(0, |w| w.keys)
 }
 
 /// One phase of a shrink: it tries smaller candidates, keeping the ones that fail.
@@ -207,6 +220,8 @@ struct Shrinker<'a> {
     target: Failure,
     budget: u64,
     runs: u64,
+    /// Candidates kept so far.
+    kept: u64,
     base: RunConfig,
     best: RunReport,
     rounds: Vec<Step>,
@@ -217,42 +232,57 @@ impl Shrinker<'_> {
         self.runs >= self.budget
     }
 
-    /// Rounds of every phase until a round changes nothing or the budget is spent.
+    /// Rounds of every phase until a round keeps nothing or the budget is spent.
     fn until_fixpoint(&mut self) -> Result<(), RunError> {
         for round in 1.. {
-            let before = self.size();
-            let phases: [(&'static str, Phase<'_>); 4] = [
+            let before = self.kept;
+            let phases: [(&'static str, Phase<'_>); 7] = [
                 ("faults", Self::faults),
                 ("clients", Self::clients),
+                ("replicas", Self::replicas),
                 ("keys", Self::keys),
                 ("ops", Self::ops),
+                ("spells", Self::spells),
+                ("time", Self::time),
             ];
             for (phase, shrink) in phases {
+                let kept = self.kept;
                 shrink(self)?;
-                let (faults, clients, keys, ops) = self.size();
-                let runs = self.runs;
                 self.rounds.push(Step {
                     round,
                     phase,
-                    faults,
-                    clients,
-                    keys,
-                    ops,
-                    runs,
+                    size: self.size(),
+                    kept: self.kept - kept,
+                    runs: self.runs,
                 });
             }
-            if self.size() == before || self.spent() {
+            if self.kept == before || self.spent() {
                 break;
             }
         }
         Ok(())
     }
 
-    /// Faults, clients, keys and operations of the configuration to beat.
-    fn size(&self) -> (usize, u32, u64, u64) {
-        let faults = self.base.plan.as_ref().map_or(0, |p| p.faults.len());
-        let ops = self.base.workload.map_or(0, |w| w.ops);
-        (faults, self.base.clients, keys(&self.base), ops)
+    fn plan(&self) -> &[TimedFault] {
+        self.base.plan.as_ref().map_or(&[], |p| &p.faults)
+    }
+
+    fn script(&self) -> &Script {
+        self.base
+            .script
+            .as_ref()
+            .expect("a shrink runs from a script")
+    }
+
+    /// The configuration to beat's size.
+    fn size(&self) -> Size {
+        Size {
+            faults: self.plan().len(),
+            clients: self.base.clients,
+            replicas: self.best.replicas,
+            keys: self.base.workload.map_or(0, |w| w.keys),
+            ops: self.script().len(),
+        }
     }
 
     /// Runs `candidate`; if it fails the same way, it becomes the one to beat.
@@ -263,34 +293,56 @@ impl Shrinker<'_> {
         if same {
             self.base = candidate;
             self.best = report;
+            self.kept += 1;
         }
         Ok(same)
+    }
+
+    /// The base with `plan` as its plan.
+    fn with_plan(&self, faults: Vec<TimedFault>) -> RunConfig {
+        let mut candidate = self.base.clone();
+        candidate.plan = Some(FaultPlan { faults });
+        candidate
     }
 
     /// Delta debugging over the faults before the final heal (which stays, so that
     /// the run still ends healed and quiet).
     fn faults(&mut self) -> Result<(), RunError> {
-        let plan = self.base.plan.clone().unwrap_or_default();
-        let healed_at = plan.faults.iter().map(|f| f.at).max().unwrap_or(Time::ZERO);
-        let (mut units, tail): (Vec<TimedFault>, Vec<TimedFault>) =
-            plan.faults.iter().cloned().partition(|f| f.at < healed_at);
-        let plan_of = |units: &[TimedFault]| {
+        let healed_at = self.plan().iter().map(|f| f.at).max().unwrap_or(Time::ZERO);
+        let (units, tail): (Vec<TimedFault>, Vec<TimedFault>) =
+            self.plan().iter().cloned().partition(|f| f.at < healed_at);
+        let units = self.ddmin(units, &|shrinker, units| {
             let mut faults = units.to_vec();
             faults.extend(tail.iter().cloned());
-            FaultPlan { faults }
-        };
+            shrinker.with_plan(faults)
+        })?;
+        let needed = needed_tail(&units, &tail);
+        if needed.len() < tail.len() && !self.spent() {
+            let mut faults = units;
+            faults.extend(needed);
+            self.try_candidate(self.with_plan(faults))?;
+        }
+        Ok(())
+    }
+
+    /// Delta debugging over `units`: removes chunks, halving their size down to
+    /// single units, while the run `candidate` makes of what is left still fails.
+    /// Returns what is left.
+    fn ddmin<T: Clone>(
+        &mut self,
+        mut units: Vec<T>,
+        candidate: &dyn Fn(&Self, &[T]) -> RunConfig,
+    ) -> Result<Vec<T>, RunError> {
         let mut chunk = units.len().div_ceil(2).max(1);
         while !units.is_empty() && !self.spent() {
             let mut removed_any = false;
             let mut start = 0;
             while start < units.len() && !self.spent() {
                 let end = (start + chunk).min(units.len());
-                let mut candidate_units = units.clone();
-                candidate_units.drain(start..end);
-                let mut candidate = self.base.clone();
-                candidate.plan = Some(plan_of(&candidate_units));
-                if self.try_candidate(candidate)? {
-                    units = candidate_units;
+                let mut fewer = units.clone();
+                fewer.drain(start..end);
+                if self.try_candidate(candidate(self, &fewer))? {
+                    units = fewer;
                     removed_any = true;
                 } else {
                     start = end;
@@ -303,69 +355,260 @@ impl Shrinker<'_> {
                 chunk = chunk.div_ceil(2);
             }
         }
-        let needed = needed_tail(&units, &tail);
-        if needed.len() < tail.len() && !self.spent() {
+        Ok(units)
+    }
+
+    /// Each client in turn goes, last first, with its operations and the faults that
+    /// concern it.
+    fn clients(&mut self) -> Result<(), RunError> {
+        for client in (0..self.base.clients as usize).rev() {
+            if self.spent() || self.base.clients == 1 {
+                break;
+            }
+            let node = NodeId((self.best.replicas + client) as u32);
             let mut candidate = self.base.clone();
-            let mut faults = units;
-            faults.extend(needed);
-            candidate.plan = Some(FaultPlan { faults });
+            candidate.clients -= 1;
+            candidate.plan = self.base.plan.as_ref().map(|p| without_node(p, node));
+            let mut script = self.script().clone();
+            if client < script.clients().len() {
+                script.clients_mut().remove(client);
+            }
+            candidate.script = Some(script);
             self.try_candidate(candidate)?;
         }
         Ok(())
     }
 
-    /// The fewest clients that still fail, with the faults that named the clients
-    /// dropped removed (node ids past the replicas are clients).
-    fn clients(&mut self) -> Result<(), RunError> {
-        for clients in 1..self.base.clients {
-            if self.spent() {
-                break;
-            }
+    /// One replica fewer, while the model takes it and the run still fails.
+    fn replicas(&mut self) -> Result<(), RunError> {
+        while self.best.replicas > 1 && !self.spent() {
+            let last = NodeId(self.best.replicas as u32 - 1);
             let mut candidate = self.base.clone();
-            candidate.clients = clients;
-            let nodes = self.best.replicas + clients as usize;
-            candidate.plan = self.base.plan.as_ref().map(|p| only_nodes(p, nodes));
-            if self.try_candidate(candidate)? {
+            candidate.params = candidate.params.with("replicas", last.index());
+            candidate.plan = self.base.plan.as_ref().map(|p| without_node(p, last));
+            self.runs += 1;
+            let report = match (self.run)(&candidate) {
+                Ok(report) => report,
+                // The model does not take that many replicas (or has no such setting).
+                Err(RunError::Model(_)) => break,
+                Err(other) => return Err(other),
+            };
+            if !failure(&report).is_some_and(|f| self.target.same(&f)) {
                 break;
             }
+            self.base = candidate;
+            self.best = report;
+            self.kept += 1;
         }
         Ok(())
     }
 
-    /// The fewest keys that still fail (the workload draws other operations).
+    /// The keys still used, renumbered `0..n` in order.
     fn keys(&mut self) -> Result<(), RunError> {
-        for keys in 1..keys(&self.base) {
-            if self.spent() {
-                break;
+        let used: Vec<u64> = self.script().keys().into_iter().collect();
+        let keys = (used.len() as u64).max(1);
+        let current = self.base.workload.map_or(0, |w| w.keys);
+        if keys >= current || self.spent() {
+            return Ok(());
+        }
+        let mut script = self.script().clone();
+        for op in script.clients_mut().iter_mut().flatten() {
+            let rank = used.binary_search(&op.request.key()).expect("a used key");
+            op.request = op.request.with_key(rank as u64);
+        }
+        let mut candidate = self.base.clone();
+        candidate.script = Some(script);
+        if let Some(w) = candidate.workload.as_mut() {
+            w.keys = keys;
+        }
+        self.try_candidate(candidate)?;
+        Ok(())
+    }
+
+    /// Delta debugging over each client's operations, one client at a time.
+    fn ops(&mut self) -> Result<(), RunError> {
+        for client in 0..self.script().clients().len() {
+            let ops = self.script().clients()[client].clone();
+            self.ddmin(ops, &|shrinker, ops| {
+                let mut script = shrinker.script().clone();
+                script.clients_mut()[client] = ops.to_vec();
+                let mut candidate = shrinker.base.clone();
+                candidate.script = Some(script);
+                candidate
+            })?;
+        }
+        Ok(())
+    }
+
+    /// Each fault spell starts as late, and ends as early, as it can.
+    fn spells(&mut self) -> Result<(), RunError> {
+        for index in 0..self.plan().len() {
+            let Some(undo) = undoing(self.plan(), index) else {
+                continue;
+            };
+            // Later starts: halve the distance to the undo while it still fails.
+            self.squeeze(|plan| (plan[undo].at, index), 1)?;
+            // Earlier ends: halve the distance back to the start.
+            self.squeeze(|plan| (plan[index].at, undo), -1)?;
+        }
+        self.sort_plan();
+        Ok(())
+    }
+
+    /// Puts the plan in time order. Faults at one instant keep their order (the
+    /// sort is stable), so the run is the same.
+    fn sort_plan(&mut self) {
+        if let Some(plan) = self.base.plan.as_mut() {
+            plan.faults.sort_by_key(|f| f.at);
+        }
+    }
+
+    /// Moves fault `moved` towards `toward` (which `bound` reads off the plan) by
+    /// halving steps, keeping each move that still fails; `sign` is +1 to move it
+    /// later, -1 earlier.
+    fn squeeze(
+        &mut self,
+        bound: impl Fn(&[TimedFault]) -> (Time, usize),
+        sign: i8,
+    ) -> Result<(), RunError> {
+        let (toward, moved) = bound(self.plan());
+        let gap = |shrinker: &Self| {
+            let at = shrinker.plan()[moved].at;
+            if sign > 0 {
+                toward.saturating_since(at)
+            } else {
+                at.saturating_since(toward)
             }
-            let mut candidate = self.base.clone();
-            if let Some(w) = candidate.workload.as_mut() {
-                w.keys = keys;
-            }
-            if self.try_candidate(candidate)? {
-                break;
+        };
+        let mut step = gap(self).as_nanos() / 2;
+        while step >= MIN_MOVE.as_nanos() && !self.spent() {
+            let mut faults = self.plan().to_vec();
+            let at = faults[moved].at.as_nanos();
+            let to = if sign > 0 { at + step } else { at - step };
+            faults[moved].at = Time::from_nanos(to);
+            if !self.try_candidate(self.with_plan(faults))? {
+                step /= 2;
+            } else {
+                step = step.min(gap(self).as_nanos() / 2);
             }
         }
         Ok(())
     }
 
-    /// Fewer operations: halve while it fails, then step down.
-    fn ops(&mut self) -> Result<(), RunError> {
-        let mut ops = self.base.workload.map_or(0, |w| w.ops);
-        let mut step = ops / 2;
-        while step > 0 && !self.spent() {
-            let mut candidate = self.base.clone();
-            if let Some(w) = candidate.workload.as_mut() {
-                w.ops = ops - step;
+    /// Think times go to zero, then the quiet gaps close up.
+    fn time(&mut self) -> Result<(), RunError> {
+        let thinking = self
+            .script()
+            .clients()
+            .iter()
+            .flatten()
+            .any(|op| matches!(op.start, Start::Think(d) if d > Duration::ZERO));
+        if thinking && !self.spent() {
+            let mut script = self.script().clone();
+            for op in script.clients_mut().iter_mut().flatten() {
+                if let Start::Think(_) = op.start {
+                    op.start = Start::Think(Duration::ZERO);
+                }
             }
-            if self.try_candidate(candidate)? {
-                ops -= step;
-            } else {
-                step /= 2;
+            let mut candidate = self.base.clone();
+            candidate.script = Some(script);
+            self.try_candidate(candidate)?;
+        }
+        // Quiet gaps between the moments something is due (a fault, an arrival),
+        // latest first: everything after a gap moves earlier by halving steps.
+        let mut moments: Vec<Time> = self.plan().iter().map(|f| f.at).collect();
+        moments.extend(self.arrivals());
+        moments.push(Time::ZERO);
+        moments.sort_unstable();
+        moments.dedup();
+        for pair in moments.windows(2).rev() {
+            let (before, mut after) = (pair[0], pair[1]);
+            let mut step = after.saturating_since(before).as_nanos() / 2;
+            while step >= MIN_MOVE.as_nanos() && !self.spent() {
+                let by = Duration::from_nanos(step);
+                if self.try_candidate(self.earlier(after, by))? {
+                    after = Time::from_nanos(after.as_nanos() - step);
+                    step = step.min(after.saturating_since(before).as_nanos() / 2);
+                } else {
+                    step /= 2;
+                }
             }
         }
+        self.sort_plan();
         Ok(())
     }
+
+    /// When the script's operations arrive (those that have an arrival time).
+    fn arrivals(&self) -> Vec<Time> {
+        self.script()
+            .clients()
+            .iter()
+            .flatten()
+            .filter_map(|op| match op.start {
+                Start::Arrival(at) => Some(at),
+                Start::Think(_) => None,
+            })
+            .collect()
+    }
+
+    /// The base with every fault and arrival from `from` on moved `by` earlier.
+    fn earlier(&self, from: Time, by: Duration) -> RunConfig {
+        let back = |t: Time| {
+            if t >= from {
+                Time::from_nanos(t.as_nanos() - by.as_nanos())
+            } else {
+                t
+            }
+        };
+        let mut candidate = self.base.clone();
+        if let Some(plan) = candidate.plan.as_mut() {
+            for f in &mut plan.faults {
+                f.at = back(f.at);
+            }
+        }
+        if let Some(script) = candidate.script.as_mut() {
+            for op in script.clients_mut().iter_mut().flatten() {
+                if let Start::Arrival(at) = op.start {
+                    op.start = Start::Arrival(back(at));
+                }
+            }
+        }
+        candidate
+    }
+}
+
+/// The smallest move of a fault in time the shrinker tries.
+const MIN_MOVE: Duration = Duration::from_millis(1);
+
+/// The entry of `plan` after `index` that undoes fault `index`, if it is the start of
+/// a spell: the heal of a cut, the restart of a crash, the resume of a pause, the
+/// reset of a drift or of a link.
+fn undoing(plan: &[TimedFault], index: usize) -> Option<usize> {
+    let start = &plan[index];
+    let undoes = |f: &Fault| match (&start.fault, f) {
+        (Fault::Partition(p), Fault::Heal(q)) => p == q,
+        (Fault::Partition(_), Fault::HealAll) => true,
+        (Fault::Crash { node }, Fault::Restart { node: n }) => node == n,
+        (Fault::Pause { node }, Fault::Resume { node: n }) => node == n,
+        (Fault::ClockDrift { node, drift_ppm }, Fault::ClockDrift { node: n, .. }) => {
+            *drift_ppm != 0 && node == n
+        }
+        (Fault::AllLinks(_), Fault::AllLinks(_)) => true,
+        (
+            Fault::Link { source, target, .. },
+            Fault::Link {
+                source: s,
+                target: t,
+                ..
+            },
+        ) => (source, target) == (s, t),
+        _ => false,
+    };
+    plan.iter()
+        .enumerate()
+        .filter(|(i, f)| *i != index && f.at >= start.at && undoes(&f.fault))
+        .min_by_key(|(i, f)| (f.at, *i))
+        .map(|(i, _)| i)
 }
 
 /// The entries of `tail` (the heals at the end of the window) that undo something
@@ -391,16 +634,25 @@ fn needed_tail(faults: &[TimedFault], tail: &[TimedFault]) -> Vec<TimedFault> {
         .collect()
 }
 
-/// `plan` without the faults on nodes `nodes..` (and without their links in
-/// partitions; a partition left with no link goes, with its heal).
-fn only_nodes(plan: &FaultPlan, nodes: usize) -> FaultPlan {
-    let keep = |n: NodeId| n.index() < nodes;
+/// `plan` without node `gone`: the faults on it go, its links leave the partitions (a
+/// partition left with no link goes, with its heal), and the nodes after it are
+/// renumbered one down.
+fn without_node(plan: &FaultPlan, gone: NodeId) -> FaultPlan {
+    renumber(plan, &|n: NodeId| match n.index().cmp(&gone.index()) {
+        std::cmp::Ordering::Less => Some(n),
+        std::cmp::Ordering::Equal => None,
+        std::cmp::Ordering::Greater => Some(NodeId(n.0 - 1)),
+    })
+}
+
+/// `plan` with every node `n` renamed `map(n)`, and the faults and links on nodes
+/// it maps to `None` removed.
+fn renumber(plan: &FaultPlan, map: &dyn Fn(NodeId) -> Option<NodeId>) -> FaultPlan {
     let cut = |p: &Partition| Partition {
         cut: p
             .cut
             .iter()
-            .copied()
-            .filter(|&(a, b)| keep(a) && keep(b))
+            .filter_map(|&(a, b)| Some((map(a)?, map(b)?)))
             .collect(),
     };
     let faults = plan
@@ -408,15 +660,27 @@ fn only_nodes(plan: &FaultPlan, nodes: usize) -> FaultPlan {
         .iter()
         .filter_map(|f| {
             let fault = match &f.fault {
-                Fault::Crash { node }
-                | Fault::Restart { node }
-                | Fault::Pause { node }
-                | Fault::Resume { node }
-                | Fault::ClockJump { node, .. }
-                | Fault::ClockDrift { node, .. } => keep(*node).then(|| f.fault.clone())?,
-                Fault::Link { source, target, .. } => {
-                    (keep(*source) && keep(*target)).then(|| f.fault.clone())?
-                }
+                Fault::Crash { node } => Fault::Crash { node: map(*node)? },
+                Fault::Restart { node } => Fault::Restart { node: map(*node)? },
+                Fault::Pause { node } => Fault::Pause { node: map(*node)? },
+                Fault::Resume { node } => Fault::Resume { node: map(*node)? },
+                Fault::ClockJump { node, delta_ns } => Fault::ClockJump {
+                    node: map(*node)?,
+                    delta_ns: *delta_ns,
+                },
+                Fault::ClockDrift { node, drift_ppm } => Fault::ClockDrift {
+                    node: map(*node)?,
+                    drift_ppm: *drift_ppm,
+                },
+                Fault::Link {
+                    source,
+                    target,
+                    config,
+                } => Fault::Link {
+                    source: map(*source)?,
+                    target: map(*target)?,
+                    config: *config,
+                },
                 Fault::Partition(p) => Fault::Partition(Some(cut(p)).filter(|c| !c.is_empty())?),
                 Fault::Heal(p) => Fault::Heal(Some(cut(p)).filter(|c| !c.is_empty())?),
                 other => other.clone(),
@@ -475,7 +739,7 @@ mod tests {
         plan.push(at(6), Fault::Heal(cut.clone()));
         plan.push(at(7), Fault::HealAll);
         // Nodes 0..4 stay: node 4 and 5 (clients) go.
-        let kept = only_nodes(&plan, 4);
+        let kept = without_node(&without_node(&plan, NodeId(5)), NodeId(4));
         let smaller = Partition::halves(&[NodeId(0), NodeId(3)], &[NodeId(1), NodeId(2)]);
         let expected = vec![
             TimedFault {
@@ -497,6 +761,20 @@ mod tests {
         ];
         assert_eq!(kept.faults, expected);
         assert!(kept.validate(4).is_ok());
-        assert_eq!(only_nodes(&plan, 6).faults, plan.faults);
+        // Without node 3, node 4 is node 3 and node 5 is node 4.
+        let renumbered = without_node(&plan, NodeId(3));
+        assert_eq!(
+            renumbered.faults[0].fault,
+            Fault::Partition(Partition::halves(
+                &[NodeId(0)],
+                &[NodeId(1), NodeId(2), NodeId(3)]
+            ))
+        );
+        assert_eq!(renumbered.faults[1].fault, Fault::Crash { node: NodeId(3) });
+        assert_eq!(
+            renumbered.faults[3].fault,
+            Fault::Partition(Partition::halves(&[NodeId(3)], &[NodeId(4)]))
+        );
+        assert_eq!(renumbered.faults.len(), plan.faults.len());
     }
 }

@@ -1384,8 +1384,9 @@ fn a_shrunk_run_does_not_shrink_further() {
     let again = consim::shrink::shrink(&first.config, 2_000)
         .unwrap()
         .expect("still fails");
-    let size = |s: &consim::shrink::Shrunk| (s.plan.faults.len(), s.clients, s.keys, s.ops);
-    assert_eq!(size(&again), size(&first));
+    assert_eq!(again.size, first.size);
+    assert_eq!(again.plan, first.plan);
+    assert_eq!(again.script, first.script);
     // The original run breaks Raft's leader completeness before anything else; so
     // does the shrunk one.
     let property = |r: &consim::report::RunReport| {
@@ -1448,9 +1449,9 @@ fn shrink_cuts_a_failing_run_down_and_its_replay_still_fails() {
 }
 
 /// An open loop's failure shrinks from the operations that arrived, and its replay
-/// keeps the rate.
+/// keeps their arrival times (in its script).
 #[test]
-fn an_open_loop_failure_shrinks_and_its_replay_keeps_the_rate() {
+fn an_open_loop_failure_shrinks_and_its_replay_keeps_the_arrivals() {
     let dir = std::env::temp_dir().join(format!("consim-shrink-open-{}", std::process::id()));
     let out = consim(&[
         "shrink",
@@ -1472,7 +1473,12 @@ fn an_open_loop_failure_shrinks_and_its_replay_keeps_the_rate() {
     assert!((50..150).contains(&original), "{line}");
     assert!(line["ops"].as_u64().unwrap() < original, "{line}");
     let replay = line["replay"].as_str().unwrap();
-    assert!(replay.contains(" --rate 5"), "{replay}");
+    assert!(replay.contains(" --script "), "{replay}");
+    let script = std::fs::read_to_string(line["script"].as_str().unwrap()).unwrap();
+    assert!(
+        script.lines().all(|l| l.contains("\"arrival\":")),
+        "{script}"
+    );
     let args: Vec<&str> = replay
         .strip_prefix("cargo run --release -- ")
         .unwrap()
@@ -1770,7 +1776,7 @@ mod properties {
             let report = run(&config).unwrap();
             let info = models::Catalog::find(&models::Builtin, &config.model).expect("a catalog model");
             let replay = config
-                .replay_args(&info, None)
+                .replay_args(&info, consim::config::ReplayFiles::NONE)
                 .map_or_else(|e| e.to_string(), |a| a.join(" "));
             prop_assert!(
                 !report.failed(),

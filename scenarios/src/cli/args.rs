@@ -9,10 +9,12 @@ use models::client::BreakerConfig;
 use models::{Catalog, ModelInfo};
 use sim_core::{Duration, FaultPlan};
 
-use crate::config::{ClientSettings, RunConfig};
+use crate::config::{ClientSettings, ReplayFiles, RunConfig};
 use crate::harness::Harness;
 use crate::nemesis::Nemesis;
+use crate::script::{Fit, Script};
 use crate::workload::{KeyChoice, Mix, Rate, WorkloadConfig};
+use anyhow::Context;
 
 /// What one run is: shared by `run`, `sweep` and `shrink`.
 #[derive(Clone, Debug, clap::Args)]
@@ -54,6 +56,20 @@ pub struct ScenarioArgs {
     /// Apply the faults of this plan file (JSON) instead of generating them.
     #[arg(long, value_name = "FILE")]
     pub plan: Option<PathBuf>,
+    /// Perform the operations of this script file (JSON Lines, one operation per line;
+    /// a failing seed's artifacts have one) instead of drawing them from the seed.
+    #[arg(long, value_name = "FILE")]
+    pub script: Option<PathBuf>,
+}
+
+impl ScenarioArgs {
+    /// The files these flags replay.
+    pub fn files(&self) -> ReplayFiles<'_> {
+        ReplayFiles {
+            plan: self.plan.as_deref(),
+            script: self.script.as_deref(),
+        }
+    }
 }
 
 /// The workload's flags.
@@ -136,6 +152,19 @@ impl ScenarioArgs {
         config.client.idempotency = !self.no_idempotency;
         config.client.retry.retry_unsafe = self.unsafe_retries;
         config.spell = self.spell_ms.map(Duration::from_millis);
+        if let Some(path) = &self.script {
+            let script = Script::load(path)?;
+            let workload = self.workload.config(&info);
+            let fit = Fit {
+                clients: config.clients as usize,
+                keys: workload.keys,
+                mix: workload.mix,
+            };
+            script
+                .validate(fit)
+                .with_context(|| path.display().to_string())?;
+            config.script = Some(script);
+        }
         harness.validate(&config)?;
         Ok(config)
     }

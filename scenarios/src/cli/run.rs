@@ -65,7 +65,7 @@ pub fn command<C: Catalog + Clone + 'static>(
         writeln!(out, "{}", report.to_json())?;
     } else {
         report.write_text(out, true)?;
-        let replay = harness.replay(&config, args.scenario.plan.as_deref())?;
+        let replay = harness.replay(&config, args.scenario.files())?;
         writeln!(out, "replay: {replay}")?;
     }
     Ok(Exit::of(

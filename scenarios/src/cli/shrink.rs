@@ -9,9 +9,12 @@ use models::Catalog;
 use serde_json::json;
 
 use super::args::ScenarioArgs;
+use crate::config::ReplayFiles;
 use crate::exit::Exit;
 use crate::harness::Harness;
+use crate::script::{Script, Scripted, Start};
 use crate::shrink::Shrunk;
+use models::kv::Request;
 
 #[derive(Debug, clap::Args)]
 pub struct ShrinkArgs {
@@ -62,34 +65,50 @@ pub fn command<C: Catalog + Clone + 'static>(
         ));
     std::fs::create_dir_all(&dir).with_context(|| format!("{}: cannot create", dir.display()))?;
     let plan_path = dir.join("plan.json");
-    std::fs::write(&plan_path, shrunk.plan.to_json())
-        .with_context(|| format!("{}: cannot write", plan_path.display()))?;
-    std::fs::write(dir.join("history.jsonl"), shrunk.report.history.to_jsonl())
-        .with_context(|| format!("{}: cannot write", dir.display()))?;
-    let replay = harness.replay(&shrunk.config, Some(&plan_path))?;
+    let script_path = dir.join("script.jsonl");
+    let write = |path: &Path, text: String| {
+        std::fs::write(path, text).with_context(|| format!("{}: cannot write", path.display()))
+    };
+    write(&plan_path, shrunk.plan.to_json())?;
+    write(&script_path, shrunk.script.to_jsonl())?;
+    write(&dir.join("history.jsonl"), shrunk.report.history.to_jsonl())?;
+    let files = ReplayFiles {
+        plan: Some(&plan_path),
+        script: Some(&script_path),
+    };
+    let replay = harness.replay(&shrunk.config, files)?;
     if json {
-        writeln!(out, "{}", shrunk_json(&args, &shrunk, &plan_path, &replay))?;
+        writeln!(out, "{}", shrunk_json(&args, &shrunk, files, &replay))?;
     } else {
-        write_text(out, &args, &shrunk, &plan_path, &replay)?;
+        write_text(out, &args, &shrunk, files, &replay)?;
     }
     Ok(Exit::Violation)
 }
 
-fn shrunk_json(args: &ShrinkArgs, shrunk: &Shrunk, plan: &Path, replay: &str) -> serde_json::Value {
+fn shrunk_json(
+    args: &ShrinkArgs,
+    shrunk: &Shrunk,
+    files: ReplayFiles<'_>,
+    replay: &str,
+) -> serde_json::Value {
+    let (size, original) = (shrunk.size, shrunk.original);
     json!({
         "seed": args.seed,
         "failed": true,
-        "faults": shrunk.plan.faults.len(),
-        "original_faults": shrunk.original_faults,
-        "ops": shrunk.ops,
-        "original_ops": shrunk.original_ops,
-        "clients": shrunk.clients,
-        "original_clients": shrunk.original_clients,
-        "keys": shrunk.keys,
-        "original_keys": shrunk.original_keys,
+        "faults": size.faults,
+        "original_faults": original.faults,
+        "ops": size.ops,
+        "original_ops": original.ops,
+        "clients": size.clients,
+        "original_clients": original.clients,
+        "replicas": size.replicas,
+        "original_replicas": original.replicas,
+        "keys": size.keys,
+        "original_keys": original.keys,
         "runs": shrunk.runs,
         "rounds": shrunk.rounds,
-        "plan": plan,
+        "plan": files.plan,
+        "script": files.script,
         "replay": replay,
     })
 }
@@ -98,32 +117,64 @@ fn write_text(
     out: &mut dyn Write,
     args: &ShrinkArgs,
     shrunk: &Shrunk,
-    plan: &Path,
+    files: ReplayFiles<'_>,
     replay: &str,
 ) -> anyhow::Result<()> {
-    let config = &shrunk.config;
+    let (size, original) = (shrunk.size, shrunk.original);
     writeln!(
         out,
-        "shrunk seed {} of {} under {}: {} faults (from {}), {} clients (from {}), {} keys (from {}), {} operations (from {}), in {} runs over {} rounds",
+        "shrunk seed {} of {} under {}: {} faults (from {}), {} clients (from {}), {} replicas (from {}), {} keys (from {}), {} operations (from {}), in {} runs over {} rounds",
         args.seed,
-        config.model,
+        shrunk.config.model,
         args.scenario.scenario.name(),
-        shrunk.plan.faults.len(),
-        shrunk.original_faults,
-        shrunk.clients,
-        shrunk.original_clients,
-        shrunk.keys,
-        shrunk.original_keys,
-        shrunk.ops,
-        shrunk.original_ops,
+        size.faults,
+        original.faults,
+        size.clients,
+        original.clients,
+        size.replicas,
+        original.replicas,
+        size.keys,
+        original.keys,
+        size.ops,
+        original.ops,
         shrunk.runs,
         shrunk.rounds.last().map_or(0, |step| step.round)
     )?;
     shrunk.report.write_text(out, false)?;
-    writeln!(out, "plan: {}", plan.display())?;
+    if let Some(plan) = files.plan {
+        writeln!(out, "plan: {}", plan.display())?;
+    }
     for f in &shrunk.plan.faults {
         writeln!(out, "  at {}: {}", f.at, serde_json::to_string(&f.fault)?)?;
     }
+    if let Some(script) = files.script {
+        writeln!(out, "script: {}", script.display())?;
+    }
+    write_script(out, &shrunk.script)?;
     writeln!(out, "replay: {replay}")?;
     Ok(())
+}
+
+/// Each client's operations, one line per client.
+fn write_script(out: &mut dyn Write, script: &Script) -> anyhow::Result<()> {
+    for (client, ops) in script.clients().iter().enumerate() {
+        let ops: Vec<String> = ops.iter().map(describe).collect();
+        writeln!(out, "  client {client}: {}", ops.join(", "))?;
+    }
+    Ok(())
+}
+
+/// An operation as `write k1 = 7` (with its start, if not at once).
+fn describe(op: &Scripted) -> String {
+    let what = match op.request {
+        Request::Read { key } => format!("read k{key}"),
+        Request::Write { key, value } => format!("write k{key} = {value}"),
+        Request::Cas { key, from, to } => format!("cas k{key} {from}→{to}"),
+        Request::Append { key, value } => format!("append k{key} {value}"),
+    };
+    match op.start {
+        Start::Think(d) if d == sim_core::Duration::ZERO => what,
+        Start::Think(d) => format!("{what} (after {d})"),
+        Start::Arrival(t) => format!("{what} (arrives {t})"),
+    }
 }

@@ -120,7 +120,7 @@ fn show<C: Catalog + Clone + 'static>(
         let dir = harness.write_artifacts(base, report)?;
         let mut config = base.clone();
         config.seed = report.seed;
-        let replay = harness.replay(&config, args.scenario.plan.as_deref())?;
+        let replay = harness.replay(&config, args.scenario.files())?;
         if !json {
             writeln!(out, "  artifacts: {}\n  replay: {replay}", dir.display())?;
         }
