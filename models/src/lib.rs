@@ -508,15 +508,15 @@ pub fn leader<R: Replica, C: Node<Msg = R::Msg>>(
 /// Strikes a fault of a nemesis schedule that depends on the run so far, at this
 /// moment of `sim`, as the runner does: an isolation cuts off whoever leads now
 /// ([`leader`]), or the replica it names as its fallback when nobody does, from the
-/// other replicas and the `clients` clients. Returns the replica cut off and the
+/// other replicas and the `clients` clients; a deafening cuts the other replicas'
+/// messages to it. Returns the replica cut off and the
 /// faults it scheduled.
 pub fn strike<R: Replica, C: Node<Msg = R::Msg>>(
     sim: &mut sim_core::Sim<R, C>,
     dynamic: sim_core::nemesis::Dynamic,
     clients: usize,
 ) -> (sim_core::NodeId, Vec<sim_core::TimedFault>) {
-    let sim_core::nemesis::Dynamic::IsolateLeader { fallback, .. } = dynamic;
-    let target = leader(sim).unwrap_or(fallback);
+    let target = leader(sim).unwrap_or(dynamic.fallback());
     let replicas = sim.replica_ids().count();
     let faults = dynamic.faults(target, replicas, clients);
     for fault in &faults {

@@ -447,7 +447,7 @@ pub const SESSION_TOKEN_IGNORED: Declaration<PrimaryAsyncSettings, PrimaryAsync>
         promises: &[],
         variant_of: Some("primary-async"),
         breaks: &[Guarantee::ReadYourWrites],
-        // Seed 0 under every nemesis; one-way in 199 of seeds 0..200, leader-churn in
+        // Seed 0 under every nemesis; one-way in 200 of seeds 0..200, leader-churn in
         // all 200 (pinned by scenarios' `the_bug_zoos_seed_statistics`).
         default_scenario: "one-way",
         workload: Mix::ListAppend,

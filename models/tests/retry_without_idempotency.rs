@@ -62,13 +62,13 @@ fn duplicates<M: Model>(model: &M, seeds: std::ops::Range<u64>) -> Tally {
     })
 }
 
-/// A duplicate shows in 18 of the first 20 seeds, the first of them seed 0.
+/// A duplicate shows in 16 of the first 20 seeds, the first of them seed 0.
 #[test]
 fn retry_without_idempotency_is_caught_within_20_seeds_of_message_loss() {
     let expected = Tally {
         seeds: 0..20,
         first: Some(0),
-        count: 18,
+        count: 16,
     };
     assert_eq!(duplicates(&RetryWithoutIdempotency, 0..20), expected);
 }

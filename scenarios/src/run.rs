@@ -646,7 +646,7 @@ mod tests {
         assert_eq!(format!("{:016x}", report.trace_hash), PINNED_SINGLE_COPY_7);
     }
 
-    const PINNED_SINGLE_COPY_7: &str = "51aab78311f294c6";
+    const PINNED_SINGLE_COPY_7: &str = "f6b17a27edc6071e";
 
     #[test]
     fn percentiles_are_nearest_rank() {

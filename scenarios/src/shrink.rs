@@ -17,7 +17,7 @@
 //! 3. **replicas**: one replica fewer, while the model accepts it and the run still
 //!    fails (the faults on the replica that went are dropped).
 //! 4. **keys**: the keys still used are renumbered `0..n`, so the final reads read
-//!    only those.
+//!    only those; then every operation moves to one key.
 //! 5. **ops**: delta debugging over each client's operations, one client at a time:
 //!    any operation can go, not only a suffix.
 //! 6. **spells**: each fault spell (a cut until its heal, a crash until its restart, a
@@ -403,25 +403,31 @@ impl Shrinker<'_> {
         Ok(())
     }
 
-    /// The keys still used, renumbered `0..n` in order.
+    /// The keys still used, renumbered `0..n` in order; then, if that is more than
+    /// one, every operation on one key.
     fn keys(&mut self) -> Result<(), RunError> {
         let used: Vec<u64> = self.script().keys().into_iter().collect();
-        let keys = (used.len() as u64).max(1);
         let current = self.base.workload.map_or(0, |w| w.keys);
-        if keys >= current || self.spent() {
-            return Ok(());
+        let compact = |key: u64| used.binary_search(&key).expect("a used key") as u64;
+        for (keys, map) in [
+            (used.len() as u64, &compact as &dyn Fn(u64) -> u64),
+            (1, &|_| 0),
+        ] {
+            let keys = keys.max(1);
+            if keys >= self.base.workload.map_or(current, |w| w.keys) || self.spent() {
+                continue;
+            }
+            let mut script = self.script().clone();
+            for op in script.clients_mut().iter_mut().flatten() {
+                op.request = op.request.with_key(map(op.request.key()));
+            }
+            let mut candidate = self.base.clone();
+            candidate.script = Some(script);
+            if let Some(w) = candidate.workload.as_mut() {
+                w.keys = keys;
+            }
+            self.try_candidate(candidate)?;
         }
-        let mut script = self.script().clone();
-        for op in script.clients_mut().iter_mut().flatten() {
-            let rank = used.binary_search(&op.request.key()).expect("a used key");
-            op.request = op.request.with_key(rank as u64);
-        }
-        let mut candidate = self.base.clone();
-        candidate.script = Some(script);
-        if let Some(w) = candidate.workload.as_mut() {
-            w.keys = keys;
-        }
-        self.try_candidate(candidate)?;
         Ok(())
     }
 

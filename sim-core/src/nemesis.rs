@@ -44,6 +44,12 @@ pub enum Nemesis {
     /// elections pile up orphaned entries of many terms (the raw material of the Raft
     /// paper's Figure 8). When nobody leads, a replica the seed picked.
     LeaderChurn,
+    /// Whoever leads at that moment (when nobody does, a replica the seed picked)
+    /// hears nobody while everyone hears it: the other replicas' messages to it are
+    /// dropped, its own still arrive. Its heartbeats hold off an election that its
+    /// deafness makes necessary (a leader that checks it still hears a quorum steps
+    /// down; one that does not, stalls everyone).
+    DeafLeader,
     /// Two halves joined by one bridge node that sees both.
     Bridge,
     /// Messages from some nodes to others are dropped, but not the replies.
@@ -62,13 +68,14 @@ pub enum Nemesis {
 
 impl Nemesis {
     /// Every nemesis, in the order `consim list` shows them.
-    pub const ALL: [Nemesis; 13] = [
+    pub const ALL: [Nemesis; 14] = [
         Nemesis::None,
         Nemesis::PartitionHalves,
         Nemesis::PartitionMajority,
         Nemesis::PartitionMajoritiesRing,
         Nemesis::IsolateLeader,
         Nemesis::LeaderChurn,
+        Nemesis::DeafLeader,
         Nemesis::Bridge,
         Nemesis::OneWay,
         Nemesis::CrashRestart,
@@ -80,11 +87,12 @@ impl Nemesis {
 
     /// The nemeses swarm picks from: all but `partition-majority`, which lasts the
     /// whole window and would leave the others nothing to do.
-    const SWARM_PARTS: [Nemesis; 10] = [
+    const SWARM_PARTS: [Nemesis; 11] = [
         Nemesis::PartitionHalves,
         Nemesis::PartitionMajoritiesRing,
         Nemesis::IsolateLeader,
         Nemesis::LeaderChurn,
+        Nemesis::DeafLeader,
         Nemesis::Bridge,
         Nemesis::OneWay,
         Nemesis::CrashRestart,
@@ -102,6 +110,7 @@ impl Nemesis {
             Nemesis::PartitionMajoritiesRing => "partition-majorities-ring",
             Nemesis::IsolateLeader => "isolate-leader",
             Nemesis::LeaderChurn => "leader-churn",
+            Nemesis::DeafLeader => "deaf-leader",
             Nemesis::Bridge => "bridge",
             Nemesis::OneWay => "one-way",
             Nemesis::CrashRestart => "crash-restart",
@@ -128,6 +137,9 @@ impl Nemesis {
             }
             Nemesis::LeaderChurn => {
                 "leaders (if nobody leads, replicas) cut off in quick succession, briefly each time"
+            }
+            Nemesis::DeafLeader => {
+                "whoever leads (if nobody does, a replica) hears no replica while they all hear it"
             }
             Nemesis::Bridge => "two halves joined by one node that sees both",
             Nemesis::OneWay => "some links drop messages in one direction only",
@@ -172,13 +184,32 @@ pub enum Dynamic {
         /// lease that trusts its clock cannot survive).
         skew_ppm: Option<i64>,
     },
+    /// Cut the replica that leads at `at` (or, if none does, `fallback`) off from
+    /// hearing the other replicas until `until`; they still hear it.
+    DeafLeader {
+        /// When to look for the leader and deafen it.
+        at: Time,
+        /// When it hears again.
+        until: Time,
+        /// The replica deafened if nobody leads at `at`.
+        fallback: NodeId,
+    },
 }
 
 impl Dynamic {
     /// When it strikes.
     pub fn at(&self) -> Time {
         match *self {
-            Dynamic::IsolateLeader { at, .. } => at,
+            Dynamic::IsolateLeader { at, .. } | Dynamic::DeafLeader { at, .. } => at,
+        }
+    }
+
+    /// The replica it strikes if nobody leads when it strikes.
+    pub fn fallback(&self) -> NodeId {
+        match *self {
+            Dynamic::IsolateLeader { fallback, .. } | Dynamic::DeafLeader { fallback, .. } => {
+                fallback
+            }
         }
     }
 
@@ -203,13 +234,32 @@ impl Dynamic {
     /// assert!(cut.cuts(NodeId(2), NodeId(0)) && !cut.cuts(NodeId(2), NodeId(3)));
     /// ```
     pub fn faults(&self, target: NodeId, replicas: usize, clients: usize) -> Vec<TimedFault> {
-        let Dynamic::IsolateLeader {
-            at,
-            until,
-            with_client,
-            skew_ppm,
-            ..
-        } = *self;
+        let (at, until, with_client, skew_ppm) = match *self {
+            Dynamic::IsolateLeader {
+                at,
+                until,
+                with_client,
+                skew_ppm,
+                ..
+            } => (at, until, with_client, skew_ppm),
+            Dynamic::DeafLeader { at, until, .. } => {
+                let others: Vec<NodeId> = (0..replicas as u32)
+                    .map(NodeId)
+                    .filter(|&id| id != target)
+                    .collect();
+                let deaf = Partition::one_way(&others, &[target]);
+                return vec![
+                    TimedFault {
+                        at,
+                        fault: Fault::Partition(deaf.clone()),
+                    },
+                    TimedFault {
+                        at: until,
+                        fault: Fault::Heal(deaf),
+                    },
+                ];
+            }
+        };
         let mut side = vec![target];
         if let Some(c) = with_client.filter(|&c| c < clients) {
             side.push(NodeId((replicas + c) as u32));
@@ -356,9 +406,12 @@ pub fn generate(nemesis: Nemesis, seed: u64, setup: &Setup) -> Schedule {
         other => vec![(other, 1.0)],
     };
     let both = |a, b| parts.iter().any(|p| p.0 == a) && parts.iter().any(|p| p.0 == b);
-    let skewed_isolations = both(Nemesis::IsolateLeader, Nemesis::ClockSkew)
-        || both(Nemesis::LeaderChurn, Nemesis::ClockSkew);
+    let skewed_isolations = both(Nemesis::IsolateLeader, Nemesis::ClockSkew);
+    // The isolations isolate-leader adds (not leader-churn's, whose point is that
+    // they are brief).
+    let mut spells_of_isolate_leader = Vec::new();
     for &(part, intensity) in &parts {
+        let first = schedule.dynamic.len();
         let mut plan = Plan {
             schedule: &mut schedule,
             rng: &mut rng,
@@ -369,17 +422,23 @@ pub fn generate(nemesis: Nemesis, seed: u64, setup: &Setup) -> Schedule {
             spell: setup.spell,
         };
         plan.add(part, intensity);
+        if part == Nemesis::IsolateLeader {
+            spells_of_isolate_leader.extend(first..schedule.dynamic.len());
+        }
     }
     if skewed_isolations {
-        // Swarm mixed leader isolation with clock skew: let some isolated leaders'
+        // Swarm mixed leader isolation with clock skew: let the isolated leaders'
         // clocks run slow too, so the two faults meet where they hurt most.
-        for dynamic in &mut schedule.dynamic {
+        for &index in &spells_of_isolate_leader {
             let Dynamic::IsolateLeader {
                 until,
                 with_client,
                 skew_ppm,
                 ..
-            } = dynamic;
+            } = &mut schedule.dynamic[index]
+            else {
+                unreachable!("isolate-leader adds isolations only");
+            };
             *skew_ppm = Some(-(rng.between(100_000, 400_000) as i64));
             // Long enough for the others to elect a new leader and write.
             *until = (*until + Duration::from_millis(rng.between(500, 1_500))).min(end);
@@ -453,6 +512,7 @@ impl Plan<'_> {
             Nemesis::PartitionMajoritiesRing => self.majorities_ring(intensity),
             Nemesis::IsolateLeader => self.isolate_leader(intensity),
             Nemesis::LeaderChurn => self.leader_churn(intensity),
+            Nemesis::DeafLeader => self.deaf_leader(intensity),
             Nemesis::Bridge => self.bridge(intensity),
             Nemesis::OneWay => self.one_way(intensity),
             Nemesis::CrashRestart => self.crash_restart(intensity),
@@ -655,6 +715,17 @@ impl Plan<'_> {
                 skew_ppm: None,
             });
             t = stop + Duration::from_millis(self.rng.between(0, gap_max));
+        }
+    }
+
+    fn deaf_leader(&mut self, intensity: f64) {
+        for (start, stop) in self.spells(intensity) {
+            let fallback = self.fallback();
+            self.schedule.dynamic.push(Dynamic::DeafLeader {
+                at: start,
+                until: stop,
+                fallback,
+            });
         }
     }
 
@@ -1027,8 +1098,7 @@ mod tests {
             );
             assert!(!s.dynamic.is_empty());
             for d in &s.dynamic {
-                let Dynamic::IsolateLeader { fallback, .. } = d;
-                assert!(fallback.index() < 3, "{d:?}");
+                assert!(d.fallback().index() < 3, "{d:?}");
             }
         }
     }

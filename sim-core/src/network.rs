@@ -259,17 +259,22 @@ pub(crate) struct Network {
     cut_count: Vec<u16>,
     /// The last time each link became cut (`None`: never).
     last_cut: Vec<Option<Time>>,
-    rng: SimRng,
+    /// The run seed, for the links' random streams.
+    seed: u64,
+    /// Each link's random stream ([`crate::Purpose::Link`]), made when the link first
+    /// carries a message.
+    rngs: Vec<Option<Box<SimRng>>>,
 }
 
 impl Network {
-    pub(crate) fn new(n: usize, default: LinkConfig, rng: SimRng) -> Network {
+    pub(crate) fn new(n: usize, default: LinkConfig, seed: u64) -> Network {
         Network {
             n,
             links: vec![default; n * n],
             cut_count: vec![0; n * n],
             last_cut: vec![None; n * n],
-            rng,
+            seed,
+            rngs: vec![None; n * n],
         }
     }
 
@@ -278,7 +283,7 @@ impl Network {
         source.index() * self.n + target.index()
     }
 
-    /// A link's config, and the network's random stream to decide with.
+    /// A link's config, and the link's random stream to decide with.
     #[inline]
     pub(crate) fn link_and_rng(
         &mut self,
@@ -286,7 +291,11 @@ impl Network {
         target: NodeId,
     ) -> (&LinkConfig, &mut SimRng) {
         let slot = self.slot(source, target);
-        (&self.links[slot], &mut self.rng)
+        let seed = self.seed;
+        let rng = self.rngs[slot].get_or_insert_with(|| {
+            Box::new(SimRng::new(seed, crate::Purpose::Link { source, target }))
+        });
+        (&self.links[slot], rng)
     }
 
     pub(crate) fn set_link(&mut self, source: NodeId, target: NodeId, config: LinkConfig) {
@@ -372,7 +381,7 @@ mod tests {
     #[test]
     fn overlapping_partitions_heal_separately() {
         let all = ids(3);
-        let mut net = Network::new(3, LinkConfig::default(), SimRng::new(0, Purpose::Network));
+        let mut net = Network::new(3, LinkConfig::default(), 0);
         let a = Partition::isolate(NodeId(0), &all);
         let b = Partition::halves(&all[..1], &all[1..2]);
         net.apply_cut(&a, Time::from_nanos(10));

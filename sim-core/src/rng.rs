@@ -27,8 +27,19 @@ use crate::NodeId;
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Purpose {
-    /// Message latency, loss and duplication.
+    /// Message latency, loss and duplication (kept for callers of their own; the
+    /// simulator draws each link's from [`Purpose::Link`]).
     Network,
+    /// The latency, loss and duplication of the messages `source` sends `target`:
+    /// one stream per directed link, so that the traffic on one link does not change
+    /// the fate of another's messages (a run without some client's operation keeps
+    /// every other link's delays).
+    Link {
+        /// The sending end.
+        source: crate::NodeId,
+        /// The receiving end.
+        target: crate::NodeId,
+    },
     /// Generating fault plans (nemeses).
     Faults,
     /// Choosing client operations.
@@ -51,6 +62,13 @@ impl Purpose {
             Purpose::Scheduler => 4 << 32,
             Purpose::Process(id) => (5 << 32) | u64::from(id.0),
             Purpose::Custom(n) => (6 << 32) | u64::from(n),
+            Purpose::Link { source, target } => {
+                assert!(
+                    source.0 < 1 << 16 && target.0 < 1 << 16,
+                    "link {source} -> {target}: node ids past 65,535 have no link stream"
+                );
+                (7 << 32) | (u64::from(source.0) << 16) | u64::from(target.0)
+            }
         }
     }
 }

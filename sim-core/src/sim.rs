@@ -368,11 +368,7 @@ impl<R: Node, C: Node<Msg = R::Msg>> SimBuilder<R, C> {
             replicas,
             clients,
             held: (0..n).map(|_| VecDeque::new()).collect(),
-            network: crate::network::Network::new(
-                n,
-                self.link,
-                SimRng::new(seed, Purpose::Network),
-            ),
+            network: crate::network::Network::new(n, self.link, seed),
             scheduler: Scheduler::new(self.scheduler, n, &mut scheduler_rng),
             faults: Vec::new(),
             replica_fx: Effects::default(),
