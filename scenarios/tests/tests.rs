@@ -437,6 +437,35 @@ fn check_a_register_violation_names_what_real_time_alone_shows() {
 }
 
 #[test]
+fn run_viz_writes_the_page_of_the_run_zoomed_to_the_witnesses() {
+    let page = temp_file("run76.html", "");
+    let out = consim(&[
+        "run",
+        "--model",
+        "raft-stale-read",
+        "--scenario",
+        "isolate-leader",
+        "--seed",
+        "76",
+        "--viz",
+        page.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let html = std::fs::read_to_string(&page).unwrap();
+    // The messages, the deposed leader's partition, and the stale read.
+    assert!(html.contains("<line class=\"msg\""));
+    assert!(html.contains("data-drop=\"cut\""));
+    assert!(html.contains("data-fault=\"partition\" data-node=\"2\""));
+    assert!(html.contains("id=\"zoom-window\" checked"));
+    assert!(html.contains("class=\"op impossible witness\""));
+    let replay = stdout(&out)
+        .lines()
+        .find_map(|l| l.strip_prefix("replay: ").map(str::to_owned))
+        .expect("a replay line");
+    assert!(html.contains(&format!("<code>{replay}</code>")), "{replay}");
+}
+
+#[test]
 fn check_a_linearizable_history_exits_0_and_prints_its_witness() {
     let out = consim(&["check", "--witness", &corpus("etcd/etcd_002.log")]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
@@ -866,11 +895,18 @@ fn a_failing_sweep_writes_artifacts_and_a_replay_command_that_fails_again() {
         "plan.json",
         "trace.txt",
         "viz.html",
+        "run.html",
         "report.txt",
     ] {
         let path = artifacts.join(file);
         assert!(path.is_file(), "missing {}", path.display());
     }
+    // The run's page carries the command that replays it.
+    let page = std::fs::read_to_string(artifacts.join("run.html")).unwrap();
+    assert!(
+        page.contains(&format!("<code>cargo run --release -- {replay}</code>")),
+        "{replay}"
+    );
     // The replay command reproduces the failure, and the saved history is the run's.
     let args: Vec<&str> = replay.split_whitespace().collect();
     let history = dir.join("replayed.jsonl");
