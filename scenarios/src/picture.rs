@@ -1584,7 +1584,7 @@ mod tests {
         let op = |kind: EventType, time: u64| Event {
             process: 1_000,
             kind,
-            f: Function::Write,
+            f: Function::Append,
             key: Some(Value::Str(HOSTILE.to_owned())),
             value: Value::Str(HOSTILE.to_owned()),
             time: Some(time),
