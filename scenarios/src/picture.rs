@@ -17,26 +17,39 @@
 //!   the restart, a pause until the resume, clock drift while it lasts, link changes on
 //!   the lanes they slow; a clock jump or a reboot is a thin band at its instant. Each
 //!   fault also has a tick on the time axis.
-//! - **the history**, one lane per history process, each operation a bar from its
-//!   invocation to its completion, with the operations the checker's witnesses name
-//!   outlined and numbered (see [`checkers::viz::witnesses`]) and the operation the
-//!   linearizability search cannot place in red.
+//! - **the history**, one lane per history process (labelled with its client's node),
+//!   each operation a bar from its invocation to its completion, with the operations
+//!   the checker's witnesses name outlined and numbered as the page lists them (see
+//!   [`checkers::viz::witnesses`]) and the operation the linearizability search cannot
+//!   place in red. The messages a client sent or received while one of its outlined
+//!   operations was under way are drawn thick, in the outline's colour, and dashed
+//!   lines mark those operations' ends down the whole drawing: which replica answered
+//!   a stale read, and what it was cut off from, is then in plain sight.
 //! - the verdicts, what the history proves, the fault plan as a list, and the replay
 //!   command.
 //!
 //! **Zoom.** The page holds two drawings of the same run: the window around the
-//! witness operations (shown first) and the whole run (one click away, on a radio
-//! button). The switch is CSS alone: the page has no script, loads nothing, and every
-//! name, value and payload from the run is escaped ([`checkers::viz::escape`]), so a
-//! hostile value shows as text. Every message is drawn, heartbeats included: a
-//! 200-operation Raft run is a few thousand arrows, which a browser draws at once.
+//! operations of witness #1 (the one a violation's explanation leads with; without
+//! witnesses, the operations that cannot be placed), shown first, and the whole run,
+//! one click away on a radio button. The switch is CSS alone: the page has no script,
+//! loads nothing, and every name, value and payload from the run is escaped
+//! ([`checkers::viz::escape`]), so a hostile value shows as text. A run with nothing
+//! outlined opens on the whole run. Every message is drawn, heartbeats included: a
+//! 200-operation Raft run is a few thousand arrows, which a browser draws at once
+//! (the page is about 1 MB); hover texts show at most 400 characters of a payload.
 //!
-//! **A screenshot** of a page, with Debian's chromium:
+//! **A screenshot** of a page, with Debian's chromium (`apt-get install chromium`):
 //!
 //! ```text
+//! consim run --model raft-stale-read --scenario isolate-leader --seed 189 --viz run.html
 //! chromium --headless --disable-gpu --no-sandbox --hide-scrollbars \
-//!     --screenshot=run.png --window-size=1400,900 file:///abs/path/run.html
+//!     --screenshot=run.png --window-size=1400,900 "file://$PWD/run.html"
 //! ```
+//!
+//! That seed's page shows the deposed leader n2 cut off with its client n6, n6's read
+//! answered by n2 alone, and the append it misses made through the majority. The
+//! screenshot takes the drawing the page opens on; to take the whole run, change
+//! which radio button is `checked` in a copy of the page.
 //!
 //! Every failing seed's artifact folder has the page as `run.html`
 //! ([`crate::artifacts::write`]); `consim run --viz FILE` writes it for one run.
@@ -184,6 +197,9 @@ struct Scene<'a> {
     proofs: Vec<Proof>,
     /// Why the history could not be checked, if it could not.
     unchecked: Option<String>,
+    /// Per client node, when its outlined operations were under way: the messages it
+    /// sent or received meanwhile are theirs, and are outlined too.
+    outlined: BTreeMap<usize, Vec<(u64, u64)>>,
 }
 
 impl<'a> Scene<'a> {
@@ -201,7 +217,7 @@ impl<'a> Scene<'a> {
             Err(e) => (Vec::new(), Some(e.to_string())),
         };
         let processes: BTreeSet<u64> = bars.iter().map(|b| b.process).collect();
-        Scene {
+        let mut scene = Scene {
             report,
             trace,
             nodes,
@@ -211,22 +227,59 @@ impl<'a> Scene<'a> {
             processes: processes.into_iter().collect(),
             proofs,
             unchecked,
-        }
+            outlined: BTreeMap::new(),
+        };
+        scene.outlined = scene.outlined_spans();
+        scene
     }
 
-    /// The time window around the highlighted operations, with some time either side;
-    /// `None` when nothing is highlighted.
-    fn window(&self) -> Option<(u64, u64)> {
-        let marked = self
+    /// [`Scene::outlined`], from the outlined bars.
+    fn outlined_spans(&self) -> BTreeMap<usize, Vec<(u64, u64)>> {
+        let mut spans: BTreeMap<usize, Vec<(u64, u64)>> = BTreeMap::new();
+        let outlined = self
             .bars
             .iter()
             .filter(|b| b.impossible || !b.witnesses.is_empty());
-        let (from, to) = marked.fold(None, |acc: Option<(u64, u64)>, b| {
-            let to = b.to.unwrap_or(self.end);
-            Some(acc.map_or((b.from, to), |(f, t)| (f.min(b.from), t.max(to))))
-        })?;
+        for bar in outlined {
+            if let Some(client) = self.client_of(bar.process) {
+                let span = (bar.from, bar.to.unwrap_or(self.end));
+                spans.entry(client).or_default().push(span);
+            }
+        }
+        spans
+    }
+
+    /// Whether a message sent at `times.0` or received at `times.1` by a client of
+    /// `ends` belongs to one of its outlined operations: sent from its invocation on,
+    /// received until its completion (a client sends its next request at the instant
+    /// the last reply arrives).
+    fn outlined_message(&self, ends: (usize, usize), times: (u64, u64)) -> bool {
+        let spans = |node| self.outlined.get(&node).map_or(&[][..], Vec::as_slice);
+        let sent = spans(ends.0)
+            .iter()
+            .any(|&(from, to)| from <= times.0 && (times.0 < to || from == to));
+        let received = spans(ends.1)
+            .iter()
+            .any(|&(from, to)| from < times.1 && times.1 <= to);
+        sent || received
+    }
+
+    /// The time window the page opens on, with some time either side, and what it is
+    /// around: the operations of the first witness (the one a violation's explanation
+    /// leads with), or without witnesses, the operations the search cannot place.
+    /// `None` when nothing is outlined.
+    fn window(&self) -> Option<(u64, u64, &'static str)> {
+        let first = |b: &&Bar| b.witnesses.contains(&1);
+        let (what, marked): (_, Vec<&Bar>) = if self.bars.iter().any(|b| first(&b)) {
+            ("witness #1", self.bars.iter().filter(first).collect())
+        } else {
+            let impossible = self.bars.iter().filter(|b| b.impossible);
+            ("the operation that cannot be placed", impossible.collect())
+        };
+        let from = marked.iter().map(|b| b.from).min()?;
+        let to = marked.iter().map(|b| b.to.unwrap_or(self.end)).max()?;
         let pad = ((to - from) / 6).max(5_000_000);
-        Some((from.saturating_sub(pad), (to + pad).min(self.end)))
+        Some((from.saturating_sub(pad), (to + pad).min(self.end), what))
     }
 
     /// The y of node `node`'s lane (its middle).
@@ -322,11 +375,11 @@ impl<'a> Scene<'a> {
         html.push_str("<div class=\"diagram\">");
         html.push_str(ARROWS);
         match self.window() {
-            Some((from, to)) => {
+            Some((from, to, what)) => {
                 let _ = write!(
                     html,
                     "<input type=\"radio\" name=\"zoom\" id=\"zoom-window\" checked>\
-                     <label for=\"zoom-window\">Around the witnesses: {} to {}</label>\
+                     <label for=\"zoom-window\">Around {what}: {} to {}</label>\
                      <input type=\"radio\" name=\"zoom\" id=\"zoom-whole\">\
                      <label for=\"zoom-whole\">The whole run: 0s to {}</label>",
                     Time::from_nanos(from),
@@ -552,11 +605,17 @@ impl<'a> Scene<'a> {
         let (x0, y0) = (axis.x(times.0), Self::node_y(source));
         let (mut x1, mut y1) = (axis.x(times.1), Self::node_y(target));
         let clients = self.report.replicas;
-        let class = if source >= clients || target >= clients {
+        let mut class = if source >= clients || target >= clients {
             "msg client"
         } else {
             "msg"
-        };
+        }
+        .to_owned();
+        let mut drop_class = String::new();
+        if self.outlined_message(ends, times) {
+            class.push_str(" witness");
+            drop_class.push_str(" witness");
+        }
         let what = format!(
             "n{source} → n{target}, sent at {}",
             Time::from_nanos(times.0)
@@ -584,7 +643,7 @@ impl<'a> Scene<'a> {
         let tip = format!("{why}: {what}, dropped at {}", Time::from_nanos(times.1));
         let _ = write!(
             html,
-            "<g class=\"drop {drop}\" data-drop=\"{drop}\"><title>{}</title><line x1=\"{x0:.1}\" \
+            "<g class=\"drop {drop}{drop_class}\" data-drop=\"{drop}\"><title>{}</title><line x1=\"{x0:.1}\" \
              y1=\"{y0:.1}\" x2=\"{x1:.1}\" y2=\"{y1:.1}\"/><path d=\"M{:.1} {:.1}l8 8m0 -8l-8 8\"/></g>",
             tip_text(&tip, &event.detail),
             x1 - 4.0,
@@ -1203,12 +1262,15 @@ const ARROWS: &str = "<svg class=\"defs\" width=\"0\" height=\"0\" aria-hidden=\
 <marker id=\"arrow\" viewBox=\"0 0 8 8\" refX=\"8\" refY=\"4\" markerWidth=\"6\" markerHeight=\"6\" orient=\"auto\">\
 <path d=\"M0 0L8 4L0 8z\" fill=\"#555\"/></marker>\
 <marker id=\"arrow-client\" viewBox=\"0 0 8 8\" refX=\"8\" refY=\"4\" markerWidth=\"6\" markerHeight=\"6\" orient=\"auto\">\
-<path d=\"M0 0L8 4L0 8z\" fill=\"#2f6fd6\"/></marker></defs></svg>";
+<path d=\"M0 0L8 4L0 8z\" fill=\"#2f6fd6\"/></marker>\
+<marker id=\"arrow-witness\" viewBox=\"0 0 8 8\" refX=\"8\" refY=\"4\" markerWidth=\"5\" markerHeight=\"5\" orient=\"auto\">\
+<path d=\"M0 0L8 4L0 8z\" fill=\"#d97706\"/></marker></defs></svg>";
 
 /// What each mark means.
 const LEGEND: &str = "<div class=\"legend\">\
 <span><svg width=\"30\" height=\"12\"><line class=\"msg\" x1=\"2\" y1=\"6\" x2=\"26\" y2=\"6\"/></svg>message between replicas</span>\
 <span><svg width=\"30\" height=\"12\"><line class=\"msg client\" x1=\"2\" y1=\"6\" x2=\"26\" y2=\"6\"/></svg>to or from a client</span>\
+<span><svg width=\"30\" height=\"12\"><line class=\"msg client witness\" x1=\"2\" y1=\"6\" x2=\"24\" y2=\"6\"/></svg>of an outlined operation</span>\
 <span class=\"drop cut\"><svg width=\"30\" height=\"12\"><line x1=\"2\" y1=\"6\" x2=\"22\" y2=\"6\"/><path d=\"M18 2l8 8m0 -8l-8 8\"/></svg>dropped: link cut</span>\
 <span class=\"drop loss\"><svg width=\"30\" height=\"12\"><line x1=\"2\" y1=\"6\" x2=\"22\" y2=\"6\"/><path d=\"M18 2l8 8m0 -8l-8 8\"/></svg>dropped: lost by the link</span>\
 <span class=\"drop down\"><svg width=\"30\" height=\"12\"><line x1=\"2\" y1=\"6\" x2=\"22\" y2=\"6\"/><path d=\"M18 2l8 8m0 -8l-8 8\"/></svg>dropped: receiver down</span>\
@@ -1246,6 +1308,8 @@ h1{font-size:1.3em;margin:0 0 .3em}h2{font-size:1.05em;margin:1.2em 0 .4em}\
 .defs{position:absolute}\
 .msg{stroke:#555;stroke-width:1;opacity:.75;marker-end:url(#arrow)}\
 .msg.client{stroke:#2f6fd6;marker-end:url(#arrow-client)}\
+.msg.witness{stroke:#d97706;stroke-width:2.5;opacity:1;marker-end:url(#arrow-witness)}\
+.drop.witness line{stroke-width:2.5}\
 .drop line{stroke-width:1.3;stroke-dasharray:4 2}.drop path,path.drop{stroke-width:2;fill:none}\
 .drop.cut line,.drop.cut path{stroke:#d12}.drop.loss line,.drop.loss path{stroke:#e08600}\
 .drop.down line,.drop.down path,path.drop.down{stroke:#7b2fbf}\
@@ -1368,6 +1432,24 @@ mod tests {
             "the append it missed"
         );
         assert!(window.contains("<text class=\"badge\""));
+        // The stale read's messages are outlined: its request to the cut-off n2, and its
+        // retry to n3, which answers; not the reply that ended the operation before it,
+        // nor the request of the one after the next.
+        let message = |class: &str, text: &str| {
+            let line = format!("<line class=\"{class}\" ");
+            window.split(&line).skip(1).any(|l| {
+                let title = l.split("<title>").nth(1).unwrap_or("");
+                title.starts_with(text)
+            })
+        };
+        assert!(window.contains(
+            "<g class=\"drop cut witness\" data-drop=\"cut\"><title>dropped: the link was cut \
+             (DropCut): n7 → n2, sent at 1.244666s, dropped at 1.290172s"
+        ));
+        assert!(message("msg client witness", "n7 → n3, sent at 1.751819s"));
+        assert!(message("msg client witness", "n3 → n7, sent at 1.780749s"));
+        assert!(message("msg client", "n2 → n7, sent at 1.242834s"));
+        assert!(message("msg client", "n7 → n3, sent at 1.789639s"));
         assert!(view(&html, "whole").contains("data-from-ns=\"0\""));
     }
 
@@ -1405,12 +1487,7 @@ mod tests {
         assert!(cut > 0);
         let html = page(&report, "").unwrap();
         let whole = view(&html, "whole");
-        assert_eq!(
-            whole
-                .matches("<g class=\"drop cut\" data-drop=\"cut\">")
-                .count(),
-            cut
-        );
+        assert_eq!(whole.matches("data-drop=\"cut\">").count(), cut);
         assert!(whole.contains("<title>dropped: the link was cut (DropCut): n"));
         assert!(
             !whole.contains("data-drop=\"loss\""),
