@@ -348,6 +348,10 @@ fn book_includes_resolve() {
     let mut includes = 0;
     for chapter in chapters {
         let path = chapter.unwrap().path();
+        // Chapters are the Markdown files; `images/` holds what they show.
+        if path.extension().is_none_or(|e| e != "md") {
+            continue;
+        }
         let text = std::fs::read_to_string(&path).unwrap();
         for piece in text.split("{{#include ").skip(1) {
             let target = piece.split("}}").next().unwrap();
