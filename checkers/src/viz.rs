@@ -70,21 +70,16 @@ pub fn page(file: &str, checked: &Checked) -> String {
             .iter()
             .filter(|k| !matches!(k.outcome, Outcome::Violation(_))),
     );
-    let mut witnesses = crate::proof::proofs(
-        &checked.history,
-        &checked.operations,
-        checked.model == SpecName::ListAppend,
-    );
-    witnesses.truncate(MAX_WITNESSES);
-    if !witnesses.is_empty() {
+    let proofs = witnesses(checked);
+    if !proofs.is_empty() {
         html.push_str("<h2>What the history proves</h2><ol>");
-        for proof in &witnesses {
+        for proof in &proofs {
             let _ = write!(html, "<li>{}</li>", escape(&proof.text));
         }
         html.push_str("</ol>");
     }
     let mut marked: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
-    for (w, proof) in witnesses.iter().enumerate() {
+    for (w, proof) in proofs.iter().enumerate() {
         for &op in &proof.ops {
             marked.entry(op).or_default().push(w + 1);
         }
@@ -105,6 +100,51 @@ pub fn page(file: &str, checked: &Checked) -> String {
 
 /// Witnesses drawn at most.
 const MAX_WITNESSES: usize = 5;
+
+/// What the picture shows as proof: the first anomalies `checked`'s history proves
+/// outright (at most five, from [`crate::proof::proofs`]), each with its operations
+/// (indices into `checked.operations`).
+///
+/// ```
+/// use checkers::check::check_history;
+/// use checkers::history::History;
+/// use checkers::linear::Options;
+/// let text = r#"{"process":0,"type":"invoke","f":"write","key":"x","value":1}
+/// {"process":0,"type":"ok","f":"write","key":"x","value":1}
+/// {"process":1,"type":"invoke","f":"read","key":"x","value":null}
+/// {"process":1,"type":"ok","f":"read","key":"x","value":null}"#;
+/// let history = History::from_jsonl(text, "h")?;
+/// let checked = check_history(history, "h", None, &Options::default())?;
+/// let found = checkers::viz::witnesses(&checked);
+/// assert!(found[0].text.starts_with("stale-read: "));
+/// assert_eq!(found[0].ops, vec![1, 0]); // the read, and the write it missed
+/// assert_eq!(checkers::viz::impossible(&checked), vec![1]);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn witnesses(checked: &Checked) -> Vec<crate::proof::Proof> {
+    let mut found = crate::proof::proofs(
+        &checked.history,
+        &checked.operations,
+        checked.model == SpecName::ListAppend,
+    );
+    found.truncate(MAX_WITNESSES);
+    found
+}
+
+/// The operation each violated key of `checked` cannot place (the one the picture
+/// marks impossible), as indices into `checked.operations`, in key order (see
+/// [`witnesses`] for an example).
+pub fn impossible(checked: &Checked) -> Vec<usize> {
+    checked
+        .report
+        .keys
+        .iter()
+        .filter_map(|k| match &k.outcome {
+            Outcome::Violation(v) => v.blocking,
+            _ => None,
+        })
+        .collect()
+}
 
 fn section(
     html: &mut String,

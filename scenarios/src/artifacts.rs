@@ -1,14 +1,11 @@
 //! What a failing run leaves behind, to be replayed and looked at: its history, the
-//! fault plan applied, the full trace, the report, and a picture.
+//! fault plan applied, the full trace, the report, and two pictures: the whole run's
+//! ([`crate::picture`]) and the history's linearizability check ([`checkers::viz`]).
 
 use std::path::{Path, PathBuf};
 
-use checkers::check::check_history;
-use checkers::spec::SpecName;
-
 use crate::config::RunConfig;
 use crate::report::{RunError, RunReport};
-use crate::workload::Mix;
 
 /// Why the artifacts could not be written.
 #[derive(Debug, thiserror::Error)]
@@ -38,6 +35,9 @@ pub enum ArtifactError {
     /// The history could not be checked for the picture.
     #[error("the picture: {0}")]
     Picture(String),
+    /// The run's page could not be drawn.
+    #[error(transparent)]
+    Page(#[from] crate::picture::PictureError),
 }
 
 /// Where a failing run's artifacts go under `root`: `MODEL-SCENARIO-SEED`.
@@ -56,12 +56,16 @@ fn write_file(path: &Path, text: impl AsRef<[u8]>) -> Result<(), ArtifactError> 
 }
 
 /// Writes `report`'s artifacts (a run of `base` with the report's seed) under `root`:
-/// `history.jsonl`, `plan.json`, `trace.txt` (from a traced rerun with `run`, which
-/// must give the same trace hash), `report.txt` and `viz.html`. Returns the folder.
+/// `history.jsonl`, `plan.json`, `script.jsonl` (each client's operations, to replay
+/// or edit with `--plan` and `--script`), `trace.txt` (from a traced rerun with `run`, which
+/// must give the same trace hash), `report.txt`, `run.html` (the run's page, with
+/// `replay`, the command that runs it again) and `viz.html` (the history's check;
+/// not for a run whose model panicked). Returns the folder.
 pub fn write(
     root: &Path,
     base: &RunConfig,
     report: &RunReport,
+    replay: &str,
     run: &dyn Fn(&RunConfig) -> Result<RunReport, RunError>,
 ) -> Result<PathBuf, ArtifactError> {
     let dir = dir(root, report);
@@ -71,6 +75,41 @@ pub fn write(
     })?;
     write_file(&dir.join("history.jsonl"), report.history.to_jsonl())?;
     write_file(&dir.join("plan.json"), report.plan.to_json())?;
+    write_file(&dir.join("script.jsonl"), report.script.to_jsonl())?;
+    let traced = traced_rerun(base, report, run)?;
+    let trace: String = traced
+        .trace
+        .as_deref()
+        .unwrap_or_default()
+        .iter()
+        .map(|e| format!("{e}\n"))
+        .collect();
+    write_file(&dir.join("trace.txt"), trace)?;
+    let mut text = Vec::new();
+    report
+        .write_text(&mut text, true)
+        .expect("writing to memory cannot fail");
+    write_file(&dir.join("report.txt"), text)?;
+    let checked = crate::picture::check(&traced);
+    let page = crate::picture::page_checked(&traced, checked.as_ref(), replay)?;
+    write_file(&dir.join("run.html"), page)?;
+    if report.panic.is_none() {
+        let checked = checked.map_err(|e| ArtifactError::Picture(e.to_string()))?;
+        let path = dir.join("viz.html");
+        write_file(
+            &path,
+            checkers::viz::page(&path.display().to_string(), &checked),
+        )?;
+    }
+    Ok(dir)
+}
+
+/// Runs `report`'s seed of `base` again with the trace on; it must give the same trace.
+fn traced_rerun(
+    base: &RunConfig,
+    report: &RunReport,
+    run: &dyn Fn(&RunConfig) -> Result<RunReport, RunError>,
+) -> Result<RunReport, ArtifactError> {
     let mut config = base.clone();
     config.seed = report.seed;
     config.trace = true;
@@ -82,38 +121,11 @@ pub fn write(
             second: traced.trace_hash,
         });
     }
-    let trace: String = traced
-        .trace
-        .unwrap_or_default()
-        .iter()
-        .map(|e| format!("{e}\n"))
-        .collect();
-    write_file(&dir.join("trace.txt"), trace)?;
-    let mut text = Vec::new();
-    report
-        .write_text(&mut text, true)
-        .expect("writing to memory cannot fail");
-    write_file(&dir.join("report.txt"), text)?;
-    if report.panic.is_none() {
-        write_viz(&dir.join("viz.html"), report)?;
-    }
-    Ok(dir)
+    Ok(traced)
 }
 
-/// Writes the self-contained HTML picture of `report`'s history to `path`.
-pub fn write_viz(path: &Path, report: &RunReport) -> Result<(), ArtifactError> {
-    let model = match report.workload {
-        Some(Mix::ListAppend) => SpecName::ListAppend,
-        _ => SpecName::Kv,
-    };
-    let options = checkers::linear::Options {
-        max_memory_bytes: 256 << 20,
-        ..checkers::linear::Options::default()
-    };
-    let checked = check_history(report.history.clone(), "history", Some(model), &options)
-        .map_err(|e| ArtifactError::Picture(e.to_string()))?;
-    write_file(
-        path,
-        checkers::viz::page(&path.display().to_string(), &checked),
-    )
+/// Writes the self-contained HTML page of `report` (a traced run) to `path`: its
+/// messages, faults and history on one time axis ([`crate::picture`]), with `replay`.
+pub fn write_page(path: &Path, report: &RunReport, replay: &str) -> Result<(), ArtifactError> {
+    write_file(path, crate::picture::page(report, replay)?)
 }

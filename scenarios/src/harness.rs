@@ -148,14 +148,16 @@ impl<C: Catalog + Clone + 'static> Harness<C> {
     }
 
     /// Writes `report`'s artifacts (a run of `base` with the report's seed) under the
-    /// harness's folder; returns their folder. See [`crate::artifacts::write`].
+    /// harness's folder, with `replay` ([`Harness::replay`] of that run) on its page;
+    /// returns their folder. See [`crate::artifacts::write`].
     pub fn write_artifacts(
         &self,
         base: &RunConfig,
         report: &RunReport,
+        replay: &str,
     ) -> Result<PathBuf, ArtifactError> {
         let run = |config: &RunConfig| self.run(config);
-        crate::artifacts::write(&self.out, base, report, &run)
+        crate::artifacts::write(&self.out, base, report, replay, &run)
     }
 
     /// The command that runs `config` again through this program (`files`: the

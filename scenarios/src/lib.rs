@@ -47,6 +47,8 @@
 //! - [`interval`]: the 95% intervals of its shares, with the run as the unit.
 //! - [`strategies`]: proptest strategies for whole scenarios.
 //! - [`artifacts`]: what a failing run leaves behind.
+//! - [`picture`]: a run as one HTML page: its messages, faults and history on one time
+//!   axis.
 //! - [`kernel_bench`]: the relay benchmark behind `consim bench kernel`.
 //! - [`exit`]: the exit codes every command ends with.
 //! - [`harness`]: all of the above for a catalog's models, from one value.
@@ -65,6 +67,7 @@ pub mod interval;
 pub mod judge;
 pub mod kernel_bench;
 pub mod matrix;
+pub mod picture;
 pub mod report;
 pub mod run;
 pub mod script;

@@ -14,7 +14,8 @@
 //! [`check_page`] runs each such command through a [`Harness`]'s command line (in
 //! this process, with [`crate::cli::run`]) and compares; [`check_section`] compares
 //! one section with text made some other way (a table assembled from several runs). Run artifacts go to the
-//! harness's folder, shown as `consim-out`; a sweep summary's speed figures (seeds/s
+//! harness's folder, shown as `consim-out` (and a command's argument under
+//! `consim-out/`, such as a shrunk run's plan, is read from there); a sweep summary's speed figures (seeds/s
 //! and the rest after the operation counts) vary from machine to machine and are
 //! shown as `…`. With `CONSIM_BLESS` set in the environment, the page is rewritten
 //! with what the commands print instead.
@@ -128,13 +129,22 @@ fn printed<C: Catalog + Clone + 'static>(
     program: &str,
     args: &str,
 ) -> String {
+    let dir = harness.out_dir().to_str().filter(|dir| !dir.is_empty());
+    // A file under `consim-out/` that a command reads (a plan, a script) is in the
+    // harness's folder.
+    let argv: Vec<String> = std::iter::once(program)
+        .chain(args.split_whitespace())
+        .map(|arg| match (dir, arg.strip_prefix("consim-out/")) {
+            (Some(dir), Some(rest)) => format!("{dir}/{rest}"),
+            _ => arg.to_owned(),
+        })
+        .collect();
     let mut out = Vec::new();
-    let argv = std::iter::once(program).chain(args.split_whitespace());
-    crate::cli::run(harness, argv.map(Into::into), &mut out);
+    crate::cli::run(harness, argv.into_iter().map(Into::into), &mut out);
     let text = String::from_utf8_lossy(&out);
-    let text = match harness.out_dir().to_str() {
-        Some(dir) if !dir.is_empty() => text.replace(dir, "consim-out"),
-        _ => text.into_owned(),
+    let text = match dir {
+        Some(dir) => text.replace(dir, "consim-out"),
+        None => text.into_owned(),
     };
     text.lines()
         .map(|line| match line.split_once(" unfinished; ") {

@@ -233,6 +233,75 @@ fn a_missing_plan_file_exits_2() {
     assert!(stderr(&out).contains("/nonexistent/plan.json"));
 }
 
+/// A script the run cannot perform is refused with its file and line, or the
+/// operation and what is wrong with it: exit 2, no panic.
+#[test]
+fn a_bad_script_file_exits_2_naming_the_line() {
+    let run = |script: &std::path::Path| {
+        consim(&[
+            "run",
+            "--model",
+            "raft",
+            "--seed",
+            "1",
+            "--clients",
+            "2",
+            "--script",
+            script.to_str().unwrap(),
+        ])
+    };
+    let unreadable = temp_file(
+        "bad-line.jsonl",
+        "{\"client\":0,\"request\":{\"read\":{\"key\":0}}}\n{\"client\":0,\"request\":{\"fly\":1}}\n",
+    );
+    let out = run(&unreadable);
+    assert_eq!(out.status.code(), Some(2));
+    let expected = format!("{}:2: expected an operation", unreadable.display());
+    assert!(stderr(&out).contains(&expected), "{}", stderr(&out));
+    let third_client = temp_file(
+        "bad-client.jsonl",
+        "{\"client\":2,\"request\":{\"read\":{\"key\":0}}}\n",
+    );
+    let out = run(&third_client);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("the run has 2 clients"),
+        "{}",
+        stderr(&out)
+    );
+    let twice = temp_file(
+        "bad-values.jsonl",
+        "{\"client\":0,\"request\":{\"append\":{\"key\":0,\"value\":3}}}\n{\"client\":1,\"request\":{\"append\":{\"key\":1,\"value\":3}}}\n",
+    );
+    let out = run(&twice);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("value 3 is written twice"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(!stderr(&out).contains("panicked"), "{}", stderr(&out));
+    // A good one runs exactly the operations it lists (and the final reads).
+    let good = temp_file(
+        "good.jsonl",
+        "{\"client\":1,\"request\":{\"append\":{\"key\":0,\"value\":7}},\"arrival\":5000000}\n",
+    );
+    let out = consim(&[
+        "run",
+        "--model",
+        "raft",
+        "--seed",
+        "1",
+        "--clients",
+        "2",
+        "--script",
+        good.to_str().unwrap(),
+        "--json",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(json_line(&out)["ops"]["ok"], 1);
+}
+
 #[test]
 fn usage_errors_exit_2_and_list_what_is_valid() {
     let out = consim(&["run", "--model", "nope", "--seed", "1"]);
@@ -348,6 +417,10 @@ fn book_includes_resolve() {
     let mut includes = 0;
     for chapter in chapters {
         let path = chapter.unwrap().path();
+        // Chapters are the Markdown files; `images/` holds what they show.
+        if path.extension().is_none_or(|e| e != "md") {
+            continue;
+        }
         let text = std::fs::read_to_string(&path).unwrap();
         for piece in text.split("{{#include ").skip(1) {
             let target = piece.split("}}").next().unwrap();
@@ -434,6 +507,35 @@ fn check_a_register_violation_names_what_real_time_alone_shows() {
         1,
         "{html}"
     );
+}
+
+#[test]
+fn run_viz_writes_the_page_of_the_run_zoomed_to_the_witnesses() {
+    let page = temp_file("run1830.html", "");
+    let out = consim(&[
+        "run",
+        "--model",
+        "raft-stale-read",
+        "--scenario",
+        "isolate-leader",
+        "--seed",
+        "1830",
+        "--viz",
+        page.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let html = std::fs::read_to_string(&page).unwrap();
+    // The messages, the deposed leader's partition, and the stale read.
+    assert!(html.contains("<line class=\"msg\""));
+    assert!(html.contains("data-drop=\"cut\""));
+    assert!(html.contains("data-fault=\"partition\" data-node=\"2\""));
+    assert!(html.contains("id=\"zoom-window\" checked"));
+    assert!(html.contains("class=\"op impossible witness\""));
+    let replay = stdout(&out)
+        .lines()
+        .find_map(|l| l.strip_prefix("replay: ").map(str::to_owned))
+        .expect("a replay line");
+    assert!(html.contains(&format!("<code>{replay}</code>")), "{replay}");
 }
 
 #[test]
@@ -855,22 +957,27 @@ fn a_failing_sweep_writes_artifacts_and_a_replay_command_that_fails_again() {
         .lines()
         .find_map(|l| l.trim().strip_prefix("replay: cargo run --release -- "))
         .expect("a replay command");
-    let seed = text
-        .lines()
-        .find_map(|l| l.split(" seed=").nth(1))
-        .and_then(|s| s.split_whitespace().next())
-        .unwrap();
+    let seed = text.lines().find_map(|l| l.split(" seed=").nth(1));
+    let seed = seed.and_then(|s| s.split_whitespace().next()).unwrap();
     let artifacts = dir.join(format!("single-copy-flaky-network-{seed}"));
     for file in [
         "history.jsonl",
         "plan.json",
+        "script.jsonl",
         "trace.txt",
         "viz.html",
+        "run.html",
         "report.txt",
     ] {
         let path = artifacts.join(file);
         assert!(path.is_file(), "missing {}", path.display());
     }
+    // The run's page carries the command that replays it.
+    let page = std::fs::read_to_string(artifacts.join("run.html")).unwrap();
+    assert!(
+        page.contains(&format!("<code>cargo run --release -- {replay}</code>")),
+        "{replay}"
+    );
     // The replay command reproduces the failure, and the saved history is the run's.
     let args: Vec<&str> = replay.split_whitespace().collect();
     let history = dir.join("replayed.jsonl");
@@ -894,10 +1001,21 @@ fn a_failing_sweep_writes_artifacts_and_a_replay_command_that_fails_again() {
     assert_eq!(planned.status.code(), Some(1), "{}", stderr(&planned));
     let replayed = json_line(&consim(&[args.as_slice(), &["--json"]].concat()));
     assert_eq!(json_line(&planned)["trace_hash"], replayed["trace_hash"]);
+    let script = artifacts.join("script.jsonl");
+    same_run_from_the_script(with_plan, &script, &replayed["trace_hash"]);
     // And consim check agrees with the run's verdict on the saved history.
     let check = consim(&["check", artifacts.join("history.jsonl").to_str().unwrap()]);
     assert_eq!(check.status.code(), Some(1), "{}", stdout(&check));
     std::fs::remove_dir_all(&dir).ok();
+}
+
+/// The run `args` (a replay from a plan) with `script`'s operations is the same run:
+/// its trace hash is `hash`, and it fails.
+fn same_run_from_the_script<'a>(mut args: Vec<&'a str>, script: &'a std::path::Path, hash: &Value) {
+    args.extend_from_slice(&["--script", script.to_str().unwrap()]);
+    let scripted = consim(&args);
+    assert_eq!(scripted.status.code(), Some(1), "{}", stderr(&scripted));
+    assert_eq!(&json_line(&scripted)["trace_hash"], hash);
 }
 
 #[test]
@@ -1295,6 +1413,23 @@ fn matrix_refuses_bad_model_specs_before_the_table() {
         assert!(!stdout(&out).contains("| model |"), "{spec}: a table began");
         assert!(!stderr(&out).contains("panicked"), "{}", stderr(&out));
     }
+}
+
+/// The book's *Debugging a failure* chapter shows what its commands print: a sweep,
+/// the shrink of its failure, the shrunk run's page, and the fix on the same run.
+#[test]
+fn the_books_debugging_chapter_shows_what_consim_prints() {
+    let dir = std::env::temp_dir().join(format!("consim-debugging-{}", std::process::id()));
+    let harness = consim::harness::Harness::new(models::Builtin)
+        .command("cargo run --release --")
+        .out(&dir);
+    let page = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../book/src/debugging.md");
+    let shown = consim::shown::check_page(&harness, &page, "consim");
+    assert_eq!(shown.unwrap_or_else(|e| panic!("{e}")), 4);
+    // The page the chapter pictures was written.
+    let html = std::fs::read_to_string(dir.join("stale-read.html")).unwrap();
+    assert!(html.contains("data-fault=\"partition\" data-node=\"4\""));
+    std::fs::remove_dir_all(&dir).ok();
 }
 
 #[test]

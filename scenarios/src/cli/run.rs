@@ -30,7 +30,8 @@ pub struct RunArgs {
     /// Write the fault plan applied to this file (JSON; replay it with --plan).
     #[arg(long, value_name = "FILE")]
     pub save_plan: Option<PathBuf>,
-    /// Write a self-contained HTML picture of the history's linearizability check.
+    /// Write a self-contained HTML page of the run: its messages, faults and history on
+    /// one time axis, zoomed to the operations that show a violation (traces the run).
     #[arg(long, value_name = "FILE")]
     pub viz: Option<PathBuf>,
     /// Run the seed twice and compare the traces event by event.
@@ -45,7 +46,8 @@ pub fn command<C: Catalog + Clone + 'static>(
     out: &mut dyn Write,
 ) -> anyhow::Result<Exit> {
     let mut config = args.scenario.config(harness, args.seed)?;
-    config.trace = args.trace;
+    // The page is drawn from the trace; tracing does not change the run.
+    config.trace = args.trace || args.viz.is_some();
     let report = if args.check_determinism {
         checked_twice(harness, &config)?
     } else {
@@ -60,12 +62,12 @@ pub fn command<C: Catalog + Clone + 'static>(
             }
         }
     }
-    write_files(&args, &report)?;
+    let replay = harness.replay(&config, args.scenario.files())?;
+    write_files(&args, &report, &replay)?;
     if json {
         writeln!(out, "{}", report.to_json())?;
     } else {
         report.write_text(out, true)?;
-        let replay = harness.replay(&config, args.scenario.files())?;
         writeln!(out, "replay: {replay}")?;
     }
     Ok(Exit::of(
@@ -100,8 +102,8 @@ fn checked_twice<C: Catalog + Clone + 'static>(
     Ok(report)
 }
 
-/// The history, plan and picture the flags ask for.
-fn write_files(args: &RunArgs, report: &RunReport) -> anyhow::Result<()> {
+/// The history, plan and page the flags ask for (`replay` goes on the page).
+fn write_files(args: &RunArgs, report: &RunReport, replay: &str) -> anyhow::Result<()> {
     if let Some(path) = &args.history {
         std::fs::write(path, report.history.to_jsonl())
             .with_context(|| format!("{}: cannot write the history", path.display()))?;
@@ -111,7 +113,7 @@ fn write_files(args: &RunArgs, report: &RunReport) -> anyhow::Result<()> {
             .with_context(|| format!("{}: cannot write the plan", path.display()))?;
     }
     if let Some(path) = &args.viz {
-        crate::artifacts::write_viz(path, report)?;
+        crate::artifacts::write_page(path, report, replay)?;
     }
     Ok(())
 }

@@ -158,6 +158,10 @@ fn write_text(
 /// Each client's operations, one line per client.
 fn write_script(out: &mut dyn Write, script: &Script) -> anyhow::Result<()> {
     for (client, ops) in script.clients().iter().enumerate() {
+        if ops.is_empty() {
+            writeln!(out, "  client {client}: only the final reads")?;
+            continue;
+        }
         let ops: Vec<String> = ops.iter().map(describe).collect();
         writeln!(out, "  client {client}: {}", ops.join(", "))?;
     }

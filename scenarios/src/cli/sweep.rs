@@ -117,10 +117,10 @@ fn show<C: Catalog + Clone + 'static>(
         report.write_text(out, false)?;
     }
     if report.failed() {
-        let dir = harness.write_artifacts(base, report)?;
         let mut config = base.clone();
         config.seed = report.seed;
         let replay = harness.replay(&config, args.scenario.files())?;
+        let dir = harness.write_artifacts(base, report, &replay)?;
         if !json {
             writeln!(out, "  artifacts: {}\n  replay: {replay}", dir.display())?;
         }
