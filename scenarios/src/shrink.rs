@@ -8,8 +8,9 @@
 //! of a round:
 //!
 //! 1. **faults**: delta debugging (Zeller and Hildebrandt, "Simplifying and Isolating
-//!    Failure-Inducing Input", TSE 2002) over the faults, in large chunks and then
-//!    smaller ones down to single faults. The heals at the end of the window stay, so
+//!    Failure-Inducing Input", TSE 2002) over the fault spells (a cut with its heal, a
+//!    crash with its restart), in large chunks and then smaller ones down to single
+//!    spells; then over the plan's single entries. The heals at the end of the window stay, so
 //!    that the run still ends healed and quiet — only those that undo a fault still in
 //!    the plan (healing a cut that is gone restores nothing).
 //! 2. **clients**: each client in turn goes, with its operations and the faults that
@@ -25,8 +26,11 @@
 //! 7. **time**: think times go to zero, and the whole plan (with the operations' arrival
 //!    times) moves as early as it can: quiet time is squeezed out.
 //!
-//! The rounds repeat until one changes nothing (a fixpoint) or the budget of runs is
-//! spent: fewer operations often let more faults go, and fewer faults fewer clients.
+//! Rounds of phases 1–5 repeat until one changes nothing (a fixpoint): fewer
+//! operations often let more faults go, and fewer faults fewer clients. Then a round of
+//! phases 6 and 7, which only move things in time (moving a fault that a later round
+//! removes would waste runs), and if it moved anything, rounds of 1–5 again; until a
+//! round of 6 and 7 changes nothing too, or the budget of runs is spent.
 //! [`Shrunk::rounds`] says what each phase of each round left.
 
 use sim_core::{Duration, Fault, FaultPlan, NodeId, Partition, Time, TimedFault};
@@ -227,40 +231,57 @@ struct Shrinker<'a> {
     rounds: Vec<Step>,
 }
 
-impl Shrinker<'_> {
+impl<'a> Shrinker<'a> {
     fn spent(&self) -> bool {
         self.runs >= self.budget
     }
 
-    /// Rounds of every phase until a round keeps nothing or the budget is spent.
+    /// Rounds until one keeps nothing or the budget is spent: rounds of the phases
+    /// that make the run smaller until they reach a fixpoint, then a round of those
+    /// that only move faults and operations in time (which might let more go), and
+    /// so on. Moving faults that a later round removes would waste the budget.
     fn until_fixpoint(&mut self) -> Result<(), RunError> {
-        for round in 1.. {
-            let before = self.kept;
-            let phases: [(&'static str, Phase<'_>); 7] = [
-                ("faults", Self::faults),
-                ("clients", Self::clients),
-                ("replicas", Self::replicas),
-                ("keys", Self::keys),
-                ("ops", Self::ops),
-                ("spells", Self::spells),
-                ("time", Self::time),
-            ];
-            for (phase, shrink) in phases {
-                let kept = self.kept;
-                shrink(self)?;
-                self.rounds.push(Step {
-                    round,
-                    phase,
-                    size: self.size(),
-                    kept: self.kept - kept,
-                    runs: self.runs,
-                });
+        let smaller: [(&'static str, Phase<'a>); 5] = [
+            ("faults", Self::faults),
+            ("clients", Self::clients),
+            ("replicas", Self::replicas),
+            ("keys", Self::keys),
+            ("ops", Self::ops),
+        ];
+        let earlier: [(&'static str, Phase<'a>); 2] =
+            [("spells", Self::spells), ("time", Self::time)];
+        let mut round = 0;
+        loop {
+            while !self.spent() {
+                round += 1;
+                if self.round(round, &smaller)? == 0 {
+                    break;
+                }
             }
-            if self.kept == before || self.spent() {
+            round += 1;
+            if self.spent() || self.round(round, &earlier)? == 0 {
                 break;
             }
         }
         Ok(())
+    }
+
+    /// Runs `phases` once each as round `round`, recording each one's effect; returns
+    /// how many candidates they kept.
+    fn round(&mut self, round: u32, phases: &[(&'static str, Phase<'a>)]) -> Result<u64, RunError> {
+        let before = self.kept;
+        for &(phase, shrink) in phases {
+            let kept = self.kept;
+            shrink(self)?;
+            self.rounds.push(Step {
+                round,
+                phase,
+                size: self.size(),
+                kept: self.kept - kept,
+                runs: self.runs,
+            });
+        }
+        Ok(self.kept - before)
     }
 
     fn plan(&self) -> &[TimedFault] {
@@ -311,7 +332,14 @@ impl Shrinker<'_> {
         let healed_at = self.plan().iter().map(|f| f.at).max().unwrap_or(Time::ZERO);
         let (units, tail): (Vec<TimedFault>, Vec<TimedFault>) =
             self.plan().iter().cloned().partition(|f| f.at < healed_at);
-        let units = self.ddmin(units, &|shrinker, units| {
+        // Whole spells first (a crash with its restart: removing the crash alone
+        // would leave a reboot), then single entries.
+        let spells = self.ddmin(spells_of(&units), &|shrinker, spells| {
+            let mut faults: Vec<TimedFault> = spells.concat();
+            faults.extend(tail.iter().cloned());
+            shrinker.with_plan(faults)
+        })?;
+        let units = self.ddmin(spells.concat(), &|shrinker, units| {
             let mut faults = units.to_vec();
             faults.extend(tail.iter().cloned());
             shrinker.with_plan(faults)
@@ -583,6 +611,26 @@ impl Shrinker<'_> {
     }
 }
 
+/// `faults` as spells: each fault that starts one with the entry that ends it (see
+/// [`undoing`]), and every other entry alone; in the order of their first entries.
+fn spells_of(faults: &[TimedFault]) -> Vec<Vec<TimedFault>> {
+    let mut used = vec![false; faults.len()];
+    let mut spells = Vec::new();
+    for start in 0..faults.len() {
+        if used[start] {
+            continue;
+        }
+        used[start] = true;
+        let mut spell = vec![faults[start].clone()];
+        if let Some(end) = undoing(faults, start).filter(|&end| !used[end]) {
+            used[end] = true;
+            spell.push(faults[end].clone());
+        }
+        spells.push(spell);
+    }
+    spells
+}
+
 /// The smallest move of a fault in time the shrinker tries.
 const MIN_MOVE: Duration = Duration::from_millis(1);
 
@@ -729,6 +777,43 @@ mod tests {
         assert_eq!(needed_tail(&[], &tail), vec![]);
         // Without heal-all, the cut's own heal is needed.
         assert_eq!(needed_tail(&faults, &tail[1..3]), vec![tail[1].clone()]);
+    }
+
+    #[test]
+    fn a_spell_is_its_start_with_the_entry_that_ends_it() {
+        let at = |ms| Time::ZERO + Duration::from_millis(ms);
+        let timed = |ms, fault| TimedFault { at: at(ms), fault };
+        let cut = Partition::halves(&[NodeId(0)], &[NodeId(1)]);
+        let faults = [
+            timed(1, Fault::Crash { node: NodeId(2) }),
+            timed(2, Fault::Partition(cut.clone())),
+            timed(
+                3,
+                Fault::ClockJump {
+                    node: NodeId(1),
+                    delta_ns: 5,
+                },
+            ),
+            timed(4, Fault::Restart { node: NodeId(2) }),
+            timed(5, Fault::Restart { node: NodeId(2) }),
+            timed(6, Fault::Heal(cut)),
+        ];
+        let spells = spells_of(&faults);
+        let starts: Vec<Vec<Time>> = spells
+            .iter()
+            .map(|s| s.iter().map(|f| f.at).collect())
+            .collect();
+        // The crash ends at the first restart; the second restart (a reboot) and the
+        // jump stand alone.
+        assert_eq!(
+            starts,
+            vec![
+                vec![at(1), at(4)],
+                vec![at(2), at(6)],
+                vec![at(3)],
+                vec![at(5)]
+            ]
+        );
     }
 
     #[test]

@@ -1527,6 +1527,75 @@ fn how_it_fails(name: &str, failing: &Value, broken: &[&str]) -> String {
     format!("invariant broken: {property}")
 }
 
+/// Every zoo variant's first failure under its own nemesis shrinks to a run a person
+/// can read (at most 10 fault events and 20 operations, 12 at the median), and that
+/// run fails the same way. Pinned, so that a change to shrinking or to the runs that
+/// moves them is deliberate.
+#[test]
+fn every_zoo_variant_shrinks_to_a_small_run_that_fails_the_same_way() {
+    use consim::config::RunConfig;
+    use consim::sweep::{Until, sweep};
+    let pinned: &[(&str, u64, usize, usize)] = &[
+        ("retry-without-idempotency", 0, 2, 4),
+        ("raft-commit-old-term", 4, 8, 14),
+        ("raft-stale-read", 8, 3, 3),
+        ("raft-lease-drift", 104, 3, 3),
+        ("raft-ack-before-sync", 2, 2, 1),
+        ("abd-no-write-back", 18, 5, 2),
+        ("quorum-overlap", 0, 0, 4),
+        ("session-token-ignored", 0, 0, 3),
+    ];
+    let mut measured = Vec::new();
+    for info in models::catalog().iter().filter(|m| m.variant_of.is_some()) {
+        let mut config = RunConfig::new(info.name, 0);
+        config.nemesis = consim::nemesis::Nemesis::from_name(info.default_scenario).unwrap();
+        let seeds: Vec<u64> = (0..1000).collect();
+        let totals = sweep(&config, &seeds, 2, Until::FirstFailure, |_| {}).unwrap();
+        config.seed = totals.first_failure.expect("the variant fails");
+        let shrunk = consim::shrink::shrink(&config, 2_000).unwrap().unwrap();
+        assert!(shrunk.runs < 2_000, "{}: the budget ran out", info.name);
+        let (faults, ops) = (shrunk.size.faults, shrunk.size.ops);
+        assert!(
+            faults <= 10 && ops <= 20,
+            "{}: {:?}",
+            info.name,
+            shrunk.size
+        );
+        // The shrunk configuration (what the printed replay runs) fails as the
+        // original did: the same guarantee, or the same invariant.
+        let again = failure_of(&consim::run::run(&shrunk.config).unwrap());
+        let original = failure_of(&consim::run::run(&config).unwrap());
+        match (&original, &again) {
+            (Err(a), Err(b)) => assert_eq!(a, b, "{}", info.name),
+            (Ok(a), Ok(b)) => assert!(a.iter().any(|g| b.contains(g)), "{}", info.name),
+            _ => panic!("{}: {original:?} then {again:?}", info.name),
+        }
+        measured.push((info.name, config.seed, faults, ops));
+    }
+    assert_eq!(measured, pinned);
+    let mut ops: Vec<usize> = measured.iter().map(|m| m.3).collect();
+    ops.sort_unstable();
+    assert!(ops[ops.len() / 2] <= 12, "{ops:?}");
+}
+
+/// How a run failed, as the shrinker tells failures apart: the invariant broken (its
+/// name), or else the guarantees violated that were promised or broken on purpose.
+fn failure_of(report: &consim::report::RunReport) -> Result<Vec<models::Guarantee>, String> {
+    if let Some(broken) = report.broken_invariant.as_deref() {
+        return Err(broken
+            .split_once(':')
+            .map_or(broken, |(name, _)| name)
+            .to_owned());
+    }
+    Ok(report
+        .verdicts
+        .iter()
+        .filter(|v| v.role != consim::report::Role::Measured)
+        .filter(|v| matches!(v.judgement, consim::report::Judgement::Violation { .. }))
+        .map(|v| v.guarantee)
+        .collect())
+}
+
 /// Shrinking runs its phases to a fixpoint: shrinking its result again finds nothing
 /// more to remove, and the result fails the guarantee the original run failed.
 #[test]
