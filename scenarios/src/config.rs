@@ -152,20 +152,12 @@ pub struct ReplayFiles<'a> {
     pub script: Option<&'a std::path::Path>,
 }
 
-impl<'a> ReplayFiles<'a> {
+impl ReplayFiles<'_> {
     /// No files: the seed draws the faults and the operations.
     pub const NONE: ReplayFiles<'static> = ReplayFiles {
         plan: None,
         script: None,
     };
-
-    /// Only a plan file.
-    pub fn plan(plan: &'a std::path::Path) -> ReplayFiles<'a> {
-        ReplayFiles {
-            plan: Some(plan),
-            script: None,
-        }
-    }
 }
 
 impl RunConfig {

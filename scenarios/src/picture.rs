@@ -999,20 +999,21 @@ impl Open {
                 }
             }
             Fault::Crash { node } => {
+                // A crash ends a pause, as the kernel has it.
+                self.close_pause(*node, at, out);
                 self.crashed.entry(*node).or_insert(at);
             }
-            Fault::Restart { node } => match self.crashed.remove(node) {
-                Some(from) => out.push(node_shade(*node, (from, at), "crash", "down")),
-                None => out.push(node_shade(*node, (at, at), "crash", "rebooted")),
-            },
+            Fault::Restart { node } => {
+                self.close_pause(*node, at, out);
+                match self.crashed.remove(node) {
+                    Some(from) => out.push(node_shade(*node, (from, at), "crash", "down")),
+                    None => out.push(node_shade(*node, (at, at), "crash", "rebooted")),
+                }
+            }
             Fault::Pause { node } => {
                 self.paused.entry(*node).or_insert(at);
             }
-            Fault::Resume { node } => {
-                if let Some(from) = self.paused.remove(node) {
-                    out.push(node_shade(*node, (from, at), "pause", "paused"));
-                }
-            }
+            Fault::Resume { node } => self.close_pause(*node, at, out),
             Fault::ClockJump { node, delta_ns } => {
                 let what = format!("clock jumped {}", signed_duration(*delta_ns));
                 out.push(node_shade(*node, (at, at), "clock", &what));
@@ -1024,6 +1025,11 @@ impl Open {
                 }
             }
             Fault::AllLinks(config) => {
+                // Setting every link replaces each link's own setting too.
+                let links: Vec<(NodeId, NodeId)> = self.links.keys().copied().collect();
+                for link in links {
+                    self.close_link(link, at, out);
+                }
                 self.close_all_links(at, nodes, out);
                 if *config != LinkConfig::default() {
                     self.all_links = Some((at, *config));
@@ -1037,6 +1043,12 @@ impl Open {
                 self.close_link((*source, *target), at, out);
                 self.links.insert((*source, *target), (at, *config));
             }
+        }
+    }
+
+    fn close_pause(&mut self, node: NodeId, at: u64, out: &mut Vec<Shade>) {
+        if let Some(from) = self.paused.remove(&node) {
+            out.push(node_shade(node, (from, at), "pause", "paused"));
         }
     }
 
@@ -1079,8 +1091,9 @@ impl Open {
         for (node, from) in std::mem::take(&mut self.crashed) {
             out.push(node_shade(node, (from, end), "crash", "down"));
         }
-        for (node, from) in std::mem::take(&mut self.paused) {
-            out.push(node_shade(node, (from, end), "pause", "paused"));
+        let paused: Vec<NodeId> = self.paused.keys().copied().collect();
+        for node in paused {
+            self.close_pause(node, end, out);
         }
         let drifting: Vec<NodeId> = self.drift.keys().copied().collect();
         for node in drifting {
@@ -1592,6 +1605,41 @@ mod tests {
         assert_eq!(groups(&Partition::none()), Vec::<Vec<u32>>::new());
         let one_way = Partition::one_way(&all[..1], &all[1..]);
         assert_eq!(describe_cut(&one_way), "one way: n0 → n1 n2 n3 n4 dropped");
+    }
+
+    /// As in the kernel: a crash (or a reboot) ends a pause, and setting every link
+    /// replaces each link's own setting.
+    #[test]
+    fn a_crash_ends_a_pause_and_all_links_end_one_links_setting() {
+        let slow = LinkConfig {
+            loss: sim_core::Probability::new(0.5).unwrap(),
+            ..LinkConfig::default()
+        };
+        let mut plan = FaultPlan::default();
+        plan.push(nanos(10), Fault::Pause { node: NodeId(1) });
+        plan.push(nanos(20), Fault::Crash { node: NodeId(1) });
+        plan.push(nanos(30), Fault::Restart { node: NodeId(1) });
+        plan.push(
+            nanos(40),
+            Fault::Link {
+                source: NodeId(0),
+                target: NodeId(2),
+                config: slow,
+            },
+        );
+        plan.push(nanos(50), Fault::AllLinks(LinkConfig::default()));
+        let got: Vec<(usize, u64, u64, &str)> = shades(&plan, 3, 100_000_000)
+            .iter()
+            .map(|s| (s.node, s.from / 1_000_000, s.to / 1_000_000, s.kind))
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                (1, 10, 20, "pause"),
+                (1, 20, 30, "crash"),
+                (0, 40, 50, "links"),
+            ]
+        );
     }
 
     #[test]

@@ -322,9 +322,11 @@ pub enum RunError {
     #[error(transparent)]
     Workload(#[from] WorkloadError),
     /// A failing run, replayed from the faults and operations it recorded, did not
-    /// fail the same way: the model is not deterministic.
+    /// fail the same way: the model is not deterministic, or a fault decided as the
+    /// run went (an isolated leader) struck at an instant some other event shares,
+    /// which the replayed plan orders differently.
     #[error(
-        "seed {seed} failed, but not when replayed from its own fault plan and script (trace hash {first:016x}, replayed {replayed:016x}): the model is not deterministic; `run --check-determinism` finds where"
+        "seed {seed} failed, but not when replayed from its own fault plan and script (trace hash {first:016x}, replayed {replayed:016x}): either the model is not deterministic (`run --check-determinism` finds where) or a fault decided as the run went struck at the same instant as another event, which a replayed plan orders differently; nothing was shrunk"
     )]
     Irreproducible {
         /// The seed.

@@ -219,6 +219,7 @@ pub fn run_with<M: Model>(
         mix: info.workload,
         ..WorkloadConfig::default()
     });
+    workload_config.validate()?;
     let n = model.replicas().len();
     let schedule = schedule_for(config, n);
     let window_end = schedule.healed_at;

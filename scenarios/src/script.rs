@@ -275,7 +275,7 @@ impl Script {
         let mut written = BTreeSet::new();
         for (client, ops) in self.clients.iter().enumerate() {
             for (index, op) in ops.iter().enumerate() {
-                check_op(&op.request, fit, &mut written).map_err(|message| ScriptError::Op {
+                check_op(op, fit, &mut written).map_err(|message| ScriptError::Op {
                     client,
                     index,
                     message,
@@ -286,15 +286,26 @@ impl Script {
     }
 }
 
-/// Whether a run that fits `fit` can perform `request`, given the values `written`
-/// before it (to which it adds its own).
-fn check_op(request: &Request, fit: Fit, written: &mut BTreeSet<u64>) -> Result<(), String> {
+/// Whether a run that fits `fit` can perform `op`, given the values `written` before
+/// it (to which it adds its own).
+fn check_op(op: &Scripted, fit: Fit, written: &mut BTreeSet<u64>) -> Result<(), String> {
+    let limit = crate::config::SIMULATED_TIME_LIMIT;
+    let (start, late) = match op.start {
+        Start::Think(d) => (format!("a think time of {d}"), d > limit),
+        Start::Arrival(t) => (format!("an arrival at {t}"), t > Time::ZERO + limit),
+    };
+    if late {
+        return Err(format!(
+            "{start}, but a run stops after {limit} of simulated time"
+        ));
+    }
+    let request = &op.request;
     let key = request.key();
     if key >= fit.keys {
-        return Err(format!(
-            "key {key}, but the workload's keys are 0 to {}",
-            fit.keys - 1
-        ));
+        return Err(match fit.keys {
+            0 => "the workload has no keys".to_owned(),
+            keys => format!("key {key}, but the workload's keys are 0 to {}", keys - 1),
+        });
     }
     let allowed = match request {
         Request::Read { .. } => true,
@@ -438,6 +449,31 @@ mod tests {
                 .unwrap_err()
                 .contains("a kv workload has no")
         );
+        // A start past the run's time limit would overflow simulated time.
+        let mut late = Script::new(1);
+        let read = Request::Read { key: 0 };
+        for start in [
+            Start::Think(Duration::from_nanos(u64::MAX)),
+            Start::Arrival(Time::from_nanos(u64::MAX)),
+        ] {
+            late.clients_mut()[0] = vec![Scripted {
+                request: read,
+                start,
+            }];
+            let error = late.validate(fit()).unwrap_err().to_string();
+            assert!(error.contains("a run stops after"), "{error}");
+        }
+        let no_keys = Fit { keys: 0, ..fit() };
+        let mut s = Script::new(1);
+        s.push(
+            0,
+            Scripted {
+                request: read,
+                start: think,
+            },
+        );
+        let error = s.validate(no_keys).unwrap_err().to_string();
+        assert!(error.contains("the workload has no keys"), "{error}");
         let mut twice = Script::new(2);
         for client in 0..2 {
             twice.push(

@@ -23,8 +23,9 @@
 //!    any operation can go, not only a suffix.
 //! 6. **spells**: each fault spell (a cut until its heal, a crash until its restart, a
 //!    pause, a drift, a link change) starts as late and ends as early as it can.
-//! 7. **time**: think times go to zero, and the whole plan (with the operations' arrival
-//!    times) moves as early as it can: quiet time is squeezed out.
+//! 7. **time**: the quiet gaps between the moments something is due (a fault, an
+//!    operation's arrival) close up as far as they can: everything after a gap moves
+//!    earlier.
 //!
 //! Rounds of phases 1–5 repeat until one changes nothing (a fixpoint): fewer
 //! operations often let more faults go, and fewer faults fewer clients. Then a round of
@@ -435,14 +436,13 @@ impl<'a> Shrinker<'a> {
     /// one, every operation on one key.
     fn keys(&mut self) -> Result<(), RunError> {
         let used: Vec<u64> = self.script().keys().into_iter().collect();
-        let current = self.base.workload.map_or(0, |w| w.keys);
         let compact = |key: u64| used.binary_search(&key).expect("a used key") as u64;
         for (keys, map) in [
             (used.len() as u64, &compact as &dyn Fn(u64) -> u64),
             (1, &|_| 0),
         ] {
             let keys = keys.max(1);
-            if keys >= self.base.workload.map_or(current, |w| w.keys) || self.spent() {
+            if keys >= self.base.workload.map_or(0, |w| w.keys) || self.spent() {
                 continue;
             }
             let mut script = self.script().clone();
@@ -529,25 +529,9 @@ impl<'a> Shrinker<'a> {
         Ok(())
     }
 
-    /// Think times go to zero, then the quiet gaps close up.
+    /// The quiet gaps close up. (The script a shrink starts from has every operation
+    /// as an arrival: the run recorded it so.)
     fn time(&mut self) -> Result<(), RunError> {
-        let thinking = self
-            .script()
-            .clients()
-            .iter()
-            .flatten()
-            .any(|op| matches!(op.start, Start::Think(d) if d > Duration::ZERO));
-        if thinking && !self.spent() {
-            let mut script = self.script().clone();
-            for op in script.clients_mut().iter_mut().flatten() {
-                if let Start::Think(_) = op.start {
-                    op.start = Start::Think(Duration::ZERO);
-                }
-            }
-            let mut candidate = self.base.clone();
-            candidate.script = Some(script);
-            self.try_candidate(candidate)?;
-        }
         // Quiet gaps between the moments something is due (a fault, an arrival),
         // latest first: everything after a gap moves earlier by halving steps.
         let mut moments: Vec<Time> = self.plan().iter().map(|f| f.at).collect();

@@ -33,7 +33,8 @@ pub enum Purpose {
     /// The latency, loss and duplication of the messages `source` sends `target`:
     /// one stream per directed link, so that the traffic on one link does not change
     /// the fate of another's messages (a run without some client's operation keeps
-    /// every other link's delays).
+    /// every other link's delays; a run with fewer nodes renumbers the later ones,
+    /// and so changes their links' streams).
     Link {
         /// The sending end.
         source: crate::NodeId,
