@@ -328,20 +328,6 @@ impl Workload {
         }
     }
 
-    /// The final reads: one read of every key, with ids after every operation's.
-    pub fn final_reads(&mut self) -> Vec<Op> {
-        (0..self.config.keys)
-            .map(|key| {
-                let id = self.issued;
-                self.issued += 1;
-                Op {
-                    id,
-                    request: Request::Read { key },
-                }
-            })
-            .collect()
-    }
-
     fn fresh_value(&mut self) -> Value {
         let value = self.next_value;
         self.next_value += 1;

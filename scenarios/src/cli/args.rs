@@ -138,7 +138,8 @@ impl ScenarioArgs {
         if let Some(path) = &self.plan {
             config.plan = Some(FaultPlan::load(path)?);
         }
-        config.workload = Some(self.workload.config(&info));
+        let workload = self.workload.config(&info);
+        config.workload = Some(workload);
         config.clients = self.clients;
         config.params.settings = self.params.iter().cloned().collect();
         if let Some(n) = self.replicas {
@@ -154,7 +155,6 @@ impl ScenarioArgs {
         config.spell = self.spell_ms.map(Duration::from_millis);
         if let Some(path) = &self.script {
             let script = Script::load(path)?;
-            let workload = self.workload.config(&info);
             let fit = Fit {
                 clients: config.clients as usize,
                 keys: workload.keys,
