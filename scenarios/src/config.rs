@@ -123,6 +123,15 @@ impl RunConfig {
         }
     }
 
+    /// The workload the run performs: [`RunConfig::workload`], or else `mix` (the
+    /// model's own) with [`WorkloadConfig::default`]'s other settings.
+    pub fn workload_or(&self, mix: Mix) -> WorkloadConfig {
+        self.workload.unwrap_or(WorkloadConfig {
+            mix,
+            ..WorkloadConfig::default()
+        })
+    }
+
     /// The scenario's name: the nemesis, or `plan` for a replayed plan file.
     pub fn scenario(&self) -> &'static str {
         if self.plan.is_some() {

@@ -148,10 +148,7 @@ pub fn validate_in<C: Catalog>(catalog: &C, config: &RunConfig) -> Result<(), Ru
         }
     }
     let (replicas, mix) = catalog.visit(&config.model, &config.params, Count)?;
-    let workload = config.workload.unwrap_or(WorkloadConfig {
-        mix,
-        ..WorkloadConfig::default()
-    });
+    let workload = config.workload_or(mix);
     workload.validate()?;
     if let Some(script) = &config.script {
         script.validate(fit(config, workload))?;
@@ -215,10 +212,7 @@ pub fn run_with<M: Model>(
     model: &M,
     info: &ModelInfo,
 ) -> Result<RunReport, RunError> {
-    let workload_config = config.workload.unwrap_or(WorkloadConfig {
-        mix: info.workload,
-        ..WorkloadConfig::default()
-    });
+    let workload_config = config.workload_or(info.workload);
     workload_config.validate()?;
     let n = model.replicas().len();
     let schedule = schedule_for(config, n);

@@ -167,14 +167,10 @@ pub fn shrink_with(
     let mut base = config.clone();
     base.plan = Some(first.plan.clone());
     base.script = Some(first.script.clone());
-    base.workload = Some(
-        config.workload.unwrap_or(crate::workload::WorkloadConfig {
-            mix: first
-                .workload
-                .expect("a run reports the workload mix it ran"),
-            ..crate::workload::WorkloadConfig::default()
-        }),
-    );
+    let mix = first
+        .workload
+        .expect("a run reports the workload mix it ran");
+    base.workload = Some(config.workload_or(mix));
     let replayed = run(&base)?;
     if !failure(&replayed).is_some_and(|f| target.same(&f)) {
         return Err(RunError::Irreproducible {
@@ -415,19 +411,12 @@ impl<'a> Shrinker<'a> {
             let mut candidate = self.base.clone();
             candidate.params = candidate.params.with("replicas", last.index());
             candidate.plan = self.base.plan.as_ref().map(|p| without_node(p, last));
-            self.runs += 1;
-            let report = match (self.run)(&candidate) {
-                Ok(report) => report,
+            match self.try_candidate(candidate) {
+                Ok(true) => {}
                 // The model does not take that many replicas (or has no such setting).
-                Err(RunError::Model(_)) => break,
+                Ok(false) | Err(RunError::Model(_)) => break,
                 Err(other) => return Err(other),
-            };
-            if !failure(&report).is_some_and(|f| self.target.same(&f)) {
-                break;
             }
-            self.base = candidate;
-            self.best = report;
-            self.kept += 1;
         }
         Ok(())
     }

@@ -409,7 +409,7 @@ pub fn generate(nemesis: Nemesis, seed: u64, setup: &Setup) -> Schedule {
     let skewed_isolations = both(Nemesis::IsolateLeader, Nemesis::ClockSkew);
     // The isolations isolate-leader adds (not leader-churn's, whose point is that
     // they are brief).
-    let mut spells_of_isolate_leader = Vec::new();
+    let mut isolate_leader = 0..0;
     for &(part, intensity) in &parts {
         let first = schedule.dynamic.len();
         let mut plan = Plan {
@@ -423,34 +423,44 @@ pub fn generate(nemesis: Nemesis, seed: u64, setup: &Setup) -> Schedule {
         };
         plan.add(part, intensity);
         if part == Nemesis::IsolateLeader {
-            spells_of_isolate_leader.extend(first..schedule.dynamic.len());
+            isolate_leader = first..schedule.dynamic.len();
         }
     }
     if skewed_isolations {
-        // Swarm mixed leader isolation with clock skew: let the isolated leaders'
-        // clocks run slow too, so the two faults meet where they hurt most.
-        for &index in &spells_of_isolate_leader {
-            let Dynamic::IsolateLeader {
-                until,
-                with_client,
-                skew_ppm,
-                ..
-            } = &mut schedule.dynamic[index]
-            else {
-                unreachable!("isolate-leader adds isolations only");
-            };
-            *skew_ppm = Some(-(rng.between(100_000, 400_000) as i64));
-            // Long enough for the others to elect a new leader and write.
-            *until = (*until + Duration::from_millis(rng.between(500, 1_500))).min(end);
-            if with_client.is_none() && clients > 0 && rng.below(2) == 0 {
-                *with_client = Some(rng.below(clients as u64) as usize);
-            }
-        }
+        skew(
+            &mut schedule.dynamic[isolate_leader.clone()],
+            &mut rng,
+            clients,
+            end,
+        );
     }
     heal_everything(&mut schedule.plan, &nodes, end);
     schedule.plan.faults.sort_by_key(|f| f.at.as_nanos());
     schedule.dynamic.sort_by_key(|d| d.at().as_nanos());
     schedule
+}
+
+/// Swarm mixed leader isolation with clock skew: the `isolations`' leaders' clocks run
+/// slow too, and each isolation lasts long enough for the others to elect a new
+/// leader and write (ending by `end`), sometimes with one of the `clients` cut off
+/// beside it; so the two faults meet where they hurt most.
+fn skew(isolations: &mut [Dynamic], rng: &mut SimRng, clients: usize, end: Time) {
+    for isolation in isolations {
+        let Dynamic::IsolateLeader {
+            until,
+            with_client,
+            skew_ppm,
+            ..
+        } = isolation
+        else {
+            unreachable!("isolate-leader adds isolations only");
+        };
+        *skew_ppm = Some(-(rng.between(100_000, 400_000) as i64));
+        *until = (*until + Duration::from_millis(rng.between(500, 1_500))).min(end);
+        if with_client.is_none() && clients > 0 && rng.below(2) == 0 {
+            *with_client = Some(rng.below(clients as u64) as usize);
+        }
+    }
 }
 
 /// Spells of one nemesis: `(start, end)` pairs that do not overlap, inside `end`,
