@@ -51,5 +51,6 @@ pub mod proof;
 pub mod session;
 pub mod shared;
 pub mod spec;
+pub mod synth;
 pub mod traceable;
 pub mod viz;

@@ -85,8 +85,9 @@ pub trait SequentialSpec: Sync {
         self.step(state, op).is_some()
     }
 
-    /// Whether the state only ever grows (appends), so that a state that cannot grow
-    /// into what a pending read returned is a dead end unless some write resets it.
+    /// Whether the state only ever grows (appends) or, like a register's, only changes
+    /// by being reset, so that a state that cannot grow into what a pending read
+    /// returned is a dead end unless some write resets it.
     /// Opting in lets the checker prune with [`SequentialSpec::grows_into`] and
     /// [`SequentialSpec::may_reset_to`]; both must then be conservative (answer `true` when in
     /// doubt), or the checker will miss linearizations.
@@ -95,7 +96,7 @@ pub trait SequentialSpec: Sync {
     }
 
     /// Whether appends alone could turn `state` into `seen` (for specifications that
-    /// [`SequentialSpec::grows`]).
+    /// [`SequentialSpec::grows`]; for a register, whether it is `seen`).
     fn grows_into(&self, state: &Self::State, seen: &Value) -> bool {
         let _ = (state, seen);
         true
@@ -106,6 +107,23 @@ pub trait SequentialSpec: Sync {
     fn may_reset_to(&self, op: &Operation, seen: &Value) -> bool {
         let _ = (op, seen);
         true
+    }
+
+    /// The value the state must have grown into for `op` to take effect, for specs
+    /// that [`SequentialSpec::grows`]: by default a read-only operation's result (a cas
+    /// would name what it compares against). `None` if it has none.
+    fn requires<'o>(&self, op: &'o Operation) -> Option<&'o Value> {
+        if self.is_read_only(op) {
+            op.output.as_ref()
+        } else {
+            None
+        }
+    }
+
+    /// Why a read that [`SequentialSpec::grows_into`] rules out can never happen,
+    /// appended to the explanation of a violation.
+    fn doomed_reason(&self) -> &'static str {
+        "appends cannot change that, and no write that could reset it is left"
     }
 
     /// Whether `op`, whose outcome is unknown, can be left out: no read among `ops`
@@ -137,6 +155,16 @@ pub trait SequentialSpec: Sync {
             describe_op(op),
             self.describe_state(state)
         )
+    }
+}
+
+/// The value a register's read returned or its cas compares against: the state it
+/// needs.
+fn required(op: &Operation) -> Option<&Value> {
+    match op.f {
+        Function::Read => op.output.as_ref(),
+        Function::Cas => cas_pair(&op.input).map(|(from, _)| from),
+        Function::Write | Function::Append => None,
     }
 }
 
@@ -264,6 +292,32 @@ impl SequentialSpec for Register {
         op.f == Function::Read && reads(state, op)
     }
 
+    /// A register "grows" into nothing but itself: a read of another value needs a
+    /// write or cas that leaves that value, so a read is doomed once none is left.
+    fn grows(&self) -> bool {
+        true
+    }
+
+    fn grows_into(&self, state: &Value, seen: &Value) -> bool {
+        state == seen
+    }
+
+    fn doomed_reason(&self) -> &'static str {
+        "no write or cas that could leave that value is left"
+    }
+
+    fn requires<'o>(&self, op: &'o Operation) -> Option<&'o Value> {
+        required(op)
+    }
+
+    fn may_reset_to(&self, op: &Operation, seen: &Value) -> bool {
+        match op.f {
+            Function::Write => op.input == *seen,
+            Function::Cas => cas_pair(&op.input).is_none_or(|(_, to)| to == seen),
+            Function::Read | Function::Append => false,
+        }
+    }
+
     fn state_heap_bytes(&self, state: &Value) -> usize {
         state.heap_bytes()
     }
@@ -374,6 +428,10 @@ impl SequentialSpec for Kv {
             Function::Write => value_grows_into(&op.input, seen),
             Function::Cas => true,
         }
+    }
+
+    fn requires<'o>(&self, op: &'o Operation) -> Option<&'o Value> {
+        required(op)
     }
 
     fn state_heap_bytes(&self, state: &Value) -> usize {

@@ -151,11 +151,37 @@ fn the_violation_says_why_in_one_sentence() {
     let Outcome::Violation(v) = &checked.report.keys[0].outcome else {
         panic!("expected a violation");
     };
-    assert_eq!(v.prefix, vec![0], "the write is the longest prefix");
+    // No write or cas of 3 exists, so the read is doomed before anything is
+    // linearized: the search stops at the empty prefix and says so.
+    assert_eq!(v.prefix, Vec::<usize>::new(), "doomed from the start");
+    assert_eq!(v.state, "the register holds nothing (nil)");
+    assert_eq!(
+        v.sentence,
+        "process 1 between 12.000 ms and 12.300 ms (line 3): read 3, but the register \
+         holds nothing (nil); no write or cas that could leave that value is left"
+    );
+}
+
+#[test]
+fn a_violation_after_a_write_names_the_write() {
+    // A write of 3 exists, so the read of 3 is not doomed at once; after write 4 it
+    // cannot happen.
+    let h = r#"{"process":0,"type":"invoke","f":"write","value":3,"time":500000}
+{"process":0,"type":"ok","f":"write","value":3,"time":800000}
+{"process":2,"type":"invoke","f":"write","value":4,"time":1000000}
+{"process":2,"type":"ok","f":"write","value":4,"time":2000000}
+{"process":1,"type":"invoke","f":"read","value":null,"time":12000000}
+{"process":1,"type":"ok","f":"read","value":3,"time":12300000}"#;
+    let history = History::from_jsonl(h, "case").unwrap();
+    let checked = check_history(history, "case", Some(REG), &Options::default()).unwrap();
+    let Outcome::Violation(v) = &checked.report.keys[0].outcome else {
+        panic!("expected a violation");
+    };
+    assert_eq!(v.prefix, vec![0, 1], "both writes are the longest prefix");
     assert_eq!(v.state, "the register holds 4");
     assert!(
         v.sentence
-            .starts_with("process 1 between 12.000 ms and 12.300 ms (line 3): read 3"),
+            .starts_with("process 1 between 12.000 ms and 12.300 ms (line 5): read 3"),
         "{}",
         v.sentence
     );

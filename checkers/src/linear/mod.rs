@@ -1,7 +1,7 @@
 //! The linearizability checker.
 //!
 //! Wing and Gong's search (1993) with Lowe's memoisation of (linearized set, state)
-//! (2017), in the linked-list form Porcupine uses, plus three things that make it fast:
+//! (2017), in the linked-list form Porcupine uses, plus what makes it fast:
 //!
 //! - **P-compositionality**: each key is checked alone, on both cores.
 //! - **Greedy reads**: an operation that never changes the state (a read) and is
@@ -9,9 +9,33 @@
 //!   linearization exists, moving such a read to the front of what remains keeps it
 //!   valid. So reads never branch, and a read that leads to an explored dead end proves
 //!   the present configuration dead too. `info` reads constrain nothing and are dropped.
-//! - **Compact states**: states are interned to `u32`s, spec steps are cached per
-//!   (state, operation), and the memo stores linearized sets as bitsets in one arena,
-//!   keyed by an incremental (Zobrist) hash.
+//! - **Identical operations are tried once** ([`twins`]): of several operations with
+//!   the same function, key, input and output that could all come next, only the one
+//!   that returns first (of unknown ones, the one invoked first) is tried. Jepsen's
+//!   cas-register histories draw values from 0–4, so at 30–60 concurrent clients most
+//!   candidates have a twin.
+//! - **`info` operations only where they matter**: an operation of unknown outcome may
+//!   take effect any time after its call, or never, so a search that tries each one at
+//!   every point multiplies its configurations by every subset of them. The search
+//!   keeps to a normal form instead. Call a maximal stretch of consecutive `info`
+//!   operations in a linearization a *run*, and the operation after it *X*. If X could
+//!   take effect without the run and leave the same state (a write always can; a read
+//!   or cas of the state before the run can), dropping the run leaves a linearization,
+//!   because operations of unknown outcome need not happen; a run at the very end can
+//!   be dropped too; and a run that comes back to the state it started from is a
+//!   detour. So some linearization exists if and only if one exists in which every
+//!   run ends in an operation that needs it, and never revisits its start; the search
+//!   enters only those (`Search::needed`). The state a run started from is part of the
+//!   configuration the memo keys on, since it restricts what may follow.
+//! - **Doomed reads and cas** (for specifications that [`SequentialSpec::grows`],
+//!   which a register does: it only changes by being reset): a pending read or cas
+//!   needs some value; once the state is another and no operation that could leave
+//!   that value is left to linearize before it returns, the configuration is dead.
+//! - **Compact configurations** (`memo`): states are interned to `u32`s, spec steps
+//!   are cached per (state, operation), and what is linearized is stored as the first
+//!   `ok` operation (by return) not yet linearized, the few returning later that are,
+//!   and a bitset of the `info` ones; a configuration that used up a superset of the
+//!   `info` operations of one seen with the same rest is subsumed by it.
 //!
 //! `info` operations (and invocations that never completed) may take effect at any time
 //! after their call, or never: they have no return entry and need not be linearized.
@@ -24,8 +48,12 @@ use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use crate::history::{History, Operation, Value};
-use crate::shared::{Fx, FxMap, call_line, describe_op, mix, when};
+use crate::shared::{Fx, FxMap, call_line, describe_op, when};
 use crate::spec::SequentialSpec;
+
+mod memo;
+
+use memo::{Layout, Memo};
 
 /// Limits on one check.
 #[derive(Clone, Debug)]
@@ -389,73 +417,11 @@ fn prefix_of<M: SequentialSpec>(
 const NIL: u32 = u32::MAX;
 const NO_STATE: u32 = u32::MAX;
 
-/// The set of (linearized set, state) configurations already entered: an open-addressed
-/// table of (hash, state, entry) with the bitsets stored back to back in one arena.
-struct Memo {
-    slots: Vec<(u64, u32, u32)>,
-    len: usize,
-    words: usize,
-    arena: Vec<u64>,
-}
-
-impl Memo {
-    fn new(words: usize) -> Memo {
-        Memo {
-            slots: vec![(0, 0, NIL); 1024],
-            len: 0,
-            words,
-            arena: Vec::new(),
-        }
-    }
-
-    fn bytes(&self) -> u64 {
-        (self.slots.capacity() * 16 + self.arena.capacity() * 8) as u64
-    }
-
-    /// Inserts the configuration; returns whether it was new.
-    fn insert(&mut self, hash: u64, state: u32, bits: &[u64]) -> bool {
-        let mask = self.slots.len() - 1;
-        let mut at = (hash as usize) & mask;
-        loop {
-            let (h, s, entry) = self.slots[at];
-            if entry == NIL {
-                break;
-            }
-            if h == hash && s == state {
-                let start = entry as usize * self.words;
-                if &self.arena[start..start + self.words] == bits {
-                    return false;
-                }
-            }
-            at = (at + 1) & mask;
-        }
-        let entry = u32::try_from(self.len).expect("fewer than 2^32 configurations");
-        self.slots[at] = (hash, state, entry);
-        self.arena.extend_from_slice(bits);
-        self.len += 1;
-        if self.len * 2 > self.slots.len() {
-            self.grow();
-        }
-        true
-    }
-
-    fn grow(&mut self) {
-        let old = std::mem::replace(&mut self.slots, vec![(0, 0, NIL); 0]);
-        self.slots = vec![(0, 0, NIL); old.len() * 2];
-        let mask = self.slots.len() - 1;
-        for slot in old.into_iter().filter(|s| s.2 != NIL) {
-            let mut at = (slot.0 as usize) & mask;
-            while self.slots[at].2 != NIL {
-                at = (at + 1) & mask;
-            }
-            self.slots[at] = slot;
-        }
-    }
-}
-
 struct Frame {
     op: u32,
     previous: u32,
+    /// The run start before this step (see [`Cursor::run_start`]).
+    run_start: u32,
     forced: bool,
 }
 
@@ -463,10 +429,15 @@ struct Frame {
 /// reached, and how to go back.
 struct Cursor {
     bits: Vec<u64>,
-    hash: u64,
+    /// The same, as the memo's keys are read from it.
+    linearized: memo::Linearized,
     state: u32,
     stack: Vec<Frame>,
     remaining_ok: usize,
+    /// While the last operations linearized are `info` ones (a *run*), the state
+    /// before the run; `NO_STATE` otherwise. Part of the configuration (see
+    /// [`Search::needed`]).
+    run_start: u32,
 }
 
 enum Local {
@@ -488,13 +459,22 @@ struct Search<'a, M: SequentialSpec> {
     ops: Vec<&'a Operation>,
     has_return: Vec<bool>,
     read_only: Vec<bool>,
+    /// Per operation, the identical operations that come first among equals (see
+    /// [`twins`]).
+    twins: Vec<Vec<u32>>,
     next: Vec<u32>,
     prev: Vec<u32>,
     head: u32,
-    zobrist: Vec<u64>,
+    layout: Layout,
+    /// Scratch space for a configuration's key.
+    key: Vec<u64>,
     /// For specs that grow: per ok read, how many unlinearized ops could reset the state
     /// towards its result; per op, the reads it counts for.
     resetters: Vec<u32>,
+    /// The pending reads with no resetter left.
+    doubt: Doubt,
+    /// Per operation: an `ok` read with a result, for a spec that grows.
+    watched: Vec<bool>,
     resets_for: Vec<Vec<u32>>,
     grows: bool,
     states: Vec<M::State>,
@@ -512,6 +492,7 @@ impl<'a, M: SequentialSpec> Search<'a, M> {
         let n = ops.len();
         let has_return: Vec<bool> = ops.iter().map(|o| o.ret.is_some()).collect();
         let read_only: Vec<bool> = ops.iter().map(|o| spec.is_read_only(o)).collect();
+        let twins = twins(&ops);
         // Entries: 2i is op i's call, 2i+1 its return; ordered by event position.
         let mut entries: Vec<(usize, u32)> = Vec::with_capacity(2 * n);
         for (i, op) in ops.iter().enumerate() {
@@ -534,36 +515,40 @@ impl<'a, M: SequentialSpec> Search<'a, M> {
         let mut resetters = vec![0u32; n];
         let mut resets_for = vec![Vec::new(); n];
         if grows {
-            for (r, read) in ops.iter().enumerate() {
-                let Some(seen) = read
-                    .output
-                    .as_ref()
-                    .filter(|_| read_only[r] && read.ret.is_some())
-                else {
+            for (r, op) in ops.iter().enumerate() {
+                let (Some(seen), Some(returned)) = (spec.requires(op), op.ret) else {
                     continue;
                 };
-                let returned = read.ret.expect("filtered to ok reads");
-                for (w, op) in ops.iter().enumerate() {
-                    // Only an op invoked before the read returned can come before it.
-                    if !read_only[w] && op.call < returned && spec.may_reset_to(op, seen) {
+                // Only an op invoked before `op` returned can come before it.
+                for (w, other) in ops.iter().enumerate() {
+                    if other.call >= returned {
+                        break;
+                    }
+                    if w != r && !read_only[w] && spec.may_reset_to(other, seen) {
                         resetters[r] += 1;
                         resets_for[w].push(r as u32);
                     }
                 }
             }
         }
-        let zobrist = (0..n as u64)
-            .map(|i| mix(i.wrapping_add(0x9E37_79B9_7F4A_7C15)))
+        let watched: Vec<bool> = ops
+            .iter()
+            .map(|op| grows && op.ret.is_some() && spec.requires(op).is_some())
             .collect();
+        let layout = Layout::new(&ops);
         let mut search = Search {
             spec,
             ops,
             has_return,
             read_only,
+            twins,
             next,
             prev,
             head,
-            zobrist,
+            layout,
+            key: Vec::new(),
+            doubt: Doubt::new(&resetters, &watched),
+            watched,
             resetters,
             resets_for,
             grows,
@@ -645,17 +630,26 @@ impl<'a, M: SequentialSpec> Search<'a, M> {
     /// Linearizes `op`: out of the list, and no longer a possible reset.
     fn take(&mut self, op: u32) {
         self.lift(op);
+        self.doubt.take(op);
         for &r in &self.resets_for[op as usize] {
             self.resetters[r as usize] -= 1;
+            if self.resetters[r as usize] == 0 {
+                self.doubt.enter(r);
+            }
         }
     }
 
     /// Undoes [`Search::take`].
     fn give_back(&mut self, op: u32) {
         self.unlift(op);
-        for &r in &self.resets_for[op as usize] {
+        for &r in self.resets_for[op as usize].iter().rev() {
+            if self.resetters[r as usize] == 0 {
+                self.doubt.leave(r);
+            }
             self.resetters[r as usize] += 1;
         }
+        self.doubt
+            .give_back(op, self.resetters[op as usize], self.watched[op as usize]);
     }
 
     /// For specs that grow: whether some pending read can no longer return what it did,
@@ -664,25 +658,25 @@ impl<'a, M: SequentialSpec> Search<'a, M> {
         self.doomed_read(state).is_some()
     }
 
-    /// The first pending read that [`Search::doomed`] finds can no longer happen.
+    /// The pending read returning first that [`Search::doomed`] finds can no
+    /// longer happen. Only reads with no resetter left are looked at ([`Doubt`]).
     fn doomed_read(&self, state: u32) -> Option<u32> {
         if !self.grows {
             return None;
         }
         let current = &self.states[state as usize];
-        let mut entry = self.next[self.head as usize];
-        while entry != NIL {
-            let op = (entry / 2) as usize;
-            if entry % 2 == 1 && self.read_only[op] && self.resetters[op] == 0 {
-                if let Some(seen) = &self.ops[op].output {
-                    if !self.spec.grows_into(current, seen) {
-                        return Some(op as u32);
-                    }
-                }
-            }
-            entry = self.next[entry as usize];
-        }
-        None
+        self.doubt
+            .members
+            .iter()
+            .copied()
+            .filter(|&r| {
+                let seen = self
+                    .spec
+                    .requires(self.ops[r as usize])
+                    .expect("watched operations require a value");
+                !self.spec.grows_into(current, seen)
+            })
+            .min_by_key(|&r| self.ops[r as usize].ret)
     }
 
     fn entries_of(&self, op: u32) -> Vec<u32> {
@@ -707,13 +701,14 @@ impl<'a, M: SequentialSpec> Search<'a, M> {
 
     fn run(&mut self, budget: &Budget, cap: Option<u64>) -> (Local, u64) {
         let words = self.ops.len().div_ceil(64).max(1);
-        let mut memo = Memo::new(words);
+        let mut memo = Memo::new(self.layout.info_words());
         let mut at = Cursor {
             bits: vec![0u64; words],
-            hash: 0,
+            linearized: self.layout.empty(),
             state: 0,
             stack: Vec::new(),
             remaining_ok: self.has_return.iter().filter(|&&r| r).count(),
+            run_start: NO_STATE,
         };
         let mut best = Best {
             prefix: Vec::new(),
@@ -765,6 +760,9 @@ impl<'a, M: SequentialSpec> Search<'a, M> {
             let op = entry / 2;
             if self.read_only[op as usize] && self.step(at.state, op) != NO_STATE {
                 let unchanged = at.state;
+                // A run never returns to its start, so a read allowed now could not
+                // have come before the run with the same result: it is needed.
+                debug_assert!(self.needed(at, op, unchanged));
                 return Some(self.enter(at, memo, op, unchanged, true));
             }
             entry = self.next[entry as usize];
@@ -784,6 +782,7 @@ impl<'a, M: SequentialSpec> Search<'a, M> {
         } else {
             self.next[self.head as usize]
         };
+        let mut horizon = self.horizon();
         loop {
             if entry == NIL || entry % 2 == 1 {
                 if !info_pass {
@@ -794,19 +793,64 @@ impl<'a, M: SequentialSpec> Search<'a, M> {
                 let Some(frame) = self.backtrack(at) else {
                     return false;
                 };
+                horizon = self.horizon();
                 entry = self.next[2 * frame.op as usize];
                 info_pass = !self.has_return[frame.op as usize];
                 continue;
             }
             let op = entry / 2;
-            if !self.read_only[op as usize] && self.has_return[op as usize] != info_pass {
+            if !self.read_only[op as usize]
+                && self.has_return[op as usize] != info_pass
+                && !self.twin_first(at, op, horizon)
+            {
                 let after = self.step(at.state, op);
-                if after != NO_STATE && self.enter(at, memo, op, after, false) {
+                if after != NO_STATE
+                    && self.needed(at, op, after)
+                    && self.enter(at, memo, op, after, false)
+                {
                     return true;
                 }
             }
             entry = self.next[entry as usize];
         }
+    }
+
+    /// The event position of the first return still ahead: operations invoked before
+    /// it are the ones that could come next.
+    fn horizon(&self) -> usize {
+        let mut entry = self.next[self.head as usize];
+        while entry != NIL {
+            if entry % 2 == 1 {
+                return self.ops[(entry / 2) as usize]
+                    .ret
+                    .expect("a return entry belongs to an operation that returned");
+            }
+            entry = self.next[entry as usize];
+        }
+        usize::MAX
+    }
+
+    /// Whether an operation identical to `op` that comes first among equals (see
+    /// [`twins`]) could come next instead: then trying `op` here is redundant.
+    fn twin_first(&self, at: &Cursor, op: u32, horizon: usize) -> bool {
+        self.twins[op as usize]
+            .iter()
+            .any(|&y| !is_set(&at.bits, y) && self.ops[y as usize].call < horizon)
+    }
+
+    /// Whether linearizing `op` (reaching `after`) keeps the search in normal form (see
+    /// the module docs): a run of `info` operations never returns to the state it started
+    /// from, and the operation that ends it depends on it (it could not take effect,
+    /// or would leave another state, without the run).
+    fn needed(&mut self, at: &Cursor, op: u32, after: u32) -> bool {
+        if at.run_start == NO_STATE {
+            return true;
+        }
+        if !self.has_return[op as usize] {
+            return after != at.run_start;
+        }
+        let without = self.step(at.run_start, op);
+        without != after
     }
 
     /// Undoes linearizations back to and including the last free (not forced) one.
@@ -829,19 +873,28 @@ impl<'a, M: SequentialSpec> Search<'a, M> {
         after: u32,
         forced: bool,
     ) -> bool {
+        let run_start = match (self.has_return[op as usize], at.run_start) {
+            (true, _) => NO_STATE,
+            (false, NO_STATE) => at.state,
+            (false, start) => start,
+        };
         set(&mut at.bits, op);
-        let hash = at.hash ^ self.zobrist[op as usize];
-        if !memo.insert(mix(hash ^ u64::from(after)), after, &at.bits) {
+        at.linearized.set(&self.layout, op);
+        at.linearized
+            .key(&self.layout, after, run_start, &mut self.key);
+        if !memo.insert(&self.key, at.linearized.infos()) {
             clear(&mut at.bits, op);
+            at.linearized.clear(&self.layout, op);
             return false;
         }
-        at.hash = hash;
         at.stack.push(Frame {
             op,
             previous: at.state,
+            run_start: at.run_start,
             forced,
         });
         at.state = after;
+        at.run_start = run_start;
         self.take(op);
         at.remaining_ok -= usize::from(self.has_return[op as usize]);
         true
@@ -852,8 +905,9 @@ impl<'a, M: SequentialSpec> Search<'a, M> {
         let frame = at.stack.pop()?;
         self.give_back(frame.op);
         clear(&mut at.bits, frame.op);
-        at.hash ^= self.zobrist[frame.op as usize];
+        at.linearized.clear(&self.layout, frame.op);
         at.state = frame.previous;
+        at.run_start = frame.run_start;
         at.remaining_ok += usize::from(self.has_return[frame.op as usize]);
         Some(frame)
     }
@@ -919,9 +973,9 @@ impl<'a, M: SequentialSpec> Search<'a, M> {
             Some(op) => {
                 let o = self.ops[op as usize];
                 let reset = if doomed.is_some() {
-                    "; appends cannot change that, and no write that could reset it is left"
+                    format!("; {}", self.spec.doomed_reason())
                 } else {
-                    ""
+                    String::new()
                 };
                 format!(
                     "process {} {}: {}{}{reset}",
@@ -986,6 +1040,68 @@ impl<'a, M: SequentialSpec> Search<'a, M> {
     }
 }
 
+/// The `ok` reads not yet linearized whose resetters are all linearized: the only
+/// reads that can be doomed (for specs that grow), kept as a set with O(1) entry and
+/// exit so that the doom check does not walk every pending read.
+struct Doubt {
+    /// Per operation: an `ok` read with a result, not linearized.
+    pending: Vec<bool>,
+    members: Vec<u32>,
+    /// Per operation, its place in `members` (`NIL` if absent).
+    at: Vec<u32>,
+}
+
+impl Doubt {
+    fn new(resetters: &[u32], watched: &[bool]) -> Doubt {
+        let mut doubt = Doubt {
+            pending: watched.to_vec(),
+            members: Vec::new(),
+            at: vec![NIL; watched.len()],
+        };
+        for (r, &count) in resetters.iter().enumerate() {
+            if count == 0 {
+                doubt.enter(r as u32);
+            }
+        }
+        doubt
+    }
+
+    /// Adds `op` if it is a pending read and not in already.
+    fn enter(&mut self, op: u32) {
+        if self.pending[op as usize] && self.at[op as usize] == NIL {
+            self.at[op as usize] = self.members.len() as u32;
+            self.members.push(op);
+        }
+    }
+
+    /// Removes `op` if it is in.
+    fn leave(&mut self, op: u32) {
+        let at = self.at[op as usize];
+        if at == NIL {
+            return;
+        }
+        self.members.swap_remove(at as usize);
+        if let Some(&moved) = self.members.get(at as usize) {
+            self.at[moved as usize] = at;
+        }
+        self.at[op as usize] = NIL;
+    }
+
+    /// `op` is linearized.
+    fn take(&mut self, op: u32) {
+        self.leave(op);
+        self.pending[op as usize] = false;
+    }
+
+    /// Undoes [`Doubt::take`] for `op`, which has `resetters` left.
+    fn give_back(&mut self, op: u32, resetters: u32, watched: bool) {
+        self.pending[op as usize] = watched;
+        if resetters == 0 {
+            self.enter(op);
+        }
+    }
+}
+
 /// The state after each operation of `order` (indices into the searched `ops`, as the
 /// search saw them), described for people.
 fn states_along<M: SequentialSpec>(spec: &M, ops: &[&Operation], order: &[usize]) -> Vec<String> {
@@ -1005,6 +1121,55 @@ fn set(bits: &mut [u64], op: u32) {
     bits[op as usize / 64] |= 1 << (op % 64);
 }
 
+fn is_set(bits: &[u64], op: u32) -> bool {
+    bits[op as usize / 64] & (1 << (op % 64)) != 0
+}
+
 fn clear(bits: &mut [u64], op: u32) {
     bits[op as usize / 64] &= !(1 << (op % 64));
+}
+
+/// Identical operations are interchangeable: same function, key, input and output, and
+/// both `ok` or both of unknown outcome (a [`SequentialSpec`] looks at nothing else).
+/// Of identical operations that could all come next, the search tries only the first
+/// among equals: of `ok` ones, the one that returns first; of unknown ones, the one
+/// invoked first. Any linearization that puts another one here and the first later
+/// stays a linearization with the two swapped: the first could come here (it could
+/// come next), and the other can go where the first was (before the first's return,
+/// hence before its own; after its own call, which was before here).
+///
+/// Returns, per operation, the identical operations that come first among equals
+/// whenever both could come next: `ok` ones that return while it runs, unknown ones
+/// invoked before it.
+fn twins(ops: &[&Operation]) -> Vec<Vec<u32>> {
+    type Class<'o> = (
+        crate::history::Function,
+        &'o Option<Value>,
+        &'o Value,
+        &'o Option<Value>,
+    );
+    let mut classes: BTreeMap<Class<'_>, Vec<u32>> = BTreeMap::new();
+    for (i, op) in ops.iter().enumerate() {
+        let class = (op.f, &op.key, &op.input, &op.output);
+        classes.entry(class).or_default().push(i as u32);
+    }
+    let mut twins = vec![Vec::new(); ops.len()];
+    for members in classes.values() {
+        for &x in members {
+            let op = ops[x as usize];
+            twins[x as usize] = members
+                .iter()
+                .copied()
+                .filter(|&y| {
+                    let other = ops[y as usize];
+                    match (op.ret, other.ret) {
+                        (Some(ret), Some(first)) => op.call < first && first < ret,
+                        (None, None) => other.call < op.call,
+                        _ => false,
+                    }
+                })
+                .collect();
+        }
+    }
+    twins
 }
