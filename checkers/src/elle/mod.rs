@@ -98,6 +98,7 @@ mod graph;
 mod infer;
 pub mod models;
 pub mod read;
+mod scc;
 mod search;
 mod txn;
 
