@@ -69,7 +69,11 @@
 //! search runs out still reports one cycle (found by a plain breadth-first search, and
 //! classified by its edges), and the report says that the search was cut short. One
 //! cycle of each kind is shown per component, as Elle does: a component of thousands
-//! of transactions may hold many more.
+//! of transactions may hold many more. Of a component whose search ran out, as in
+//! Elle, the relations alone also tell which models' forbidden cycles it must hold
+//! (its ww and wr edges alone strongly connected: read committed does not hold, though
+//! no cycle was named): each such model gives a `<model>-cycle-exists` anomaly
+//! ([`CycleExists`]), unless the anomalies found already rule the model out.
 //!
 //! Not detected (yet): Elle's `internal` (a transaction contradicting its own earlier
 //! reads and writes), `future-read`, `dirty-update` and predicate anomalies. Histories
@@ -93,6 +97,7 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+mod exists;
 mod explain;
 mod graph;
 mod infer;
@@ -109,6 +114,7 @@ use crate::history::{History, Operation, Value};
 use crate::session;
 use crate::traceable::{Analysis, NotTraceable, Workload};
 
+pub use exists::CycleExists;
 pub use txn::{Aborted, Mop, MopKind, Status, Txn, TxnHistory};
 
 /// Knobs of the analysis.
@@ -241,8 +247,10 @@ pub struct Report {
     pub workload: Workload,
     /// Committed and unknown transactions analysed.
     pub txns: usize,
-    /// Every anomaly: outright ones first, then one cycle per kind found in each
-    /// strongly connected component, then broken session guarantees.
+    /// Every anomaly reported: outright ones first, then one cycle per kind found in
+    /// each strongly connected component, then what the components whose search ran
+    /// out of budget prove on their own ([`CycleExists`]; only those whose model the
+    /// other anomalies do not already rule out), then broken session guarantees.
     pub anomalies: Vec<Anomaly>,
     /// Strongly connected components with a cycle.
     pub sccs: usize,
@@ -262,6 +270,12 @@ impl Report {
 /// Analyses a transactional history: the anomalies it proves and the models they rule
 /// out.
 pub fn check(history: &TxnHistory<'_>, options: &Options) -> Result<Report, NotTraceable> {
+    let report = analyse(history, options)?;
+    Ok(conclude(report, history.single_object()))
+}
+
+/// Every anomaly the dependency graph shows, before [`conclude`].
+fn analyse(history: &TxnHistory<'_>, options: &Options) -> Result<Report, NotTraceable> {
     let inferred = infer::infer(history)?;
     let graph = graph::DepGraph::build(history, &inferred);
     let cycles = search::cycles(&graph, options);
@@ -272,15 +286,38 @@ pub fn check(history: &TxnHistory<'_>, options: &Options) -> Result<Report, NotT
             .iter()
             .map(|cycle| explain::cycle(history, &graph, cycle)),
     );
-    let ruled_out = models::ruled_out(anomalies.iter().map(|a| a.kind), history.single_object());
+    anomalies.extend(
+        cycles
+            .exists
+            .iter()
+            .map(|found| explain::exists(history, found)),
+    );
     Ok(Report {
         workload: inferred.workload,
         txns: history.txns.len(),
         anomalies,
         sccs: cycles.sccs,
         sccs_search_exhausted: cycles.exhausted,
-        ruled_out,
+        ruled_out: models::RuledOut::default(),
     })
+}
+
+/// What is reported (Elle's `result-map`): the anomalies, less cycle-exists findings
+/// whose model the others already rule out (Elle's `remove-redundant-cycle-exists`),
+/// and the models the rest rule out.
+fn conclude(mut report: Report, single_object: bool) -> Report {
+    let concrete = report
+        .anomalies
+        .iter()
+        .map(|a| a.kind)
+        .filter(|k| !matches!(k, Kind::CycleExists(_)));
+    let already = models::ruled_out(concrete, single_object).all;
+    report.anomalies.retain(|a| match a.kind {
+        Kind::CycleExists(c) => !already.contains(&c.model()),
+        _ => true,
+    });
+    report.ruled_out = models::ruled_out(report.anomalies.iter().map(|a| a.kind), single_object);
+    report
 }
 
 /// Analyses single-operation `ops` (from [`History::operations`]): the dependency
@@ -294,7 +331,7 @@ pub fn check_operations(
     let txns = TxnHistory::from_operations(history, ops)?;
     let sessions =
         session::check_sessions(history, ops).map_err(|e| e.in_analysis(Analysis::Dependencies))?;
-    let mut report = check(&txns, options)?;
+    let mut report = analyse(&txns, options)?;
     for (_, found) in sessions.results {
         report.anomalies.extend(found.into_iter().map(|anomaly| {
             Anomaly {
@@ -310,9 +347,5 @@ pub fn check_operations(
             }
         }));
     }
-    report.ruled_out = models::ruled_out(
-        report.anomalies.iter().map(|a| a.kind),
-        txns.single_object(),
-    );
-    Ok(report)
+    Ok(conclude(report, txns.single_object()))
 }

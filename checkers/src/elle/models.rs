@@ -33,6 +33,9 @@
 //!    | strict-serializable (PL-SS) | G1, G1c-realtime, G2-realtime |
 //!    | monotonic-reads, monotonic-writes, read-your-writes, writes-follow-reads | a broken guarantee of that name |
 //!
+//!    and each of the thirteen models of the cycle-exists inference
+//!    ([`super::CycleExists`]) its own `<model>-cycle-exists`;
+//!
 //! 3. **the model hierarchy** ([`MODELS`]): a model that implies a ruled-out one is
 //!    ruled out too (strict-serializable implies serializable, linearizable and
 //!    strong-snapshot-isolation; linearizable implies sequential, which implies causal,
@@ -226,39 +229,88 @@ pub const MODELS: &[(&str, &[&str])] = &[
 
 /// Anomalies each model directly forbids (Elle's `direct-proscribed-anomalies`, for
 /// the anomalies consim detects).
+///
+/// Each model of Elle's cycle-exists inference ([`super::CycleExists`]) also forbids its
+/// own `<model>-cycle-exists`, as Elle's table does (`:PL-SI-cycle-exists` and so on).
 const PROSCRIBES: &[(&str, &[&str])] = &[
-    ("read-uncommitted", &["G0", "duplicate-elements"]),
-    ("read-committed", &["G1"]),
+    (
+        "read-uncommitted",
+        &["G0", "duplicate-elements", "read-uncommitted-cycle-exists"],
+    ),
+    ("read-committed", &["G1", "read-committed-cycle-exists"]),
     ("cursor-stability", &["G1", "lost-update"]),
     ("monotonic-view", &["G1"]),
     ("monotonic-snapshot-read", &["G1"]),
     ("consistent-view", &["G1", "G-single"]),
     ("forward-consistent-view", &["G1"]),
     ("update-serializable", &["G1"]),
-    ("repeatable-read", &["G1", "G2-item", "lost-update"]),
-    ("snapshot-isolation", &["G1", "G-nonadjacent"]),
-    ("serializable", &["G1", "G2"]),
+    (
+        "repeatable-read",
+        &[
+            "G1",
+            "G2-item",
+            "lost-update",
+            "repeatable-read-cycle-exists",
+        ],
+    ),
+    (
+        "snapshot-isolation",
+        &["G1", "G-nonadjacent", "snapshot-isolation-cycle-exists"],
+    ),
+    ("serializable", &["G1", "G2", "serializable-cycle-exists"]),
     ("read-atomic", &["G1a"]),
     ("causal-cerone", &["G1a"]),
     ("prefix", &["G1a"]),
     ("parallel-snapshot-isolation", &["G1a"]),
     ("ROLA", &["lost-update"]),
-    ("strong-session-read-uncommitted", &["G0-process"]),
-    ("strong-session-read-committed", &["G1c-process"]),
-    ("strong-read-uncommitted", &["G0-realtime"]),
-    ("strong-read-committed", &["G1c-realtime"]),
+    (
+        "strong-session-read-uncommitted",
+        &["G0-process", "strong-session-read-uncommitted-cycle-exists"],
+    ),
+    (
+        "strong-session-read-committed",
+        &["G1c-process", "strong-session-read-committed-cycle-exists"],
+    ),
+    (
+        "strong-read-uncommitted",
+        &["G0-realtime", "strong-read-uncommitted-cycle-exists"],
+    ),
+    (
+        "strong-read-committed",
+        &["G1c-realtime", "strong-read-committed-cycle-exists"],
+    ),
     (
         "strong-session-snapshot-isolation",
-        &["G1-process", "G-nonadjacent-process"],
+        &[
+            "G1-process",
+            "G-nonadjacent-process",
+            "strong-session-snapshot-isolation-cycle-exists",
+        ],
     ),
     (
         "strong-snapshot-isolation",
-        &["G1-realtime", "G-nonadjacent-realtime"],
+        &[
+            "G1-realtime",
+            "G-nonadjacent-realtime",
+            "strong-snapshot-isolation-cycle-exists",
+        ],
     ),
-    ("strong-session-serializable", &["G1-process", "G2-process"]),
+    (
+        "strong-session-serializable",
+        &[
+            "G1-process",
+            "G2-process",
+            "strong-session-serializable-cycle-exists",
+        ],
+    ),
     (
         "strict-serializable",
-        &["G1", "G1c-realtime", "G2-realtime"],
+        &[
+            "G1",
+            "G1c-realtime",
+            "G2-realtime",
+            "strict-serializable-cycle-exists",
+        ],
     ),
     ("monotonic-reads", &["monotonic-reads"]),
     ("monotonic-writes", &["monotonic-writes"]),
@@ -347,6 +399,19 @@ pub fn ruled_out(anomalies: impl IntoIterator<Item = Kind>, single_object: bool)
         .filter(|m| !implies_any(m, &all))
         .collect();
     RuledOut { not, all }
+}
+
+/// Whether a history that satisfies `model` always satisfies `other` (`model` is
+/// `other` or implies it through [`MODELS`]).
+///
+/// ```
+/// use checkers::elle::models::implies;
+/// assert!(implies("strict-serializable", "snapshot-isolation"));
+/// assert!(implies("read-committed", "read-committed"));
+/// assert!(!implies("snapshot-isolation", "repeatable-read"));
+/// ```
+pub fn implies(model: &str, other: &str) -> bool {
+    model == other || implies_any(model, &[other])
 }
 
 /// Whether `model` implies (strictly) one of `others`.
@@ -483,6 +548,15 @@ mod tests {
                 .all
                 .contains(&"sequential")
         );
+    }
+
+    #[test]
+    fn each_model_forbids_its_own_cycle_exists() {
+        use crate::elle::CycleExists;
+        for c in CycleExists::ALL {
+            let out = ruled_out([Kind::CycleExists(c)], false);
+            assert_eq!(out.not, [c.model()], "{}", c.name());
+        }
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! Strongly connected components: an iterative Tarjan (petgraph's recurses once per
 //! node, and a history's chains of process and real-time order are as deep as the
-//! history is long), of the dependency graph restricted to some nodes and links.
+//! history is long), on the dependency graph restricted to some nodes and links
+//! ([`components`]) and on small graphs of successor lists ([`nontrivial`]).
 
 use petgraph::graph::NodeIndex;
 use petgraph::visit::EdgeRef;
@@ -160,4 +161,66 @@ pub(super) fn components(
     }
     local.leave(nodes);
     out
+}
+
+/// The nontrivial strongly connected components of the graph whose node `v` has the
+/// successors `successors[v]`: those of more than one node, or of one node with an
+/// edge to itself. Each is sorted.
+pub(super) fn nontrivial(successors: &[Vec<u32>]) -> Vec<Vec<u32>> {
+    let mut tarjan = Tarjan::new(successors.len());
+    // Each call: the node and how many of its successors were looked at.
+    let mut calls: Vec<(usize, usize)> = Vec::new();
+    let mut out = Vec::new();
+    for root in 0..successors.len() {
+        if tarjan.seen(root) {
+            continue;
+        }
+        tarjan.discover(root);
+        calls.push((root, 0));
+        while let Some(&(v, done)) = calls.last() {
+            let next = successors[v][done..].iter().map(|&w| w as usize);
+            let mut looked = done;
+            let mut child = None;
+            for w in next {
+                looked += 1;
+                if !tarjan.seen(w) {
+                    child = Some(w);
+                    break;
+                }
+                tarjan.back(v, w);
+            }
+            calls.last_mut().expect("v's call").1 = looked;
+            if let Some(w) = child {
+                tarjan.discover(w);
+                calls.push((w, 0));
+                continue;
+            }
+            calls.pop();
+            let parent = calls.last().map(|&(parent, _)| parent);
+            if let Some(mut component) = tarjan.finish(v, parent) {
+                if component.len() > 1 || successors[v].contains(&(v as u32)) {
+                    component.sort_unstable();
+                    out.push(component);
+                }
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::nontrivial;
+
+    #[test]
+    fn nontrivial_components_are_cycles_and_self_loops() {
+        // 0 → 1 → 2 → 0 is a cycle; 3 → 3 a self-loop; 4 → 0 and 5 alone are not.
+        let graph = vec![vec![1], vec![2], vec![0], vec![3], vec![0], vec![]];
+        let mut found = nontrivial(&graph);
+        found.sort();
+        assert_eq!(found, vec![vec![0, 1, 2], vec![3]]);
+        // Without the closing edge and the self-loop, none.
+        let graph = vec![vec![1], vec![2], vec![], vec![], vec![0], vec![]];
+        assert!(nontrivial(&graph).is_empty());
+    }
 }

@@ -26,6 +26,7 @@ use petgraph::Direction;
 use petgraph::graph::{EdgeIndex, NodeIndex};
 use petgraph::visit::EdgeRef;
 
+use super::exists::{Exists, cycle_exists};
 use super::graph::{ALL_LINKS, DepGraph, Link};
 use super::infer::MopRef;
 use super::models;
@@ -58,6 +59,8 @@ pub(crate) struct Cycles {
     pub sccs: usize,
     /// Components whose search ran out of budget.
     pub exhausted: usize,
+    /// What the relations of those components prove on their own.
+    pub exists: Vec<Exists>,
 }
 
 /// How many rw edges a kind's cycle has.
@@ -148,7 +151,8 @@ fn specs() -> Vec<Spec> {
 }
 
 /// Every cycle the search finds, one per kind in each component (fewer where kinds
-/// imply each other).
+/// imply each other), and for each component whose search ran out of budget, what its
+/// relations prove on their own ([`super::exists`]).
 pub(crate) fn cycles(g: &DepGraph, options: &Options) -> Cycles {
     let all: Vec<NodeIndex> = g.graph.node_indices().collect();
     let mut local = Local::new(all.len());
@@ -176,7 +180,10 @@ pub(crate) fn cycles(g: &DepGraph, options: &Options) -> Cycles {
                 search.found.push(cycle);
             }
         }
-        out.exhausted += usize::from(search.exhausted);
+        if search.exhausted {
+            out.exhausted += 1;
+            out.exists.extend(cycle_exists(g, &component, search.local));
+        }
         out.found.extend(search.found);
     }
     out
