@@ -1438,6 +1438,45 @@ fn a_cycle_exists_finding_the_cycles_found_imply_is_not_reported() {
     assert_eq!(cut.ruled_out.not, ["read-committed"]);
 }
 
+/// The report with only the anomalies `models` prohibit.
+fn expecting(history: &TxnHistory<'_>, models: &[&str]) -> Report {
+    let mut options = Options::default();
+    options.consistency_models = Some(models.iter().map(|m| m.parse().unwrap()).collect());
+    check(history, &options).unwrap()
+}
+
+#[test]
+fn only_anomalies_a_requested_model_prohibits_are_reported() {
+    // T2 read x = [1] after T1's append of 2 had completed: a G-single-item-realtime
+    // cycle, which strong snapshot isolation forbids and snapshot isolation allows.
+    let h = sequential(&[(0, "ax1"), (1, "ax2"), (2, "rx1"), (3, "rx12")]);
+    let si = expecting(&h, &["snapshot-isolation"]);
+    assert!(si.ok());
+    assert!(si.anomalies.is_empty());
+    assert!(si.ruled_out.all.is_empty());
+    let unreported: Vec<String> = si.unreported.iter().map(|k| k.name()).collect();
+    assert_eq!(unreported, ["G-single-item-realtime"]);
+    let strong = expecting(&h, &["snapshot-isolation", "strong-snapshot-isolation"]);
+    assert_eq!(kinds(&strong), names(&["G-single-item-realtime"]));
+    assert!(strong.unreported.is_empty());
+    assert_eq!(strong.ruled_out.not, report(&h).ruled_out.not);
+}
+
+#[test]
+fn requested_models_keep_what_the_component_proves() {
+    // The G1c-realtime cycle shown with no budget is not reported for read committed;
+    // the read-committed-cycle-exists the component proves is, and decides `not`.
+    let h = g1c_after_a_future_read();
+    let mut options = Options::default();
+    options.search_steps_max = 0;
+    options.consistency_models = Some(vec!["read-committed".parse().unwrap()]);
+    let r = check(&h, &options).unwrap();
+    assert_eq!(kinds(&r), names(&["read-committed-cycle-exists"]));
+    assert_eq!(r.ruled_out.not, ["read-committed"]);
+    let unreported: Vec<String> = r.unreported.iter().map(|k| k.name()).collect();
+    assert_eq!(unreported, ["G1c-realtime"]);
+}
+
 mod fuzz {
     //! The transactional readers and the engine never panic: mutated files either give
     //! a report or an error naming the line.

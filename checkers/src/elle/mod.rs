@@ -75,6 +75,11 @@
 //! no cycle was named): each such model gives a `<model>-cycle-exists` anomaly
 //! ([`CycleExists`]), unless the anomalies found already rule the model out.
 //!
+//! Like Elle's `:consistency-models`, [`Options::consistency_models`] names the models
+//! a history is expected to satisfy: only anomalies one of them prohibits are reported
+//! (an anomaly is prohibited by a model it alone rules out), and the models ruled out
+//! are those the reported anomalies rule out.
+//!
 //! Not detected (yet): Elle's `internal` (a transaction contradicting its own earlier
 //! reads and writes), `future-read`, `dirty-update` and predicate anomalies. Histories
 //! of completions without invocations (as in Elle's README) are not read: consim
@@ -113,6 +118,7 @@ use crate::anomalies::Kind;
 use crate::history::{History, Operation, Value};
 use crate::session;
 use crate::traceable::{Analysis, NotTraceable, Workload};
+use models::Model;
 
 pub use exists::CycleExists;
 pub use txn::{Aborted, Mop, MopKind, Status, Txn, TxnHistory};
@@ -124,12 +130,18 @@ pub struct Options {
     /// Edges the cycle search may follow in all, before it settles for one cycle per
     /// strongly connected component (found without looking for the weakest kind).
     pub search_steps_max: u64,
+    /// The consistency models the history is expected to satisfy (Elle's
+    /// `:consistency-models`): only anomalies one of them prohibits are reported
+    /// (and make the history a violation); the others are named in
+    /// [`Report::unreported`]. `None`: every anomaly is reported.
+    pub consistency_models: Option<Vec<Model>>,
 }
 
 impl Default for Options {
     fn default() -> Self {
         Options {
             search_steps_max: 50_000_000,
+            consistency_models: None,
         }
     }
 }
@@ -252,6 +264,10 @@ pub struct Report {
     /// out of budget prove on their own ([`CycleExists`]; only those whose model the
     /// other anomalies do not already rule out), then broken session guarantees.
     pub anomalies: Vec<Anomaly>,
+    /// Kinds of anomalies found but not reported, because none of
+    /// [`Options::consistency_models`] prohibits them (sorted; empty without that
+    /// option).
+    pub unreported: Vec<Kind>,
     /// Strongly connected components with a cycle.
     pub sccs: usize,
     /// Components whose search ran out of budget before trying every kind of cycle.
@@ -271,7 +287,7 @@ impl Report {
 /// out.
 pub fn check(history: &TxnHistory<'_>, options: &Options) -> Result<Report, NotTraceable> {
     let report = analyse(history, options)?;
-    Ok(conclude(report, history.single_object()))
+    Ok(conclude(report, history.single_object(), options))
 }
 
 /// Every anomaly the dependency graph shows, before [`conclude`].
@@ -296,16 +312,29 @@ fn analyse(history: &TxnHistory<'_>, options: &Options) -> Result<Report, NotTra
         workload: inferred.workload,
         txns: history.txns.len(),
         anomalies,
+        unreported: Vec::new(),
         sccs: cycles.sccs,
         sccs_search_exhausted: cycles.exhausted,
         ruled_out: models::RuledOut::default(),
     })
 }
 
-/// What is reported (Elle's `result-map`): the anomalies, less cycle-exists findings
-/// whose model the others already rule out (Elle's `remove-redundant-cycle-exists`),
-/// and the models the rest rule out.
-fn conclude(mut report: Report, single_object: bool) -> Report {
+/// What is reported (Elle's `result-map`): the anomalies some requested model
+/// prohibits (all of them without [`Options::consistency_models`]), less cycle-exists
+/// findings whose model the others already rule out (Elle's
+/// `remove-redundant-cycle-exists`), and the models the rest rule out.
+fn conclude(mut report: Report, single_object: bool, options: &Options) -> Report {
+    if let Some(requested) = &options.consistency_models {
+        let prohibited = |kind: Kind| requested.iter().any(|m| m.prohibits(kind, single_object));
+        let (kept, dropped): (Vec<Anomaly>, Vec<Anomaly>) = report
+            .anomalies
+            .into_iter()
+            .partition(|a| prohibited(a.kind));
+        report.anomalies = kept;
+        report.unreported = dropped.iter().map(|a| a.kind).collect();
+        report.unreported.sort_unstable();
+        report.unreported.dedup();
+    }
     let concrete = report
         .anomalies
         .iter()
@@ -347,5 +376,5 @@ pub fn check_operations(
             }
         }));
     }
-    Ok(conclude(report, txns.single_object()))
+    Ok(conclude(report, txns.single_object(), options))
 }

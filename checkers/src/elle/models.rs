@@ -401,6 +401,64 @@ pub fn ruled_out(anomalies: impl IntoIterator<Item = Kind>, single_object: bool)
     RuledOut { not, all }
 }
 
+/// A consistency model of [`MODELS`], by name: what [`super::Options::consistency_models`]
+/// asks for.
+///
+/// ```
+/// use checkers::elle::models::Model;
+/// let si: Model = "snapshot-isolation".parse()?;
+/// assert_eq!(si.name(), "snapshot-isolation");
+/// assert!("snapshot-isolaton".parse::<Model>().is_err());
+/// # Ok::<(), checkers::elle::models::UnknownModel>(())
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub struct Model(&'static str);
+
+impl Model {
+    /// Every model, in the order of [`MODELS`].
+    pub fn all() -> impl Iterator<Item = Model> {
+        MODELS.iter().map(|&(name, _)| Model(name))
+    }
+
+    /// Its name, as [`MODELS`] spells it.
+    pub fn name(self) -> &'static str {
+        self.0
+    }
+
+    /// Whether the model forbids anomalies of `kind`: `kind` alone rules it out
+    /// (Elle's `anomalies-prohibited-by`, read the other way round). `single_object`
+    /// as for [`ruled_out`].
+    pub fn prohibits(self, kind: Kind, single_object: bool) -> bool {
+        ruled_out([kind], single_object).all.contains(&self.0)
+    }
+}
+
+impl std::str::FromStr for Model {
+    type Err = UnknownModel;
+
+    fn from_str(name: &str) -> Result<Model, UnknownModel> {
+        Model::all()
+            .find(|m| m.0 == name)
+            .ok_or_else(|| UnknownModel {
+                name: name.to_owned(),
+            })
+    }
+}
+
+impl std::fmt::Display for Model {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.0)
+    }
+}
+
+/// A consistency model name that is not one of [`MODELS`].
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("unknown consistency model `{name}`; the models are {}", Model::all().map(Model::name).collect::<Vec<_>>().join(", "))]
+pub struct UnknownModel {
+    /// The name given.
+    pub name: String,
+}
+
 /// Whether a history that satisfies `model` always satisfies `other` (`model` is
 /// `other` or implies it through [`MODELS`]).
 ///
@@ -557,6 +615,25 @@ mod tests {
             let out = ruled_out([Kind::CycleExists(c)], false);
             assert_eq!(out.not, [c.model()], "{}", c.name());
         }
+    }
+
+    #[test]
+    fn a_model_prohibits_what_rules_it_out() {
+        let model = |name: &str| name.parse::<Model>().unwrap();
+        let g2_item = cycle(Base::G2Item, Variant::Data);
+        let g_single_realtime = cycle(Base::GSingleItem, Variant::Realtime);
+        assert!(model("repeatable-read").prohibits(g2_item, false));
+        assert!(model("serializable").prohibits(g2_item, false));
+        assert!(!model("snapshot-isolation").prohibits(g2_item, false));
+        assert!(model("strong-snapshot-isolation").prohibits(g_single_realtime, false));
+        assert!(!model("snapshot-isolation").prohibits(g_single_realtime, false));
+        assert!(!model("repeatable-read").prohibits(g_single_realtime, false));
+        let unknown = "snapshot".parse::<Model>().unwrap_err();
+        assert!(
+            unknown
+                .to_string()
+                .contains("snapshot-isolation, serializable")
+        );
     }
 
     #[test]
