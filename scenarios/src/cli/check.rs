@@ -29,7 +29,9 @@ pub struct CheckArgs {
     /// unique-value register histories); `elle`, the dependency graph of Elle
     /// (anomalies such as G0, G1c, G-single-item-process, each cycle explained, and the
     /// consistency models they rule out; transactional histories too); or convergence
-    /// and lost writes, from the final reads; or all of them, one after another.
+    /// and lost writes, from the final reads; or all of them, one after another (each
+    /// saying so where it does not apply: a history of transactions is judged by the
+    /// dependency graph alone).
     #[arg(long, value_enum, default_value_t = Consistency::Linearizable)]
     pub consistency: Consistency,
     /// The history format.
