@@ -112,6 +112,8 @@ mod scc;
 mod search;
 mod txn;
 
+use std::collections::BTreeMap;
+
 use serde::Serialize;
 
 use crate::anomalies::Kind;
@@ -325,11 +327,14 @@ fn analyse(history: &TxnHistory<'_>, options: &Options) -> Result<Report, NotTra
 /// `remove-redundant-cycle-exists`), and the models the rest rule out.
 fn conclude(mut report: Report, single_object: bool, options: &Options) -> Report {
     if let Some(requested) = &options.consistency_models {
-        let prohibited = |kind: Kind| requested.iter().any(|m| m.prohibits(kind, single_object));
-        let (kept, dropped): (Vec<Anomaly>, Vec<Anomaly>) = report
-            .anomalies
-            .into_iter()
-            .partition(|a| prohibited(a.kind));
+        // Once per kind: a history may show thousands of anomalies of a few kinds.
+        let mut prohibited: BTreeMap<Kind, bool> = BTreeMap::new();
+        let (kept, dropped): (Vec<Anomaly>, Vec<Anomaly>) =
+            report.anomalies.into_iter().partition(|a| {
+                *prohibited
+                    .entry(a.kind)
+                    .or_insert_with(|| requested.iter().any(|m| m.prohibits(a.kind, single_object)))
+            });
         report.anomalies = kept;
         report.unreported = dropped.iter().map(|a| a.kind).collect();
         report.unreported.sort_unstable();
