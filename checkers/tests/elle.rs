@@ -1376,6 +1376,107 @@ fn a_search_out_of_budget_still_shows_one_cycle_per_component() {
     assert!(!cut.ok());
 }
 
+/// Circular information flow between T1 and T2 (each read the other's append: Elle's
+/// G1c, which read committed forbids), and T0 before both in real time, though it read
+/// T1's append to w (a future read: every cycle through T0 takes real time).
+fn g1c_after_a_future_read() -> TxnHistory<'static> {
+    transactions(
+        "{:process 0, :type :invoke, :f :txn, :value [[:r :w nil]]}
+{:process 0, :type :ok, :f :txn, :value [[:r :w [1]]]}
+{:process 1, :type :invoke, :f :txn, :value [[:append :x 1] [:r :y nil] [:append :w 1]]}
+{:process 2, :type :invoke, :f :txn, :value [[:append :y 1] [:r :x nil]]}
+{:process 1, :type :ok, :f :txn, :value [[:append :x 1] [:r :y [1]] [:append :w 1]]}
+{:process 2, :type :ok, :f :txn, :value [[:append :y 1] [:r :x [1]]]}
+",
+    )
+}
+
+#[test]
+fn a_search_out_of_budget_infers_the_cycle_it_could_not_name() {
+    let h = g1c_after_a_future_read();
+    let full = report(&h);
+    assert_eq!(full.sccs_search_exhausted, 0);
+    assert_eq!(kinds(&full), names(&["G1c"]));
+    assert_eq!(full.ruled_out.not, ["read-committed"]);
+    // With no budget, the one cycle shown is the plain search's from T0, through real
+    // time; the component's ww and wr edges alone still prove read committed false.
+    let mut none = Options::default();
+    none.search_steps_max = 0;
+    let cut = check(&h, &none).unwrap();
+    assert_eq!(cut.sccs_search_exhausted, 1);
+    assert_eq!(
+        kinds(&cut),
+        names(&["G1c-realtime", "read-committed-cycle-exists"])
+    );
+    let exists = cut
+        .anomalies
+        .iter()
+        .find(|a| a.kind.name() == "read-committed-cycle-exists")
+        .unwrap();
+    assert_eq!(exists.txns, [1, 2], "T1 and T2, not T0");
+    assert_eq!(exists.lines, [3, 4]);
+    assert!(
+        exists.explanation.starts_with(
+            "The 2 transactions invoked at lines 3 and 4 are strongly connected by ww and wr edges, so a cycle that read committed forbids exists among them"
+        ),
+        "{}",
+        exists.explanation
+    );
+    assert_eq!(cut.ruled_out.not, full.ruled_out.not);
+}
+
+#[test]
+fn a_cycle_exists_finding_the_cycles_found_imply_is_not_reported() {
+    // Elle's G1c alone: with no budget, the one cycle shown is the G1c itself, which
+    // rules read committed out already.
+    let h = concurrent(&["ax1ry1", "ay1rx1"]);
+    let mut none = Options::default();
+    none.search_steps_max = 0;
+    let cut = check(&h, &none).unwrap();
+    assert_eq!(cut.sccs_search_exhausted, 1);
+    assert_eq!(kinds(&cut), names(&["G1c"]));
+    assert_eq!(cut.ruled_out.not, ["read-committed"]);
+}
+
+/// The report with only the anomalies `models` prohibit.
+fn expecting(history: &TxnHistory<'_>, models: &[&str]) -> Report {
+    let mut options = Options::default();
+    options.consistency_models = Some(models.iter().map(|m| m.parse().unwrap()).collect());
+    check(history, &options).unwrap()
+}
+
+#[test]
+fn only_anomalies_a_requested_model_prohibits_are_reported() {
+    // T2 read x = [1] after T1's append of 2 had completed: a G-single-item-realtime
+    // cycle, which strong snapshot isolation forbids and snapshot isolation allows.
+    let h = sequential(&[(0, "ax1"), (1, "ax2"), (2, "rx1"), (3, "rx12")]);
+    let si = expecting(&h, &["snapshot-isolation"]);
+    assert!(si.ok());
+    assert!(si.anomalies.is_empty());
+    assert!(si.ruled_out.all.is_empty());
+    let unreported: Vec<String> = si.unreported.iter().map(|k| k.name()).collect();
+    assert_eq!(unreported, ["G-single-item-realtime"]);
+    let strong = expecting(&h, &["snapshot-isolation", "strong-snapshot-isolation"]);
+    assert_eq!(kinds(&strong), names(&["G-single-item-realtime"]));
+    assert!(strong.unreported.is_empty());
+    assert_eq!(strong.ruled_out.not, report(&h).ruled_out.not);
+}
+
+#[test]
+fn requested_models_keep_what_the_component_proves() {
+    // The G1c-realtime cycle shown with no budget is not reported for read committed;
+    // the read-committed-cycle-exists the component proves is, and decides `not`.
+    let h = g1c_after_a_future_read();
+    let mut options = Options::default();
+    options.search_steps_max = 0;
+    options.consistency_models = Some(vec!["read-committed".parse().unwrap()]);
+    let r = check(&h, &options).unwrap();
+    assert_eq!(kinds(&r), names(&["read-committed-cycle-exists"]));
+    assert_eq!(r.ruled_out.not, ["read-committed"]);
+    let unreported: Vec<String> = r.unreported.iter().map(|k| k.name()).collect();
+    assert_eq!(unreported, ["G1c-realtime"]);
+}
+
 mod fuzz {
     //! The transactional readers and the engine never panic: mutated files either give
     //! a report or an error naming the line.

@@ -1916,6 +1916,154 @@ fn check_elle_reads_transactions_and_refuses_malformed_ones() {
     assert!(stdout(&out).contains(": ok (2 ops, list-append, dependency graph"));
 }
 
+/// Elle's G2-item in EDN transactions: each of two concurrent transactions appends to
+/// one key and reads the other's initial state (repeatable read forbids it, snapshot
+/// isolation allows it). Process 1's append to x completed before process 2's
+/// transaction began, which read x without it: a G-single-item-realtime cycle too
+/// (strong snapshot isolation forbids it).
+const G2_AND_A_STALE_READ: &str = "\
+{:process 1, :type :invoke, :f :txn, :value [[:append :x 0]]}
+{:process 1, :type :ok, :f :txn, :value [[:append :x 0]]}
+{:process 0, :type :invoke, :f :txn, :value [[:append :x 1] [:r :y nil]]}
+{:process 2, :type :invoke, :f :txn, :value [[:append :y 1] [:r :x nil]]}
+{:process 0, :type :ok, :f :txn, :value [[:append :x 1] [:r :y []]]}
+{:process 2, :type :ok, :f :txn, :value [[:append :y 1] [:r :x []]]}
+";
+
+#[test]
+fn check_elle_reports_only_what_the_requested_models_prohibit() {
+    let history = temp_file("g2-stale.edn", G2_AND_A_STALE_READ);
+    let file = history.to_str().unwrap();
+    let all = json_line(&consim(&["check", "--consistency", "elle", "--json", file]));
+    assert_eq!(
+        all["anomaly_types"],
+        serde_json::json!(["G-single-item-realtime", "G2-item"])
+    );
+    let args = [
+        "check",
+        "--consistency",
+        "elle",
+        "--consistency-models",
+        "snapshot-isolation,repeatable-read",
+    ];
+    let json = json_line(&consim(&[&args[..], &["--json", file]].concat()));
+    assert_eq!(json["verdict"], "violation");
+    assert_eq!(json["anomaly_types"], serde_json::json!(["G2-item"]));
+    assert_eq!(json["not"], serde_json::json!(["repeatable-read"]));
+    assert_eq!(
+        json["unreported_types"],
+        serde_json::json!(["G-single-item-realtime"])
+    );
+    let out = consim(&[&args[..], &[file]].concat());
+    let text = stdout(&out);
+    assert!(
+        text.contains("dependency graph against snapshot-isolation, repeatable-read"),
+        "{text}"
+    );
+    assert!(
+        text.contains(
+            "also found, but prohibited by none of snapshot-isolation, repeatable-read: G-single-item-realtime"
+        ),
+        "{text}"
+    );
+    // Snapshot isolation alone allows both cycles: the history is fine for it.
+    let out = consim(&[
+        "check",
+        "--consistency",
+        "elle",
+        "--consistency-models",
+        "snapshot-isolation",
+        file,
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
+}
+
+#[test]
+fn consistency_models_are_checked_names() {
+    let history = temp_file("g2-stale-names.edn", G2_AND_A_STALE_READ);
+    let file = history.to_str().unwrap();
+    let out = consim(&[
+        "check",
+        "--consistency",
+        "elle",
+        "--consistency-models",
+        "snapshot",
+        file,
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("possible values: read-uncommitted"),
+        "{}",
+        stderr(&out)
+    );
+    let out = consim(&["check", "--consistency-models", "serializable", file]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("it takes --consistency elle (or all)"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn check_all_on_transactions_judges_them_by_the_dependency_graph_alone() {
+    let history = temp_file("g2-stale-all.edn", G2_AND_A_STALE_READ);
+    let file = history.to_str().unwrap();
+    let out = consim(&["check", "--consistency", "all", "--json", file]);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "the dependency graph's violation decides: {}",
+        stderr(&out)
+    );
+    let lines: Vec<Value> = stdout(&out)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let verdicts: Vec<(&str, &str)> = lines
+        .iter()
+        .map(|l| {
+            (
+                l["consistency"].as_str().unwrap(),
+                l["verdict"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        verdicts,
+        [
+            ("linearizable", "not-applicable"),
+            ("session", "not-applicable"),
+            ("elle", "violation"),
+            ("convergence", "not-applicable")
+        ]
+    );
+    assert!(
+        lines[0]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("a history of transactions"),
+        "{}",
+        lines[0]
+    );
+    assert!(stderr(&out).is_empty(), "{}", stderr(&out));
+    let out = consim(&["check", "--consistency", "all", file]);
+    assert!(
+        stdout(&out).contains(": linearizability not applicable: a history of transactions"),
+        "{}",
+        stdout(&out)
+    );
+    // Asked for alone, a check that cannot judge it is an error that says why.
+    for consistency in ["linearizable", "session", "convergence"] {
+        let out = consim(&["check", "--consistency", consistency, file]);
+        assert_eq!(out.status.code(), Some(2), "{consistency}");
+        let expected = format!(
+            "{file}: a history of transactions of several micro-operations: --consistency {consistency} judges single operations"
+        );
+        assert!(stderr(&out).contains(&expected), "{}", stderr(&out));
+    }
+}
+
 #[test]
 fn nonsense_model_parameters_are_refused_naming_the_parameter() {
     for (args, needle) in [

@@ -8,6 +8,7 @@
 //! | `garbage-read`, `G1a` (aborted read), `duplicate-elements`, `incompatible-order` | one detection on the reads of each list-append key ([`list_append_anomalies`] reports every read that shows one; the dependency graph, [`crate::elle`], one per key); `garbage-read` and `G1a` on registers by the dependency graph |
 //! | `future-read`, `stale-read`, `new-old-inversion` | [`register_anomalies`], by real time alone |
 //! | `G0`, `G1c`, `G-single-item`, … (cycles), `G1b`, `lost-update` | the dependency graph ([`crate::elle`]) |
+//! | `read-committed-cycle-exists`, … (a forbidden cycle exists where the search ran out of budget) | the dependency graph ([`crate::elle::CycleExists`]) |
 //! | `read-your-writes`, `monotonic-reads`, … (broken session guarantees) | [`crate::session`] |
 //!
 //! What a list-append history shows outright, named as Elle names it: no inference
@@ -35,7 +36,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Serialize, Serializer};
 
-use crate::elle::CycleKind;
+use crate::elle::{CycleExists, CycleKind};
 use crate::history::{EventType, Function, History, Operation, Value};
 use crate::session::Guarantee;
 use crate::shared::{FxMap, by_key, op_text};
@@ -47,6 +48,10 @@ pub(crate) use lists::ListReads;
 pub enum Kind {
     /// A dependency cycle ([`crate::elle`]).
     Cycle(CycleKind),
+    /// A cycle some model forbids exists among the transactions of a strongly
+    /// connected component, though the search ran out of budget before naming one
+    /// ([`crate::elle::CycleExists`]).
+    CycleExists(CycleExists),
     /// A read of a write whose transaction failed (Elle's G1a).
     AbortedRead,
     /// A read of a write its transaction later overwrote (Elle's G1b).
@@ -80,6 +85,7 @@ impl Kind {
     pub fn static_name(self) -> &'static str {
         match self {
             Kind::Cycle(c) => c.name(),
+            Kind::CycleExists(c) => c.name(),
             Kind::AbortedRead => "G1a",
             Kind::IntermediateRead => "G1b",
             Kind::GarbageRead => "garbage-read",
@@ -269,11 +275,16 @@ pub fn register_anomalies(history: &History, ops: &[Operation]) -> Vec<Found> {
 #[cfg(test)]
 mod tests {
     use super::Kind;
-    use crate::elle::{Base, CycleKind, Variant};
+    use crate::elle::{Base, CycleExists, CycleKind, Variant};
     use crate::session::Guarantee;
 
     #[test]
     fn names_are_the_json_names() {
+        for c in CycleExists::ALL {
+            let kind = Kind::CycleExists(c);
+            assert_eq!(serde_json::to_value(kind).unwrap(), kind.name());
+            assert_eq!(kind.name(), format!("{}-cycle-exists", c.model()));
+        }
         let cycle = Kind::Cycle(CycleKind {
             base: Base::GSingleItem,
             variant: Variant::Process,

@@ -4,6 +4,7 @@
 
 use crate::history::Value;
 
+use super::exists::Exists;
 use super::graph::DepGraph;
 use super::infer::MopRef;
 use super::search::{FoundCycle, LogicalStep};
@@ -170,5 +171,44 @@ pub(crate) fn cycle(history: &TxnHistory<'_>, _graph: &DepGraph, found: &FoundCy
         txns,
         steps,
         explanation: format!("Let {}. Then {}", lets.join("; "), clauses.join("; ")),
+    }
+}
+
+/// How many transactions a cycle-exists explanation names before it says how many more.
+const EXISTS_SHOWN: usize = 8;
+
+/// The anomaly of a cycle-exists finding: which transactions, and why a cycle the model
+/// forbids lies among them.
+pub(crate) fn exists(history: &TxnHistory<'_>, found: &Exists) -> Anomaly {
+    let lines: Vec<usize> = found
+        .txns
+        .iter()
+        .map(|&t| history.txns[t].call_line)
+        .collect();
+    let shown: Vec<String> = lines
+        .iter()
+        .take(EXISTS_SHOWN)
+        .map(ToString::to_string)
+        .collect();
+    let list = match lines.len().saturating_sub(EXISTS_SHOWN) {
+        0 => match shown.split_last() {
+            Some((last, rest)) if !rest.is_empty() => format!("{} and {last}", rest.join(", ")),
+            _ => shown.join(""),
+        },
+        more => format!("{}, … ({more} more)", shown.join(", ")),
+    };
+    let model = found.model;
+    let explanation = format!(
+        "The {} transactions invoked at lines {list} are strongly connected by {}, so a cycle that {} forbids exists among them, though the search ran out of budget before finding one",
+        lines.len(),
+        model.relations_text(),
+        model.prose()
+    );
+    Anomaly {
+        kind: Kind::CycleExists(model),
+        txns: found.txns.clone(),
+        lines,
+        steps: Vec::new(),
+        explanation,
     }
 }

@@ -69,7 +69,16 @@
 //! search runs out still reports one cycle (found by a plain breadth-first search, and
 //! classified by its edges), and the report says that the search was cut short. One
 //! cycle of each kind is shown per component, as Elle does: a component of thousands
-//! of transactions may hold many more.
+//! of transactions may hold many more. Of a component whose search ran out, as in
+//! Elle, the relations alone also tell which models' forbidden cycles it must hold
+//! (its ww and wr edges alone strongly connected: read committed does not hold, though
+//! no cycle was named): each such model gives a `<model>-cycle-exists` anomaly
+//! ([`CycleExists`]), unless the anomalies found already rule the model out.
+//!
+//! Like Elle's `:consistency-models`, [`Options::consistency_models`] names the models
+//! a history is expected to satisfy: only anomalies one of them prohibits are reported
+//! (an anomaly is prohibited by a model it alone rules out), and the models ruled out
+//! are those the reported anomalies rule out.
 //!
 //! Not detected (yet): Elle's `internal` (a transaction contradicting its own earlier
 //! reads and writes), `future-read`, `dirty-update` and predicate anomalies. Histories
@@ -93,13 +102,17 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+mod exists;
 mod explain;
 mod graph;
 mod infer;
 pub mod models;
 pub mod read;
+mod scc;
 mod search;
 mod txn;
+
+use std::collections::BTreeMap;
 
 use serde::Serialize;
 
@@ -107,7 +120,9 @@ use crate::anomalies::Kind;
 use crate::history::{History, Operation, Value};
 use crate::session;
 use crate::traceable::{Analysis, NotTraceable, Workload};
+use models::Model;
 
+pub use exists::CycleExists;
 pub use txn::{Aborted, Mop, MopKind, Status, Txn, TxnHistory};
 
 /// Knobs of the analysis.
@@ -117,12 +132,18 @@ pub struct Options {
     /// Edges the cycle search may follow in all, before it settles for one cycle per
     /// strongly connected component (found without looking for the weakest kind).
     pub search_steps_max: u64,
+    /// The consistency models the history is expected to satisfy (Elle's
+    /// `:consistency-models`): only anomalies one of them prohibits are reported
+    /// (and make the history a violation); the others are named in
+    /// [`Report::unreported`]. `None`: every anomaly is reported.
+    pub consistency_models: Option<Vec<Model>>,
 }
 
 impl Default for Options {
     fn default() -> Self {
         Options {
             search_steps_max: 50_000_000,
+            consistency_models: None,
         }
     }
 }
@@ -240,9 +261,15 @@ pub struct Report {
     pub workload: Workload,
     /// Committed and unknown transactions analysed.
     pub txns: usize,
-    /// Every anomaly: outright ones first, then one cycle per kind found in each
-    /// strongly connected component, then broken session guarantees.
+    /// Every anomaly reported: outright ones first, then one cycle per kind found in
+    /// each strongly connected component, then what the components whose search ran
+    /// out of budget prove on their own ([`CycleExists`]; only those whose model the
+    /// other anomalies do not already rule out), then broken session guarantees.
     pub anomalies: Vec<Anomaly>,
+    /// Kinds of anomalies found but not reported, because none of
+    /// [`Options::consistency_models`] prohibits them (sorted; empty without that
+    /// option).
+    pub unreported: Vec<Kind>,
     /// Strongly connected components with a cycle.
     pub sccs: usize,
     /// Components whose search ran out of budget before trying every kind of cycle.
@@ -261,6 +288,12 @@ impl Report {
 /// Analyses a transactional history: the anomalies it proves and the models they rule
 /// out.
 pub fn check(history: &TxnHistory<'_>, options: &Options) -> Result<Report, NotTraceable> {
+    let report = analyse(history, options)?;
+    Ok(conclude(report, history.single_object(), options))
+}
+
+/// Every anomaly the dependency graph shows, before [`conclude`].
+fn analyse(history: &TxnHistory<'_>, options: &Options) -> Result<Report, NotTraceable> {
     let inferred = infer::infer(history)?;
     let graph = graph::DepGraph::build(history, &inferred);
     let cycles = search::cycles(&graph, options);
@@ -271,15 +304,54 @@ pub fn check(history: &TxnHistory<'_>, options: &Options) -> Result<Report, NotT
             .iter()
             .map(|cycle| explain::cycle(history, &graph, cycle)),
     );
-    let ruled_out = models::ruled_out(anomalies.iter().map(|a| a.kind), history.single_object());
+    anomalies.extend(
+        cycles
+            .exists
+            .iter()
+            .map(|found| explain::exists(history, found)),
+    );
     Ok(Report {
         workload: inferred.workload,
         txns: history.txns.len(),
         anomalies,
+        unreported: Vec::new(),
         sccs: cycles.sccs,
         sccs_search_exhausted: cycles.exhausted,
-        ruled_out,
+        ruled_out: models::RuledOut::default(),
     })
+}
+
+/// What is reported (Elle's `result-map`): the anomalies some requested model
+/// prohibits (all of them without [`Options::consistency_models`]), less cycle-exists
+/// findings whose model the others already rule out (Elle's
+/// `remove-redundant-cycle-exists`), and the models the rest rule out.
+fn conclude(mut report: Report, single_object: bool, options: &Options) -> Report {
+    if let Some(requested) = &options.consistency_models {
+        // Once per kind: a history may show thousands of anomalies of a few kinds.
+        let mut prohibited: BTreeMap<Kind, bool> = BTreeMap::new();
+        let (kept, dropped): (Vec<Anomaly>, Vec<Anomaly>) =
+            report.anomalies.into_iter().partition(|a| {
+                *prohibited
+                    .entry(a.kind)
+                    .or_insert_with(|| requested.iter().any(|m| m.prohibits(a.kind, single_object)))
+            });
+        report.anomalies = kept;
+        report.unreported = dropped.iter().map(|a| a.kind).collect();
+        report.unreported.sort_unstable();
+        report.unreported.dedup();
+    }
+    let concrete = report
+        .anomalies
+        .iter()
+        .map(|a| a.kind)
+        .filter(|k| !matches!(k, Kind::CycleExists(_)));
+    let already = models::ruled_out(concrete, single_object).all;
+    report.anomalies.retain(|a| match a.kind {
+        Kind::CycleExists(c) => !already.contains(&c.model()),
+        _ => true,
+    });
+    report.ruled_out = models::ruled_out(report.anomalies.iter().map(|a| a.kind), single_object);
+    report
 }
 
 /// Analyses single-operation `ops` (from [`History::operations`]): the dependency
@@ -293,7 +365,7 @@ pub fn check_operations(
     let txns = TxnHistory::from_operations(history, ops)?;
     let sessions =
         session::check_sessions(history, ops).map_err(|e| e.in_analysis(Analysis::Dependencies))?;
-    let mut report = check(&txns, options)?;
+    let mut report = analyse(&txns, options)?;
     for (_, found) in sessions.results {
         report.anomalies.extend(found.into_iter().map(|anomaly| {
             Anomaly {
@@ -309,9 +381,5 @@ pub fn check_operations(
             }
         }));
     }
-    report.ruled_out = models::ruled_out(
-        report.anomalies.iter().map(|a| a.kind),
-        txns.single_object(),
-    );
-    Ok(report)
+    Ok(conclude(report, txns.single_object(), options))
 }

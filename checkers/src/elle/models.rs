@@ -33,6 +33,9 @@
 //!    | strict-serializable (PL-SS) | G1, G1c-realtime, G2-realtime |
 //!    | monotonic-reads, monotonic-writes, read-your-writes, writes-follow-reads | a broken guarantee of that name |
 //!
+//!    and each of the thirteen models of the cycle-exists inference
+//!    ([`super::CycleExists`]) its own `<model>-cycle-exists`;
+//!
 //! 3. **the model hierarchy** ([`MODELS`]): a model that implies a ruled-out one is
 //!    ruled out too (strict-serializable implies serializable, linearizable and
 //!    strong-snapshot-isolation; linearizable implies sequential, which implies causal,
@@ -226,39 +229,88 @@ pub const MODELS: &[(&str, &[&str])] = &[
 
 /// Anomalies each model directly forbids (Elle's `direct-proscribed-anomalies`, for
 /// the anomalies consim detects).
+///
+/// Each model of Elle's cycle-exists inference ([`super::CycleExists`]) also forbids its
+/// own `<model>-cycle-exists`, as Elle's table does (`:PL-SI-cycle-exists` and so on).
 const PROSCRIBES: &[(&str, &[&str])] = &[
-    ("read-uncommitted", &["G0", "duplicate-elements"]),
-    ("read-committed", &["G1"]),
+    (
+        "read-uncommitted",
+        &["G0", "duplicate-elements", "read-uncommitted-cycle-exists"],
+    ),
+    ("read-committed", &["G1", "read-committed-cycle-exists"]),
     ("cursor-stability", &["G1", "lost-update"]),
     ("monotonic-view", &["G1"]),
     ("monotonic-snapshot-read", &["G1"]),
     ("consistent-view", &["G1", "G-single"]),
     ("forward-consistent-view", &["G1"]),
     ("update-serializable", &["G1"]),
-    ("repeatable-read", &["G1", "G2-item", "lost-update"]),
-    ("snapshot-isolation", &["G1", "G-nonadjacent"]),
-    ("serializable", &["G1", "G2"]),
+    (
+        "repeatable-read",
+        &[
+            "G1",
+            "G2-item",
+            "lost-update",
+            "repeatable-read-cycle-exists",
+        ],
+    ),
+    (
+        "snapshot-isolation",
+        &["G1", "G-nonadjacent", "snapshot-isolation-cycle-exists"],
+    ),
+    ("serializable", &["G1", "G2", "serializable-cycle-exists"]),
     ("read-atomic", &["G1a"]),
     ("causal-cerone", &["G1a"]),
     ("prefix", &["G1a"]),
     ("parallel-snapshot-isolation", &["G1a"]),
     ("ROLA", &["lost-update"]),
-    ("strong-session-read-uncommitted", &["G0-process"]),
-    ("strong-session-read-committed", &["G1c-process"]),
-    ("strong-read-uncommitted", &["G0-realtime"]),
-    ("strong-read-committed", &["G1c-realtime"]),
+    (
+        "strong-session-read-uncommitted",
+        &["G0-process", "strong-session-read-uncommitted-cycle-exists"],
+    ),
+    (
+        "strong-session-read-committed",
+        &["G1c-process", "strong-session-read-committed-cycle-exists"],
+    ),
+    (
+        "strong-read-uncommitted",
+        &["G0-realtime", "strong-read-uncommitted-cycle-exists"],
+    ),
+    (
+        "strong-read-committed",
+        &["G1c-realtime", "strong-read-committed-cycle-exists"],
+    ),
     (
         "strong-session-snapshot-isolation",
-        &["G1-process", "G-nonadjacent-process"],
+        &[
+            "G1-process",
+            "G-nonadjacent-process",
+            "strong-session-snapshot-isolation-cycle-exists",
+        ],
     ),
     (
         "strong-snapshot-isolation",
-        &["G1-realtime", "G-nonadjacent-realtime"],
+        &[
+            "G1-realtime",
+            "G-nonadjacent-realtime",
+            "strong-snapshot-isolation-cycle-exists",
+        ],
     ),
-    ("strong-session-serializable", &["G1-process", "G2-process"]),
+    (
+        "strong-session-serializable",
+        &[
+            "G1-process",
+            "G2-process",
+            "strong-session-serializable-cycle-exists",
+        ],
+    ),
     (
         "strict-serializable",
-        &["G1", "G1c-realtime", "G2-realtime"],
+        &[
+            "G1",
+            "G1c-realtime",
+            "G2-realtime",
+            "strict-serializable-cycle-exists",
+        ],
     ),
     ("monotonic-reads", &["monotonic-reads"]),
     ("monotonic-writes", &["monotonic-writes"]),
@@ -347,6 +399,77 @@ pub fn ruled_out(anomalies: impl IntoIterator<Item = Kind>, single_object: bool)
         .filter(|m| !implies_any(m, &all))
         .collect();
     RuledOut { not, all }
+}
+
+/// A consistency model of [`MODELS`], by name: what [`super::Options::consistency_models`]
+/// asks for.
+///
+/// ```
+/// use checkers::elle::models::Model;
+/// let si: Model = "snapshot-isolation".parse()?;
+/// assert_eq!(si.name(), "snapshot-isolation");
+/// assert!("snapshot-isolaton".parse::<Model>().is_err());
+/// # Ok::<(), checkers::elle::models::UnknownModel>(())
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub struct Model(&'static str);
+
+impl Model {
+    /// Every model, in the order of [`MODELS`].
+    pub fn all() -> impl Iterator<Item = Model> {
+        MODELS.iter().map(|&(name, _)| Model(name))
+    }
+
+    /// Its name, as [`MODELS`] spells it.
+    pub fn name(self) -> &'static str {
+        self.0
+    }
+
+    /// Whether the model forbids anomalies of `kind`: `kind` alone rules it out
+    /// (Elle's `anomalies-prohibited-by`, read the other way round). `single_object`
+    /// as for [`ruled_out`].
+    pub fn prohibits(self, kind: Kind, single_object: bool) -> bool {
+        ruled_out([kind], single_object).all.contains(&self.0)
+    }
+}
+
+impl std::str::FromStr for Model {
+    type Err = UnknownModel;
+
+    fn from_str(name: &str) -> Result<Model, UnknownModel> {
+        Model::all()
+            .find(|m| m.0 == name)
+            .ok_or_else(|| UnknownModel {
+                name: name.to_owned(),
+            })
+    }
+}
+
+impl std::fmt::Display for Model {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.0)
+    }
+}
+
+/// A consistency model name that is not one of [`MODELS`].
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("unknown consistency model `{name}`; the models are {}", Model::all().map(Model::name).collect::<Vec<_>>().join(", "))]
+pub struct UnknownModel {
+    /// The name given.
+    pub name: String,
+}
+
+/// Whether a history that satisfies `model` always satisfies `other` (`model` is
+/// `other` or implies it through [`MODELS`]).
+///
+/// ```
+/// use checkers::elle::models::implies;
+/// assert!(implies("strict-serializable", "snapshot-isolation"));
+/// assert!(implies("read-committed", "read-committed"));
+/// assert!(!implies("snapshot-isolation", "repeatable-read"));
+/// ```
+pub fn implies(model: &str, other: &str) -> bool {
+    model == other || implies_any(model, &[other])
 }
 
 /// Whether `model` implies (strictly) one of `others`.
@@ -482,6 +605,34 @@ mod tests {
             ruled_out([Kind::GarbageRead], true)
                 .all
                 .contains(&"sequential")
+        );
+    }
+
+    #[test]
+    fn each_model_forbids_its_own_cycle_exists() {
+        use crate::elle::CycleExists;
+        for c in CycleExists::ALL {
+            let out = ruled_out([Kind::CycleExists(c)], false);
+            assert_eq!(out.not, [c.model()], "{}", c.name());
+        }
+    }
+
+    #[test]
+    fn a_model_prohibits_what_rules_it_out() {
+        let model = |name: &str| name.parse::<Model>().unwrap();
+        let g2_item = cycle(Base::G2Item, Variant::Data);
+        let g_single_realtime = cycle(Base::GSingleItem, Variant::Realtime);
+        assert!(model("repeatable-read").prohibits(g2_item, false));
+        assert!(model("serializable").prohibits(g2_item, false));
+        assert!(!model("snapshot-isolation").prohibits(g2_item, false));
+        assert!(model("strong-snapshot-isolation").prohibits(g_single_realtime, false));
+        assert!(!model("snapshot-isolation").prohibits(g_single_realtime, false));
+        assert!(!model("repeatable-read").prohibits(g_single_realtime, false));
+        let unknown = "snapshot".parse::<Model>().unwrap_err();
+        assert!(
+            unknown
+                .to_string()
+                .contains("snapshot-isolation, serializable")
         );
     }
 

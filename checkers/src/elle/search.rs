@@ -1,6 +1,5 @@
-//! Strongly connected components (an iterative Tarjan: petgraph's recurses once per
-//! node, and a history's chains of process and real-time order are as deep as the
-//! history is long) and the search for a shortest cycle of each kind inside them.
+//! The search for a shortest cycle of each kind inside the strongly connected
+//! components of the dependency graph ([`super::scc`]).
 //!
 //! For each component, the kinds are tried in Elle's order (data-only cycles first,
 //! then process, then real-time variants; `G0`, `G1c`, `G-single-item`,
@@ -27,9 +26,11 @@ use petgraph::Direction;
 use petgraph::graph::{EdgeIndex, NodeIndex};
 use petgraph::visit::EdgeRef;
 
+use super::exists::{Exists, cycle_exists};
 use super::graph::{ALL_LINKS, DepGraph, Link};
 use super::infer::MopRef;
 use super::models;
+use super::scc::{Local, components};
 use super::{Base, CycleKind, Options, Rel, Variant};
 
 /// One step of a cycle between two transactions.
@@ -58,6 +59,8 @@ pub(crate) struct Cycles {
     pub sccs: usize,
     /// Components whose search ran out of budget.
     pub exhausted: usize,
+    /// What the relations of those components prove on their own.
+    pub exists: Vec<Exists>,
 }
 
 /// How many rw edges a kind's cycle has.
@@ -147,156 +150,12 @@ fn specs() -> Vec<Spec> {
         .collect()
 }
 
-/// Global node index to position in the node set being searched, and back.
-#[derive(Debug)]
-struct Local {
-    of: Vec<u32>,
-}
-
-impl Local {
-    const OUTSIDE: u32 = u32::MAX;
-
-    fn enter(&mut self, nodes: &[NodeIndex]) {
-        for (i, n) in nodes.iter().enumerate() {
-            self.of[n.index()] = i as u32;
-        }
-    }
-
-    fn leave(&mut self, nodes: &[NodeIndex]) {
-        for n in nodes {
-            self.of[n.index()] = Self::OUTSIDE;
-        }
-    }
-
-    fn get(&self, n: NodeIndex) -> u32 {
-        self.of[n.index()]
-    }
-}
-
-/// The state of an iterative Tarjan: each node's discovery index and low link, and
-/// the stack of nodes not yet in a component.
-struct Tarjan {
-    index: Vec<u32>,
-    low: Vec<u32>,
-    on_stack: Vec<bool>,
-    stack: Vec<u32>,
-    next: u32,
-}
-
-impl Tarjan {
-    const UNSEEN: u32 = u32::MAX;
-
-    fn new(k: usize) -> Tarjan {
-        Tarjan {
-            index: vec![Self::UNSEEN; k],
-            low: vec![0; k],
-            on_stack: vec![false; k],
-            stack: Vec::new(),
-            next: 0,
-        }
-    }
-
-    fn seen(&self, v: usize) -> bool {
-        self.index[v] != Self::UNSEEN
-    }
-
-    fn discover(&mut self, v: usize) {
-        self.index[v] = self.next;
-        self.low[v] = self.next;
-        self.next += 1;
-        self.stack.push(v as u32);
-        self.on_stack[v] = true;
-    }
-
-    /// `v` is done: its low link goes to its parent, and if it roots a component, the
-    /// component (of `nodes`) comes off the stack.
-    fn finish(
-        &mut self,
-        v: usize,
-        parent: Option<usize>,
-        nodes: &[NodeIndex],
-    ) -> Option<Vec<NodeIndex>> {
-        if let Some(parent) = parent {
-            self.low[parent] = self.low[parent].min(self.low[v]);
-        }
-        if self.low[v] != self.index[v] {
-            return None;
-        }
-        let mut component = Vec::new();
-        loop {
-            let w = self.stack.pop().expect("v is on the stack") as usize;
-            self.on_stack[w] = false;
-            component.push(nodes[w]);
-            if w == v {
-                return Some(component);
-            }
-        }
-    }
-}
-
-/// Strongly connected components of more than one node, of the subgraph on `nodes`
-/// whose links `mask` allows; each sorted by node index.
-fn components(
-    g: &DepGraph,
-    nodes: &[NodeIndex],
-    local: &mut Local,
-    mask: u8,
-) -> Vec<Vec<NodeIndex>> {
-    local.enter(nodes);
-    let mut tarjan = Tarjan::new(nodes.len());
-    let mut calls = Vec::new();
-    let mut out = Vec::new();
-    for root in 0..nodes.len() {
-        if tarjan.seen(root) {
-            continue;
-        }
-        tarjan.discover(root);
-        calls.push((root, g.graph.edges(nodes[root])));
-        while let Some(top) = calls.len().checked_sub(1) {
-            let v = calls[top].0;
-            let mut child = None;
-            for edge in calls[top].1.by_ref() {
-                if !g.edges[*edge.weight() as usize].link.allowed(mask) {
-                    continue;
-                }
-                let w = local.get(edge.target());
-                if w == Local::OUTSIDE {
-                    continue;
-                }
-                let w = w as usize;
-                if !tarjan.seen(w) {
-                    child = Some(w);
-                    break;
-                } else if tarjan.on_stack[w] {
-                    tarjan.low[v] = tarjan.low[v].min(tarjan.index[w]);
-                }
-            }
-            if let Some(w) = child {
-                tarjan.discover(w);
-                calls.push((w, g.graph.edges(nodes[w])));
-                continue;
-            }
-            calls.pop();
-            let parent = calls.last().map(|&(parent, _)| parent);
-            if let Some(mut component) = tarjan.finish(v, parent, nodes) {
-                if component.len() > 1 {
-                    component.sort_unstable();
-                    out.push(component);
-                }
-            }
-        }
-    }
-    local.leave(nodes);
-    out
-}
-
 /// Every cycle the search finds, one per kind in each component (fewer where kinds
-/// imply each other).
+/// imply each other), and for each component whose search ran out of budget, what its
+/// relations prove on their own ([`super::exists`]).
 pub(crate) fn cycles(g: &DepGraph, options: &Options) -> Cycles {
     let all: Vec<NodeIndex> = g.graph.node_indices().collect();
-    let mut local = Local {
-        of: vec![Local::OUTSIDE; all.len()],
-    };
+    let mut local = Local::new(all.len());
     let mut budget = options.search_steps_max;
     let mut out = Cycles::default();
     let specs = specs();
@@ -321,7 +180,10 @@ pub(crate) fn cycles(g: &DepGraph, options: &Options) -> Cycles {
                 search.found.push(cycle);
             }
         }
-        out.exhausted += usize::from(search.exhausted);
+        if search.exhausted {
+            out.exhausted += 1;
+            out.exists.extend(cycle_exists(g, &component, search.local));
+        }
         out.found.extend(search.found);
     }
     out

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use crate::exit::Exit;
 use checkers::check::{CheckError, Checked, check_file};
+use checkers::elle::models::Model;
 use checkers::formats::Format;
 use checkers::history::Value;
 use checkers::linear::{Options, Outcome, Verdict};
@@ -28,7 +29,9 @@ pub struct CheckArgs {
     /// unique-value register histories); `elle`, the dependency graph of Elle
     /// (anomalies such as G0, G1c, G-single-item-process, each cycle explained, and the
     /// consistency models they rule out; transactional histories too); or convergence
-    /// and lost writes, from the final reads; or all of them, one after another.
+    /// and lost writes, from the final reads; or all of them, one after another (each
+    /// saying so where it does not apply: a history of transactions is judged by the
+    /// dependency graph alone).
     #[arg(long, value_enum, default_value_t = Consistency::Linearizable)]
     pub consistency: Consistency,
     /// The history format.
@@ -46,12 +49,24 @@ pub struct CheckArgs {
     /// For a linearizable history, print the linearization order.
     #[arg(long)]
     pub witness: bool,
+    /// With `--consistency elle` (or `all`): the consistency models the history is
+    /// expected to satisfy, comma-separated, as Elle's `:consistency-models`. Only
+    /// anomalies one of them prohibits are reported and count as violations (default:
+    /// every anomaly).
+    #[arg(long, value_name = "MODELS", value_delimiter = ',', value_parser = model())]
+    pub consistency_models: Option<Vec<Model>>,
 }
 
 /// A sequential specification, by name.
 fn spec_name() -> impl TypedValueParser<Value = SpecName> {
     clap::builder::PossibleValuesParser::new(SpecName::NAMES)
         .map(|name| SpecName::from_name(&name).expect("a possible value is a specification"))
+}
+
+/// A consistency model, by name.
+fn model() -> impl TypedValueParser<Value = Model> {
+    clap::builder::PossibleValuesParser::new(Model::all().map(Model::name))
+        .map(|name| name.parse().expect("a possible value is a model"))
 }
 
 /// A history format, by name.
@@ -121,35 +136,36 @@ fn read_paired(
 }
 
 /// Checks every file as `--consistency` says; `all` runs the four checks in turn
-/// (histories that are not traceable are not judged on sessions or dependencies there).
+/// (where a check cannot judge a history, it says it does not apply, and the others
+/// go on).
 pub fn command(args: CheckArgs, json: bool, out: &mut dyn Write) -> anyhow::Result<Exit> {
-    let format = args.format;
+    if args.consistency_models.is_some()
+        && !matches!(args.consistency, Consistency::Elle | Consistency::All)
+    {
+        anyhow::bail!(
+            "--consistency-models names the models the dependency graph's anomalies are judged against: it takes --consistency elle (or all)"
+        );
+    }
+    let mut batch = Batch::new(&args, json);
     let tally = match args.consistency {
-        Consistency::Linearizable => linear_command(&args, format, json, out)?,
-        Consistency::Session => session_command(&args, format, json, None, out)?,
-        Consistency::Elle => elle_command(&args, format, json, None, out)?,
-        Consistency::Convergence => convergence_command(&args, format, json, out)?,
-        Consistency::All => linear_command(&args, format, json, out)?
-            .add(session_command(
-                &args,
-                format,
-                json,
-                Some(Lenient::SESSION),
-                out,
-            )?)
-            .add(elle_command(&args, format, json, Some(Lenient::ELLE), out)?)
-            .add(convergence_command(&args, format, json, out)?),
+        Consistency::Linearizable => linear_command(&mut batch, out)?,
+        Consistency::Session => session_command(&mut batch, out)?,
+        Consistency::Elle => elle_command(&mut batch, out)?,
+        Consistency::Convergence => convergence_command(&mut batch, out)?,
+        Consistency::All => {
+            batch.all = true;
+            linear_command(&mut batch, out)?
+                .add(session_command(&mut batch, out)?)
+                .add(elle_command(&mut batch, out)?)
+                .add(convergence_command(&mut batch, out)?)
+        }
     };
     Ok(tally.exit())
 }
 
 /// `--consistency linearizable`.
-fn linear_command(
-    args: &CheckArgs,
-    format: Format,
-    json: bool,
-    out: &mut dyn Write,
-) -> anyhow::Result<Tally> {
+fn linear_command(batch: &mut Batch<'_>, out: &mut dyn Write) -> anyhow::Result<Tally> {
+    let (args, format, json) = (batch.args, batch.args.format, batch.json);
     let model = args.model;
     if let Some(t) = args.timeout {
         anyhow::ensure!(
@@ -164,21 +180,27 @@ fn linear_command(
         ..Options::default()
     };
     let check = |path: &Path, _: &str| check_file(path, format, model, &options);
-    each_file(out, args, json, None, check, |out, index, file, checked| {
-        if json {
-            writeln!(out, "{}", json_line(file, &checked, args.witness))?;
-        } else {
-            print_human(out, file, &checked, args.witness)?;
-        }
-        if index == 0 {
-            if let Some(viz) = &args.viz {
-                let page = checkers::viz::page(file, &checked);
-                std::fs::write(viz, page)
-                    .map_err(|e| anyhow::anyhow!("{}: cannot write: {e}", viz.display()))?;
+    each_file(
+        out,
+        batch,
+        LINEARIZABLE,
+        check,
+        |out, index, file, checked| {
+            if json {
+                writeln!(out, "{}", json_line(file, &checked, args.witness))?;
+            } else {
+                print_human(out, file, &checked, args.witness)?;
             }
-        }
-        Ok(checked.report.verdict())
-    })
+            if index == 0 {
+                if let Some(viz) = &args.viz {
+                    let page = checkers::viz::page(file, &checked);
+                    std::fs::write(viz, page)
+                        .map_err(|e| anyhow::anyhow!("{}: cannot write: {e}", viz.display()))?;
+                }
+            }
+            Ok(checked.report.verdict())
+        },
+    )
 }
 
 /// For a register history: the first anomaly real time alone proves on each key
@@ -204,10 +226,11 @@ fn key_name(key: &Option<Value>) -> String {
         .map_or_else(|| "-".to_owned(), Value::to_string)
 }
 
+/// An error in reading or judging `file` (whose message names the file and line).
 fn print_error(
     out: &mut dyn Write,
     file: &str,
-    err: &CheckError,
+    err: &dyn std::fmt::Display,
     json: bool,
 ) -> std::io::Result<()> {
     if json {
@@ -388,15 +411,10 @@ fn describe(checked: &Checked, op: usize) -> String {
 
 /// `--consistency session`: the four session guarantees per history. The wall clock
 /// times the check for the report; it reaches no verdict.
-fn session_command(
-    args: &CheckArgs,
-    format: Format,
-    json: bool,
-    lenient: Option<Lenient>,
-    out: &mut dyn Write,
-) -> anyhow::Result<Tally> {
+fn session_command(batch: &mut Batch<'_>, out: &mut dyn Write) -> anyhow::Result<Tally> {
+    let (format, json) = (batch.args.format, batch.json);
     let check = |path: &Path, file: &str| session_check(path, format, file);
-    each_file(out, args, json, lenient, check, |out, _, file, checked| {
+    each_file(out, batch, SESSION, check, |out, _, file, checked| {
         if json {
             writeln!(out, "{}", checked.to_json(file))?;
         } else {
@@ -546,48 +564,46 @@ impl SessionChecked {
 /// `--consistency elle`: the dependency graph, its anomalies and the models they rule
 /// out. The wall clock times the analysis for the report; it reaches no verdict.
 #[allow(clippy::disallowed_methods)]
-fn elle_command(
-    args: &CheckArgs,
-    format: Format,
-    json: bool,
-    lenient: Option<Lenient>,
-    out: &mut dyn Write,
-) -> anyhow::Result<Tally> {
+fn elle_command(batch: &mut Batch<'_>, out: &mut dyn Write) -> anyhow::Result<Tally> {
     use checkers::elle::read::{check_source, read_file};
+    let (format, json) = (batch.args.format, batch.json);
+    let mut options = checkers::elle::Options::default();
+    options.consistency_models = batch.args.consistency_models.clone();
     let check = |path: &Path, file: &str| {
         let source = read_file(path, format)?;
         let start = std::time::Instant::now();
         let report =
-            check_source(&source, &checkers::elle::Options::default()).map_err(|reason| {
-                CheckError::NotTraceable {
-                    origin: file.to_owned(),
-                    source: reason,
-                }
+            check_source(&source, &options).map_err(|reason| CheckError::NotTraceable {
+                origin: file.to_owned(),
+                source: reason,
             })?;
         Ok((source, report, start.elapsed().as_secs_f64() * 1e3))
     };
+    let requested = options.consistency_models.as_deref();
     each_file(
         out,
-        args,
-        json,
-        lenient,
+        batch,
+        ELLE,
         check,
         |out, _, file, (source, report, millis)| {
             if json {
-                writeln!(out, "{}", elle_json(file, &source, &report, millis))?;
+                let line = elle_json(file, &source, &report, millis, requested);
+                writeln!(out, "{line}")?;
             } else {
-                print_elle(out, file, &report, millis)?;
+                print_elle(out, file, &report, millis, requested)?;
             }
             Ok(verdict(report.ok()))
         },
     )
 }
 
+/// One `--json` line of `--consistency elle`.
 fn elle_json(
     file: &str,
     source: &checkers::elle::read::Source,
     report: &checkers::elle::Report,
     millis: f64,
+    requested: Option<&[Model]>,
 ) -> serde_json::Value {
     let mut types: Vec<&str> = report
         .anomalies
@@ -629,33 +645,42 @@ fn elle_json(
         "workload": report.workload,
         "ops": report.txns,
         "millis": millis,
+        "consistency_models": requested,
         "sccs": report.sccs,
         "sccs_search_exhausted": report.sccs_search_exhausted,
         "anomaly_types": types,
         "anomalies": anomalies,
+        "unreported_types": report.unreported,
         "not": report.ruled_out.not,
         "ruled_out": report.ruled_out.all,
     })
 }
 
+/// The human report of `--consistency elle`: per kind of anomaly, how many and the
+/// first; what the components whose search ran out of budget prove on their own; what
+/// the requested models do not prohibit; the models ruled out.
 fn print_elle(
     out: &mut dyn Write,
     file: &str,
     report: &checkers::elle::Report,
     millis: f64,
+    requested: Option<&[Model]>,
 ) -> anyhow::Result<()> {
+    use checkers::anomalies::Kind;
     let verdict = if report.ok() { "ok" } else { "violation" };
     let workload = serde_json::to_value(report.workload)?;
+    let against =
+        requested.map_or_else(String::new, |models| format!(" against {}", names(models)));
     writeln!(
         out,
-        "{file}: {verdict} ({} ops, {}, dependency graph, {millis:.1} ms)",
+        "{file}: {verdict} ({} ops, {}, dependency graph{against}, {millis:.1} ms)",
         report.txns,
         workload.as_str().unwrap_or("")
     )?;
     // Per kind, how many and the first, in the order they were found.
-    let mut kinds: Vec<checkers::anomalies::Kind> = Vec::new();
+    let mut kinds: Vec<Kind> = Vec::new();
     for a in &report.anomalies {
-        if !kinds.contains(&a.kind) {
+        if !kinds.contains(&a.kind) && !matches!(a.kind, Kind::CycleExists(_)) {
             kinds.push(a.kind);
         }
     }
@@ -670,42 +695,82 @@ fn print_elle(
             all[0].explanation
         )?;
     }
-    if report.sccs_search_exhausted > 0 {
+    print_elle_exhausted(out, report)?;
+    if !report.unreported.is_empty() {
+        let kinds: Vec<&str> = report.unreported.iter().map(|k| k.static_name()).collect();
         writeln!(
             out,
-            "  the cycle search ran out of budget in {} of {} strongly connected components: each still shows one cycle, but weaker kinds may be there too",
-            report.sccs_search_exhausted, report.sccs
+            "  also found, but prohibited by none of {}: {}",
+            requested.map_or_else(String::new, names),
+            kinds.join(", ")
         )?;
     }
-    if !report.ruled_out.all.is_empty() {
-        let also: Vec<&str> = report
-            .ruled_out
-            .all
-            .iter()
-            .copied()
-            .filter(|m| !report.ruled_out.not.contains(m))
-            .collect();
-        writeln!(
-            out,
-            "  rules out: {}{}",
-            report.ruled_out.not.join(", "),
-            if also.is_empty() {
-                String::new()
-            } else {
-                format!(" (and so {})", also.join(", "))
-            }
-        )?;
+    print_ruled_out(out, &report.ruled_out)?;
+    Ok(())
+}
+
+/// Model names, comma-separated.
+fn names(models: &[Model]) -> String {
+    let names: Vec<&str> = models.iter().map(|m| m.name()).collect();
+    names.join(", ")
+}
+
+/// Where the cycle search ran out of budget, and what those components' relations
+/// prove on their own (the `-cycle-exists` anomalies).
+fn print_elle_exhausted(
+    out: &mut dyn Write,
+    report: &checkers::elle::Report,
+) -> anyhow::Result<()> {
+    if report.sccs_search_exhausted == 0 {
+        return Ok(());
+    }
+    writeln!(
+        out,
+        "  the cycle search ran out of budget in {} of {} strongly connected components: each still shows one cycle, but weaker kinds may be there too",
+        report.sccs_search_exhausted, report.sccs
+    )?;
+    for a in &report.anomalies {
+        if let checkers::anomalies::Kind::CycleExists(c) = a.kind {
+            writeln!(
+                out,
+                "  {}, inferred from a component's relations alone: {}",
+                c.name(),
+                a.explanation
+            )?;
+        }
     }
     Ok(())
 }
 
-/// `--consistency convergence`: final reads and the fate of every write.
-fn convergence_command(
-    args: &CheckArgs,
-    format: Format,
-    json: bool,
+/// The models ruled out: the weakest, then the others.
+fn print_ruled_out(
     out: &mut dyn Write,
-) -> anyhow::Result<Tally> {
+    ruled_out: &checkers::elle::models::RuledOut,
+) -> std::io::Result<()> {
+    if ruled_out.all.is_empty() {
+        return Ok(());
+    }
+    let also: Vec<&str> = ruled_out
+        .all
+        .iter()
+        .copied()
+        .filter(|m| !ruled_out.not.contains(m))
+        .collect();
+    writeln!(
+        out,
+        "  rules out: {}{}",
+        ruled_out.not.join(", "),
+        if also.is_empty() {
+            String::new()
+        } else {
+            format!(" (and so {})", also.join(", "))
+        }
+    )
+}
+
+/// `--consistency convergence`: final reads and the fate of every write.
+fn convergence_command(batch: &mut Batch<'_>, out: &mut dyn Write) -> anyhow::Result<Tally> {
+    let (format, json) = (batch.args.format, batch.json);
     let check = |path: &Path, file: &str| {
         let (history, ops) = read_paired(path, format, file)?;
         Ok((
@@ -715,9 +780,8 @@ fn convergence_command(
     };
     each_file(
         out,
-        args,
-        json,
-        None,
+        batch,
+        CONVERGENCE,
         check,
         |out, _, file, (ops, report)| {
             if json {
@@ -781,27 +845,81 @@ fn convergence_json(
     json!({"file": file, "consistency": "convergence", "verdict": verdict, "ops": ops, "keys_violated": bad, "keys": keys})
 }
 
-/// Names a check that does not apply to every history, for `--consistency all`, which
-/// reports such a history as not applicable to it and goes on.
+/// One of the checks, as [`each_file`] names it.
 #[derive(Clone, Copy, Debug)]
-struct Lenient {
-    /// The check, as `--consistency` names it.
+struct Judge {
+    /// As `--consistency` names it.
     consistency: &'static str,
     /// What it judges, in words.
     what: &'static str,
+    /// Whether it judges histories of transactions of several micro-operations, or
+    /// single operations only.
+    transactions: bool,
 }
 
-impl Lenient {
-    /// The session guarantees, which judge list-append and unique-value histories.
-    const SESSION: Lenient = Lenient {
-        consistency: "session",
-        what: "session guarantees",
-    };
-    /// Elle's dependency graph, which judges traceable histories.
-    const ELLE: Lenient = Lenient {
-        consistency: "elle",
-        what: "dependency graph",
-    };
+const LINEARIZABLE: Judge = Judge {
+    consistency: "linearizable",
+    what: "linearizability",
+    transactions: false,
+};
+const SESSION: Judge = Judge {
+    consistency: "session",
+    what: "session guarantees",
+    transactions: false,
+};
+const ELLE: Judge = Judge {
+    consistency: "elle",
+    what: "dependency graph",
+    transactions: true,
+};
+const CONVERGENCE: Judge = Judge {
+    consistency: "convergence",
+    what: "convergence",
+    transactions: false,
+};
+
+/// The files of one `consim check`, and how the checks treat what they cannot judge.
+struct Batch<'a> {
+    args: &'a CheckArgs,
+    json: bool,
+    /// `--consistency all`: a history a check cannot judge is reported as not
+    /// applicable to it, and the other checks go on. Alone, a check reports an error.
+    all: bool,
+    /// Whether each file (by index) is a history of transactions, once asked.
+    transactional: BTreeMap<usize, bool>,
+}
+
+impl<'a> Batch<'a> {
+    fn new(args: &'a CheckArgs, json: bool) -> Batch<'a> {
+        Batch {
+            args,
+            json,
+            all: false,
+            transactional: BTreeMap::new(),
+        }
+    }
+
+    /// Whether file `index` is a history of transactions of several micro-operations
+    /// (Jepsen's `:f :txn`, elle-cli's JSON), as the dependency graph reads it: asked
+    /// of a file only a single-operation check could not read.
+    fn transactional(&mut self, index: usize) -> bool {
+        let path = &self.args.files[index];
+        let format = self.args.format;
+        *self.transactional.entry(index).or_insert_with(|| {
+            matches!(
+                checkers::elle::read::read_file(path, format),
+                Ok(checkers::elle::read::Source::Transactions(_))
+            )
+        })
+    }
+}
+
+/// Why a single-operation check does not judge a history of transactions.
+fn transactions_why(judge: Judge) -> String {
+    format!(
+        "a history of transactions of several micro-operations: --consistency {} judges single operations, and --consistency elle judges transactions",
+        judge.consistency
+    )
 }
 
 /// The verdict of a check that decides every history.
@@ -809,32 +927,50 @@ fn verdict(ok: bool) -> Verdict {
     if ok { Verdict::Ok } else { Verdict::Violation }
 }
 
-/// Checks each file of `args` with `check`, has `report` print what it found and
+/// Checks each file of `batch` with `check`, has `report` print what it found and
 /// return its verdict (`index` is the file's place in the list), and tallies the
-/// verdicts. A file that cannot be read or judged is an error printed in its place,
-/// except that a history a `lenient` check cannot judge is reported as not applicable.
+/// verdicts. A file that cannot be read or judged is an error printed in its place;
+/// under `--consistency all`, a history `judge` cannot judge (one that is not
+/// traceable, or of transactions for a single-operation check) is reported as not
+/// applicable instead.
 fn each_file<T>(
     out: &mut dyn Write,
-    args: &CheckArgs,
-    json: bool,
-    lenient: Option<Lenient>,
+    batch: &mut Batch<'_>,
+    judge: Judge,
     mut check: impl FnMut(&Path, &str) -> Result<T, CheckError>,
     mut report: impl FnMut(&mut dyn Write, usize, &str, T) -> anyhow::Result<Verdict>,
 ) -> anyhow::Result<Tally> {
     let mut tally = Tally::default();
-    for (index, path) in args.files.iter().enumerate() {
+    let json = batch.json;
+    for (index, path) in batch.args.files.iter().enumerate() {
         let file = path.display().to_string();
-        match (check(path, &file), lenient) {
-            (Ok(done), _) => match report(out, index, &file, done)? {
-                Verdict::Ok => {}
-                Verdict::Violation => tally.violations += 1,
-                Verdict::Unknown => tally.unknowns += 1,
-            },
-            (Err(CheckError::NotTraceable { source, .. }), Some(lenient)) => {
-                let (consistency, what) = (lenient.consistency, lenient.what);
-                not_applicable(out, json, &file, consistency, what, &source)?;
+        let err = match check(path, &file) {
+            Ok(done) => {
+                match report(out, index, &file, done)? {
+                    Verdict::Ok => {}
+                    Verdict::Violation => tally.violations += 1,
+                    Verdict::Unknown => tally.unknowns += 1,
+                }
+                continue;
             }
-            (Err(err), _) => {
+            Err(err) => err,
+        };
+        let transactions = matches!(err, CheckError::History(_))
+            && !judge.transactions
+            && batch.transactional(index);
+        match err {
+            _ if transactions && batch.all => {
+                not_applicable(out, json, &file, judge, &transactions_why(judge))?;
+            }
+            _ if transactions => {
+                tally.errors += 1;
+                let message = format!("{file}: {}", transactions_why(judge));
+                print_error(out, &file, &message, json)?;
+            }
+            CheckError::NotTraceable { source, .. } if batch.all => {
+                not_applicable(out, json, &file, judge, &source)?;
+            }
+            err => {
                 tally.errors += 1;
                 print_error(out, &file, &err, json)?;
             }
@@ -849,17 +985,59 @@ fn not_applicable(
     out: &mut dyn Write,
     json: bool,
     file: &str,
-    consistency: &str,
-    what: &str,
+    judge: Judge,
     reason: &dyn std::fmt::Display,
 ) -> std::io::Result<()> {
     if json {
         writeln!(
             out,
             "{}",
-            json!({"file": file, "consistency": consistency, "verdict": "not-applicable", "reason": reason.to_string()})
+            json!({"file": file, "consistency": judge.consistency, "verdict": "not-applicable", "reason": reason.to_string()})
         )
     } else {
-        writeln!(out, "{file}: {what} not applicable: {reason}")
+        writeln!(out, "{file}: {} not applicable: {reason}", judge.what)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::print_elle;
+    use checkers::elle::read::{check_source, read_str};
+    use checkers::formats::Format;
+
+    /// T1 and T2 read each other's appends (G1c); T0, before both in real time, read
+    /// T1's append to w, so every cycle through it takes real time.
+    const G1C_AFTER_A_FUTURE_READ: &str = "\
+{:process 0, :type :invoke, :f :txn, :value [[:r :w nil]]}
+{:process 0, :type :ok, :f :txn, :value [[:r :w [1]]]}
+{:process 1, :type :invoke, :f :txn, :value [[:append :x 1] [:r :y nil] [:append :w 1]]}
+{:process 2, :type :invoke, :f :txn, :value [[:append :y 1] [:r :x nil]]}
+{:process 1, :type :ok, :f :txn, :value [[:append :x 1] [:r :y [1]] [:append :w 1]]}
+{:process 2, :type :ok, :f :txn, :value [[:append :y 1] [:r :x [1]]]}
+";
+
+    #[test]
+    fn the_human_report_says_what_a_component_proves_on_its_own() {
+        let source = read_str(G1C_AFTER_A_FUTURE_READ, Format::Edn, "h.edn").unwrap();
+        let mut options = checkers::elle::Options::default();
+        options.search_steps_max = 0;
+        let report = check_source(&source, &options).unwrap();
+        let mut out = Vec::new();
+        print_elle(&mut out, "h.edn", &report, 0.0, None).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        assert!(
+            text.contains(
+                "the cycle search ran out of budget in 1 of 1 strongly connected components"
+            ),
+            "{text}"
+        );
+        assert!(
+            text.contains(
+                "\n  read-committed-cycle-exists, inferred from a component's relations alone: The 2 transactions invoked at lines 3 and 4 are strongly connected by ww and wr edges"
+            ),
+            "{text}"
+        );
+        assert!(text.contains("\n  rules out: read-committed"), "{text}");
+        assert!(!text.contains("cycle-exists: 1 found"), "{text}");
     }
 }
