@@ -147,6 +147,10 @@ pub struct KeyResult {
     pub outcome: Outcome,
     /// Configurations the search entered.
     pub explored: u64,
+    /// The most memory one of the key's searches held (bytes, as the memory budget
+    /// counts it: memo, interned states and cached steps, sampled every 1,024
+    /// configurations).
+    pub peak_bytes: u64,
 }
 
 /// The result of checking a history: every key's result, in key order.
@@ -272,6 +276,7 @@ pub fn check<M: SequentialSpec>(
                                 reason: STOPPED.to_owned(),
                             },
                             explored: 0,
+                            peak_bytes: 0,
                         }
                     } else {
                         check_key(spec, history, operations, key, indices, &budget, options)
@@ -331,6 +336,7 @@ fn check_key<M: SequentialSpec>(
         .collect();
     kept.sort_by_key(|&i| operations[i].call);
     let mut explored = 0;
+    let mut peak_bytes = 0;
     let mut cap = Some(options.first_attempt_configs);
     let mut size = kept.len();
     loop {
@@ -339,6 +345,7 @@ fn check_key<M: SequentialSpec>(
         let mut search = Search::new(spec, ops);
         let (local, steps) = search.run(budget, cap);
         explored += steps;
+        peak_bytes = peak_bytes.max(search.peak_bytes);
         search.release(budget);
         let original = |i: usize| prefix[i].0;
         let outcome = match local {
@@ -374,6 +381,7 @@ fn check_key<M: SequentialSpec>(
             ops: indices.len(),
             outcome,
             explored,
+            peak_bytes,
         };
     }
 }
@@ -485,6 +493,8 @@ struct Search<'a, M: SequentialSpec> {
     /// Heap bytes held by interned states.
     state_bytes: u64,
     counted_bytes: u64,
+    /// The most bytes counted at once.
+    peak_bytes: u64,
 }
 
 impl<'a, M: SequentialSpec> Search<'a, M> {
@@ -512,25 +522,7 @@ impl<'a, M: SequentialSpec> Search<'a, M> {
             last = e;
         }
         let grows = spec.grows();
-        let mut resetters = vec![0u32; n];
-        let mut resets_for = vec![Vec::new(); n];
-        if grows {
-            for (r, op) in ops.iter().enumerate() {
-                let (Some(seen), Some(returned)) = (spec.requires(op), op.ret) else {
-                    continue;
-                };
-                // Only an op invoked before `op` returned can come before it.
-                for (w, other) in ops.iter().enumerate() {
-                    if other.call >= returned {
-                        break;
-                    }
-                    if w != r && !read_only[w] && spec.may_reset_to(other, seen) {
-                        resetters[r] += 1;
-                        resets_for[w].push(r as u32);
-                    }
-                }
-            }
-        }
+        let (resetters, resets_for) = resetters(spec, &ops, &read_only);
         let watched: Vec<bool> = ops
             .iter()
             .map(|op| grows && op.ret.is_some() && spec.requires(op).is_some())
@@ -558,6 +550,7 @@ impl<'a, M: SequentialSpec> Search<'a, M> {
             steps: FxMap::default(),
             state_bytes: 0,
             counted_bytes: 0,
+            peak_bytes: 0,
         };
         search.intern(spec.init());
         search
@@ -700,8 +693,14 @@ impl<'a, M: SequentialSpec> Search<'a, M> {
     }
 
     fn run(&mut self, budget: &Budget, cap: Option<u64>) -> (Local, u64) {
-        let words = self.ops.len().div_ceil(64).max(1);
         let mut memo = Memo::new(self.layout.info_words());
+        let result = self.search(&mut memo, budget, cap);
+        self.peak_bytes = self.peak_bytes.max(self.memory(&memo));
+        result
+    }
+
+    fn search(&mut self, memo: &mut Memo, budget: &Budget, cap: Option<u64>) -> (Local, u64) {
+        let words = self.ops.len().div_ceil(64).max(1);
         let mut at = Cursor {
             bits: vec![0u64; words],
             linearized: self.layout.empty(),
@@ -725,7 +724,7 @@ impl<'a, M: SequentialSpec> Search<'a, M> {
                 return (Local::Capped, explored);
             }
             if explored % 1024 == 0 {
-                if let Some(reason) = self.over_budget(&memo, budget) {
+                if let Some(reason) = self.over_budget(memo, budget) {
                     return (Local::Unknown(reason), explored);
                 }
             }
@@ -738,13 +737,13 @@ impl<'a, M: SequentialSpec> Search<'a, M> {
             let changed = at.stack.last().is_none_or(|f| !f.forced);
             let mut dead = changed && self.doomed(at.state);
             if !dead {
-                match self.greedy(&mut at, &mut memo) {
+                match self.greedy(&mut at, memo) {
                     Some(true) => continue,
                     Some(false) => dead = true,
                     None => {}
                 }
             }
-            if !self.branch(&mut at, &mut memo, dead) {
+            if !self.branch(&mut at, memo, dead) {
                 return (Local::Violation(best), explored);
             }
         }
@@ -926,6 +925,7 @@ impl<'a, M: SequentialSpec> Search<'a, M> {
                 - (self.counted_bytes - now_bytes)
         };
         self.counted_bytes = now_bytes;
+        self.peak_bytes = self.peak_bytes.max(now_bytes);
         if total > budget.max_memory_bytes {
             let cap = budget.max_memory_bytes;
             return Some(if cap >= 1 << 20 {
@@ -1038,6 +1038,38 @@ impl<'a, M: SequentialSpec> Search<'a, M> {
         }
         last
     }
+}
+
+/// For specs that grow: per operation that requires a value ([`SequentialSpec::requires`]),
+/// how many operations invoked before it returned could reset the state to that value;
+/// and per operation, the ones it counts for.
+fn resetters<M: SequentialSpec>(
+    spec: &M,
+    ops: &[&Operation],
+    read_only: &[bool],
+) -> (Vec<u32>, Vec<Vec<u32>>) {
+    let n = ops.len();
+    let grows = spec.grows();
+    let mut resetters = vec![0u32; n];
+    let mut resets_for = vec![Vec::new(); n];
+    if grows {
+        for (r, op) in ops.iter().enumerate() {
+            let (Some(seen), Some(returned)) = (spec.requires(op), op.ret) else {
+                continue;
+            };
+            // Only an op invoked before `op` returned can come before it.
+            for (w, other) in ops.iter().enumerate() {
+                if other.call >= returned {
+                    break;
+                }
+                if w != r && !read_only[w] && spec.may_reset_to(other, seen) {
+                    resetters[r] += 1;
+                    resets_for[w].push(r as u32);
+                }
+            }
+        }
+    }
+    (resetters, resets_for)
 }
 
 /// The `ok` reads not yet linearized whose resetters are all linearized: the only

@@ -1,0 +1,92 @@
+//! Linearizability at Jepsen's concurrency: generated single-register cas histories
+//! (values 0–4, as Jepsen's cas-register test draws them; 3 % of operations crash, and
+//! a fresh process takes each crashed one's place), linearizable by construction or
+//! with one planted read that no linearization allows ([`checkers::synth`]), checked
+//! with a 60 s time budget and the default 2 GB memory budget, on one core.
+//!
+//! Each history is checked once (a decision takes from milliseconds to the whole budget,
+//! so repetitions say little); the table gives the verdict, the wall time, the
+//! configurations the search entered and the most memory its search held.
+//!
+//! `cargo bench -p benches --bench linear_scale` runs every shape (up to 24 checks of up
+//! to 60 s); `-- 30` keeps the shapes with 30 processes, `-- 10000` those of 10,000
+//! operations (the arguments are matched against the shape's name).
+
+use std::io::Write;
+use std::time::{Duration, Instant};
+
+use checkers::history::Value;
+use checkers::linear::{Options, Outcome, check};
+use checkers::spec::Register;
+use checkers::synth::{Shape, cas_register};
+
+fn main() -> std::io::Result<()> {
+    let filters: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with('-'))
+        .collect();
+    let mut out = std::io::stdout().lock();
+    writeln!(
+        out,
+        "| processes | operations | seed | planted violation | verdict | seconds | configurations | peak MB |"
+    )?;
+    writeln!(out, "|---|---|---|---|---|---|---|---|")?;
+    for processes in [10, 30, 60] {
+        for ops in [2_000, 10_000] {
+            for violation in [false, true] {
+                for seed in [1, 2] {
+                    let name = format!("{processes} {ops} {seed} {violation}");
+                    if filters
+                        .iter()
+                        .all(|f| name.split(' ').any(|part| part == f))
+                    {
+                        let shape = Shape {
+                            processes,
+                            ops,
+                            crashed_per_mille: 30,
+                            seed,
+                            violation,
+                        };
+                        writeln!(out, "{}", row(&shape))?;
+                    }
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Checks the history of `shape` and describes the result as a table row.
+fn row(shape: &Shape) -> String {
+    let options = Options {
+        timeout: Some(Duration::from_secs(60)),
+        threads: 1,
+        ..Options::default()
+    };
+    let spec = Register {
+        cas: true,
+        initial: Value::Nil,
+    };
+    let history = cas_register(shape);
+    let operations = history
+        .operations("generated")
+        .expect("generated histories pair up");
+    let started = Instant::now();
+    let report = check(&spec, &history, &operations, &options).expect("valid operations");
+    let seconds = started.elapsed().as_secs_f64();
+    let key = &report.keys[0];
+    let verdict = match &key.outcome {
+        Outcome::Linearizable { .. } => "ok".to_owned(),
+        Outcome::Violation(_) => "violation".to_owned(),
+        Outcome::Unknown { reason } => format!("unknown ({reason})"),
+    };
+    format!(
+        "| {} | {} | {} | {} | {verdict} | {seconds:.2} | {} | {:.0} |",
+        shape.processes,
+        shape.ops,
+        shape.seed,
+        if shape.violation { "yes" } else { "no" },
+        key.explored,
+        key.peak_bytes as f64 / 1e6
+    )
+}
