@@ -17,7 +17,9 @@ use std::path::Path;
 use clojure_reader::edn::{self, Edn};
 use serde::{Deserialize, Serialize};
 
-use crate::history::{Event, EventType, Function, History, HistoryError, Value};
+use crate::history::{
+    Event, EventType, Function, History, HistoryError, Value, json_column, json_message,
+};
 
 /// A history format.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -110,10 +112,12 @@ pub fn read_file(path: &Path, format: Format) -> Result<History, HistoryError> {
     let bytes = std::fs::read(path).map_err(|e| HistoryError::Parse {
         origin: origin.clone(),
         line: 0,
+        column: None,
         message: format!("cannot read: {e}"),
     })?;
     let text = String::from_utf8(bytes).map_err(|e| HistoryError::Parse {
         origin: origin.clone(),
+        column: None,
         line: line_of_offset(
             &String::from_utf8_lossy(e.as_bytes()),
             e.utf8_error().valid_up_to(),
@@ -161,10 +165,12 @@ pub fn read_str(text: &str, format: Format, origin: &str) -> Result<History, His
     Ok(history)
 }
 
+/// An error about line `line` as a whole (no column).
 pub(crate) fn parse_error(origin: &str, line: usize, message: impl Into<String>) -> HistoryError {
     HistoryError::Parse {
         origin: origin.to_owned(),
         line,
+        column: None,
         message: message.into(),
     }
 }
@@ -582,13 +588,8 @@ pub(crate) fn json_ops<'t>(
     origin: &'t str,
 ) -> Result<Box<dyn Iterator<Item = Result<JsonOp, HistoryError>> + 't>, HistoryError> {
     if text.trim_start().starts_with('[') {
-        let ops: Vec<serde_json::Value> = serde_json::from_str(text).map_err(|e| {
-            parse_error(
-                origin,
-                e.line(),
-                format!("expected a JSON array of op maps: {e}"),
-            )
-        })?;
+        let ops: Vec<serde_json::Value> = serde_json::from_str(text)
+            .map_err(|e| json_error(origin, e.line(), &e, "expected a JSON array of op maps"))?;
         let ops = ops.into_iter().enumerate();
         return Ok(Box::new(ops.map(|(index, value)| {
             Ok(JsonOp {
@@ -603,9 +604,8 @@ pub(crate) fn json_ops<'t>(
         lines
             .filter(|(_, line)| !line.trim().is_empty())
             .map(move |(index, line)| {
-                let value = serde_json::from_str(line).map_err(|e| {
-                    parse_error(origin, index + 1, format!("expected a JSON op map: {e}"))
-                })?;
+                let value = serde_json::from_str(line)
+                    .map_err(|e| json_error(origin, index + 1, &e, "expected a JSON op map"))?;
                 Ok(JsonOp {
                     value,
                     line: index + 1,
@@ -613,6 +613,21 @@ pub(crate) fn json_ops<'t>(
                 })
             }),
     ))
+}
+
+/// A JSON syntax error on line `line`, with serde_json's column.
+fn json_error(
+    origin: &str,
+    line: usize,
+    error: &serde_json::Error,
+    expected: &str,
+) -> HistoryError {
+    HistoryError::Parse {
+        origin: origin.to_owned(),
+        line,
+        column: json_column(error),
+        message: format!("{expected}: {}", json_message(error)),
+    }
 }
 
 fn elle_op(

@@ -122,6 +122,21 @@ fn nil() -> Value {
     Value::Nil
 }
 
+/// The column of a JSON error, if it has a position.
+pub(crate) fn json_column(error: &serde_json::Error) -> Option<usize> {
+    (error.line() > 0).then(|| error.column())
+}
+
+/// A JSON error without the `at line L column C` serde_json appends (the error's
+/// position is shown as `file:line:column`).
+pub(crate) fn json_message(error: &serde_json::Error) -> String {
+    let text = error.to_string();
+    match text.rfind(" at line ") {
+        Some(end) if error.line() > 0 => text[..end].to_owned(),
+        _ => text,
+    }
+}
+
 /// Whether a JSON event line says `"final": true`.
 fn final_marker(line: &str) -> bool {
     serde_json::from_str::<serde_json::Value>(line)
@@ -172,13 +187,16 @@ pub struct Operation {
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum HistoryError {
-    /// A line is not an event.
-    #[error("{origin}:{line}: {message}")]
+    /// A line is not an event. Shown as `file:line:column: message`, or
+    /// `file:line: message` where the column is not known.
+    #[error("{origin}:{line}{}: {message}", column.map_or_else(String::new, |c| format!(":{c}")))]
     Parse {
         /// The file, or `<string>`.
         origin: String,
         /// 1-based line.
         line: usize,
+        /// 1-based column, where the reader knows it.
+        column: Option<usize>,
         /// What was expected.
         message: String,
     },
@@ -224,9 +242,10 @@ impl History {
             let event: Event = serde_json::from_str(line).map_err(|e| HistoryError::Parse {
                 origin: origin.to_owned(),
                 line: index + 1,
+                column: json_column(&e),
                 message: format!(
                     "expected an event like {{\"process\":0,\"type\":\"invoke\",\"f\":\"read\",\"value\":null}}: {}",
-                    e.to_string().split(" at line ").next().unwrap_or_default()
+                    json_message(&e)
                 ),
             })?;
             // The final-read marker is not an event field: look for it only where the
@@ -383,7 +402,15 @@ mod tests {
         let err = parse("{\"process\":0,\"type\":\"invoke\",\"f\":\"read\"}\n{\"process\":0,\"type\":\"okay\",\"f\":\"read\"}")
             .unwrap_err();
         let text = err.to_string();
-        assert!(text.starts_with("t.jsonl:2: expected an event"), "{text}");
+        // serde_json's column: the end of the bad value.
+        assert!(
+            text.starts_with("t.jsonl:2:26: expected an event"),
+            "{text}"
+        );
+        assert!(
+            !text.contains(" at line "),
+            "the position is shown once: {text}"
+        );
         assert!(text.contains("unknown variant `okay`"), "{text}");
     }
 

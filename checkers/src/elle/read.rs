@@ -67,6 +67,7 @@ pub fn read_file(path: &Path, format: Format) -> Result<Source, HistoryError> {
     let text = std::fs::read_to_string(path).map_err(|e| HistoryError::Parse {
         origin: origin.clone(),
         line: 0,
+        column: None,
         message: format!("cannot read: {e}"),
     })?;
     read_str(&text, format, &origin)
