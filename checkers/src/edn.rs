@@ -348,6 +348,10 @@ pub enum ErrorKind {
     TooDeep,
 }
 
+/// What the reader's steps return: the error boxed, so that a form travels in 32 bytes
+/// (an `Error` is 64).
+type Step<T> = Result<T, Box<Error>>;
+
 /// Bytes that end a token: whitespace, commas, delimiters, quotes, comments.
 const DELIMITER: [bool; 256] = {
     let mut table = [false; 256];
@@ -397,6 +401,11 @@ pub struct Reader<'t> {
     wide: usize,
     /// Collections, tags and discards open around `pos`.
     depth: usize,
+    /// The items of the sequences being read, innermost last: each sequence takes its
+    /// own off the top when it closes, into a vector of exactly their number.
+    items: Vec<Form<'t>>,
+    /// The same for the entries of maps.
+    entries: Vec<(Form<'t>, Form<'t>)>,
 }
 
 impl<'t> Reader<'t> {
@@ -410,6 +419,8 @@ impl<'t> Reader<'t> {
             line_start: start,
             wide: 0,
             depth: 0,
+            items: Vec::new(),
+            entries: Vec::new(),
         }
     }
 
@@ -424,7 +435,11 @@ impl<'t> Reader<'t> {
     /// The next top-level form and where it starts; `None` at the end of the text.
     /// After an error the reader's place is unspecified: stop reading.
     pub fn next_form(&mut self) -> Result<Option<(Position, Form<'t>)>, Error> {
-        self.depth = 0;
+        self.next_top_level().map_err(|e| *e)
+    }
+
+    fn next_top_level(&mut self) -> Step<Option<(Position, Form<'t>)>> {
+        self.reset(0);
         self.skip_blank()?;
         match self.peek() {
             None => Ok(None),
@@ -435,15 +450,19 @@ impl<'t> Reader<'t> {
         }
     }
 
+    /// Forgets what an error left open; `depth` collections are open.
+    fn reset(&mut self, depth: usize) {
+        self.depth = depth;
+        self.items.clear();
+        self.entries.clear();
+    }
+
     fn peek(&self) -> Option<u8> {
         self.text.as_bytes().get(self.pos).copied()
     }
 
-    fn error(&self, kind: ErrorKind) -> Error {
-        Error {
-            position: self.position(),
-            kind,
-        }
+    fn error(&self, kind: ErrorKind) -> Box<Error> {
+        error_at(self.position(), kind)
     }
 
     /// Moves to `end`, on the same line, counting the columns of the bytes passed.
@@ -462,7 +481,7 @@ impl<'t> Reader<'t> {
     }
 
     /// One level deeper; an error past [`MAX_DEPTH`].
-    fn enter(&mut self) -> Result<(), Error> {
+    fn enter(&mut self) -> Step<()> {
         self.depth += 1;
         if self.depth > MAX_DEPTH {
             return Err(self.error(ErrorKind::TooDeep));
@@ -471,7 +490,7 @@ impl<'t> Reader<'t> {
     }
 
     /// Skips whitespace, commas, comments and discarded forms (`#_ form`).
-    fn skip_blank(&mut self) -> Result<(), Error> {
+    fn skip_blank(&mut self) -> Step<()> {
         let bytes = self.text.as_bytes();
         while let Some(&b) = bytes.get(self.pos) {
             match b {
@@ -495,7 +514,7 @@ impl<'t> Reader<'t> {
     }
 
     /// The form after a prefix (`#_`, a tag): there must be one.
-    fn operand(&mut self, after: &str) -> Result<Form<'t>, Error> {
+    fn operand(&mut self, after: &str) -> Step<Form<'t>> {
         self.enter()?;
         self.skip_blank()?;
         let form = match self.peek() {
@@ -513,7 +532,7 @@ impl<'t> Reader<'t> {
     }
 
     /// The form at `pos`, whose first byte is `first` (not blank).
-    fn form(&mut self, first: u8) -> Result<Form<'t>, Error> {
+    fn form(&mut self, first: u8) -> Step<Form<'t>> {
         match first {
             b'{' => self.map(),
             b'[' => self.sequence(1, b']', "vector").map(Form::Vector),
@@ -528,22 +547,17 @@ impl<'t> Reader<'t> {
 
     /// Skips to the next form of a collection opened at `opened`: its first byte, or
     /// `None` at the collection's end (`close`, passed).
-    fn next_in(
-        &mut self,
-        opened: Position,
-        close: u8,
-        what: &'static str,
-    ) -> Result<Option<u8>, Error> {
+    fn next_in(&mut self, opened: Position, close: u8, what: &'static str) -> Step<Option<u8>> {
         self.skip_blank()?;
         match self.peek() {
-            None => Err(Error {
-                position: opened,
-                kind: ErrorKind::Unclosed {
+            None => Err(error_at(
+                opened,
+                ErrorKind::Unclosed {
                     what,
                     close: char::from(close),
                     opened,
                 },
-            }),
+            )),
             Some(b) if b == close => {
                 self.pos += 1;
                 Ok(None)
@@ -559,45 +573,39 @@ impl<'t> Reader<'t> {
     }
 
     /// A list, vector or set: its opening is `width` bytes at `pos`.
-    fn sequence(
-        &mut self,
-        width: usize,
-        close: u8,
-        what: &'static str,
-    ) -> Result<Vec<Form<'t>>, Error> {
+    fn sequence(&mut self, width: usize, close: u8, what: &'static str) -> Step<Vec<Form<'t>>> {
         let opened = self.position();
         self.enter()?;
         self.pos += width;
-        let mut items = Vec::new();
+        let base = self.items.len();
         while let Some(first) = self.next_in(opened, close, what)? {
-            items.push(self.form(first)?);
+            let item = self.form(first)?;
+            self.items.push(item);
         }
         self.depth -= 1;
-        Ok(items)
+        Ok(self.items.split_off(base))
     }
 
-    fn map(&mut self) -> Result<Form<'t>, Error> {
+    fn map(&mut self) -> Step<Form<'t>> {
         let opened = self.position();
         self.enter()?;
         self.pos += 1;
-        let mut entries = Vec::new();
+        let base = self.entries.len();
         while let Some(first) = self.next_in(opened, b'}', "map")? {
             let key_at = self.position();
             let key = self.form(first)?;
             let Some(first) = self.next_in(opened, b'}', "map")? else {
-                return Err(Error {
-                    position: key_at,
-                    kind: ErrorKind::OddMap { opened },
-                });
+                return Err(error_at(key_at, ErrorKind::OddMap { opened }));
             };
-            entries.push((key, self.form(first)?));
+            let value = self.form(first)?;
+            self.entries.push((key, value));
         }
         self.depth -= 1;
-        Ok(Form::Map(entries))
+        Ok(Form::Map(self.entries.split_off(base)))
     }
 
     /// A string: borrowed from the text unless it holds an escape.
-    fn string(&mut self) -> Result<Cow<'t, str>, Error> {
+    fn string(&mut self) -> Step<Cow<'t, str>> {
         let opened = self.position();
         self.pos += 1;
         let start = self.pos;
@@ -620,7 +628,7 @@ impl<'t> Reader<'t> {
     }
 
     /// The rest of a string that holds an escape at `pos`; it started at `start`.
-    fn escaped_string(&mut self, start: usize, opened: Position) -> Result<String, Error> {
+    fn escaped_string(&mut self, start: usize, opened: Position) -> Step<String> {
         let bytes = self.text.as_bytes();
         let mut out = String::from(&self.text[start..self.pos]);
         loop {
@@ -648,15 +656,12 @@ impl<'t> Reader<'t> {
     }
 
     /// The escape at `pos` in a string opened at `opened`.
-    fn escape(&mut self, opened: Position) -> Result<char, Error> {
+    fn escape(&mut self, opened: Position) -> Step<char> {
         let at = self.position();
         let Some(c) = self.text[self.pos + 1..].chars().next() else {
             return Err(unterminated(opened));
         };
-        let bad = || Error {
-            position: at,
-            kind: ErrorKind::BadEscape(format!("\\{c}")),
-        };
+        let bad = || error_at(at, ErrorKind::BadEscape(format!("\\{c}")));
         let end = self.pos + 1 + c.len_utf8();
         let unescaped = match c {
             '"' => '"',
@@ -674,21 +679,16 @@ impl<'t> Reader<'t> {
     }
 
     /// A `\uXXXX` escape at `pos` (a UTF-16 surrogate pair is two of them).
-    fn unicode_escape(&mut self, at: Position) -> Result<char, Error> {
+    fn unicode_escape(&mut self, at: Position) -> Step<char> {
         let unit = |from: usize| {
             let hex = self.text.get(from + 2..from + 6)?;
             let valid =
                 self.text[from..].starts_with("\\u") && hex.bytes().all(|b| b.is_ascii_hexdigit());
             valid.then(|| u32::from_str_radix(hex, 16).ok()).flatten()
         };
-        let bad = |width: usize| Error {
-            position: at,
-            kind: ErrorKind::BadEscape(
-                self.text[self.pos..]
-                    .chars()
-                    .take(width)
-                    .collect::<String>(),
-            ),
+        let bad = |width: usize| {
+            let shown: String = self.text[self.pos..].chars().take(width).collect();
+            error_at(at, ErrorKind::BadEscape(shown))
         };
         let high = unit(self.pos).ok_or_else(|| bad(6))?;
         let (code, width) = match high {
@@ -706,7 +706,7 @@ impl<'t> Reader<'t> {
     }
 
     /// A character literal at `pos`: `\a`, `\newline`, `\u00e9`.
-    fn character(&mut self) -> Result<char, Error> {
+    fn character(&mut self) -> Step<char> {
         let start = self.pos + 1;
         let Some(first) = self.text[start..].chars().next() else {
             return Err(self.error(ErrorKind::End("a character after `\\`")));
@@ -732,7 +732,7 @@ impl<'t> Reader<'t> {
     }
 
     /// `#{…}`, `##Inf`, or `#tag form`, at `pos`.
-    fn dispatch(&mut self) -> Result<Form<'t>, Error> {
+    fn dispatch(&mut self) -> Step<Form<'t>> {
         let bytes = self.text.as_bytes();
         match bytes.get(self.pos + 1) {
             Some(b'{') => self.sequence(2, b'}', "set").map(Form::Set),
@@ -763,7 +763,7 @@ impl<'t> Reader<'t> {
     }
 
     /// `#` at `pos` followed by what it cannot be followed by.
-    fn bad_dispatch(&self) -> Error {
+    fn bad_dispatch(&self) -> Box<Error> {
         let after = self.text[self.pos + 1..].chars().next();
         let next = self.pos + 1 + after.map_or(0, char::len_utf8);
         let end = match after {
@@ -775,7 +775,11 @@ impl<'t> Reader<'t> {
     }
 
     /// A number, keyword or symbol at `pos`.
-    fn token(&mut self) -> Result<Form<'t>, Error> {
+    fn token(&mut self) -> Step<Form<'t>> {
+        if let Some((value, end)) = fast_int(self.text.as_bytes(), self.pos) {
+            self.pos = end;
+            return Ok(Form::Int(value));
+        }
         let end = token_end(self.text.as_bytes(), self.pos);
         let token = &self.text[self.pos..end];
         let form = atom(token).ok_or_else(|| self.error(ErrorKind::BadToken(token.to_owned())))?;
@@ -784,11 +788,40 @@ impl<'t> Reader<'t> {
     }
 }
 
-fn unterminated(opened: Position) -> Error {
-    Error {
-        position: opened,
-        kind: ErrorKind::UnterminatedString { opened },
+fn error_at(position: Position, kind: ErrorKind) -> Box<Error> {
+    Box::new(Error { position, kind })
+}
+
+fn unterminated(opened: Position) -> Box<Error> {
+    error_at(opened, ErrorKind::UnterminatedString { opened })
+}
+
+/// The integer token at `start`, if it is a plain one that fits an `i64` (digits with
+/// an optional `-`, no leading zero), parsed as it is scanned, and where it ends.
+/// Anything else (`+1`, `1N`, `2.5`, `1/3`, too large) is left to [`number`].
+fn fast_int(bytes: &[u8], start: usize) -> Option<(i64, usize)> {
+    let negative = bytes.get(start) == Some(&b'-');
+    let digits = start + usize::from(negative);
+    let mut end = digits;
+    // Accumulated as a negative number, which reaches i64::MIN.
+    let mut value: i64 = 0;
+    while let Some(&b) = bytes.get(end).filter(|b| b.is_ascii_digit()) {
+        value = value.checked_mul(10)?.checked_sub(i64::from(b - b'0'))?;
+        end += 1;
     }
+    let count = end - digits;
+    let delimited = bytes.get(end).is_none_or(|&b| DELIMITER[usize::from(b)]);
+    if count == 0 || (count > 1 && bytes[digits] == b'0') || !delimited {
+        return None;
+    }
+    Some((
+        if negative {
+            value
+        } else {
+            value.checked_neg()?
+        },
+        end,
+    ))
 }
 
 fn named_char(name: &str) -> Option<char> {
@@ -810,7 +843,7 @@ fn atom(token: &str) -> Option<Form<'_>> {
         return number(token);
     }
     if let Some(name) = token.strip_prefix(':') {
-        let valid = !name.starts_with(':') && name.chars().all(is_symbol_char);
+        let valid = !name.starts_with(':') && all_symbol_chars(name);
         return (!name.is_empty() && valid).then_some(Form::Keyword(name));
     }
     match token {
@@ -821,8 +854,37 @@ fn atom(token: &str) -> Option<Form<'_>> {
     }
 }
 
+/// The ASCII characters of symbols and keywords.
+const SYMBOL_ASCII: [bool; 128] = {
+    let mut table = [false; 128];
+    let mut b = 0;
+    while b < 128 {
+        table[b] = (b as u8).is_ascii_alphanumeric();
+        b += 1;
+    }
+    let others = b".*+!-_?$%&=<>/:#'";
+    let mut i = 0;
+    while i < others.len() {
+        table[others[i] as usize] = true;
+        i += 1;
+    }
+    table
+};
+
 fn is_symbol_char(c: char) -> bool {
-    c.is_alphanumeric() || ".*+!-_?$%&=<>/:#'".contains(c)
+    match u8::try_from(c) {
+        Ok(b) if b.is_ascii() => SYMBOL_ASCII[usize::from(b)],
+        _ => c.is_alphanumeric(),
+    }
+}
+
+/// Whether every character of `text` may be in a symbol.
+fn all_symbol_chars(text: &str) -> bool {
+    if text.is_ascii() {
+        text.bytes().all(|b| SYMBOL_ASCII[usize::from(b)])
+    } else {
+        text.chars().all(is_symbol_char)
+    }
 }
 
 /// A symbol: symbol characters, not starting with a digit, `:`, `#` or `'`.
@@ -831,7 +893,7 @@ fn is_symbol(text: &str) -> bool {
     chars
         .next()
         .is_some_and(|c| is_symbol_char(c) && !c.is_ascii_digit() && !":#'".contains(c))
-        && chars.all(is_symbol_char)
+        && all_symbol_chars(chars.as_str())
 }
 
 /// A numeric token: it starts with a digit, or a sign and a digit.
@@ -918,12 +980,11 @@ pub struct Items<'t> {
 }
 
 impl<'t> Items<'t> {
-    fn step(&mut self) -> Result<Option<(Position, Form<'t>)>, Error> {
+    fn step(&mut self) -> Step<Option<(Position, Form<'t>)>> {
         let reader = &mut self.reader;
         loop {
-            reader.depth = 0;
             if let Some((opened, close, what)) = self.open {
-                reader.depth = 1;
+                reader.reset(1);
                 match reader.next_in(opened, close, what)? {
                     Some(first) => {
                         let at = reader.position();
@@ -933,6 +994,7 @@ impl<'t> Items<'t> {
                 }
                 continue;
             }
+            reader.reset(0);
             reader.skip_blank()?;
             let Some(first) = reader.peek() else {
                 return Ok(None);
@@ -959,7 +1021,7 @@ impl<'t> Iterator for Items<'t> {
         if !matches!(item, Ok(Some(_))) {
             self.done = true;
         }
-        item.transpose()
+        item.map_err(|e| *e).transpose()
     }
 }
 

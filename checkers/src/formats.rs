@@ -514,6 +514,16 @@ fn is_independent_tuple(f: Function, value: &Value) -> bool {
 }
 
 /// An EDN form as a history value; `None` for forms a value cannot be (floats, maps, …).
+/// Forms as values, into a vector of exactly their number (collecting into an
+/// `Option<Vec<_>>` would lose the count and grow the vector by doubling).
+pub(crate) fn edn_values(forms: &[Form<'_>]) -> Option<Vec<Value>> {
+    let mut values = Vec::with_capacity(forms.len());
+    for form in forms {
+        values.push(edn_value(form)?);
+    }
+    Some(values)
+}
+
 pub(crate) fn edn_value(form: &Form<'_>) -> Option<Value> {
     Some(match form {
         Form::Nil => Value::Nil,
@@ -522,9 +532,7 @@ pub(crate) fn edn_value(form: &Form<'_>) -> Option<Value> {
         Form::BigInt(digits) => Value::Int(digits.parse().ok()?),
         Form::Str(s) => Value::Str(s.to_string()),
         Form::Keyword(k) => Value::Str(format!(":{k}")),
-        Form::Vector(items) | Form::List(items) => {
-            Value::List(items.iter().map(edn_value).collect::<Option<_>>()?)
-        }
+        Form::Vector(items) | Form::List(items) => Value::List(edn_values(items)?),
         Form::Tagged(_, inner) => edn_value(inner)?,
         _ => return None,
     })

@@ -300,11 +300,11 @@ impl History {
     /// Pairs each invocation with its completion. `fail`ed operations are dropped
     /// (they did not happen); `info` and never-completed operations keep `ret: None`.
     pub fn operations(&self, origin: &str) -> Result<Vec<Operation>, HistoryError> {
-        // Pending invocation per process, and processes that ended in `info`.
+        // The slot in `ops` of each process's pending invocation, and the processes
+        // that ended in `info`.
         let mut pending: std::collections::BTreeMap<u64, usize> = Default::default();
         let mut crashed: std::collections::BTreeSet<u64> = Default::default();
         let mut ops: Vec<Option<Operation>> = Vec::new();
-        let mut slot_of_call: std::collections::BTreeMap<usize, usize> = Default::default();
         for (index, event) in self.events.iter().enumerate() {
             let error = |message: String| HistoryError::Pairing {
                 origin: origin.to_owned(),
@@ -319,14 +319,14 @@ impl History {
                             "invokes again after an `info`; a process whose outcome is unknown never invokes again".into(),
                         ));
                     }
-                    if let Some(&call) = pending.get(&event.process) {
+                    if let Some(&slot) = pending.get(&event.process) {
+                        let call = ops[slot].as_ref().map_or(0, |op| op.call);
                         return Err(error(format!(
                             "invokes while its operation of line {} is still pending",
                             self.lines.get(call).copied().unwrap_or(call + 1)
                         )));
                     }
-                    pending.insert(event.process, index);
-                    slot_of_call.insert(index, ops.len());
+                    pending.insert(event.process, ops.len());
                     ops.push(Some(Operation {
                         process: event.process,
                         f: event.f,
@@ -338,13 +338,12 @@ impl History {
                     }));
                 }
                 EventType::Ok | EventType::Fail | EventType::Info => {
-                    let Some(call) = pending.remove(&event.process) else {
+                    let Some(slot) = pending.remove(&event.process) else {
                         return Err(error(format!(
                             "completes ({:?}) with nothing pending",
                             event.kind
                         )));
                     };
-                    let slot = slot_of_call[&call];
                     let op = ops[slot].as_mut().expect("a pending operation is present");
                     if op.f != event.f {
                         return Err(error(format!(
