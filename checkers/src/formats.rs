@@ -8,16 +8,19 @@
 //! | `porcupine-kv` | Porcupine's kv histories: EDN maps with `:key`, `:f :get/:put/:append`; every key starts as `""` |
 //! | `elle-json` | elle-cli's JSON: a JSON array (or lines) of op maps with string keys; single-micro-op transactions |
 //!
-//! `auto` sniffs the format from the first non-blank characters. Every error names the
-//! source, the line and what was expected.
+//! `auto` sniffs the format from the first characters that are neither blank nor in a
+//! `;` comment line. Every error names the source, the line (and the column, for a
+//! syntax error) and what was expected. EDN is read by [`crate::edn`], in one pass.
 
-use std::borrow::Cow;
 use std::path::Path;
 
-use clojure_reader::edn::{self, Edn};
 use serde::{Deserialize, Serialize};
 
-use crate::history::{Event, EventType, Function, History, HistoryError, Value};
+use crate::edn::{self, Form};
+
+use crate::history::{
+    Event, EventType, Function, History, HistoryError, Value, json_column, json_message,
+};
 
 /// A history format.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -73,15 +76,22 @@ impl Format {
         }
     }
 
-    /// Guesses the format of `text` from its first non-blank characters.
+    /// Guesses the format of `text` from its first characters that are not blank
+    /// and not in a `;` comment line.
+    ///
+    /// ```
+    /// use checkers::formats::Format;
+    /// let edn = "; T1 appends\n\n{:type :invoke, :f :txn, :value [[:append 9 2]], :process 2}";
+    /// assert_eq!(Format::sniff(edn), Some(Format::Edn));
+    /// ```
     pub fn sniff(text: &str) -> Option<Format> {
-        let start = text.trim_start();
+        let start = skip_comment_lines(text);
         if start.starts_with("INFO") || start.lines().next()?.contains("jepsen.util") {
             Some(Format::JepsenLog)
         } else if start.starts_with("{\"") || start.starts_with("{ \"") {
             Some(Format::Jsonl)
-        } else if start.starts_with('[') && start[1..].trim_start().starts_with('{') {
-            let inner = start[1..].trim_start();
+        } else if start.starts_with('[') && skip_comment_lines(&start[1..]).starts_with('{') {
+            let inner = skip_comment_lines(&start[1..]);
             Some(if inner[1..].trim_start().starts_with('"') {
                 Format::ElleJson
             } else {
@@ -104,16 +114,30 @@ impl Format {
     }
 }
 
+/// `text` after its leading blank lines and `;` comment lines (EDN's comments).
+fn skip_comment_lines(text: &str) -> &str {
+    let mut rest = text.trim_start();
+    while let Some(comment) = rest.strip_prefix(';') {
+        rest = comment
+            .split_once('\n')
+            .map_or("", |(_, after)| after)
+            .trim_start();
+    }
+    rest
+}
+
 /// Reads a history file in `format` (`Auto` sniffs it).
 pub fn read_file(path: &Path, format: Format) -> Result<History, HistoryError> {
     let origin = path.display().to_string();
     let bytes = std::fs::read(path).map_err(|e| HistoryError::Parse {
         origin: origin.clone(),
         line: 0,
+        column: None,
         message: format!("cannot read: {e}"),
     })?;
     let text = String::from_utf8(bytes).map_err(|e| HistoryError::Parse {
         origin: origin.clone(),
+        column: None,
         line: line_of_offset(
             &String::from_utf8_lossy(e.as_bytes()),
             e.utf8_error().valid_up_to(),
@@ -161,15 +185,19 @@ pub fn read_str(text: &str, format: Format, origin: &str) -> Result<History, His
     Ok(history)
 }
 
+/// An error about line `line` as a whole (no column).
 pub(crate) fn parse_error(origin: &str, line: usize, message: impl Into<String>) -> HistoryError {
     HistoryError::Parse {
         origin: origin.to_owned(),
         line,
+        column: None,
         message: message.into(),
     }
 }
 
-pub(crate) fn line_of_offset(text: &str, offset: usize) -> usize {
+/// The line of byte `offset`: it scans from the start, so it is for one error, never
+/// for every op.
+fn line_of_offset(text: &str, offset: usize) -> usize {
     text.as_bytes()[..offset.min(text.len())]
         .iter()
         .filter(|&&b| b == b'\n')
@@ -286,42 +314,14 @@ fn parse_log_value(text: &str) -> Option<Value> {
 // ---------------------------------------------------------------------------------
 // EDN: Jepsen's history.edn and Porcupine's kv lines
 
-/// Every top-level form of an EDN history with the line it starts on; the maps of a
-/// top-level vector or list each come with the vector's line.
-pub(crate) fn edn_forms<'t>(
-    text: &'t str,
-    origin: &str,
-) -> Result<Vec<(Edn<'t>, usize)>, HistoryError> {
-    let mut out = Vec::new();
-    let mut rest = text;
-    loop {
-        let consumed = text.len() - rest.len();
-        let skipped = rest.len() - rest.trim_start().len();
-        if rest.trim_start().is_empty() {
-            break;
-        }
-        let line = line_of_offset(text, consumed + skipped);
-        let (form, remaining) = edn::read(rest).map_err(|e| {
-            if e.code == clojure_reader::error::Code::UnexpectedEOF {
-                return parse_error(
-                    origin,
-                    line,
-                    "expected an EDN op map, but it is cut short: the input ends before it closes",
-                );
-            }
-            let at = e
-                .line
-                .map_or(line, |l| line_of_offset(text, consumed) + l - 1);
-            parse_error(origin, at, format!("expected an EDN op map: {:?}", e.code))
-        })?;
-        if let Edn::Vector(items) | Edn::List(items) = &form {
-            out.extend(items.iter().map(|item| (item.clone(), line)));
-        } else {
-            out.push((form, line));
-        }
-        rest = remaining;
+/// An EDN syntax error as a history error: the file, line, column and what was expected.
+pub(crate) fn edn_error(origin: &str, error: &edn::Error) -> HistoryError {
+    HistoryError::Parse {
+        origin: origin.to_owned(),
+        line: error.position.line,
+        column: Some(error.position.column),
+        message: error.kind.to_string(),
     }
-    Ok(out)
 }
 
 fn read_edn(text: &str, origin: &str, porcupine: bool) -> Result<History, HistoryError> {
@@ -329,9 +329,9 @@ fn read_edn(text: &str, origin: &str, porcupine: bool) -> Result<History, Histor
     if porcupine {
         history.initial = Value::Str(String::new());
     }
-    for (form, line) in edn_forms(text, origin)? {
-        // A vector of maps: all from its opening line; no finer position.
-        edn_op(&form, origin, line, porcupine, &mut history)?;
+    for item in edn::items(text) {
+        let (at, form) = item.map_err(|e| edn_error(origin, &e))?;
+        edn_op(&form, origin, at.line, porcupine, &mut history)?;
     }
     if !porcupine {
         unwrap_independent_tuples(&mut history);
@@ -363,124 +363,98 @@ fn is_pair(value: &Value) -> bool {
     matches!(value, Value::List(pair) if pair.len() == 2)
 }
 
-/// The keyword under `field`, without its colon.
-pub(crate) fn keyword<'a>(
-    map: &'a std::collections::BTreeMap<Edn<'a>, Edn<'a>>,
-    field: &'a str,
-) -> Option<&'a str> {
-    match edn_get(map, field) {
-        Some(Edn::Key(k)) => Some(k),
-        _ => None,
-    }
-}
-
-pub(crate) fn edn_get<'a>(
-    map: &'a std::collections::BTreeMap<Edn<'a>, Edn<'a>>,
-    key: &'a str,
-) -> Option<&'a Edn<'a>> {
-    map.get(&Edn::Key(Cow::Borrowed(key)))
+/// The keyword under `field` of an op map, without its colon.
+pub(crate) fn keyword<'t>(map: &Form<'t>, field: &str) -> Option<&'t str> {
+    map.get(field).and_then(Form::as_keyword)
 }
 
 /// An EDN op map's `:time`, if it has a non-negative one.
-pub(crate) fn edn_time<'a>(map: &'a std::collections::BTreeMap<Edn<'a>, Edn<'a>>) -> Option<u64> {
-    match edn_get(map, "time") {
-        Some(Edn::Int(t)) if *t >= 0 => Some(*t as u64),
+pub(crate) fn edn_time(map: &Form<'_>) -> Option<u64> {
+    match map.get("time") {
+        Some(Form::Int(t)) => u64::try_from(*t).ok(),
         _ => None,
     }
 }
 
-/// An EDN op map's `:process` and `:type`; `None` for the nemesis's ops.
-pub(crate) fn edn_process_and_type<'a>(
-    map: &'a std::collections::BTreeMap<Edn<'a>, Edn<'a>>,
+/// Who performed an op, by its `:process`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Process {
+    /// A client process.
+    Client(u64),
+    /// The nemesis: its ops are not the clients'.
+    Nemesis,
+    /// The op map has no `:process`.
+    Missing,
+}
+
+/// An EDN op map's `:process`.
+pub(crate) fn edn_process(
+    map: &Form<'_>,
     origin: &str,
     line: usize,
-) -> Result<Option<(u64, EventType)>, HistoryError> {
-    let process = match edn_get(map, "process") {
-        Some(Edn::Int(p)) if *p >= 0 => *p as u64,
-        Some(Edn::Key(k)) if k == "nemesis" => return Ok(None),
-        other => {
-            return Err(parse_error(
-                origin,
-                line,
-                format!(
-                    "expected :process to be a non-negative integer or :nemesis, got {}",
-                    other.map_or("nothing".into(), edn_kind)
-                ),
-            ));
-        }
-    };
-    let kind = keyword(map, "type").and_then(event_type).ok_or_else(|| {
+) -> Result<Process, HistoryError> {
+    match map.get("process") {
+        Some(Form::Int(p)) if *p >= 0 => Ok(Process::Client(p.unsigned_abs())),
+        Some(Form::Keyword("nemesis")) => Ok(Process::Nemesis),
+        None => Ok(Process::Missing),
+        Some(other) => Err(parse_error(
+            origin,
+            line,
+            format!(
+                "expected :process to be a non-negative integer or :nemesis, got {}",
+                other.kind()
+            ),
+        )),
+    }
+}
+
+/// An EDN op map's `:type`.
+pub(crate) fn edn_type(
+    map: &Form<'_>,
+    origin: &str,
+    line: usize,
+) -> Result<EventType, HistoryError> {
+    keyword(map, "type").and_then(event_type).ok_or_else(|| {
         parse_error(
             origin,
             line,
             "expected :type to be :invoke, :ok, :fail or :info",
         )
-    })?;
-    Ok(Some((process, kind)))
+    })
 }
 
 fn edn_op(
-    form: &Edn<'_>,
+    form: &Form<'_>,
     origin: &str,
     line: usize,
     porcupine: bool,
     history: &mut History,
 ) -> Result<(), HistoryError> {
-    let Edn::Map(map) = form else {
-        return Err(parse_error(
-            origin,
-            line,
-            format!(
-                "expected an op map {{:process … :type … :f …}}, got {}",
-                edn_kind(form)
-            ),
-        ));
-    };
-    let Some((process, kind)) = edn_process_and_type(map, origin, line)? else {
-        return Ok(()); // A nemesis op.
-    };
-    let f = keyword(map, "f").and_then(function).ok_or_else(|| {
-        parse_error(
-            origin,
-            line,
-            "expected :f to be :read, :write, :cas or :append (or :get, :put)",
-        )
-    })?;
-    let raw = match edn_get(map, "value") {
-        None => Value::Nil,
-        Some(v) => edn_value(v).ok_or_else(|| {
-            parse_error(
-                origin,
-                line,
-                format!(
-                    "expected :value to be nil, an integer, a string or a vector, got {}",
-                    edn_kind(v)
-                ),
-            )
-        })?,
-    };
-    let explicit_key = match edn_get(map, "key") {
-        None => None,
-        Some(k) => Some(edn_value(k).ok_or_else(|| {
-            parse_error(origin, line, "expected :key to be a string or an integer")
-        })?),
-    };
-    let tagged_tuple = matches!(edn_get(map, "value"), Some(Edn::Tagged(tag, _)) if tag == "jepsen.independent/tuple");
-    let (key, value) = match explicit_key {
-        Some(key) => (Some(key), raw),
-        None if !porcupine && tagged_tuple && is_pair(&raw) => {
-            let Value::List(mut pair) = raw else {
-                unreachable!("checked to be a pair")
-            };
-            let value = pair.pop().expect("a pair");
-            (pair.pop(), value)
+    let error = |message: String| parse_error(origin, line, message);
+    if !matches!(form, Form::Map(_)) {
+        return Err(error(format!(
+            "expected an op map {{:process … :type … :f …}}, got {}",
+            form.kind()
+        )));
+    }
+    let process = match edn_process(form, origin, line)? {
+        Process::Client(process) => process,
+        Process::Nemesis => return Ok(()),
+        Process::Missing => {
+            return Err(error(
+                "expected :process to be a non-negative integer or :nemesis, got nothing (only transactional histories may leave it out)".into(),
+            ));
         }
-        None => (None, raw),
     };
-    let time = edn_time(map);
-    if matches!(edn_get(map, "final?"), Some(Edn::Bool(true))) {
+    let kind = edn_type(form, origin, line)?;
+    let f = keyword(form, "f").and_then(function).ok_or_else(|| {
+        error("expected :f to be :read, :write, :cas or :append (or :get, :put)".into())
+    })?;
+    let (key, value) = edn_key_and_value(form, porcupine).map_err(error)?;
+    if matches!(form.get("final?"), Some(Form::Bool(true))) {
         history.finals.push(history.events.len());
     }
+    let time = edn_time(form);
     history.push(
         Event {
             process,
@@ -495,6 +469,40 @@ fn edn_op(
     Ok(())
 }
 
+/// An op map's key and value: its `:key`, or, for a value tagged as an independent
+/// tuple `[k v]`, the tuple's `k` (untagged tuples are unwrapped after the whole
+/// history is read, [`unwrap_independent_tuples`]).
+fn edn_key_and_value(map: &Form<'_>, porcupine: bool) -> Result<(Option<Value>, Value), String> {
+    let raw = match map.get("value") {
+        None => Value::Nil,
+        Some(v) => edn_value(v).ok_or_else(|| {
+            format!(
+                "expected :value to be nil, an integer, a string or a vector, got {}",
+                v.kind()
+            )
+        })?,
+    };
+    let explicit_key = match map.get("key") {
+        None => None,
+        Some(k) => Some(edn_value(k).ok_or("expected :key to be a string or an integer")?),
+    };
+    let tagged_tuple = matches!(
+        map.get("value"),
+        Some(Form::Tagged("jepsen.independent/tuple", _))
+    );
+    Ok(match explicit_key {
+        Some(key) => (Some(key), raw),
+        None if !porcupine && tagged_tuple && is_pair(&raw) => {
+            let Value::List(mut pair) = raw else {
+                unreachable!("checked to be a pair")
+            };
+            let value = pair.pop().expect("a pair");
+            (pair.pop(), value)
+        }
+        None => (None, raw),
+    })
+}
+
 /// Jepsen's independent keys wrap values as `[k v]`: a vector pair where a scalar is
 /// expected, or `[k [from to]]` for a cas.
 fn is_independent_tuple(f: Function, value: &Value) -> bool {
@@ -505,39 +513,29 @@ fn is_independent_tuple(f: Function, value: &Value) -> bool {
     }
 }
 
-pub(crate) fn edn_value(form: &Edn<'_>) -> Option<Value> {
-    Some(match form {
-        Edn::Nil => Value::Nil,
-        Edn::Int(i) => Value::Int(*i),
-        Edn::Str(s) => Value::Str(s.to_string()),
-        Edn::Key(k) => Value::Str(format!(":{k}")),
-        Edn::Vector(items) | Edn::List(items) => {
-            Value::List(items.iter().map(edn_value).collect::<Option<_>>()?)
-        }
-        Edn::Tagged(_, inner) => edn_value(inner)?,
-        _ => return None,
-    })
+/// An EDN form as a history value; `None` for forms a value cannot be (floats, maps, …).
+/// Forms as values, into a vector of exactly their number (collecting into an
+/// `Option<Vec<_>>` would lose the count and grow the vector by doubling).
+pub(crate) fn edn_values(forms: &[Form<'_>]) -> Option<Vec<Value>> {
+    let mut values = Vec::with_capacity(forms.len());
+    for form in forms {
+        values.push(edn_value(form)?);
+    }
+    Some(values)
 }
 
-pub(crate) fn edn_kind(form: &Edn<'_>) -> String {
-    let kind = match form {
-        Edn::Vector(_) => "a vector",
-        Edn::Set(_) => "a set",
-        Edn::Map(_) => "a map",
-        Edn::List(_) => "a list",
-        Edn::Key(_) => "a keyword",
-        Edn::Symbol(_) => "a symbol",
-        Edn::Str(_) => "a string",
-        Edn::Int(_) => "an integer",
-        Edn::Tagged(..) => "a tagged value",
-        Edn::Double(_) => "a float",
-        Edn::Rational(_) => "a ratio",
-        Edn::Char(_) => "a character",
-        Edn::Bool(_) => "a boolean",
-        Edn::Nil => "nil",
-        _ => "an unsupported value",
-    };
-    kind.to_owned()
+pub(crate) fn edn_value(form: &Form<'_>) -> Option<Value> {
+    Some(match form {
+        Form::Nil => Value::Nil,
+        Form::Int(i) => Value::Int(*i),
+        // `5N`: an integer written as a big one, which fits.
+        Form::BigInt(digits) => Value::Int(digits.parse().ok()?),
+        Form::Str(s) => Value::Str(s.to_string()),
+        Form::Keyword(k) => Value::Str(format!(":{k}")),
+        Form::Vector(items) | Form::List(items) => Value::List(edn_values(items)?),
+        Form::Tagged(_, inner) => edn_value(inner)?,
+        _ => return None,
+    })
 }
 
 // ---------------------------------------------------------------------------------
@@ -582,13 +580,8 @@ pub(crate) fn json_ops<'t>(
     origin: &'t str,
 ) -> Result<Box<dyn Iterator<Item = Result<JsonOp, HistoryError>> + 't>, HistoryError> {
     if text.trim_start().starts_with('[') {
-        let ops: Vec<serde_json::Value> = serde_json::from_str(text).map_err(|e| {
-            parse_error(
-                origin,
-                e.line(),
-                format!("expected a JSON array of op maps: {e}"),
-            )
-        })?;
+        let ops: Vec<serde_json::Value> = serde_json::from_str(text)
+            .map_err(|e| json_error(origin, e.line(), &e, "expected a JSON array of op maps"))?;
         let ops = ops.into_iter().enumerate();
         return Ok(Box::new(ops.map(|(index, value)| {
             Ok(JsonOp {
@@ -603,9 +596,8 @@ pub(crate) fn json_ops<'t>(
         lines
             .filter(|(_, line)| !line.trim().is_empty())
             .map(move |(index, line)| {
-                let value = serde_json::from_str(line).map_err(|e| {
-                    parse_error(origin, index + 1, format!("expected a JSON op map: {e}"))
-                })?;
+                let value = serde_json::from_str(line)
+                    .map_err(|e| json_error(origin, index + 1, &e, "expected a JSON op map"))?;
                 Ok(JsonOp {
                     value,
                     line: index + 1,
@@ -613,6 +605,21 @@ pub(crate) fn json_ops<'t>(
                 })
             }),
     ))
+}
+
+/// A JSON syntax error on line `line`, with serde_json's column.
+fn json_error(
+    origin: &str,
+    line: usize,
+    error: &serde_json::Error,
+    expected: &str,
+) -> HistoryError {
+    HistoryError::Parse {
+        origin: origin.to_owned(),
+        line,
+        column: json_column(error),
+        message: format!("{expected}: {}", json_message(error)),
+    }
 }
 
 fn elle_op(
@@ -737,6 +744,63 @@ mod tests {
             Some(Format::PorcupineKv)
         );
         assert_eq!(Format::sniff("hello"), None);
+    }
+
+    #[test]
+    fn sniffing_skips_comment_lines() {
+        let edn = "; T1 ww T3 on 9\n;\n\n; T1: read by T4\n{:index 10, :type :invoke, :process 2}";
+        assert_eq!(Format::sniff(edn), Some(Format::Edn));
+        assert_eq!(
+            Format::sniff("; ops\n[ ; all of them\n{:process 0}]"),
+            Some(Format::Edn)
+        );
+        assert_eq!(Format::sniff("; only a comment"), None);
+        assert_eq!(Format::sniff("; a comment\nhello"), None);
+    }
+
+    #[test]
+    fn an_op_s_line_is_where_its_map_starts() {
+        let text = "; a comment\n{:type :invoke, :f :read, :process 0}\n; another\n\n\
+                    [{:type :ok, :f :read, :value 1,\n  :process 0}\n {:type :invoke, :f :read, :process 1}]";
+        let h = read_str(text, Format::Auto, "h.edn").unwrap();
+        assert_eq!(h.lines, vec![2, 5, 7]);
+    }
+
+    #[test]
+    fn single_operations_need_a_process() {
+        let text = "{:type :invoke, :f :read}";
+        let err = read_str(text, Format::Edn, "h.edn").unwrap_err();
+        assert!(
+            err.to_string().starts_with(
+                "h.edn:1: expected :process to be a non-negative integer or :nemesis, got nothing"
+            ),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn big_integers_that_fit_are_integers() {
+        let text = "{:type :invoke, :f :write, :value 5N, :process 0, :time 7}";
+        let h = read_str(text, Format::Edn, "h.edn").unwrap();
+        assert_eq!(h.events[0].value, Value::Int(5));
+        assert_eq!(h.events[0].time, Some(7));
+        let text = "{:type :invoke, :f :write, :value 99999999999999999999, :process 0}";
+        let err = read_str(text, Format::Edn, "h.edn").unwrap_err();
+        assert!(err.to_string().contains("got a big integer"), "{err}");
+    }
+
+    #[test]
+    fn json_errors_name_the_column() {
+        let err = read_str(
+            "[{\"process\": 0,\n  \"type\" \"invoke\"}]",
+            Format::ElleJson,
+            "e.json",
+        )
+        .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "e.json:2:10: expected a JSON array of op maps: expected `:`"
+        );
     }
 
     #[test]

@@ -122,6 +122,21 @@ fn nil() -> Value {
     Value::Nil
 }
 
+/// The column of a JSON error, if it has a position.
+pub(crate) fn json_column(error: &serde_json::Error) -> Option<usize> {
+    (error.line() > 0).then(|| error.column())
+}
+
+/// A JSON error without the `at line L column C` serde_json appends (the error's
+/// position is shown as `file:line:column`).
+pub(crate) fn json_message(error: &serde_json::Error) -> String {
+    let text = error.to_string();
+    match text.rfind(" at line ") {
+        Some(end) if error.line() > 0 => text[..end].to_owned(),
+        _ => text,
+    }
+}
+
 /// Whether a JSON event line says `"final": true`.
 fn final_marker(line: &str) -> bool {
     serde_json::from_str::<serde_json::Value>(line)
@@ -172,13 +187,16 @@ pub struct Operation {
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum HistoryError {
-    /// A line is not an event.
-    #[error("{origin}:{line}: {message}")]
+    /// A line is not an event. Shown as `file:line:column: message`, or
+    /// `file:line: message` where the column is not known.
+    #[error("{origin}:{line}{}: {message}", column.map_or_else(String::new, |c| format!(":{c}")))]
     Parse {
         /// The file, or `<string>`.
         origin: String,
         /// 1-based line.
         line: usize,
+        /// 1-based column, where the reader knows it.
+        column: Option<usize>,
         /// What was expected.
         message: String,
     },
@@ -224,9 +242,10 @@ impl History {
             let event: Event = serde_json::from_str(line).map_err(|e| HistoryError::Parse {
                 origin: origin.to_owned(),
                 line: index + 1,
+                column: json_column(&e),
                 message: format!(
                     "expected an event like {{\"process\":0,\"type\":\"invoke\",\"f\":\"read\",\"value\":null}}: {}",
-                    e.to_string().split(" at line ").next().unwrap_or_default()
+                    json_message(&e)
                 ),
             })?;
             // The final-read marker is not an event field: look for it only where the
@@ -281,11 +300,11 @@ impl History {
     /// Pairs each invocation with its completion. `fail`ed operations are dropped
     /// (they did not happen); `info` and never-completed operations keep `ret: None`.
     pub fn operations(&self, origin: &str) -> Result<Vec<Operation>, HistoryError> {
-        // Pending invocation per process, and processes that ended in `info`.
+        // The slot in `ops` of each process's pending invocation, and the processes
+        // that ended in `info`.
         let mut pending: std::collections::BTreeMap<u64, usize> = Default::default();
         let mut crashed: std::collections::BTreeSet<u64> = Default::default();
         let mut ops: Vec<Option<Operation>> = Vec::new();
-        let mut slot_of_call: std::collections::BTreeMap<usize, usize> = Default::default();
         for (index, event) in self.events.iter().enumerate() {
             let error = |message: String| HistoryError::Pairing {
                 origin: origin.to_owned(),
@@ -300,14 +319,14 @@ impl History {
                             "invokes again after an `info`; a process whose outcome is unknown never invokes again".into(),
                         ));
                     }
-                    if let Some(&call) = pending.get(&event.process) {
+                    if let Some(&slot) = pending.get(&event.process) {
+                        let call = ops[slot].as_ref().map_or(0, |op| op.call);
                         return Err(error(format!(
                             "invokes while its operation of line {} is still pending",
                             self.lines.get(call).copied().unwrap_or(call + 1)
                         )));
                     }
-                    pending.insert(event.process, index);
-                    slot_of_call.insert(index, ops.len());
+                    pending.insert(event.process, ops.len());
                     ops.push(Some(Operation {
                         process: event.process,
                         f: event.f,
@@ -319,13 +338,12 @@ impl History {
                     }));
                 }
                 EventType::Ok | EventType::Fail | EventType::Info => {
-                    let Some(call) = pending.remove(&event.process) else {
+                    let Some(slot) = pending.remove(&event.process) else {
                         return Err(error(format!(
                             "completes ({:?}) with nothing pending",
                             event.kind
                         )));
                     };
-                    let slot = slot_of_call[&call];
                     let op = ops[slot].as_mut().expect("a pending operation is present");
                     if op.f != event.f {
                         return Err(error(format!(
@@ -383,7 +401,15 @@ mod tests {
         let err = parse("{\"process\":0,\"type\":\"invoke\",\"f\":\"read\"}\n{\"process\":0,\"type\":\"okay\",\"f\":\"read\"}")
             .unwrap_err();
         let text = err.to_string();
-        assert!(text.starts_with("t.jsonl:2: expected an event"), "{text}");
+        // serde_json's column: the end of the bad value.
+        assert!(
+            text.starts_with("t.jsonl:2:26: expected an event"),
+            "{text}"
+        );
+        assert!(
+            !text.contains(" at line "),
+            "the position is shown once: {text}"
+        );
         assert!(text.contains("unknown variant `okay`"), "{text}");
     }
 

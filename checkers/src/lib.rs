@@ -14,6 +14,8 @@
 //! - [`history`]: events, values, the native JSONL format, and pairing events into
 //!   [`history::Operation`]s (`fail` dropped, `info` left open).
 //! - [`formats`]: readers for Jepsen's EDN and text logs, Porcupine's kv, elle-cli JSON.
+//! - [`edn`]: the EDN reader under them: one linear pass, zero-copy, a line and column
+//!   for every op map and every error.
 //! - [`spec`]: the [`spec::SequentialSpec`] trait (what one object does, one operation
 //!   at a time) and the built-in `register`, `cas-register`, `kv` and `list-append`,
 //!   named by [`spec::SpecName`] as `consim check --model` names them.
@@ -43,6 +45,7 @@ pub mod anomalies;
 pub mod brute;
 pub mod check;
 pub mod convergence;
+pub mod edn;
 pub mod elle;
 pub mod formats;
 pub mod history;

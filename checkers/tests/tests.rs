@@ -6,6 +6,7 @@ mod convergence;
 mod corpus;
 mod differential;
 mod elle;
+mod elle_histories;
 mod elle_published;
 mod fuzz;
 mod register_anomalies;

@@ -36,8 +36,8 @@ fn why(history: &TxnHistory<'_>, step: &LogicalStep, a: &str, b: &str) -> String
         Rel::Wr => wr(history, step, a, b),
         Rel::Rw => rw(history, step, a, b),
         Rel::Process => format!(
-            "process {} ran {a} (ending at line {}) before {b}",
-            from.process,
+            "{} ran {a} (ending at line {}) before {b}",
+            super::txn::process_text(from.process),
             from.ret_line.unwrap_or(from.call_line)
         ),
         Rel::Realtime => format!(

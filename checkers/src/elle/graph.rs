@@ -164,7 +164,11 @@ impl DepGraph {
     fn process_order(&mut self, history: &TxnHistory<'_>) {
         let mut last: BTreeMap<u64, usize> = BTreeMap::new();
         for (t, txn) in history.txns.iter().enumerate() {
-            if let Some(previous) = last.insert(txn.process, t) {
+            // An op without `:process` follows nothing in process order.
+            let Some(process) = txn.process else {
+                continue;
+            };
+            if let Some(previous) = last.insert(process, t) {
                 self.add(previous, t, Self::order(Link::Process));
             }
         }

@@ -353,8 +353,9 @@ fn shown_outright(index: &Index<'_>, key: u32, judged: &ListReads<'_, usize>, ou
 fn unwritten_why(index: &Index<'_>, aborted: Option<usize>, verb: &str, wrote: &str) -> String {
     match aborted {
         Some(a) => format!(
-            "whose {verb} failed (process {}, line {})",
-            index.history.aborted[a].process, index.history.aborted[a].line
+            "whose {verb} failed ({}, line {})",
+            super::txn::process_text(index.history.aborted[a].process),
+            index.history.aborted[a].line
         ),
         None => format!("which nobody {wrote}"),
     }

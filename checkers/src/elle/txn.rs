@@ -78,8 +78,9 @@ pub enum Status {
 /// A transaction: an invocation paired with its completion.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Txn<'a> {
-    /// The client process.
-    pub process: u64,
+    /// The client process; `None` for an op without `:process` (Elle's own examples
+    /// leave it out), which no process order links to any other.
+    pub process: Option<u64>,
     /// Committed or unknown (failed transactions are in [`TxnHistory::aborted`]).
     pub status: Status,
     /// Its micro-operations, as completed (as invoked, for an unknown outcome).
@@ -99,7 +100,19 @@ pub struct Txn<'a> {
 }
 
 impl Txn<'_> {
-    /// The transaction in a few words: `process 3 append 5 to x (line 12)`.
+    /// The transaction in a few words: `process 3 append 5 to x (line 12)`, or
+    /// `an op without :process, append 5 to x (line 12)`.
+    ///
+    /// ```
+    /// use checkers::elle::read::{read_str, Source};
+    /// use checkers::formats::Format;
+    /// let edn = "{:type :invoke, :value [[:append :x 5]]}\n{:type :ok, :value [[:append :x 5]]}";
+    /// let Source::Transactions(history) = read_str(edn, Format::Edn, "h.edn")? else {
+    ///     panic!("a transactional history")
+    /// };
+    /// assert_eq!(history.txns[0].describe(), "an op without :process, append 5 to :x (line 1)");
+    /// # Ok::<(), checkers::history::HistoryError>(())
+    /// ```
     pub fn describe(&self) -> String {
         let mops: Vec<String> = self.mops.iter().map(Mop::to_string).collect();
         let what = if self.mops.len() == 1 {
@@ -111,19 +124,35 @@ impl Txn<'_> {
             Status::Ok => "",
             Status::Info => " (outcome unknown)",
         };
-        format!(
-            "process {} {what}{unknown} (line {})",
-            self.process, self.call_line
-        )
+        match self.process {
+            Some(process) => format!(
+                "process {process} {what}{unknown} (line {})",
+                self.call_line
+            ),
+            None => format!(
+                "{}, {what}{unknown} (line {})",
+                process_text(None),
+                self.call_line
+            ),
+        }
     }
+}
+
+/// A transaction's process as explanations name it: `process 3`, or `an op without
+/// :process`.
+pub(crate) fn process_text(process: Option<u64>) -> String {
+    process.map_or_else(
+        || "an op without :process".to_owned(),
+        |p| format!("process {p}"),
+    )
 }
 
 /// A failed transaction: it certainly did not take effect, so a read that shows one of
 /// its writes read aborted state (G1a).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Aborted<'a> {
-    /// The client process.
-    pub process: u64,
+    /// The client process; `None` for an op without `:process`.
+    pub process: Option<u64>,
     /// What it tried.
     pub mops: Vec<Mop<'a>>,
     /// Source line of its failure.
@@ -184,7 +213,7 @@ impl<'a> TxnHistory<'a> {
                 (_, None) => (Status::Info, &op.input),
             };
             txns.push(Txn {
-                process: op.process,
+                process: Some(op.process),
                 status,
                 mops: vec![Mop {
                     f,
@@ -207,7 +236,7 @@ impl<'a> TxnHistory<'a> {
             .filter_map(|(i, e)| {
                 let f = mop_kind(e.f).filter(|&f| f != MopKind::Read)?;
                 Some(Aborted {
-                    process: e.process,
+                    process: Some(e.process),
                     mops: vec![Mop {
                         f,
                         key: Cow::Borrowed(&e.key),
