@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 use checkers::history::Value;
 use checkers::linear::{Options, Outcome, check};
 use checkers::spec::Register;
-use checkers::synth::{Shape, cas_register};
+use checkers::synth::{Shape, cas_register, stale_read};
 
 fn main() -> std::io::Result<()> {
     let filters: Vec<String> = std::env::args()
@@ -71,6 +71,7 @@ fn row(shape: &Shape) -> String {
     let operations = history
         .operations("generated")
         .expect("generated histories pair up");
+    let planted = stale_read(&operations).is_some();
     let started = Instant::now();
     let report = check(&spec, &history, &operations, &options).expect("valid operations");
     let seconds = started.elapsed().as_secs_f64();
@@ -85,7 +86,7 @@ fn row(shape: &Shape) -> String {
         shape.processes,
         shape.ops,
         shape.seed,
-        if shape.violation { "yes" } else { "no" },
+        if planted { "yes" } else { "no" },
         key.explored,
         key.peak_bytes as f64 / 1e6
     )

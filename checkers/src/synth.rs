@@ -38,7 +38,9 @@ pub struct Shape {
     pub crashed_per_mille: u32,
     /// The generator's seed: same shape, same history.
     pub seed: u64,
-    /// Plant one late read that no linearization allows.
+    /// Plant one late read that no linearization allows. (In a history too short for
+    /// the quiet stretch it needs, none may qualify; [`stale_read`] says whether one
+    /// was planted.)
     pub violation: bool,
 }
 
@@ -90,9 +92,13 @@ pub fn cas_register(shape: &Shape) -> History {
 }
 
 /// The operations (by invocation order) that write no [`PLANTED`] value in a history
-/// with a violation: a window late in the history where a stale read can be planted.
-fn quiet(ops: usize) -> std::ops::Range<usize> {
-    ops * 85 / 100..ops * 90 / 100
+/// with a violation: a window late in the history where a stale read can be planted,
+/// long enough for every writer of it still running to finish, then an overwrite and a
+/// read to run.
+fn quiet(shape: &Shape) -> std::ops::Range<usize> {
+    let start = shape.ops * 85 / 100;
+    let len = (shape.ops / 20).max(shape.processes as usize * 6);
+    start..(start + len).min(shape.ops)
 }
 
 /// Invocations, intervals and effect instants for every operation.
@@ -114,7 +120,7 @@ fn schedule(shape: &Shape, rng: &mut Rng) -> Vec<Sim> {
             _ => Function::Cas,
         };
         // In the quiet window nothing writes the planted value (see `plant`).
-        let quiet = shape.violation && quiet(shape.ops).contains(&sims.len());
+        let quiet = shape.violation && quiet(shape).contains(&sims.len());
         let values = if quiet { PLANTED } else { PLANTED + 1 };
         let value = |rng: &mut Rng| Value::Int(rng.below(values as u64) as i64);
         let input = match f {
