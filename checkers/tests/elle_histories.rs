@@ -94,7 +94,12 @@ fn huge_scc_reads_every_transaction_on_its_line() {
     assert!(!r.ok());
     // What Elle's test concludes (the component alone proves a cycle strong snapshot
     // isolation forbids; see elle_published.rs for the anomaly types).
-    assert_eq!(r.ruled_out.not, ["strong-snapshot-isolation"], "{:?}", r.ruled_out);
+    assert_eq!(
+        r.ruled_out.not,
+        ["strong-snapshot-isolation"],
+        "{:?}",
+        r.ruled_out
+    );
     assert!(r.ruled_out.all.contains(&"strict-serializable"));
 }
 
