@@ -109,6 +109,15 @@ fn check_as(
     options: &Options,
 ) -> Result<Report, InvalidOperation> {
     let initial = history.initial.clone();
+    let mut options = options.clone();
+    if spec != SpecName::ListAppend {
+        // What real time alone proves on register keys decides them when the search
+        // cannot.
+        for found in crate::anomalies::register_anomalies(history, operations) {
+            options.proven.entry(found.key.clone()).or_insert(found);
+        }
+    }
+    let options = &options;
     match spec {
         SpecName::Register => {
             let register = Register {

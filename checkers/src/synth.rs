@@ -315,14 +315,24 @@ fn overwritten(ops: &[Operation], r: usize, value: &Value) -> Option<usize> {
 /// A read that no linearization allows, found without a search: an ok read `r` of a
 /// value `v` and an ok operation `w` as [`overwritten`] describes (`w` wrote another
 /// value after every possible writer of `v` had returned, and returned before `r` was
-/// invoked). Returns `(r, w)`, indices into `ops`. Only ok writes and successful cas
-/// count as `w` (a failed cas is not among the operations).
+/// invoked). Returns the first such `(r, w)`, indices into `ops`. Only ok writes and
+/// successful cas count as `w` (a failed cas is not among the operations).
 pub fn stale_read(ops: &[Operation]) -> Option<(usize, usize)> {
-    (0..ops.len()).find_map(|r| {
-        let seen = ops[r].output.as_ref()?;
-        if ops[r].f != Function::Read || *seen == Value::Nil {
-            return None;
-        }
-        overwritten(ops, r, seen).map(|w| (r, w))
-    })
+    (0..ops.len()).find_map(|r| stale(ops, r).map(|w| (r, w)))
+}
+
+/// Every read [`stale_read`] would name, in order: the simple definition, by brute
+/// force over pairs of operations, against which faster detections are tested.
+pub fn stale_reads(ops: &[Operation]) -> Vec<usize> {
+    (0..ops.len())
+        .filter(|&r| stale(ops, r).is_some())
+        .collect()
+}
+
+fn stale(ops: &[Operation], r: usize) -> Option<usize> {
+    let seen = ops[r].output.as_ref()?;
+    if ops[r].f != Function::Read {
+        return None;
+    }
+    overwritten(ops, r, seen)
 }

@@ -307,3 +307,55 @@ fn review_regressions_are_linearizable() {
 {"process":0,"type":"ok","f":"append","value":"y"}"#;
     assert_eq!(guessed(needed_write), Verdict::Ok);
 }
+
+/// A key real time alone proves not linearizable (a stale read on a register whose
+/// values repeat) is reported violated even when the search runs out of its budget;
+/// with budget enough, the search's own explanation comes first.
+#[test]
+fn a_stale_read_decides_a_key_the_search_cannot() {
+    let shape = checkers::synth::Shape {
+        processes: 5,
+        ops: 300,
+        crashed_per_mille: 30,
+        seed: 3,
+        violation: true,
+    };
+    let history = checkers::synth::cas_register(&shape);
+    let starved = Options {
+        first_attempt_configs: 0,
+        proven_search_configs: 0,
+        ..Options::default()
+    };
+    let checked =
+        check_history(history.clone(), "h", Some(SpecName::CasRegister), &starved).unwrap();
+    let Outcome::Violation(v) = &checked.report.keys[0].outcome else {
+        panic!(
+            "expected a violation, got {:?}",
+            checked.report.keys[0].outcome
+        );
+    };
+    assert!(v.without_search);
+    assert!(v.prefix.is_empty() && v.candidates.is_empty());
+    assert!(
+        v.sentence.starts_with(
+            "the search ran out of its budget, but real time alone proves it: stale-read: process"
+        ),
+        "{}",
+        v.sentence
+    );
+    let searched = check_history(
+        history,
+        "h",
+        Some(SpecName::CasRegister),
+        &Options::default(),
+    )
+    .unwrap();
+    let Outcome::Violation(v) = &searched.report.keys[0].outcome else {
+        panic!("expected a violation");
+    };
+    assert!(
+        !v.without_search,
+        "the search finishes on 300 operations: {}",
+        v.sentence
+    );
+}

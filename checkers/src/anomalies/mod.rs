@@ -6,7 +6,7 @@
 //! | anomaly | detected by |
 //! | --- | --- |
 //! | `garbage-read`, `G1a` (aborted read), `duplicate-elements`, `incompatible-order` | one detection on the reads of each list-append key ([`list_append_anomalies`] reports every read that shows one; the dependency graph, [`crate::elle`], one per key); `garbage-read` and `G1a` on registers by the dependency graph |
-//! | `future-read`, `stale-read`, `new-old-inversion` | [`register_anomalies`], by real time alone |
+//! | `future-read`, `stale-read`, `new-old-inversion` | [`register_anomalies`], by real time alone (on keys whose values repeat, `stale-read` only) |
 //! | `G0`, `G1c`, `G-single-item`, … (cycles), `G1b`, `lost-update` | the dependency graph ([`crate::elle`]) |
 //! | `read-committed-cycle-exists`, … (a forbidden cycle exists where the search ran out of budget) | the dependency graph ([`crate::elle::CycleExists`]) |
 //! | `read-your-writes`, `monotonic-reads`, … (broken session guarantees) | [`crate::session`] |
@@ -28,8 +28,14 @@
 //!   began after that value's write had ended, and ended before the read began;
 //! - `new-old-inversion`: a read returned an older value than a read that had ended
 //!   before it began (the write of the one ended before the write of the other began).
+//!
+//! On a register key whose values repeat, a read cannot be tied to one write, but a
+//! `stale-read` can still be proved: another value was certainly written after every
+//! operation that could write the read's value had ended, and before the read began
+//! (see `overwrite`).
 
 mod lists;
+mod overwrite;
 mod realtime;
 
 use std::collections::{BTreeMap, BTreeSet};

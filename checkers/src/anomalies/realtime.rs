@@ -44,7 +44,12 @@ pub(super) fn register_key(
     indices: &[usize],
     found: &mut Vec<Found>,
 ) {
+    if indices.iter().any(|&i| ops[i].f == Function::Append) {
+        return;
+    }
     let Some(writer) = writers(history, ops, indices) else {
+        // Some value is written twice: a read cannot be tied to one write.
+        repeated(history, ops, key, indices, found);
         return;
     };
     let initial = &history.initial;
@@ -234,17 +239,7 @@ impl<'a> RegisterKey<'a> {
 
     /// An operation as the explanations name it.
     fn text(&self, i: usize) -> String {
-        let op = &self.ops[i];
-        let from = self
-            .key
-            .as_ref()
-            .map_or(String::new(), |k| format!(" from key {k}"));
-        let what = match op.f {
-            Function::Read => format!("read {}{from}", op.output.clone().unwrap_or_default()),
-            Function::Cas => format!("cas {}", op.input),
-            f => format!("{f} {}", op.input),
-        };
-        format!("process {} {what} {}", op.process, when(self.history, op))
+        text(self.history, self.ops, self.key, i)
     }
 }
 
@@ -261,4 +256,49 @@ fn running_max(items: &[usize], f: impl Fn(usize) -> usize) -> Vec<(usize, usize
             best.expect("set above")
         })
         .collect()
+}
+
+/// Operation `i` for people: who, what, when.
+fn text(history: &History, ops: &[Operation], key: &Option<Value>, i: usize) -> String {
+    let op = &ops[i];
+    let from = key
+        .as_ref()
+        .map_or(String::new(), |k| format!(" from key {k}"));
+    let what = match op.f {
+        Function::Read => format!("read {}{from}", op.output.clone().unwrap_or_default()),
+        Function::Cas => format!("cas {}", op.input),
+        f => format!("{f} {}", op.input),
+    };
+    format!("process {} {what} {}", op.process, when(history, op))
+}
+
+/// The stale reads of a key on which values repeat ([`super::overwrite`]).
+fn repeated(
+    history: &History,
+    ops: &[Operation],
+    key: &Option<Value>,
+    indices: &[usize],
+    found: &mut Vec<Found>,
+) {
+    for o in super::overwrite::stale_reads(ops, indices) {
+        let seen = ops[o.read].output.clone().unwrap_or_default();
+        let writers = match o.last_writer {
+            Some(l) => format!(
+                "after every operation that could write {seen} and began before the read ended had ended (the last, {})",
+                text(history, ops, key, l)
+            ),
+            None => format!("and no operation that could write {seen} began before the read ended"),
+        };
+        let explanation = format!(
+            "{}, but {} left another value and ended before the read began, {writers}",
+            text(history, ops, key, o.read),
+            text(history, ops, key, o.overwrite),
+        );
+        found.push(Found {
+            kind: Kind::StaleRead,
+            key: key.clone(),
+            ops: vec![o.read, o.overwrite],
+            explanation,
+        });
+    }
 }

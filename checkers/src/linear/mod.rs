@@ -72,6 +72,14 @@ pub struct Options {
     pub first_attempt_configs: u64,
     /// Operations in the first prefix tried; each next prefix doubles it.
     pub first_prefix_ops: usize,
+    /// Keys already proved not linearizable without a search (by real time alone, see
+    /// [`crate::anomalies::register_anomalies`]), with the proof. Such a key is still
+    /// searched, for the search's own explanation, but only up to
+    /// [`Options::proven_search_configs`]; past that, or when a budget runs out, the
+    /// proof is the verdict.
+    pub proven: BTreeMap<Option<Value>, crate::anomalies::Found>,
+    /// Configurations the search of a proven key may enter.
+    pub proven_search_configs: u64,
 }
 
 impl Default for Options {
@@ -83,6 +91,8 @@ impl Default for Options {
             first_violation_only: false,
             first_attempt_configs: 200_000,
             first_prefix_ops: 32,
+            proven: BTreeMap::new(),
+            proven_search_configs: 1_000_000,
         }
     }
 }
@@ -124,6 +134,27 @@ pub struct Violation {
     pub blocking: Option<usize>,
     /// One sentence on why the history cannot go on.
     pub sentence: String,
+    /// The search did not get to the end: the violation is the proof given in
+    /// [`Options::proven`], and `prefix`, `state` and `candidates` are empty.
+    pub without_search: bool,
+}
+
+impl Violation {
+    /// The violation `found` proves, for a search that did not get to the end.
+    fn proved(found: &crate::anomalies::Found) -> Violation {
+        Violation {
+            prefix: Vec::new(),
+            prefix_states: Vec::new(),
+            state: String::new(),
+            candidates: Vec::new(),
+            blocking: found.ops.first().copied(),
+            sentence: format!(
+                "the search ran out of its budget, but real time alone proves it: {}",
+                found.sentence()
+            ),
+            without_search: true,
+        }
+    }
 }
 
 /// An operation that could come next after the longest prefix.
@@ -337,18 +368,28 @@ fn check_key<M: SequentialSpec>(
     kept.sort_by_key(|&i| operations[i].call);
     let mut explored = 0;
     let mut peak_bytes = 0;
+    let proven = options.proven.get(key);
     let mut cap = Some(options.first_attempt_configs);
     let mut size = kept.len();
     loop {
         let prefix = prefix_of(spec, operations, &kept, size);
         let ops: Vec<&Operation> = prefix.iter().map(|(_, op)| op).collect();
         let mut search = Search::new(spec, ops);
-        let (local, steps) = search.run(budget, cap);
+        let limit = cap.or(proven.map(|_| options.proven_search_configs));
+        let (local, steps) = search.run(budget, limit);
         explored += steps;
         peak_bytes = peak_bytes.max(search.peak_bytes);
         search.release(budget);
         let original = |i: usize| prefix[i].0;
         let outcome = match local {
+            Local::Capped if cap.is_none() && proven.is_some() => {
+                let found = proven.expect("matched a proven key");
+                Outcome::Violation(Box::new(Violation::proved(found)))
+            }
+            Local::Unknown(_) if proven.is_some() => {
+                let found = proven.expect("matched a proven key");
+                Outcome::Violation(Box::new(Violation::proved(found)))
+            }
             Local::Capped => {
                 // Too big to decide at once: look for the violation in prefixes.
                 cap = None;
@@ -999,6 +1040,7 @@ impl<'a, M: SequentialSpec> Search<'a, M> {
             candidates,
             blocking: doomed.or(blocking).map(|b| b as usize),
             sentence,
+            without_search: false,
         }
     }
 

@@ -317,6 +317,10 @@ fn print_violation(
         None => writeln!(out, "  {}", v.sentence)?,
         Some(_) => writeln!(out, "  key {}: {}", key_name(key), v.sentence)?,
     }
+    if v.without_search {
+        // The sentence is the proof; there is no prefix to show.
+        return Ok(());
+    }
     if let Some(witness) = witness {
         writeln!(out, "    real time alone shows it: {witness}")?;
     }
@@ -369,6 +373,7 @@ fn json_line(file: &str, checked: &Checked, witness: bool) -> serde_json::Value 
                     if let Some(w) = witnesses.get(&key.key) {
                         entry["real_time_witness"] = json!(w);
                     }
+                    entry["without_search"] = json!(v.without_search);
                     entry["state"] = json!(v.state);
                     entry["longest_prefix"] = json!(v.prefix.len());
                     entry["blocking"] = json!(v.blocking.map(|i| describe(checked, i)));
