@@ -12,6 +12,7 @@
 
 use std::collections::BTreeMap;
 
+use super::realtime::written;
 use crate::history::{Function, Operation, Value};
 
 /// A stale read and the operation that proves it.
@@ -24,15 +25,6 @@ pub(crate) struct Overwrite {
     pub(crate) overwrite: usize,
     /// The last of those writers to end, if any began before the read ended.
     pub(crate) last_writer: Option<usize>,
-}
-
-/// The value an operation writes, if it writes one (a cas, if it succeeds).
-fn written(op: &Operation) -> Option<&Value> {
-    match (op.f, &op.input) {
-        (Function::Write, v) => Some(v),
-        (Function::Cas, Value::List(pair)) if pair.len() == 2 => Some(&pair[1]),
-        _ => None,
-    }
 }
 
 /// Per value, its writers by call, with running facts about each prefix of them.

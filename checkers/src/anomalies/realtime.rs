@@ -10,7 +10,7 @@ use super::{Found, Kind};
 
 /// The value an operation writes, if it writes one: a write's argument, or the new
 /// value of a compare-and-set (which writes only if it succeeded, or may have).
-fn written(op: &Operation) -> Option<&Value> {
+pub(super) fn written(op: &Operation) -> Option<&Value> {
     match (op.f, &op.input) {
         (Function::Write, v) => Some(v),
         (Function::Cas, Value::List(pair)) if pair.len() == 2 => Some(&pair[1]),
@@ -73,17 +73,13 @@ pub(super) fn register_key(
     }
 }
 
-/// The write of each value of a register key; `None` for a key that is not one
-/// (appended to), or on which a value is written twice (or the initial value is
-/// written), which makes reads of it ambiguous.
+/// The write of each value of a register key (no appends); `None` if a value is
+/// written twice or the initial value is written, which makes reads of it ambiguous.
 fn writers<'a>(
     history: &History,
     ops: &'a [Operation],
     indices: &[usize],
 ) -> Option<BTreeMap<&'a Value, usize>> {
-    if indices.iter().any(|&i| ops[i].f == Function::Append) {
-        return None;
-    }
     let mut writer: BTreeMap<&Value, usize> = BTreeMap::new();
     for &i in indices {
         if let Some(v) = written(&ops[i]) {

@@ -28,6 +28,7 @@
 //!   enters only those (`Search::needed`). The state a run started from is part of the
 //!   configuration the memo keys on, since it restricts what may follow.
 //! - **Doomed reads and cas** (for specifications that [`SequentialSpec::grows`],
+//!   through [`SequentialSpec::requires`],
 //!   which a register does: it only changes by being reset): a pending read or cas
 //!   needs some value; once the state is another and no operation that could leave
 //!   that value is left to linearize before it returns, the configuration is dead.
@@ -74,11 +75,12 @@ pub struct Options {
     pub first_prefix_ops: usize,
     /// Keys already proved not linearizable without a search (by real time alone, see
     /// [`crate::anomalies::register_anomalies`]), with the proof. Such a key is still
-    /// searched, for the search's own explanation, but only up to
-    /// [`Options::proven_search_configs`]; past that, or when a budget runs out, the
-    /// proof is the verdict.
+    /// searched, for the search's own explanation, but each of its searches (the whole
+    /// key's first attempt, then each prefix's) only up to
+    /// [`Options::proven_search_configs`]; when one is cut short, or a budget runs out,
+    /// the proof is the verdict.
     pub proven: BTreeMap<Option<Value>, crate::anomalies::Found>,
-    /// Configurations the search of a proven key may enter.
+    /// Configurations each search of a proven key may enter.
     pub proven_search_configs: u64,
 }
 
@@ -300,12 +302,16 @@ pub fn check<M: SequentialSpec>(
                         break;
                     };
                     let result = if budget.stop.load(Ordering::Relaxed) {
+                        let outcome = match options.proven.get(key) {
+                            Some(found) => Outcome::Violation(Box::new(Violation::proved(found))),
+                            None => Outcome::Unknown {
+                                reason: STOPPED.to_owned(),
+                            },
+                        };
                         KeyResult {
                             key: key.clone(),
                             ops: indices.len(),
-                            outcome: Outcome::Unknown {
-                                reason: STOPPED.to_owned(),
-                            },
+                            outcome,
                             explored: 0,
                             peak_bytes: 0,
                         }
@@ -401,20 +407,20 @@ fn check_key<M: SequentialSpec>(
                 continue;
             }
             Local::Linearizable(order) => {
+                assert!(
+                    proven.is_none(),
+                    "key {key:?}: the search found a linearization of a history real time proves not linearizable ({}): one of the two is wrong",
+                    proven
+                        .map(crate::anomalies::Found::sentence)
+                        .unwrap_or_default()
+                );
                 let states = states_along(spec, &search.ops, &order);
                 let order = order.into_iter().map(original).collect();
                 Outcome::Linearizable { order, states }
             }
             Local::Unknown(reason) => Outcome::Unknown { reason },
             Local::Violation(best) => {
-                let mut violation = search.explain(&best, history);
-                violation.prefix_states = states_along(spec, &search.ops, &violation.prefix);
-                violation.prefix = violation.prefix.iter().map(|&i| original(i)).collect();
-                violation.blocking = violation.blocking.map(original);
-                for c in &mut violation.candidates {
-                    c.op = original(c.op);
-                }
-                Outcome::Violation(Box::new(violation))
+                Outcome::Violation(search.explain_in(&best, history, original))
             }
         };
         return KeyResult {
@@ -517,13 +523,14 @@ struct Search<'a, M: SequentialSpec> {
     layout: Layout,
     /// Scratch space for a configuration's key.
     key: Vec<u64>,
-    /// For specs that grow: per ok read, how many unlinearized ops could reset the state
-    /// towards its result; per op, the reads it counts for.
+    /// For specs that grow: per `ok` read or cas, how many unlinearized ops could reset
+    /// the state to the value it requires ([`SequentialSpec::requires`]).
     resetters: Vec<u32>,
-    /// The pending reads with no resetter left.
+    /// The pending reads and cas with no resetter left.
     doubt: Doubt,
-    /// Per operation: an `ok` read with a result, for a spec that grows.
+    /// Per operation: an `ok` one that requires a value, for a spec that grows.
     watched: Vec<bool>,
+    /// Per operation, the reads and cas it counts as a resetter for.
     resets_for: Vec<Vec<u32>>,
     grows: bool,
     states: Vec<M::State>,
@@ -884,7 +891,9 @@ impl<'a, M: SequentialSpec> Search<'a, M> {
     /// or would leave another state, without the run).
     fn needed(&mut self, at: &Cursor, op: u32, after: u32) -> bool {
         if at.run_start == NO_STATE {
-            return true;
+            // An `info` operation that leaves the state as it is would start a run
+            // that is back at its start already.
+            return self.has_return[op as usize] || after != at.state;
         }
         if !self.has_return[op as usize] {
             return after != at.run_start;
@@ -982,6 +991,24 @@ impl<'a, M: SequentialSpec> Search<'a, M> {
             return Some(STOPPED.to_owned());
         }
         None
+    }
+
+    /// [`Search::explain`], with the prefix's states, and every index turned into the
+    /// checked operations' by `original`.
+    fn explain_in(
+        &mut self,
+        best: &Best,
+        history: &History,
+        original: impl Fn(usize) -> usize,
+    ) -> Box<Violation> {
+        let mut violation = self.explain(best, history);
+        violation.prefix_states = states_along(self.spec, &self.ops, &violation.prefix);
+        violation.prefix = violation.prefix.iter().map(|&i| original(i)).collect();
+        violation.blocking = violation.blocking.map(&original);
+        for c in &mut violation.candidates {
+            c.op = original(c.op);
+        }
+        Box::new(violation)
     }
 
     /// Describes the deepest configuration: what could come next and why nothing can.
@@ -1114,11 +1141,11 @@ fn resetters<M: SequentialSpec>(
     (resetters, resets_for)
 }
 
-/// The `ok` reads not yet linearized whose resetters are all linearized: the only
-/// reads that can be doomed (for specs that grow), kept as a set with O(1) entry and
-/// exit so that the doom check does not walk every pending read.
+/// The `ok` reads and cas not yet linearized whose resetters are all linearized: the
+/// only ones that can be doomed (for specs that grow), kept as a set with O(1) entry
+/// and exit so that the doom check does not walk every pending operation.
 struct Doubt {
-    /// Per operation: an `ok` read with a result, not linearized.
+    /// Per operation: an `ok` one that requires a value, not linearized.
     pending: Vec<bool>,
     members: Vec<u32>,
     /// Per operation, its place in `members` (`NIL` if absent).
