@@ -31,24 +31,8 @@ pub struct Generated {
 /// Client threads: each runs one process at a time, as Jepsen's workers do.
 const THREADS: u64 = 40;
 
-/// A deterministic stream of pseudo-random numbers (splitmix64).
-#[derive(Clone, Debug)]
-struct Draws(u64);
-
-impl Draws {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    /// A number in `0..n`.
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-}
+/// A deterministic stream of pseudo-random numbers.
+type Draws = checkers::synth::SplitMix64;
 
 /// What a completion says.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -91,7 +75,7 @@ struct Run<Op> {
 impl<Op> Run<Op> {
     fn new(seed: u64, capacity: usize) -> Run<Op> {
         Run {
-            draws: Draws(seed),
+            draws: Draws::new(seed),
             threads: (0..THREADS).map(|t| (t, None)).collect(),
             time_ns: 0,
             index: 0,

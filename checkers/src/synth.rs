@@ -47,11 +47,25 @@ pub struct Shape {
 /// The value no crashed operation writes, so that a read of it can be proved stale.
 const PLANTED: i64 = 4;
 
-/// A small deterministic generator (SplitMix64): the history depends on the seed only.
-struct Rng(u64);
+/// A small deterministic generator (SplitMix64), for generated test data: the same
+/// seed gives the same numbers on every machine.
+///
+/// ```
+/// use checkers::synth::SplitMix64;
+/// let (mut a, mut b) = (SplitMix64::new(7), SplitMix64::new(7));
+/// assert_eq!(a.below(10), b.below(10));
+/// ```
+#[derive(Clone, Debug)]
+pub struct SplitMix64(u64);
 
-impl Rng {
-    fn next(&mut self) -> u64 {
+impl SplitMix64 {
+    /// A generator from `seed`.
+    pub fn new(seed: u64) -> SplitMix64 {
+        SplitMix64(seed)
+    }
+
+    /// The next number.
+    pub fn next_u64(&mut self) -> u64 {
         self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
         let mut z = self.0;
         z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
@@ -59,8 +73,9 @@ impl Rng {
         z ^ (z >> 31)
     }
 
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n.max(1)
+    /// A number in `0..n` (0 if `n` is 0).
+    pub fn below(&mut self, n: u64) -> u64 {
+        self.next_u64() % n.max(1)
     }
 }
 
@@ -82,7 +97,7 @@ struct Sim {
 
 /// Generates a history of `shape` (see the module docs).
 pub fn cas_register(shape: &Shape) -> History {
-    let mut rng = Rng(shape.seed ^ 0x5EED_CA5E);
+    let mut rng = SplitMix64::new(shape.seed ^ 0x5EED_CA5E);
     let mut sims = schedule(shape, &mut rng);
     apply(&mut sims);
     if shape.violation {
@@ -102,7 +117,7 @@ fn quiet(shape: &Shape) -> std::ops::Range<usize> {
 }
 
 /// Invocations, intervals and effect instants for every operation.
-fn schedule(shape: &Shape, rng: &mut Rng) -> Vec<Sim> {
+fn schedule(shape: &Shape, rng: &mut SplitMix64) -> Vec<Sim> {
     let slots = shape.processes.max(1);
     let mut process: Vec<u64> = (0..slots).collect();
     // Each slot's next free instant (time in ticks; every instant is distinct because
@@ -122,7 +137,7 @@ fn schedule(shape: &Shape, rng: &mut Rng) -> Vec<Sim> {
         // In the quiet window nothing writes the planted value (see `plant`).
         let quiet = shape.violation && quiet(shape).contains(&sims.len());
         let values = if quiet { PLANTED } else { PLANTED + 1 };
-        let value = |rng: &mut Rng| Value::Int(rng.below(values as u64) as i64);
+        let value = |rng: &mut SplitMix64| Value::Int(rng.below(values as u64) as i64);
         let input = match f {
             Function::Read => Value::Nil,
             Function::Write => value(rng),
