@@ -110,7 +110,7 @@ impl Stamp {
 
 /// A replica-to-replica message. `op` names the coordination (unique per coordinator
 /// across restarts) so that answers find their operation.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum Peer {
     /// Query phase: what do you hold for `key`?
     Query {
@@ -150,7 +150,7 @@ pub enum Peer {
 pub type Msg = Wire<Peer>;
 
 /// A replica's settings, the same for every replica of a run.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct AbdConfig {
     /// How many replicas there are (ids `0..replicas`).
     pub replicas: u32,
@@ -165,7 +165,7 @@ pub struct AbdConfig {
 
 /// A replica's durable state: the register of every key, the idempotency table, and
 /// what a coordinator must not forget across a restart.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, Hash)]
 pub struct Data {
     /// Per key: the stamp and value held.
     pub cells: imbl::OrdMap<Key, (Stamp, Value)>,
@@ -183,14 +183,14 @@ pub struct Data {
     pub issued: u64,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 enum Phase {
     Query,
     Store { stamp: Stamp, value: Value },
 }
 
 /// One operation this replica coordinates.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Hash)]
 struct Coordination {
     client: NodeId,
     id: RequestId,
@@ -207,13 +207,13 @@ struct Coordination {
 }
 
 /// A coordinator's timer: resend the phase of operation `op`, or give up on it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct Tick {
     op: u64,
 }
 
 /// An ABD replica: it stores registers and coordinates the requests clients send it.
-#[derive(Debug)]
+#[derive(Clone, Debug, Hash)]
 pub struct AbdReplica {
     config: AbdConfig,
     /// The operations in flight, by coordination id.
@@ -701,5 +701,10 @@ impl Model for Abd {
         base.idempotency = false;
         base.retry.retry_unsafe = false;
         base
+    }
+
+    /// Safety rests on quorums, not timing: every schedule may be explored.
+    fn exploration(&self) -> Option<Box<dyn crate::explore::Explore + '_>> {
+        Some(Box::new(crate::explore::Explorer(self)))
     }
 }

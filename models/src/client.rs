@@ -83,7 +83,7 @@ pub struct RequestId {
 }
 
 /// What a replica answers a client.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum Answer {
     /// The request took effect (or, for a read, was served) with this reply.
     Done(Reply),
@@ -112,7 +112,7 @@ pub enum Answer {
 }
 
 /// The client-facing messages of every model.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum ClientMsg {
     /// A client's request.
     Request {
@@ -135,7 +135,7 @@ pub enum ClientMsg {
 }
 
 /// A model's message type: client traffic, or the model's own peer messages `P`.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum Wire<P> {
     /// Between a client and a replica.
     Client(ClientMsg),
@@ -144,7 +144,7 @@ pub enum Wire<P> {
 }
 
 /// Where a client sends its requests.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Hash)]
 #[serde(rename_all = "kebab-case")]
 pub enum Routing {
     /// Everything to the client's home replica; on a timeout or refusal, the next
@@ -168,7 +168,7 @@ pub enum Routing {
 }
 
 /// When and how to retry.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Hash)]
 pub struct RetryPolicy {
     /// Attempts per operation in all (1: never retry).
     pub max_attempts: u32,
@@ -203,7 +203,7 @@ impl RetryPolicy {
 }
 
 /// The circuit breaker's settings.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Hash)]
 pub struct BreakerConfig {
     /// Consecutive failed operations (timeouts, refusals) that open the breaker.
     pub threshold: u32,
@@ -212,7 +212,7 @@ pub struct BreakerConfig {
 }
 
 /// Client settings.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct ClientConfig {
     /// The replicas, in the order the client tries them.
     pub replicas: Vec<NodeId>,
@@ -254,7 +254,7 @@ impl ClientConfig {
 }
 
 /// The client's timers.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum ClientTimer {
     /// Attempt `seq` of the current operation got no answer in time.
     Timeout {
@@ -266,7 +266,7 @@ pub enum ClientTimer {
 }
 
 /// The operation in flight.
-#[derive(Debug)]
+#[derive(Clone, Debug, Hash)]
 struct Pending {
     op: Op,
     /// Attempts sent so far.
@@ -291,7 +291,7 @@ struct Pending {
     last_failure: String,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 enum Breaker {
     Closed { failures: u32 },
     Open { until: Time },
@@ -302,7 +302,7 @@ enum Breaker {
 /// `info`, however many attempts it took.
 ///
 /// `P` is the model's peer message type; the client never sees one.
-#[derive(Debug)]
+#[derive(Clone, Debug, Hash)]
 pub struct Client<P> {
     config: ClientConfig,
     home: usize,
@@ -654,7 +654,7 @@ impl<P: Clone + Debug> Node for Client<P> {
 /// assert!(dedup.seen(RequestId { client: NodeId(4), seq: 3 }).is_some());
 /// assert_eq!(dedup.seen(RequestId { client: NodeId(4), seq: 8 }), None);
 /// ```
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
 pub struct Dedup {
     last: imbl::OrdMap<NodeId, (u64, Reply)>,
 }

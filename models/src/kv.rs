@@ -14,7 +14,7 @@ pub type Value = u64;
 
 /// The operations a workload draws: the kinds of request a model serves, and so the
 /// workload it is run with by default ([`crate::ModelInfo::workload`]).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Hash)]
 #[serde(rename_all = "kebab-case")]
 pub enum Mix {
     /// Reads and writes of registers.
@@ -49,7 +49,7 @@ impl Mix {
 }
 
 /// What a client asks a store to do.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Hash)]
 #[serde(rename_all = "kebab-case")]
 pub enum Request {
     /// Read a key.
@@ -126,7 +126,7 @@ impl Request {
 }
 
 /// What a store answered.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, Hash)]
 #[serde(rename_all = "kebab-case")]
 pub enum Reply {
     /// The register value read (`None`: never written).
@@ -144,7 +144,7 @@ pub enum Reply {
 }
 
 /// One operation a workload asks a client to perform.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Hash)]
 pub struct Op {
     /// The workload's id for the operation, echoed in the outcome.
     pub id: u64,
@@ -153,7 +153,7 @@ pub struct Op {
 }
 
 /// How an operation ended, from the client's point of view.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, Hash)]
 #[serde(rename_all = "kebab-case")]
 pub enum Outcome {
     /// It took effect, with this reply.

@@ -28,6 +28,7 @@
 pub mod abd;
 pub mod client;
 pub mod dynamo;
+pub mod explore;
 pub mod kv;
 pub mod primary_async;
 pub mod raft;
@@ -542,6 +543,14 @@ pub trait Model {
     /// off idempotency keys). The default keeps them.
     fn client(&self, base: ClientConfig) -> ClientConfig {
         base
+    }
+
+    /// Exhaustive exploration of this model's small configurations
+    /// ([`explore`]), if it offers it: its replica state must be cloneable and
+    /// hashable, and its safety must not rest on timing. The default offers none;
+    /// a model that does returns `Some(Box::new(explore::Explorer(self)))`.
+    fn exploration(&self) -> Option<Box<dyn explore::Explore + '_>> {
+        None
     }
 
     /// Properties that span replicas, checked after every event of every run: a

@@ -490,7 +490,7 @@ enum Phase {
 }
 
 /// A request as a history event's function, key and invocation value.
-fn describe(request: &Request) -> (Function, HValue, HValue) {
+pub(crate) fn describe(request: &Request) -> (Function, HValue, HValue) {
     let int = |v: u64| HValue::Int(v as i64);
     match *request {
         Request::Read { key } => (Function::Read, int(key), HValue::Nil),
@@ -505,7 +505,7 @@ fn describe(request: &Request) -> (Function, HValue, HValue) {
 }
 
 /// The value an `ok` event carries: what was read, or the invocation's value.
-fn completed_value(reply: &Reply, invoked: HValue, list: bool) -> HValue {
+pub(crate) fn completed_value(reply: &Reply, invoked: HValue, list: bool) -> HValue {
     let int = |v: u64| HValue::Int(v as i64);
     match reply {
         Reply::Read(None) if list => HValue::List(Vec::new()),

@@ -62,6 +62,7 @@ pub mod cli;
 pub mod config;
 mod driver;
 pub mod exit;
+pub mod explore;
 pub mod harness;
 pub mod interval;
 pub mod judge;

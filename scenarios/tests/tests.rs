@@ -2394,3 +2394,106 @@ fn a_sweep_reports_raft_invariants_a_variant_breaks() {
     )
     .unwrap();
 }
+
+mod explore {
+    use super::*;
+
+    #[test]
+    fn exploring_abd_exhausts_the_space_and_prints_what_it_did() {
+        let out = consim(&[
+            "explore",
+            "--model",
+            "abd",
+            "--replicas",
+            "3",
+            "--clients",
+            "2",
+            "--ops",
+            "1",
+        ]);
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        let text = stdout(&out);
+        assert!(
+            text.contains("ok: every reachable state expanded"),
+            "{text}"
+        );
+        assert!(text.contains("states: 76780 distinct"), "{text}");
+        assert!(text.contains("states/s"), "{text}");
+    }
+
+    #[test]
+    fn a_violation_exits_1_and_its_saved_schedule_replays_to_the_same_violation() {
+        let schedule = temp_file("schedule.json", "");
+        let path = schedule.to_str().unwrap();
+        let out = consim(&[
+            "explore",
+            "--model",
+            "quorum-overlap",
+            "--pattern",
+            "w/r",
+            "--save-schedule",
+            path,
+        ]);
+        assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+        let text = stdout(&out);
+        assert!(
+            text.contains("VIOLATION after 6 steps: linearizable: stale-read"),
+            "{text}"
+        );
+        let again = consim(&["explore", "--replay", path]);
+        assert_eq!(again.status.code(), Some(1), "{}", stderr(&again));
+        let replayed = stdout(&again);
+        assert!(replayed.contains("(6 steps)"), "{replayed}");
+        assert!(
+            replayed.contains("VIOLATION: linearizable: stale-read"),
+            "{replayed}"
+        );
+        let json = consim(&["--json", "explore", "--replay", path]);
+        assert_eq!(json_line(&json)["steps"].as_array().map(Vec::len), Some(6));
+    }
+
+    #[test]
+    fn bad_input_to_explore_exits_2_with_what_was_expected() {
+        let out = consim(&["explore", "--model", "abd", "--pattern", "wq"]);
+        assert_eq!(out.status.code(), Some(2));
+        assert!(
+            stderr(&out).contains("letters w, r, c, a"),
+            "{}",
+            stderr(&out)
+        );
+        let out = consim(&["explore", "--model", "raft"]);
+        assert_eq!(out.status.code(), Some(2));
+        assert!(
+            stderr(&out).contains("raft does not offer exploration"),
+            "{}",
+            stderr(&out)
+        );
+        let bad = temp_file("bad-schedule.json", "{\"config\": 1}");
+        let out = consim(&["explore", "--replay", bad.to_str().unwrap()]);
+        assert_eq!(out.status.code(), Some(2));
+        assert!(
+            stderr(&out).contains("bad-schedule.json:1:"),
+            "{}",
+            stderr(&out)
+        );
+    }
+
+    #[test]
+    fn a_state_budget_that_runs_out_is_unknown_exit_3() {
+        let out = consim(&[
+            "explore",
+            "--model",
+            "abd",
+            "--pattern",
+            "wr/wr",
+            "--max-states",
+            "1000",
+        ]);
+        assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+        assert!(
+            stdout(&out).contains("unknown: more than 1000 states"),
+            "{}",
+            stdout(&out)
+        );
+    }
+}

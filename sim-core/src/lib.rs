@@ -39,6 +39,7 @@
 //! - The same seed and build give the same trace hash.
 
 mod clock;
+pub mod explore;
 mod fault;
 mod id;
 pub mod nemesis;

@@ -90,7 +90,7 @@ pub trait Node: Sized {
 }
 
 /// Durable state, as the working copy and as last synced.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, Hash)]
 pub(crate) struct Durable<D> {
     pub(crate) current: D,
     pub(crate) synced: D,

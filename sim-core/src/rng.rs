@@ -89,6 +89,16 @@ impl fmt::Debug for SimRng {
     }
 }
 
+/// A stream's position is its state: two streams of one seed and purpose that have
+/// drawn the same number of words hash alike (what exploration's fingerprints use).
+impl std::hash::Hash for SimRng {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.inner.get_seed().hash(state);
+        self.inner.get_stream().hash(state);
+        self.inner.get_word_pos().hash(state);
+    }
+}
+
 impl SimRng {
     /// The stream for `purpose` under run seed `seed`.
     pub fn new(seed: u64, purpose: Purpose) -> SimRng {

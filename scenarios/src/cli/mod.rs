@@ -14,6 +14,7 @@
 mod args;
 mod bench;
 mod check;
+mod explore;
 mod list;
 mod matrix;
 mod run;
@@ -54,6 +55,10 @@ enum Command {
     /// The CAP table: for each model and nemesis, how often each guarantee held,
     /// availability and latency, as Markdown.
     Matrix(matrix::MatrixArgs),
+    /// Explore every schedule of a small configuration: every order of deliveries,
+    /// client operations and (within a budget) timer firings and faults, each history
+    /// judged.
+    Explore(explore::ExploreArgs),
     /// Check histories: is each linearizable?
     Check(check::CheckArgs),
     /// Measure the simulator.
@@ -118,6 +123,7 @@ pub fn run<C: Catalog + Clone + 'static>(
         Command::Sweep(args) => sweep::command(harness, args, cli.json, out),
         Command::Shrink(args) => shrink::command(harness, args, cli.json, out),
         Command::Matrix(args) => matrix::command(harness, args, cli.json, out),
+        Command::Explore(args) => explore::command(harness, args, cli.json, out),
         Command::Check(args) => check::command(args, cli.json, out),
         Command::Bench { what } => bench::command(what, cli.json, out),
     };
@@ -129,7 +135,7 @@ pub fn run<C: Catalog + Clone + 'static>(
 fn command<C: Catalog>(catalog: &C) -> clap::Command {
     let names = catalog.names();
     let mut cli = Cli::command();
-    for sub in ["run", "sweep", "shrink"] {
+    for sub in ["run", "sweep", "shrink", "explore"] {
         cli = cli.mut_subcommand(sub, |sub| {
             sub.mut_arg("model", |arg| {
                 let arg = arg.value_parser(clap::builder::PossibleValuesParser::new(&names));

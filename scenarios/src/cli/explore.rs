@@ -1,0 +1,340 @@
+//! `consim explore`: every schedule of a small configuration.
+
+use std::io::Write;
+use std::path::PathBuf;
+
+use anyhow::Context;
+use models::Catalog;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use sim_core::explore::{Budget, Reduction, Schedule, Stats};
+
+use crate::exit::Exit;
+use crate::explore::{ExploreConfig, ExploreOutcome, ExploreReport, Pattern};
+use crate::harness::Harness;
+
+#[derive(Debug, clap::Args)]
+pub struct ExploreArgs {
+    /// The model (see `consim list`; only models that offer exploration).
+    #[arg(long, required_unless_present = "replay")]
+    pub model: Option<String>,
+    /// Replicas (default: the model's own; the same as `--param replicas=N`).
+    #[arg(long)]
+    pub replicas: Option<usize>,
+    /// A model setting, `KEY=VALUE` (repeatable).
+    #[arg(long = "param", value_name = "KEY=VALUE", value_parser = crate::matrix::parse_setting)]
+    pub params: Vec<(String, String)>,
+    /// Clients, each doing `--ops` operations: a write, then reads and writes by turns.
+    #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u32).range(1..=8))]
+    pub clients: u32,
+    /// Operations per client.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=8))]
+    pub ops: u32,
+    /// Each client's operations instead, one word per client, one letter per
+    /// operation (w write, r read, c cas, a append): `w/rr` is a writer and a client
+    /// that reads twice. Overrides --clients and --ops.
+    #[arg(long)]
+    pub pattern: Option<Pattern>,
+    /// Messages that may be lost along one schedule.
+    #[arg(long, default_value_t = 0)]
+    pub drops: u32,
+    /// Messages that may be delivered twice along one schedule.
+    #[arg(long, default_value_t = 0)]
+    pub duplicates: u32,
+    /// Replica crashes along one schedule (a crashed replica may restart later).
+    #[arg(long, default_value_t = 0)]
+    pub crashes: u32,
+    /// Timer firings along one schedule; any pending timer may fire next. With 0
+    /// (the default) timers never fire: no retransmissions, no client timeouts.
+    #[arg(long, default_value_t = 0)]
+    pub timer_firings: u32,
+    /// `sleep-sets` skips reorderings of independent events; `none` takes every one.
+    #[arg(long, default_value = "sleep-sets", value_parser = reduction())]
+    pub reduction: Reduction,
+    /// Also explore without the reduction and print both, to show its effect.
+    #[arg(long)]
+    pub compare: bool,
+    /// Stop (unknown, exit 3) beyond this many distinct states.
+    #[arg(long, default_value_t = 10_000_000)]
+    pub max_states: u64,
+    /// Stop (unknown, exit 3) after this many seconds.
+    #[arg(long, value_name = "SECONDS")]
+    pub timeout: Option<f64>,
+    /// Seeds the nodes' random streams.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Write a violation's schedule to this file (JSON; follow it with --replay).
+    #[arg(long, value_name = "FILE")]
+    pub save_schedule: Option<PathBuf>,
+    /// Follow the schedule in this file (written by --save-schedule) step by step,
+    /// print it and judge its history, instead of exploring.
+    #[arg(long, value_name = "FILE", conflicts_with = "save_schedule")]
+    pub replay: Option<PathBuf>,
+}
+
+fn reduction() -> impl clap::builder::TypedValueParser<Value = Reduction> {
+    use clap::builder::TypedValueParser;
+    clap::builder::PossibleValuesParser::new(["sleep-sets", "none"]).map(|name| {
+        if name == "none" {
+            Reduction::None
+        } else {
+            Reduction::SleepSets
+        }
+    })
+}
+
+/// A schedule on disk: the configuration it is a schedule of, and its steps.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ScheduleFile {
+    config: ExploreConfig,
+    schedule: Schedule,
+}
+
+impl ExploreArgs {
+    fn config(&self) -> anyhow::Result<ExploreConfig> {
+        let model = self
+            .model
+            .clone()
+            .ok_or_else(|| anyhow::anyhow!("explore needs --model (or --replay FILE)"))?;
+        let mut params = self.params.clone();
+        if let Some(n) = self.replicas {
+            params.push(("replicas".to_owned(), n.to_string()));
+        }
+        Ok(ExploreConfig {
+            model,
+            params,
+            pattern: self
+                .pattern
+                .clone()
+                .unwrap_or_else(|| Pattern::alternating(self.clients as usize, self.ops as usize)),
+            budget: Budget {
+                drops: self.drops,
+                duplicates: self.duplicates,
+                crashes: self.crashes,
+                timer_firings: self.timer_firings,
+            },
+            reduction: self.reduction,
+            max_states: self.max_states,
+            seed: self.seed,
+            timeout_ms: 500,
+            attempts: 1,
+        })
+    }
+}
+
+pub fn command<C: Catalog + Clone + 'static>(
+    harness: &Harness<C>,
+    args: ExploreArgs,
+    json: bool,
+    out: &mut dyn Write,
+) -> anyhow::Result<Exit> {
+    if let Some(path) = &args.replay {
+        return replay(harness, path, json, out);
+    }
+    let config = args.config()?;
+    let runs: Vec<ExploreConfig> = if args.compare {
+        [Reduction::SleepSets, Reduction::None]
+            .into_iter()
+            .map(|reduction| ExploreConfig {
+                reduction,
+                ..config.clone()
+            })
+            .collect()
+    } else {
+        vec![config]
+    };
+    let mut exit = Exit::Consistent;
+    for config in &runs {
+        let (report, seconds) = timed(harness, config, args.timeout)?;
+        if let (Some(path), ExploreOutcome::Violation { schedule, .. }) =
+            (&args.save_schedule, &report.outcome)
+        {
+            let file = ScheduleFile {
+                config: config.clone(),
+                schedule: schedule.clone(),
+            };
+            std::fs::write(path, serde_json::to_string_pretty(&file)? + "\n")
+                .with_context(|| format!("{}: cannot write the schedule", path.display()))?;
+        }
+        if json {
+            writeln!(out, "{}", to_json(config, &report, seconds))?;
+        } else {
+            write_text(out, config, &report, seconds)?;
+        }
+        exit = exit.max(match report.outcome {
+            ExploreOutcome::Ok => Exit::Consistent,
+            ExploreOutcome::Violation { .. } => Exit::Violation,
+            ExploreOutcome::Unknown { .. } => Exit::Inconclusive,
+        });
+    }
+    Ok(exit)
+}
+
+/// Explores `config`, stopping after `timeout` seconds of wall time if given.
+#[allow(
+    clippy::disallowed_methods,
+    reason = "wall time only bounds and measures the search; it never decides what is explored"
+)]
+fn timed<C: Catalog + Clone + 'static>(
+    harness: &Harness<C>,
+    config: &ExploreConfig,
+    timeout: Option<f64>,
+) -> anyhow::Result<(ExploreReport, f64)> {
+    let started = std::time::Instant::now();
+    let mut stop = || timeout.is_some_and(|t| started.elapsed().as_secs_f64() > t);
+    let report = crate::explore::explore(harness.catalog(), config, &mut stop)
+        .with_context(|| format!("cannot explore {}", config.model))?;
+    Ok((report, started.elapsed().as_secs_f64()))
+}
+
+fn replay<C: Catalog + Clone + 'static>(
+    harness: &Harness<C>,
+    path: &std::path::Path,
+    json: bool,
+    out: &mut dyn Write,
+) -> anyhow::Result<Exit> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("{}: cannot read the schedule", path.display()))?;
+    let file: ScheduleFile = serde_json::from_str(&text).map_err(|e| {
+        anyhow::anyhow!(
+            "{}:{}:{}: expected a schedule written by `consim explore --save-schedule`: {e}",
+            path.display(),
+            e.line(),
+            e.column()
+        )
+    })?;
+    let (replayed, history, verdict) =
+        crate::explore::replay(harness.catalog(), &file.config, &file.schedule)
+            .with_context(|| format!("{}: cannot follow the schedule", path.display()))?;
+    if json {
+        writeln!(
+            out,
+            "{}",
+            json!({ "steps": replayed.narrative, "history": history.to_jsonl(), "violation": verdict })
+        )?;
+    } else {
+        writeln!(
+            out,
+            "replay of {} ({} steps):",
+            path.display(),
+            replayed.narrative.len()
+        )?;
+        write_steps(out, &replayed.narrative)?;
+        writeln!(out, "history:")?;
+        out.write_all(history.to_jsonl().as_bytes())?;
+        match &verdict {
+            Some(why) => writeln!(out, "VIOLATION: {why}")?,
+            None => writeln!(out, "ok: the history it ends with breaks nothing judged")?,
+        }
+    }
+    Ok(if verdict.is_some() {
+        Exit::Violation
+    } else {
+        Exit::Consistent
+    })
+}
+
+fn write_steps(out: &mut dyn Write, steps: &[String]) -> std::io::Result<()> {
+    for (i, line) in steps.iter().enumerate() {
+        writeln!(out, "  {:>3}. {line}", i + 1)?;
+    }
+    Ok(())
+}
+
+fn write_text(
+    out: &mut dyn Write,
+    config: &ExploreConfig,
+    report: &ExploreReport,
+    seconds: f64,
+) -> std::io::Result<()> {
+    let b = config.budget;
+    writeln!(
+        out,
+        "explore {}: {} replicas, {} clients, pattern {} ({} operations); budget: {} drops, {} duplicates, {} crashes, {} timer firings; reduction: {}",
+        report.info.name,
+        report.replicas,
+        config.pattern.clients(),
+        config.pattern,
+        config.pattern.operations(),
+        b.drops,
+        b.duplicates,
+        b.crashes,
+        b.timer_firings,
+        reduction_name(config.reduction),
+    )?;
+    let judged: Vec<&str> = report.judged.iter().map(|g| g.name()).collect();
+    match &report.outcome {
+        ExploreOutcome::Ok => writeln!(
+            out,
+            "ok: every reachable state expanded; no history breaks {}",
+            judged.join(", ")
+        )?,
+        ExploreOutcome::Unknown { reason } => writeln!(out, "unknown: {reason}")?,
+        ExploreOutcome::Violation {
+            explanation,
+            schedule,
+            replayed,
+        } => {
+            writeln!(
+                out,
+                "VIOLATION after {} steps: {explanation}",
+                schedule.steps.len()
+            )?;
+            writeln!(out, "schedule:")?;
+            write_steps(out, &replayed.narrative)?;
+        }
+    }
+    write_stats(out, &report.stats, seconds)
+}
+
+fn write_stats(out: &mut dyn Write, s: &Stats, seconds: f64) -> std::io::Result<()> {
+    writeln!(
+        out,
+        "states: {} distinct; transitions: {} taken, {} slept; {} revisits, {} re-expanded; {} terminal; depth {}; {} histories judged",
+        s.states,
+        s.transitions,
+        s.slept,
+        s.revisits,
+        s.reexpanded,
+        s.terminal,
+        s.max_depth,
+        s.histories
+    )?;
+    writeln!(
+        out,
+        "time: {seconds:.2} s; {:.0} states/s, {:.0} transitions/s",
+        s.states as f64 / seconds.max(1e-9),
+        s.transitions as f64 / seconds.max(1e-9)
+    )
+}
+
+fn reduction_name(r: Reduction) -> &'static str {
+    match r {
+        Reduction::None => "none",
+        Reduction::SleepSets => "sleep-sets",
+    }
+}
+
+fn to_json(config: &ExploreConfig, report: &ExploreReport, seconds: f64) -> serde_json::Value {
+    let (verdict, detail) = match &report.outcome {
+        ExploreOutcome::Ok => ("ok", json!(null)),
+        ExploreOutcome::Unknown { reason } => ("unknown", json!(reason)),
+        ExploreOutcome::Violation {
+            explanation,
+            schedule,
+            replayed,
+        } => (
+            "violation",
+            json!({ "explanation": explanation, "schedule": schedule, "steps": replayed.narrative }),
+        ),
+    };
+    json!({
+        "model": report.info.name,
+        "config": config,
+        "verdict": verdict,
+        "detail": detail,
+        "stats": report.stats,
+        "seconds": seconds,
+    })
+}

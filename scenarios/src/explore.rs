@@ -1,0 +1,672 @@
+//! Exhaustive exploration of a model's small configuration: every order of events
+//! ([`sim_core::explore`] has the semantics and the reduction), every history judged
+//! by the checkers of what the model promises (or, for a bug variant, breaks).
+//!
+//! Judged are the guarantees a history shows on its own: linearizability and the
+//! four session guarantees. Convergence and no-lost-writes need a quiet period and
+//! final reads, which a schedule of a few operations does not have; exploration does
+//! not judge them.
+//!
+//! # The workload
+//!
+//! Each client performs a fixed list of operations, written as a *pattern*: one word
+//! per client, one letter per operation (`w` write, `r` read, `c` cas, `a` append),
+//! words separated by `/`. `w/rr` is two clients: the first writes, the second reads
+//! twice. Every operation is on key 0. Writes and appends write distinct values (1, 2,
+//! … in pattern order), so checkers can tell them apart; a cas swaps from the value the
+//! previous write of the pattern wrote (or from nothing's 0) to a new one.
+
+use std::collections::VecDeque;
+
+use checkers::history::{Event, EventType, History};
+use models::explore::{ClientEvent, Exploring, Replayed};
+use models::kv::{Op, Outcome, Request};
+use models::{Catalog, Guarantee, Model, ModelInfo, ModelVisitor, Params};
+use serde::{Deserialize, Serialize};
+use sim_core::explore::{Budget, Exploration, Judgement as Verdict, Reduction, Schedule};
+use sim_core::{Duration, NodeId, nemesis};
+
+use crate::config::{Checks, ClientSettings};
+use crate::driver::{completed_value, describe};
+use crate::report::{Judgement, Role};
+use crate::workload::Mix;
+
+/// Everything one exploration is: the model, its settings, the clients' pattern, the
+/// budget and the limits.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExploreConfig {
+    /// The model, by name.
+    pub model: String,
+    /// Its settings (`--param`, `--replicas`, `--bug`), as typed.
+    pub params: Vec<(String, String)>,
+    /// The clients' operations (see the module docs).
+    pub pattern: Pattern,
+    /// Faults and timer firings allowed along one schedule.
+    pub budget: Budget,
+    /// Whether to skip reorderings of independent events.
+    pub reduction: Reduction,
+    /// Stop (unknown) beyond this many distinct states.
+    pub max_states: u64,
+    /// Seeds the nodes' random streams.
+    pub seed: u64,
+    /// The client's timeout, in milliseconds (matters only when timers may fire).
+    pub timeout_ms: u64,
+    /// Attempts per operation.
+    pub attempts: u32,
+}
+
+/// Each client's operations, by letter.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct Pattern {
+    clients: Vec<Vec<Letter>>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Letter {
+    Write,
+    Read,
+    Cas,
+    Append,
+}
+
+impl Pattern {
+    /// Every client does `ops` operations: writes and reads by turns, starting with a
+    /// write.
+    pub fn alternating(clients: usize, ops: usize) -> Pattern {
+        let word: Vec<Letter> = (0..ops)
+            .map(|j| {
+                if j % 2 == 0 {
+                    Letter::Write
+                } else {
+                    Letter::Read
+                }
+            })
+            .collect();
+        Pattern {
+            clients: vec![word; clients],
+        }
+    }
+
+    /// Clients in the pattern.
+    pub fn clients(&self) -> usize {
+        self.clients.len()
+    }
+
+    /// Operations in all.
+    pub fn operations(&self) -> usize {
+        self.clients.iter().map(Vec::len).sum()
+    }
+
+    /// Each client's operations, with distinct values and ids.
+    pub fn ops(&self) -> Vec<Vec<Op>> {
+        let mut next = 0u64;
+        let mut last_written = 0u64;
+        let mut out = Vec::with_capacity(self.clients.len());
+        for word in &self.clients {
+            let mut ops = Vec::with_capacity(word.len());
+            for letter in word {
+                next += 1;
+                let request = match letter {
+                    Letter::Read => Request::Read { key: 0 },
+                    Letter::Write => Request::Write {
+                        key: 0,
+                        value: next,
+                    },
+                    Letter::Append => Request::Append {
+                        key: 0,
+                        value: next,
+                    },
+                    Letter::Cas => Request::Cas {
+                        key: 0,
+                        from: last_written,
+                        to: next,
+                    },
+                };
+                if !matches!(letter, Letter::Read) {
+                    last_written = next;
+                }
+                ops.push(Op { id: next, request });
+            }
+            out.push(ops);
+        }
+        out
+    }
+}
+
+impl std::str::FromStr for Pattern {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Pattern, String> {
+        let mut clients = Vec::new();
+        for word in text.split('/') {
+            let mut ops = Vec::new();
+            for ch in word.trim().chars() {
+                ops.push(match ch {
+                    'w' => Letter::Write,
+                    'r' => Letter::Read,
+                    'c' => Letter::Cas,
+                    'a' => Letter::Append,
+                    other => {
+                        return Err(format!(
+                            "expected a pattern such as `w/rr` (letters w, r, c, a; one word per client, separated by /), found {other:?} in {text:?}"
+                        ));
+                    }
+                });
+            }
+            clients.push(ops);
+        }
+        if clients.iter().all(Vec::is_empty) {
+            return Err(format!("the pattern {text:?} has no operations"));
+        }
+        Ok(Pattern { clients })
+    }
+}
+
+impl std::fmt::Display for Pattern {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let words: Vec<String> = self
+            .clients
+            .iter()
+            .map(|w| {
+                w.iter()
+                    .map(|l| match l {
+                        Letter::Write => 'w',
+                        Letter::Read => 'r',
+                        Letter::Cas => 'c',
+                        Letter::Append => 'a',
+                    })
+                    .collect()
+            })
+            .collect();
+        f.write_str(&words.join("/"))
+    }
+}
+
+impl TryFrom<String> for Pattern {
+    type Error = String;
+    fn try_from(text: String) -> Result<Pattern, String> {
+        text.parse()
+    }
+}
+
+impl From<Pattern> for String {
+    fn from(p: Pattern) -> String {
+        p.to_string()
+    }
+}
+
+/// How an exploration ended, for people and tools.
+#[derive(Clone, Debug)]
+pub enum ExploreOutcome {
+    /// Every reachable state expanded; no history broke a judged guarantee.
+    Ok,
+    /// A guarantee broke along `schedule`.
+    Violation {
+        /// The guarantee and the checker's explanation.
+        explanation: String,
+        /// The schedule, replayable with [`replay`].
+        schedule: Schedule,
+        /// The schedule followed again: one line per step and the history.
+        replayed: Replayed,
+    },
+    /// Stopped early, or a history left undecided.
+    Unknown {
+        /// Why.
+        reason: String,
+    },
+}
+
+/// What [`explore`] found.
+#[derive(Clone, Debug)]
+pub struct ExploreReport {
+    /// The model's catalog entry.
+    pub info: ModelInfo,
+    /// Replicas the model ran with.
+    pub replicas: usize,
+    /// The guarantees judged.
+    pub judged: Vec<Guarantee>,
+    /// The result.
+    pub outcome: ExploreOutcome,
+    /// The search's counters.
+    pub stats: sim_core::explore::Stats,
+}
+
+/// Why an exploration could not start.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ExploreError {
+    /// The model or its settings.
+    #[error(transparent)]
+    Model(#[from] models::ModelError),
+    /// The model does not offer exploration.
+    #[error(
+        "{0} does not offer exploration: its state is not hashable, or its safety rests on timing (see `Model::exploration`)"
+    )]
+    NotExplorable(String),
+    /// A schedule that cannot be followed.
+    #[error(transparent)]
+    Replay(#[from] sim_core::explore::ReplayError),
+}
+
+/// Explores `config` for a model of `catalog`; `stop` is asked now and then whether to
+/// give up.
+///
+/// # Errors
+///
+/// An unknown model or setting, or a model that does not offer exploration.
+pub fn explore<C: Catalog>(
+    catalog: &C,
+    config: &ExploreConfig,
+    stop: &mut dyn FnMut() -> bool,
+) -> Result<ExploreReport, ExploreError> {
+    catalog
+        .visit(
+            &config.model,
+            &params(config),
+            Visit::Explore { config, stop },
+        )?
+        .map(ReplayOrReport::report)
+}
+
+/// Follows `schedule` for `config` and judges the history it ends with.
+///
+/// # Errors
+///
+/// As [`explore`], and a step that is not possible where the schedule has got to.
+pub fn replay<C: Catalog>(
+    catalog: &C,
+    config: &ExploreConfig,
+    schedule: &Schedule,
+) -> Result<(Replayed, History, Option<String>), ExploreError> {
+    let out = catalog.visit(
+        &config.model,
+        &params(config),
+        Visit::Replay { config, schedule },
+    )?;
+    match out? {
+        ReplayOrReport::Replay(replayed, history, verdict) => Ok((replayed, history, verdict)),
+        ReplayOrReport::Report(_) => unreachable!("a replay visit replays"),
+    }
+}
+
+fn params(config: &ExploreConfig) -> Params {
+    let mut params = Params::default();
+    params.settings = config.params.iter().cloned().collect();
+    params
+}
+
+enum Visit<'a, 's> {
+    Explore {
+        config: &'a ExploreConfig,
+        stop: &'s mut dyn FnMut() -> bool,
+    },
+    Replay {
+        config: &'a ExploreConfig,
+        schedule: &'a Schedule,
+    },
+}
+
+enum ReplayOrReport {
+    Replay(Replayed, History, Option<String>),
+    Report(ExploreReport),
+}
+
+impl ModelVisitor for Visit<'_, '_> {
+    type Output = Result<ReplayOrReport, ExploreError>;
+
+    fn visit<M: Model>(self, model: M, info: &ModelInfo) -> Self::Output {
+        let explorer = model
+            .exploration()
+            .ok_or_else(|| ExploreError::NotExplorable(info.name.to_owned()))?;
+        let config = match &self {
+            Visit::Explore { config, .. } | Visit::Replay { config, .. } => *config,
+        };
+        let what = exploring(&model, config);
+        let judged = judged(info);
+        let mut judge = |history: &[ClientEvent]| judge_events(info, &judged, history);
+        match self {
+            Visit::Explore { stop, .. } => {
+                let Exploration { outcome, stats } = explorer.explore(&what, &mut judge, stop);
+                let outcome = match outcome {
+                    sim_core::explore::Outcome::Ok => ExploreOutcome::Ok,
+                    sim_core::explore::Outcome::Unknown { reason } => {
+                        ExploreOutcome::Unknown { reason }
+                    }
+                    sim_core::explore::Outcome::Violation {
+                        explanation,
+                        schedule,
+                    } => {
+                        let replayed = explorer.replay(&what, &schedule)?;
+                        ExploreOutcome::Violation {
+                            explanation,
+                            schedule,
+                            replayed,
+                        }
+                    }
+                };
+                Ok(ReplayOrReport::Report(ExploreReport {
+                    info: *info,
+                    replicas: model.replicas().len(),
+                    judged,
+                    outcome,
+                    stats,
+                }))
+            }
+            Visit::Replay { schedule, .. } => {
+                let replayed = explorer.replay(&what, schedule)?;
+                let verdict = match judge(&replayed.history) {
+                    Verdict::Violation(why) => Some(why),
+                    Verdict::Ok | Verdict::Unknown(_) => None,
+                };
+                let history = history_of(&replayed.history, info.workload);
+                Ok(ReplayOrReport::Replay(replayed, history, verdict))
+            }
+        }
+    }
+}
+
+impl ReplayOrReport {
+    fn report(self) -> ExploreReport {
+        match self {
+            ReplayOrReport::Report(r) => r,
+            ReplayOrReport::Replay(..) => unreachable!("an explore visit reports"),
+        }
+    }
+}
+
+/// The clients (as a run builds them, from the model's own client settings) and their
+/// operations.
+fn exploring<M: Model>(model: &M, config: &ExploreConfig) -> Exploring {
+    let replicas = model.replicas().len();
+    let ids: Vec<NodeId> = (0..replicas as u32).map(NodeId).collect();
+    let mut settings = ClientSettings {
+        timeout: Duration::from_millis(config.timeout_ms),
+        ..ClientSettings::default()
+    };
+    settings.retry.max_attempts = config.attempts;
+    let clients = (0..config.pattern.clients())
+        .map(|i| {
+            let mut client = models::client::ClientConfig::new(
+                ids.clone(),
+                nemesis::home(i, replicas),
+                model.routing(),
+            );
+            client.timeout = settings.timeout;
+            client.retry = settings.retry;
+            client.idempotency = settings.idempotency;
+            model.client(client)
+        })
+        .collect();
+    Exploring {
+        clients,
+        inputs: config.pattern.ops(),
+        seed: config.seed,
+        budget: config.budget,
+        reduction: config.reduction,
+        max_states: config.max_states,
+    }
+}
+
+/// What exploration judges for a model: what it promises or breaks, among the
+/// guarantees a history shows on its own.
+fn judged(info: &ModelInfo) -> Vec<Guarantee> {
+    Guarantee::ALL
+        .into_iter()
+        .filter(|g| info.promises.contains(g) || info.breaks.contains(g))
+        .filter(|g| !matches!(g, Guarantee::Convergence | Guarantee::NoLostWrites))
+        .collect()
+}
+
+/// The checkers' verdict on one explored history.
+fn judge_events(info: &ModelInfo, judged: &[Guarantee], events: &[ClientEvent]) -> Verdict {
+    let history = history_of(events, info.workload);
+    let verdicts = crate::judge::judge(info, info.workload, &history, Checks::Promised);
+    let mut unknown = None;
+    for v in verdicts.iter().filter(|v| judged.contains(&v.guarantee)) {
+        debug_assert_ne!(v.role, Role::Measured);
+        match &v.judgement {
+            Judgement::Violation { explanation } => {
+                return Verdict::Violation(format!("{}: {explanation}", v.guarantee.name()));
+            }
+            Judgement::Unknown { reason } => {
+                unknown.get_or_insert_with(|| format!("{}: {reason}", v.guarantee.name()));
+            }
+            Judgement::Ok | Judgement::NotApplicable { .. } => {}
+        }
+    }
+    unknown.map_or(Verdict::Ok, Verdict::Unknown)
+}
+
+/// The history of an explored schedule, as a run records one: a process per client
+/// (a new one after an `info`, as Jepsen does), one line per event, in order.
+pub fn history_of(events: &[ClientEvent], mix: Mix) -> History {
+    let list = mix == Mix::ListAppend;
+    let clients = events
+        .iter()
+        .map(|e| match e {
+            ClientEvent::Invoke { client, .. } | ClientEvent::Complete { client, .. } => client + 1,
+        })
+        .max()
+        .unwrap_or(0);
+    let mut process: Vec<u64> = (0..clients as u64).collect();
+    let mut in_flight: Vec<VecDeque<Op>> = vec![VecDeque::new(); clients];
+    let mut history = History::default();
+    for (line, event) in events.iter().enumerate() {
+        let event = match event {
+            ClientEvent::Invoke { client, op } => {
+                in_flight[*client].push_back(*op);
+                let (f, key, value) = describe(&op.request);
+                Event {
+                    process: process[*client],
+                    kind: EventType::Invoke,
+                    f,
+                    key: Some(key),
+                    value,
+                    time: None,
+                }
+            }
+            ClientEvent::Complete { client, outcome } => {
+                let op = in_flight[*client]
+                    .pop_front()
+                    .expect("a client completes only what it invoked");
+                let (f, key, invoked) = describe(&op.request);
+                let (kind, value) = match outcome {
+                    Outcome::Ok { reply, .. } => {
+                        (EventType::Ok, completed_value(reply, invoked, list))
+                    }
+                    Outcome::Fail { .. } => (EventType::Fail, invoked),
+                    Outcome::Info { .. } => (EventType::Info, invoked),
+                };
+                let event = Event {
+                    process: process[*client],
+                    kind,
+                    f,
+                    key: Some(key),
+                    value,
+                    time: None,
+                };
+                if kind == EventType::Info {
+                    process[*client] += clients as u64;
+                }
+                event
+            }
+        };
+        history.push(event, line + 1);
+    }
+    history
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(model: &str, pattern: &str) -> ExploreConfig {
+        ExploreConfig {
+            model: model.to_owned(),
+            params: Vec::new(),
+            pattern: pattern.parse().unwrap(),
+            budget: Budget::default(),
+            reduction: Reduction::SleepSets,
+            max_states: 5_000_000,
+            seed: 0,
+            timeout_ms: 500,
+            attempts: 1,
+        }
+    }
+
+    fn run(config: &ExploreConfig) -> ExploreReport {
+        explore(&models::Builtin, config, &mut || false).unwrap()
+    }
+
+    /// Pinned, as stateright pins its examples' state counts: a change to the explorer
+    /// or to abd that alters the space fails here, and says by how much.
+    #[test]
+    fn abd_with_two_writers_has_a_pinned_space() {
+        let reduced = run(&config("abd", "w/w"));
+        assert!(
+            matches!(reduced.outcome, ExploreOutcome::Ok),
+            "{:?}",
+            reduced.outcome
+        );
+        let s = &reduced.stats;
+        assert_eq!(
+            (s.states, s.transitions, s.slept),
+            (76_780, 162_771, 185_343)
+        );
+        assert_eq!((s.terminal, s.max_depth, s.histories), (8, 22, 7));
+        let full = run(&ExploreConfig {
+            reduction: Reduction::None,
+            ..config("abd", "w/w")
+        });
+        assert!(matches!(full.outcome, ExploreOutcome::Ok));
+        assert_eq!(
+            (full.stats.states, full.stats.transitions),
+            (76_780, 348_114)
+        );
+    }
+
+    /// Sleep sets skip transitions, never states: the reduced search sees exactly the
+    /// states, terminal states and histories of the full one, with faults and timers
+    /// in the budget too.
+    #[test]
+    fn the_reduction_reaches_every_state_the_full_search_does() {
+        let budget = |drops, duplicates, crashes, timer_firings| Budget {
+            drops,
+            duplicates,
+            crashes,
+            timer_firings,
+        };
+        let cases = [
+            ("w/r", budget(0, 0, 0, 0)),
+            ("w/r", budget(1, 0, 0, 0)),
+            ("w/r", budget(0, 0, 1, 0)),
+            ("w", budget(0, 0, 0, 2)),
+            ("w", budget(1, 1, 0, 1)),
+        ];
+        let mut reexpanded = 0;
+        for (pattern, budget) in cases {
+            let reduced = run(&ExploreConfig {
+                budget,
+                ..config("abd", pattern)
+            });
+            let full = run(&ExploreConfig {
+                budget,
+                reduction: Reduction::None,
+                ..config("abd", pattern)
+            });
+            let what = format!("abd {pattern} {budget:?}");
+            assert!(
+                matches!(reduced.outcome, ExploreOutcome::Ok),
+                "{what}: {:?}",
+                reduced.outcome
+            );
+            assert!(
+                matches!(full.outcome, ExploreOutcome::Ok),
+                "{what}: {:?}",
+                full.outcome
+            );
+            let key = |s: &sim_core::explore::Stats| (s.states, s.terminal, s.histories);
+            assert_eq!(key(&reduced.stats), key(&full.stats), "{what}");
+            assert!(reduced.stats.transitions < full.stats.transitions, "{what}");
+            reexpanded += reduced.stats.reexpanded;
+        }
+        assert!(
+            reexpanded > 0,
+            "the cases reach states again with smaller sleep sets"
+        );
+    }
+
+    /// Each register bug is found with at most four client operations, and its
+    /// schedule, followed again, ends in a history the checkers reject the same way.
+    #[test]
+    fn the_register_bugs_are_found_and_their_schedules_replay() {
+        for (model, pattern, steps) in [
+            ("abd-no-write-back", "w/rr", 14),
+            ("quorum-overlap", "w/r", 6),
+        ] {
+            let config = config(model, pattern);
+            assert!(config.pattern.operations() <= 4);
+            let report = run(&config);
+            let ExploreOutcome::Violation {
+                explanation,
+                schedule,
+                replayed,
+            } = report.outcome
+            else {
+                panic!("{model}: {:?}", report.outcome);
+            };
+            assert!(explanation.starts_with("linearizable: "), "{explanation}");
+            assert_eq!(schedule.steps.len(), steps, "{model}: {schedule:?}");
+            assert_eq!(replayed.narrative.len(), steps);
+            let (again, history, verdict) = replay(&models::Builtin, &config, &schedule).unwrap();
+            assert_eq!(again.history, replayed.history);
+            assert_eq!(verdict.as_deref(), Some(explanation.as_str()));
+            assert_eq!(history.events.len(), replayed.history.len(), "{model}");
+        }
+    }
+
+    #[test]
+    fn a_schedule_that_does_not_fit_is_refused_at_its_first_bad_step() {
+        let config = config("quorum-overlap", "w/r");
+        let report = run(&config);
+        let ExploreOutcome::Violation { mut schedule, .. } = report.outcome else {
+            panic!("quorum-overlap w/r breaks");
+        };
+        schedule.steps.swap(0, 1);
+        let err = replay(&models::Builtin, &config, &schedule).unwrap_err();
+        assert!(
+            err.to_string().starts_with("step 0 of the schedule"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn models_that_do_not_offer_exploration_say_so() {
+        let err = explore(&models::Builtin, &config("raft", "w/r"), &mut || false).unwrap_err();
+        assert!(
+            err.to_string().contains("raft does not offer exploration"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn patterns_read_back_as_written_and_refuse_other_letters() {
+        let p: Pattern = "wr/rr/c".parse().unwrap();
+        assert_eq!(p.to_string(), "wr/rr/c");
+        assert_eq!((p.clients(), p.operations()), (3, 5));
+        let ops = p.ops();
+        assert_eq!(ops[0][0].request, Request::Write { key: 0, value: 1 });
+        assert_eq!(
+            ops[2][0].request,
+            Request::Cas {
+                key: 0,
+                from: 1,
+                to: 5
+            }
+        );
+        assert!("wx".parse::<Pattern>().unwrap_err().contains("'x'"));
+        assert!("/".parse::<Pattern>().is_err());
+        assert_eq!(Pattern::alternating(2, 3).to_string(), "wrw/wrw");
+    }
+}

@@ -1,0 +1,657 @@
+//! One state of an exploration (every node, the messages in flight, the history so
+//! far) and the moves that lead out of it.
+
+use std::collections::BTreeSet;
+use std::hash::Hash;
+use std::rc::Rc;
+
+use super::fingerprint::{Fingerprinter, Fp, fingerprint};
+use super::{Budget, Explorable, Happened, Setup, Step};
+use crate::node::{Durable, Effects};
+use crate::{Clock, Ctx, Node, NodeId, Purpose, SimRng, Time, TimerId};
+
+/// A timer set and not yet fired nor cancelled.
+#[derive(Clone, Debug, Hash)]
+pub(crate) struct Pending<T> {
+    id: TimerId,
+    due: Time,
+    timer: T,
+}
+
+/// One process: its node (absent while down) and what outlives a crash.
+#[derive(Clone, Debug)]
+pub(crate) struct Proc<N: Node> {
+    node: Option<N>,
+    durable: Durable<N::Durable>,
+    rng: SimRng,
+    live: BTreeSet<TimerId>,
+    next_timer: u64,
+    timers: Vec<Pending<N::Timer>>,
+    fp: Fp,
+}
+
+impl<N: Explorable> Proc<N> {
+    fn new(seed: u64, id: NodeId) -> Proc<N> {
+        Proc {
+            node: None,
+            durable: Durable::default(),
+            rng: SimRng::new(seed, Purpose::Process(id)),
+            live: BTreeSet::new(),
+            next_timer: 0,
+            timers: Vec::new(),
+            fp: 0,
+        }
+    }
+
+    fn refresh(&mut self) {
+        let mut h = Fingerprinter::new();
+        self.node.hash(&mut h);
+        self.durable.hash(&mut h);
+        self.rng.hash(&mut h);
+        self.next_timer.hash(&mut h);
+        self.timers.hash(&mut h);
+        self.fp = h.finish128();
+    }
+
+    /// Runs `f` with a context for this process; returns what it asked for.
+    fn handle(
+        &mut self,
+        id: NodeId,
+        now: Time,
+        clock: &Clock,
+        f: impl FnOnce(&mut Option<N>, &mut Ctx<'_, N>),
+    ) -> Effects<N> {
+        let mut effects = Effects::default();
+        let mut syncs = 0;
+        let mut ctx = Ctx {
+            id,
+            now,
+            clock,
+            rng: &mut self.rng,
+            durable: &mut self.durable,
+            live_timers: &mut self.live,
+            next_timer: &mut self.next_timer,
+            effects: &mut effects,
+            syncs: &mut syncs,
+        };
+        f(&mut self.node, &mut ctx);
+        for (timer_id, after, timer) in effects.timers.drain(..) {
+            self.timers.push(Pending {
+                id: timer_id,
+                due: now + after,
+                timer,
+            });
+        }
+        let live = &self.live;
+        self.timers.retain(|p| live.contains(&p.id));
+        effects
+    }
+
+    fn crash(&mut self) {
+        self.node = None;
+        self.live.clear();
+        self.timers.clear();
+        self.durable.crash();
+        self.refresh();
+    }
+}
+
+/// A message in flight. `send` numbers the sends along the path that led here (a
+/// schedule names deliveries by it); it is not part of the state.
+#[derive(Clone, Debug)]
+pub(crate) struct Flight<M> {
+    from: NodeId,
+    to: NodeId,
+    msg: M,
+    send: u64,
+    fp: Fp,
+}
+
+/// A way out of a state.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Move {
+    /// A client takes its next operation.
+    Input(usize),
+    /// The message at this index of the flights is delivered.
+    Deliver(usize),
+    /// The timer at this index of the node's pending timers fires.
+    Fire(NodeId, usize),
+    /// The message at this index is lost.
+    Drop(usize),
+    /// The message at this index is delivered and stays in flight, to arrive again.
+    Duplicate(usize),
+    /// A replica crashes.
+    Crash(usize),
+    /// A crashed replica boots.
+    Restart(usize),
+}
+
+/// What a move touches: the node whose state it changes, whether that node is a
+/// client, and whether it touches everything (faults and timer firings, which use up
+/// a shared budget and, for timers, move the clock every node reads).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Footprint {
+    pub(crate) node: NodeId,
+    pub(crate) client: bool,
+    pub(crate) global: bool,
+}
+
+impl Footprint {
+    /// Whether two moves commute: both local, at different nodes, not both at clients
+    /// (the order of client events is the history's real-time order).
+    pub(crate) fn independent(self, other: Footprint) -> bool {
+        let shared = self.global || other.global || self.node == other.node;
+        let both_clients = self.client && other.client;
+        !(shared || both_clients)
+    }
+}
+
+/// A whole state.
+#[derive(Clone, Debug)]
+pub(crate) struct World<R: Node, C: Node<Msg = R::Msg>> {
+    // Shared between the worlds a search holds until one of them changes it: a
+    // step changes one node, so a successor copies one node and shares the rest.
+    replicas: Vec<Rc<Proc<R>>>,
+    clients: Vec<Rc<Proc<C>>>,
+    flights: Vec<Rc<Flight<R::Msg>>>,
+    /// The sum of the flights' fingerprints: a fingerprint of the multiset.
+    net: Fp,
+    now: Time,
+    left: Budget,
+    sends: u64,
+    /// Per client: operations handed out and outcomes reported.
+    given: Vec<usize>,
+    reported: Vec<usize>,
+    pub(crate) history: Rc<Vec<Happened<C>>>,
+    hist: Fp,
+}
+
+/// What a world needs from its exploration to take a step.
+pub(crate) struct Env<'a, R: Node, C: Node<Msg = R::Msg>> {
+    pub(crate) setup: &'a Setup<R, C>,
+    pub(crate) clock: Clock,
+}
+
+impl<R: Explorable, C: Explorable<Msg = R::Msg>> World<R, C> {
+    /// Every node booted, in id order, nothing else happened.
+    pub(crate) fn start(env: &Env<'_, R, C>) -> World<R, C> {
+        let setup = env.setup;
+        let n = setup.replicas.len();
+        let mut world = World {
+            replicas: (0..n)
+                .map(|i| Rc::new(Proc::new(setup.seed, NodeId(i as u32))))
+                .collect(),
+            clients: (0..setup.clients.len())
+                .map(|i| Rc::new(Proc::new(setup.seed, NodeId((n + i) as u32))))
+                .collect(),
+            flights: Vec::new(),
+            net: 0,
+            now: Time::ZERO,
+            left: setup.budget,
+            sends: 0,
+            given: vec![0; setup.clients.len()],
+            reported: vec![0; setup.clients.len()],
+            history: Rc::new(Vec::new()),
+            hist: 0,
+        };
+        for i in 0..n {
+            world.boot_replica(env, i);
+        }
+        for i in 0..setup.clients.len() {
+            let config = &setup.clients[i];
+            let id = world.client_id(i);
+            let fx = Rc::make_mut(&mut world.clients[i]).handle(
+                id,
+                Time::ZERO,
+                &env.clock,
+                |node, ctx| {
+                    *node = Some(C::start(config, ctx));
+                },
+            );
+            world.after_client(i, fx);
+        }
+        world.refresh_history();
+        world
+    }
+
+    fn client_id(&self, index: usize) -> NodeId {
+        NodeId((self.replicas.len() + index) as u32)
+    }
+
+    fn boot_replica(&mut self, env: &Env<'_, R, C>, i: usize) {
+        let config = &env.setup.replicas[i];
+        let fx = Rc::make_mut(&mut self.replicas[i]).handle(
+            NodeId(i as u32),
+            self.now,
+            &env.clock,
+            |node, ctx| {
+                *node = Some(R::start(config, ctx));
+            },
+        );
+        self.after_replica(i, fx);
+    }
+
+    fn after_replica(&mut self, i: usize, mut fx: Effects<R>) {
+        assert!(
+            fx.outputs.is_empty(),
+            "replica {i} reported outputs during exploration; only clients report"
+        );
+        Rc::make_mut(&mut self.replicas[i]).refresh();
+        self.send_all(NodeId(i as u32), &mut fx.sends);
+    }
+
+    fn after_client(&mut self, i: usize, mut fx: Effects<C>) {
+        for output in fx.outputs.drain(..) {
+            assert!(
+                self.reported[i] < self.given[i],
+                "client {i} reported {output:?} with no operation in flight"
+            );
+            self.reported[i] += 1;
+            Rc::make_mut(&mut self.history).push(Happened::Complete { client: i, output });
+        }
+        Rc::make_mut(&mut self.clients[i]).refresh();
+        let id = self.client_id(i);
+        self.send_all(id, &mut fx.sends);
+    }
+
+    fn send_all(&mut self, from: NodeId, sends: &mut Vec<(NodeId, R::Msg)>) {
+        let processes = self.replicas.len() + self.clients.len();
+        for (to, msg) in sends.drain(..) {
+            assert!(
+                to.index() < processes,
+                "{from} sent {msg:?} to {to}, which does not exist ({processes} processes)"
+            );
+            let fp = fingerprint(&(from, to, &msg));
+            self.net = self.net.wrapping_add(fp);
+            self.flights.push(Rc::new(Flight {
+                from,
+                to,
+                msg,
+                send: self.sends,
+                fp,
+            }));
+            self.sends += 1;
+        }
+    }
+
+    /// The state's fingerprint: nodes, the multiset of messages in flight, the clock,
+    /// the budget left and the history up to real-time equivalence.
+    pub(crate) fn fingerprint(&self) -> Fp {
+        let mut h = Fingerprinter::new();
+        for p in &self.replicas {
+            p.fp.hash(&mut h);
+        }
+        for p in &self.clients {
+            p.fp.hash(&mut h);
+        }
+        self.net.hash(&mut h);
+        self.now.hash(&mut h);
+        self.left.hash(&mut h);
+        self.hist.hash(&mut h);
+        h.finish128()
+    }
+
+    /// The history's fingerprint up to real-time equivalence: per client, its
+    /// operations in order, each with what it returned and how many operations of
+    /// every client had completed when it was invoked. Two histories with the same
+    /// fingerprint order their operations the same way in real time.
+    fn refresh_history(&mut self) {
+        let clients = self.clients.len();
+        let mut done = vec![0u32; clients];
+        let mut per_client: Vec<Fingerprinter> =
+            (0..clients).map(|_| Fingerprinter::new()).collect();
+        for event in self.history.iter() {
+            match event {
+                Happened::Invoke { client, input } => {
+                    let h = &mut per_client[*client];
+                    0u8.hash(h);
+                    input.hash(h);
+                    done.hash(h);
+                }
+                Happened::Complete { client, output } => {
+                    let h = &mut per_client[*client];
+                    1u8.hash(h);
+                    output.hash(h);
+                    done[*client] += 1;
+                }
+            }
+        }
+        let mut h = Fingerprinter::new();
+        for p in &per_client {
+            p.finish128().hash(&mut h);
+        }
+        self.hist = h.finish128();
+    }
+
+    pub(crate) fn history_fingerprint(&self) -> Fp {
+        self.hist
+    }
+
+    /// Every move out of this state, in a fixed order: client inputs, deliveries,
+    /// timer firings, then the faults the budget still allows.
+    pub(crate) fn moves(&self, env: &Env<'_, R, C>, out: &mut Vec<Move>) {
+        out.clear();
+        for c in 0..self.clients.len() {
+            if self.given[c] == self.reported[c] && self.given[c] < env.setup.inputs[c].len() {
+                out.push(Move::Input(c));
+            }
+        }
+        let distinct = self.distinct_flights();
+        out.extend(distinct.iter().map(|&i| Move::Deliver(i)));
+        if self.left.timer_firings > 0 {
+            self.timer_moves(out);
+        }
+        if self.left.drops > 0 {
+            out.extend(distinct.iter().map(|&i| Move::Drop(i)));
+        }
+        if self.left.duplicates > 0 {
+            out.extend(distinct.iter().map(|&i| Move::Duplicate(i)));
+        }
+        for (i, p) in self.replicas.iter().enumerate() {
+            match p.node {
+                Some(_) if self.left.crashes > 0 => out.push(Move::Crash(i)),
+                Some(_) => {}
+                None => out.push(Move::Restart(i)),
+            }
+        }
+    }
+
+    /// Indices of the flights, one per distinct message (copies are interchangeable).
+    fn distinct_flights(&self) -> Vec<usize> {
+        let mut seen: Vec<Fp> = Vec::with_capacity(self.flights.len());
+        let mut out = Vec::with_capacity(self.flights.len());
+        for (i, f) in self.flights.iter().enumerate() {
+            if !seen.contains(&f.fp) {
+                seen.push(f.fp);
+                out.push(i);
+            }
+        }
+        out
+    }
+
+    fn timer_moves(&self, out: &mut Vec<Move>) {
+        for (i, p) in self.replicas.iter().enumerate() {
+            out.extend((0..p.timers.len()).map(|t| Move::Fire(NodeId(i as u32), t)));
+        }
+        for (i, p) in self.clients.iter().enumerate() {
+            let id = self.client_id(i);
+            out.extend((0..p.timers.len()).map(|t| Move::Fire(id, t)));
+        }
+    }
+
+    fn is_client(&self, node: NodeId) -> bool {
+        node.index() >= self.replicas.len()
+    }
+
+    /// What `mv` touches (see [`Footprint`]).
+    pub(crate) fn footprint(&self, mv: Move) -> Footprint {
+        let local = |node: NodeId| Footprint {
+            node,
+            client: self.is_client(node),
+            global: false,
+        };
+        match mv {
+            Move::Input(c) => local(self.client_id(c)),
+            Move::Deliver(i) => local(self.flights[i].to),
+            Move::Fire(node, _) => Footprint {
+                global: true,
+                ..local(node)
+            },
+            Move::Drop(i) | Move::Duplicate(i) => Footprint {
+                global: true,
+                ..local(self.flights[i].to)
+            },
+            Move::Crash(r) | Move::Restart(r) => Footprint {
+                global: true,
+                ..local(NodeId(r as u32))
+            },
+        }
+    }
+
+    /// A name for `mv` that means the same transition in every state where it is
+    /// enabled (what sleep sets hold).
+    pub(crate) fn identity(&self, mv: Move) -> Fp {
+        match mv {
+            Move::Input(c) => fingerprint(&(0u8, c)),
+            Move::Deliver(i) => fingerprint(&(1u8, self.flights[i].fp)),
+            Move::Fire(node, t) => {
+                let id = if self.is_client(node) {
+                    self.clients[node.index() - self.replicas.len()].timers[t].id
+                } else {
+                    self.replicas[node.index()].timers[t].id
+                };
+                fingerprint(&(2u8, node, id))
+            }
+            Move::Drop(i) => fingerprint(&(3u8, self.flights[i].fp)),
+            Move::Duplicate(i) => fingerprint(&(4u8, self.flights[i].fp)),
+            Move::Crash(r) => fingerprint(&(5u8, r)),
+            Move::Restart(r) => fingerprint(&(6u8, r)),
+        }
+    }
+
+    /// The move as a schedule step, named so that a replay finds it again.
+    pub(crate) fn step(&self, mv: Move) -> Step {
+        let flight = |i: usize| &self.flights[i];
+        match mv {
+            Move::Input(c) => Step::Input {
+                client: self.client_id(c),
+            },
+            Move::Deliver(i) => Step::Deliver {
+                send: flight(i).send,
+                from: flight(i).from,
+                to: flight(i).to,
+            },
+            Move::Fire(node, t) => Step::Fire {
+                node,
+                timer: if self.is_client(node) {
+                    self.clients[node.index() - self.replicas.len()].timers[t].id
+                } else {
+                    self.replicas[node.index()].timers[t].id
+                },
+            },
+            Move::Drop(i) => Step::Drop {
+                send: flight(i).send,
+                from: flight(i).from,
+                to: flight(i).to,
+            },
+            Move::Duplicate(i) => Step::Duplicate {
+                send: flight(i).send,
+                from: flight(i).from,
+                to: flight(i).to,
+            },
+            Move::Crash(r) => Step::Crash {
+                node: NodeId(r as u32),
+            },
+            Move::Restart(r) => Step::Restart {
+                node: NodeId(r as u32),
+            },
+        }
+    }
+
+    /// The move a schedule step names here, if it is enabled.
+    pub(crate) fn find(&self, env: &Env<'_, R, C>, step: &Step) -> Option<Move> {
+        let by_send = |send: u64| self.flights.iter().position(|f| f.send == send);
+        let up = |r: usize| self.replicas.get(r).map(|p| p.node.is_some());
+        let left = self.left;
+        match *step {
+            Step::Input { client } => {
+                let c = client.index().checked_sub(self.replicas.len())?;
+                let idle = self.given.get(c)? == self.reported.get(c)?;
+                (idle && self.given[c] < env.setup.inputs[c].len()).then_some(Move::Input(c))
+            }
+            Step::Deliver { send, .. } => Some(Move::Deliver(by_send(send)?)),
+            Step::Drop { send, .. } if left.drops > 0 => Some(Move::Drop(by_send(send)?)),
+            Step::Duplicate { send, .. } if left.duplicates > 0 => {
+                Some(Move::Duplicate(by_send(send)?))
+            }
+            Step::Fire { node, timer } if left.timer_firings > 0 => {
+                let t = if self.is_client(node) {
+                    position_of(
+                        &self.clients.get(node.index() - self.replicas.len())?.timers,
+                        timer,
+                    )?
+                } else {
+                    position_of(&self.replicas.get(node.index())?.timers, timer)?
+                };
+                Some(Move::Fire(node, t))
+            }
+            Step::Crash { node } if left.crashes > 0 && up(node.index())? => {
+                Some(Move::Crash(node.index()))
+            }
+            Step::Restart { node } if !up(node.index())? => Some(Move::Restart(node.index())),
+            _ => None,
+        }
+    }
+
+    /// Takes the move. Returns whether a client reported an outcome.
+    pub(crate) fn apply(&mut self, env: &Env<'_, R, C>, mv: Move) -> bool {
+        let before = self.history.len();
+        match mv {
+            Move::Input(c) => self.input(env, c),
+            Move::Deliver(i) => {
+                let flight = self.take_flight(i);
+                self.deliver(env, flight);
+            }
+            Move::Duplicate(i) => {
+                self.left.duplicates -= 1;
+                let flight = Flight::clone(&self.flights[i]);
+                self.deliver(env, flight);
+            }
+            Move::Drop(i) => {
+                self.left.drops -= 1;
+                self.take_flight(i);
+            }
+            Move::Fire(node, t) => {
+                self.left.timer_firings -= 1;
+                self.fire(env, node, t);
+            }
+            Move::Crash(r) => {
+                self.left.crashes -= 1;
+                Rc::make_mut(&mut self.replicas[r]).crash();
+            }
+            Move::Restart(r) => self.boot_replica(env, r),
+        }
+        let grew = self.history.len() > before;
+        if grew {
+            self.refresh_history();
+        }
+        self.history[before..]
+            .iter()
+            .any(|h| matches!(h, Happened::Complete { .. }))
+    }
+
+    fn take_flight(&mut self, i: usize) -> Flight<R::Msg> {
+        let flight = self.flights.remove(i);
+        self.net = self.net.wrapping_sub(flight.fp);
+        Rc::try_unwrap(flight).unwrap_or_else(|shared| Flight::clone(&shared))
+    }
+
+    fn input(&mut self, env: &Env<'_, R, C>, c: usize) {
+        let input = env.setup.inputs[c][self.given[c]].clone();
+        self.given[c] += 1;
+        Rc::make_mut(&mut self.history).push(Happened::Invoke {
+            client: c,
+            input: input.clone(),
+        });
+        let id = self.client_id(c);
+        let fx =
+            Rc::make_mut(&mut self.clients[c]).handle(id, self.now, &env.clock, |node, ctx| {
+                if let Some(node) = node {
+                    node.on_input(ctx, input);
+                }
+            });
+        self.after_client(c, fx);
+    }
+
+    fn deliver(&mut self, env: &Env<'_, R, C>, flight: Flight<R::Msg>) {
+        let Flight { from, to, msg, .. } = flight;
+        if self.is_client(to) {
+            let c = to.index() - self.replicas.len();
+            let fx =
+                Rc::make_mut(&mut self.clients[c]).handle(to, self.now, &env.clock, |node, ctx| {
+                    if let Some(node) = node {
+                        node.on_message(ctx, from, msg);
+                    }
+                });
+            self.after_client(c, fx);
+        } else {
+            let r = to.index();
+            let fx = Rc::make_mut(&mut self.replicas[r]).handle(
+                to,
+                self.now,
+                &env.clock,
+                |node, ctx| {
+                    if let Some(node) = node {
+                        node.on_message(ctx, from, msg);
+                    }
+                },
+            );
+            self.after_replica(r, fx);
+        }
+    }
+
+    fn fire(&mut self, env: &Env<'_, R, C>, node: NodeId, t: usize) {
+        if self.is_client(node) {
+            let c = node.index() - self.replicas.len();
+            let proc = Rc::make_mut(&mut self.clients[c]);
+            let pending = proc.timers.remove(t);
+            proc.live.remove(&pending.id);
+            self.now = self.now.max(pending.due);
+            let fx =
+                Rc::make_mut(&mut self.clients[c]).handle(node, self.now, &env.clock, |n, ctx| {
+                    if let Some(n) = n {
+                        n.on_timer(ctx, pending.timer);
+                    }
+                });
+            self.after_client(c, fx);
+        } else {
+            let r = node.index();
+            let proc = Rc::make_mut(&mut self.replicas[r]);
+            let pending = proc.timers.remove(t);
+            proc.live.remove(&pending.id);
+            self.now = self.now.max(pending.due);
+            let fx =
+                Rc::make_mut(&mut self.replicas[r]).handle(node, self.now, &env.clock, |n, ctx| {
+                    if let Some(n) = n {
+                        n.on_timer(ctx, pending.timer);
+                    }
+                });
+            self.after_replica(r, fx);
+        }
+    }
+
+    /// A line for people on what `mv` does here.
+    pub(crate) fn describe(&self, mv: Move, env: &Env<'_, R, C>) -> String {
+        match mv {
+            Move::Input(c) => format!(
+                "{} invokes {:?}",
+                self.client_id(c),
+                env.setup.inputs[c][self.given[c]]
+            ),
+            Move::Deliver(i) | Move::Drop(i) | Move::Duplicate(i) => {
+                let f = &self.flights[i];
+                let verb = match mv {
+                    Move::Deliver(_) => "delivers",
+                    Move::Drop(_) => "loses",
+                    _ => "duplicates",
+                };
+                format!("{verb} send {} {} → {}: {:?}", f.send, f.from, f.to, f.msg)
+            }
+            Move::Fire(node, t) => {
+                if self.is_client(node) {
+                    let p = &self.clients[node.index() - self.replicas.len()].timers[t];
+                    format!("{node} timer {:?} fires: {:?}", p.id, p.timer)
+                } else {
+                    let p = &self.replicas[node.index()].timers[t];
+                    format!("{node} timer {:?} fires: {:?}", p.id, p.timer)
+                }
+            }
+            Move::Crash(r) => format!("n{r} crashes"),
+            Move::Restart(r) => format!("n{r} restarts"),
+        }
+    }
+}
+
+fn position_of<T>(timers: &[Pending<T>], id: TimerId) -> Option<usize> {
+    timers.iter().position(|p| p.id == id)
+}
