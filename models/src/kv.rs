@@ -190,7 +190,7 @@ impl Outcome {
 }
 
 /// What one key holds.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum Cell {
     /// A register's value.
     Register(Value),
@@ -216,7 +216,7 @@ pub enum Cell {
 /// assert_eq!(store.apply(&cas), Reply::Swapped);
 /// assert_eq!(store.apply(&cas), Reply::CasMismatch(Some(10)));
 /// ```
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
 pub struct Store {
     cells: imbl::OrdMap<Key, Cell>,
 }

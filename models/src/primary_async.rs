@@ -72,7 +72,7 @@ pub const WAIT: Duration = Duration::from_millis(150);
 pub const PRIMARY: NodeId = NodeId(0);
 
 /// A replica-to-replica message.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum Peer {
     /// Log entries `from + 1 ..= from + entries.len()` (positions count from 1).
     Append {
@@ -94,7 +94,7 @@ pub enum Peer {
 pub type Msg = Wire<Peer>;
 
 /// A replica's settings.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct PrimaryAsyncConfig {
     /// How many replicas there are (`n0` is the primary).
     pub replicas: u32,
@@ -105,7 +105,7 @@ pub struct PrimaryAsyncConfig {
 
 /// A replica's durable state. Every replica applies the same log, so the store is
 /// what the log makes of an empty store.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, Hash)]
 pub struct Data {
     /// The keys and their values.
     pub store: Store,
@@ -116,7 +116,7 @@ pub struct Data {
 }
 
 /// What the primary knows of one follower.
-#[derive(Clone, Copy, Debug, Default)]
+#[derive(Clone, Copy, Debug, Default, Hash)]
 struct Follower {
     /// The follower's position, as last acknowledged.
     acked: u64,
@@ -128,7 +128,7 @@ struct Follower {
 }
 
 /// A read held until the follower reaches its token.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, Hash)]
 struct Held {
     client: NodeId,
     id: RequestId,
@@ -137,7 +137,7 @@ struct Held {
 }
 
 /// A replica's timers.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Timer {
     /// The primary's replication tick.
     Tick,
@@ -146,7 +146,7 @@ pub enum Timer {
 }
 
 /// A replica: the primary if it is `n0`, a follower otherwise.
-#[derive(Debug)]
+#[derive(Clone, Debug, Hash)]
 pub struct PrimaryAsyncReplica {
     config: PrimaryAsyncConfig,
     me: NodeId,
@@ -490,5 +490,10 @@ impl Model for PrimaryAsync {
 
     fn routing(&self) -> Routing {
         Routing::ReadsHomeWritesLeader
+    }
+
+    /// Read-your-writes rests on tokens, not timing: every schedule may be explored.
+    fn exploration(&self) -> Option<Box<dyn crate::explore::Explore + '_>> {
+        Some(Box::new(crate::explore::Explorer(self)))
     }
 }

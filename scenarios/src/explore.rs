@@ -71,20 +71,39 @@ enum Letter {
 }
 
 impl Pattern {
-    /// Every client does `ops` operations: writes and reads by turns, starting with a
-    /// write.
-    pub fn alternating(clients: usize, ops: usize) -> Pattern {
+    /// Every client does `ops` operations: writes (appends, for a list-append mix) and
+    /// reads by turns, starting with a write.
+    pub fn alternating(clients: usize, ops: usize, mix: Mix) -> Pattern {
+        let write = match mix {
+            Mix::ListAppend => Letter::Append,
+            Mix::Register | Mix::Kv => Letter::Write,
+        };
         let word: Vec<Letter> = (0..ops)
-            .map(|j| {
-                if j % 2 == 0 {
-                    Letter::Write
-                } else {
-                    Letter::Read
-                }
-            })
+            .map(|j| if j % 2 == 0 { write } else { Letter::Read })
             .collect();
         Pattern {
             clients: vec![word; clients],
+        }
+    }
+
+    /// Whether every letter is an operation of `mix`; if not, what to write instead.
+    ///
+    /// # Errors
+    ///
+    /// The first letter `mix` does not have, and the letters it has.
+    pub fn fits(&self, mix: Mix) -> Result<(), String> {
+        let (allowed, letters): (&[Letter], &str) = match mix {
+            Mix::Register => (&[Letter::Write, Letter::Read], "w and r"),
+            Mix::Kv => (&[Letter::Write, Letter::Read, Letter::Cas], "w, r and c"),
+            Mix::ListAppend => (&[Letter::Append, Letter::Read], "a and r"),
+        };
+        match self.clients.iter().flatten().find(|l| !allowed.contains(l)) {
+            None => Ok(()),
+            Some(l) => Err(format!(
+                "the pattern {self} has {}, which the {} workload does not: use {letters}",
+                letter(*l),
+                mix.name()
+            )),
         }
     }
 
@@ -168,18 +187,18 @@ impl std::fmt::Display for Pattern {
         let words: Vec<String> = self
             .clients
             .iter()
-            .map(|w| {
-                w.iter()
-                    .map(|l| match l {
-                        Letter::Write => 'w',
-                        Letter::Read => 'r',
-                        Letter::Cas => 'c',
-                        Letter::Append => 'a',
-                    })
-                    .collect()
-            })
+            .map(|w| w.iter().map(|l| letter(*l)).collect())
             .collect();
         f.write_str(&words.join("/"))
+    }
+}
+
+fn letter(l: Letter) -> char {
+    match l {
+        Letter::Write => 'w',
+        Letter::Read => 'r',
+        Letter::Cas => 'c',
+        Letter::Append => 'a',
     }
 }
 
@@ -239,6 +258,14 @@ pub enum ExploreError {
     /// The model or its settings.
     #[error(transparent)]
     Model(#[from] models::ModelError),
+    /// The pattern has operations the model's workload does not.
+    #[error("{problem}")]
+    Pattern {
+        /// The model.
+        model: String,
+        /// What is wrong.
+        problem: String,
+    },
     /// The model does not offer exploration.
     #[error(
         "{0} does not offer exploration: its state is not hashable, or its safety rests on timing (see `Model::exploration`)"
@@ -322,6 +349,13 @@ impl ModelVisitor for Visit<'_, '_> {
         let config = match &self {
             Visit::Explore { config, .. } | Visit::Replay { config, .. } => *config,
         };
+        config
+            .pattern
+            .fits(info.workload)
+            .map_err(|problem| ExploreError::Pattern {
+                model: info.name.to_owned(),
+                problem,
+            })?;
         let what = exploring(&model, config);
         let judged = judged(info);
         let mut judge = |history: &[ClientEvent]| judge_events(info, &judged, history);
@@ -597,13 +631,14 @@ mod tests {
         );
     }
 
-    /// Each register bug is found with at most four client operations, and its
+    /// Each bug of the issue is found with at most four client operations, and its
     /// schedule, followed again, ends in a history the checkers reject the same way.
     #[test]
-    fn the_register_bugs_are_found_and_their_schedules_replay() {
-        for (model, pattern, steps) in [
-            ("abd-no-write-back", "w/rr", 14),
-            ("quorum-overlap", "w/r", 6),
+    fn the_bugs_are_found_with_few_operations_and_their_schedules_replay() {
+        for (model, pattern, steps, broken) in [
+            ("abd-no-write-back", "w/rr", 14, "linearizable"),
+            ("quorum-overlap", "w/r", 6, "linearizable"),
+            ("session-token-ignored", "/ar", 8, "read-your-writes"),
         ] {
             let config = config(model, pattern);
             assert!(config.pattern.operations() <= 4);
@@ -616,7 +651,10 @@ mod tests {
             else {
                 panic!("{model}: {:?}", report.outcome);
             };
-            assert!(explanation.starts_with("linearizable: "), "{explanation}");
+            assert!(
+                explanation.starts_with(&format!("{broken}: ")),
+                "{explanation}"
+            );
             assert_eq!(schedule.steps.len(), steps, "{model}: {schedule:?}");
             assert_eq!(replayed.narrative.len(), steps);
             let (again, history, verdict) = replay(&models::Builtin, &config, &schedule).unwrap();
@@ -667,6 +705,19 @@ mod tests {
         );
         assert!("wx".parse::<Pattern>().unwrap_err().contains("'x'"));
         assert!("/".parse::<Pattern>().is_err());
-        assert_eq!(Pattern::alternating(2, 3).to_string(), "wrw/wrw");
+        assert_eq!(
+            Pattern::alternating(2, 3, Mix::Register).to_string(),
+            "wrw/wrw"
+        );
+        assert_eq!(
+            Pattern::alternating(1, 2, Mix::ListAppend).to_string(),
+            "ar"
+        );
+        assert!(p.fits(Mix::Kv).is_ok());
+        let err = p.fits(Mix::ListAppend).unwrap_err();
+        assert!(
+            err.contains("has w, which the list-append workload does not: use a and r"),
+            "{err}"
+        );
     }
 }

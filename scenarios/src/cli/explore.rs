@@ -24,7 +24,8 @@ pub struct ExploreArgs {
     /// A model setting, `KEY=VALUE` (repeatable).
     #[arg(long = "param", value_name = "KEY=VALUE", value_parser = crate::matrix::parse_setting)]
     pub params: Vec<(String, String)>,
-    /// Clients, each doing `--ops` operations: a write, then reads and writes by turns.
+    /// Clients, each doing `--ops` operations: a write (an append, for list-append
+    /// models), then reads and writes by turns.
     #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u32).range(1..=8))]
     pub clients: u32,
     /// Operations per client.
@@ -92,11 +93,14 @@ struct ScheduleFile {
 }
 
 impl ExploreArgs {
-    fn config(&self) -> anyhow::Result<ExploreConfig> {
+    fn config<C: Catalog>(&self, catalog: &C) -> anyhow::Result<ExploreConfig> {
         let model = self
             .model
             .clone()
             .ok_or_else(|| anyhow::anyhow!("explore needs --model (or --replay FILE)"))?;
+        let mix = catalog
+            .find(&model)
+            .map_or(models::kv::Mix::Register, |m| m.workload);
         let mut params = self.params.clone();
         if let Some(n) = self.replicas {
             params.push(("replicas".to_owned(), n.to_string()));
@@ -104,10 +108,9 @@ impl ExploreArgs {
         Ok(ExploreConfig {
             model,
             params,
-            pattern: self
-                .pattern
-                .clone()
-                .unwrap_or_else(|| Pattern::alternating(self.clients as usize, self.ops as usize)),
+            pattern: self.pattern.clone().unwrap_or_else(|| {
+                Pattern::alternating(self.clients as usize, self.ops as usize, mix)
+            }),
             budget: Budget {
                 drops: self.drops,
                 duplicates: self.duplicates,
@@ -132,7 +135,7 @@ pub fn command<C: Catalog + Clone + 'static>(
     if let Some(path) = &args.replay {
         return replay(harness, path, json, out);
     }
-    let config = args.config()?;
+    let config = args.config(harness.catalog())?;
     let runs: Vec<ExploreConfig> = if args.compare {
         [Reduction::SleepSets, Reduction::None]
             .into_iter()
