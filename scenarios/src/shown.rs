@@ -17,7 +17,7 @@
 //! harness's folder, shown as `consim-out` (and a command's argument under
 //! `consim-out/`, such as a shrunk run's plan, is read from there); a sweep summary's speed figures (seeds/s
 //! and the rest after the operation counts) vary from machine to machine and are
-//! shown as `…`. With `CONSIM_BLESS` set in the environment, the page is rewritten
+//! shown as `…`, and so is an exploration's `time:` line. With `CONSIM_BLESS` set in the environment, the page is rewritten
 //! with what the commands print instead.
 
 use std::path::{Path, PathBuf};
@@ -149,6 +149,10 @@ fn printed<C: Catalog + Clone + 'static>(
     text.lines()
         .map(|line| match line.split_once(" unfinished; ") {
             Some((kept, _)) if line.starts_with("sweep ") => format!("{kept} unfinished; …\n"),
+            // An exploration's wall time and rates.
+            _ if line.starts_with("time: ") && line.ends_with(" transitions/s") => {
+                "time: …\n".to_owned()
+            }
             _ => format!("{line}\n"),
         })
         .collect()

@@ -1432,6 +1432,21 @@ fn the_books_debugging_chapter_shows_what_consim_prints() {
     std::fs::remove_dir_all(&dir).ok();
 }
 
+/// The book's *Every schedule of a small system* chapter shows what `consim explore`
+/// prints: an exhaustive search, the reduction's effect, the bugs and a replay.
+#[test]
+fn the_books_explore_chapter_shows_what_consim_prints() {
+    let dir = std::env::temp_dir().join(format!("consim-explore-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let harness = consim::harness::Harness::new(models::Builtin)
+        .command("cargo run --release --")
+        .out(&dir);
+    let page = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../book/src/explore.md");
+    let shown = consim::shown::check_page(&harness, &page, "consim");
+    assert_eq!(shown.unwrap_or_else(|e| panic!("{e}")), 7);
+    std::fs::remove_dir_all(&dir).ok();
+}
+
 #[test]
 fn the_books_bug_zoo_is_what_consim_sweep_finds() {
     let list = consim(&["list", "--json"]);
