@@ -16,7 +16,8 @@
 //! hands each its operations, and judges every history with the model's checkers.
 
 use sim_core::explore::{
-    Budget, Explorable, Exploration, Happened, Judgement, Reduction, ReplayError, Schedule, Setup,
+    Budget, Explorable, Exploration, Happened, Judgement, Order, Reduction, ReplayError, Schedule,
+    Setup,
 };
 
 use crate::Model;
@@ -55,6 +56,8 @@ pub struct Exploring {
     pub budget: Budget,
     /// Whether to skip reorderings of independent events.
     pub reduction: Reduction,
+    /// Breadth or depth first.
+    pub order: Order,
     /// Stop (unknown) beyond this many distinct states.
     pub max_states: u64,
 }
@@ -64,8 +67,15 @@ pub struct Exploring {
 pub struct Replayed {
     /// The clients' history, in order.
     pub history: Vec<ClientEvent>,
+    /// When each history event happened, on the replay's clock
+    /// ([`sim_core::explore::STEP`] per step).
+    pub times: Vec<sim_core::Time>,
     /// One line per step.
     pub narrative: Vec<String>,
+    /// The steps as a trace, with the outputs they caused.
+    pub trace: Vec<sim_core::TraceEvent>,
+    /// The trace's hash.
+    pub trace_hash: u64,
 }
 
 /// A model's exploration, with its types hidden: what [`Model::exploration`] returns.
@@ -107,6 +117,7 @@ where
             seed: what.seed,
             budget: what.budget,
             reduction: what.reduction,
+            order: what.order,
             max_states: what.max_states,
         }
     }
@@ -152,7 +163,10 @@ where
         let replayed = sim_core::explore::replay(&setup, schedule)?;
         Ok(Replayed {
             history: events(&replayed.history),
+            times: replayed.times,
             narrative: replayed.narrative,
+            trace: replayed.trace,
+            trace_hash: replayed.trace_hash,
         })
     }
 }

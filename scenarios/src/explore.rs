@@ -23,12 +23,12 @@ use models::explore::{ClientEvent, Exploring, Replayed};
 use models::kv::{Op, Outcome, Request};
 use models::{Catalog, Guarantee, Model, ModelInfo, ModelVisitor, Params};
 use serde::{Deserialize, Serialize};
-use sim_core::explore::{Budget, Exploration, Judgement as Verdict, Reduction, Schedule};
+use sim_core::explore::{Budget, Exploration, Judgement as Verdict, Order, Reduction, Schedule};
 use sim_core::{Duration, NodeId, nemesis};
 
 use crate::config::{Checks, ClientSettings};
 use crate::driver::{completed_value, describe};
-use crate::report::{Judgement, Role};
+use crate::report::{GuaranteeVerdict, Judgement, OpCounts, Role, RunReport};
 use crate::workload::Mix;
 
 /// Everything one exploration is: the model, its settings, the clients' pattern, the
@@ -45,6 +45,10 @@ pub struct ExploreConfig {
     pub budget: Budget,
     /// Whether to skip reorderings of independent events.
     pub reduction: Reduction,
+    /// Breadth first (the default: fewest steps to a violation) or depth first (less
+    /// memory).
+    #[serde(default)]
+    pub order: Order,
     /// Stop (unknown) beyond this many distinct states.
     pub max_states: u64,
     /// Seeds the nodes' random streams.
@@ -296,6 +300,24 @@ pub fn explore<C: Catalog>(
         .map(ReplayOrReport::report)
 }
 
+/// A schedule followed again: what it did and how the checkers judge its history.
+#[derive(Clone, Debug)]
+pub struct Followed {
+    /// The model's catalog entry.
+    pub info: ModelInfo,
+    /// Replicas the model ran with.
+    pub replicas: usize,
+    /// The steps, the history and the trace.
+    pub replayed: Replayed,
+    /// The history, one line per event, timed on the replay's clock
+    /// ([`sim_core::explore::STEP`] per step).
+    pub history: History,
+    /// The first violation of a judged guarantee, if any.
+    pub violation: Option<String>,
+    /// The verdict on every guarantee judged.
+    pub verdicts: Vec<GuaranteeVerdict>,
+}
+
 /// Follows `schedule` for `config` and judges the history it ends with.
 ///
 /// # Errors
@@ -305,16 +327,83 @@ pub fn replay<C: Catalog>(
     catalog: &C,
     config: &ExploreConfig,
     schedule: &Schedule,
-) -> Result<(Replayed, History, Option<String>), ExploreError> {
+) -> Result<Followed, ExploreError> {
     let out = catalog.visit(
         &config.model,
         &params(config),
         Visit::Replay { config, schedule },
     )?;
     match out? {
-        ReplayOrReport::Replay(replayed, history, verdict) => Ok((replayed, history, verdict)),
+        ReplayOrReport::Replay(followed) => Ok(*followed),
         ReplayOrReport::Report(_) => unreachable!("a replay visit replays"),
     }
+}
+
+impl Followed {
+    /// The replay as a run's report, for `consim run --schedule` and its picture: the
+    /// trace on the replay's clock, the history and the verdicts.
+    pub fn report(&self, config: &ExploreConfig) -> RunReport {
+        let steps = self.replayed.narrative.len() as u64;
+        let mut ops = OpCounts::default();
+        for e in &self.replayed.history {
+            match e {
+                ClientEvent::Invoke { .. } => ops.unfinished += 1,
+                ClientEvent::Complete { outcome, .. } => {
+                    ops.unfinished -= 1;
+                    match outcome {
+                        Outcome::Ok { .. } => ops.ok += 1,
+                        Outcome::Fail { .. } => ops.fail += 1,
+                        Outcome::Info { .. } => ops.info += 1,
+                    }
+                }
+            }
+        }
+        let trace = &self.replayed.trace;
+        let count =
+            |kind: sim_core::EventKind| trace.iter().filter(|e| e.kind == kind).count() as u64;
+        let stats = sim_core::Stats {
+            events: steps,
+            deliveries: count(sim_core::EventKind::Deliver),
+            lost: count(sim_core::EventKind::DropLoss),
+            timers_fired: count(sim_core::EventKind::Timer),
+            outputs: count(sim_core::EventKind::Output),
+            faults: count(sim_core::EventKind::Fault),
+            ..sim_core::Stats::default()
+        };
+        RunReport {
+            model: self.info.name.to_owned(),
+            scenario: "schedule".to_owned(),
+            workload: Some(self.info.workload),
+            seed: config.seed,
+            replicas: self.replicas,
+            clients: config.pattern.clients() as u32,
+            simulated: sim_core::Time::ZERO
+                + sim_core::Duration::from_nanos(steps * sim_core::explore::STEP.as_nanos()),
+            trace_hash: self.replayed.trace_hash,
+            stats,
+            ops,
+            availability: crate::availability::Availability::default(),
+            faulted: config.budget != Budget::default() && stats_faulted(trace),
+            latency: None,
+            verdicts: self.verdicts.clone(),
+            panic: None,
+            broken_invariant: None,
+            plan: sim_core::FaultPlan::default(),
+            history: self.history.clone(),
+            script: crate::script::Script::new(config.pattern.clients()),
+            trace: Some(trace.clone()),
+            latency_samples: Vec::new(),
+        }
+    }
+}
+
+fn stats_faulted(trace: &[sim_core::TraceEvent]) -> bool {
+    trace.iter().any(|e| {
+        matches!(
+            e.kind,
+            sim_core::EventKind::Fault | sim_core::EventKind::DropLoss
+        )
+    })
 }
 
 fn params(config: &ExploreConfig) -> Params {
@@ -335,8 +424,8 @@ enum Visit<'a, 's> {
 }
 
 enum ReplayOrReport {
-    Replay(Replayed, History, Option<String>),
-    Report(ExploreReport),
+    Replay(Box<Followed>),
+    Report(Box<ExploreReport>),
 }
 
 impl ModelVisitor for Visit<'_, '_> {
@@ -379,22 +468,27 @@ impl ModelVisitor for Visit<'_, '_> {
                         }
                     }
                 };
-                Ok(ReplayOrReport::Report(ExploreReport {
+                Ok(ReplayOrReport::Report(Box::new(ExploreReport {
                     info: *info,
                     replicas: model.replicas().len(),
                     judged,
                     outcome,
                     stats,
-                }))
+                })))
             }
             Visit::Replay { schedule, .. } => {
                 let replayed = explorer.replay(&what, schedule)?;
-                let verdict = match judge(&replayed.history) {
-                    Verdict::Violation(why) => Some(why),
-                    Verdict::Ok | Verdict::Unknown(_) => None,
-                };
-                let history = history_of(&replayed.history, info.workload);
-                Ok(ReplayOrReport::Replay(replayed, history, verdict))
+                let history = history_of(&replayed.history, Some(&replayed.times), info.workload);
+                let verdicts = crate::judge::judge(info, info.workload, &history, Checks::Promised);
+                let violation = first_violation(&judged, &verdicts);
+                Ok(ReplayOrReport::Replay(Box::new(Followed {
+                    info: *info,
+                    replicas: model.replicas().len(),
+                    replayed,
+                    history,
+                    violation,
+                    verdicts,
+                })))
             }
         }
     }
@@ -403,7 +497,7 @@ impl ModelVisitor for Visit<'_, '_> {
 impl ReplayOrReport {
     fn report(self) -> ExploreReport {
         match self {
-            ReplayOrReport::Report(r) => r,
+            ReplayOrReport::Report(r) => *r,
             ReplayOrReport::Replay(..) => unreachable!("an explore visit reports"),
         }
     }
@@ -438,6 +532,7 @@ fn exploring<M: Model>(model: &M, config: &ExploreConfig) -> Exploring {
         seed: config.seed,
         budget: config.budget,
         reduction: config.reduction,
+        order: config.order,
         max_states: config.max_states,
     }
 }
@@ -454,27 +549,40 @@ fn judged(info: &ModelInfo) -> Vec<Guarantee> {
 
 /// The checkers' verdict on one explored history.
 fn judge_events(info: &ModelInfo, judged: &[Guarantee], events: &[ClientEvent]) -> Verdict {
-    let history = history_of(events, info.workload);
+    let history = history_of(events, None, info.workload);
     let verdicts = crate::judge::judge(info, info.workload, &history, Checks::Promised);
-    let mut unknown = None;
-    for v in verdicts.iter().filter(|v| judged.contains(&v.guarantee)) {
-        debug_assert_ne!(v.role, Role::Measured);
-        match &v.judgement {
-            Judgement::Violation { explanation } => {
-                return Verdict::Violation(format!("{}: {explanation}", v.guarantee.name()));
-            }
-            Judgement::Unknown { reason } => {
-                unknown.get_or_insert_with(|| format!("{}: {reason}", v.guarantee.name()));
-            }
-            Judgement::Ok | Judgement::NotApplicable { .. } => {}
-        }
+    if let Some(violation) = first_violation(judged, &verdicts) {
+        return Verdict::Violation(violation);
     }
-    unknown.map_or(Verdict::Ok, Verdict::Unknown)
+    verdicts
+        .iter()
+        .filter(|v| judged.contains(&v.guarantee))
+        .find_map(|v| match &v.judgement {
+            Judgement::Unknown { reason } => Some(format!("{}: {reason}", v.guarantee.name())),
+            _ => None,
+        })
+        .map_or(Verdict::Ok, Verdict::Unknown)
+}
+
+/// The first judged guarantee the verdicts say is violated, with the explanation.
+fn first_violation(judged: &[Guarantee], verdicts: &[GuaranteeVerdict]) -> Option<String> {
+    verdicts
+        .iter()
+        .filter(|v| judged.contains(&v.guarantee))
+        .find_map(|v| match &v.judgement {
+            Judgement::Violation { explanation } => {
+                debug_assert_ne!(v.role, Role::Measured);
+                Some(format!("{}: {explanation}", v.guarantee.name()))
+            }
+            _ => None,
+        })
 }
 
 /// The history of an explored schedule, as a run records one: a process per client
-/// (a new one after an `info`, as Jepsen does), one line per event, in order.
-pub fn history_of(events: &[ClientEvent], mix: Mix) -> History {
+/// (a new one after an `info`, as Jepsen does), one line per event, in order, timed
+/// if `times` gives each event's time.
+pub fn history_of(events: &[ClientEvent], times: Option<&[sim_core::Time]>, mix: Mix) -> History {
+    let time = |line: usize| times.map(|t| t[line].as_nanos());
     let list = mix == Mix::ListAppend;
     let clients = events
         .iter()
@@ -497,7 +605,7 @@ pub fn history_of(events: &[ClientEvent], mix: Mix) -> History {
                     f,
                     key: Some(key),
                     value,
-                    time: None,
+                    time: time(line),
                 }
             }
             ClientEvent::Complete { client, outcome } => {
@@ -518,7 +626,7 @@ pub fn history_of(events: &[ClientEvent], mix: Mix) -> History {
                     f,
                     key: Some(key),
                     value,
-                    time: None,
+                    time: time(line),
                 };
                 if kind == EventType::Info {
                     process[*client] += clients as u64;
@@ -542,6 +650,7 @@ mod tests {
             pattern: pattern.parse().unwrap(),
             budget: Budget::default(),
             reduction: Reduction::SleepSets,
+            order: Order::BreadthFirst,
             max_states: 5_000_000,
             seed: 0,
             timeout_ms: 500,
@@ -657,10 +766,30 @@ mod tests {
             );
             assert_eq!(schedule.steps.len(), steps, "{model}: {schedule:?}");
             assert_eq!(replayed.narrative.len(), steps);
-            let (again, history, verdict) = replay(&models::Builtin, &config, &schedule).unwrap();
-            assert_eq!(again.history, replayed.history);
-            assert_eq!(verdict.as_deref(), Some(explanation.as_str()));
-            assert_eq!(history.events.len(), replayed.history.len(), "{model}");
+            let again = replay(&models::Builtin, &config, &schedule).unwrap();
+            assert_eq!(again.replayed.history, replayed.history);
+            // The same guarantee broken; the replay's history has times, so its
+            // explanation says when as well.
+            let kind = |text: &str| text.split(':').next().map(str::to_owned);
+            let violation = again
+                .violation
+                .as_deref()
+                .expect("the replay breaks it too");
+            assert_eq!(kind(violation), kind(&explanation), "{violation}");
+            assert_eq!(
+                again.history.events.len(),
+                replayed.history.len(),
+                "{model}"
+            );
+            let report = again.report(&config);
+            assert!(report.failed(), "{model}");
+            assert_eq!(
+                report.trace_hash,
+                replay(&models::Builtin, &config, &schedule)
+                    .unwrap()
+                    .replayed
+                    .trace_hash
+            );
         }
     }
 

@@ -189,6 +189,12 @@ impl<C: Catalog + Clone + 'static> Harness<C> {
         Ok(format!("{} run {}", self.command, args.join(" ")))
     }
 
+    /// The command that runs this harness's program (`cargo run --release --`, or the
+    /// program's own path), as replay lines show it.
+    pub fn command_name(&self) -> &str {
+        &self.command
+    }
+
     /// Whole scenarios of `model` for proptest: see [`crate::strategies::scenario_in`].
     pub fn scenarios(&self, model: &'static str) -> impl Strategy<Value = RunConfig> + use<C> {
         crate::strategies::scenario_in(self.catalog.clone(), model)

@@ -269,7 +269,10 @@ impl RunReport {
                 "p50={:.1}ms p99={:.1}ms max={:.1}ms",
                 l.p50_ms, l.p99_ms, l.max_ms
             ),
-            None => "latency n/a (nothing succeeded)".to_owned(),
+            None if ops.ok == 0 => "latency n/a (nothing succeeded)".to_owned(),
+            // Only a followed schedule succeeds without latencies: it has an order of
+            // events, not times.
+            None => "latency n/a (an explored schedule has no latencies)".to_owned(),
         };
         let availability: Vec<String> = MEASURES
             .iter()

@@ -1443,7 +1443,9 @@ fn the_books_explore_chapter_shows_what_consim_prints() {
         .out(&dir);
     let page = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../book/src/explore.md");
     let shown = consim::shown::check_page(&harness, &page, "consim");
-    assert_eq!(shown.unwrap_or_else(|e| panic!("{e}")), 7);
+    assert_eq!(shown.unwrap_or_else(|e| panic!("{e}")), 8);
+    let html = std::fs::read_to_string(dir.join("quorum-overlap.html")).unwrap();
+    assert!(html.contains("quorum-overlap / schedule / seed 0"));
     std::fs::remove_dir_all(&dir).ok();
 }
 
@@ -2465,6 +2467,42 @@ mod explore {
         );
         let json = consim(&["--json", "explore", "--replay", path]);
         assert_eq!(json_line(&json)["steps"].as_array().map(Vec::len), Some(6));
+        // `consim run` follows it too, as a run: its report, its picture.
+        let page = temp_file("schedule.html", "");
+        let run = consim(&[
+            "run",
+            "--model",
+            "quorum-overlap",
+            "--schedule",
+            path,
+            "--viz",
+            page.to_str().unwrap(),
+        ]);
+        assert_eq!(run.status.code(), Some(1), "{}", stderr(&run));
+        let text = stdout(&run);
+        assert!(text.starts_with("FAILED model=quorum-overlap scenario=schedule seed=0 events=6 deliveries=4 simulated=6ms"), "{text}");
+        assert!(
+            text.contains("linearizable (the bug's target): VIOLATION: stale-read"),
+            "{text}"
+        );
+        let html = std::fs::read_to_string(&page).unwrap();
+        assert!(
+            html.contains("quorum-overlap / schedule / seed 0"),
+            "the page names the run"
+        );
+        let twice = consim(&["run", "--model", "quorum-overlap", "--schedule", path]);
+        assert_eq!(
+            stdout(&twice).lines().next(),
+            text.lines().next(),
+            "bit for bit: the same trace hash"
+        );
+        let wrong = consim(&["run", "--model", "abd", "--schedule", path]);
+        assert_eq!(wrong.status.code(), Some(2));
+        assert!(
+            stderr(&wrong).contains("the schedule is of model quorum-overlap, not abd"),
+            "{}",
+            stderr(&wrong)
+        );
     }
 
     #[test]

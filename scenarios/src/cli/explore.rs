@@ -7,10 +7,10 @@ use anyhow::Context;
 use models::Catalog;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
-use sim_core::explore::{Budget, Reduction, Schedule, Stats};
+use sim_core::explore::{Budget, Order, Reduction, Schedule, Stats};
 
 use crate::exit::Exit;
-use crate::explore::{ExploreConfig, ExploreOutcome, ExploreReport, Pattern};
+use crate::explore::{ExploreConfig, ExploreOutcome, ExploreReport, Followed, Pattern};
 use crate::harness::Harness;
 
 #[derive(Debug, clap::Args)]
@@ -52,6 +52,10 @@ pub struct ExploreArgs {
     /// `sleep-sets` skips reorderings of independent events; `none` takes every one.
     #[arg(long, default_value = "sleep-sets", value_parser = reduction())]
     pub reduction: Reduction,
+    /// `bfs` (breadth first: a violation with the fewest steps) or `dfs` (depth first:
+    /// memory for the visited states and the current path only).
+    #[arg(long, default_value = "bfs", value_parser = order())]
+    pub search: Order,
     /// Also explore without the reduction and print both, to show its effect.
     #[arg(long)]
     pub compare: bool,
@@ -68,7 +72,8 @@ pub struct ExploreArgs {
     #[arg(long, value_name = "FILE")]
     pub save_schedule: Option<PathBuf>,
     /// Follow the schedule in this file (written by --save-schedule) step by step,
-    /// print it and judge its history, instead of exploring.
+    /// print it and judge its history, instead of exploring (`consim run --schedule`
+    /// does the same as a run, with its report and --viz page).
     #[arg(long, value_name = "FILE", conflicts_with = "save_schedule")]
     pub replay: Option<PathBuf>,
 }
@@ -80,6 +85,17 @@ fn reduction() -> impl clap::builder::TypedValueParser<Value = Reduction> {
             Reduction::None
         } else {
             Reduction::SleepSets
+        }
+    })
+}
+
+fn order() -> impl clap::builder::TypedValueParser<Value = Order> {
+    use clap::builder::TypedValueParser;
+    clap::builder::PossibleValuesParser::new(["bfs", "dfs"]).map(|name| {
+        if name == "dfs" {
+            Order::DepthFirst
+        } else {
+            Order::BreadthFirst
         }
     })
 }
@@ -118,6 +134,7 @@ impl ExploreArgs {
                 timer_firings: self.timer_firings,
             },
             reduction: self.reduction,
+            order: self.search,
             max_states: self.max_states,
             seed: self.seed,
             timeout_ms: 500,
@@ -191,12 +208,11 @@ fn timed<C: Catalog + Clone + 'static>(
     Ok((report, started.elapsed().as_secs_f64()))
 }
 
-fn replay<C: Catalog + Clone + 'static>(
+/// Reads the schedule file at `path` and follows it.
+pub(super) fn follow<C: Catalog + Clone + 'static>(
     harness: &Harness<C>,
     path: &std::path::Path,
-    json: bool,
-    out: &mut dyn Write,
-) -> anyhow::Result<Exit> {
+) -> anyhow::Result<(ExploreConfig, Followed)> {
     let text = std::fs::read_to_string(path)
         .with_context(|| format!("{}: cannot read the schedule", path.display()))?;
     let file: ScheduleFile = serde_json::from_str(&text).map_err(|e| {
@@ -207,14 +223,29 @@ fn replay<C: Catalog + Clone + 'static>(
             e.column()
         )
     })?;
-    let (replayed, history, verdict) =
-        crate::explore::replay(harness.catalog(), &file.config, &file.schedule)
-            .with_context(|| format!("{}: cannot follow the schedule", path.display()))?;
+    let followed = crate::explore::replay(harness.catalog(), &file.config, &file.schedule)
+        .with_context(|| format!("{}: cannot follow the schedule", path.display()))?;
+    Ok((file.config, followed))
+}
+
+fn replay<C: Catalog + Clone + 'static>(
+    harness: &Harness<C>,
+    path: &std::path::Path,
+    json: bool,
+    out: &mut dyn Write,
+) -> anyhow::Result<Exit> {
+    let (_, followed) = follow(harness, path)?;
+    let Followed {
+        replayed,
+        history,
+        violation,
+        ..
+    } = &followed;
     if json {
         writeln!(
             out,
             "{}",
-            json!({ "steps": replayed.narrative, "history": history.to_jsonl(), "violation": verdict })
+            json!({ "steps": replayed.narrative, "history": history.to_jsonl(), "violation": violation })
         )?;
     } else {
         writeln!(
@@ -226,12 +257,12 @@ fn replay<C: Catalog + Clone + 'static>(
         write_steps(out, &replayed.narrative)?;
         writeln!(out, "history:")?;
         out.write_all(history.to_jsonl().as_bytes())?;
-        match &verdict {
+        match violation {
             Some(why) => writeln!(out, "VIOLATION: {why}")?,
             None => writeln!(out, "ok: the history it ends with breaks nothing judged")?,
         }
     }
-    Ok(if verdict.is_some() {
+    Ok(if violation.is_some() {
         Exit::Violation
     } else {
         Exit::Consistent
@@ -254,7 +285,7 @@ fn write_text(
     let b = config.budget;
     writeln!(
         out,
-        "explore {}: {} replicas, {} clients, pattern {} ({} operations); budget: {} drops, {} duplicates, {} crashes, {} timer firings; reduction: {}",
+        "explore {}: {} replicas, {} clients, pattern {} ({} operations); budget: {} drops, {} duplicates, {} crashes, {} timer firings; reduction: {}{}",
         report.info.name,
         report.replicas,
         config.pattern.clients(),
@@ -265,6 +296,10 @@ fn write_text(
         b.crashes,
         b.timer_firings,
         reduction_name(config.reduction),
+        match config.order {
+            Order::BreadthFirst => "",
+            Order::DepthFirst => "; depth first",
+        },
     )?;
     let judged: Vec<&str> = report.judged.iter().map(|g| g.name()).collect();
     match &report.outcome {

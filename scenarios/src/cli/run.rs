@@ -19,8 +19,14 @@ pub struct RunArgs {
     #[command(flatten)]
     pub scenario: ScenarioArgs,
     /// The run seed: the same seed and build give the same run.
-    #[arg(long)]
-    pub seed: u64,
+    #[arg(long, required_unless_present = "schedule")]
+    pub seed: Option<u64>,
+    /// Follow the schedule in this file (written by `consim explore --save-schedule`)
+    /// instead of a seed: the order of events it records, move for move, with its
+    /// configuration (the --model given must be the schedule's). The trace's clock
+    /// advances one millisecond per step: a schedule has an order, not latencies.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["seed", "check_determinism", "plan", "script"])]
+    pub schedule: Option<PathBuf>,
     /// Print every event of the run before the summary.
     #[arg(long)]
     pub trace: bool,
@@ -45,7 +51,11 @@ pub fn command<C: Catalog + Clone + 'static>(
     json: bool,
     out: &mut dyn Write,
 ) -> anyhow::Result<Exit> {
-    let mut config = args.scenario.config(harness, args.seed)?;
+    if let Some(path) = &args.schedule {
+        return scheduled(harness, &args, path, json, out);
+    }
+    let seed = args.seed.expect("clap requires --seed without --schedule");
+    let mut config = args.scenario.config(harness, seed)?;
     // The page is drawn from the trace; tracing does not change the run.
     config.trace = args.trace || args.viz.is_some();
     let report = if args.check_determinism {
@@ -64,6 +74,51 @@ pub fn command<C: Catalog + Clone + 'static>(
     }
     let replay = harness.replay(&config, args.scenario.files())?;
     write_files(&args, &report, &replay)?;
+    if json {
+        writeln!(out, "{}", report.to_json())?;
+    } else {
+        report.write_text(out, true)?;
+        writeln!(out, "replay: {replay}")?;
+    }
+    Ok(Exit::of(
+        u64::from(report.failed()),
+        u64::from(report.inconclusive()),
+    ))
+}
+
+/// `consim run --schedule`: the explored schedule followed again, reported as a run.
+fn scheduled<C: Catalog + Clone + 'static>(
+    harness: &Harness<C>,
+    args: &RunArgs,
+    path: &std::path::Path,
+    json: bool,
+    out: &mut dyn Write,
+) -> anyhow::Result<Exit> {
+    let (config, followed) = super::explore::follow(harness, path)?;
+    anyhow::ensure!(
+        config.model == args.scenario.model,
+        "{}: the schedule is of model {}, not {}",
+        path.display(),
+        config.model,
+        args.scenario.model
+    );
+    let report = followed.report(&config);
+    if args.trace {
+        for event in report.trace.as_deref().unwrap_or_default() {
+            if json {
+                writeln!(out, "{}", json!({ "trace": event }))?;
+            } else {
+                writeln!(out, "{event}")?;
+            }
+        }
+    }
+    let replay = format!(
+        "{} run --model {} --schedule {}",
+        harness.command_name(),
+        config.model,
+        path.display()
+    );
+    write_files(args, &report, &replay)?;
     if json {
         writeln!(out, "{}", report.to_json())?;
     } else {

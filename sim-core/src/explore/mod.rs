@@ -58,9 +58,10 @@
 //! full one (a test checks it on every model that offers exploration) and does less
 //! work per state.
 //!
-//! The search is breadth first, so the first violation found is one with fewest steps
-//! among the states the search reaches at that depth; it comes back as a
-//! [`Schedule`] that [`replay`] follows move for move.
+//! The search is breadth first by default ([`Order`]), so the first violation found has
+//! as few steps as any schedule to a broken history; depth first keeps only the path's
+//! siblings in memory. A violation comes back as a [`Schedule`] that [`replay`] follows
+//! move for move.
 
 mod fingerprint;
 mod search;
@@ -74,7 +75,7 @@ use serde::{Deserialize, Serialize};
 use crate::{Node, NodeId, TimerId};
 
 pub use search::{Exploration, Outcome, Stats, explore};
-pub use world_api::{ReplayError, Replayed, replay};
+pub use world_api::{ReplayError, Replayed, STEP, replay};
 
 mod world_api;
 
@@ -116,6 +117,20 @@ pub enum Reduction {
     SleepSets,
 }
 
+/// The order states are expanded in.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Order {
+    /// Breadth first: a violation comes with as few steps as any schedule to a broken
+    /// history has; memory grows with the widest level of the search.
+    #[default]
+    BreadthFirst,
+    /// Depth first: memory for the visited states and the current path's siblings
+    /// only, for spaces whose levels do not fit; a violation's schedule may be longer
+    /// than need be.
+    DepthFirst,
+}
+
 /// A configuration to explore.
 #[derive(Debug)]
 pub struct Setup<R: Node, C: Node<Msg = R::Msg>> {
@@ -131,6 +146,8 @@ pub struct Setup<R: Node, C: Node<Msg = R::Msg>> {
     pub budget: Budget,
     /// The reduction.
     pub reduction: Reduction,
+    /// Breadth or depth first.
+    pub order: Order,
     /// Stop (unknown) once this many distinct states were seen.
     pub max_states: u64,
 }

@@ -11,7 +11,7 @@ use serde::Serialize;
 
 use super::fingerprint::Fp;
 use super::world::{Env, Footprint, Move, World};
-use super::{Explorable, Happened, Judgement, Reduction, Schedule, Setup, Step};
+use super::{Explorable, Happened, Judgement, Order, Reduction, Schedule, Setup, Step};
 use crate::Clock;
 
 /// How an exploration ended.
@@ -149,7 +149,12 @@ impl<R: Explorable, C: Explorable<Msg = R::Msg>> Search<'_, '_, R, C> {
         });
         let mut moves = Vec::new();
         let mut popped = 0u64;
-        while let Some(item) = self.queue.pop_front() {
+        let depth_first = self.env.setup.order == Order::DepthFirst;
+        while let Some(item) = if depth_first {
+            self.queue.pop_back()
+        } else {
+            self.queue.pop_front()
+        } {
             popped += 1;
             if popped % 4096 == 0 && stop() {
                 return self.unknown("stopped (timeout) before every state was expanded");

@@ -652,6 +652,65 @@ impl<R: Explorable, C: Explorable<Msg = R::Msg>> World<R, C> {
     }
 }
 
+/// What a move is, for a trace: its kind, node, other end, the send number of its
+/// message, and the payload as text.
+pub(crate) struct Traced {
+    pub(crate) kind: crate::EventKind,
+    pub(crate) node: Option<NodeId>,
+    pub(crate) peer: Option<NodeId>,
+    pub(crate) send: Option<u64>,
+    pub(crate) detail: String,
+}
+
+impl<R: Explorable, C: Explorable<Msg = R::Msg>> World<R, C> {
+    /// Messages sent so far along this path: the next send's number.
+    pub(crate) fn sends(&self) -> u64 {
+        self.sends
+    }
+
+    /// `mv` as a trace event (the caller gives it its time).
+    pub(crate) fn traced(&self, mv: Move, env: &Env<'_, R, C>) -> Traced {
+        use crate::EventKind;
+        let plain = |kind, node| Traced {
+            kind,
+            node: Some(node),
+            peer: None,
+            send: None,
+            detail: String::new(),
+        };
+        match mv {
+            Move::Input(c) => Traced {
+                detail: format!("{:?}", env.setup.inputs[c][self.given[c]]),
+                ..plain(EventKind::Input, self.client_id(c))
+            },
+            Move::Deliver(i) | Move::Drop(i) | Move::Duplicate(i) => {
+                let f = &self.flights[i];
+                let down = !self.is_client(f.to) && self.replicas[f.to.index()].node.is_none();
+                let kind = match mv {
+                    Move::Drop(_) => EventKind::DropLoss,
+                    _ if down => EventKind::DropDown,
+                    _ => EventKind::Deliver,
+                };
+                Traced {
+                    peer: Some(f.from),
+                    send: Some(f.send),
+                    detail: format!("{:?}", f.msg),
+                    ..plain(kind, f.to)
+                }
+            }
+            Move::Fire(node, _) => Traced {
+                detail: self.describe(mv, env),
+                ..plain(EventKind::Timer, node)
+            },
+            Move::Crash(r) => Traced {
+                detail: format!("Crash {{ node: n{r} }}"),
+                ..plain(EventKind::Fault, NodeId(r as u32))
+            },
+            Move::Restart(r) => plain(EventKind::Start, NodeId(r as u32)),
+        }
+    }
+}
+
 fn position_of<T>(timers: &[Pending<T>], id: TimerId) -> Option<usize> {
     timers.iter().position(|p| p.id == id)
 }
