@@ -675,7 +675,7 @@ mod tests {
         let s = &reduced.stats;
         assert_eq!(
             (s.states, s.transitions, s.slept),
-            (76_780, 162_771, 185_343)
+            (76_780, 153_298, 194_816)
         );
         assert_eq!((s.terminal, s.max_depth, s.histories), (8, 22, 7));
         let full = run(&ExploreConfig {

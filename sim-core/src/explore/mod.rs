@@ -43,10 +43,11 @@
 //!
 //! With [`Reduction::SleepSets`] the search also skips transitions that only
 //! reorder independent events (Godefroid's sleep sets, 1996). Two moves are
-//! independent when each changes the state of one node only, the nodes differ, and
-//! not both are clients: deliveries and inputs at different nodes commute (each
-//! touches only its own node and adds messages to a multiset), while client events
-//! never do, because their order is the history's real-time order. Timer firings
+//! independent when each changes the state of one node only and the nodes differ
+//! (each touches only its own node and adds messages to a multiset), except a client's
+//! input against a delivery to another client: an invocation and a completion at two
+//! clients order two operations in real time, so their order matters, while two
+//! invocations, or two deliveries, leave the same real-time order either way. Timer firings
 //! (they move the clock every node reads) and faults (they use up a shared budget)
 //! are independent of nothing. Combining sleep sets with a cache of visited states
 //! loses states unless done with care (the pitfall Yang et al., SPIN 2008, show for

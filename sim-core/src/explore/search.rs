@@ -70,16 +70,20 @@ struct Queued<R: crate::Node, C: crate::Node<Msg = R::Msg>> {
     world: World<R, C>,
     fp: Fp,
     /// For a re-expansion: only these transitions (they slept before).
-    only: Option<Vec<Fp>>,
+    only: Option<Vec<Tid>>,
     depth: u32,
     /// Where its path ends in the arena.
     at: u32,
 }
 
+/// A transition's name across states ([`World::identity`]).
+type Tid = u64;
+
 /// What the search keeps per visited state: the sleep set it is (to be) expanded
-/// with, and whether it was.
+/// with, by transition name (a transition asleep at a state is enabled there, so its
+/// footprint is found again among the state's moves), and whether it was.
 struct Seen {
-    sleep: Vec<(Fp, Footprint)>,
+    sleep: Box<[Tid]>,
     expanded: bool,
 }
 
@@ -135,7 +139,7 @@ impl<R: Explorable, C: Explorable<Msg = R::Msg>> Search<'_, '_, R, C> {
         self.seen.insert(
             fp,
             Seen {
-                sleep: Vec::new(),
+                sleep: Box::new([]),
                 expanded: false,
             },
         );
@@ -195,11 +199,18 @@ impl<R: Explorable, C: Explorable<Msg = R::Msg>> Search<'_, '_, R, C> {
             self.stats.terminal += 1;
         }
         let reduce = self.env.setup.reduction == Reduction::SleepSets;
-        let mut done: Vec<(Fp, Footprint)> = Vec::new();
-        for &mv in moves.iter() {
-            let id = item.world.identity(mv);
-            let footprint = item.world.footprint(mv);
-            if sleep.iter().any(|&(s, _)| s == id) {
+        let named: Vec<(Tid, Footprint)> = moves
+            .iter()
+            .map(|&mv| (item.world.identity(mv), item.world.footprint(mv)))
+            .collect();
+        let asleep: Vec<(Tid, Footprint)> = named
+            .iter()
+            .filter(|(id, _)| sleep.contains(id))
+            .copied()
+            .collect();
+        let mut done: Vec<(Tid, Footprint)> = Vec::new();
+        for (&mv, &(id, footprint)) in moves.iter().zip(&named) {
+            if sleep.contains(&id) {
                 self.stats.slept += 1;
                 continue;
             }
@@ -208,16 +219,17 @@ impl<R: Explorable, C: Explorable<Msg = R::Msg>> Search<'_, '_, R, C> {
                 done.push((id, footprint));
                 continue;
             }
-            let child_sleep: Vec<(Fp, Footprint)> = if reduce {
-                sleep
+            let mut child_sleep: Vec<Tid> = if reduce {
+                asleep
                     .iter()
                     .chain(done.iter())
                     .filter(|(_, f)| f.independent(footprint))
-                    .copied()
+                    .map(|&(t, _)| t)
                     .collect()
             } else {
                 Vec::new()
             };
+            child_sleep.sort_unstable();
             done.push((id, footprint));
             if let Some(found) = self.take(&item, mv, child_sleep) {
                 return Some(found);
@@ -228,12 +240,7 @@ impl<R: Explorable, C: Explorable<Msg = R::Msg>> Search<'_, '_, R, C> {
 
     /// Takes one move out of `item`: judges the history if it grew by an outcome, and
     /// queues the successor unless it was seen with a sleep set it does not extend.
-    fn take(
-        &mut self,
-        item: &Queued<R, C>,
-        mv: Move,
-        sleep: Vec<(Fp, Footprint)>,
-    ) -> Option<Outcome> {
+    fn take(&mut self, item: &Queued<R, C>, mv: Move, sleep: Vec<Tid>) -> Option<Outcome> {
         let step = item.world.step(mv);
         let mut child = item.world.clone();
         let outcome = child.apply(&self.env, mv);
@@ -250,7 +257,7 @@ impl<R: Explorable, C: Explorable<Msg = R::Msg>> Search<'_, '_, R, C> {
                 self.seen.insert(
                     fp,
                     Seen {
-                        sleep,
+                        sleep: sleep.into_boxed_slice(),
                         expanded: false,
                     },
                 );
@@ -258,24 +265,16 @@ impl<R: Explorable, C: Explorable<Msg = R::Msg>> Search<'_, '_, R, C> {
                 None
             }
             Some(seen) => {
-                let kept: Vec<(Fp, Footprint)> = seen
+                let (kept, woken): (Vec<Tid>, Vec<Tid>) = seen
                     .sleep
                     .iter()
-                    .filter(|(s, _)| sleep.iter().any(|(t, _)| t == s))
-                    .copied()
-                    .collect();
-                if kept.len() == seen.sleep.len() {
+                    .partition(|t| sleep.binary_search(t).is_ok());
+                if woken.is_empty() {
                     self.stats.revisits += 1;
                     self.arena.pop();
                     return None;
                 }
-                let woken: Vec<Fp> = seen
-                    .sleep
-                    .iter()
-                    .filter(|(s, _)| !kept.iter().any(|(k, _)| k == s))
-                    .map(|&(s, _)| s)
-                    .collect();
-                seen.sleep = kept;
+                seen.sleep = kept.into_boxed_slice();
                 if !seen.expanded {
                     // Still queued: it will be expanded with the smaller sleep set.
                     self.arena.pop();

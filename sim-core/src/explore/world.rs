@@ -127,22 +127,27 @@ pub(crate) enum Move {
 }
 
 /// What a move touches: the node whose state it changes, whether that node is a
-/// client, and whether it touches everything (faults and timer firings, which use up
-/// a shared budget and, for timers, move the clock every node reads).
+/// client and the move a client's input, and whether it touches everything (faults
+/// and timer firings, which use up a shared budget and, for timers, move the clock
+/// every node reads).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct Footprint {
     pub(crate) node: NodeId,
     pub(crate) client: bool,
+    pub(crate) input: bool,
     pub(crate) global: bool,
 }
 
 impl Footprint {
-    /// Whether two moves commute: both local, at different nodes, not both at clients
-    /// (the order of client events is the history's real-time order).
+    /// Whether two moves commute: both local, at different nodes, and, if both are at
+    /// clients, both inputs or both deliveries. Client events order the history in
+    /// real time, but only an invocation against a completion does: two invocations,
+    /// or two deliveries (whose outcomes are completions), leave the same real-time
+    /// order in either order.
     pub(crate) fn independent(self, other: Footprint) -> bool {
         let shared = self.global || other.global || self.node == other.node;
-        let both_clients = self.client && other.client;
-        !(shared || both_clients)
+        let ordered = self.client && other.client && self.input != other.input;
+        !(shared || ordered)
     }
 }
 
@@ -388,10 +393,14 @@ impl<R: Explorable, C: Explorable<Msg = R::Msg>> World<R, C> {
         let local = |node: NodeId| Footprint {
             node,
             client: self.is_client(node),
+            input: false,
             global: false,
         };
         match mv {
-            Move::Input(c) => local(self.client_id(c)),
+            Move::Input(c) => Footprint {
+                input: true,
+                ..local(self.client_id(c))
+            },
             Move::Deliver(i) => local(self.flights[i].to),
             Move::Fire(node, _) => Footprint {
                 global: true,
@@ -409,9 +418,10 @@ impl<R: Explorable, C: Explorable<Msg = R::Msg>> World<R, C> {
     }
 
     /// A name for `mv` that means the same transition in every state where it is
-    /// enabled (what sleep sets hold).
-    pub(crate) fn identity(&self, mv: Move) -> Fp {
-        match mv {
+    /// enabled (what sleep sets hold). 64 bits: only the few transitions enabled in
+    /// one state need telling apart.
+    pub(crate) fn identity(&self, mv: Move) -> u64 {
+        let fp = match mv {
             Move::Input(c) => fingerprint(&(0u8, c)),
             Move::Deliver(i) => fingerprint(&(1u8, self.flights[i].fp)),
             Move::Fire(node, t) => {
@@ -426,7 +436,8 @@ impl<R: Explorable, C: Explorable<Msg = R::Msg>> World<R, C> {
             Move::Duplicate(i) => fingerprint(&(4u8, self.flights[i].fp)),
             Move::Crash(r) => fingerprint(&(5u8, r)),
             Move::Restart(r) => fingerprint(&(6u8, r)),
-        }
+        };
+        fp as u64
     }
 
     /// The move as a schedule step, named so that a replay finds it again.
