@@ -115,12 +115,14 @@ pub mod prelude {
     pub use models::client::{
         Answer, ClientConfig, ClientMsg, Dedup, NoPeers, RequestId, Routing, Wire, reply,
     };
+    pub use models::explore::{Explore, Explorer};
     pub use models::kv::{Mix, Reply, Request, Store};
     pub use models::settings;
     pub use models::{Declaration, Guarantee, Model, ModelError, ModelInfo, Replica};
     pub use sim_core::{Ctx, Duration, Node, NodeId, Time};
 
     pub use crate::config::RunConfig;
+    pub use crate::explore::{ExploreConfig, ExploreOutcome};
     pub use crate::harness::{Harness, Until};
     pub use crate::nemesis::Nemesis;
 }

@@ -15,8 +15,9 @@ use crate::harness::Harness;
 
 #[derive(Debug, clap::Args)]
 pub struct ExploreArgs {
-    /// The model (see `consim list`; only models that offer exploration).
-    #[arg(long, required_unless_present = "replay")]
+    /// The model (see `consim list`; only models that offer exploration). Needed
+    /// unless --replay gives a schedule, which names its own.
+    #[arg(long)]
     pub model: Option<String>,
     /// Replicas (default: the model's own; the same as `--param replicas=N`).
     #[arg(long)]
@@ -24,6 +25,9 @@ pub struct ExploreArgs {
     /// A model setting, `KEY=VALUE` (repeatable).
     #[arg(long = "param", value_name = "KEY=VALUE", value_parser = crate::matrix::parse_setting)]
     pub params: Vec<(String, String)>,
+    /// Switch on one of the model's bugs (repeatable): the same as `--param NAME=true`.
+    #[arg(long = "bug", value_name = "NAME")]
+    pub bugs: Vec<String>,
     /// Clients, each doing `--ops` operations: a write (an append, for list-append
     /// models), then reads and writes by turns.
     #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u32).range(1..=8))]
@@ -121,6 +125,7 @@ impl ExploreArgs {
         if let Some(n) = self.replicas {
             params.push(("replicas".to_owned(), n.to_string()));
         }
+        params.extend(self.bugs.iter().map(|bug| (bug.clone(), "true".to_owned())));
         Ok(ExploreConfig {
             model,
             params,
