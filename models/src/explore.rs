@@ -81,12 +81,12 @@ pub struct Replayed {
 /// A model's exploration, with its types hidden: what [`Model::exploration`] returns.
 pub trait Explore {
     /// Explores every schedule; `judge` decides each history, `stop` is asked now and
-    /// then whether to give up.
+    /// then whether to give up, and why.
     fn explore(
         &self,
         what: &Exploring,
         judge: &mut dyn FnMut(&[ClientEvent]) -> Judgement,
-        stop: &mut dyn FnMut() -> bool,
+        stop: &mut dyn FnMut() -> Option<String>,
     ) -> Exploration;
 
     /// Follows `schedule` step by step.
@@ -151,7 +151,7 @@ where
         &self,
         what: &Exploring,
         judge: &mut dyn FnMut(&[ClientEvent]) -> Judgement,
-        stop: &mut dyn FnMut() -> bool,
+        stop: &mut dyn FnMut() -> Option<String>,
     ) -> Exploration {
         let setup = self.setup(what);
         let mut judge = |history: &[Happened<_>]| judge(&events(history));

@@ -269,7 +269,7 @@ mod tests {
             timeout_ms: 500,
             attempts: 1,
         };
-        let fine = consim::explore::explore(&PRIMARY_BACKUP, &explore, &mut || false).unwrap();
+        let fine = consim::explore::explore(&PRIMARY_BACKUP, &explore, &mut || None).unwrap();
         assert!(
             matches!(fine.outcome, ExploreOutcome::Ok),
             "{:?}",
@@ -278,7 +278,7 @@ mod tests {
         explore
             .params
             .push(("read-from-backup".to_owned(), "true".to_owned()));
-        let bug = consim::explore::explore(&PRIMARY_BACKUP, &explore, &mut || false).unwrap();
+        let bug = consim::explore::explore(&PRIMARY_BACKUP, &explore, &mut || None).unwrap();
         assert!(
             matches!(bug.outcome, ExploreOutcome::Violation { .. }),
             "{:?}",

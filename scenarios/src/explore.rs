@@ -289,7 +289,7 @@ pub enum ExploreError {
 pub fn explore<C: Catalog>(
     catalog: &C,
     config: &ExploreConfig,
-    stop: &mut dyn FnMut() -> bool,
+    stop: &mut dyn FnMut() -> Option<String>,
 ) -> Result<ExploreReport, ExploreError> {
     catalog
         .visit(
@@ -415,7 +415,7 @@ fn params(config: &ExploreConfig) -> Params {
 enum Visit<'a, 's> {
     Explore {
         config: &'a ExploreConfig,
-        stop: &'s mut dyn FnMut() -> bool,
+        stop: &'s mut dyn FnMut() -> Option<String>,
     },
     Replay {
         config: &'a ExploreConfig,
@@ -659,7 +659,7 @@ mod tests {
     }
 
     fn run(config: &ExploreConfig) -> ExploreReport {
-        explore(&models::Builtin, config, &mut || false).unwrap()
+        explore(&models::Builtin, config, &mut || None).unwrap()
     }
 
     /// Pinned, as stateright pins its examples' state counts: a change to the explorer
@@ -878,7 +878,7 @@ mod tests {
 
     #[test]
     fn models_that_do_not_offer_exploration_say_so() {
-        let err = explore(&models::Builtin, &config("raft", "w/r"), &mut || false).unwrap_err();
+        let err = explore(&models::Builtin, &config("raft", "w/r"), &mut || None).unwrap_err();
         assert!(
             err.to_string().contains("raft does not offer exploration"),
             "{err}"

@@ -2548,5 +2548,20 @@ mod explore {
             "{}",
             stdout(&out)
         );
+        let out = consim(&[
+            "explore",
+            "--model",
+            "abd",
+            "--pattern",
+            "wr/wr",
+            "--max-memory",
+            "64M",
+        ]);
+        assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+        assert!(
+            stdout(&out).contains("over --max-memory 64 MiB"),
+            "{}",
+            stdout(&out)
+        );
     }
 }

@@ -69,6 +69,11 @@ pub struct ExploreArgs {
     /// Stop (unknown, exit 3) after this many seconds.
     #[arg(long, value_name = "SECONDS")]
     pub timeout: Option<f64>,
+    /// Stop (unknown, exit 3) once the process holds this much memory (K, M or G;
+    /// read from /proc/self/status, where there is one): the states waiting to be
+    /// expanded and the visited ones are what grows.
+    #[arg(long, default_value = "4G", value_name = "BYTES", value_parser = super::args::parse_bytes)]
+    pub max_memory: u64,
     /// Seeds the nodes' random streams.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
@@ -171,7 +176,7 @@ pub fn command<C: Catalog + Clone + 'static>(
     };
     let mut exit = Exit::Consistent;
     for config in &runs {
-        let (report, seconds) = timed(harness, config, args.timeout)?;
+        let (report, seconds) = timed(harness, config, args.timeout, args.max_memory)?;
         if let (Some(path), ExploreOutcome::Violation { schedule, .. }) =
             (&args.save_schedule, &report.outcome)
         {
@@ -205,12 +210,35 @@ fn timed<C: Catalog + Clone + 'static>(
     harness: &Harness<C>,
     config: &ExploreConfig,
     timeout: Option<f64>,
+    max_memory: u64,
 ) -> anyhow::Result<(ExploreReport, f64)> {
     let started = std::time::Instant::now();
-    let mut stop = || timeout.is_some_and(|t| started.elapsed().as_secs_f64() > t);
+    let mut stop = || {
+        if let Some(t) = timeout.filter(|&t| started.elapsed().as_secs_f64() > t) {
+            return Some(format!("stopped after {t} s (--timeout)"));
+        }
+        resident_bytes()
+            .filter(|&held| held > max_memory)
+            .map(|held| {
+                format!(
+                    "stopped holding {} MiB, over --max-memory {} MiB",
+                    held >> 20,
+                    max_memory >> 20
+                )
+            })
+    };
     let report = crate::explore::explore(harness.catalog(), config, &mut stop)
         .with_context(|| format!("cannot explore {}", config.model))?;
     Ok((report, started.elapsed().as_secs_f64()))
+}
+
+/// The process's resident memory, from the `VmRSS` line of `/proc/self/status`, if
+/// the system has one.
+fn resident_bytes() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
+    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib << 10)
 }
 
 /// Reads the schedule file at `path` and follows it.

@@ -100,12 +100,12 @@ struct Search<'a, 'j, R: crate::Node, C: crate::Node<Msg = R::Msg>> {
 }
 
 /// Explores every schedule of `setup`, judging each history that grows by an outcome
-/// with `judge`; `stop` is asked now and then whether to give up (a wall-clock
-/// timeout, say: the result is then [`Outcome::Unknown`]).
+/// with `judge`; `stop` is asked now and then whether to give up, and why (a
+/// wall-clock timeout, a memory cap: the result is then [`Outcome::Unknown`]).
 pub fn explore<R, C>(
     setup: &Setup<R, C>,
     judge: &mut dyn FnMut(&[Happened<C>]) -> Judgement,
-    stop: &mut dyn FnMut() -> bool,
+    stop: &mut dyn FnMut() -> Option<String>,
 ) -> Exploration
 where
     R: Explorable,
@@ -134,7 +134,7 @@ where
 }
 
 impl<R: Explorable, C: Explorable<Msg = R::Msg>> Search<'_, '_, R, C> {
-    fn run(&mut self, start: World<R, C>, stop: &mut dyn FnMut() -> bool) -> Outcome {
+    fn run(&mut self, start: World<R, C>, stop: &mut dyn FnMut() -> Option<String>) -> Outcome {
         let fp = start.fingerprint();
         self.seen.insert(
             fp,
@@ -160,8 +160,10 @@ impl<R: Explorable, C: Explorable<Msg = R::Msg>> Search<'_, '_, R, C> {
             self.queue.pop_front()
         } {
             popped += 1;
-            if popped % 4096 == 0 && stop() {
-                return self.unknown("stopped (timeout) before every state was expanded");
+            if popped % 4096 == 0
+                && let Some(why) = stop()
+            {
+                return self.unknown(&format!("{why} before every state was expanded"));
             }
             if self.stats.states > self.env.setup.max_states {
                 let max = self.env.setup.max_states;
