@@ -699,6 +699,7 @@ mod tests {
             duplicates,
             crashes,
             timer_firings,
+            partitions: 0,
         };
         let cases = [
             ("w/r", budget(0, 0, 0, 0)),
@@ -706,6 +707,13 @@ mod tests {
             ("w/r", budget(0, 0, 1, 0)),
             ("w", budget(0, 0, 0, 2)),
             ("w", budget(1, 1, 0, 1)),
+            (
+                "w/r",
+                Budget {
+                    partitions: 1,
+                    ..Budget::default()
+                },
+            ),
         ];
         let mut reexpanded = 0;
         for (pattern, budget) in cases {

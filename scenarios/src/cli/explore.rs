@@ -49,6 +49,10 @@ pub struct ExploreArgs {
     /// Replica crashes along one schedule (a crashed replica may restart later).
     #[arg(long, default_value_t = 0)]
     pub crashes: u32,
+    /// Partitions along one schedule: a replica cut off from every other node, healed
+    /// at any later point (or never); one at a time.
+    #[arg(long, default_value_t = 0)]
+    pub partitions: u32,
     /// Timer firings along one schedule; any pending timer may fire next. With 0
     /// (the default) timers never fire: no retransmissions, no client timeouts.
     #[arg(long, default_value_t = 0)]
@@ -142,6 +146,7 @@ impl ExploreArgs {
                 duplicates: self.duplicates,
                 crashes: self.crashes,
                 timer_firings: self.timer_firings,
+                partitions: self.partitions,
             },
             reduction: self.reduction,
             order: self.search,
@@ -318,7 +323,7 @@ fn write_text(
     let b = config.budget;
     writeln!(
         out,
-        "explore {}: {} replicas, {} clients, pattern {} ({} operations); budget: {} drops, {} duplicates, {} crashes, {} timer firings; reduction: {}{}",
+        "explore {}: {} replicas, {} clients, pattern {} ({} operations); budget: {} drops, {} duplicates, {} crashes, {} partitions, {} timer firings; reduction: {}{}",
         report.info.name,
         report.replicas,
         config.pattern.clients(),
@@ -327,6 +332,7 @@ fn write_text(
         b.drops,
         b.duplicates,
         b.crashes,
+        b.partitions,
         b.timer_firings,
         reduction_name(config.reduction),
         match config.order {

@@ -105,6 +105,11 @@ pub struct Budget {
     pub crashes: u32,
     /// Timer firings (see the module docs: with 0, timers never fire).
     pub timer_firings: u32,
+    /// Partitions: one replica cut off from every other node (the messages in flight
+    /// to and from it are lost, and so is every one sent across the cut), healed at any
+    /// later point or never. One at a time.
+    #[serde(default)]
+    pub partitions: u32,
 }
 
 /// Whether the search skips reorderings of independent events.
@@ -237,6 +242,13 @@ pub enum Step {
         /// The replica.
         node: NodeId,
     },
+    /// A replica is cut off from every other node.
+    Isolate {
+        /// The replica.
+        node: NodeId,
+    },
+    /// The partition heals.
+    Heal,
 }
 
 /// A path through the state space: the order of events and the faults along it.

@@ -124,6 +124,10 @@ pub(crate) enum Move {
     Crash(usize),
     /// A crashed replica boots.
     Restart(usize),
+    /// A replica is cut off from every other node.
+    Isolate(usize),
+    /// The partition heals.
+    Heal,
 }
 
 /// What a move touches: the node whose state it changes, whether that node is a
@@ -163,6 +167,8 @@ pub(crate) struct World<R: Node, C: Node<Msg = R::Msg>> {
     net: Fp,
     now: Time,
     left: Budget,
+    /// The replica a partition cuts off, if any.
+    isolated: Option<NodeId>,
     sends: u64,
     /// Per client: operations handed out and outcomes reported.
     given: Vec<usize>,
@@ -193,6 +199,7 @@ impl<R: Explorable, C: Explorable<Msg = R::Msg>> World<R, C> {
             net: 0,
             now: Time::ZERO,
             left: setup.budget,
+            isolated: None,
             sends: 0,
             given: vec![0; setup.clients.len()],
             reported: vec![0; setup.clients.len()],
@@ -266,6 +273,11 @@ impl<R: Explorable, C: Explorable<Msg = R::Msg>> World<R, C> {
                 to.index() < processes,
                 "{from} sent {msg:?} to {to}, which does not exist ({processes} processes)"
             );
+            if self.cut(from, to) {
+                // Lost at the cut; it still had its send number.
+                self.sends += 1;
+                continue;
+            }
             let fp = fingerprint(&(from, to, &msg));
             self.net = self.net.wrapping_add(fp);
             self.flights.push(Rc::new(Flight {
@@ -277,6 +289,11 @@ impl<R: Explorable, C: Explorable<Msg = R::Msg>> World<R, C> {
             }));
             self.sends += 1;
         }
+    }
+
+    /// Whether a partition cuts the link from `from` to `to`.
+    fn cut(&self, from: NodeId, to: NodeId) -> bool {
+        from != to && self.isolated.is_some_and(|r| r == from || r == to)
     }
 
     /// The state's fingerprint: nodes, the multiset of messages in flight, the clock,
@@ -292,6 +309,7 @@ impl<R: Explorable, C: Explorable<Msg = R::Msg>> World<R, C> {
         self.net.hash(&mut h);
         self.now.hash(&mut h);
         self.left.hash(&mut h);
+        self.isolated.hash(&mut h);
         self.hist.hash(&mut h);
         h.finish128()
     }
@@ -359,6 +377,13 @@ impl<R: Explorable, C: Explorable<Msg = R::Msg>> World<R, C> {
                 None => out.push(Move::Restart(i)),
             }
         }
+        match self.isolated {
+            Some(_) => out.push(Move::Heal),
+            None if self.left.partitions > 0 => {
+                out.extend((0..self.replicas.len()).map(Move::Isolate));
+            }
+            None => {}
+        }
     }
 
     /// Indices of the flights, one per distinct message (copies are interchangeable).
@@ -410,9 +435,13 @@ impl<R: Explorable, C: Explorable<Msg = R::Msg>> World<R, C> {
                 global: true,
                 ..local(self.flights[i].to)
             },
-            Move::Crash(r) | Move::Restart(r) => Footprint {
+            Move::Crash(r) | Move::Restart(r) | Move::Isolate(r) => Footprint {
                 global: true,
                 ..local(NodeId(r as u32))
+            },
+            Move::Heal => Footprint {
+                global: true,
+                ..local(NodeId(0))
             },
         }
     }
@@ -436,6 +465,8 @@ impl<R: Explorable, C: Explorable<Msg = R::Msg>> World<R, C> {
             Move::Duplicate(i) => fingerprint(&(4u8, self.flights[i].fp)),
             Move::Crash(r) => fingerprint(&(5u8, r)),
             Move::Restart(r) => fingerprint(&(6u8, r)),
+            Move::Isolate(r) => fingerprint(&(7u8, r)),
+            Move::Heal => fingerprint(&8u8),
         };
         fp as u64
     }
@@ -476,6 +507,10 @@ impl<R: Explorable, C: Explorable<Msg = R::Msg>> World<R, C> {
             Move::Restart(r) => Step::Restart {
                 node: NodeId(r as u32),
             },
+            Move::Isolate(r) => Step::Isolate {
+                node: NodeId(r as u32),
+            },
+            Move::Heal => Step::Heal,
         }
     }
 
@@ -510,6 +545,14 @@ impl<R: Explorable, C: Explorable<Msg = R::Msg>> World<R, C> {
                 Some(Move::Crash(node.index()))
             }
             Step::Restart { node } if !up(node.index())? => Some(Move::Restart(node.index())),
+            Step::Isolate { node }
+                if self.isolated.is_none()
+                    && left.partitions > 0
+                    && node.index() < self.replicas.len() =>
+            {
+                Some(Move::Isolate(node.index()))
+            }
+            Step::Heal if self.isolated.is_some() => Some(Move::Heal),
             _ => None,
         }
     }
@@ -541,6 +584,11 @@ impl<R: Explorable, C: Explorable<Msg = R::Msg>> World<R, C> {
                 Rc::make_mut(&mut self.replicas[r]).crash();
             }
             Move::Restart(r) => self.boot_replica(env, r),
+            Move::Isolate(r) => {
+                self.left.partitions -= 1;
+                self.isolate(NodeId(r as u32));
+            }
+            Move::Heal => self.isolated = None,
         }
         let grew = self.history.len() > before;
         if grew {
@@ -549,6 +597,18 @@ impl<R: Explorable, C: Explorable<Msg = R::Msg>> World<R, C> {
         self.history[before..]
             .iter()
             .any(|h| matches!(h, Happened::Complete { .. }))
+    }
+
+    /// Cuts `node` off: what is in flight to or from it is lost.
+    fn isolate(&mut self, node: NodeId) {
+        self.isolated = Some(node);
+        let (lost, kept): (Vec<_>, Vec<_>) = std::mem::take(&mut self.flights)
+            .into_iter()
+            .partition(|f| f.from != f.to && (f.from == node || f.to == node));
+        for f in &lost {
+            self.net = self.net.wrapping_sub(f.fp);
+        }
+        self.flights = kept;
     }
 
     fn take_flight(&mut self, i: usize) -> Flight<R::Msg> {
@@ -659,6 +719,12 @@ impl<R: Explorable, C: Explorable<Msg = R::Msg>> World<R, C> {
             }
             Move::Crash(r) => format!("n{r} crashes"),
             Move::Restart(r) => format!("n{r} restarts"),
+            Move::Isolate(r) => {
+                format!(
+                    "a partition cuts n{r} off from every other node (what is in flight to or from it is lost)"
+                )
+            }
+            Move::Heal => "the partition heals".to_owned(),
         }
     }
 }
@@ -718,6 +784,15 @@ impl<R: Explorable, C: Explorable<Msg = R::Msg>> World<R, C> {
                 ..plain(EventKind::Fault, NodeId(r as u32))
             },
             Move::Restart(r) => plain(EventKind::Start, NodeId(r as u32)),
+            Move::Isolate(r) => Traced {
+                detail: format!("Isolate {{ node: n{r} }}"),
+                ..plain(EventKind::Fault, NodeId(r as u32))
+            },
+            Move::Heal => Traced {
+                node: None,
+                detail: "HealAll".to_owned(),
+                ..plain(EventKind::Fault, NodeId(0))
+            },
         }
     }
 }
