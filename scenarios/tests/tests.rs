@@ -2529,6 +2529,15 @@ mod explore {
             "{}",
             stderr(&out)
         );
+        let zero = r#"{"config":{"model":"abd","params":[],"pattern":"w/r","budget":{"drops":0,"duplicates":0,"crashes":0,"timer_firings":0},"reduction":"sleep-sets","max_states":10,"seed":0,"timeout_ms":500,"attempts":0},"schedule":{"steps":[]}}"#;
+        let zero = temp_file("zero-attempts.json", zero);
+        let out = consim(&["explore", "--replay", zero.to_str().unwrap()]);
+        assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+        assert!(
+            stderr(&out).contains("attempts is 0; a client makes 1 to 100 attempts"),
+            "{}",
+            stderr(&out)
+        );
     }
 
     #[test]

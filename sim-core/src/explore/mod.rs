@@ -45,11 +45,13 @@
 //! reorder independent events (Godefroid's sleep sets, 1996). Two moves are
 //! independent when each changes the state of one node only and the nodes differ
 //! (each touches only its own node and adds messages to a multiset), except a client's
-//! input against a delivery to another client: an invocation and a completion at two
-//! clients order two operations in real time, so their order matters, while two
-//! invocations, or two deliveries, leave the same real-time order either way. Timer firings
-//! (they move the clock every node reads) and faults (they use up a shared budget)
-//! are independent of nothing. Combining sleep sets with a cache of visited states
+//! input against any other client's event: an invocation and a completion at two
+//! clients order two operations in real time, so their order matters, and an input
+//! may complete at once (a client whose breaker is open fails it without sending).
+//! Two deliveries to different clients commute: their outcomes are completions, and
+//! two completions leave the same real-time order either way. Timer firings (they
+//! move the clock every node reads), faults and partitions (they use up a shared
+//! budget, and a partition changes every node's links) are independent of nothing. Combining sleep sets with a cache of visited states
 //! loses states unless done with care (the pitfall Yang et al., SPIN 2008, show for
 //! dynamic partial-order reduction); here every visited state keeps the sleep set it
 //! was expanded with, and a state reached again with a sleep set that is not a

@@ -144,13 +144,14 @@ pub(crate) struct Footprint {
 
 impl Footprint {
     /// Whether two moves commute: both local, at different nodes, and, if both are at
-    /// clients, both inputs or both deliveries. Client events order the history in
-    /// real time, but only an invocation against a completion does: two invocations,
-    /// or two deliveries (whose outcomes are completions), leave the same real-time
-    /// order in either order.
+    /// clients, both deliveries. Client events order the history in real time, but
+    /// only an invocation against a completion does: two deliveries (whose outcomes
+    /// are completions) leave the same real-time order in either order. Two inputs do
+    /// not commute, because an input may complete at once (a client whose circuit
+    /// breaker is open fails it without sending), and then it is a completion too.
     pub(crate) fn independent(self, other: Footprint) -> bool {
         let shared = self.global || other.global || self.node == other.node;
-        let ordered = self.client && other.client && self.input != other.input;
+        let ordered = self.client && other.client && (self.input || other.input);
         !(shared || ordered)
     }
 }
@@ -187,6 +188,11 @@ impl<R: Explorable, C: Explorable<Msg = R::Msg>> World<R, C> {
     /// Every node booted, in id order, nothing else happened.
     pub(crate) fn start(env: &Env<'_, R, C>) -> World<R, C> {
         let setup = env.setup;
+        assert_eq!(
+            setup.inputs.len(),
+            setup.clients.len(),
+            "exploration needs one list of inputs per client"
+        );
         let n = setup.replicas.len();
         let mut world = World {
             replicas: (0..n)
@@ -516,7 +522,12 @@ impl<R: Explorable, C: Explorable<Msg = R::Msg>> World<R, C> {
 
     /// The move a schedule step names here, if it is enabled.
     pub(crate) fn find(&self, env: &Env<'_, R, C>, step: &Step) -> Option<Move> {
-        let by_send = |send: u64| self.flights.iter().position(|f| f.send == send);
+        // The send number names the message; its ends must be the ones the step says.
+        let by_send = |send: u64, from: NodeId, to: NodeId| {
+            self.flights
+                .iter()
+                .position(|f| f.send == send && f.from == from && f.to == to)
+        };
         let up = |r: usize| self.replicas.get(r).map(|p| p.node.is_some());
         let left = self.left;
         match *step {
@@ -525,10 +536,12 @@ impl<R: Explorable, C: Explorable<Msg = R::Msg>> World<R, C> {
                 let idle = self.given.get(c)? == self.reported.get(c)?;
                 (idle && self.given[c] < env.setup.inputs[c].len()).then_some(Move::Input(c))
             }
-            Step::Deliver { send, .. } => Some(Move::Deliver(by_send(send)?)),
-            Step::Drop { send, .. } if left.drops > 0 => Some(Move::Drop(by_send(send)?)),
-            Step::Duplicate { send, .. } if left.duplicates > 0 => {
-                Some(Move::Duplicate(by_send(send)?))
+            Step::Deliver { send, from, to } => Some(Move::Deliver(by_send(send, from, to)?)),
+            Step::Drop { send, from, to } if left.drops > 0 => {
+                Some(Move::Drop(by_send(send, from, to)?))
+            }
+            Step::Duplicate { send, from, to } if left.duplicates > 0 => {
+                Some(Move::Duplicate(by_send(send, from, to)?))
             }
             Step::Fire { node, timer } if left.timer_firings > 0 => {
                 let t = if self.is_client(node) {
