@@ -63,27 +63,8 @@ pub fn command<C: Catalog + Clone + 'static>(
     } else {
         harness.run(&config).context("cannot run")?
     };
-    if args.trace {
-        for event in report.trace.as_deref().unwrap_or_default() {
-            if json {
-                writeln!(out, "{}", json!({ "trace": event }))?;
-            } else {
-                writeln!(out, "{event}")?;
-            }
-        }
-    }
     let replay = harness.replay(&config, args.scenario.files())?;
-    write_files(&args, &report, &replay)?;
-    if json {
-        writeln!(out, "{}", report.to_json())?;
-    } else {
-        report.write_text(out, true)?;
-        writeln!(out, "replay: {replay}")?;
-    }
-    Ok(Exit::of(
-        u64::from(report.failed()),
-        u64::from(report.inconclusive()),
-    ))
+    show(&args, &report, &replay, json, out)
 }
 
 /// `consim run --schedule`: the explored schedule followed again, reported as a run.
@@ -103,6 +84,24 @@ fn scheduled<C: Catalog + Clone + 'static>(
         args.scenario.model
     );
     let report = followed.report(&config);
+    let replay = format!(
+        "{} run --model {} --schedule {}",
+        harness.command_name(),
+        config.model,
+        path.display()
+    );
+    show(args, &report, &replay, json, out)
+}
+
+/// Prints a run's trace (if asked), writes the files the flags ask for, prints the
+/// report and the line that replays it; the run's exit code.
+fn show(
+    args: &RunArgs,
+    report: &RunReport,
+    replay: &str,
+    json: bool,
+    out: &mut dyn Write,
+) -> anyhow::Result<Exit> {
     if args.trace {
         for event in report.trace.as_deref().unwrap_or_default() {
             if json {
@@ -112,13 +111,7 @@ fn scheduled<C: Catalog + Clone + 'static>(
             }
         }
     }
-    let replay = format!(
-        "{} run --model {} --schedule {}",
-        harness.command_name(),
-        config.model,
-        path.display()
-    );
-    write_files(args, &report, &replay)?;
+    write_files(args, report, replay)?;
     if json {
         writeln!(out, "{}", report.to_json())?;
     } else {

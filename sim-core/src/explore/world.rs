@@ -87,6 +87,36 @@ impl<N: Explorable> Proc<N> {
         effects
     }
 
+    /// Hands the node a message (a node that is down loses it).
+    fn receive(
+        &mut self,
+        id: NodeId,
+        from: NodeId,
+        msg: N::Msg,
+        now: Time,
+        clock: &Clock,
+    ) -> Effects<N> {
+        self.handle(id, now, clock, |node, ctx| {
+            if let Some(node) = node {
+                node.on_message(ctx, from, msg);
+            }
+        })
+    }
+
+    /// Fires pending timer `t`, at the later of `now` and its deadline; returns that
+    /// time, the clock every node reads from then on, and what the handler asked for.
+    fn fire(&mut self, id: NodeId, t: usize, now: Time, clock: &Clock) -> (Time, Effects<N>) {
+        let pending = self.timers.remove(t);
+        self.live.remove(&pending.id);
+        let now = now.max(pending.due);
+        let fx = self.handle(id, now, clock, |node, ctx| {
+            if let Some(node) = node {
+                node.on_timer(ctx, pending.timer);
+            }
+        });
+        (now, fx)
+    }
+
     fn crash(&mut self) {
         self.node = None;
         self.live.clear();
@@ -652,24 +682,12 @@ impl<R: Explorable, C: Explorable<Msg = R::Msg>> World<R, C> {
         if self.is_client(to) {
             let c = to.index() - self.replicas.len();
             let fx =
-                Rc::make_mut(&mut self.clients[c]).handle(to, self.now, &env.clock, |node, ctx| {
-                    if let Some(node) = node {
-                        node.on_message(ctx, from, msg);
-                    }
-                });
+                Rc::make_mut(&mut self.clients[c]).receive(to, from, msg, self.now, &env.clock);
             self.after_client(c, fx);
         } else {
             let r = to.index();
-            let fx = Rc::make_mut(&mut self.replicas[r]).handle(
-                to,
-                self.now,
-                &env.clock,
-                |node, ctx| {
-                    if let Some(node) = node {
-                        node.on_message(ctx, from, msg);
-                    }
-                },
-            );
+            let fx =
+                Rc::make_mut(&mut self.replicas[r]).receive(to, from, msg, self.now, &env.clock);
             self.after_replica(r, fx);
         }
     }
@@ -677,29 +695,13 @@ impl<R: Explorable, C: Explorable<Msg = R::Msg>> World<R, C> {
     fn fire(&mut self, env: &Env<'_, R, C>, node: NodeId, t: usize) {
         if self.is_client(node) {
             let c = node.index() - self.replicas.len();
-            let proc = Rc::make_mut(&mut self.clients[c]);
-            let pending = proc.timers.remove(t);
-            proc.live.remove(&pending.id);
-            self.now = self.now.max(pending.due);
-            let fx =
-                Rc::make_mut(&mut self.clients[c]).handle(node, self.now, &env.clock, |n, ctx| {
-                    if let Some(n) = n {
-                        n.on_timer(ctx, pending.timer);
-                    }
-                });
+            let (now, fx) = Rc::make_mut(&mut self.clients[c]).fire(node, t, self.now, &env.clock);
+            self.now = now;
             self.after_client(c, fx);
         } else {
             let r = node.index();
-            let proc = Rc::make_mut(&mut self.replicas[r]);
-            let pending = proc.timers.remove(t);
-            proc.live.remove(&pending.id);
-            self.now = self.now.max(pending.due);
-            let fx =
-                Rc::make_mut(&mut self.replicas[r]).handle(node, self.now, &env.clock, |n, ctx| {
-                    if let Some(n) = n {
-                        n.on_timer(ctx, pending.timer);
-                    }
-                });
+            let (now, fx) = Rc::make_mut(&mut self.replicas[r]).fire(node, t, self.now, &env.clock);
+            self.now = now;
             self.after_replica(r, fx);
         }
     }
