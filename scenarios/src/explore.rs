@@ -720,9 +720,9 @@ mod tests {
         );
     }
 
-    /// Sleep sets skip transitions, never states: the reduced search sees exactly the
-    /// states, terminal states and histories of the full one, with faults and timers
-    /// in the budget too.
+    /// Sleep sets skip transitions, never states: the reduced search, breadth or depth
+    /// first, sees exactly the states, terminal states and histories of the full one,
+    /// with faults, partitions and timers in the budget too.
     #[test]
     fn the_reduction_reaches_every_state_the_full_search_does() {
         let budget = |drops, duplicates, crashes, timer_firings| Budget {
@@ -771,6 +771,15 @@ mod tests {
             let key = |s: &sim_core::explore::Stats| (s.states, s.terminal, s.histories);
             assert_eq!(key(&reduced.stats), key(&full.stats), "{what}");
             assert!(reduced.stats.transitions < full.stats.transitions, "{what}");
+            // Depth first, where revisits with other sleep sets are far more common.
+            let deep = run(&ExploreConfig {
+                budget,
+                order: Order::DepthFirst,
+                ..config("abd", pattern)
+            });
+            assert!(matches!(deep.outcome, ExploreOutcome::Ok), "{what}");
+            assert_eq!(key(&deep.stats), key(&full.stats), "{what} depth first");
+            reexpanded += deep.stats.reexpanded;
             reexpanded += reduced.stats.reexpanded;
         }
         assert!(

@@ -211,6 +211,7 @@ impl<R: Explorable, C: Explorable<Msg = R::Msg>> Search<'_, '_, R, C> {
             .copied()
             .collect();
         let mut done: Vec<(Tid, Footprint)> = Vec::new();
+        let first_child = self.queue.len();
         for (&mv, &(id, footprint)) in moves.iter().zip(&named) {
             if sleep.contains(&id) {
                 self.stats.slept += 1;
@@ -236,6 +237,13 @@ impl<R: Explorable, C: Explorable<Msg = R::Msg>> Search<'_, '_, R, C> {
             if let Some(found) = self.take(&item, mv, child_sleep) {
                 return Some(found);
             }
+        }
+        if self.env.setup.order == Order::DepthFirst {
+            // The stack pops the first child first: it has the fewest moves asleep, so
+            // the states below it are stored with small sleep sets, and the later
+            // siblings, reaching them with more asleep, find them done instead of
+            // expanding them again.
+            self.queue.make_contiguous()[first_child..].reverse();
         }
         None
     }
