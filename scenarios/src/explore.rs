@@ -285,9 +285,10 @@ pub enum ExploreError {
     /// The model or its settings.
     #[error(transparent)]
     Model(#[from] models::ModelError),
-    /// The pattern has operations the model's workload does not.
+    /// The configuration does not fit: the pattern has operations the model's
+    /// workload does not, or a setting (from a schedule file) is out of range.
     #[error("{problem}")]
-    Pattern {
+    Config {
         /// The model.
         model: String,
         /// What is wrong.
@@ -406,7 +407,7 @@ impl Followed {
             stats,
             ops,
             availability: crate::availability::Availability::default(),
-            faulted: config.budget != Budget::default() && stats_faulted(trace),
+            faulted: any_fault(trace),
             latency: None,
             verdicts: self.verdicts.clone(),
             panic: None,
@@ -420,7 +421,8 @@ impl Followed {
     }
 }
 
-fn stats_faulted(trace: &[sim_core::TraceEvent]) -> bool {
+/// Whether a fault struck or a message was lost along the trace.
+fn any_fault(trace: &[sim_core::TraceEvent]) -> bool {
     trace.iter().any(|e| {
         matches!(
             e.kind,
@@ -461,14 +463,14 @@ impl ModelVisitor for Visit<'_, '_> {
         let config = match &self {
             Visit::Explore { config, .. } | Visit::Replay { config, .. } => *config,
         };
-        config.validate().map_err(|problem| ExploreError::Pattern {
+        config.validate().map_err(|problem| ExploreError::Config {
             model: info.name.to_owned(),
             problem,
         })?;
         config
             .pattern
             .fits(info.workload)
-            .map_err(|problem| ExploreError::Pattern {
+            .map_err(|problem| ExploreError::Config {
                 model: info.name.to_owned(),
                 problem,
             })?;
