@@ -2542,35 +2542,21 @@ mod explore {
 
     #[test]
     fn a_state_budget_that_runs_out_is_unknown_exit_3() {
-        let out = consim(&[
-            "explore",
-            "--model",
-            "abd",
-            "--pattern",
-            "wr/wr",
-            "--max-states",
-            "1000",
-        ]);
-        assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
-        assert!(
-            stdout(&out).contains("unknown: more than 1000 states"),
-            "{}",
-            stdout(&out)
-        );
-        let out = consim(&[
-            "explore",
-            "--model",
-            "abd",
-            "--pattern",
-            "wr/wr",
-            "--max-memory",
-            "64M",
-        ]);
-        assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
-        assert!(
-            stdout(&out).contains("over --max-memory 64 MiB"),
-            "{}",
-            stdout(&out)
-        );
+        for (flag, value, says) in [
+            ("--max-states", "1000", "unknown: more than 1000 states"),
+            ("--max-memory", "64M", "over --max-memory 64 MiB"),
+        ] {
+            let out = consim(&[
+                "explore",
+                "--model",
+                "abd",
+                "--pattern",
+                "wr/wr",
+                flag,
+                value,
+            ]);
+            assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+            assert!(stdout(&out).contains(says), "{flag}: {}", stdout(&out));
+        }
     }
 }

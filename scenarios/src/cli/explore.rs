@@ -91,26 +91,33 @@ pub struct ExploreArgs {
     pub replay: Option<PathBuf>,
 }
 
-fn reduction() -> impl clap::builder::TypedValueParser<Value = Reduction> {
+/// The names `--reduction` and `--search` take, and what each means.
+const REDUCTIONS: [(&str, Reduction); 2] = [
+    ("sleep-sets", Reduction::SleepSets),
+    ("none", Reduction::None),
+];
+const ORDERS: [(&str, Order); 2] = [("bfs", Order::BreadthFirst), ("dfs", Order::DepthFirst)];
+
+/// A flag's value, one of `table`'s names.
+fn choice<T: Copy + Send + Sync + 'static>(
+    table: [(&'static str, T); 2],
+) -> impl clap::builder::TypedValueParser<Value = T> {
     use clap::builder::TypedValueParser;
-    clap::builder::PossibleValuesParser::new(["sleep-sets", "none"]).map(|name| {
-        if name == "none" {
-            Reduction::None
-        } else {
-            Reduction::SleepSets
-        }
+    clap::builder::PossibleValuesParser::new(table.map(|(name, _)| name)).map(move |name| {
+        table
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|&(_, value)| value)
+            .expect("a possible value is in the table")
     })
 }
 
+fn reduction() -> impl clap::builder::TypedValueParser<Value = Reduction> {
+    choice(REDUCTIONS)
+}
+
 fn order() -> impl clap::builder::TypedValueParser<Value = Order> {
-    use clap::builder::TypedValueParser;
-    clap::builder::PossibleValuesParser::new(["bfs", "dfs"]).map(|name| {
-        if name == "dfs" {
-            Order::DepthFirst
-        } else {
-            Order::BreadthFirst
-        }
-    })
+    choice(ORDERS)
 }
 
 /// A schedule on disk: the configuration it is a schedule of, and its steps.
@@ -387,10 +394,10 @@ fn write_stats(out: &mut dyn Write, s: &Stats, seconds: f64) -> std::io::Result<
 }
 
 fn reduction_name(r: Reduction) -> &'static str {
-    match r {
-        Reduction::None => "none",
-        Reduction::SleepSets => "sleep-sets",
-    }
+    REDUCTIONS
+        .iter()
+        .find(|(_, value)| *value == r)
+        .map_or("?", |(name, _)| name)
 }
 
 fn to_json(config: &ExploreConfig, report: &ExploreReport, seconds: f64) -> serde_json::Value {

@@ -12,7 +12,6 @@ use serde::Serialize;
 use super::fingerprint::Fp;
 use super::world::{Env, Footprint, Move, World};
 use super::{Explorable, Happened, Judgement, Order, Reduction, Schedule, Setup, Step};
-use crate::Clock;
 
 /// How an exploration ended.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -111,10 +110,7 @@ where
     R: Explorable,
     C: Explorable<Msg = R::Msg>,
 {
-    let env = Env {
-        setup,
-        clock: Clock::default(),
-    };
+    let env = Env::new(setup);
     let start = World::start(&env);
     let mut search = Search {
         env,

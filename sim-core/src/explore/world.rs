@@ -214,6 +214,16 @@ pub(crate) struct Env<'a, R: Node, C: Node<Msg = R::Msg>> {
     pub(crate) clock: Clock,
 }
 
+impl<'a, R: Node, C: Node<Msg = R::Msg>> Env<'a, R, C> {
+    /// Exploration's clocks are perfect: one clock for every node.
+    pub(crate) fn new(setup: &'a Setup<R, C>) -> Env<'a, R, C> {
+        Env {
+            setup,
+            clock: Clock::default(),
+        }
+    }
+}
+
 impl<R: Explorable, C: Explorable<Msg = R::Msg>> World<R, C> {
     /// Every node booted, in id order, nothing else happened.
     pub(crate) fn start(env: &Env<'_, R, C>) -> World<R, C> {

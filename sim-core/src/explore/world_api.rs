@@ -2,7 +2,7 @@
 
 use super::world::{Env, World};
 use super::{Explorable, Happened, Schedule, Setup, Step};
-use crate::{Clock, Duration, EventKind, Time, TraceEvent};
+use crate::{Duration, EventKind, Time, TraceEvent};
 
 /// How far apart a replay's trace puts its steps: step `i` (from 0) happens at
 /// `(i + 1) × STEP` of simulated time. An explored schedule has no latencies, only an
@@ -51,10 +51,7 @@ where
     R: Explorable,
     C: Explorable<Msg = R::Msg>,
 {
-    let env = Env {
-        setup,
-        clock: Clock::default(),
-    };
+    let env = Env::new(setup);
     let mut world = World::start(&env);
     let mut narrative = Vec::with_capacity(schedule.steps.len());
     let mut trace = Vec::with_capacity(schedule.steps.len());
