@@ -66,6 +66,7 @@
 //! siblings in memory. A violation comes back as a [`Schedule`] that [`replay`] follows
 //! move for move.
 
+mod dpor;
 mod fingerprint;
 mod search;
 mod world;
@@ -123,6 +124,11 @@ pub enum Reduction {
     /// Sleep sets (see the module docs).
     #[default]
     SleepSets,
+    /// Dynamic partial-order reduction with source sets and sleep sets, stateless and
+    /// depth first (the `dpor` module's docs): explores at least one schedule of every
+    /// class of schedules that only reorder independent events, instead of every
+    /// state. Needs an empty fault budget.
+    Dpor,
 }
 
 /// The order states are expanded in.

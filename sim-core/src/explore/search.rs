@@ -47,8 +47,18 @@ pub struct Stats {
     pub revisits: u64,
     /// States expanded again because they were reached with a smaller sleep set.
     pub reexpanded: u64,
-    /// States with no move out (every client done or stuck, nothing in flight).
+    /// States with no move out (every client done or stuck, nothing in flight); under
+    /// DPOR, schedules taken to such a state (one state may end several).
     pub terminal: u64,
+    /// Paths cut short because every move out was asleep (DPOR only: a schedule whose
+    /// every continuation is equivalent to one taken elsewhere).
+    pub blocked: u64,
+    /// Races that needed no reversing, because the reversed order reaches the same
+    /// state (DPOR only).
+    pub commuted: u64,
+    /// Steps taken to test whether a race's two orders end alike (DPOR only; not in
+    /// `transitions`).
+    pub replayed: u64,
     /// Steps on the longest path the search expanded.
     pub max_depth: u32,
     /// Distinct histories (up to real-time equivalence) the judge was asked about.
@@ -111,6 +121,9 @@ where
     C: Explorable<Msg = R::Msg>,
 {
     let env = Env::new(setup);
+    if setup.reduction == Reduction::Dpor {
+        return super::dpor::explore(env, judge, stop);
+    }
     let start = World::start(&env);
     let mut search = Search {
         env,
@@ -196,7 +209,7 @@ impl<R: Explorable, C: Explorable<Msg = R::Msg>> Search<'_, '_, R, C> {
         if moves.is_empty() && item.only.is_none() {
             self.stats.terminal += 1;
         }
-        let reduce = self.env.setup.reduction == Reduction::SleepSets;
+        let reduce = self.env.setup.reduction != Reduction::None;
         let named: Vec<(Tid, Footprint)> = moves
             .iter()
             .map(|&mv| (item.world.identity(mv), item.world.footprint(mv)))

@@ -1,0 +1,535 @@
+//! Dynamic partial-order reduction with source sets and sleep sets (Abdulla, Aronis,
+//! Jonsson and Sagonas, *Optimal dynamic partial order reduction*, POPL 2014, their
+//! Algorithm 1, "source-DPOR"): a stateless depth-first search that explores at least
+//! one schedule of every Mazurkiewicz trace, and so reaches every state with no move
+//! out, and every history, of the unreduced search.
+//!
+//! # Events, dependence and happens-before
+//!
+//! Each step of a schedule is an event: a client's input, or the delivery of one
+//! message. Every message is a thread of its own with one event (its delivery), enabled
+//! by the event that sent it; a client's input is enabled by the event that reported
+//! the client's previous outcome. Two events are *dependent* when their
+//! [`Footprint`]s are not independent (the sleep sets' relation: the same node, or two
+//! client events of which one is an input), except two events at one node that both
+//! left its state as it was and reported nothing (two reads at a replica: either order
+//! leaves the node alike and sends the same messages). An event happens before a later
+//! one if they are dependent or the later is enabled by it, and transitively.
+//!
+//! # The search
+//!
+//! After each event `e` the search looks for its *races*: an earlier event `d`,
+//! dependent on `e`, that happens before `e` with nothing in between and did not enable
+//! it. Then `e` could have come first, and some first step of the events after `d` that
+//! do not happen after it, then `e`, is put in the backtrack set of the state before
+//! `d`, unless one already is. Sleep sets (by footprints, which is coarser than the
+//! relation above and so only wakes more) keep it from taking two schedules of one
+//! trace from one state.
+//!
+//! # Independence in context
+//!
+//! Dependence by node is coarse: two stores at a replica that keeps the higher stamp,
+//! or an acknowledgement that arrives after its phase is over, are "dependent" on
+//! everything else at that node, and their orders multiply the schedules without
+//! changing any state. So a race is first tested in its context (context-sensitive
+//! DPOR, Albert, Arenas, García de la Banda, Gómez-Zamalloa and Stuckey, CAV 2017):
+//! from the state before `d`, take the events after `d` that do not happen after it,
+//! then `e`, then `d` and the events that do happen after it. If that reaches the very
+//! state (by fingerprint: nodes, messages in flight, history up to real-time
+//! equivalence) the schedule reached with `e`, the two are independent in this
+//! schedule: no edge of happens-before joins them and nothing is backtracked. Treating
+//! them as independent also matters for what comes later: an event that races with
+//! `d` past `e` is then found. For two deliveries to one replica with no event at that
+//! replica between them, a test of the two handlers alone (both orders from the
+//! replica's state leave it alike and send the same messages) stands in for the
+//! replay; the replays' outcomes are memoized by their start, order and goal.
+//!
+//! This is where the search's soundness rests on more than the textbook: the test
+//! `dpor_reaches_every_complete_history_the_full_search_does` (in the `consim`
+//! crate) compares the complete histories it reaches with the unreduced search's on
+//! every model that offers exploration, correct and buggy.
+//!
+//! # What it needs
+//!
+//! Every enabled event stays enabled until it happens: true of deliveries and inputs,
+//! not of faults (a loss disables a delivery) nor of timers (they move the clock every
+//! node reads). So the fault budget must be empty; [`super::explore`] asserts it, and
+//! the command line refuses the combination with a message.
+//!
+//! A terminal state, and every history, of the unreduced search is reached by a
+//! schedule equivalent to one this search takes, and equivalent schedules end in the
+//! same state with the same history (client events are pairwise dependent unless both
+//! are deliveries, whose completions commute in real time): so the judge sees every
+//! history a complete schedule ends with, up to real-time equivalence. Histories of
+//! partial schedules are prefixes of those, and a violation of linearizability or of
+//! a session guarantee in a prefix is a violation in every extension.
+
+#![allow(
+    clippy::disallowed_types,
+    reason = "the sets and maps below are looked up by fingerprint and never iterated, so their order cannot reach a result"
+)]
+
+use std::collections::{HashMap, HashSet};
+
+use super::fingerprint::{Fp, fingerprint};
+use super::search::{Exploration, Outcome, Stats};
+use super::world::{Env, Footprint, Move, World};
+use super::{Explorable, Happened, Judgement, Schedule, Step};
+
+/// A transition's name across states ([`World::identity`]).
+type Tid = u64;
+
+/// The longest schedule DPOR follows: its sets of events are bitsets of this many
+/// bits, kept inline (a configuration with longer schedules is far beyond what an
+/// exhaustive search finishes).
+pub(crate) const MAX_STEPS: usize = 256;
+
+/// A set of event positions along the current schedule.
+#[derive(Clone, Copy, Debug, Default)]
+struct Bits([u64; MAX_STEPS / 64]);
+
+impl Bits {
+    fn contains(self, i: usize) -> bool {
+        self.0[i / 64] >> (i % 64) & 1 == 1
+    }
+
+    fn insert(&mut self, i: usize) {
+        self.0[i / 64] |= 1 << (i % 64);
+    }
+
+    fn union(&mut self, other: Bits) {
+        for (w, o) in self.0.iter_mut().zip(other.0) {
+            *w |= o;
+        }
+    }
+
+    fn meets(self, other: Bits) -> bool {
+        self.0.iter().zip(other.0).any(|(a, b)| a & b != 0)
+    }
+}
+
+/// One step of the current schedule.
+struct Event {
+    tid: Tid,
+    footprint: Footprint,
+    /// Left its node's state as it was and reported nothing.
+    read_only: bool,
+    /// The event that enabled it (sent its message, or reported the client's previous
+    /// outcome); `None` if it was enabled from the start.
+    enabler: Option<usize>,
+    /// Every earlier event that happens before it.
+    before: Bits,
+    /// Messages sent along the schedule up to and including this event.
+    sends_end: u64,
+    /// The client whose outcome this event reported, if any.
+    reported: Option<usize>,
+    step: Step,
+}
+
+impl Event {
+    fn dependent(&self, other: &Event) -> bool {
+        if self.footprint.independent(other.footprint) {
+            return false;
+        }
+        let reads = self.read_only
+            && other.read_only
+            && self.footprint.node == other.footprint.node
+            && !self.footprint.global
+            && !other.footprint.global;
+        !reads
+    }
+}
+
+/// A state on the current schedule and what is (to be) taken out of it.
+struct Frame<R: crate::Node, C: crate::Node<Msg = R::Msg>> {
+    world: World<R, C>,
+    fp: Fp,
+    moves: Vec<(Move, Tid, Footprint)>,
+    backtrack: Vec<Tid>,
+    /// Asleep: explored from here already, or from an ancestor in an order that
+    /// covers them.
+    sleep: Vec<(Tid, Footprint)>,
+}
+
+struct Dpor<'a, 'j, R: crate::Node, C: crate::Node<Msg = R::Msg>> {
+    env: Env<'a, R, C>,
+    judge: &'j mut dyn FnMut(&[Happened<C>]) -> Judgement,
+    seen: HashSet<Fp>,
+    verdicts: HashMap<Fp, Judgement>,
+    /// Whether a reversal reaches the same state, by the state it starts from, its
+    /// order of transitions and the state it should reach.
+    reversals: HashMap<Fp, bool>,
+    frames: Vec<Frame<R, C>>,
+    events: Vec<Event>,
+    /// Messages the nodes sent as they booted (enabled from the start).
+    boot_sends: u64,
+    stats: Stats,
+    undecided: Option<String>,
+}
+
+/// Explores with source-DPOR (see the module docs).
+pub(super) fn explore<R, C>(
+    env: Env<'_, R, C>,
+    judge: &mut dyn FnMut(&[Happened<C>]) -> Judgement,
+    stop: &mut dyn FnMut() -> Option<String>,
+) -> Exploration
+where
+    R: Explorable,
+    C: Explorable<Msg = R::Msg>,
+{
+    let b = env.setup.budget;
+    assert!(
+        b == super::Budget::default(),
+        "DPOR explores without faults or timer firings; the budget was {b:?}"
+    );
+    let start = World::start(&env);
+    let mut dpor = Dpor {
+        boot_sends: start.sends(),
+        env,
+        judge,
+        seen: HashSet::new(),
+        verdicts: HashMap::new(),
+        reversals: HashMap::new(),
+        frames: Vec::new(),
+        events: Vec::new(),
+        stats: Stats::default(),
+        undecided: None,
+    };
+    let outcome = dpor.run(start, stop);
+    Exploration {
+        outcome,
+        stats: dpor.stats,
+    }
+}
+
+impl<R: Explorable, C: Explorable<Msg = R::Msg>> Dpor<'_, '_, R, C> {
+    fn run(&mut self, start: World<R, C>, stop: &mut dyn FnMut() -> Option<String>) -> Outcome {
+        let fp = start.fingerprint();
+        self.seen.insert(fp);
+        self.stats.states = 1;
+        self.push(start, fp, Vec::new());
+        while let Some(top) = self.frames.last() {
+            let next = top
+                .backtrack
+                .iter()
+                .copied()
+                .find(|t| !top.sleep.iter().any(|(s, _)| s == t));
+            let Some(tid) = next else {
+                self.frames.pop();
+                self.events.pop();
+                continue;
+            };
+            if self.stats.transitions % 4096 == 0
+                && let Some(why) = stop()
+            {
+                return unknown(&format!("{why} before every trace was explored"));
+            }
+            if self.events.len() >= MAX_STEPS {
+                return unknown(&format!(
+                    "a schedule longer than {MAX_STEPS} steps, the most DPOR follows (--reduction sleep-sets has no such bound)"
+                ));
+            }
+            if self.stats.states > self.env.setup.max_states {
+                let max = self.env.setup.max_states;
+                return unknown(&format!(
+                    "more than {max} states (--max-states) before every trace was explored"
+                ));
+            }
+            if let Some(found) = self.take(tid) {
+                return found;
+            }
+        }
+        match self.undecided.take() {
+            Some(reason) => Outcome::Unknown { reason },
+            None => Outcome::Ok,
+        }
+    }
+
+    /// Puts `world` on top of the schedule with `sleep` asleep, and one move that is
+    /// not asleep in its backtrack set.
+    fn push(&mut self, world: World<R, C>, fp: Fp, sleep: Vec<(Tid, Footprint)>) {
+        let mut moves = Vec::new();
+        world.moves(&self.env, &mut moves);
+        let moves: Vec<(Move, Tid, Footprint)> = moves
+            .into_iter()
+            .map(|mv| (mv, world.identity(mv), world.footprint(mv)))
+            .collect();
+        let awake = moves
+            .iter()
+            .find(|(_, t, _)| !sleep.iter().any(|(s, _)| s == t));
+        let asleep = moves
+            .iter()
+            .filter(|(_, t, _)| sleep.iter().any(|(s, _)| s == t))
+            .count();
+        self.stats.slept += asleep as u64;
+        if moves.is_empty() {
+            self.stats.terminal += 1;
+        } else if awake.is_none() {
+            self.stats.blocked += 1;
+        }
+        let depth = u32::try_from(self.frames.len()).expect("a schedule of fewer than 2³² steps");
+        self.stats.max_depth = self.stats.max_depth.max(depth);
+        self.frames.push(Frame {
+            backtrack: awake.map(|&(_, t, _)| t).into_iter().collect(),
+            world,
+            fp,
+            moves,
+            sleep,
+        });
+    }
+
+    /// Takes the move named `tid` out of the top state: records the event, adds what
+    /// its races call for to earlier backtrack sets, judges the history if it grew by
+    /// an outcome, and pushes the successor.
+    fn take(&mut self, tid: Tid) -> Option<Outcome> {
+        let top = self.frames.last_mut().expect("a state to take a move from");
+        let &(mv, _, footprint) =
+            top.moves
+                .iter()
+                .find(|(_, t, _)| *t == tid)
+                .unwrap_or_else(|| {
+                    panic!("DPOR backtracked to move {tid:#x}, which is not enabled there")
+                });
+        let sleep: Vec<(Tid, Footprint)> = top
+            .sleep
+            .iter()
+            .filter(|(_, f)| f.independent(footprint))
+            .copied()
+            .collect();
+        top.sleep.push((tid, footprint));
+        let world = &self.frames.last().expect("the top state").world;
+        let step = world.step(mv);
+        let node_before = world.node_fingerprint(footprint.node);
+        let history_before = world.history.len();
+        let enabler = self.enabler(mv, step);
+        let mut child = world.clone();
+        let outcome = child.apply(&self.env, mv);
+        self.stats.transitions += 1;
+        let read_only = child.node_fingerprint(footprint.node) == node_before
+            && child.history.len() == history_before;
+        let reported = outcome.then(|| footprint.node.index() - child.replica_count());
+        let event = Event {
+            tid,
+            footprint,
+            read_only,
+            enabler,
+            before: Bits::default(),
+            sends_end: child.sends(),
+            reported,
+            step,
+        };
+        let fp = child.fingerprint();
+        self.record(event, fp);
+        if outcome && let Some(found) = self.judge_history(&child) {
+            return Some(found);
+        }
+        if self.seen.insert(fp) {
+            self.stats.states += 1;
+        } else {
+            self.stats.revisits += 1;
+        }
+        self.push(child, fp, sleep);
+        None
+    }
+
+    /// The event that enabled `mv`: for a delivery, the one that sent the message; for
+    /// an input, the one that reported the client's last outcome.
+    fn enabler(&self, mv: Move, step: Step) -> Option<usize> {
+        match (mv, step) {
+            (Move::Deliver(_), Step::Deliver { send, .. }) => {
+                if send < self.boot_sends {
+                    return None;
+                }
+                let k = self.events.partition_point(|e| e.sends_end <= send);
+                assert!(
+                    k < self.events.len(),
+                    "message {send} was sent by no event of the schedule"
+                );
+                Some(k)
+            }
+            (Move::Input(c), _) => self.events.iter().rposition(|e| e.reported == Some(c)),
+            _ => unreachable!("DPOR takes only deliveries and inputs, not {mv:?}"),
+        }
+    }
+
+    /// Appends `event` to the schedule with what happens before it, and adds to the
+    /// backtrack sets what its races call for.
+    fn record(&mut self, mut event: Event, reached: Fp) {
+        let j = self.events.len();
+        if let Some(e) = event.enabler {
+            event.before.insert(e);
+            event.before.union(self.events[e].before);
+        }
+        // Going back from the latest event, an earlier dependent one not yet known to
+        // happen before this one has nothing in between: a race, unless the two
+        // orders end alike here, and then they are independent in this context.
+        let mut races = Vec::new();
+        for i in (0..j).rev() {
+            if event.before.contains(i) || !self.events[i].dependent(&event) {
+                continue;
+            }
+            if self.commute_here(i, &event) || self.reversal_reaches(i, &event, reached) {
+                self.stats.commuted += 1;
+                continue;
+            }
+            event.before.insert(i);
+            event.before.union(self.events[i].before);
+            races.push(i);
+        }
+        for i in races {
+            self.reverse(i, &event);
+        }
+        self.events.push(event);
+    }
+
+    /// The race between event `i` and `event` (which comes next): makes sure the state
+    /// before `i` will take a first step of a schedule where `event` comes before `i`.
+    fn reverse(&mut self, i: usize, event: &Event) {
+        let j = self.events.len();
+        let v = self.not_after(i);
+        let initial = |before: Bits| !before.meets(v);
+        let mut initials: Vec<Tid> = Vec::new();
+        if initial(event.before) {
+            initials.push(event.tid);
+        }
+        for k in i + 1..j {
+            if v.contains(k) && initial(self.events[k].before) {
+                initials.push(self.events[k].tid);
+            }
+        }
+        assert!(
+            !initials.is_empty(),
+            "a race between events {i} and {j} with no first step to reverse it"
+        );
+        if initials
+            .iter()
+            .any(|t| self.frames[i].backtrack.contains(t))
+        {
+            return;
+        }
+        self.frames[i].backtrack.push(initials[0]);
+    }
+
+    /// Whether taking, from the state before event `i`, the events of `v` (those after
+    /// `i` that do not happen after it) and `event`, then `i` and the events that
+    /// happen after it, reaches the state `reached` that the schedule reached with
+    /// `event`: then the race is one in name only (two stores of a maximum, a stale
+    /// acknowledgement), and the reversed order needs no exploring of its own
+    /// (context-sensitive DPOR, Albert et al., CAV 2017).
+    fn reversal_reaches(&mut self, i: usize, event: &Event, reached: Fp) -> bool {
+        let j = self.events.len();
+        let v = self.not_after(i);
+        let order = (i + 1..j)
+            .filter(|&k| v.contains(k))
+            .map(|k| self.events[k].tid)
+            .chain(std::iter::once(event.tid))
+            .chain(
+                (i..j)
+                    .filter(|&k| !v.contains(k))
+                    .map(|k| self.events[k].tid),
+            );
+        let order: Vec<Tid> = order.collect();
+        let key = fingerprint(&(self.frames[i].fp, &order, reached));
+        if let Some(&same) = self.reversals.get(&key) {
+            return same;
+        }
+        let mut world = self.frames[i].world.clone();
+        let mut same = true;
+        for &tid in &order {
+            let Some(mv) = world.find_identity(&self.env, tid) else {
+                same = false;
+                break;
+            };
+            world.apply(&self.env, mv);
+            self.stats.replayed += 1;
+        }
+        let same = same && world.fingerprint() == reached;
+        if self.reversals.len() >= REVERSALS_KEPT {
+            self.reversals.clear();
+        }
+        self.reversals.insert(key, same);
+        same
+    }
+
+    /// A cheap test that spares [`Self::reversal_reaches`] its replay: two deliveries
+    /// to one replica with no event at that replica between them, which leave it alike
+    /// and send the same messages in either order from its state before `i`. Every
+    /// other event of the reversal then sees what it saw in the schedule, so the
+    /// reversal reaches the same state. When this says no, the replay decides.
+    fn commute_here(&self, i: usize, event: &Event) -> bool {
+        let f = event.footprint;
+        if f.client || f.global {
+            return false;
+        }
+        if self.events[i + 1..]
+            .iter()
+            .any(|e| e.footprint.node == f.node)
+        {
+            return false;
+        }
+        let before_i = &self.frames[i];
+        let before_event = self.frames.last().expect("the state the event left");
+        let find = |frame: &Frame<R, C>, tid: Tid| {
+            frame
+                .moves
+                .iter()
+                .find(|(_, t, _)| *t == tid)
+                .map(|&(mv, _, _)| mv)
+                .expect("an event's move is among its state's moves")
+        };
+        let first = find(before_i, self.events[i].tid);
+        let second = find(before_event, event.tid);
+        before_i
+            .world
+            .commute_at_replica(&self.env, first, &before_event.world, second)
+    }
+
+    /// The events after `i` that do not happen after it.
+    fn not_after(&self, i: usize) -> Bits {
+        let mut v = Bits::default();
+        for k in i + 1..self.events.len() {
+            if !self.events[k].before.contains(i) {
+                v.insert(k);
+            }
+        }
+        v
+    }
+
+    /// Asks the judge about `world`'s history (once per history).
+    fn judge_history(&mut self, world: &World<R, C>) -> Option<Outcome> {
+        let key = world.history_fingerprint();
+        let judgement = match self.verdicts.get(&key) {
+            Some(j) => j.clone(),
+            None => {
+                self.stats.histories += 1;
+                let j = (self.judge)(&world.history);
+                self.verdicts.insert(key, j.clone());
+                j
+            }
+        };
+        match judgement {
+            Judgement::Ok => None,
+            Judgement::Unknown(reason) => {
+                self.undecided
+                    .get_or_insert(format!("the judge could not decide a history: {reason}"));
+                None
+            }
+            Judgement::Violation(explanation) => Some(Outcome::Violation {
+                explanation,
+                schedule: Schedule {
+                    steps: self.events.iter().map(|e| e.step).collect(),
+                },
+            }),
+        }
+    }
+}
+
+/// How many outcomes of [`Dpor::reversal_reaches`] are kept before the memo starts
+/// afresh (about 32 bytes each).
+const REVERSALS_KEPT: usize = 1 << 22;
+
+fn unknown(reason: &str) -> Outcome {
+    Outcome::Unknown {
+        reason: reason.to_owned(),
+    }
+}
