@@ -1101,14 +1101,7 @@ mod tests {
             ("primary-async", "ar/r"),
             ("session-token-ignored", "a/ar"),
         ];
-        let only = std::env::var("CASE").ok();
         for (model, pattern) in cases {
-            if only
-                .as_deref()
-                .is_some_and(|c| c != format!("{model} {pattern}"))
-            {
-                continue;
-            }
             let full = complete_histories(&ExploreConfig {
                 reduction: Reduction::None,
                 ..config(model, pattern)
