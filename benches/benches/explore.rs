@@ -4,10 +4,14 @@
 //! is that count times the rate. With and without the sleep-set reduction, breadth and
 //! depth first, so their costs are measured side by side.
 //!
+//! DPOR (`--reduction dpor`) visits far fewer states (2,993 on `w/w`, 371 on `w/r`)
+//! and takes many schedules through each; its rate is given per state of the full
+//! space as well, so the three reductions' figures compare as time per search.
+//!
 //! `cargo bench -p benches --bench explore`. stateright's `linearizable-register
 //! check 2` (3 servers, 2 clients, a put then a get each) is the peer the issue names;
-//! its configuration is `--pattern wr/wr`, which this search does not yet exhaust on
-//! this machine (see the book's *Every schedule of a small system*).
+//! its configuration is `--pattern wr/wr`, a search of minutes either way, measured
+//! with the commands the book's *Every schedule of a small system* gives.
 
 use consim::explore::{ExploreConfig, ExploreOutcome, explore};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
@@ -37,6 +41,7 @@ fn searches(c: &mut Criterion) {
             ("sleep-sets-bfs", Reduction::SleepSets, Order::BreadthFirst),
             ("sleep-sets-dfs", Reduction::SleepSets, Order::DepthFirst),
             ("none-bfs", Reduction::None, Order::BreadthFirst),
+            ("dpor", Reduction::Dpor, Order::DepthFirst),
         ] {
             let config = config(pattern, reduction, order);
             group.bench_function(format!("{}-{name}", pattern.replace('/', "_")), |b| {
@@ -44,7 +49,9 @@ fn searches(c: &mut Criterion) {
                     let report = explore(&models::Builtin, &config, &mut || None)
                         .expect("abd offers exploration");
                     assert!(matches!(report.outcome, ExploreOutcome::Ok));
-                    assert_eq!(report.stats.states, states, "the pinned space");
+                    if reduction != Reduction::Dpor {
+                        assert_eq!(report.stats.states, states, "the pinned space");
+                    }
                     report.stats.transitions
                 })
             });

@@ -1443,7 +1443,7 @@ fn the_books_explore_chapter_shows_what_consim_prints() {
         .out(&dir);
     let page = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../book/src/explore.md");
     let shown = consim::shown::check_page(&harness, &page, "consim");
-    assert_eq!(shown.unwrap_or_else(|e| panic!("{e}")), 8);
+    assert_eq!(shown.unwrap_or_else(|e| panic!("{e}")), 9);
     let html = std::fs::read_to_string(dir.join("quorum-overlap.html")).unwrap();
     assert!(html.contains("quorum-overlap / schedule / seed 0"));
     std::fs::remove_dir_all(&dir).ok();

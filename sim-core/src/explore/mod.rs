@@ -32,7 +32,7 @@
 //!
 //! # States and the reduction
 //!
-//! States are told apart by a 128-bit fingerprint ([`fingerprint`] module docs) of
+//! States are told apart by a 128-bit fingerprint (the `fingerprint` module docs) of
 //! every node's state (volatile and durable, timers, random stream), the multiset of
 //! messages in flight, the clock, the fault budget left and the history *up to
 //! real-time equivalence*: per client, its operations and outcomes in order, and for
@@ -60,6 +60,11 @@
 //! are reached another way, so the reduced search visits exactly the states of the
 //! full one (a test checks it on every model that offers exploration) and does less
 //! work per state.
+//!
+//! [`Reduction::Dpor`] visits fewer states: dynamic partial-order reduction (source
+//! sets, sleep sets and independence tested in context), stateless and depth first, for
+//! configurations without faults or timer firings (the `dpor` module's docs say what
+//! it is and why it reaches every complete history).
 //!
 //! The search is breadth first by default ([`Order`]), so the first violation found has
 //! as few steps as any schedule to a broken history; depth first keeps only the path's
