@@ -808,9 +808,9 @@ mod tests {
         let s = &report.stats;
         assert_eq!(
             (s.states, s.transitions, s.terminal, s.histories),
-            (2_993, 18_793, 1_687, 7)
+            (24_049, 2_610_122, 422_373, 7)
         );
-        assert_eq!((s.commuted, s.replayed, s.blocked), (15_819, 48_747, 0));
+        assert_eq!((s.blocked, s.max_depth), (2_228, 22));
     }
 
     /// DPOR finds each bug too, depth first, with a schedule that replays to a history

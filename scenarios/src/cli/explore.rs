@@ -398,11 +398,11 @@ fn write_stats(out: &mut dyn Write, s: &Stats, seconds: f64) -> std::io::Result<
         s.max_depth,
         s.histories
     )?;
-    if s.replayed > 0 || s.commuted > 0 || s.blocked > 0 {
+    if s.blocked > 0 {
         writeln!(
             out,
-            "dpor: {} races found independent in context; {} steps replayed to test races; {} schedules cut short with every move asleep",
-            s.commuted, s.replayed, s.blocked
+            "dpor: {} schedules cut short with every move asleep",
+            s.blocked
         )?;
     }
     writeln!(

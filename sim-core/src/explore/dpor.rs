@@ -26,28 +26,29 @@
 //! relation above and so only wakes more) keep it from taking two schedules of one
 //! trace from one state.
 //!
-//! # Independence in context
+//! Two reads at one node are independent only where both leave it unchanged, which
+//! depends on the schedule; it is sound because it is the same in every equivalent
+//! schedule: what a node holds before an event is made by the writing events at that
+//! node before it, and those are ordered by happens-before, so every equivalent
+//! schedule has the same ones before it.
+//!
+//! # What it does not do
 //!
 //! Dependence by node is coarse: two stores at a replica that keeps the higher stamp,
-//! or an acknowledgement that arrives after its phase is over, are "dependent" on
-//! everything else at that node, and their orders multiply the schedules without
-//! changing any state. So a race is first tested in its context (context-sensitive
-//! DPOR, Albert, Arenas, García de la Banda, Gómez-Zamalloa and Stuckey, CAV 2017):
-//! from the state before `d`, take the events after `d` that do not happen after it,
-//! then `e`, then `d` and the events that do happen after it. If that reaches the very
-//! state (by fingerprint: nodes, messages in flight, history up to real-time
-//! equivalence) the schedule reached with `e`, the two are independent in this
-//! schedule: no edge of happens-before joins them and nothing is backtracked. Treating
-//! them as independent also matters for what comes later: an event that races with
-//! `d` past `e` is then found. For two deliveries to one replica with no event at that
-//! replica between them, a test of the two handlers alone (both orders from the
-//! replica's state leave it alike and send the same messages) stands in for the
-//! replay; the replays' outcomes are memoized by their start, order and goal.
-//!
-//! This is where the search's soundness rests on more than the textbook: the test
-//! `dpor_reaches_every_complete_history_the_full_search_does` (in the `consim`
-//! crate) compares the complete histories it reaches with the unreduced search's on
-//! every model that offers exploration, correct and buggy.
+//! or two acknowledgements that change different parts of a coordinator, count as
+//! racing, and their orders multiply the schedules (on abd `w/w`, 422,373 schedules to
+//! 8 terminal states). Testing a race in its context instead (Albert et al.,
+//! *Context-sensitive DPOR*, CAV 2017: skip a race whose reversed order reaches the
+//! same state) cut that to 1,687 schedules, but as this crate applied it (skipping
+//! the backtrack, or also dropping the happens-before edge) it loses schedules: two
+//! client inputs at the start reach the same state in either order, yet only the
+//! reversal lets the first move past the other client's completion; and a race found
+//! independent in a context that includes a third event (a store of a lower stamp,
+//! a no-op only after a higher one) is not independent without it. So it is not used,
+//! and on the models consim ships the sleep-set search, which remembers states, is the
+//! faster one: on abd `w/w` DPOR visits a third of its states and takes seventeen
+//! times its transitions. Nor does `max_states` bound DPOR's work, only the distinct
+//! states it has seen; a timeout (the caller's `stop`) does.
 //!
 //! # What it needs
 //!
@@ -71,7 +72,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use super::fingerprint::{Fp, fingerprint};
+use super::fingerprint::Fp;
 use super::search::{Exploration, Outcome, Stats};
 use super::world::{Env, Footprint, Move, World};
 use super::{Explorable, Happened, Judgement, Schedule, Step};
@@ -143,7 +144,6 @@ impl Event {
 /// A state on the current schedule and what is (to be) taken out of it.
 struct Frame<R: crate::Node, C: crate::Node<Msg = R::Msg>> {
     world: World<R, C>,
-    fp: Fp,
     moves: Vec<(Move, Tid, Footprint)>,
     backtrack: Vec<Tid>,
     /// Asleep: explored from here already, or from an ancestor in an order that
@@ -156,9 +156,6 @@ struct Dpor<'a, 'j, R: crate::Node, C: crate::Node<Msg = R::Msg>> {
     judge: &'j mut dyn FnMut(&[Happened<C>]) -> Judgement,
     seen: HashSet<Fp>,
     verdicts: HashMap<Fp, Judgement>,
-    /// Whether a reversal reaches the same state, by the state it starts from, its
-    /// order of transitions and the state it should reach.
-    reversals: HashMap<Fp, bool>,
     frames: Vec<Frame<R, C>>,
     events: Vec<Event>,
     /// Messages the nodes sent as they booted (enabled from the start).
@@ -189,7 +186,6 @@ where
         judge,
         seen: HashSet::new(),
         verdicts: HashMap::new(),
-        reversals: HashMap::new(),
         frames: Vec::new(),
         events: Vec::new(),
         stats: Stats::default(),
@@ -207,7 +203,7 @@ impl<R: Explorable, C: Explorable<Msg = R::Msg>> Dpor<'_, '_, R, C> {
         let fp = start.fingerprint();
         self.seen.insert(fp);
         self.stats.states = 1;
-        self.push(start, fp, Vec::new());
+        self.push(start, Vec::new());
         while let Some(top) = self.frames.last() {
             let next = top
                 .backtrack
@@ -247,7 +243,7 @@ impl<R: Explorable, C: Explorable<Msg = R::Msg>> Dpor<'_, '_, R, C> {
 
     /// Puts `world` on top of the schedule with `sleep` asleep, and one move that is
     /// not asleep in its backtrack set.
-    fn push(&mut self, world: World<R, C>, fp: Fp, sleep: Vec<(Tid, Footprint)>) {
+    fn push(&mut self, world: World<R, C>, sleep: Vec<(Tid, Footprint)>) {
         let mut moves = Vec::new();
         world.moves(&self.env, &mut moves);
         let moves: Vec<(Move, Tid, Footprint)> = moves
@@ -272,7 +268,6 @@ impl<R: Explorable, C: Explorable<Msg = R::Msg>> Dpor<'_, '_, R, C> {
         self.frames.push(Frame {
             backtrack: awake.map(|&(_, t, _)| t).into_iter().collect(),
             world,
-            fp,
             moves,
             sleep,
         });
@@ -319,7 +314,7 @@ impl<R: Explorable, C: Explorable<Msg = R::Msg>> Dpor<'_, '_, R, C> {
             step,
         };
         let fp = child.fingerprint();
-        self.record(event, fp);
+        self.record(event);
         if outcome && let Some(found) = self.judge_history(&child) {
             return Some(found);
         }
@@ -328,7 +323,7 @@ impl<R: Explorable, C: Explorable<Msg = R::Msg>> Dpor<'_, '_, R, C> {
         } else {
             self.stats.revisits += 1;
         }
-        self.push(child, fp, sleep);
+        self.push(child, sleep);
         None
     }
 
@@ -354,22 +349,17 @@ impl<R: Explorable, C: Explorable<Msg = R::Msg>> Dpor<'_, '_, R, C> {
 
     /// Appends `event` to the schedule with what happens before it, and adds to the
     /// backtrack sets what its races call for.
-    fn record(&mut self, mut event: Event, reached: Fp) {
+    fn record(&mut self, mut event: Event) {
         let j = self.events.len();
         if let Some(e) = event.enabler {
             event.before.insert(e);
             event.before.union(self.events[e].before);
         }
         // Going back from the latest event, an earlier dependent one not yet known to
-        // happen before this one has nothing in between: a race, unless the two
-        // orders end alike here, and then they are independent in this context.
+        // happen before this one has nothing in between: a race.
         let mut races = Vec::new();
         for i in (0..j).rev() {
             if event.before.contains(i) || !self.events[i].dependent(&event) {
-                continue;
-            }
-            if self.commute_here(i, &event) || self.reversal_reaches(i, &event, reached) {
-                self.stats.commuted += 1;
                 continue;
             }
             event.before.insert(i);
@@ -408,80 +398,6 @@ impl<R: Explorable, C: Explorable<Msg = R::Msg>> Dpor<'_, '_, R, C> {
             return;
         }
         self.frames[i].backtrack.push(initials[0]);
-    }
-
-    /// Whether taking, from the state before event `i`, the events of `v` (those after
-    /// `i` that do not happen after it) and `event`, then `i` and the events that
-    /// happen after it, reaches the state `reached` that the schedule reached with
-    /// `event`: then the race is one in name only (two stores of a maximum, a stale
-    /// acknowledgement), and the reversed order needs no exploring of its own
-    /// (context-sensitive DPOR, Albert et al., CAV 2017).
-    fn reversal_reaches(&mut self, i: usize, event: &Event, reached: Fp) -> bool {
-        let j = self.events.len();
-        let v = self.not_after(i);
-        let order = (i + 1..j)
-            .filter(|&k| v.contains(k))
-            .map(|k| self.events[k].tid)
-            .chain(std::iter::once(event.tid))
-            .chain(
-                (i..j)
-                    .filter(|&k| !v.contains(k))
-                    .map(|k| self.events[k].tid),
-            );
-        let order: Vec<Tid> = order.collect();
-        let key = fingerprint(&(self.frames[i].fp, &order, reached));
-        if let Some(&same) = self.reversals.get(&key) {
-            return same;
-        }
-        let mut world = self.frames[i].world.clone();
-        let mut same = true;
-        for &tid in &order {
-            let Some(mv) = world.find_identity(&self.env, tid) else {
-                same = false;
-                break;
-            };
-            world.apply(&self.env, mv);
-            self.stats.replayed += 1;
-        }
-        let same = same && world.fingerprint() == reached;
-        if self.reversals.len() >= REVERSALS_KEPT {
-            self.reversals.clear();
-        }
-        self.reversals.insert(key, same);
-        same
-    }
-
-    /// A cheap test that spares [`Self::reversal_reaches`] its replay: two deliveries
-    /// to one replica with no event at that replica between them, which leave it alike
-    /// and send the same messages in either order from its state before `i`. Every
-    /// other event of the reversal then sees what it saw in the schedule, so the
-    /// reversal reaches the same state. When this says no, the replay decides.
-    fn commute_here(&self, i: usize, event: &Event) -> bool {
-        let f = event.footprint;
-        if f.client || f.global {
-            return false;
-        }
-        if self.events[i + 1..]
-            .iter()
-            .any(|e| e.footprint.node == f.node)
-        {
-            return false;
-        }
-        let before_i = &self.frames[i];
-        let before_event = self.frames.last().expect("the state the event left");
-        let find = |frame: &Frame<R, C>, tid: Tid| {
-            frame
-                .moves
-                .iter()
-                .find(|(_, t, _)| *t == tid)
-                .map(|&(mv, _, _)| mv)
-                .expect("an event's move is among its state's moves")
-        };
-        let first = find(before_i, self.events[i].tid);
-        let second = find(before_event, event.tid);
-        before_i
-            .world
-            .commute_at_replica(&self.env, first, &before_event.world, second)
     }
 
     /// The events after `i` that do not happen after it.
@@ -523,10 +439,6 @@ impl<R: Explorable, C: Explorable<Msg = R::Msg>> Dpor<'_, '_, R, C> {
         }
     }
 }
-
-/// How many outcomes of [`Dpor::reversal_reaches`] are kept before the memo starts
-/// afresh (about 32 bytes each).
-const REVERSALS_KEPT: usize = 1 << 22;
 
 fn unknown(reason: &str) -> Outcome {
     Outcome::Unknown {

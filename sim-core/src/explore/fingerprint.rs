@@ -7,7 +7,9 @@
 //! halves are independent streams of folded 64×64→128-bit multiplications (the mixing
 //! step of wyhash and foldhash), each word xored with the stream's state and its own
 //! constant before the multiply; fixed constants, so a fingerprint is the same in
-//! every run of one build. Hashing is most of a search's time, and this is several
+//! every run of one build. It is not a cryptographic hash: inputs crafted to collide
+//! could (the streams see the same words, so a collision costs about 2⁶⁴ work, not
+//! 2¹²⁸), but states of a model are not crafted. Hashing is most of a search's time, and this is several
 //! times faster than the two SipHash-1-3 streams it replaces (the
 //! `equal_values_agree_and_different_ones_differ` test and the pinned state counts
 //! check that it tells the states apart as they did).
@@ -49,7 +51,7 @@ impl Fingerprinter {
 
     fn word(&mut self, w: u64) {
         self.a = fold(self.a ^ w, K[0]);
-        self.b = fold(self.b ^ w ^ K[1], K[2] ^ K[3]);
+        self.b = fold(self.b ^ w ^ K[1], K[3]);
         self.words += 1;
     }
 

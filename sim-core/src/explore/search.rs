@@ -53,12 +53,6 @@ pub struct Stats {
     /// Paths cut short because every move out was asleep (DPOR only: a schedule whose
     /// every continuation is equivalent to one taken elsewhere).
     pub blocked: u64,
-    /// Races that needed no reversing, because the reversed order reaches the same
-    /// state (DPOR only).
-    pub commuted: u64,
-    /// Steps taken to test whether a race's two orders end alike (DPOR only; not in
-    /// `transitions`).
-    pub replayed: u64,
     /// Steps on the longest path the search expanded.
     pub max_depth: u32,
     /// Distinct histories (up to real-time equivalence) the judge was asked about.

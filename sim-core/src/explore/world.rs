@@ -776,53 +776,6 @@ impl<R: Explorable, C: Explorable<Msg = R::Msg>> World<R, C> {
         }
     }
 
-    /// Whether delivering `first` (a move here) and `second` (a move in `later`, a
-    /// state this one leads to), both messages to one replica, leave that replica alike
-    /// in either order from its state here, having sent the same messages: a test of
-    /// the two deliveries alone, with nothing between them.
-    pub(crate) fn commute_at_replica(
-        &self,
-        env: &Env<'_, R, C>,
-        first: Move,
-        later: &World<R, C>,
-        second: Move,
-    ) -> bool {
-        let (Move::Deliver(a), Move::Deliver(b)) = (first, second) else {
-            return false;
-        };
-        let (a, b) = (&self.flights[a], &later.flights[b]);
-        assert_eq!(a.to, b.to, "deliveries to two nodes always commute");
-        let r = a.to.index();
-        let run = |x: &Flight<R::Msg>, y: &Flight<R::Msg>| {
-            let mut proc = Proc::clone(&self.replicas[r]);
-            let mut sent: Fp = 0;
-            for f in [x, y] {
-                let fx = proc.receive(f.to, f.from, f.msg.clone(), self.now, &env.clock);
-                for (to, msg) in &fx.sends {
-                    sent = sent.wrapping_add(fingerprint(&(f.to, *to, msg)));
-                }
-            }
-            proc.refresh();
-            (proc.fp, sent)
-        };
-        run(a, b) == run(b, a)
-    }
-
-    /// The client input or delivery named `tid` ([`World::identity`]), if it is enabled
-    /// here.
-    pub(crate) fn find_identity(&self, env: &Env<'_, R, C>, tid: u64) -> Option<Move> {
-        if let Some(i) = self.flights.iter().position(|f| f.fp as u64 == tid) {
-            return Some(Move::Deliver(i));
-        }
-        (0..self.clients.len())
-            .find(|&c| {
-                self.given[c] == self.reported[c]
-                    && self.given[c] < env.setup.inputs[c].len()
-                    && self.identity(Move::Input(c)) == tid
-            })
-            .map(Move::Input)
-    }
-
     /// How many replicas there are (clients come after them).
     pub(crate) fn replica_count(&self) -> usize {
         self.replicas.len()
