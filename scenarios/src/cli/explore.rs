@@ -398,11 +398,11 @@ fn write_stats(out: &mut dyn Write, s: &Stats, seconds: f64) -> std::io::Result<
         s.max_depth,
         s.histories
     )?;
-    if s.blocked > 0 {
+    if s.schedules > 0 {
         writeln!(
             out,
-            "dpor: {} schedules cut short with every move asleep",
-            s.blocked
+            "dpor: {} schedules taken to their end, {} cut short with every move asleep",
+            s.schedules, s.blocked
         )?;
     }
     writeln!(

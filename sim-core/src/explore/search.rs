@@ -47,9 +47,12 @@ pub struct Stats {
     pub revisits: u64,
     /// States expanded again because they were reached with a smaller sleep set.
     pub reexpanded: u64,
-    /// States with no move out (every client done or stuck, nothing in flight); under
-    /// DPOR, schedules taken to such a state (one state may end several).
+    /// Distinct states with no move out (every client done or stuck, nothing in
+    /// flight).
     pub terminal: u64,
+    /// Schedules taken to a state with no move out (DPOR only: it keeps no table of
+    /// states, so one terminal state may end several).
+    pub schedules: u64,
     /// Paths cut short because every move out was asleep (DPOR only: a schedule whose
     /// every continuation is equivalent to one taken elsewhere).
     pub blocked: u64,
