@@ -74,10 +74,10 @@
     reason = "the sets and maps below are looked up by fingerprint and never iterated, so their order cannot reach a result"
 )]
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 
 use super::fingerprint::Fp;
-use super::search::{Exploration, Outcome, Stats};
+use super::search::{Exploration, Outcome, Stats, Verdicts};
 use super::world::{Env, Footprint, Move, World};
 use super::{Explorable, Happened, Judgement, Schedule, Step};
 
@@ -157,17 +157,15 @@ struct Frame<R: crate::Node, C: crate::Node<Msg = R::Msg>> {
 
 struct Dpor<'a, 'j, R: crate::Node, C: crate::Node<Msg = R::Msg>> {
     env: Env<'a, R, C>,
-    judge: &'j mut dyn FnMut(&[Happened<C>]) -> Judgement,
+    verdicts: Verdicts<'j, C>,
     seen: HashSet<Fp>,
     /// The distinct states with no move out.
     terminal: HashSet<Fp>,
-    verdicts: HashMap<Fp, Judgement>,
     frames: Vec<Frame<R, C>>,
     events: Vec<Event>,
     /// Messages the nodes sent as they booted (enabled from the start).
     boot_sends: u64,
     stats: Stats,
-    undecided: Option<String>,
 }
 
 /// Explores with source-DPOR (see the module docs).
@@ -189,14 +187,12 @@ where
     let mut dpor = Dpor {
         boot_sends: start.sends(),
         env,
-        judge,
+        verdicts: Verdicts::new(judge),
         seen: HashSet::new(),
         terminal: HashSet::new(),
-        verdicts: HashMap::new(),
         frames: Vec::new(),
         events: Vec::new(),
         stats: Stats::default(),
-        undecided: None,
     };
     let outcome = dpor.run(start, stop);
     Exploration {
@@ -242,10 +238,7 @@ impl<R: Explorable, C: Explorable<Msg = R::Msg>> Dpor<'_, '_, R, C> {
                 return found;
             }
         }
-        match self.undecided.take() {
-            Some(reason) => Outcome::Unknown { reason },
-            None => Outcome::Ok,
-        }
+        self.verdicts.finish()
     }
 
     /// Puts `world` on top of the schedule with `sleep` asleep, and one move that is
@@ -421,32 +414,16 @@ impl<R: Explorable, C: Explorable<Msg = R::Msg>> Dpor<'_, '_, R, C> {
         v
     }
 
-    /// Asks the judge about `world`'s history (once per history).
+    /// Asks the judge about `world`'s history; a violation comes back with the
+    /// schedule taken.
     fn judge_history(&mut self, world: &World<R, C>) -> Option<Outcome> {
-        let key = world.history_fingerprint();
-        let judgement = match self.verdicts.get(&key) {
-            Some(j) => j.clone(),
-            None => {
-                self.stats.histories += 1;
-                let j = (self.judge)(&world.history);
-                self.verdicts.insert(key, j.clone());
-                j
-            }
-        };
-        match judgement {
-            Judgement::Ok => None,
-            Judgement::Unknown(reason) => {
-                self.undecided
-                    .get_or_insert(format!("the judge could not decide a history: {reason}"));
-                None
-            }
-            Judgement::Violation(explanation) => Some(Outcome::Violation {
-                explanation,
-                schedule: Schedule {
-                    steps: self.events.iter().map(|e| e.step).collect(),
-                },
-            }),
-        }
+        let explanation = self.verdicts.violation(world, &mut self.stats)?;
+        Some(Outcome::Violation {
+            explanation,
+            schedule: Schedule {
+                steps: self.events.iter().map(|e| e.step).collect(),
+            },
+        })
     }
 }
 

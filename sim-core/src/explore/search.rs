@@ -95,14 +95,66 @@ struct Seen {
 
 struct Search<'a, 'j, R: crate::Node, C: crate::Node<Msg = R::Msg>> {
     env: Env<'a, R, C>,
-    judge: &'j mut dyn FnMut(&[Happened<C>]) -> Judgement,
+    verdicts: Verdicts<'j, C>,
     seen: HashMap<Fp, Seen>,
-    verdicts: HashMap<Fp, Judgement>,
     queue: VecDeque<Queued<R, C>>,
     /// Every path as (parent, step): index 0 is the start.
     arena: Vec<(u32, Option<Step>)>,
     stats: Stats,
+}
+
+/// The judge and what it said: it is asked once per history (up to real-time
+/// equivalence), and the first history it could not decide is kept.
+pub(super) struct Verdicts<'j, C: crate::Node> {
+    judge: &'j mut dyn FnMut(&[Happened<C>]) -> Judgement,
+    known: HashMap<Fp, Judgement>,
     undecided: Option<String>,
+}
+
+impl<'j, C: crate::Node> Verdicts<'j, C> {
+    pub(super) fn new(judge: &'j mut dyn FnMut(&[Happened<C>]) -> Judgement) -> Self {
+        Verdicts {
+            judge,
+            known: HashMap::new(),
+            undecided: None,
+        }
+    }
+
+    /// Judges `world`'s history; a violation comes back with the judge's explanation.
+    pub(super) fn violation<R>(&mut self, world: &World<R, C>, stats: &mut Stats) -> Option<String>
+    where
+        C: Explorable,
+        R: Explorable<Msg = C::Msg>,
+    {
+        let key = world.history_fingerprint();
+        let judgement = match self.known.get(&key) {
+            Some(j) => j.clone(),
+            None => {
+                stats.histories += 1;
+                let j = (self.judge)(&world.history);
+                self.known.insert(key, j.clone());
+                j
+            }
+        };
+        match judgement {
+            Judgement::Ok => None,
+            Judgement::Unknown(reason) => {
+                self.undecided
+                    .get_or_insert(format!("the judge could not decide a history: {reason}"));
+                None
+            }
+            Judgement::Violation(explanation) => Some(explanation),
+        }
+    }
+
+    /// How a search that took every schedule it had to ends: ok, or unknown if the
+    /// judge could not decide a history.
+    pub(super) fn finish(&mut self) -> Outcome {
+        match self.undecided.take() {
+            Some(reason) => Outcome::Unknown { reason },
+            None => Outcome::Ok,
+        }
+    }
 }
 
 /// Explores every schedule of `setup`, judging each history that grows by an outcome
@@ -124,13 +176,11 @@ where
     let start = World::start(&env);
     let mut search = Search {
         env,
-        judge,
+        verdicts: Verdicts::new(judge),
         seen: HashMap::new(),
-        verdicts: HashMap::new(),
         queue: VecDeque::new(),
         arena: vec![(0, None)],
         stats: Stats::default(),
-        undecided: None,
     };
     let outcome = search.run(start, stop);
     Exploration {
@@ -181,10 +231,7 @@ impl<R: Explorable, C: Explorable<Msg = R::Msg>> Search<'_, '_, R, C> {
                 return found;
             }
         }
-        match self.undecided.take() {
-            Some(reason) => Outcome::Unknown { reason },
-            None => Outcome::Ok,
-        }
+        self.verdicts.finish()
     }
 
     fn unknown(&self, reason: &str) -> Outcome {
@@ -310,31 +357,14 @@ impl<R: Explorable, C: Explorable<Msg = R::Msg>> Search<'_, '_, R, C> {
         None
     }
 
-    /// Asks the judge about `world`'s history (once per history); a violation comes
-    /// back with the schedule that ends at arena index `at`.
+    /// Asks the judge about `world`'s history; a violation comes back with the
+    /// schedule that ends at arena index `at`.
     fn judge_history(&mut self, world: &World<R, C>, at: u32) -> Option<Outcome> {
-        let key = world.history_fingerprint();
-        let judgement = match self.verdicts.get(&key) {
-            Some(j) => j.clone(),
-            None => {
-                self.stats.histories += 1;
-                let j = (self.judge)(&world.history);
-                self.verdicts.insert(key, j.clone());
-                j
-            }
-        };
-        match judgement {
-            Judgement::Ok => None,
-            Judgement::Unknown(reason) => {
-                self.undecided
-                    .get_or_insert(format!("the judge could not decide a history: {reason}"));
-                None
-            }
-            Judgement::Violation(explanation) => Some(Outcome::Violation {
-                explanation,
-                schedule: self.schedule(at),
-            }),
-        }
+        let explanation = self.verdicts.violation(world, &mut self.stats)?;
+        Some(Outcome::Violation {
+            explanation,
+            schedule: self.schedule(at),
+        })
     }
 
     fn schedule(&self, mut at: u32) -> Schedule {
