@@ -59,7 +59,8 @@ pub struct ExploreArgs {
     pub timer_firings: u32,
     /// `sleep-sets` skips reorderings of independent events; `dpor` (dynamic
     /// partial-order reduction, depth first, no faults) takes one schedule per class of
-    /// schedules that only reorder independent events; `none` takes every one.
+    /// schedules that only reorder independent events, visiting fewer states but,
+    /// keeping no table of them, often taking more steps; `none` takes every one.
     #[arg(long, default_value = "sleep-sets", value_parser = reduction())]
     pub reduction: Reduction,
     /// `bfs` (breadth first: a violation with the fewest steps) or `dfs` (depth first:
