@@ -1090,7 +1090,8 @@ mod tests {
     /// checked where it matters: it reaches every complete history (up to real-time
     /// equivalence) and every state with no move out (node states included, so the
     /// stamps a write chose count too) that the unreduced search reaches, on every
-    /// model that offers exploration, correct and buggy.
+    /// model that offers exploration, correct and buggy, and on two writers and a
+    /// reader.
     #[test]
     fn dpor_reaches_every_complete_history_the_full_search_does() {
         let cases = [
@@ -1103,14 +1104,25 @@ mod tests {
             ("primary-async", "ar/r"),
             ("session-token-ignored", "a/ar"),
         ];
-        for (model, pattern) in cases {
+        // Two writers and a reader, small enough for the unreduced search on two
+        // replicas: stores of different stamps racing with a query at one replica.
+        let two = |model: &str, pattern: &str| ExploreConfig {
+            params: vec![("replicas".to_owned(), "2".to_owned())],
+            ..config(model, pattern)
+        };
+        let configs = cases
+            .iter()
+            .map(|&(model, pattern)| config(model, pattern))
+            .chain(["w/wr", "wr/w", "w/w/r"].map(|p| two("abd", p)));
+        for base in configs {
+            let (model, pattern) = (base.model.clone(), base.pattern.to_string());
             let full = complete_histories(&ExploreConfig {
                 reduction: Reduction::None,
-                ..config(model, pattern)
+                ..base.clone()
             });
             let dpor = complete_histories(&ExploreConfig {
                 reduction: Reduction::Dpor,
-                ..config(model, pattern)
+                ..base
             });
             assert!(full.0.len() > 1, "{model} {pattern}: {full:?}");
             assert_eq!(dpor.0, full.0, "{model} {pattern}");
