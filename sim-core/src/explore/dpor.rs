@@ -78,11 +78,8 @@ use std::collections::HashSet;
 
 use super::fingerprint::Fp;
 use super::search::{Exploration, Outcome, Stats, Verdicts};
-use super::world::{Env, Footprint, Move, World};
+use super::world::{Env, Footprint, Move, Tid, World};
 use super::{Explorable, Happened, Judgement, Schedule, Step};
-
-/// A transition's name across states ([`World::identity`]).
-type Tid = u64;
 
 /// The longest schedule DPOR follows: its sets of events are bitsets of this many
 /// bits, kept inline (a configuration with longer schedules is far beyond what an
@@ -221,16 +218,16 @@ impl<R: Explorable, C: Explorable<Msg = R::Msg>> Dpor<'_, '_, R, C> {
             if self.stats.transitions % 4096 == 0
                 && let Some(why) = stop()
             {
-                return unknown(&format!("{why} before every trace was explored"));
+                return Outcome::unknown(&format!("{why} before every trace was explored"));
             }
             if self.events.len() >= MAX_STEPS {
-                return unknown(&format!(
+                return Outcome::unknown(&format!(
                     "a schedule longer than {MAX_STEPS} steps, the most DPOR follows (--reduction sleep-sets has no such bound)"
                 ));
             }
             if self.stats.states > self.env.setup.max_states {
                 let max = self.env.setup.max_states;
-                return unknown(&format!(
+                return Outcome::unknown(&format!(
                     "more than {max} states (--max-states) before every trace was explored"
                 ));
             }
@@ -424,11 +421,5 @@ impl<R: Explorable, C: Explorable<Msg = R::Msg>> Dpor<'_, '_, R, C> {
                 steps: self.events.iter().map(|e| e.step).collect(),
             },
         })
-    }
-}
-
-fn unknown(reason: &str) -> Outcome {
-    Outcome::Unknown {
-        reason: reason.to_owned(),
     }
 }

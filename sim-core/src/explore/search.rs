@@ -10,7 +10,7 @@ use std::collections::{HashMap, VecDeque};
 use serde::Serialize;
 
 use super::fingerprint::Fp;
-use super::world::{Env, Footprint, Move, World};
+use super::world::{Env, Footprint, Move, Tid, World};
 use super::{Explorable, Happened, Judgement, Order, Reduction, Schedule, Setup, Step};
 
 /// How an exploration ended.
@@ -31,6 +31,15 @@ pub enum Outcome {
         /// Why.
         reason: String,
     },
+}
+
+impl Outcome {
+    /// Stopped, with why.
+    pub(super) fn unknown(reason: &str) -> Outcome {
+        Outcome::Unknown {
+            reason: reason.to_owned(),
+        }
+    }
 }
 
 /// Counters of an exploration, all deterministic for one build.
@@ -81,9 +90,6 @@ struct Queued<R: crate::Node, C: crate::Node<Msg = R::Msg>> {
     /// Where its path ends in the arena.
     at: u32,
 }
-
-/// A transition's name across states ([`World::identity`]).
-type Tid = u64;
 
 /// What the search keeps per visited state: the sleep set it is (to be) expanded
 /// with, by transition name (a transition asleep at a state is enabled there, so its
@@ -219,11 +225,11 @@ impl<R: Explorable, C: Explorable<Msg = R::Msg>> Search<'_, '_, R, C> {
             if popped % 4096 == 0
                 && let Some(why) = stop()
             {
-                return self.unknown(&format!("{why} before every state was expanded"));
+                return Outcome::unknown(&format!("{why} before every state was expanded"));
             }
             if self.stats.states > self.env.setup.max_states {
                 let max = self.env.setup.max_states;
-                return self.unknown(&format!(
+                return Outcome::unknown(&format!(
                     "more than {max} states (--max-states) before every state was expanded"
                 ));
             }
@@ -232,12 +238,6 @@ impl<R: Explorable, C: Explorable<Msg = R::Msg>> Search<'_, '_, R, C> {
             }
         }
         self.verdicts.finish()
-    }
-
-    fn unknown(&self, reason: &str) -> Outcome {
-        Outcome::Unknown {
-            reason: reason.to_owned(),
-        }
     }
 
     /// Takes every move out of `item` that is not asleep; a violation ends the search.

@@ -137,6 +137,9 @@ pub(crate) struct Flight<M> {
     fp: Fp,
 }
 
+/// A transition's name across states ([`World::identity`]).
+pub(crate) type Tid = u64;
+
 /// A way out of a state.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Move {
@@ -495,7 +498,7 @@ impl<R: Explorable, C: Explorable<Msg = R::Msg>> World<R, C> {
     /// A name for `mv` that means the same transition in every state where it is
     /// enabled (what sleep sets hold). 64 bits: only the few transitions enabled in
     /// one state need telling apart.
-    pub(crate) fn identity(&self, mv: Move) -> u64 {
+    pub(crate) fn identity(&self, mv: Move) -> Tid {
         let fp = match mv {
             Move::Input(c) => fingerprint(&(0u8, c)),
             // Already a fingerprint: the low half names the delivery.
