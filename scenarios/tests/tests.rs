@@ -577,7 +577,28 @@ fn check_json_has_one_object_per_history() {
 
 #[test]
 fn check_an_exhausted_budget_exits_3() {
-    let out = consim(&["check", "--max-memory", "1", &corpus("kv/c50-ok.txt")]);
+    // A generated cas-register history, linearizable by construction, whose search
+    // enters more configurations than the 1,024 between two budget checks.
+    let shape = checkers::synth::Shape {
+        processes: 30,
+        ops: 10_000,
+        crashed_per_mille: 30,
+        seed: 2,
+        violation: false,
+    };
+    let history = checkers::synth::cas_register(&shape).to_jsonl();
+    let path = temp_file("cas-30x10000.jsonl", &history);
+    let file = path.to_str().unwrap();
+    let out = consim(&["check", "--model", "cas-register", file]);
+    assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
+    let out = consim(&[
+        "check",
+        "--model",
+        "cas-register",
+        "--max-memory",
+        "1",
+        file,
+    ]);
     assert_eq!(out.status.code(), Some(3), "{}", stdout(&out));
     assert!(
         stdout(&out).contains("unknown: the memory budget"),
