@@ -194,6 +194,8 @@ struct FaultState {
     degraded_links: BTreeSet<(NodeId, NodeId)>,
     /// A clock was jumped, and the fault window is not over.
     jumped: bool,
+    /// Nodes whose service times are multiplied (a slowdown).
+    slowed: BTreeSet<NodeId>,
 }
 
 impl FaultState {
@@ -255,6 +257,13 @@ impl FaultState {
                     self.degraded_links.insert((*source, *target));
                 }
             }
+            Fault::Slowdown { node, factor } => {
+                if *factor == 1.0 {
+                    self.slowed.remove(node);
+                } else {
+                    self.slowed.insert(*node);
+                }
+            }
         }
     }
 
@@ -265,6 +274,7 @@ impl FaultState {
             || self.all_links_degraded
             || !self.degraded_links.is_empty()
             || self.jumped
+            || !self.slowed.is_empty()
     }
 
     fn connected(&self, a: NodeId, b: NodeId) -> bool {

@@ -964,6 +964,8 @@ struct Open {
     crashed: BTreeMap<NodeId, u64>,
     paused: BTreeMap<NodeId, u64>,
     drift: BTreeMap<NodeId, (u64, i64)>,
+    /// Nodes slowed down: since when, and by what factor.
+    slow: BTreeMap<NodeId, (u64, f64)>,
     all_links: Option<(u64, LinkConfig)>,
     links: BTreeMap<(NodeId, NodeId), (u64, LinkConfig)>,
 }
@@ -1043,6 +1045,19 @@ impl Open {
                 self.close_link((*source, *target), at, out);
                 self.links.insert((*source, *target), (at, *config));
             }
+            Fault::Slowdown { node, factor } => {
+                self.close_slow(*node, at, out);
+                if *factor != 1.0 {
+                    self.slow.insert(*node, (at, *factor));
+                }
+            }
+        }
+    }
+
+    fn close_slow(&mut self, node: NodeId, at: u64, out: &mut Vec<Shade>) {
+        if let Some((from, factor)) = self.slow.remove(&node) {
+            let what = format!("service times ×{factor}");
+            out.push(node_shade(node, (from, at), "slow", &what));
         }
     }
 
@@ -1098,6 +1113,10 @@ impl Open {
         let drifting: Vec<NodeId> = self.drift.keys().copied().collect();
         for node in drifting {
             self.close_drift(node, end, out);
+        }
+        let slowed: Vec<NodeId> = self.slow.keys().copied().collect();
+        for node in slowed {
+            self.close_slow(node, end, out);
         }
         self.close_all_links(end, nodes, out);
         let links: Vec<(NodeId, NodeId)> = self.links.keys().copied().collect();
@@ -1228,6 +1247,10 @@ fn describe_fault(fault: &Fault) -> String {
             target,
             config,
         } => format!("link {source} → {target}: {}", describe_links(config)),
+        Fault::Slowdown { node, factor } if *factor == 1.0 => {
+            format!("{node}'s service times back to normal")
+        }
+        Fault::Slowdown { node, factor } => format!("{node}'s service times ×{factor}"),
     }
 }
 
@@ -1329,7 +1352,7 @@ h1{font-size:1.3em;margin:0 0 .3em}h2{font-size:1.05em;margin:1.2em 0 .4em}\
 .timer{stroke:#999;stroke-width:1.2}.io.input{fill:#fff;stroke:#2f6fd6;stroke-width:1.5}\
 .io.output{fill:#2f6fd6}.start{fill:#1a7f37}.hold{fill:#999}\
 .fault{opacity:.55}.fault.partition{fill:#f6b3b3}.fault.crash{fill:#888}\
-.fault.pause{fill:#c8b7e8}.fault.clock{fill:#f3d37a}.fault.links{fill:#ffe0b8}\
+.fault.pause{fill:#c8b7e8}.fault.clock{fill:#f3d37a}.fault.slow{fill:#f0b8a8}.fault.links{fill:#ffe0b8}\
 .fault-tick{fill:#c00}\
 .op rect{fill:#cfe2ff;stroke:#6c8ebf}.op.fail rect{fill:#eee;stroke:#bbb}\
 .op.info rect,.op.open rect{fill:#eee;stroke:#999;stroke-dasharray:4 2}\

@@ -69,6 +69,15 @@ pub enum Fault {
     },
     /// Sets the config of every link (for example, a burst of loss), until changed.
     AllLinks(LinkConfig),
+    /// Multiplies a node's service times by `factor` (see [`crate::Capacity`]) until
+    /// another slowdown of it; `factor` 1 ends a slowdown. No effect on a node without
+    /// a capacity.
+    Slowdown {
+        /// The node.
+        node: NodeId,
+        /// The multiplier: finite, above zero.
+        factor: f64,
+    },
     /// Sets the config of one directed link, until changed.
     Link {
         /// Sending end.
@@ -242,6 +251,15 @@ fn check_fault(fault: &Fault, processes: usize) -> Result<(), String> {
             check_node(t, processes)
         }),
         Fault::HealAll => Ok(()),
+        Fault::Slowdown { node, factor } => {
+            check_node(*node, processes)?;
+            if !(factor.is_finite() && *factor > 0.0) {
+                return Err(format!(
+                    "slowdown factor {factor} is not a finite number above zero"
+                ));
+            }
+            Ok(())
+        }
         Fault::AllLinks(config) => config.latency.validate(),
         Fault::Link {
             source,

@@ -19,6 +19,8 @@
 //! - [`Sim`] and [`SimBuilder`]: the event loop and how to set one up.
 //! - [`network`](LinkConfig): links ([`Latency`], loss, duplication) and [`Partition`]s.
 //! - [`Clock`]: per-node offset and drift; [`Fault`] and [`FaultPlan`]: faults as data.
+//! - [`Capacity`]: work and queues, for nodes that should be able to be overloaded
+//!   (off unless given).
 //! - [`nemesis`]: fault plans generated from a seed (partitions, crashes, clock skew,
 //!   swarm…), the runner's and the model tests' alike.
 //! - [`SchedulerConfig`]: random, PCT-style priorities, or replay of a [`DecisionLog`].
@@ -38,6 +40,7 @@
 //! - A node's clock is monotone unless a clock fault jumps it.
 //! - The same seed and build give the same trace hash.
 
+mod capacity;
 mod clock;
 pub mod explore;
 mod fault;
@@ -52,6 +55,7 @@ mod sim;
 mod time;
 mod trace;
 
+pub use capacity::Capacity;
 pub use clock::{Clock, MAX_DRIFT_PPM};
 pub use fault::{Fault, FaultPlan, PlanError, TimedFault};
 pub use id::{NodeId, TimerId};

@@ -1161,6 +1161,7 @@ mod tests {
                     Fault::Partition(_) | Fault::Heal(_) | Fault::HealAll => "partition",
                     Fault::ClockJump { .. } | Fault::ClockDrift { .. } => "clock",
                     Fault::AllLinks(_) | Fault::Link { .. } => "links",
+                    Fault::Slowdown { .. } => "slowdown",
                 })
                 .collect();
             k.dedup();

@@ -87,6 +87,14 @@ pub trait Node: Sized {
     fn on_input(&mut self, ctx: &mut Ctx<'_, Self>, input: Self::Input) {
         let _ = (ctx, input);
     }
+
+    /// What a node with a [`crate::Capacity`] whose queue is full sends back instead of
+    /// handling `msg` from `from` (a cheap "busy, try later" reply, which costs no work
+    /// and cannot change the node), or `None` to drop it silently (the default).
+    fn refusal(&self, from: NodeId, msg: &Self::Msg) -> Option<Self::Msg> {
+        let _ = (from, msg);
+        None
+    }
 }
 
 /// Durable state, as the working copy and as last synced.
@@ -113,6 +121,8 @@ pub(crate) struct Effects<N: Node> {
     pub(crate) sends: Vec<(NodeId, N::Msg)>,
     pub(crate) timers: Vec<(TimerId, Duration, N::Timer)>,
     pub(crate) outputs: Vec<N::Output>,
+    /// The work the handler declared ([`Ctx::work`]), if it did.
+    pub(crate) work: Option<Duration>,
 }
 
 impl<N: Node> Default for Effects<N> {
@@ -121,6 +131,7 @@ impl<N: Node> Default for Effects<N> {
             sends: Vec::new(),
             timers: Vec::new(),
             outputs: Vec::new(),
+            work: None,
         }
     }
 }
@@ -224,6 +235,18 @@ impl<N: Node> Ctx<'_, N> {
     /// Reports `output` to the world outside the network (for a client: an outcome).
     pub fn output(&mut self, output: N::Output) {
         self.effects.outputs.push(output);
+    }
+
+    /// Declares that this handler did `work`'s worth of work (its service time; calls
+    /// add up). On a node with a [`crate::Capacity`], the node is busy that long (times
+    /// any slowdown), what it sends leaves when the work is done, and what arrives
+    /// meanwhile waits in its queue; a handler that declares nothing costs a draw from
+    /// the capacity's service distribution (a timer's, nothing). No effect on a node
+    /// without a capacity. A handler that sheds a request cheaply (say, one whose
+    /// deadline has passed) declares the little it did.
+    pub fn work(&mut self, work: Duration) {
+        let so_far = self.effects.work.unwrap_or(Duration::ZERO);
+        self.effects.work = Some(so_far.saturating_add(work));
     }
 }
 

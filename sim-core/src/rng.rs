@@ -49,6 +49,8 @@ pub enum Purpose {
     Scheduler,
     /// One process's own randomness (`Ctx::rng`).
     Process(NodeId),
+    /// One process's service times, for a node with a [`crate::Capacity`].
+    Service(NodeId),
     /// Anything else a caller needs, under a name of its own choosing.
     Custom(u32),
 }
@@ -63,6 +65,7 @@ impl Purpose {
             Purpose::Scheduler => 4 << 32,
             Purpose::Process(id) => (5 << 32) | u64::from(id.0),
             Purpose::Custom(n) => (6 << 32) | u64::from(n),
+            Purpose::Service(id) => (8 << 32) | u64::from(id.0),
             Purpose::Link { source, target } => {
                 assert!(
                     source.0 < 1 << 16 && target.0 < 1 << 16,

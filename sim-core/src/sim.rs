@@ -7,13 +7,15 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
+use crate::capacity::Work;
 use crate::node::{Durable, Effects};
 use crate::observe::{Observation, Observed, Observer};
 use crate::sched::Scheduler;
 use crate::trace::TraceHash;
 use crate::{
-    Clock, Ctx, DecisionLog, Duration, EventKind, Fault, FaultPlan, Idle, LinkConfig, Node, NodeId,
-    PlanError, Purpose, SchedulerConfig, SimRng, Time, TimedFault, TimerId, TraceEvent,
+    Capacity, Clock, Ctx, DecisionLog, Duration, EventKind, Fault, FaultPlan, Idle, LinkConfig,
+    Node, NodeId, PlanError, Purpose, SchedulerConfig, SimRng, Time, TimedFault, TimerId,
+    TraceEvent,
 };
 
 /// Counters of a run, all deterministic.
@@ -47,6 +49,12 @@ pub struct Stats {
     pub boots: u64,
     /// With a replay scheduler: the send at which the log ran out, if it did.
     pub replay_exhausted_at: Option<u64>,
+    /// Messages and inputs that waited in a busy node's queue ([`Capacity`]).
+    pub queued: u64,
+    /// Messages and inputs dropped because a node's queue was full.
+    pub dropped_overload: u64,
+    /// Of those, the ones answered with the node's refusal ([`Node::refusal`]).
+    pub refused: u64,
 }
 
 /// An output a node reported, with when and who.
@@ -131,6 +139,12 @@ enum Event<R: Node, C: Node> {
     ReplicaInput(NodeId, R::Input),
     ClientInput(NodeId, C::Input),
     Fault(usize),
+    /// A node with a capacity is free again: it takes the next event from its queue.
+    /// The number is its crash count then (a wake-up from before a crash is void).
+    Serve(NodeId, u64),
+    /// A node with a capacity finished the work of a handler: what it sent leaves.
+    /// Its crash count then, and the batch in its outbox.
+    Depart(NodeId, u64, u64),
 }
 
 impl<R: Node, C: Node> Event<R, C> {
@@ -141,7 +155,9 @@ impl<R: Node, C: Node> Event<R, C> {
             | Event::ReplicaTimer(n, ..)
             | Event::ClientTimer(n, ..)
             | Event::ReplicaInput(n, _)
-            | Event::ClientInput(n, _) => Some(n),
+            | Event::ClientInput(n, _)
+            | Event::Serve(n, _)
+            | Event::Depart(n, ..) => Some(n),
             Event::Deliver { target, .. } => Some(target),
             Event::Fault(_) => None,
         }
@@ -180,6 +196,9 @@ impl<R: Node, C: Node> Ord for Entry<R, C> {
     }
 }
 
+/// A node's capacity bookkeeping, in the simulator's event and message types.
+type NodeWork<R, C> = Work<Event<R, C>, <R as Node>::Msg>;
+
 /// Builds a [`Sim`]. Every invariant is checked in [`SimBuilder::build`].
 #[must_use]
 pub struct SimBuilder<R: Node, C: Node<Msg = R::Msg> = Idle<<R as Node>::Msg>> {
@@ -193,6 +212,8 @@ pub struct SimBuilder<R: Node, C: Node<Msg = R::Msg> = Idle<<R as Node>::Msg>> {
     trace: bool,
     record_decisions: bool,
     observer: Option<Observer<R::Msg>>,
+    replica_capacity: Option<Capacity>,
+    capacities: Vec<(NodeId, Capacity)>,
 }
 
 impl<R: Node, C: Node<Msg = R::Msg>> fmt::Debug for SimBuilder<R, C> {
@@ -224,7 +245,23 @@ impl<R: Node, C: Node<Msg = R::Msg>> SimBuilder<R, C> {
             trace: false,
             record_decisions: false,
             observer: None,
+            replica_capacity: None,
+            capacities: Vec::new(),
         }
+    }
+
+    /// Gives every replica `capacity`: it handles one message or input at a time, and
+    /// what arrives while it is busy waits (see [`Capacity`]). Off by default.
+    pub fn replica_capacity(mut self, capacity: Capacity) -> Self {
+        self.replica_capacity = Some(capacity);
+        self
+    }
+
+    /// Gives process `node` `capacity` (replica or client; after
+    /// [`SimBuilder::replica_capacity`], this one wins for `node`).
+    pub fn capacity(mut self, node: NodeId, capacity: Capacity) -> Self {
+        self.capacities.push((node, capacity));
+        self
     }
 
     /// Adds a replica (ids `n0, n1, …` in the order added).
@@ -335,13 +372,7 @@ impl<R: Node, C: Node<Msg = R::Msg>> SimBuilder<R, C> {
         self.plan.validate(n)?;
         self.scheduler.validate().map_err(BuildError::Invalid)?;
         self.link.latency.validate().map_err(BuildError::Invalid)?;
-        let mut clocks = vec![Clock::default(); n];
-        for (node, clock) in self.clocks {
-            let slot = clocks.get_mut(node.index()).ok_or_else(|| {
-                BuildError::Invalid(format!("clock for {node}, which does not exist"))
-            })?;
-            *slot = clock;
-        }
+        let clocks = build_clocks(n, &self.clocks)?;
         let seed = self.seed;
         let replica_count = self.replicas.len();
         let replicas: Vec<Proc<R>> = self
@@ -359,6 +390,13 @@ impl<R: Node, C: Node<Msg = R::Msg>> SimBuilder<R, C> {
                 Proc::new(seed, NodeId(id as u32), config, clocks[id])
             })
             .collect();
+        let work = build_work(
+            n,
+            replica_count,
+            seed,
+            self.replica_capacity,
+            &self.capacities,
+        )?;
         let mut scheduler_rng = SimRng::new(seed, Purpose::Scheduler);
         let mut sim = Sim {
             seed,
@@ -381,6 +419,8 @@ impl<R: Node, C: Node<Msg = R::Msg>> SimBuilder<R, C> {
             next_timer: 0,
             stats: Stats::default(),
             observer: self.observer,
+            capacity_on: work.iter().any(Option::is_some),
+            work,
         };
         for i in 0..n {
             sim.push(Time::ZERO, Event::Start(NodeId(i as u32)));
@@ -461,6 +501,10 @@ pub struct Sim<R: Node, C: Node<Msg = R::Msg> = Idle<<R as Node>::Msg>> {
     next_timer: u64,
     stats: Stats,
     observer: Option<Observer<R::Msg>>,
+    /// Per process, its capacity and what waits for it (`None`: infinite capacity).
+    work: Vec<Option<NodeWork<R, C>>>,
+    /// Whether any process has a capacity (so that runs without any skip it all).
+    capacity_on: bool,
 }
 
 impl<R: Node, C: Node<Msg = R::Msg>> fmt::Debug for Sim<R, C> {
@@ -544,6 +588,19 @@ impl<R: Node, C: Node<Msg = R::Msg>> Sim<R, C> {
     pub fn client(&self, id: NodeId) -> Option<&C> {
         let index = id.index().checked_sub(self.replicas.len())?;
         self.clients.get(index)?.node.as_ref()
+    }
+
+    /// How many messages and inputs wait in process `id`'s queue now (0 for a process
+    /// without a [`Capacity`]).
+    pub fn queue_len(&self, id: NodeId) -> usize {
+        self.work[id.index()].as_ref().map_or(0, |w| w.queue.len())
+    }
+
+    /// The longest process `id`'s queue has been so far (0 without a [`Capacity`]).
+    pub fn longest_queue(&self, id: NodeId) -> usize {
+        self.work[id.index()]
+            .as_ref()
+            .map_or(0, |w| w.longest_queue)
     }
 
     /// Whether a process is running (up and not paused).
@@ -766,7 +823,9 @@ impl<R: Node, C: Node<Msg = R::Msg>> Sim<R, C> {
         }
         let target = event.target().expect("every non-fault event has a target");
         match self.status(target) {
-            Status::Up => self.dispatch(event),
+            // Without any capacity, nothing queues: straight to the handler.
+            Status::Up if !self.capacity_on => self.dispatch(event),
+            Status::Up => self.admit(event),
             Status::Paused => {
                 let (peer, sent) = match event {
                     Event::Deliver { source, sent, .. } => (Some(source), Some(sent)),
@@ -808,12 +867,170 @@ impl<R: Node, C: Node<Msg = R::Msg>> Sim<R, C> {
                     format!("{input:?}")
                 });
             }
-            // A down process has no live timers: a crash cleared them.
-            Event::ReplicaTimer(..) | Event::ClientTimer(..) => {}
+            // A down process has no live timers, nothing queued and nothing about to
+            // leave: a crash cleared them.
+            Event::ReplicaTimer(..)
+            | Event::ClientTimer(..)
+            | Event::Serve(..)
+            | Event::Depart(..) => {}
             Event::Start(_) | Event::Fault(_) => {
-                unreachable!("starts and faults are handled before dispatch")
+                unreachable!("starts, faults and wake-ups are handled before dispatch")
             }
         }
+    }
+
+    /// Hands an event to its running process now, or, for a message or input to a busy
+    /// node with a [`Capacity`], queues it (or, if the queue is full, drops or refuses
+    /// it).
+    fn admit(&mut self, event: Event<R, C>) {
+        match event {
+            Event::Serve(id, epoch) => return self.serve_next(id, epoch),
+            Event::Depart(id, epoch, batch) => return self.depart(id, epoch, batch),
+            _ => {}
+        }
+        if !matches!(event, Event::ReplicaTimer(..) | Event::ClientTimer(..)) {
+            let target = event.target().expect("messages and inputs have a target");
+            if let Some(work) = &self.work[target.index()] {
+                if work.queue.is_empty() && work.busy_until <= self.now {
+                    return self.dispatch(event);
+                }
+                if work.queue.len() >= work.capacity.queue_bound as usize {
+                    return self.overflow(event);
+                }
+                return self.enqueue(target, event);
+            }
+        }
+        self.dispatch(event);
+    }
+
+    /// Puts a message or input in its busy node's queue, and makes sure the node wakes
+    /// up to serve it.
+    fn enqueue(&mut self, target: NodeId, event: Event<R, C>) {
+        let (peer, sent) = match event {
+            Event::Deliver { source, sent, .. } => (Some(source), Some(sent)),
+            _ => (None, None),
+        };
+        self.stats.queued += 1;
+        self.record(EventKind::Queue, Some(target), peer, sent, String::new);
+        let now = self.now;
+        let work = self.work[target.index()]
+            .as_mut()
+            .expect("only nodes with a capacity queue");
+        work.queue.push_back(event);
+        work.longest_queue = work.longest_queue.max(work.queue.len());
+        if work.queue.len() == 1 {
+            let (at, epoch) = (work.busy_until.max(now), work.epoch);
+            self.push(at, Event::Serve(target, epoch));
+        }
+    }
+
+    /// A node's queue was full: the message is dropped, or answered with the node's
+    /// refusal if it has one; an input is dropped.
+    fn overflow(&mut self, event: Event<R, C>) {
+        self.stats.dropped_overload += 1;
+        match event {
+            Event::Deliver {
+                source,
+                target,
+                sent,
+                msg,
+            } => {
+                let refusal = match self.client_index(target) {
+                    None => self.replicas[target.index()]
+                        .node
+                        .as_ref()
+                        .and_then(|n| n.refusal(source, &msg)),
+                    Some(i) => self.clients[i]
+                        .node
+                        .as_ref()
+                        .and_then(|n| n.refusal(source, &msg)),
+                };
+                self.record(
+                    EventKind::DropOverload,
+                    Some(target),
+                    Some(source),
+                    Some(sent),
+                    || format!("{msg:?}"),
+                );
+                if let Some(reply) = refusal {
+                    self.stats.refused += 1;
+                    self.send_all(target, &mut vec![(source, reply)]);
+                }
+            }
+            Event::ReplicaInput(id, input) => {
+                self.record(EventKind::DropOverload, Some(id), None, None, || {
+                    format!("{input:?}")
+                });
+            }
+            Event::ClientInput(id, input) => {
+                self.record(EventKind::DropOverload, Some(id), None, None, || {
+                    format!("{input:?}")
+                });
+            }
+            _ => unreachable!("only messages and inputs queue"),
+        }
+    }
+
+    /// A running node with a capacity is free: it serves the next event in its queue
+    /// (unless the wake-up is from before a crash, or a timer's work keeps it busy a
+    /// while longer).
+    fn serve_next(&mut self, id: NodeId, epoch: u64) {
+        let now = self.now;
+        let work = self.work[id.index()]
+            .as_mut()
+            .expect("only nodes with a capacity are woken");
+        if work.epoch != epoch || work.queue.is_empty() {
+            return;
+        }
+        if work.busy_until > now {
+            let at = work.busy_until;
+            return self.push(at, Event::Serve(id, epoch));
+        }
+        let event = work.queue.pop_front().expect("the queue is not empty");
+        self.dispatch(event);
+        let work = self.work[id.index()]
+            .as_ref()
+            .expect("still has a capacity");
+        if !work.queue.is_empty() {
+            let at = work.busy_until.max(now);
+            self.push(at, Event::Serve(id, epoch));
+        }
+    }
+
+    /// A running node with a capacity finished a handler's work: what it sent leaves
+    /// (unless the node crashed since).
+    fn depart(&mut self, id: NodeId, epoch: u64, batch: u64) {
+        let work = self.work[id.index()]
+            .as_mut()
+            .expect("only nodes with a capacity hold messages back");
+        if work.epoch != epoch {
+            return;
+        }
+        let mut sends = work.outbox.remove(&batch).expect("each batch leaves once");
+        self.send_all(id, &mut sends);
+    }
+
+    /// Accounts for a handler's work on a node with a capacity (see [`Capacity`]) and
+    /// returns when what it sent leaves: now plus its service time (now, without a
+    /// capacity). A request (message or input) starts on an idle node; a timer or boot
+    /// adds its work to whatever the node was doing.
+    fn finish_work(&mut self, id: NodeId, declared: Option<Duration>, request: bool) -> Time {
+        let now = self.now;
+        let Some(work) = self.work[id.index()].as_mut() else {
+            return now;
+        };
+        let service = work.service_time(declared, !request);
+        if request {
+            assert!(
+                work.busy_until <= now,
+                "{id} started a request at {now} while busy until {}",
+                work.busy_until
+            );
+            work.busy_until = now + service;
+        } else {
+            work.busy_until = work.busy_until.max(now) + service;
+        }
+        now + service
     }
 
     /// Hands an event to its (running) process.
@@ -835,8 +1052,12 @@ impl<R: Node, C: Node<Msg = R::Msg>> Sim<R, C> {
                 );
                 self.observe(Observation::Delivered, (source, target), sent, &msg);
                 match self.client_index(target) {
-                    None => self.call_replica(target, |n, ctx| n.on_message(ctx, source, msg)),
-                    Some(_) => self.call_client(target, |n, ctx| n.on_message(ctx, source, msg)),
+                    None => {
+                        self.call_replica(target, true, |n, ctx| n.on_message(ctx, source, msg));
+                    }
+                    Some(_) => {
+                        self.call_client(target, true, |n, ctx| n.on_message(ctx, source, msg));
+                    }
                 }
             }
             Event::ReplicaTimer(id, timer_id, timer) => {
@@ -845,7 +1066,7 @@ impl<R: Node, C: Node<Msg = R::Msg>> Sim<R, C> {
                     self.record(EventKind::Timer, Some(id), None, None, || {
                         format!("{timer:?}")
                     });
-                    self.call_replica(id, |n, ctx| n.on_timer(ctx, timer));
+                    self.call_replica(id, false, |n, ctx| n.on_timer(ctx, timer));
                 }
             }
             Event::ClientTimer(id, timer_id, timer) => {
@@ -855,7 +1076,7 @@ impl<R: Node, C: Node<Msg = R::Msg>> Sim<R, C> {
                     self.record(EventKind::Timer, Some(id), None, None, || {
                         format!("{timer:?}")
                     });
-                    self.call_client(id, |n, ctx| n.on_timer(ctx, timer));
+                    self.call_client(id, false, |n, ctx| n.on_timer(ctx, timer));
                 }
             }
             Event::ReplicaInput(id, input) => {
@@ -863,22 +1084,24 @@ impl<R: Node, C: Node<Msg = R::Msg>> Sim<R, C> {
                 self.record(EventKind::Input, Some(id), None, None, || {
                     format!("{input:?}")
                 });
-                self.call_replica(id, |n, ctx| n.on_input(ctx, input));
+                self.call_replica(id, true, |n, ctx| n.on_input(ctx, input));
             }
             Event::ClientInput(id, input) => {
                 self.stats.inputs += 1;
                 self.record(EventKind::Input, Some(id), None, None, || {
                     format!("{input:?}")
                 });
-                self.call_client(id, |n, ctx| n.on_input(ctx, input));
+                self.call_client(id, true, |n, ctx| n.on_input(ctx, input));
             }
-            Event::Start(_) | Event::Fault(_) => {
-                unreachable!("starts and faults are handled before dispatch")
+            Event::Start(_) | Event::Fault(_) | Event::Serve(..) | Event::Depart(..) => {
+                unreachable!("starts, faults and wake-ups are handled before dispatch")
             }
         }
     }
 
-    fn call_replica(&mut self, id: NodeId, f: impl FnOnce(&mut R, &mut Ctx<'_, R>)) {
+    /// Runs a handler of replica `id` (`request`: for a message or input, which costs
+    /// service time on a node with a capacity) and applies its effects.
+    fn call_replica(&mut self, id: NodeId, request: bool, f: impl FnOnce(&mut R, &mut Ctx<'_, R>)) {
         let proc = &mut self.replicas[id.index()];
         with_ctx(
             id,
@@ -891,10 +1114,11 @@ impl<R: Node, C: Node<Msg = R::Msg>> Sim<R, C> {
                 f(node.as_mut().expect("a running replica has a node"), ctx);
             },
         );
-        self.apply_replica_effects(id);
+        self.apply_replica_effects(id, request);
     }
 
-    fn call_client(&mut self, id: NodeId, f: impl FnOnce(&mut C, &mut Ctx<'_, C>)) {
+    /// [`Sim::call_replica`], for a client.
+    fn call_client(&mut self, id: NodeId, request: bool, f: impl FnOnce(&mut C, &mut Ctx<'_, C>)) {
         let proc = &mut self.clients[id.index() - self.replicas.len()];
         with_ctx(
             id,
@@ -907,7 +1131,7 @@ impl<R: Node, C: Node<Msg = R::Msg>> Sim<R, C> {
                 f(node.as_mut().expect("a running client has a node"), ctx);
             },
         );
-        self.apply_client_effects(id);
+        self.apply_client_effects(id, request);
     }
 
     fn boot(&mut self, id: NodeId) {
@@ -929,7 +1153,7 @@ impl<R: Node, C: Node<Msg = R::Msg>> Sim<R, C> {
                     },
                 );
                 proc.status = Status::Up;
-                self.apply_replica_effects(id);
+                self.apply_replica_effects(id, false);
             }
             Some(index) => {
                 let proc = &mut self.clients[index];
@@ -946,33 +1170,47 @@ impl<R: Node, C: Node<Msg = R::Msg>> Sim<R, C> {
                     },
                 );
                 proc.status = Status::Up;
-                self.apply_client_effects(id);
+                self.apply_client_effects(id, false);
             }
         }
     }
 
-    fn apply_replica_effects(&mut self, id: NodeId) {
+    fn apply_replica_effects(&mut self, id: NodeId, request: bool) {
         let mut effects = std::mem::take(&mut self.replica_fx);
-        self.apply_effects(id, &mut effects, Event::ReplicaTimer, |sim, emitted| {
-            sim.replica_outputs.push(emitted);
-        });
+        self.apply_effects(
+            id,
+            request,
+            &mut effects,
+            Event::ReplicaTimer,
+            |sim, emitted| {
+                sim.replica_outputs.push(emitted);
+            },
+        );
         self.replica_fx = effects;
     }
 
-    fn apply_client_effects(&mut self, id: NodeId) {
+    fn apply_client_effects(&mut self, id: NodeId, request: bool) {
         let mut effects = std::mem::take(&mut self.client_fx);
-        self.apply_effects(id, &mut effects, Event::ClientTimer, |sim, emitted| {
-            sim.client_outputs.push(emitted);
-        });
+        self.apply_effects(
+            id,
+            request,
+            &mut effects,
+            Event::ClientTimer,
+            |sim, emitted| {
+                sim.client_outputs.push(emitted);
+            },
+        );
         self.client_fx = effects;
     }
 
-    /// Queues a handler's timers, reports its outputs, and sends its messages, in that
-    /// order. Replicas and clients differ only in the event a timer becomes and the
-    /// list an output goes to.
+    /// Queues a handler's timers, reports its outputs, and sends its messages (when
+    /// its work is done, on a node with a capacity; `request`: the handler was for a
+    /// message or input), in that order. Replicas and clients differ only in the event
+    /// a timer becomes and the list an output goes to.
     fn apply_effects<N: Node<Msg = R::Msg>>(
         &mut self,
         id: NodeId,
+        request: bool,
         effects: &mut Effects<N>,
         timer_event: fn(NodeId, TimerId, N::Timer) -> Event<R, C>,
         report: fn(&mut Self, Emitted<N::Output>),
@@ -992,7 +1230,37 @@ impl<R: Node, C: Node<Msg = R::Msg>> Sim<R, C> {
             };
             report(self, emitted);
         }
-        self.send_all(id, &mut effects.sends);
+        if self.capacity_on {
+            // (Without any capacity, declared work is never read: it costs nothing.)
+            let declared = effects.work.take();
+            self.send_after_work(id, request, declared, &mut effects.sends);
+        } else {
+            self.send_all(id, &mut effects.sends);
+        }
+    }
+
+    /// Sends a handler's messages when its work is done: now on a node without a
+    /// capacity or for work that took no time; else from the node's outbox when the
+    /// work ends (a crash before then loses them).
+    fn send_after_work(
+        &mut self,
+        id: NodeId,
+        request: bool,
+        declared: Option<Duration>,
+        sends: &mut Vec<(NodeId, R::Msg)>,
+    ) {
+        let depart = self.finish_work(id, declared, request);
+        if depart == self.now || sends.is_empty() {
+            return self.send_all(id, sends);
+        }
+        let work = self.work[id.index()]
+            .as_mut()
+            .expect("only a node with a capacity works for a while");
+        let batch = work.next_batch;
+        work.next_batch += 1;
+        work.outbox.insert(batch, std::mem::take(sends));
+        let epoch = work.epoch;
+        self.push(depart, Event::Depart(id, epoch, batch));
     }
 
     /// Puts each message on the network, where the scheduler decides its fate.
@@ -1085,11 +1353,19 @@ impl<R: Node, C: Node<Msg = R::Msg>> Sim<R, C> {
                 target,
                 config,
             } => self.network.set_link(source, target, config),
+            Fault::Slowdown { node, factor } => {
+                if let Some(work) = self.work[node.index()].as_mut() {
+                    work.slowdown = factor;
+                }
+            }
         }
     }
 
     fn crash(&mut self, id: NodeId) {
         self.held[id.index()].clear();
+        if let Some(work) = self.work[id.index()].as_mut() {
+            work.crash(self.now);
+        }
         match self.client_index(id) {
             None => self.replicas[id.index()].crash(),
             Some(i) => self.clients[i].crash(),
@@ -1101,10 +1377,11 @@ impl<R: Node, C: Node<Msg = R::Msg>> Sim<R, C> {
             return;
         }
         self.set_status(id, Status::Up);
-        // What arrived during the pause is handled now, in arrival order. A handler
-        // cannot crash or pause its own node, so the node stays up throughout.
+        // What arrived during the pause is handled now, in arrival order (on a node
+        // with a capacity: it joins the queue). A handler cannot crash or pause its own
+        // node, so the node stays up throughout.
         while let Some(event) = self.held[id.index()].pop_front() {
-            self.dispatch(event);
+            self.admit(event);
         }
     }
 
@@ -1121,6 +1398,52 @@ impl<R: Node, C: Node<Msg = R::Msg>> Sim<R, C> {
             Some(i) => &mut self.clients[i].clock,
         }
     }
+}
+
+/// Per process, its clock: exact unless `given`.
+fn build_clocks(processes: usize, given: &[(NodeId, Clock)]) -> Result<Vec<Clock>, BuildError> {
+    let mut clocks = vec![Clock::default(); processes];
+    for &(node, clock) in given {
+        let slot = clocks.get_mut(node.index()).ok_or_else(|| {
+            BuildError::Invalid(format!("clock for {node}, which does not exist"))
+        })?;
+        *slot = clock;
+    }
+    Ok(clocks)
+}
+
+/// Per process, its capacity's bookkeeping: `all` for every replica, then `each` for
+/// the nodes it names; every capacity checked.
+fn build_work<E, M>(
+    processes: usize,
+    replicas: usize,
+    seed: u64,
+    all: Option<Capacity>,
+    each: &[(NodeId, Capacity)],
+) -> Result<Vec<Option<Work<E, M>>>, BuildError> {
+    let mut capacities: Vec<Option<Capacity>> = (0..processes)
+        .map(|i| if i < replicas { all } else { None })
+        .collect();
+    for &(node, capacity) in each {
+        let slot = capacities.get_mut(node.index()).ok_or_else(|| {
+            BuildError::Invalid(format!("capacity for {node}, which does not exist"))
+        })?;
+        *slot = Some(capacity);
+    }
+    capacities
+        .into_iter()
+        .enumerate()
+        .map(|(i, capacity)| {
+            capacity
+                .map(|c| {
+                    let id = NodeId(i as u32);
+                    c.validate()
+                        .map_err(|e| BuildError::Invalid(format!("capacity of {id}: {e}")))?;
+                    Ok(Work::new(c, SimRng::new(seed, Purpose::Service(id))))
+                })
+                .transpose()
+        })
+        .collect()
 }
 
 /// Runs `f` on process `id`'s node slot and config with a context for it: the one place

@@ -35,6 +35,12 @@ pub enum EventKind {
     Output,
     /// A fault struck.
     Fault,
+    /// A message or input reached a busy node with a [`crate::Capacity`] and waits in
+    /// its queue.
+    Queue,
+    /// A message or input reached a node whose queue was full, and was dropped (or
+    /// refused: the node's refusal was sent back instead).
+    DropOverload,
 }
 
 impl EventKind {

@@ -283,6 +283,9 @@ impl Walk<'_> {
                 }
             }
             EventKind::DropCut | EventKind::DropDown | EventKind::DropLoss => self.dropped(ev)?,
+            EventKind::Queue | EventKind::DropOverload => {
+                return Err("queued or overflowed, but no node here has a capacity".into());
+            }
             EventKind::Output => {
                 let (from, out) = self.outputs.next().ok_or("output missing")?;
                 if Some(*from) != ev.node {
@@ -418,7 +421,7 @@ fn apply(procs: &mut [Process], links: &mut Links, now: Time, fault: &Fault) {
         }
         Fault::HealAll => links.cut.iter_mut().for_each(|c| *c = 0),
         Fault::ClockJump { node, .. } => procs[node.index()].last_local = None,
-        Fault::ClockDrift { .. } => {}
+        Fault::ClockDrift { .. } | Fault::Slowdown { .. } => {}
         Fault::AllLinks(config) => links
             .changes
             .iter_mut()

@@ -1,0 +1,133 @@
+//! Work and capacity: how long a node takes to handle what reaches it, and what waits.
+//!
+//! By default a node has infinite capacity: a handler costs no simulated time, so no
+//! amount of load can overload it. A node given a [`Capacity`] handles one message or
+//! input at a time:
+//!
+//! - handling one takes a *service time*: what the handler declares with
+//!   [`Ctx::work`](crate::Ctx::work), or else a draw from the capacity's
+//!   [`Capacity::service`] distribution (from the node's own stream,
+//!   [`Purpose::Service`](crate::Purpose::Service)), times any
+//!   [`Fault::Slowdown`](crate::Fault::Slowdown) in force;
+//! - the handler runs when service starts (it sees the state as it is then), and the
+//!   messages it sends leave when service ends (a crash before then loses them; a
+//!   pause holds them until it ends);
+//! - what arrives while the node is busy waits in a FIFO queue of at most
+//!   [`Capacity::queue_bound`] entries; what arrives to a full queue overflows: the
+//!   kernel sends the sender the node's [`Node::refusal`](crate::Node::refusal) if it
+//!   has one (a cheap "busy" reply, costing no work), and drops it otherwise;
+//! - timers are the node's own housekeeping: they fire on time, even while it is busy,
+//!   and cost only the work their handler declares (none by default), which delays
+//!   what waits;
+//! - a crash loses the queue (it was in the process's memory); a pause holds what
+//!   arrives, and on resume it joins the queue in arrival order.
+//!
+//! Nothing here runs for a node without a capacity, so a run without any has the same
+//! trace hash as before capacities existed.
+
+use serde::{Deserialize, Serialize};
+
+use crate::{Duration, Latency, SimRng, Time};
+
+/// How much a node can do at once (see the [module docs](self)).
+///
+/// ```
+/// use sim_core::{Capacity, Duration, Latency};
+/// // About 1,000 requests a second (1 ms each, exponentially distributed, at most
+/// // 20 ms), and at most 64 waiting.
+/// let capacity = Capacity {
+///     service: Latency::Exponential {
+///         min: Duration::ZERO,
+///         mean: Duration::from_millis(1),
+///         max: Duration::from_millis(20),
+///     },
+///     queue_bound: 64,
+/// };
+/// assert!(capacity.validate().is_ok());
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct Capacity {
+    /// How long handling one message or input takes when the handler does not say
+    /// (the same shapes of distribution as a link's latency).
+    pub service: Latency,
+    /// How many messages and inputs may wait while the node is busy (0: none waits;
+    /// whatever arrives while it is busy overflows).
+    pub queue_bound: u32,
+}
+
+impl Capacity {
+    /// Checks the service distribution: ordered bounds, a finite shape, and a mean
+    /// that is not zero (a node that costs nothing has no capacity to speak of).
+    pub fn validate(&self) -> Result<(), String> {
+        self.service
+            .validate()
+            .map_err(|e| format!("service time: {e}"))?;
+        if self.service.max() == Duration::ZERO {
+            return Err("service time: every draw would be zero".to_owned());
+        }
+        Ok(())
+    }
+}
+
+/// A node's capacity and what it is doing: the simulator's bookkeeping, one per node
+/// that has a capacity. `E` is the simulator's event type, `M` its message type.
+pub(crate) struct Work<E, M> {
+    pub(crate) capacity: Capacity,
+    /// Service times are multiplied by this (a [`crate::Fault::Slowdown`]).
+    pub(crate) slowdown: f64,
+    /// When the node is free again.
+    pub(crate) busy_until: Time,
+    /// What waits, in arrival order.
+    pub(crate) queue: std::collections::VecDeque<E>,
+    /// Service-time draws.
+    pub(crate) rng: SimRng,
+    /// Bumped by a crash, so that a wake-up queued before it is ignored.
+    pub(crate) epoch: u64,
+    /// Messages sent by handlers whose work is not done yet, by batch number: they
+    /// leave when it is, unless the node crashes first.
+    pub(crate) outbox: std::collections::BTreeMap<u64, Vec<(crate::NodeId, M)>>,
+    pub(crate) next_batch: u64,
+    /// The longest the queue has been.
+    pub(crate) longest_queue: usize,
+}
+
+impl<E, M> Work<E, M> {
+    pub(crate) fn new(capacity: Capacity, rng: SimRng) -> Work<E, M> {
+        Work {
+            capacity,
+            slowdown: 1.0,
+            busy_until: Time::ZERO,
+            queue: std::collections::VecDeque::new(),
+            rng,
+            epoch: 0,
+            outbox: std::collections::BTreeMap::new(),
+            next_batch: 0,
+            longest_queue: 0,
+        }
+    }
+
+    /// The service time of one handler call: `declared` if it said, else a draw; times
+    /// the slowdown.
+    pub(crate) fn service_time(&mut self, declared: Option<Duration>, timer: bool) -> Duration {
+        let base = match declared {
+            Some(work) => work,
+            None if timer => Duration::ZERO,
+            None => self.capacity.service.sample(&mut self.rng),
+        };
+        if self.slowdown == 1.0 {
+            base
+        } else {
+            Duration::from_nanos((base.as_nanos() as f64 * self.slowdown) as u64)
+        }
+    }
+
+    /// A crash: the queue and what had not left yet are gone, and the node is idle
+    /// when it comes back.
+    pub(crate) fn crash(&mut self, now: Time) {
+        self.queue.clear();
+        self.outbox.clear();
+        self.busy_until = now;
+        self.epoch += 1;
+    }
+}

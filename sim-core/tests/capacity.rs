@@ -1,0 +1,290 @@
+//! Work and capacity: exact timings of a server with a capacity, on a network whose
+//! every message takes 1 ms, worked out by hand for each case.
+
+use sim_core::{
+    BuildError, Capacity, Ctx, Duration, Fault, FaultPlan, Latency, LinkConfig, Node, NodeId, Sim,
+    Time,
+};
+
+#[derive(Clone, Debug)]
+enum Msg {
+    Req(u32),
+    Resp(u32),
+    Busy(u32),
+}
+
+#[derive(Clone, Copy, Debug, Default)]
+struct Cfg {
+    /// Answer a full queue with `Busy`.
+    refuse: bool,
+    /// Declare this much work per request instead of drawing it.
+    declared: Option<Duration>,
+}
+
+/// n0 sends the requests it is given to n1; n1 answers each; n0 reports the answers.
+#[derive(Debug)]
+struct Peer(Cfg);
+
+impl Node for Peer {
+    type Config = Cfg;
+    type Msg = Msg;
+    type Timer = std::convert::Infallible;
+    type Durable = ();
+    type Input = Vec<u32>;
+    type Output = (char, u32);
+
+    fn start(config: &Cfg, _ctx: &mut Ctx<'_, Self>) -> Self {
+        Peer(*config)
+    }
+
+    fn on_input(&mut self, ctx: &mut Ctx<'_, Self>, ids: Vec<u32>) {
+        for id in ids {
+            ctx.send(NodeId(1), Msg::Req(id));
+        }
+    }
+
+    fn on_message(&mut self, ctx: &mut Ctx<'_, Self>, from: NodeId, msg: Msg) {
+        match msg {
+            Msg::Req(id) => {
+                if let Some(work) = self.0.declared {
+                    ctx.work(work);
+                }
+                ctx.send(from, Msg::Resp(id));
+            }
+            Msg::Resp(id) => ctx.output(('r', id)),
+            Msg::Busy(id) => ctx.output(('b', id)),
+        }
+    }
+
+    fn refusal(&self, _from: NodeId, msg: &Msg) -> Option<Msg> {
+        match (self.0.refuse, msg) {
+            (true, Msg::Req(id)) => Some(Msg::Busy(*id)),
+            _ => None,
+        }
+    }
+}
+
+fn ms(n: u64) -> Duration {
+    Duration::from_millis(n)
+}
+
+fn at(n: u64) -> Time {
+    Time::ZERO + ms(n)
+}
+
+fn capacity(service_ms: u64, queue_bound: u32) -> Capacity {
+    Capacity {
+        service: Latency::constant(ms(service_ms)),
+        queue_bound,
+    }
+}
+
+/// Runs n0 and n1 (n1 with `capacity`), gives n0 `ids` at time 0 and `later` at 20 ms,
+/// and returns every answer n0 got, with the millisecond it arrived, and the sim.
+fn run(
+    cfg: Cfg,
+    capacity: Capacity,
+    plan: FaultPlan,
+    ids: Vec<u32>,
+    later: Vec<u32>,
+) -> (Vec<(u64, char, u32)>, Sim<Peer>) {
+    let mut sim = Sim::<Peer>::builder(1)
+        .replica(cfg)
+        .replica(cfg)
+        .links(LinkConfig {
+            latency: Latency::constant(ms(1)),
+            ..LinkConfig::default()
+        })
+        .capacity(NodeId(1), capacity)
+        .plan(plan)
+        .build()
+        .unwrap();
+    sim.input_replica(NodeId(0), Time::ZERO, ids);
+    sim.input_replica(NodeId(0), at(20), later);
+    sim.run_until(at(1_000));
+    let answers = sim
+        .drain_replica_outputs()
+        .map(|e| (e.time.as_nanos() / 1_000_000, e.output.0, e.output.1))
+        .collect();
+    (answers, sim)
+}
+
+#[test]
+fn requests_wait_their_turn_and_answers_leave_when_the_work_is_done() {
+    let (answers, sim) = run(
+        Cfg::default(),
+        capacity(10, 100),
+        FaultPlan::default(),
+        vec![0, 1, 2, 3, 4],
+        vec![],
+    );
+    // All five arrive at 1 ms; each takes 10 ms; each answer takes 1 ms back.
+    let expected: Vec<(u64, char, u32)> =
+        (0..5).map(|i| (12 + 10 * u64::from(i), 'r', i)).collect();
+    assert_eq!(answers, expected);
+    assert_eq!(sim.stats().queued, 4);
+    assert_eq!(sim.longest_queue(NodeId(1)), 4);
+    assert_eq!(sim.queue_len(NodeId(1)), 0);
+    // n0 has no capacity: its five sends cost nothing.
+    assert_eq!(sim.longest_queue(NodeId(0)), 0);
+}
+
+#[test]
+fn a_full_queue_drops_or_refuses() {
+    let (answers, sim) = run(
+        Cfg::default(),
+        capacity(10, 2),
+        FaultPlan::default(),
+        vec![0, 1, 2, 3, 4],
+        vec![],
+    );
+    // One in service, two waiting, two dropped.
+    assert_eq!(answers, vec![(12, 'r', 0), (22, 'r', 1), (32, 'r', 2)]);
+    assert_eq!((sim.stats().dropped_overload, sim.stats().refused), (2, 0));
+    let refusing = Cfg {
+        refuse: true,
+        ..Cfg::default()
+    };
+    let (answers, sim) = run(
+        refusing,
+        capacity(10, 2),
+        FaultPlan::default(),
+        vec![0, 1, 2, 3, 4],
+        vec![],
+    );
+    // The refusals cost no work: they leave at once.
+    assert_eq!(
+        answers,
+        vec![
+            (2, 'b', 3),
+            (2, 'b', 4),
+            (12, 'r', 0),
+            (22, 'r', 1),
+            (32, 'r', 2)
+        ]
+    );
+    assert_eq!((sim.stats().dropped_overload, sim.stats().refused), (2, 2));
+}
+
+#[test]
+fn declared_work_replaces_the_draw_and_a_slowdown_multiplies_it() {
+    let declared = Cfg {
+        declared: Some(ms(3)),
+        ..Cfg::default()
+    };
+    let (answers, _) = run(
+        declared,
+        capacity(10, 100),
+        FaultPlan::default(),
+        vec![0, 1, 2],
+        vec![],
+    );
+    assert_eq!(answers, vec![(5, 'r', 0), (8, 'r', 1), (11, 'r', 2)]);
+    let mut plan = FaultPlan::default();
+    let slow = |factor| Fault::Slowdown {
+        node: NodeId(1),
+        factor,
+    };
+    plan.push(Time::ZERO, slow(2.0));
+    plan.push(at(4), slow(1.0));
+    let (answers, _) = run(declared, capacity(10, 100), plan, vec![0, 1, 2], vec![]);
+    // Request 0 starts at 1 ms under the slowdown (6 ms of work); 1 and 2 after it.
+    assert_eq!(answers, vec![(8, 'r', 0), (11, 'r', 1), (14, 'r', 2)]);
+}
+
+#[test]
+fn a_crash_loses_the_queue_and_the_answers_not_yet_sent() {
+    let mut plan = FaultPlan::default();
+    plan.push(at(15), Fault::Crash { node: NodeId(1) });
+    plan.push(at(16), Fault::Restart { node: NodeId(1) });
+    let (answers, sim) = run(
+        Cfg::default(),
+        capacity(10, 100),
+        plan,
+        vec![0, 1, 2, 3, 4],
+        vec![9],
+    );
+    // 0's answer left at 11 ms; 1 was in service at the crash, 2–4 waiting. After the
+    // restart n1 is idle: 9 arrives at 21 ms and is answered at 31 ms.
+    assert_eq!(answers, vec![(12, 'r', 0), (32, 'r', 9)]);
+    assert_eq!(sim.queue_len(NodeId(1)), 0);
+}
+
+#[test]
+fn a_pause_holds_the_work_and_what_would_have_left() {
+    let mut plan = FaultPlan::default();
+    plan.push(at(5), Fault::Pause { node: NodeId(1) });
+    plan.push(at(30), Fault::Resume { node: NodeId(1) });
+    let (answers, _) = run(
+        Cfg::default(),
+        capacity(10, 100),
+        plan,
+        vec![0, 1, 2],
+        vec![],
+    );
+    // 0's answer was due to leave at 11 ms, during the pause: it leaves at 30 ms, and
+    // 1 and 2 are served from then on.
+    assert_eq!(answers, vec![(31, 'r', 0), (41, 'r', 1), (51, 'r', 2)]);
+}
+
+#[test]
+fn drawn_service_times_come_from_the_seed() {
+    let exponential = Capacity {
+        service: Latency::Exponential {
+            min: Duration::ZERO,
+            mean: ms(5),
+            max: ms(50),
+        },
+        queue_bound: 8,
+    };
+    let run = |seed, everyone: bool| {
+        let builder = Sim::<Peer>::builder(seed)
+            .replica(Cfg::default())
+            .replica(Cfg::default())
+            .links(LinkConfig {
+                latency: Latency::constant(ms(1)),
+                ..LinkConfig::default()
+            });
+        let builder = if everyone {
+            builder.replica_capacity(exponential)
+        } else {
+            builder.capacity(NodeId(1), exponential)
+        };
+        let mut sim = builder.build().unwrap();
+        sim.input_replica(NodeId(0), Time::ZERO, (0..40).collect());
+        sim.run_until(at(5_000));
+        sim
+    };
+    let summary = |sim: &Sim<Peer>| {
+        let stats = sim.stats();
+        (sim.trace_hash(), stats.queued, stats.dropped_overload)
+    };
+    assert_eq!(summary(&run(3, false)), summary(&run(3, false)));
+    // All 40 arrive at once: one is served, 8 wait, 31 overflow, whatever the seed;
+    // when each is answered depends on the draws.
+    let (hash3, queued, dropped) = summary(&run(3, false));
+    assert_eq!((queued, dropped), (8, 31));
+    assert_ne!(hash3, summary(&run(4, false)).0);
+    // With every replica given the capacity, n0 works too: the answers queue there.
+    let everyone = run(3, true);
+    assert!(everyone.longest_queue(NodeId(0)) > 0);
+    assert_eq!(run(3, false).longest_queue(NodeId(0)), 0);
+}
+
+#[test]
+fn capacities_are_checked_when_built() {
+    let build = |node: NodeId, capacity: Capacity| {
+        Sim::<Peer>::builder(1)
+            .replica(Cfg::default())
+            .capacity(node, capacity)
+            .build()
+            .map(|_| ())
+    };
+    let err = build(NodeId(3), capacity(1, 1)).unwrap_err();
+    assert!(
+        matches!(&err, BuildError::Invalid(m) if m.contains("n3")),
+        "{err}"
+    );
+    let err = build(NodeId(0), capacity(0, 1)).unwrap_err();
+    assert!(err.to_string().contains("service time"), "{err}");
+}
