@@ -9,9 +9,12 @@
 //!   client's own clock) may or may not have taken effect.
 //! - **Retries, only of what is safe** ([`RetryPolicy`]): an attempt that was refused
 //!   (the replica said it did nothing) is always safe to retry; one that timed out is
-//!   safe to retry only if it is a read or carries an idempotency key. Backoff doubles
-//!   per attempt up to a cap, with full jitter drawn from the client's own random
-//!   stream.
+//!   safe to retry only if it is a read or carries an idempotency key. How long to
+//!   wait is a [`Backoff`]: immediate, fixed, exponential (doubling per attempt up to
+//!   a cap), or exponential with full (the default), equal or decorrelated jitter
+//!   drawn from the client's own random stream. A [`RetryBudget`] caps retries at a
+//!   share of the operations begun, so that retries cannot multiply the load on a
+//!   store that is already struggling.
 //! - **Idempotency keys** ([`ClientConfig::idempotency`]): every attempt of one
 //!   operation carries the same [`RequestId`]; replicas remember the ids they applied
 //!   (in durable state, see [`Dedup`]) and answer a repeat with the first answer
@@ -67,7 +70,7 @@ use std::convert::Infallible;
 use std::fmt::Debug;
 
 use serde::{Deserialize, Serialize};
-use sim_core::{Ctx, Duration, Node, NodeId, Time, TimerId};
+use sim_core::{Ctx, Duration, Node, NodeId, SimRng, Time, TimerId};
 
 use crate::kv::{Op, Outcome, Reply, Request};
 
@@ -167,15 +170,120 @@ pub enum Routing {
     },
 }
 
+/// How long a client waits before its next attempt, after attempt `n` failed. With
+/// `exp = min(max_backoff, base_backoff × 2^(n−1))`, as in Brooker, *Exponential
+/// Backoff and Jitter* (AWS Architecture Blog, 2015):
+///
+/// ```
+/// use models::client::{Backoff, RetryPolicy};
+/// use sim_core::{Duration, Purpose, SimRng};
+/// let policy = RetryPolicy::default(); // 20 ms doubling, at most 400 ms
+/// let mut rng = SimRng::new(1, Purpose::Custom(0));
+/// let ms = Duration::from_millis;
+/// assert_eq!(Backoff::Exponential.delay(&policy, 3, ms(0), &mut rng), ms(80));
+/// assert_eq!(Backoff::Exponential.delay(&policy, 9, ms(0), &mut rng), ms(400));
+/// assert_eq!(Backoff::Fixed.delay(&policy, 9, ms(0), &mut rng), ms(20));
+/// let jittered = Backoff::EqualJitter.delay(&policy, 3, ms(0), &mut rng);
+/// assert!(ms(40) <= jittered && jittered <= ms(80));
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, Hash)]
+#[serde(rename_all = "kebab-case")]
+pub enum Backoff {
+    /// No wait: the next attempt goes at once.
+    Immediate,
+    /// Always `base_backoff`.
+    Fixed,
+    /// `exp`, without jitter: clients that failed together retry together.
+    Exponential,
+    /// Uniform in `[0, exp]` (the default).
+    #[default]
+    FullJitter,
+    /// `exp / 2` plus uniform in `[0, exp / 2]`.
+    EqualJitter,
+    /// Uniform in `[base_backoff, 3 × the previous wait]` (the first previous wait is
+    /// `base_backoff`), at most `max_backoff`.
+    DecorrelatedJitter,
+}
+
+impl Backoff {
+    /// Every policy, by its command-line name.
+    pub const ALL: [(&'static str, Backoff); 6] = [
+        ("immediate", Backoff::Immediate),
+        ("fixed", Backoff::Fixed),
+        ("exponential", Backoff::Exponential),
+        ("full-jitter", Backoff::FullJitter),
+        ("equal-jitter", Backoff::EqualJitter),
+        ("decorrelated-jitter", Backoff::DecorrelatedJitter),
+    ];
+
+    /// The wait after attempt `attempts` failed, the last wait having been `previous`
+    /// (`Duration::ZERO` before the first retry), drawing jitter from `rng`.
+    pub fn delay(
+        self,
+        policy: &RetryPolicy,
+        attempts: u32,
+        previous: Duration,
+        rng: &mut SimRng,
+    ) -> Duration {
+        let base = policy.base_backoff.as_nanos();
+        let most = policy.max_backoff.as_nanos();
+        let exp = base
+            .saturating_mul(1u64 << attempts.saturating_sub(1).min(20))
+            .min(most);
+        let nanos = match self {
+            Backoff::Immediate => 0,
+            Backoff::Fixed => base,
+            Backoff::Exponential => exp,
+            Backoff::FullJitter => rng.below(exp.max(1) + 1),
+            Backoff::EqualJitter => {
+                let half = exp / 2;
+                half + rng.below(exp - half + 1)
+            }
+            Backoff::DecorrelatedJitter => {
+                let last = if previous == Duration::ZERO {
+                    base
+                } else {
+                    previous.as_nanos()
+                };
+                let high = last.saturating_mul(3).clamp(base, most.max(base));
+                rng.between(base.min(high), high)
+            }
+        };
+        Duration::from_nanos(nanos)
+    }
+}
+
+/// A retry budget: over a run, a client retries at most `per_mille` / 1000 of the
+/// operations it begins (the Google SRE book's per-client retry budget, as a token
+/// bucket). Each operation begun adds `per_mille` milli-tokens, up to
+/// [`RetryBudget::BUCKET`]; each retry takes 1,000; with less, the operation ends
+/// without retrying. The bucket starts full.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Hash)]
+pub struct RetryBudget {
+    /// Retries allowed per thousand operations begun (1 to 1,000).
+    pub per_mille: u32,
+}
+
+impl RetryBudget {
+    /// The bucket's size, in milli-tokens: ten retries' worth, so that a quiet client
+    /// may still retry a short burst of failures.
+    pub const BUCKET: u32 = 10_000;
+}
+
 /// When and how to retry.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Hash)]
 pub struct RetryPolicy {
     /// Attempts per operation in all (1: never retry).
     pub max_attempts: u32,
-    /// The backoff before the second attempt; it doubles per attempt.
+    /// The backoff's base: the first wait of the exponential policies, every wait of
+    /// [`Backoff::Fixed`].
     pub base_backoff: Duration,
     /// The longest backoff.
     pub max_backoff: Duration,
+    /// How the wait grows and is jittered.
+    pub backoff: Backoff,
+    /// A retry budget, if any.
+    pub budget: Option<RetryBudget>,
     /// Whether a timed-out write without an idempotency key is retried anyway (unsafe:
     /// it may apply twice; the `retry-without-idempotency` bug).
     pub retry_unsafe: bool,
@@ -187,6 +295,8 @@ impl Default for RetryPolicy {
             max_attempts: 3,
             base_backoff: Duration::from_millis(20),
             max_backoff: Duration::from_millis(400),
+            backoff: Backoff::FullJitter,
+            budget: None,
             retry_unsafe: false,
         }
     }
@@ -289,6 +399,8 @@ struct Pending {
     refused_by: Vec<NodeId>,
     /// Why the last attempt failed.
     last_failure: String,
+    /// The last backoff waited (for [`Backoff::DecorrelatedJitter`]).
+    last_backoff: Duration,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -311,6 +423,8 @@ pub struct Client<P> {
     next_seq: u64,
     pending: Option<Pending>,
     breaker: Breaker,
+    /// The retry budget's bucket, in milli-tokens ([`RetryBudget`]).
+    retry_tokens: u32,
     _peer: std::marker::PhantomData<P>,
 }
 
@@ -342,7 +456,8 @@ impl<P> Client<P> {
         }
     }
 
-    /// Whether the operation may be attempted again after a failure.
+    /// Whether the operation may be attempted again after a failure (the retry
+    /// budget aside, see [`Client::retry_allowed`]).
     fn may_retry(&self, pending: &Pending) -> bool {
         if pending.attempts >= self.config.retry.max_attempts {
             return false;
@@ -353,18 +468,16 @@ impl<P> Client<P> {
             || self.config.retry.retry_unsafe
     }
 
-    fn backoff(&self, attempts: u32, ctx: &mut Ctx<'_, Self>) -> Duration
-    where
-        P: Clone + Debug,
-    {
-        let retry = self.config.retry;
-        let exp = retry
-            .base_backoff
-            .as_nanos()
-            .saturating_mul(1u64 << attempts.saturating_sub(1).min(20));
-        let cap = exp.min(retry.max_backoff.as_nanos()).max(1);
-        // Full jitter: uniform in [0, cap].
-        Duration::from_nanos(ctx.rng().below(cap + 1))
+    /// Whether the retry budget has a retry left; if so, it is spent.
+    fn retry_allowed(&mut self) -> bool {
+        if self.config.retry.budget.is_none() {
+            return true;
+        }
+        if self.retry_tokens < 1_000 {
+            return false;
+        }
+        self.retry_tokens -= 1_000;
+        true
     }
 
     fn send_attempt(&mut self, ctx: &mut Ctx<'_, Self>)
@@ -452,19 +565,27 @@ impl<P> Client<P> {
         };
         self.rotate(&request);
         let pending = self.pending.as_ref().expect("still pending");
-        if self.may_retry(pending) {
-            let attempts = pending.attempts;
-            let delay = self.backoff(attempts, ctx);
+        let retry = self.may_retry(pending);
+        let budgeted = retry && self.retry_allowed();
+        if budgeted {
+            let pending = self.pending.as_mut().expect("still pending");
+            let policy = self.config.retry;
+            let delay =
+                policy
+                    .backoff
+                    .delay(&policy, pending.attempts, pending.last_backoff, ctx.rng());
+            pending.last_backoff = delay;
             let timer = ctx.set_timer(delay, ClientTimer::Retry);
-            self.pending.as_mut().expect("still pending").timer = Some(timer);
+            pending.timer = Some(timer);
             return;
         }
         let pending = self.pending.as_ref().expect("still pending");
-        let (id, attempts, reason) = (
-            pending.op.id,
-            pending.attempts,
-            pending.last_failure.clone(),
-        );
+        let (id, attempts) = (pending.op.id, pending.attempts);
+        let reason = if retry {
+            format!("{}; the retry budget is spent", pending.last_failure)
+        } else {
+            pending.last_failure.clone()
+        };
         // A write is a definite failure only if no message of it can still take effect:
         // every one sent was refused (a refusal is a promise that the replica never
         // applies that request, duplicates included).
@@ -513,6 +634,7 @@ impl<P: Clone + Debug> Node for Client<P> {
             next_seq: 0,
             pending: None,
             breaker: Breaker::Closed { failures: 0 },
+            retry_tokens: RetryBudget::BUCKET,
             _peer: std::marker::PhantomData,
         }
     }
@@ -546,7 +668,11 @@ impl<P: Clone + Debug> Node for Client<P> {
             sent_to: Vec::new(),
             refused_by: Vec::new(),
             last_failure: String::new(),
+            last_backoff: Duration::ZERO,
         });
+        if let Some(budget) = self.config.retry.budget {
+            self.retry_tokens = (self.retry_tokens + budget.per_mille).min(RetryBudget::BUCKET);
+        }
         self.send_attempt(ctx);
     }
 

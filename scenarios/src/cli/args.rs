@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use clap::builder::TypedValueParser;
 
-use models::client::BreakerConfig;
+use models::client::{Backoff, BreakerConfig, RetryBudget};
 use models::{Catalog, ModelInfo};
 use sim_core::{Duration, FaultPlan};
 
@@ -206,6 +206,17 @@ pub struct ClientArgs {
     /// Open a circuit breaker after this many failed operations in a row.
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
     pub breaker: Option<u32>,
+    /// How a client waits between attempts: `none` (one attempt, whatever --attempts
+    /// says), `immediate`, `fixed` (20 ms), `exponential` (20 ms doubling, at most
+    /// 400 ms, no jitter), or that with `full-jitter` (uniform up to it; the default),
+    /// `equal-jitter` (half of it plus uniform up to the other half) or
+    /// `decorrelated-jitter` (uniform from 20 ms to three times the last wait).
+    #[arg(long, value_name = "POLICY", value_parser = retry_policy())]
+    pub retry: Option<RetryChoice>,
+    /// Retry at most this share of the operations a client begins (a token bucket of
+    /// ten retries, refilled by SHARE per operation), e.g. 0.1.
+    #[arg(long, value_name = "SHARE", value_parser = parse_share)]
+    pub retry_budget: Option<RetryBudget>,
 }
 
 impl ClientArgs {
@@ -216,12 +227,60 @@ impl ClientArgs {
             ..ClientSettings::default()
         };
         client.retry.max_attempts = self.attempts;
+        match self.retry {
+            Some(RetryChoice::None) => client.retry.max_attempts = 1,
+            Some(RetryChoice::After(backoff)) => client.retry.backoff = backoff,
+            None => {}
+        }
+        client.retry.budget = self.retry_budget;
         client.breaker = self.breaker.map(|threshold| BreakerConfig {
             threshold,
             cooldown: Duration::from_millis(1_000),
         });
         client
     }
+}
+
+/// What `--retry` asks for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RetryChoice {
+    /// One attempt per operation.
+    None,
+    /// Retries, after waits of this policy.
+    After(Backoff),
+}
+
+/// A retry policy, by name: `none`, or a [`Backoff`].
+pub fn retry_policy() -> impl TypedValueParser<Value = RetryChoice> {
+    let names: Vec<&'static str> = std::iter::once("none")
+        .chain(Backoff::ALL.iter().map(|(name, _)| *name))
+        .collect();
+    clap::builder::PossibleValuesParser::new(names).map(|name| {
+        Backoff::ALL
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map_or(RetryChoice::None, |&(_, backoff)| {
+                RetryChoice::After(backoff)
+            })
+    })
+}
+
+/// A retry budget's share of operations: a number above 0 and at most 1, to the
+/// thousandth.
+pub fn parse_share(text: &str) -> Result<RetryBudget, String> {
+    let share: f64 = text
+        .trim()
+        .parse()
+        .map_err(|_| format!("{text:?} is not a number"))?;
+    let per_mille = (share * 1000.0).round();
+    if !(share > 0.0 && share <= 1.0) || per_mille < 1.0 {
+        return Err(format!(
+            "a retry budget is a share of operations above 0 and at most 1 (at least 0.001), not {text}"
+        ));
+    }
+    Ok(RetryBudget {
+        per_mille: per_mille as u32,
+    })
 }
 
 /// A nemesis, by name.
