@@ -76,6 +76,10 @@ pub struct RunConfig {
     pub quiet: Duration,
     /// Which guarantees to judge.
     pub checks: Checks,
+    /// The replicas' capacity (`None`: infinite, as by default; see
+    /// [`sim_core::Capacity`]): each handles one message at a time, and what arrives
+    /// while it is busy queues, up to a bound.
+    pub capacity: Option<sim_core::Capacity>,
 }
 
 /// Which guarantees a run judges.
@@ -109,6 +113,7 @@ impl RunConfig {
             spell: None,
             quiet: Duration::from_secs(2),
             checks: Checks::Promised,
+            capacity: None,
         }
     }
 
@@ -233,6 +238,9 @@ impl RunConfig {
             }
         }
         args.extend(client_args(&self.client)?);
+        if let Some(capacity) = self.capacity {
+            args.extend(capacity_args(capacity)?);
+        }
         if let Some(spell) = self.spell {
             args.extend([
                 "--spell-ms".to_owned(),
@@ -287,6 +295,40 @@ fn workload_args(mix: Mix, w: &WorkloadConfig, script: bool) -> Vec<String> {
     args
 }
 
+/// The flags that give the replicas `capacity` (those `--service-ms` can say: a
+/// constant service time, or an exponential one capped at 20 times its mean).
+fn capacity_args(capacity: sim_core::Capacity) -> Result<Vec<String>, NotOnTheCommandLine> {
+    use sim_core::Latency;
+    let (mean, shape) = match capacity.service {
+        Latency::Constant { value } => (value, "constant"),
+        Latency::Exponential { min, mean, max }
+            if min == Duration::ZERO && max.as_nanos() == mean.as_nanos().saturating_mul(20) =>
+        {
+            (mean, "exponential")
+        }
+        _ => {
+            return Err(NotOnTheCommandLine {
+                what: "a service-time distribution other than --service-ms's",
+            });
+        }
+    };
+    if capacity.queue_bound == 0 {
+        return Err(NotOnTheCommandLine {
+            what: "a queue bound of 0",
+        });
+    }
+    let mut args = vec![
+        "--service-ms".to_owned(),
+        (mean.as_nanos() as f64 / 1e6).to_string(),
+        "--queue-bound".to_owned(),
+        capacity.queue_bound.to_string(),
+    ];
+    if shape == "constant" {
+        args.extend(["--service-dist".to_owned(), shape.to_owned()]);
+    }
+    Ok(args)
+}
+
 /// The flags that set the clients' patterns, where they differ from the defaults.
 fn client_args(c: &ClientSettings) -> Result<Vec<String>, NotOnTheCommandLine> {
     let base = ClientSettings::default();
@@ -306,6 +348,17 @@ fn client_args(c: &ClientSettings) -> Result<Vec<String>, NotOnTheCommandLine> {
         return Err(NotOnTheCommandLine {
             what: "the retry backoff",
         });
+    }
+    if c.retry.backoff != base.retry.backoff {
+        let (name, _) = models::client::Backoff::ALL
+            .iter()
+            .find(|(_, b)| *b == c.retry.backoff)
+            .expect("every backoff has a name");
+        args.extend(["--retry".to_owned(), (*name).to_owned()]);
+    }
+    if let Some(budget) = c.retry.budget {
+        let share = f64::from(budget.per_mille) / 1000.0;
+        args.extend(["--retry-budget".to_owned(), share.to_string()]);
     }
     if !c.idempotency {
         args.push("--no-idempotency".to_owned());

@@ -245,6 +245,13 @@ impl RunReport {
         if self.workload.is_some() {
             line += &self.operations_text();
         }
+        if self.stats.queued + self.stats.dropped_overload > 0 {
+            // Only replicas with a capacity queue or overflow.
+            line += &format!(
+                " overload: queued={} dropped={} refused={}",
+                self.stats.queued, self.stats.dropped_overload, self.stats.refused
+            );
+        }
         writeln!(out, "{line}")?;
         if let Some(panic) = &self.panic {
             writeln!(out, "  the model panicked: {panic}")?;

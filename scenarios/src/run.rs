@@ -382,6 +382,9 @@ fn build_sim<M: Model>(
         .plan(schedule.plan.clone())
         .trace(config.trace)
         .observer(move |o| observed.borrow_mut().observe(o));
+    if let Some(capacity) = config.capacity {
+        builder = builder.replica_capacity(capacity);
+    }
     for replica in replicas {
         builder = builder.replica(replica);
     }

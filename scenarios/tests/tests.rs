@@ -2581,3 +2581,87 @@ mod explore {
         }
     }
 }
+
+/// `--service-ms` gives the replicas a capacity: at 70 % of it (100 clients at 7
+/// operations a second each, against 1 ms per message), requests queue; without it,
+/// the same run queues nothing. A failing run's replay line carries the flags.
+#[test]
+fn run_with_a_capacity_queues_and_replays_with_its_flags() {
+    let base = [
+        "run",
+        "--model",
+        "single-copy",
+        "--scenario",
+        "none",
+        "--clients",
+        "100",
+        "--rate",
+        "7",
+        "--seed",
+        "1",
+        "--json",
+    ];
+    let stats = |extra: &[&str]| {
+        let args: Vec<&str> = base.iter().chain(extra).copied().collect();
+        let out = consim(&args);
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        json_line(&out)["stats"].clone()
+    };
+    let loaded = stats(&["--service-ms", "1"]);
+    assert!(loaded["queued"].as_u64().unwrap() > 100, "{loaded}");
+    assert_eq!(loaded["dropped_overload"], 0);
+    let tight = stats(&["--service-ms", "1", "--queue-bound", "1"]);
+    assert!(tight["dropped_overload"].as_u64().unwrap() > 0, "{tight}");
+    let unlimited = stats(&[]);
+    assert_eq!(
+        (
+            unlimited["queued"].as_u64(),
+            unlimited["dropped_overload"].as_u64()
+        ),
+        (Some(0), Some(0))
+    );
+    let out = consim(&[
+        "run",
+        "--model",
+        "quorum-overlap",
+        "--seed",
+        "2",
+        "--service-ms",
+        "0.5",
+        "--service-dist",
+        "constant",
+        "--queue-bound",
+        "50",
+        "--retry",
+        "decorrelated-jitter",
+        "--retry-budget",
+        "0.2",
+    ]);
+    let text = stdout(&out);
+    assert!(
+        text.contains("--retry decorrelated-jitter --retry-budget 0.2 --service-ms 0.5 --queue-bound 50 --service-dist constant"),
+        "{text}"
+    );
+}
+
+#[test]
+fn capacity_and_retry_flags_refuse_bad_values_naming_the_flag() {
+    for (flag, value) in [
+        ("--service-ms", "0"),
+        ("--service-ms", "-1"),
+        ("--queue-bound", "0"),
+        ("--retry-budget", "1.5"),
+        ("--retry", "sometimes"),
+    ] {
+        let mut args = vec!["run", "--model", "single-copy", flag, value];
+        if flag == "--queue-bound" {
+            args.extend(["--service-ms", "1"]);
+        }
+        let out = consim(&args);
+        assert_eq!(out.status.code(), Some(2), "{flag} {value}");
+        assert!(stderr(&out).contains(flag), "{flag}: {}", stderr(&out));
+    }
+    let out = consim(&["run", "--model", "single-copy", "--queue-bound", "5"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("--service-ms"), "{}", stderr(&out));
+}

@@ -42,6 +42,8 @@ pub struct ScenarioArgs {
     pub bugs: Vec<String>,
     #[command(flatten)]
     pub client: ClientArgs,
+    #[command(flatten)]
+    pub capacity: CapacityArgs,
     /// Retry without idempotency keys (each attempt a new request id).
     #[arg(long)]
     pub no_idempotency: bool,
@@ -153,6 +155,7 @@ impl ScenarioArgs {
         config.client.idempotency = !self.no_idempotency;
         config.client.retry.retry_unsafe = self.unsafe_retries;
         config.spell = self.spell_ms.map(Duration::from_millis);
+        config.capacity = self.capacity.capacity();
         if let Some(path) = &self.script {
             let script = Script::load(path)?;
             let fit = Fit {
@@ -194,6 +197,60 @@ fn check_bug(model: &ModelInfo, bug: &str) -> anyhow::Result<()> {
     )
 }
 
+/// The replicas' capacity (off unless `--service-ms` is given).
+#[derive(Clone, Debug, clap::Args)]
+pub struct CapacityArgs {
+    /// Give every replica a capacity: handling one message takes this long on average,
+    /// in milliseconds (e.g. 0.5), one at a time, and what arrives while a replica is
+    /// busy waits in its queue. Off by default (infinite capacity).
+    #[arg(long, value_name = "MS", value_parser = parse_service_ms, allow_negative_numbers = true)]
+    pub service_ms: Option<f64>,
+    /// How service times are distributed around --service-ms: `exponential` (capped at
+    /// 20 times the mean) or `constant`.
+    #[arg(long, value_name = "SHAPE", default_value = "exponential",
+          value_parser = ["exponential", "constant"], requires = "service_ms")]
+    pub service_dist: String,
+    /// How many messages may wait at a replica with a capacity; what arrives to a full
+    /// queue is dropped.
+    #[arg(long, value_name = "N", default_value_t = 1_000, requires = "service_ms",
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pub queue_bound: u32,
+}
+
+impl CapacityArgs {
+    /// The capacity these flags give every replica, if any.
+    pub fn capacity(&self) -> Option<sim_core::Capacity> {
+        let mean = Duration::from_nanos((self.service_ms? * 1e6).round() as u64);
+        let service = match self.service_dist.as_str() {
+            "constant" => sim_core::Latency::constant(mean),
+            _ => sim_core::Latency::Exponential {
+                min: Duration::ZERO,
+                mean,
+                max: Duration::from_nanos(mean.as_nanos().saturating_mul(20)),
+            },
+        };
+        Some(sim_core::Capacity {
+            service,
+            queue_bound: self.queue_bound,
+        })
+    }
+}
+
+/// A mean service time in milliseconds: above zero (at least a microsecond), at most
+/// a minute.
+pub fn parse_service_ms(text: &str) -> Result<f64, String> {
+    let ms: f64 = text
+        .trim()
+        .parse()
+        .map_err(|_| format!("{text:?} is not a number of milliseconds"))?;
+    if !(ms.is_finite() && (0.001..=60_000.0).contains(&ms)) {
+        return Err(format!(
+            "a service time is a number of milliseconds from 0.001 to 60000, not {text}"
+        ));
+    }
+    Ok(ms)
+}
+
 /// The client patterns `run`, `sweep`, `shrink` and `matrix` share.
 #[derive(Clone, Debug, clap::Args)]
 pub struct ClientArgs {
@@ -215,7 +272,7 @@ pub struct ClientArgs {
     pub retry: Option<RetryChoice>,
     /// Retry at most this share of the operations a client begins (a token bucket of
     /// ten retries, refilled by SHARE per operation), e.g. 0.1.
-    #[arg(long, value_name = "SHARE", value_parser = parse_share)]
+    #[arg(long, value_name = "SHARE", value_parser = parse_share, allow_negative_numbers = true)]
     pub retry_budget: Option<RetryBudget>,
 }
 
