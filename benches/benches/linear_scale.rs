@@ -13,7 +13,9 @@
 //!
 //! `cargo bench -p benches --bench linear_scale` runs every shape (up to 24 checks of up
 //! to 60 s); `-- 30` keeps the shapes with 30 processes, `-- 10000` those of 10,000
-//! operations (the arguments are matched against the shape's name).
+//! operations (the arguments are matched against the shape's name). The environment
+//! variable `LINEAR_SCALE_SEEDS` sets the last seed (seeds 1 to it; default 2), and
+//! `LINEAR_SCALE_TIMEOUT_S` the time budget (default 60).
 
 use std::io::Write;
 use std::time::{Duration, Instant};
@@ -37,7 +39,7 @@ fn main() -> std::io::Result<()> {
     for processes in [10, 30, 60] {
         for ops in [2_000, 10_000] {
             for violation in [false, true] {
-                for seed in [1, 2] {
+                for seed in 1..=env_or("LINEAR_SCALE_SEEDS", 2) {
                     let name = format!("{processes} {ops} {seed} {violation}");
                     if filters
                         .iter()
@@ -59,10 +61,21 @@ fn main() -> std::io::Result<()> {
     Ok(())
 }
 
+/// The number in environment variable `name`, or `default`.
+fn env_or(name: &str, default: u64) -> u64 {
+    std::env::var(name)
+        .ok()
+        .map(|v| {
+            v.parse()
+                .unwrap_or_else(|_| panic!("{name}={v} is not a number"))
+        })
+        .unwrap_or(default)
+}
+
 /// Checks the history of `shape` and describes the result as a table row.
 fn row(shape: &Shape) -> String {
     let options = Options {
-        timeout: Some(Duration::from_secs(60)),
+        timeout: Some(Duration::from_secs(env_or("LINEAR_SCALE_TIMEOUT_S", 60))),
         threads: 1,
         ..Options::default()
     };

@@ -374,9 +374,9 @@ fn a_stale_read_decides_a_key_the_search_cannot() {
 
 /// The search's effort on Jepsen-scale cas-register histories (60 processes, 10,000
 /// operations, 3 % crashed clients), pinned: a change to the search that alters how
-/// many configurations it enters on them fails here, deliberately. Trying operations
-/// earliest return first took the first of these from the 60 s time budget
-/// (`unknown`, 22 M configurations) to these counts.
+/// many configurations it enters on them fails here, deliberately. Searching in the
+/// order of return as well as of invocation took the first of these from the 60 s
+/// time budget (`unknown`, 22 M configurations, by invocation alone) to these counts.
 #[test]
 fn high_concurrency_linearizable_histories_are_decided_with_pinned_effort() {
     let mut entered = Vec::new();

@@ -4,13 +4,18 @@
 //! (2017), in the linked-list form Porcupine uses, plus what makes it fast:
 //!
 //! - **P-compositionality**: each key is checked alone, on both cores.
-//! - **Earliest return first**: of the operations that returned, the search tries the
-//!   one returning first before the others (`Search::branch`). The order decides only
-//!   which linearization is found, never whether one is; but at 60 concurrent clients,
-//!   trying them in the order they were invoked commits to long-running operations
-//!   early, and a mistake there can cost millions of configurations before it shows
-//!   (a generated 60-process, 10,000-operation cas history: 22 M configurations and the
-//!   60 s budget, against 7,277 configurations in 0.1 s now).
+//! - **Two orders, taking turns** (`Search::run`): the search tries the operations
+//!   that returned either earliest return first (the one that has to be linearized
+//!   soonest) or earliest invocation first (Porcupine's order). Each search is
+//!   complete, so the order changes only how soon it decides (and, for a violation,
+//!   which deepest prefix explains it), not what it decides; but at 30–60 concurrent
+//!   clients one order can commit early to a mistake that costs millions of
+//!   configurations, and which order does depends on the history (a generated
+//!   60-process, 10,000-operation cas history: 22 M configurations and the 60 s budget
+//!   by invocation, 7,277 configurations by return; other seeds the other way round).
+//!   So the two take turns, each from scratch for a slice of configurations that
+//!   doubles every round, which costs at most about four times the better order's
+//!   effort.
 //! - **Greedy reads**: an operation that never changes the state (a read) and is
 //!   allowed now can be linearized now without losing any solution — if a
 //!   linearization exists, moving such a read to the front of what remains keeps it
@@ -516,6 +521,20 @@ struct Best {
     state: u32,
 }
 
+/// The order in which a search tries the operations with a return that could come
+/// next (`info` ones always come after them, in invocation order). Neither is better
+/// on every history: [`Search::run`] takes turns.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Order {
+    /// Earliest return first: the one that has to be linearized soonest.
+    Return,
+    /// Earliest invocation first (Porcupine's order).
+    Call,
+}
+
+/// Configurations the first turn of each [`Order`] may enter (see [`Search::run`]).
+const FIRST_SLICE: u64 = 250_000;
+
 struct Search<'a, M: SequentialSpec> {
     spec: &'a M,
     ops: Vec<&'a Operation>,
@@ -534,6 +553,8 @@ struct Search<'a, M: SequentialSpec> {
     key: Vec<u64>,
     /// Scratch space for the operations with a return that could come next.
     candidates: Vec<u32>,
+    /// The order the present search tries them in.
+    order: Order,
     /// For specs that grow: per `ok` read or cas, how many unlinearized ops could reset
     /// the state to the value it requires ([`SequentialSpec::requires`]).
     resetters: Vec<u32>,
@@ -601,6 +622,7 @@ impl<'a, M: SequentialSpec> Search<'a, M> {
             layout,
             key: Vec::new(),
             candidates: Vec::new(),
+            order: Order::Return,
             doubt: Doubt::new(&resetters, &watched),
             watched,
             resetters,
@@ -754,11 +776,31 @@ impl<'a, M: SequentialSpec> Search<'a, M> {
         self.counted_bytes = 0;
     }
 
+    /// Searches in both orders of trying (see [`Order`]) in turn, each from scratch and
+    /// for a slice of configurations that doubles every round, until one decides, the
+    /// effort `cap` is spent (`Capped`) or a budget runs out. Each search is complete on
+    /// its own, so either one's verdict is the verdict; taking turns costs at most about
+    /// four times the better order's effort, where a single order can be off by
+    /// orders of magnitude on a history that suits the other.
     fn run(&mut self, budget: &Budget, cap: Option<u64>) -> (Local, u64) {
-        let mut memo = Memo::new(self.layout.info_words());
-        let result = self.search(&mut memo, budget, cap);
-        self.peak_bytes = self.peak_bytes.max(self.memory(&memo));
-        result
+        let mut total = 0u64;
+        let mut slice = cap.map_or(FIRST_SLICE, |c| (c / 2).clamp(1, FIRST_SLICE));
+        loop {
+            for order in [Order::Return, Order::Call] {
+                let left = cap.map(|c| c.saturating_sub(total));
+                let limit = left.map_or(slice, |l| l.min(slice));
+                self.order = order;
+                let mut memo = Memo::new(self.layout.info_words());
+                let (local, steps) = self.search(&mut memo, budget, Some(limit));
+                total += steps;
+                self.peak_bytes = self.peak_bytes.max(self.memory(&memo));
+                match local {
+                    Local::Capped if left.is_none_or(|l| l > limit) => {}
+                    other => return (other, total),
+                }
+            }
+            slice = slice.saturating_mul(2);
+        }
     }
 
     fn search(&mut self, memo: &mut Memo, budget: &Budget, cap: Option<u64>) -> (Local, u64) {
@@ -783,6 +825,8 @@ impl<'a, M: SequentialSpec> Search<'a, M> {
             }
             explored += 1;
             if cap.is_some_and(|c| explored > c) {
+                // Back to the empty configuration, for the next search.
+                while self.leave(&mut at).is_some() {}
                 return (Local::Capped, explored);
             }
             if explored % 1024 == 0 {
@@ -832,18 +876,12 @@ impl<'a, M: SequentialSpec> Search<'a, M> {
     }
 
     /// Two passes over what could come next (none if the configuration is `dead`):
-    /// operations that returned, earliest return first, then `info` ones (in the order
-    /// they were invoked), which need not have happened at all and so are tried only
-    /// when nothing else works; when nothing is left to try, back to the last free
+    /// operations that returned, in the search's [`Order`], then `info` ones (in the
+    /// order they were invoked), which need not have happened at all and so are tried
+    /// only when nothing else works; when nothing is left to try, back to the last free
     /// choice, and on from the choice after it. Whether a new configuration was entered
-    /// (`false`: every choice is exhausted).
-    ///
-    /// The order decides only which linearization is found first, not whether one is:
-    /// every choice is tried in the end. Earliest return first is the order that wins
-    /// at high concurrency: the operation returning first is the one that has to be
-    /// linearized soonest (in the spirit of Lowe's just-in-time linearization), while
-    /// trying them in the order they were invoked commits to a long-running operation
-    /// early and can leave the search millions of configurations from its mistake.
+    /// (`false`: every choice is exhausted). Every choice is tried in the end, whatever
+    /// the order.
     fn branch(&mut self, at: &mut Cursor, memo: &mut Memo, dead: bool) -> bool {
         let mut after: Option<u32> = None;
         let mut skip = dead;
@@ -890,7 +928,9 @@ impl<'a, M: SequentialSpec> Search<'a, M> {
             }
             entry = self.next[entry as usize];
         }
-        candidates.sort_unstable_by_key(|&op| self.return_at[op as usize]);
+        if self.order == Order::Return {
+            candidates.sort_unstable_by_key(|&op| self.return_at[op as usize]);
+        }
         let start = after.map_or(0, |last| {
             1 + candidates
                 .iter()
