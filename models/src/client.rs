@@ -200,8 +200,8 @@ pub enum Backoff {
     FullJitter,
     /// `exp / 2` plus uniform in `[0, exp / 2]`.
     EqualJitter,
-    /// Uniform in `[base_backoff, 3 × the previous wait]` (the first previous wait is
-    /// `base_backoff`), at most `max_backoff`.
+    /// `min(max_backoff, uniform in [base_backoff, 3 × the previous wait])` (the first
+    /// previous wait is `base_backoff`), as Brooker defines it.
     DecorrelatedJitter,
 }
 
@@ -245,17 +245,17 @@ impl Backoff {
                 } else {
                     previous.as_nanos()
                 };
-                let high = last.saturating_mul(3).clamp(base, most.max(base));
-                rng.between(base.min(high), high)
+                let high = last.saturating_mul(3).max(base);
+                rng.between(base, high).min(most)
             }
         };
         Duration::from_nanos(nanos)
     }
 }
 
-/// A retry budget: over a run, a client retries at most `per_mille` / 1000 of the
-/// operations it begins (the Google SRE book's per-client retry budget, as a token
-/// bucket). Each operation begun adds `per_mille` milli-tokens, up to
+/// A retry budget: over a long run, a client retries at most `per_mille` / 1000 of
+/// the operations it begins, plus the ten retries its bucket starts with (the Google
+/// SRE book's per-client retry budget, as a token bucket). Each operation begun adds `per_mille` milli-tokens, up to
 /// [`RetryBudget::BUCKET`]; each retry takes 1,000; with less, the operation ends
 /// without retrying. The bucket starts full.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Hash)]

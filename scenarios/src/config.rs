@@ -312,14 +312,15 @@ fn capacity_args(capacity: sim_core::Capacity) -> Result<Vec<String>, NotOnTheCo
             });
         }
     };
-    if capacity.queue_bound == 0 {
+    let mean_ms = mean.as_nanos() as f64 / 1e6;
+    if capacity.queue_bound == 0 || !(0.001..=60_000.0).contains(&mean_ms) {
         return Err(NotOnTheCommandLine {
-            what: "a queue bound of 0",
+            what: "a queue bound of 0, or a service time --service-ms cannot say",
         });
     }
     let mut args = vec![
         "--service-ms".to_owned(),
-        (mean.as_nanos() as f64 / 1e6).to_string(),
+        mean_ms.to_string(),
         "--queue-bound".to_owned(),
         capacity.queue_bound.to_string(),
     ];
@@ -357,6 +358,11 @@ fn client_args(c: &ClientSettings) -> Result<Vec<String>, NotOnTheCommandLine> {
         args.extend(["--retry".to_owned(), (*name).to_owned()]);
     }
     if let Some(budget) = c.retry.budget {
+        if !(1..=1000).contains(&budget.per_mille) {
+            return Err(NotOnTheCommandLine {
+                what: "a retry budget outside 0.001..=1",
+            });
+        }
         let share = f64::from(budget.per_mille) / 1000.0;
         args.extend(["--retry-budget".to_owned(), share.to_string()]);
     }

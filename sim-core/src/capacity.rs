@@ -57,13 +57,19 @@ pub struct Capacity {
 }
 
 impl Capacity {
-    /// Checks the service distribution: ordered bounds, a finite shape, and a mean
-    /// that is not zero (a node that costs nothing has no capacity to speak of).
+    /// Checks the service distribution: ordered bounds, a finite shape, and draws
+    /// that are not all zero (a node that costs nothing has no capacity to speak of).
     pub fn validate(&self) -> Result<(), String> {
         self.service
             .validate()
             .map_err(|e| format!("service time: {e}"))?;
-        if self.service.max() == Duration::ZERO {
+        let all_zero = self.service.max() == Duration::ZERO
+            || match self.service {
+                Latency::Exponential { min, mean, .. } => min == mean && mean == Duration::ZERO,
+                Latency::LogNormal { min, median, .. } => min == median && median == Duration::ZERO,
+                Latency::Constant { .. } | Latency::Uniform { .. } => false,
+            };
+        if all_zero {
             return Err("service time: every draw would be zero".to_owned());
         }
         Ok(())

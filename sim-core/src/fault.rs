@@ -70,8 +70,9 @@ pub enum Fault {
     /// Sets the config of every link (for example, a burst of loss), until changed.
     AllLinks(LinkConfig),
     /// Multiplies a node's service times by `factor` (see [`crate::Capacity`]) until
-    /// another slowdown of it; `factor` 1 ends a slowdown. No effect on a node without
-    /// a capacity.
+    /// another slowdown of it; `factor` 1 ends a slowdown. The kernel does nothing
+    /// else for it: a node without a capacity runs as before (though reports still
+    /// count the spell as a fault window).
     Slowdown {
         /// The node.
         node: NodeId,
