@@ -17,10 +17,13 @@
 //!   kernel sends the sender the node's [`Node::refusal`](crate::Node::refusal) if it
 //!   has one (a cheap "busy" reply, costing no work), and drops it otherwise;
 //! - timers are the node's own housekeeping: they fire on time, even while it is busy,
-//!   and cost only the work their handler declares (none by default), which delays
-//!   what waits;
-//! - a crash loses the queue (it was in the process's memory); a pause holds what
-//!   arrives, and on resume it joins the queue in arrival order.
+//!   and cost only the work their handler declares (none by default); declared work
+//!   starts when the node is free (after the request in service), its messages leave
+//!   when it ends, and what waits waits for it too;
+//! - a crash loses the queue and what had not left yet (it was in the process's
+//!   memory; [`crate::Stats::dropped_crash`] counts it); a pause stops the work in
+//!   hand (it ends as much later as the pause lasted) and holds what arrives, which
+//!   joins the queue in arrival order on resume.
 //!
 //! Nothing here runs for a node without a capacity, so a run without any has the same
 //! trace hash as before capacities existed.
@@ -90,9 +93,11 @@ pub(crate) struct Work<E, M> {
     pub(crate) rng: SimRng,
     /// Bumped by a crash, so that a wake-up queued before it is ignored.
     pub(crate) epoch: u64,
-    /// Messages sent by handlers whose work is not done yet, by batch number: they
-    /// leave when it is, unless the node crashes first.
-    pub(crate) outbox: std::collections::BTreeMap<u64, Vec<(crate::NodeId, M)>>,
+    /// Messages sent by handlers whose work is not done yet, by batch number, with
+    /// when that work ends: they leave then, unless the node crashes first.
+    pub(crate) outbox: std::collections::BTreeMap<u64, (Time, Vec<(crate::NodeId, M)>)>,
+    /// Since when the node is paused, if it is.
+    pub(crate) paused_at: Option<Time>,
     pub(crate) next_batch: u64,
     /// The longest the queue has been.
     pub(crate) longest_queue: usize,
@@ -108,6 +113,7 @@ impl<E, M> Work<E, M> {
             rng,
             epoch: 0,
             outbox: std::collections::BTreeMap::new(),
+            paused_at: None,
             next_batch: 0,
             longest_queue: 0,
         }
@@ -128,12 +134,33 @@ impl<E, M> Work<E, M> {
         }
     }
 
-    /// A crash: the queue and what had not left yet are gone, and the node is idle
-    /// when it comes back.
-    pub(crate) fn crash(&mut self, now: Time) {
+    /// A crash: the queue and what had not left yet are gone (how many messages and
+    /// inputs, it returns), and the node is idle when it comes back.
+    pub(crate) fn crash(&mut self, now: Time) -> u64 {
+        let unsent: usize = self.outbox.values().map(|(_, sends)| sends.len()).sum();
+        let lost = (self.queue.len() + unsent) as u64;
         self.queue.clear();
         self.outbox.clear();
         self.busy_until = now;
+        self.paused_at = None;
         self.epoch += 1;
+        lost
+    }
+
+    /// A resume at `now`: the work in hand (and what it will send) ends as much later
+    /// as the pause lasted.
+    pub(crate) fn resume(&mut self, now: Time) {
+        let Some(since) = self.paused_at.take() else {
+            return;
+        };
+        let pause = now.saturating_since(since);
+        if self.busy_until > since {
+            self.busy_until += pause;
+        }
+        for (due, _) in self.outbox.values_mut() {
+            if *due > since {
+                *due += pause;
+            }
+        }
     }
 }

@@ -55,6 +55,9 @@ pub struct Stats {
     pub dropped_overload: u64,
     /// Of those, the ones answered with the node's refusal ([`Node::refusal`]).
     pub refused: u64,
+    /// Messages and inputs a crash took with it: waiting in the queue of a node with
+    /// a capacity, or sent by a handler whose work was not done.
+    pub dropped_crash: u64,
 }
 
 /// An output a node reported, with when and who.
@@ -1006,14 +1009,19 @@ impl<R: Node, C: Node<Msg = R::Msg>> Sim<R, C> {
         if work.epoch != epoch {
             return;
         }
-        let mut sends = work.outbox.remove(&batch).expect("each batch leaves once");
+        let due = work.outbox.get(&batch).expect("each batch leaves once").0;
+        if due > self.now {
+            // A pause put the end of the work off.
+            return self.push(due, Event::Depart(id, epoch, batch));
+        }
+        let (_, mut sends) = work.outbox.remove(&batch).expect("each batch leaves once");
         self.send_all(id, &mut sends);
     }
 
     /// Accounts for a handler's work on a node with a capacity (see [`Capacity`]) and
     /// returns when what it sent leaves: now plus its service time (now, without a
-    /// capacity). A request (message or input) starts on an idle node; a timer or boot
-    /// adds its work to whatever the node was doing.
+    /// capacity). A request (message or input) starts on an idle node; the work a timer
+    /// or boot declares starts when the node is free, after what it was doing.
     fn finish_work(&mut self, id: NodeId, declared: Option<Duration>, request: bool) -> Time {
         let now = self.now;
         let Some(work) = self.work[id.index()].as_mut() else {
@@ -1027,10 +1035,13 @@ impl<R: Node, C: Node<Msg = R::Msg>> Sim<R, C> {
                 work.busy_until
             );
             work.busy_until = now + service;
+            now + service
+        } else if service == Duration::ZERO {
+            now
         } else {
             work.busy_until = work.busy_until.max(now) + service;
+            work.busy_until
         }
-        now + service
     }
 
     /// Hands an event to its (running) process.
@@ -1258,7 +1269,7 @@ impl<R: Node, C: Node<Msg = R::Msg>> Sim<R, C> {
             .expect("only a node with a capacity works for a while");
         let batch = work.next_batch;
         work.next_batch += 1;
-        work.outbox.insert(batch, std::mem::take(sends));
+        work.outbox.insert(batch, (depart, std::mem::take(sends)));
         let epoch = work.epoch;
         self.push(depart, Event::Depart(id, epoch, batch));
     }
@@ -1333,6 +1344,9 @@ impl<R: Node, C: Node<Msg = R::Msg>> Sim<R, C> {
             Fault::Pause { node } => {
                 if self.status(node) == Status::Up {
                     self.set_status(node, Status::Paused);
+                    if let Some(work) = self.work[node.index()].as_mut() {
+                        work.paused_at = Some(self.now);
+                    }
                 }
             }
             Fault::Resume { node } => self.resume(node),
@@ -1364,7 +1378,7 @@ impl<R: Node, C: Node<Msg = R::Msg>> Sim<R, C> {
     fn crash(&mut self, id: NodeId) {
         self.held[id.index()].clear();
         if let Some(work) = self.work[id.index()].as_mut() {
-            work.crash(self.now);
+            self.stats.dropped_crash += work.crash(self.now);
         }
         match self.client_index(id) {
             None => self.replicas[id.index()].crash(),
@@ -1377,6 +1391,9 @@ impl<R: Node, C: Node<Msg = R::Msg>> Sim<R, C> {
             return;
         }
         self.set_status(id, Status::Up);
+        if let Some(work) = self.work[id.index()].as_mut() {
+            work.resume(self.now);
+        }
         // What arrived during the pause is handled now, in arrival order (on a node
         // with a capacity: it joins the queue). A handler cannot crash or pause its own
         // node, so the node stays up throughout.

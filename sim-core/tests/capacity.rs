@@ -11,6 +11,7 @@ enum Msg {
     Req(u32),
     Resp(u32),
     Busy(u32),
+    Tick,
 }
 
 #[derive(Clone, Copy, Debug, Default)]
@@ -19,6 +20,9 @@ struct Cfg {
     refuse: bool,
     /// Declare this much work per request instead of drawing it.
     declared: Option<Duration>,
+    /// n1 only: a timer after this long whose handler declares this much work and
+    /// tells n0.
+    tick: Option<(Duration, Duration)>,
 }
 
 /// n0 sends the requests it is given to n1; n1 answers each; n0 reports the answers.
@@ -28,13 +32,21 @@ struct Peer(Cfg);
 impl Node for Peer {
     type Config = Cfg;
     type Msg = Msg;
-    type Timer = std::convert::Infallible;
+    type Timer = Duration;
     type Durable = ();
     type Input = Vec<u32>;
     type Output = (char, u32);
 
-    fn start(config: &Cfg, _ctx: &mut Ctx<'_, Self>) -> Self {
+    fn start(config: &Cfg, ctx: &mut Ctx<'_, Self>) -> Self {
+        if let (Some((after, work)), NodeId(1)) = (config.tick, ctx.id()) {
+            ctx.set_timer(after, work);
+        }
         Peer(*config)
+    }
+
+    fn on_timer(&mut self, ctx: &mut Ctx<'_, Self>, work: Duration) {
+        ctx.work(work);
+        ctx.send(NodeId(0), Msg::Tick);
     }
 
     fn on_input(&mut self, ctx: &mut Ctx<'_, Self>, ids: Vec<u32>) {
@@ -53,6 +65,7 @@ impl Node for Peer {
             }
             Msg::Resp(id) => ctx.output(('r', id)),
             Msg::Busy(id) => ctx.output(('b', id)),
+            Msg::Tick => ctx.output(('t', 0)),
         }
     }
 
@@ -208,6 +221,8 @@ fn a_crash_loses_the_queue_and_the_answers_not_yet_sent() {
     // restart n1 is idle: 9 arrives at 21 ms and is answered at 31 ms.
     assert_eq!(answers, vec![(12, 'r', 0), (32, 'r', 9)]);
     assert_eq!(sim.queue_len(NodeId(1)), 0);
+    // 1's answer, not yet sent, and 2–4, waiting.
+    assert_eq!(sim.stats().dropped_crash, 4);
 }
 
 #[test]
@@ -222,9 +237,52 @@ fn a_pause_holds_the_work_and_what_would_have_left() {
         vec![0, 1, 2],
         vec![],
     );
-    // 0's answer was due to leave at 11 ms, during the pause: it leaves at 30 ms, and
-    // 1 and 2 are served from then on.
-    assert_eq!(answers, vec![(31, 'r', 0), (41, 'r', 1), (51, 'r', 2)]);
+    // 0's work (from 1 ms) was 4 ms along when the 25 ms pause struck: it ends, and
+    // its answer leaves, at 36 ms instead of 11; 1 and 2, which arrived at 1 ms and
+    // waited, are served from then on.
+    assert_eq!(answers, vec![(37, 'r', 0), (47, 'r', 1), (57, 'r', 2)]);
+}
+
+#[test]
+fn a_pause_stops_the_work_in_hand() {
+    let mut plan = FaultPlan::default();
+    plan.push(at(2), Fault::Pause { node: NodeId(1) });
+    plan.push(at(9), Fault::Resume { node: NodeId(1) });
+    let (answers, _) = run(Cfg::default(), capacity(10, 100), plan, vec![0, 1], vec![]);
+    // 0's work (from 1 ms) was 1 ms along when the 7 ms pause struck: it ends at
+    // 18 ms, not 11; then 1's work runs from 18 to 28 ms.
+    assert_eq!(answers, vec![(19, 'r', 0), (29, 'r', 1)]);
+}
+
+#[test]
+fn a_timers_declared_work_waits_for_the_request_in_service() {
+    let ticking = Cfg {
+        tick: Some((ms(2), ms(5))),
+        ..Cfg::default()
+    };
+    let (answers, _) = run(
+        ticking,
+        capacity(10, 100),
+        FaultPlan::default(),
+        vec![0, 1],
+        vec![],
+    );
+    // 0 is served from 1 to 11 ms; the timer fires at 2 ms, and its 5 ms of work runs
+    // from 11 to 16 ms (its message leaves then); 1, waiting, is served from 16 to 26.
+    assert_eq!(answers, vec![(12, 'r', 0), (17, 't', 0), (27, 'r', 1)]);
+    let idle = Cfg {
+        tick: Some((ms(30), Duration::ZERO)),
+        ..Cfg::default()
+    };
+    let (answers, _) = run(
+        idle,
+        capacity(10, 100),
+        FaultPlan::default(),
+        vec![0],
+        vec![],
+    );
+    // A timer that declares nothing on an idle node sends at once.
+    assert_eq!(answers, vec![(12, 'r', 0), (31, 't', 0)]);
 }
 
 #[test]
