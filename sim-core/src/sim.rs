@@ -843,32 +843,9 @@ impl<R: Node, C: Node<Msg = R::Msg>> Sim<R, C> {
 
     fn drop_for_down(&mut self, event: Event<R, C>) {
         match event {
-            Event::Deliver {
-                source,
-                target,
-                sent,
-                msg,
-            } => {
+            Event::Deliver { .. } | Event::ReplicaInput(..) | Event::ClientInput(..) => {
                 self.stats.dropped_down += 1;
-                self.record(
-                    EventKind::DropDown,
-                    Some(target),
-                    Some(source),
-                    Some(sent),
-                    || format!("{msg:?}"),
-                );
-            }
-            Event::ReplicaInput(id, input) => {
-                self.stats.dropped_down += 1;
-                self.record(EventKind::DropDown, Some(id), None, None, || {
-                    format!("{input:?}")
-                });
-            }
-            Event::ClientInput(id, input) => {
-                self.stats.dropped_down += 1;
-                self.record(EventKind::DropDown, Some(id), None, None, || {
-                    format!("{input:?}")
-                });
+                self.record_drop(EventKind::DropDown, &event);
             }
             // A down process has no live timers, nothing queued and nothing about to
             // leave: a crash cleared them.
@@ -879,6 +856,27 @@ impl<R: Node, C: Node<Msg = R::Msg>> Sim<R, C> {
             Event::Start(_) | Event::Fault(_) => {
                 unreachable!("starts, faults and wake-ups are handled before dispatch")
             }
+        }
+    }
+
+    /// Records that a message or input was dropped, as `kind`.
+    fn record_drop(&mut self, kind: EventKind, event: &Event<R, C>) {
+        match event {
+            Event::Deliver {
+                source,
+                target,
+                sent,
+                msg,
+            } => self.record(kind, Some(*target), Some(*source), Some(*sent), || {
+                format!("{msg:?}")
+            }),
+            Event::ReplicaInput(id, input) => {
+                self.record(kind, Some(*id), None, None, || format!("{input:?}"));
+            }
+            Event::ClientInput(id, input) => {
+                self.record(kind, Some(*id), None, None, || format!("{input:?}"));
+            }
+            _ => unreachable!("only messages and inputs are dropped"),
         }
     }
 
@@ -931,46 +929,29 @@ impl<R: Node, C: Node<Msg = R::Msg>> Sim<R, C> {
     /// refusal if it has one; an input is dropped.
     fn overflow(&mut self, event: Event<R, C>) {
         self.stats.dropped_overload += 1;
-        match event {
-            Event::Deliver {
-                source,
-                target,
-                sent,
-                msg,
-            } => {
-                let refusal = match self.client_index(target) {
-                    None => self.replicas[target.index()]
-                        .node
-                        .as_ref()
-                        .and_then(|n| n.refusal(source, &msg)),
-                    Some(i) => self.clients[i]
-                        .node
-                        .as_ref()
-                        .and_then(|n| n.refusal(source, &msg)),
-                };
-                self.record(
-                    EventKind::DropOverload,
-                    Some(target),
-                    Some(source),
-                    Some(sent),
-                    || format!("{msg:?}"),
-                );
-                if let Some(reply) = refusal {
-                    self.stats.refused += 1;
-                    self.send_all(target, &mut vec![(source, reply)]);
-                }
-            }
-            Event::ReplicaInput(id, input) => {
-                self.record(EventKind::DropOverload, Some(id), None, None, || {
-                    format!("{input:?}")
-                });
-            }
-            Event::ClientInput(id, input) => {
-                self.record(EventKind::DropOverload, Some(id), None, None, || {
-                    format!("{input:?}")
-                });
-            }
-            _ => unreachable!("only messages and inputs queue"),
+        self.record_drop(EventKind::DropOverload, &event);
+        let Event::Deliver {
+            source,
+            target,
+            msg,
+            ..
+        } = event
+        else {
+            return;
+        };
+        let refusal = match self.client_index(target) {
+            None => self.replicas[target.index()]
+                .node
+                .as_ref()
+                .and_then(|n| n.refusal(source, &msg)),
+            Some(i) => self.clients[i]
+                .node
+                .as_ref()
+                .and_then(|n| n.refusal(source, &msg)),
+        };
+        if let Some(reply) = refusal {
+            self.stats.refused += 1;
+            self.send_all(target, &mut vec![(source, reply)]);
         }
     }
 
