@@ -46,11 +46,8 @@ fn main() -> std::io::Result<()> {
                         .all(|f| name.split(' ').any(|part| part == f))
                     {
                         let shape = Shape {
-                            processes,
-                            ops,
-                            crashed_per_mille: 30,
-                            seed,
                             violation,
+                            ..Shape::jepsen(processes, ops, seed)
                         };
                         writeln!(out, "{}", row(&shape))?;
                     }

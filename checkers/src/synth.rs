@@ -44,6 +44,26 @@ pub struct Shape {
     pub violation: bool,
 }
 
+impl Shape {
+    /// Jepsen's cas-register shape: `processes` clients, `ops` operations, 3 % of them
+    /// crashed, linearizable (set `violation` to plant a stale read).
+    ///
+    /// ```
+    /// use checkers::synth::Shape;
+    /// let planted = Shape { violation: true, ..Shape::jepsen(30, 2_000, 1) };
+    /// assert_eq!(planted.crashed_per_mille, 30);
+    /// ```
+    pub fn jepsen(processes: u64, ops: usize, seed: u64) -> Shape {
+        Shape {
+            processes,
+            ops,
+            crashed_per_mille: 30,
+            seed,
+            violation: false,
+        }
+    }
+}
+
 /// The value no crashed operation writes, so that a read of it can be proved stale.
 const PLANTED: i64 = 4;
 

@@ -214,13 +214,7 @@ fn a_linearizable_history_has_a_witness_order() {
 fn a_tiny_budget_gives_unknown_not_a_verdict() {
     // Linearizable by construction, and its search enters tens of thousands of
     // configurations (more than the 1,024 between two budget checks).
-    let shape = checkers::synth::Shape {
-        processes: 30,
-        ops: 10_000,
-        crashed_per_mille: 30,
-        seed: 2,
-        violation: false,
-    };
+    let shape = checkers::synth::Shape::jepsen(30, 10_000, 2);
     let history = checkers::synth::cas_register(&shape);
     let tight = Options {
         max_memory_bytes: 1,
@@ -326,11 +320,8 @@ fn review_regressions_are_linearizable() {
 #[test]
 fn a_stale_read_decides_a_key_the_search_cannot() {
     let shape = checkers::synth::Shape {
-        processes: 5,
-        ops: 300,
-        crashed_per_mille: 30,
-        seed: 3,
         violation: true,
+        ..checkers::synth::Shape::jepsen(5, 300, 3)
     };
     let history = checkers::synth::cas_register(&shape);
     let starved = Options {
@@ -381,13 +372,7 @@ fn a_stale_read_decides_a_key_the_search_cannot() {
 fn high_concurrency_linearizable_histories_are_decided_with_pinned_effort() {
     let mut entered = Vec::new();
     for (processes, seed) in [(60, 1), (60, 2), (30, 2)] {
-        let shape = checkers::synth::Shape {
-            processes,
-            ops: 10_000,
-            crashed_per_mille: 30,
-            seed,
-            violation: false,
-        };
+        let shape = checkers::synth::Shape::jepsen(processes, 10_000, seed);
         let history = checkers::synth::cas_register(&shape);
         let options = Options {
             threads: 1,

@@ -579,13 +579,7 @@ fn check_json_has_one_object_per_history() {
 fn check_an_exhausted_budget_exits_3() {
     // A generated cas-register history, linearizable by construction, whose search
     // enters more configurations than the 1,024 between two budget checks.
-    let shape = checkers::synth::Shape {
-        processes: 30,
-        ops: 10_000,
-        crashed_per_mille: 30,
-        seed: 2,
-        violation: false,
-    };
+    let shape = checkers::synth::Shape::jepsen(30, 10_000, 2);
     let history = checkers::synth::cas_register(&shape).to_jsonl();
     let path = temp_file("cas-30x10000.jsonl", &history);
     let file = path.to_str().unwrap();

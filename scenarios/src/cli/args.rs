@@ -268,7 +268,7 @@ pub struct ClientArgs {
     /// 400 ms, no jitter), or that with `full-jitter` (uniform up to it; the default),
     /// `equal-jitter` (half of it plus uniform up to the other half) or
     /// `decorrelated-jitter` (uniform from 20 ms to three times the last wait).
-    #[arg(long, value_name = "POLICY", value_parser = retry_policy())]
+    #[arg(long, value_name = "POLICY", value_parser = retry_choice())]
     pub retry: Option<RetryChoice>,
     /// Retry at most this share of the operations a client begins (a token bucket of
     /// ten retries, refilled by SHARE per operation), e.g. 0.1.
@@ -308,7 +308,7 @@ pub enum RetryChoice {
 }
 
 /// A retry policy, by name: `none`, or a [`Backoff`].
-pub fn retry_policy() -> impl TypedValueParser<Value = RetryChoice> {
+pub fn retry_choice() -> impl TypedValueParser<Value = RetryChoice> {
     let names: Vec<&'static str> = std::iter::once("none")
         .chain(Backoff::ALL.iter().map(|(name, _)| *name))
         .collect();
