@@ -494,6 +494,14 @@ impl Node for AbdReplica {
     type Input = Infallible;
     type Output = Infallible;
 
+    fn deadline(msg: &Self::Msg) -> Option<sim_core::Duration> {
+        crate::client::request_deadline(msg)
+    }
+
+    fn class(msg: &Self::Msg) -> usize {
+        crate::client::request_class(msg)
+    }
+
     fn start(config: &AbdConfig, ctx: &mut Ctx<'_, Self>) -> Self {
         ctx.durable_mut().boots += 1;
         ctx.sync();

@@ -125,6 +125,10 @@ pub enum ClientMsg {
         request: Request,
         /// The highest session token the client has seen.
         token: u64,
+        /// How much longer the client waits for the answer, when it has a deadline
+        /// ([`ClientConfig::deadline`]): a replica that sheds load drops the request
+        /// unserved once it has waited longer than this in its queue.
+        deadline: Option<Duration>,
     },
     /// A replica's answer to request `id`.
     Reply {
@@ -338,6 +342,10 @@ pub struct ClientConfig {
     pub idempotency: bool,
     /// The circuit breaker, if any.
     pub breaker: Option<BreakerConfig>,
+    /// How long an operation may take in all, from when the client begins it, on its
+    /// own clock (`None`: no deadline). Each attempt carries what is left of it, waits
+    /// at most that long, and no retry starts once it has passed.
+    pub deadline: Option<Duration>,
 }
 
 impl ClientConfig {
@@ -359,6 +367,7 @@ impl ClientConfig {
             retry: RetryPolicy::default(),
             idempotency: true,
             breaker: None,
+            deadline: None,
         }
     }
 }
@@ -401,6 +410,8 @@ struct Pending {
     last_failure: String,
     /// The last backoff waited (for [`Backoff::DecorrelatedJitter`]).
     last_backoff: Duration,
+    /// When the operation began, on the client's monotonic clock.
+    began: Time,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -468,16 +479,28 @@ impl<P> Client<P> {
             || self.config.retry.retry_unsafe
     }
 
-    /// Whether the retry budget has a retry left; if so, it is spent.
-    fn retry_allowed(&mut self) -> bool {
-        if self.config.retry.budget.is_none() {
-            return true;
+    /// What is left of the deadline of an operation begun at `began`, at `now` (`None`
+    /// without a deadline).
+    fn time_left(&self, began: Time, now: Time) -> Option<Duration> {
+        self.config.deadline.map(|deadline| {
+            Duration::from_nanos(
+                deadline
+                    .as_nanos()
+                    .saturating_sub(now.saturating_since(began).as_nanos()),
+            )
+        })
+    }
+
+    /// Whether the retry budget has a retry left.
+    fn retry_allowed(&self) -> bool {
+        self.config.retry.budget.is_none() || self.retry_tokens >= 1_000
+    }
+
+    /// Spends a retry of the budget, if there is one.
+    fn spend_retry(&mut self) {
+        if self.config.retry.budget.is_some() {
+            self.retry_tokens -= 1_000;
         }
-        if self.retry_tokens < 1_000 {
-            return false;
-        }
-        self.retry_tokens -= 1_000;
-        true
     }
 
     fn send_attempt(&mut self, ctx: &mut Ctx<'_, Self>)
@@ -485,6 +508,12 @@ impl<P> Client<P> {
         P: Clone + Debug,
     {
         let fresh = self.next_seq;
+        let began = self
+            .pending
+            .as_ref()
+            .expect("an attempt needs an operation")
+            .began;
+        let left = self.time_left(began, ctx.monotonic());
         let pending = self
             .pending
             .as_mut()
@@ -518,9 +547,11 @@ impl<P> Client<P> {
                 },
                 request,
                 token: self.token,
+                deadline: left,
             }),
         );
-        let timer = ctx.set_timer(self.config.timeout, ClientTimer::Timeout { seq });
+        let wait = left.map_or(self.config.timeout, |left| left.min(self.config.timeout));
+        let timer = ctx.set_timer(wait, ClientTimer::Timeout { seq });
         self.pending.as_mut().expect("still pending").timer = Some(timer);
     }
 
@@ -549,6 +580,33 @@ impl<P> Client<P> {
         ctx.output(outcome);
     }
 
+    /// How long to wait before retrying an operation with `left` of its deadline, or
+    /// why it may not be retried: the retry budget is spent, or the wait would use up
+    /// the rest of the deadline (then the operation gives up now, spending nothing).
+    fn retry_delay(
+        &mut self,
+        ctx: &mut Ctx<'_, Self>,
+        left: Option<Duration>,
+    ) -> Result<Duration, &'static str>
+    where
+        P: Clone + Debug,
+    {
+        if !self.retry_allowed() {
+            return Err("the retry budget is spent");
+        }
+        let policy = self.config.retry;
+        let pending = self.pending.as_ref().expect("a retry needs an operation");
+        let delay =
+            policy
+                .backoff
+                .delay(&policy, pending.attempts, pending.last_backoff, ctx.rng());
+        if left.is_some_and(|left| delay >= left) {
+            return Err("the deadline would pass before the next attempt");
+        }
+        self.spend_retry();
+        Ok(delay)
+    }
+
     /// The current attempt failed; retry after a backoff or give up.
     fn failed(&mut self, ctx: &mut Ctx<'_, Self>, reason: String, maybe_applied: bool)
     where
@@ -565,26 +623,27 @@ impl<P> Client<P> {
         };
         self.rotate(&request);
         let pending = self.pending.as_ref().expect("still pending");
-        let retry = self.may_retry(pending);
-        let budgeted = retry && self.retry_allowed();
-        if budgeted {
-            let pending = self.pending.as_mut().expect("still pending");
-            let policy = self.config.retry;
-            let delay =
-                policy
-                    .backoff
-                    .delay(&policy, pending.attempts, pending.last_backoff, ctx.rng());
-            pending.last_backoff = delay;
-            let timer = ctx.set_timer(delay, ClientTimer::Retry);
-            pending.timer = Some(timer);
-            return;
-        }
+        let left = self.time_left(pending.began, ctx.monotonic());
+        let why_not = if left == Some(Duration::ZERO) {
+            Some("the deadline has passed")
+        } else if self.may_retry(pending) {
+            match self.retry_delay(ctx, left) {
+                Ok(delay) => {
+                    let pending = self.pending.as_mut().expect("still pending");
+                    pending.last_backoff = delay;
+                    pending.timer = Some(ctx.set_timer(delay, ClientTimer::Retry));
+                    return;
+                }
+                Err(why) => Some(why),
+            }
+        } else {
+            None
+        };
         let pending = self.pending.as_ref().expect("still pending");
         let (id, attempts) = (pending.op.id, pending.attempts);
-        let reason = if retry {
-            format!("{}; the retry budget is spent", pending.last_failure)
-        } else {
-            pending.last_failure.clone()
+        let reason = match why_not {
+            Some(why) => format!("{}; {why}", pending.last_failure),
+            None => pending.last_failure.clone(),
         };
         // A write is a definite failure only if no message of it can still take effect:
         // every one sent was refused (a refusal is a promise that the replica never
@@ -669,6 +728,7 @@ impl<P: Clone + Debug> Node for Client<P> {
             refused_by: Vec::new(),
             last_failure: String::new(),
             last_backoff: Duration::ZERO,
+            began: ctx.monotonic(),
         });
         if let Some(budget) = self.config.retry.budget {
             self.retry_tokens = (self.retry_tokens + budget.per_mille).min(RetryBudget::BUCKET);
@@ -826,6 +886,43 @@ impl Dedup {
         if newer {
             self.last.insert(id.client, (id.seq, reply));
         }
+    }
+}
+
+/// How much longer the client that sent `msg` waits for the answer, if it is a request
+/// with a deadline: what a model's [`Node::deadline`] returns so that a replica with a
+/// capacity that sheds load drops requests nobody waits for.
+pub fn request_deadline<P>(msg: &Wire<P>) -> Option<Duration> {
+    match msg {
+        Wire::Client(ClientMsg::Request { deadline, .. }) => *deadline,
+        _ => None,
+    }
+}
+
+/// The bulkhead a message queues in, on a replica with bulkheads (see
+/// [`sim_core::Capacity::bulkheads`]): what a model's [`Node::class`] returns.
+///
+/// | class | messages |
+/// |---|---|
+/// | 0 | between replicas (replication, elections, heartbeats), and replies |
+/// | 1 | clients' reads |
+/// | 2 | clients' writes, appends and compare-and-sets |
+///
+/// ```
+/// use models::client::{ClientMsg, NoPeers, RequestId, Wire, request_class};
+/// use models::kv::Request;
+/// use sim_core::NodeId;
+/// let request = |request| Wire::<NoPeers>::Client(ClientMsg::Request {
+///     id: RequestId { client: NodeId(3), seq: 0 }, request, token: 0, deadline: None,
+/// });
+/// assert_eq!(request_class(&request(Request::Read { key: 0 })), 1);
+/// assert_eq!(request_class(&request(Request::Write { key: 0, value: 7 })), 2);
+/// ```
+pub fn request_class<P>(msg: &Wire<P>) -> usize {
+    match msg {
+        Wire::Client(ClientMsg::Request { request, .. }) if request.is_write() => 2,
+        Wire::Client(ClientMsg::Request { .. }) => 1,
+        _ => 0,
     }
 }
 

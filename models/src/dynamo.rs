@@ -927,6 +927,14 @@ impl Node for DynamoReplica {
     type Input = Infallible;
     type Output = Infallible;
 
+    fn deadline(msg: &Self::Msg) -> Option<sim_core::Duration> {
+        crate::client::request_deadline(msg)
+    }
+
+    fn class(msg: &Self::Msg) -> usize {
+        crate::client::request_class(msg)
+    }
+
     fn start(config: &DynamoConfig, ctx: &mut Ctx<'_, Self>) -> Self {
         ctx.set_timer(HANDOFF, Timer::Handoff);
         // Spread the nodes' exchanges over the period.

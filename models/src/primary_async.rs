@@ -347,6 +347,14 @@ impl Node for PrimaryAsyncReplica {
     type Input = Infallible;
     type Output = Infallible;
 
+    fn deadline(msg: &Self::Msg) -> Option<sim_core::Duration> {
+        crate::client::request_deadline(msg)
+    }
+
+    fn class(msg: &Self::Msg) -> usize {
+        crate::client::request_class(msg)
+    }
+
     fn start(config: &PrimaryAsyncConfig, ctx: &mut Ctx<'_, Self>) -> Self {
         let me = ctx.id();
         let data = ctx.durable().clone();
@@ -384,7 +392,9 @@ impl Node for PrimaryAsyncReplica {
 
     fn on_message(&mut self, ctx: &mut Ctx<'_, Self>, from: NodeId, msg: Msg) {
         match msg {
-            Wire::Client(ClientMsg::Request { id, request, token }) => {
+            Wire::Client(ClientMsg::Request {
+                id, request, token, ..
+            }) => {
                 self.on_request(ctx, from, id, request, token);
             }
             Wire::Client(ClientMsg::Reply { .. }) => {}

@@ -634,6 +634,14 @@ impl Node for RaftReplica {
     type Input = Infallible;
     type Output = Infallible;
 
+    fn deadline(msg: &Self::Msg) -> Option<sim_core::Duration> {
+        crate::client::request_deadline(msg)
+    }
+
+    fn class(msg: &Self::Msg) -> usize {
+        crate::client::request_class(msg)
+    }
+
     fn start(config: &Config, ctx: &mut Ctx<'_, Self>) -> Self {
         let durable = ctx.durable();
         let mut replica = RaftReplica {

@@ -45,6 +45,14 @@ impl Node for Server {
     type Input = Infallible;
     type Output = Infallible;
 
+    fn deadline(msg: &Self::Msg) -> Option<sim_core::Duration> {
+        crate::client::request_deadline(msg)
+    }
+
+    fn class(msg: &Self::Msg) -> usize {
+        crate::client::request_class(msg)
+    }
+
     fn start(_config: &(), _ctx: &mut Ctx<'_, Self>) -> Self {
         Server
     }

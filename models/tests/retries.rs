@@ -1,7 +1,7 @@
 //! Retry policies and the retry budget: every policy's wait within its bounds, and a
 //! client whose only replica is down spending exactly the retries its budget allows.
 
-use std::cell::Cell;
+use std::cell::RefCell;
 use std::rc::Rc;
 
 use models::client::{Backoff, Client, ClientConfig, ClientMsg, RetryBudget, RetryPolicy, Wire};
@@ -61,20 +61,33 @@ proptest! {
 /// (immediate retries, a 10 ms timeout) given `ops` operations 100 ms apart. Returns
 /// the requests the client sent and the outcomes' reasons.
 fn against_a_dead_replica(retry: RetryPolicy, ops: u64) -> (u64, Vec<String>) {
-    let sent = Rc::new(Cell::new(0u64));
+    let (deadlines, ended) = dead_replica_with(retry, None, ops);
+    let reasons = ended.into_iter().map(|(_, reason)| reason).collect();
+    (deadlines.len() as u64, reasons)
+}
+
+/// As [`against_a_dead_replica`], the client with `deadline`; returns the deadline
+/// each request carried, and when (in ms) and why each operation ended.
+fn dead_replica_with(
+    retry: RetryPolicy,
+    deadline: Option<Duration>,
+    ops: u64,
+) -> (Vec<Option<Duration>>, Vec<(u64, String)>) {
+    let sent = Rc::new(RefCell::new(Vec::new()));
     let counted = Rc::clone(&sent);
     let mut plan = FaultPlan::default();
     plan.push(Time::ZERO, Fault::Crash { node: NodeId(0) });
     let mut client = ClientConfig::new(vec![NodeId(0)], 0, SingleCopy.routing());
     client.timeout = Duration::from_millis(10);
     client.retry = retry;
+    client.deadline = deadline;
     let mut builder = SingleCopySim::with_clients(1)
         .plan(plan)
         .observer(move |o| {
-            if o.kind == Observation::Sent
-                && matches!(o.msg, Wire::Client(ClientMsg::Request { .. }))
+            if let (Observation::Sent, Wire::Client(ClientMsg::Request { deadline, .. })) =
+                (o.kind, o.msg)
             {
-                counted.set(counted.get() + 1);
+                counted.borrow_mut().push(*deadline);
             }
         });
     for config in SingleCopy.replicas() {
@@ -90,14 +103,54 @@ fn against_a_dead_replica(retry: RetryPolicy, ops: u64) -> (u64, Vec<String>) {
         sim.input_client(NodeId(1), at, op);
     }
     sim.run_until(Time::ZERO + Duration::from_millis(100 * ops + 1_000));
-    let reasons = sim
+    let ended = sim
         .drain_client_outputs()
         .map(|e| match e.output {
-            Outcome::Fail { reason, .. } | Outcome::Info { reason, .. } => reason,
+            Outcome::Fail { reason, .. } | Outcome::Info { reason, .. } => {
+                (e.time.as_nanos() / 1_000_000, reason)
+            }
             Outcome::Ok { .. } => panic!("a dead replica answered"),
         })
         .collect();
-    (sent.get(), reasons)
+    let deadlines = sent.borrow().clone();
+    (deadlines, ended)
+}
+
+#[test]
+fn a_deadline_travels_with_each_attempt_and_ends_the_retries() {
+    let retry = RetryPolicy {
+        max_attempts: 5,
+        backoff: Backoff::Immediate,
+        ..RetryPolicy::default()
+    };
+    let ms = Duration::from_millis;
+    let (deadlines, ended) = dead_replica_with(retry, Some(ms(25)), 1);
+    // Begun at 1 ms: attempts at 1, 11 and 21 ms, each carrying what is left; the
+    // third waits only the 5 ms left, and then no retry starts.
+    assert_eq!(deadlines, vec![Some(ms(25)), Some(ms(15)), Some(ms(5))]);
+    assert_eq!(ended.len(), 1);
+    assert_eq!(ended[0].0, 26);
+    assert!(
+        ended[0].1.contains("the deadline has passed"),
+        "{}",
+        ended[0].1
+    );
+    // A backoff that would outlast the deadline ends the operation at once.
+    let slow = RetryPolicy {
+        backoff: Backoff::Fixed,
+        base_backoff: ms(20),
+        ..retry
+    };
+    let (deadlines, ended) = dead_replica_with(slow, Some(ms(25)), 1);
+    assert_eq!((deadlines.len(), ended[0].0), (1, 11));
+    assert!(
+        ended[0].1.contains("the deadline would pass"),
+        "{}",
+        ended[0].1
+    );
+    // Without a deadline, nothing is carried and all five attempts go.
+    let (deadlines, _) = dead_replica_with(retry, None, 1);
+    assert_eq!(deadlines, vec![None; 5]);
 }
 
 #[test]

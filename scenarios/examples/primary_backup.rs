@@ -162,6 +162,14 @@ impl Node for PbReplica {
     type Input = Infallible;
     type Output = Infallible;
 
+    fn deadline(msg: &Self::Msg) -> Option<sim_core::Duration> {
+        models::client::request_deadline(msg)
+    }
+
+    fn class(msg: &Self::Msg) -> usize {
+        models::client::request_class(msg)
+    }
+
     fn start(read_from_backup: &bool, ctx: &mut Ctx<'_, Self>) -> Self {
         if ctx.id() == PRIMARY {
             ctx.set_timer(RESEND, ());

@@ -191,6 +191,8 @@ struct FaultState {
     drifting: BTreeSet<NodeId>,
     /// Links set to something other than the default (all of them, or some).
     all_links_degraded: bool,
+    /// Operations arrive faster than usual.
+    surging: bool,
     degraded_links: BTreeSet<(NodeId, NodeId)>,
     /// A clock was jumped, and the fault window is not over.
     jumped: bool,
@@ -264,6 +266,7 @@ impl FaultState {
                     self.slowed.insert(*node);
                 }
             }
+            Fault::Surge { factor } => self.surging = *factor != 1.0,
         }
     }
 
@@ -272,6 +275,7 @@ impl FaultState {
             || !self.stopped.is_empty()
             || !self.drifting.is_empty()
             || self.all_links_degraded
+            || self.surging
             || !self.degraded_links.is_empty()
             || self.jumped
             || !self.slowed.is_empty()
@@ -386,6 +390,8 @@ pub struct RequestTally {
     seen: BTreeSet<(NodeId, RequestId, Time)>,
     /// Receipts and replies, in the order they happened.
     events: Vec<TallyEvent>,
+    /// Requests the clients sent while counting: attempts, retries included.
+    pub attempts: u64,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -419,6 +425,7 @@ impl RequestTally {
             counting: true,
             seen: BTreeSet::new(),
             events: Vec::new(),
+            attempts: 0,
         }
     }
 
@@ -433,6 +440,11 @@ impl RequestTally {
             return;
         };
         match (o.kind, msg) {
+            (Observation::Sent, ClientMsg::Request { .. })
+                if self.counting && o.source.index() >= self.replicas =>
+            {
+                self.attempts += 1;
+            }
             (Observation::Delivered, ClientMsg::Request { id, .. })
                 if self.counting
                     && o.target.index() < self.replicas
@@ -676,6 +688,7 @@ mod tests {
             id: id(seq),
             request: models::kv::Request::Read { key: 0 },
             token: 0,
+            deadline: None,
         })
     }
 

@@ -23,6 +23,11 @@ pub struct ClientSettings {
     pub idempotency: bool,
     /// A circuit breaker.
     pub breaker: Option<BreakerConfig>,
+    /// How long an operation may take in all (see
+    /// [`models::client::ClientConfig::deadline`]); in an open loop, an operation
+    /// still waiting at its client when this much time has passed since it arrived is
+    /// abandoned, never sent.
+    pub deadline: Option<Duration>,
 }
 
 impl Default for ClientSettings {
@@ -32,8 +37,54 @@ impl Default for ClientSettings {
             retry: RetryPolicy::default(),
             idempotency: true,
             breaker: None,
+            deadline: None,
         }
     }
+}
+
+/// What the overload scenarios (`slowdown`, `surge`, and `swarm` with either) run
+/// unless told otherwise: a store at about 70 % of its capacity, with clients whose
+/// timeouts suit its latency, over a window long enough to see it recover.
+///
+/// | setting | default | flag |
+/// |---|---|---|
+/// | fault window | 20 s | `--window-ms` |
+/// | clients | 400 | `--clients` |
+/// | arrivals | 3.5 per second per client, open loop (1,400/s in all) | `--rate` |
+/// | replica service time | exponential, mean 0.5 ms (capacity about 2,000/s) | `--service-ms` |
+/// | replica queue bound | 600 (300 ms of work) | `--queue-bound` |
+/// | client timeout per attempt | 120 ms | `--timeout-ms` |
+/// | deadline per operation | 300 ms | `--deadline-ms` |
+///
+/// The numbers hang together: the links' round trip is about 40 ms (up to 200 ms),
+/// so 120 ms times out a few attempts even when all is well; a full queue holds more
+/// work than a deadline, so that when it is full nothing answered from it is in time;
+/// and 400 clients retrying at once can send more than the replica can serve, so
+/// that retries alone can keep it full.
+/// | guarantees judged | none | `--checks` |
+/// | workload | `register` | `--workload` |
+///
+/// They judge no guarantees by default: they are load experiments, and their
+/// histories (tens of thousands of operations from hundreds of clients, thousands of
+/// them left open by timeouts) are beyond what a linearizability search decides in
+/// reasonable time; `--checks promised` judges them anyway.
+pub mod overload {
+    use sim_core::Duration;
+
+    /// The fault window.
+    pub const WINDOW: Duration = Duration::from_secs(20);
+    /// Clients.
+    pub const CLIENTS: u32 = 400;
+    /// Operations per second per client.
+    pub const RATE: f64 = 3.5;
+    /// The mean service time of a replica.
+    pub const SERVICE: Duration = Duration::from_micros(500);
+    /// How many requests may wait at a replica.
+    pub const QUEUE_BOUND: u32 = 600;
+    /// How long a client waits for each attempt.
+    pub const TIMEOUT: Duration = Duration::from_millis(120);
+    /// How long an operation may take in all.
+    pub const DEADLINE: Duration = Duration::from_millis(300);
 }
 
 /// What to run.
@@ -80,10 +131,13 @@ pub struct RunConfig {
     /// [`sim_core::Capacity`]): each handles one message at a time, and what arrives
     /// while it is busy queues, up to a bound.
     pub capacity: Option<sim_core::Capacity>,
+    /// The overload triggers swarm may add (none by default; see
+    /// [`sim_core::nemesis::SwarmWith`]).
+    pub swarm_with: sim_core::nemesis::SwarmWith,
 }
 
 /// Which guarantees a run judges.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, clap::ValueEnum)]
 #[serde(rename_all = "kebab-case")]
 pub enum Checks {
     /// What the model promises, and what a bug variant breaks.
@@ -114,7 +168,74 @@ impl RunConfig {
             quiet: Duration::from_secs(2),
             checks: Checks::Promised,
             capacity: None,
+            swarm_with: sim_core::nemesis::SwarmWith::default(),
         }
+    }
+
+    /// The defaults of `nemesis`'s scenario for `model` and `seed`: those of
+    /// [`RunConfig::new`], but for the overload scenarios (`slowdown`, `surge`, and
+    /// `swarm` with either in `swarm_with`), which run a store near capacity
+    /// ([`overload`]).
+    ///
+    /// ```
+    /// use consim::config::RunConfig;
+    /// use consim::nemesis::{Nemesis, SwarmWith};
+    /// let plain = RunConfig::for_scenario("single-copy", 1, Nemesis::Pause, SwarmWith::default());
+    /// assert_eq!(plain.clients, 5);
+    /// assert!(plain.capacity.is_none());
+    /// let loaded = RunConfig::for_scenario("single-copy", 1, Nemesis::Slowdown, SwarmWith::default());
+    /// assert_eq!(loaded.clients, 400);
+    /// assert!(loaded.capacity.is_some());
+    /// ```
+    pub fn for_scenario(
+        model: &str,
+        seed: u64,
+        nemesis: Nemesis,
+        swarm_with: sim_core::nemesis::SwarmWith,
+    ) -> RunConfig {
+        let mut config = RunConfig::new(model, seed);
+        config.nemesis = nemesis;
+        config.swarm_with = swarm_with;
+        if !config.loaded() {
+            return config;
+        }
+        config.window = overload::WINDOW;
+        config.checks = Checks::None;
+        config.clients = overload::CLIENTS;
+        config.client.timeout = overload::TIMEOUT;
+        config.client.deadline = Some(overload::DEADLINE);
+        config.capacity = Some(sim_core::Capacity {
+            service: sim_core::Latency::Exponential {
+                min: Duration::ZERO,
+                mean: overload::SERVICE,
+                max: Duration::from_nanos(overload::SERVICE.as_nanos() * 20),
+            },
+            queue_bound: overload::QUEUE_BOUND,
+            shed: false,
+            bulkheads: 1,
+        });
+        config
+    }
+
+    /// Whether this is an overload scenario, which runs near capacity by default.
+    pub fn loaded(&self) -> bool {
+        self.plan.is_none()
+            && (self.nemesis.is_overload()
+                || (self.nemesis == Nemesis::Swarm && self.swarm_with.any()))
+    }
+
+    /// The workload mix the scenario runs by default, for a model whose own is `own`:
+    /// the overload scenarios run `register` (reads and writes of single keys: every
+    /// operation that is answered in time is goodput, and the history stays small
+    /// however many operations there are), the others the model's own.
+    pub fn default_mix(&self, own: Mix) -> Mix {
+        if self.loaded() { Mix::Register } else { own }
+    }
+
+    /// The rate of arrivals the scenario has by default, if it has one.
+    pub fn default_rate(&self) -> Option<crate::workload::Rate> {
+        self.loaded()
+            .then(|| crate::workload::Rate::new(overload::RATE).expect("a valid rate"))
     }
 
     /// What the nemesis plans for: this configuration's clients, window and spells,
@@ -125,6 +246,7 @@ impl RunConfig {
             clients: self.clients as usize,
             window: self.window,
             spell: self.spell,
+            swarm_with: self.swarm_with,
         }
     }
 
@@ -199,14 +321,57 @@ impl RunConfig {
         info: &models::ModelInfo,
         files: ReplayFiles<'_>,
     ) -> Result<Vec<String>, NotOnTheCommandLine> {
-        let defaults = RunConfig::new(&self.model, self.seed);
-        if (self.window, self.quiet, self.checks)
-            != (defaults.window, defaults.quiet, defaults.checks)
-        {
+        let defaults = if self.plan.is_some() {
+            RunConfig::new(&self.model, self.seed)
+        } else {
+            RunConfig::for_scenario(&self.model, self.seed, self.nemesis, self.swarm_with)
+        };
+        if self.quiet != defaults.quiet {
             return Err(NotOnTheCommandLine {
-                what: "the fault window, the quiet time or the checks",
+                what: "the quiet time",
             });
         }
+        let mut args = self.scenario_args(files)?;
+        if self.window != defaults.window {
+            args.extend([
+                "--window-ms".to_owned(),
+                (self.window.as_nanos() / 1_000_000).to_string(),
+            ]);
+        }
+        if let Some(w) = &self.workload {
+            let base = WorkloadConfig {
+                rate: defaults.default_rate(),
+                ..WorkloadConfig::default()
+            };
+            let mix = defaults.default_mix(info.workload);
+            args.extend(workload_args(mix, w, &base, self.script.is_some()));
+        }
+        if self.clients != defaults.clients {
+            args.extend(["--clients".to_owned(), self.clients.to_string()]);
+        }
+        for (name, value) in &self.params.settings {
+            let bug = info.settings.iter().any(|s| s.bug && s.name == name);
+            match name.as_str() {
+                "replicas" => args.extend(["--replicas".to_owned(), value.clone()]),
+                _ if bug && value == "true" => args.extend(["--bug".to_owned(), name.clone()]),
+                _ => args.extend(["--param".to_owned(), format!("{name}={value}")]),
+            }
+        }
+        args.extend(client_args(&self.client, &defaults.client)?);
+        args.extend(self.load_args(&defaults)?);
+        if let Some(path) = files.plan {
+            args.extend(["--plan".to_owned(), path.display().to_string()]);
+        }
+        if let Some(path) = files.script {
+            args.extend(["--script".to_owned(), path.display().to_string()]);
+        }
+        Ok(args)
+    }
+}
+
+impl RunConfig {
+    /// The model, scenario and seed flags of [`RunConfig::replay_args`].
+    fn scenario_args(&self, files: ReplayFiles<'_>) -> Result<Vec<String>, NotOnTheCommandLine> {
         let mut args = vec!["--model".to_owned(), self.model.clone()];
         if self.script.is_some() && files.script.is_none() {
             return Err(NotOnTheCommandLine {
@@ -222,24 +387,26 @@ impl RunConfig {
             }
             (None, None) => args.extend(["--scenario".to_owned(), self.nemesis.name().to_owned()]),
         }
+        if self.plan.is_none() {
+            args.extend(swarm_with_args(self.swarm_with));
+        }
         args.extend(["--seed".to_owned(), self.seed.to_string()]);
-        if let Some(w) = &self.workload {
-            args.extend(workload_args(info.workload, w, self.script.is_some()));
-        }
-        if self.clients != defaults.clients {
-            args.extend(["--clients".to_owned(), self.clients.to_string()]);
-        }
-        for (name, value) in &self.params.settings {
-            let bug = info.settings.iter().any(|s| s.bug && s.name == name);
-            match name.as_str() {
-                "replicas" => args.extend(["--replicas".to_owned(), value.clone()]),
-                _ if bug && value == "true" => args.extend(["--bug".to_owned(), name.clone()]),
-                _ => args.extend(["--param".to_owned(), format!("{name}={value}")]),
+        Ok(args)
+    }
+
+    /// The flags of [`RunConfig::replay_args`] for the replicas' capacity, the
+    /// spells and the checks, where they differ from `defaults`.
+    fn load_args(&self, defaults: &RunConfig) -> Result<Vec<String>, NotOnTheCommandLine> {
+        let mut args = Vec::new();
+        match (self.capacity, defaults.capacity) {
+            (Some(capacity), Some(base)) if capacity == base => {}
+            (Some(capacity), base) => args.extend(capacity_args(capacity, base)?),
+            (None, Some(_)) => {
+                return Err(NotOnTheCommandLine {
+                    what: "infinite capacity in a scenario that has one by default",
+                });
             }
-        }
-        args.extend(client_args(&self.client)?);
-        if let Some(capacity) = self.capacity {
-            args.extend(capacity_args(capacity)?);
+            (None, None) => {}
         }
         if let Some(spell) = self.spell {
             args.extend([
@@ -247,11 +414,13 @@ impl RunConfig {
                 (spell.as_nanos() / 1_000_000).to_string(),
             ]);
         }
-        if let Some(path) = files.plan {
-            args.extend(["--plan".to_owned(), path.display().to_string()]);
-        }
-        if let Some(path) = files.script {
-            args.extend(["--script".to_owned(), path.display().to_string()]);
+        if self.checks != defaults.checks {
+            let name = match self.checks {
+                Checks::Promised => "promised",
+                Checks::All => "all",
+                Checks::None => "none",
+            };
+            args.extend(["--checks".to_owned(), name.to_owned()]);
         }
         Ok(args)
     }
@@ -260,8 +429,7 @@ impl RunConfig {
 /// The flags that set workload `w` for a model whose own mix is `mix`, where it
 /// differs from the defaults; with a `script`, only those that matter to a script
 /// (the mix and the keys).
-fn workload_args(mix: Mix, w: &WorkloadConfig, script: bool) -> Vec<String> {
-    let base = WorkloadConfig::default();
+fn workload_args(mix: Mix, w: &WorkloadConfig, base: &WorkloadConfig, script: bool) -> Vec<String> {
     let mut args = Vec::new();
     let mut flag = |name: &str, value: String| args.extend([name.to_owned(), value]);
     if w.mix != mix {
@@ -286,18 +454,34 @@ fn workload_args(mix: Mix, w: &WorkloadConfig, script: bool) -> Vec<String> {
     if w.cas_percent != base.cas_percent {
         flag("--cas-percent", w.cas_percent.to_string());
     }
-    if w.think != base.think {
+    if w.think != base.think || (w.rate.is_none() && base.rate.is_some()) {
         flag("--think-ms", (w.think.as_nanos() / 1_000_000).to_string());
     }
-    if let Some(rate) = w.rate {
+    if let Some(rate) = w.rate.filter(|&rate| Some(rate) != base.rate) {
         flag("--rate", rate.to_string());
     }
     args
 }
 
+/// The flags that swarm's overload triggers need.
+fn swarm_with_args(with: sim_core::nemesis::SwarmWith) -> Vec<String> {
+    let names: Vec<&str> = [(with.slowdown, "slowdown"), (with.surge, "surge")]
+        .into_iter()
+        .filter_map(|(on, name)| on.then_some(name))
+        .collect();
+    if names.is_empty() {
+        return Vec::new();
+    }
+    vec!["--swarm-with".to_owned(), names.join(",")]
+}
+
 /// The flags that give the replicas `capacity` (those `--service-ms` can say: a
-/// constant service time, or an exponential one capped at 20 times its mean).
-fn capacity_args(capacity: sim_core::Capacity) -> Result<Vec<String>, NotOnTheCommandLine> {
+/// constant service time, or an exponential one capped at 20 times its mean), where
+/// the scenario's own capacity is `base`.
+fn capacity_args(
+    capacity: sim_core::Capacity,
+    base: Option<sim_core::Capacity>,
+) -> Result<Vec<String>, NotOnTheCommandLine> {
     use sim_core::Latency;
     let (mean, shape) = match capacity.service {
         Latency::Constant { value } => (value, "constant"),
@@ -318,21 +502,35 @@ fn capacity_args(capacity: sim_core::Capacity) -> Result<Vec<String>, NotOnTheCo
             what: "a queue bound of 0, or a service time --service-ms cannot say",
         });
     }
-    let mut args = vec![
-        "--service-ms".to_owned(),
-        mean_ms.to_string(),
-        "--queue-bound".to_owned(),
-        capacity.queue_bound.to_string(),
-    ];
-    if shape == "constant" {
-        args.extend(["--service-dist".to_owned(), shape.to_owned()]);
+    if !matches!(capacity.bulkheads, 1 | 3) {
+        return Err(NotOnTheCommandLine {
+            what: "bulkheads other than --bulkheads's three",
+        });
+    }
+    let mut args = Vec::new();
+    if base.is_none_or(|b| b.service != capacity.service) {
+        args.extend(["--service-ms".to_owned(), mean_ms.to_string()]);
+        if shape == "constant" {
+            args.extend(["--service-dist".to_owned(), shape.to_owned()]);
+        }
+    }
+    if base.is_none_or(|b| b.queue_bound != capacity.queue_bound) {
+        args.extend(["--queue-bound".to_owned(), capacity.queue_bound.to_string()]);
+    }
+    if capacity.shed {
+        args.push("--shed".to_owned());
+    }
+    if capacity.bulkheads == 3 {
+        args.push("--bulkheads".to_owned());
     }
     Ok(args)
 }
 
 /// The flags that set the clients' patterns, where they differ from the defaults.
-fn client_args(c: &ClientSettings) -> Result<Vec<String>, NotOnTheCommandLine> {
-    let base = ClientSettings::default();
+fn client_args(
+    c: &ClientSettings,
+    base: &ClientSettings,
+) -> Result<Vec<String>, NotOnTheCommandLine> {
     let mut args = Vec::new();
     if c.timeout != base.timeout {
         args.extend([
@@ -379,6 +577,23 @@ fn client_args(c: &ClientSettings) -> Result<Vec<String>, NotOnTheCommandLine> {
             });
         }
         args.extend(["--breaker".to_owned(), b.threshold.to_string()]);
+    }
+    match (c.deadline, base.deadline) {
+        (Some(deadline), base) if Some(deadline) != base => {
+            let ms = deadline.as_nanos() / 1_000_000;
+            if Duration::from_millis(ms) != deadline || ms == 0 {
+                return Err(NotOnTheCommandLine {
+                    what: "a deadline that is not a whole number of milliseconds",
+                });
+            }
+            args.extend(["--deadline-ms".to_owned(), ms.to_string()]);
+        }
+        (None, Some(_)) => {
+            return Err(NotOnTheCommandLine {
+                what: "no deadline in a scenario that has one by default",
+            });
+        }
+        _ => {}
     }
     Ok(args)
 }

@@ -76,6 +76,15 @@ pub(crate) struct Driver {
     /// Each client's final reads still to make.
     finals: Vec<VecDeque<models::kv::Op>>,
     tally: Rc<RefCell<RequestTally>>,
+    /// How long an open-loop operation may wait at its client before it is
+    /// abandoned (the clients' deadline).
+    patience: Option<Duration>,
+    /// Workload operations handed to their clients.
+    pub(crate) begun: u64,
+    /// Each replica's queue length at the start of each [`crate::load::BUCKET`]
+    /// (sampled only if `sample_queues`).
+    pub(crate) queues: Vec<Vec<u32>>,
+    sample_queues: bool,
 }
 
 impl Driver {
@@ -104,7 +113,44 @@ impl Driver {
             records: Vec::new(),
             finals: Vec::new(),
             tally,
+            patience: None,
+            begun: 0,
+            queues: Vec::new(),
+            sample_queues: false,
         }
+    }
+
+    /// Samples the replicas' queue lengths every [`crate::load::BUCKET`] (for runs
+    /// with capacities).
+    pub(crate) fn sample_queues(&mut self) {
+        self.sample_queues = true;
+    }
+
+    /// Records the replicas' queue lengths at every step boundary up to `until` not
+    /// sampled yet: the state now is the state then, as nothing happens before the
+    /// next event, at `until`.
+    fn sample<R, C>(&mut self, sim: &Sim<R, C>, until: Time)
+    where
+        R: sim_core::Node,
+        C: sim_core::Node<Msg = R::Msg>,
+    {
+        if !self.sample_queues {
+            return;
+        }
+        let step = crate::load::BUCKET.as_nanos();
+        while self.queues.len() as u64 * step <= until.as_nanos() {
+            let lengths = sim
+                .replica_ids()
+                .map(|id| sim.queue_len(id) as u32)
+                .collect();
+            self.queues.push(lengths);
+        }
+    }
+
+    /// Abandons open-loop operations that waited at their client longer than
+    /// `patience` (the clients' deadline) before they could be sent.
+    pub(crate) fn abandon_after(&mut self, patience: Option<Duration>) {
+        self.patience = patience;
     }
 
     fn record(&mut self, time: Time, event: Event, final_read: bool) {
@@ -120,10 +166,10 @@ impl Driver {
         R: sim_core::Node,
         C: sim_core::Node<Msg = R::Msg, Input = models::kv::Op>,
     {
-        let Some(scripted) = self.take(client) else {
+        let now = sim.now();
+        let Some(scripted) = self.take_live(client, now) else {
             return;
         };
-        let now = sim.now();
         let (arrival, at) = match scripted.start {
             Start::Think(think) => (now + think, now + think),
             Start::Arrival(arrival) => (arrival, arrival.max(now)),
@@ -142,6 +188,30 @@ impl Driver {
             request: scripted.request,
         };
         self.invoke(sim, client, (arrival, at), op, false);
+    }
+
+    /// `client`'s next operation that its user still waits for at `now`: those that
+    /// arrived longer than the patience ago are abandoned (recorded in the script,
+    /// so a replay abandons them too, and counted).
+    fn take_live(&mut self, client: usize, now: Time) -> Option<Scripted> {
+        loop {
+            let scripted = self.take(client)?;
+            let Start::Arrival(arrival) = scripted.start else {
+                return Some(scripted);
+            };
+            let waited = now.saturating_since(arrival);
+            if self.patience.is_none_or(|patience| waited <= patience) {
+                return Some(scripted);
+            }
+            self.script.push(client, scripted);
+            self.counts.abandoned += 1;
+            self.records.push(OpRecord {
+                client,
+                arrival,
+                ended: None,
+                ok: false,
+            });
+        }
     }
 
     /// `client`'s next operation, drawn from the seed or taken from the script.
@@ -192,6 +262,9 @@ impl Driver {
         C: sim_core::Node<Msg = R::Msg, Input = models::kv::Op>,
     {
         let (arrival, at) = times;
+        if !final_read {
+            self.begun += 1;
+        }
         let process = self.process[client];
         let (f, key, value) = describe(&op.request);
         self.record(
@@ -302,6 +375,7 @@ impl Driver {
         if let Some(wake) = wake
             && next.is_none_or(|next| next > wake)
         {
+            self.sample(sim, next.unwrap_or(wake).min(wake));
             sim.run_until(wake);
             return true;
         }
@@ -318,6 +392,7 @@ impl Driver {
             self.apply_dynamic(sim, dynamic);
             return true;
         }
+        self.sample(sim, next);
         sim.step();
         after_event(sim);
         let replicas = sim.replica_ids().count();

@@ -423,6 +423,7 @@ impl Followed {
             script: crate::script::Script::new(config.pattern.clients()),
             trace: Some(trace.clone()),
             latency_samples: Vec::new(),
+            load: None,
         }
     }
 }

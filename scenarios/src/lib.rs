@@ -44,6 +44,9 @@
 //! - [`sweep`]: seeds across cores, in seed order, sharded for CI.
 //! - [`shrink`]: the fewest faults and operations that still fail a run.
 //! - [`matrix`]: the CAP table.
+//! - [`contention`]: Brooker's contention experiment, retry policy by retry policy.
+//! - [`load`]: offered load, goodput, amplification, queues, and recovery from an
+//!   overload trigger, each defined once.
 //! - [`interval`]: the 95% intervals of its shares, with the run as the unit.
 //! - [`strategies`]: proptest strategies for whole scenarios.
 //! - [`artifacts`]: what a failing run leaves behind.
@@ -60,6 +63,7 @@ pub mod artifacts;
 pub mod availability;
 pub mod cli;
 pub mod config;
+pub mod contention;
 mod driver;
 pub mod exit;
 pub mod explore;
@@ -67,6 +71,7 @@ pub mod harness;
 pub mod interval;
 pub mod judge;
 pub mod kernel_bench;
+pub mod load;
 pub mod matrix;
 pub mod picture;
 pub mod report;

@@ -966,6 +966,8 @@ struct Open {
     drift: BTreeMap<NodeId, (u64, i64)>,
     /// Nodes slowed down: since when, and by what factor.
     slow: BTreeMap<NodeId, (u64, f64)>,
+    /// A surge of arrivals: since when, and by what factor.
+    surge: Option<(u64, f64)>,
     all_links: Option<(u64, LinkConfig)>,
     links: BTreeMap<(NodeId, NodeId), (u64, LinkConfig)>,
 }
@@ -1045,11 +1047,26 @@ impl Open {
                 self.close_link((*source, *target), at, out);
                 self.links.insert((*source, *target), (at, *config));
             }
+            Fault::Surge { factor } => {
+                self.close_surge(at, nodes, out);
+                if *factor != 1.0 {
+                    self.surge = Some((at, *factor));
+                }
+            }
             Fault::Slowdown { node, factor } => {
                 self.close_slow(*node, at, out);
                 if *factor != 1.0 {
                     self.slow.insert(*node, (at, *factor));
                 }
+            }
+        }
+    }
+
+    fn close_surge(&mut self, at: u64, nodes: usize, out: &mut Vec<Shade>) {
+        if let Some((from, factor)) = self.surge.take() {
+            let what = format!("operations arrive ×{factor} as fast");
+            for node in 0..nodes {
+                out.push(node_shade(NodeId(node as u32), (from, at), "surge", &what));
             }
         }
     }
@@ -1119,6 +1136,7 @@ impl Open {
             self.close_slow(node, end, out);
         }
         self.close_all_links(end, nodes, out);
+        self.close_surge(end, nodes, out);
         let links: Vec<(NodeId, NodeId)> = self.links.keys().copied().collect();
         for link in links {
             self.close_link(link, end, out);
@@ -1251,6 +1269,8 @@ fn describe_fault(fault: &Fault) -> String {
             format!("{node}'s service times back to normal")
         }
         Fault::Slowdown { node, factor } => format!("{node}'s service times ×{factor}"),
+        Fault::Surge { factor } if *factor == 1.0 => "arrivals back to their usual rate".to_owned(),
+        Fault::Surge { factor } => format!("operations arrive ×{factor} as fast"),
     }
 }
 
@@ -1352,7 +1372,7 @@ h1{font-size:1.3em;margin:0 0 .3em}h2{font-size:1.05em;margin:1.2em 0 .4em}\
 .timer{stroke:#999;stroke-width:1.2}.io.input{fill:#fff;stroke:#2f6fd6;stroke-width:1.5}\
 .io.output{fill:#2f6fd6}.start{fill:#1a7f37}.hold{fill:#999}\
 .fault{opacity:.55}.fault.partition{fill:#f6b3b3}.fault.crash{fill:#888}\
-.fault.pause{fill:#c8b7e8}.fault.clock{fill:#f3d37a}.fault.slow{fill:#f0b8a8}.fault.links{fill:#ffe0b8}\
+.fault.pause{fill:#c8b7e8}.fault.clock{fill:#f3d37a}.fault.slow{fill:#f0b8a8}.fault.surge{fill:#b8d8f0}.fault.links{fill:#ffe0b8}\
 .fault-tick{fill:#c00}\
 .op rect{fill:#cfe2ff;stroke:#6c8ebf}.op.fail rect{fill:#eee;stroke:#bbb}\
 .op.info rect,.op.open rect{fill:#eee;stroke:#999;stroke-dasharray:4 2}\

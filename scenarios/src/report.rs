@@ -20,6 +20,9 @@ pub struct OpCounts {
     pub info: u64,
     /// Never ended (the run hit its time limit).
     pub unfinished: u64,
+    /// Never sent: in an open loop with a deadline, still waiting at its client
+    /// when the deadline passed.
+    pub abandoned: u64,
 }
 
 impl OpCounts {
@@ -29,11 +32,12 @@ impl OpCounts {
         self.fail += other.fail;
         self.info += other.info;
         self.unfinished += other.unfinished;
+        self.abandoned += other.abandoned;
     }
 
     /// Every operation counted.
     pub fn total(&self) -> u64 {
-        self.ok + self.fail + self.info + self.unfinished
+        self.ok + self.fail + self.info + self.unfinished + self.abandoned
     }
 }
 
@@ -168,6 +172,9 @@ pub struct RunReport {
     /// Latency samples of the successful workload operations (ns), for aggregating.
     #[serde(skip)]
     pub latency_samples: Vec<u64>,
+    /// Offered load, goodput, amplification, queues and recovery (see
+    /// [`crate::load`]), for runs with an open loop or replicas with a capacity.
+    pub load: Option<crate::load::Load>,
 }
 
 impl RunReport {
@@ -215,6 +222,7 @@ impl RunReport {
             "panic": self.panic,
             "broken_invariant": self.broken_invariant,
             "stats": self.stats,
+            "load": self.load,
         })
     }
 
@@ -248,9 +256,12 @@ impl RunReport {
         if self.stats.queued + self.stats.dropped_overload > 0 {
             // Only replicas with a capacity queue or overflow.
             line += &format!(
-                " overload: queued={} dropped={} refused={}",
-                self.stats.queued, self.stats.dropped_overload, self.stats.refused
+                " overload: queued={} dropped={} refused={} shed={}",
+                self.stats.queued, self.stats.dropped_overload, self.stats.refused, self.stats.shed
             );
+        }
+        if let Some(load) = &self.load {
+            line += &load.text();
         }
         writeln!(out, "{line}")?;
         if let Some(panic) = &self.panic {
@@ -258,6 +269,9 @@ impl RunReport {
         }
         if let Some(broken) = &self.broken_invariant {
             writeln!(out, "  invariant broken: {broken}")?;
+        }
+        if self.verdicts.is_empty() && self.panic.is_none() && self.workload.is_some() {
+            writeln!(out, "  no guarantees judged (--checks none)")?;
         }
         for v in &self.verdicts {
             let fine = v.role == Role::Measured || matches!(v.judgement, Judgement::Ok);

@@ -33,9 +33,10 @@ use crate::availability::{Availability, OpRecord, RequestTally, Timeline, crashe
 use crate::config::RunConfig;
 use crate::driver::{Driver, Source};
 use crate::judge::judge;
+use crate::load::{Counted, Load};
 use crate::report::{RunError, RunReport, latencies};
 use crate::script::{Fit, Scripted};
-use crate::workload::{Mix, Workload, WorkloadConfig, arrivals};
+use crate::workload::{Mix, Surges, Workload, WorkloadConfig, arrivals};
 
 /// Runs `config`.
 ///
@@ -219,13 +220,17 @@ pub fn run_with<M: Model>(
     let window_end = schedule.healed_at;
     let tally = Rc::new(RefCell::new(RequestTally::new(n)));
     let mut sim = build_sim(config, model, &schedule, &tally)?;
-    let source = source(config, workload_config)?;
+    let source = source(config, workload_config, &schedule.plan)?;
     let mut driver = Driver::new(
         config.clients,
         (source, workload_config.mix, workload_config.keys),
         schedule,
         tally.clone(),
     );
+    driver.abandon_after(config.client.deadline);
+    if config.capacity.is_some() {
+        driver.sample_queues();
+    }
     let mut watch = Watch {
         invariants: model.invariants(),
         broken: None,
@@ -252,6 +257,8 @@ pub fn run_with<M: Model>(
     let availability = measure(&driver.records, &timeline, config, &tally.borrow(), &plan);
     let mut samples = driver.latencies.clone();
     let latency = latencies(&mut samples);
+    let load = (config.capacity.is_some() || workload_config.rate.is_some())
+        .then(|| measure_load(config, &driver, tally.borrow().attempts, &plan));
     Ok(RunReport {
         model: config.model.clone(),
         scenario: config.scenario().to_owned(),
@@ -274,11 +281,16 @@ pub fn run_with<M: Model>(
         script: driver.script().clone(),
         trace: sim.trace().map(<[TraceEvent]>::to_vec),
         latency_samples: samples,
+        load,
     })
 }
 
 /// Where `config`'s operations come from: its script, or the seed.
-fn source(config: &RunConfig, workload: WorkloadConfig) -> Result<Source, RunError> {
+fn source(
+    config: &RunConfig,
+    workload: WorkloadConfig,
+    plan: &FaultPlan,
+) -> Result<Source, RunError> {
     if let Some(script) = &config.script {
         script.validate(fit(config, workload))?;
         let mut queues: Vec<VecDeque<Scripted>> = script
@@ -296,6 +308,7 @@ fn source(config: &RunConfig, workload: WorkloadConfig) -> Result<Source, RunErr
             config.clients as usize,
             config.window,
             workload.ops,
+            &Surges::of(plan),
         )
     });
     Ok(Source::Seeded {
@@ -352,6 +365,19 @@ fn measure(
     }
 }
 
+/// The load measures of a run ([`crate::load`]): `driver` ran it, and the clients
+/// sent `attempts` requests.
+fn measure_load(config: &RunConfig, driver: &Driver, attempts: u64, plan: &FaultPlan) -> Load {
+    let counted = Counted {
+        records: &driver.records,
+        attempts,
+        begun: driver.begun,
+        queues: &driver.queues,
+    };
+    let in_time = config.client.deadline.unwrap_or(config.client.timeout);
+    Load::measure(counted, plan, Time::ZERO + config.window, in_time)
+}
+
 /// The faults of a run with `n` replicas: the plan file's, or the nemesis's.
 fn schedule_for(config: &RunConfig, n: usize) -> Schedule {
     match &config.plan {
@@ -395,6 +421,7 @@ fn build_sim<M: Model>(
         client.retry = config.client.retry;
         client.idempotency = config.client.idempotency;
         client.breaker = config.client.breaker;
+        client.deadline = config.client.deadline;
         builder = builder.client(model.client(client));
     }
     Ok(builder.build()?)

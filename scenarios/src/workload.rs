@@ -87,18 +87,69 @@ fn arrivals_stream(client: usize) -> Purpose {
     Purpose::Custom(0x4152_0000 + client as u32)
 }
 
+/// How the arrival rate changes over a run: the times at which a surge
+/// ([`sim_core::Fault::Surge`]) sets a new multiplier, in time order. Empty: the
+/// rate never changes.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Surges(Vec<(Time, f64)>);
+
+impl Surges {
+    /// The surges of `plan`.
+    pub fn of(plan: &sim_core::FaultPlan) -> Surges {
+        let mut steps: Vec<(Time, f64)> = plan
+            .faults
+            .iter()
+            .filter_map(|f| match f.fault {
+                sim_core::Fault::Surge { factor } => Some((f.at, factor)),
+                _ => None,
+            })
+            .collect();
+        steps.sort_by_key(|(at, _)| *at);
+        Surges(steps)
+    }
+
+    /// `t` (in nanoseconds) advanced by `base` nanoseconds of the usual rate's time:
+    /// at a multiplier `f`, each real nanosecond counts `f`. Without surges, `t +
+    /// base`.
+    fn advance(&self, mut t: f64, mut base: f64) -> f64 {
+        let mut factor = 1.0;
+        for &(at, next) in &self.0 {
+            let at = at.as_nanos() as f64;
+            if at > t {
+                let room = (at - t) * factor;
+                if base <= room {
+                    break;
+                }
+                base -= room;
+                t = at;
+            }
+            factor = next;
+        }
+        t + base / factor
+    }
+}
+
 /// The arrival times of an open-loop workload: for each of `clients` clients, a
-/// Poisson process of `rate` per second over `0..window`; then only the first `cap`
-/// arrivals of all (in time order, ties by client) are kept.
+/// Poisson process of `rate` per second (times any surge in force, see [`Surges`])
+/// over `0..window`; then only the first `cap` arrivals of all (in time order, ties by
+/// client) are kept.
 ///
 /// ```
-/// use consim::workload::{Rate, arrivals};
-/// use sim_core::Duration;
-/// let a = arrivals(7, Rate::new(50.0)?, 4, Duration::from_secs(10), u64::MAX);
+/// use consim::workload::{Rate, Surges, arrivals};
+/// use sim_core::{Duration, Fault, FaultPlan, Time};
+/// let (rate, ten_s) = (Rate::new(50.0)?, Duration::from_secs(10));
+/// let a = arrivals(7, rate, 4, ten_s, u64::MAX, &Surges::default());
 /// let total: usize = a.iter().map(|q| q.len()).sum();
 /// assert!((1_800..2_200).contains(&total), "{total}"); // about 50 × 4 × 10
-/// let capped = arrivals(7, Rate::new(50.0)?, 4, Duration::from_secs(10), 100);
+/// let capped = arrivals(7, rate, 4, ten_s, 100, &Surges::default());
 /// assert_eq!(capped.iter().map(|q| q.len()).sum::<usize>(), 100);
+/// // Three times the rate from 2 s to 7 s: about 50 × 4 × (5 + 3 × 5).
+/// let mut plan = FaultPlan::default();
+/// plan.push(Time::ZERO + Duration::from_secs(2), Fault::Surge { factor: 3.0 });
+/// plan.push(Time::ZERO + Duration::from_secs(7), Fault::Surge { factor: 1.0 });
+/// let surged = arrivals(7, rate, 4, ten_s, u64::MAX, &Surges::of(&plan));
+/// let total: usize = surged.iter().map(|q| q.len()).sum();
+/// assert!((3_700..4_300).contains(&total), "{total}");
 /// # Ok::<(), String>(())
 /// ```
 pub fn arrivals(
@@ -107,6 +158,7 @@ pub fn arrivals(
     clients: usize,
     window: Duration,
     cap: u64,
+    surges: &Surges,
 ) -> Vec<VecDeque<Time>> {
     let end = Time::ZERO + window;
     let mean_gap_ns = 1e9 / rate.per_second();
@@ -115,7 +167,7 @@ pub fn arrivals(
         let mut rng = SimRng::new(seed, arrivals_stream(client));
         let mut t = 0.0;
         loop {
-            t += rng.exp1() * mean_gap_ns;
+            t = surges.advance(t, rng.exp1() * mean_gap_ns);
             let at = Time::from_nanos(t as u64);
             if at >= end {
                 break;

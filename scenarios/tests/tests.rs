@@ -2633,7 +2633,7 @@ fn run_with_a_capacity_queues_and_replays_with_its_flags() {
     ]);
     let text = stdout(&out);
     assert!(
-        text.contains("--retry decorrelated-jitter --retry-budget 0.2 --service-ms 0.5 --queue-bound 50 --service-dist constant"),
+        text.contains("--retry decorrelated-jitter --retry-budget 0.2 --service-ms 0.5 --service-dist constant --queue-bound 50"),
         "{text}"
     );
 }

@@ -45,6 +45,8 @@ use crate::{Duration, Latency, SimRng, Time};
 ///         max: Duration::from_millis(20),
 ///     },
 ///     queue_bound: 64,
+///     shed: false,
+///     bulkheads: 1,
 /// };
 /// assert!(capacity.validate().is_ok());
 /// ```
@@ -57,6 +59,17 @@ pub struct Capacity {
     /// How many messages and inputs may wait while the node is busy (0: none waits;
     /// whatever arrives while it is busy overflows).
     pub queue_bound: u32,
+    /// Whether to drop, unserved, what waited longer than its deadline (load
+    /// shedding).
+    #[serde(default)]
+    pub shed: bool,
+    /// How many queues, one per request class, served in turn (1: one queue for all).
+    #[serde(default = "one_queue")]
+    pub bulkheads: u8,
+}
+
+fn one_queue() -> u8 {
+    1
 }
 
 impl Capacity {
@@ -75,6 +88,9 @@ impl Capacity {
         if all_zero {
             return Err("service time: every draw would be zero".to_owned());
         }
+        if self.bulkheads == 0 {
+            return Err("bulkheads: a node needs at least one queue".to_owned());
+        }
         Ok(())
     }
 }
@@ -87,8 +103,12 @@ pub(crate) struct Work<E, M> {
     pub(crate) slowdown: f64,
     /// When the node is free again.
     pub(crate) busy_until: Time,
-    /// What waits, in arrival order.
-    pub(crate) queue: std::collections::VecDeque<E>,
+    /// What waits, per class, in arrival order, with when it joined the queue.
+    queues: Vec<std::collections::VecDeque<(Time, E)>>,
+    /// How many wait, in all classes.
+    waiting: usize,
+    /// The class whose turn is next.
+    turn: usize,
     /// Service-time draws.
     pub(crate) rng: SimRng,
     /// Bumped by a crash, so that a wake-up queued before it is ignored.
@@ -109,7 +129,11 @@ impl<E, M> Work<E, M> {
             capacity,
             slowdown: 1.0,
             busy_until: Time::ZERO,
-            queue: std::collections::VecDeque::new(),
+            queues: (0..capacity.bulkheads.max(1))
+                .map(|_| std::collections::VecDeque::new())
+                .collect(),
+            waiting: 0,
+            turn: 0,
             rng,
             epoch: 0,
             outbox: std::collections::BTreeMap::new(),
@@ -138,13 +162,51 @@ impl<E, M> Work<E, M> {
     /// inputs, it returns), and the node is idle when it comes back.
     pub(crate) fn crash(&mut self, now: Time) -> u64 {
         let unsent: usize = self.outbox.values().map(|(_, sends)| sends.len()).sum();
-        let lost = (self.queue.len() + unsent) as u64;
-        self.queue.clear();
+        let lost = (self.waiting + unsent) as u64;
+        self.queues
+            .iter_mut()
+            .for_each(std::collections::VecDeque::clear);
+        self.waiting = 0;
         self.outbox.clear();
         self.busy_until = now;
         self.paused_at = None;
         self.epoch += 1;
         lost
+    }
+
+    /// How many messages and inputs wait, in all classes.
+    pub(crate) fn len(&self) -> usize {
+        self.waiting
+    }
+
+    /// The queue of messages of class `class` (classes beyond the bulkheads share the
+    /// last queue).
+    pub(crate) fn class_queue(&self, class: usize) -> usize {
+        class.min(self.queues.len() - 1)
+    }
+
+    /// Whether queue `queue` has no room left.
+    pub(crate) fn is_full(&self, queue: usize) -> bool {
+        self.queues[queue].len() >= self.capacity.queue_bound as usize
+    }
+
+    /// Queues `event`, which arrived at `now`, in queue `queue`.
+    pub(crate) fn push(&mut self, queue: usize, now: Time, event: E) {
+        self.queues[queue].push_back((now, event));
+        self.waiting += 1;
+        self.longest_queue = self.longest_queue.max(self.waiting);
+    }
+
+    /// The next event to serve, with when it joined the queue: the head of the next
+    /// class in turn that has something waiting.
+    pub(crate) fn pop(&mut self) -> Option<(Time, E)> {
+        let n = self.queues.len();
+        let class = (0..n)
+            .map(|i| (self.turn + i) % n)
+            .find(|&c| !self.queues[c].is_empty())?;
+        self.turn = (class + 1) % n;
+        self.waiting -= 1;
+        self.queues[class].pop_front()
     }
 
     /// A resume at `now`: the work in hand (and what it will send) ends as much later

@@ -79,6 +79,15 @@ pub enum Fault {
         /// The multiplier: finite, above zero.
         factor: f64,
     },
+    /// Multiplies the rate at which a scenario's open-loop operations arrive by
+    /// `factor`, until another surge; `factor` 1 ends one. It is the workload's
+    /// business, not the kernel's: the kernel does nothing for it, and a scenario
+    /// reads the plan's surges when it draws arrivals (a closed loop has no rate to
+    /// multiply).
+    Surge {
+        /// The multiplier: finite, above zero, at most [`Fault::MAX_SURGE`].
+        factor: f64,
+    },
     /// Sets the config of one directed link, until changed.
     Link {
         /// Sending end.
@@ -88,6 +97,11 @@ pub enum Fault {
         /// The new config.
         config: LinkConfig,
     },
+}
+
+impl Fault {
+    /// The largest surge: a hundred times the usual rate.
+    pub const MAX_SURGE: f64 = 100.0;
 }
 
 /// A fault and when it strikes (true simulated time).
@@ -257,6 +271,15 @@ fn check_fault(fault: &Fault, processes: usize) -> Result<(), String> {
             if !(factor.is_finite() && *factor > 0.0) {
                 return Err(format!(
                     "slowdown factor {factor} is not a finite number above zero"
+                ));
+            }
+            Ok(())
+        }
+        Fault::Surge { factor } => {
+            if !(factor.is_finite() && *factor > 0.0 && *factor <= Fault::MAX_SURGE) {
+                return Err(format!(
+                    "surge factor {factor} is not a number above zero and at most {}",
+                    Fault::MAX_SURGE
                 ));
             }
             Ok(())

@@ -64,6 +64,41 @@ pub enum Nemesis {
     FlakyNetwork,
     /// A random subset of the above per seed, each with a random intensity.
     Swarm,
+    /// An overload trigger: one replica's service times multiplied by
+    /// [`SLOWDOWN_FACTOR`] for one spell (see [`overload_spell`]); it matters only to
+    /// replicas with a [`crate::Capacity`].
+    Slowdown,
+    /// An overload trigger: the open-loop arrival rate multiplied by [`SURGE_FACTOR`]
+    /// for one spell (see [`overload_spell`]); it matters only to a workload with a
+    /// rate.
+    Surge,
+}
+
+/// How much slower the replica a `slowdown` picks works during the spell.
+pub const SLOWDOWN_FACTOR: f64 = 4.0;
+/// How much faster operations arrive during a `surge`.
+pub const SURGE_FACTOR: f64 = 3.0;
+/// How long an overload trigger's spell lasts unless `--spell-ms` says.
+pub const OVERLOAD_SPELL: Duration = Duration::from_secs(3);
+/// How much of the fault window an overload trigger leaves after its spell, at
+/// least: the time in which to see whether the system recovers.
+pub const RECOVERY_WINDOW: Duration = Duration::from_secs(10);
+
+/// The spell of an overload trigger (`slowdown`, `surge`) in `setup`: from a quarter
+/// of the way into the fault window, for `setup.spell` or [`OVERLOAD_SPELL`]. One
+/// spell only, at a fixed place, so that goodput before, during and after it can be
+/// compared; [`Setup::check`] refuses a window that leaves less than
+/// [`RECOVERY_WINDOW`] after it.
+///
+/// ```
+/// use sim_core::nemesis::{Setup, overload_spell};
+/// use sim_core::{Duration, Time};
+/// let (start, stop) = overload_spell(&Setup::new(1, 100, Duration::from_secs(20)));
+/// assert_eq!((start, stop), (Time::ZERO + Duration::from_secs(5), Time::ZERO + Duration::from_secs(8)));
+/// ```
+pub fn overload_spell(setup: &Setup) -> (Time, Time) {
+    let start = Time::ZERO + Duration::from_nanos(setup.window.as_nanos() / 4);
+    (start, start + setup.spell.unwrap_or(OVERLOAD_SPELL))
 }
 
 impl Nemesis {
@@ -84,6 +119,11 @@ impl Nemesis {
         Nemesis::FlakyNetwork,
         Nemesis::Swarm,
     ];
+
+    /// The overload triggers: not in [`Nemesis::ALL`] (nor in the CAP matrix, nor in
+    /// swarm unless asked for, [`SwarmWith`]), because they need a capacity or a rate
+    /// to do anything, and a longer window to see the system recover.
+    pub const OVERLOAD: [Nemesis; 2] = [Nemesis::Slowdown, Nemesis::Surge];
 
     /// The nemeses swarm picks from: all but `partition-majority`, which lasts the
     /// whole window and would leave the others nothing to do.
@@ -118,6 +158,8 @@ impl Nemesis {
             Nemesis::ClockSkew => "clock-skew",
             Nemesis::FlakyNetwork => "flaky-network",
             Nemesis::Swarm => "swarm",
+            Nemesis::Slowdown => "slowdown",
+            Nemesis::Surge => "surge",
         }
     }
 
@@ -150,17 +192,35 @@ impl Nemesis {
             Nemesis::ClockSkew => "clocks jump by up to seconds and drift by up to 20%",
             Nemesis::FlakyNetwork => "bursts of loss, duplication and slow links",
             Nemesis::Swarm => "a random subset of the others per seed, random intensities",
+            Nemesis::Slowdown => {
+                "one replica's service times ×4 for one spell (3 s unless --spell-ms), at a quarter of the window"
+            }
+            Nemesis::Surge => {
+                "operations arrive ×3 as fast for one spell (3 s unless --spell-ms), at a quarter of the window"
+            }
         }
     }
 
     /// The nemesis called `name`.
     pub fn from_name(name: &str) -> Option<Nemesis> {
-        Nemesis::ALL.into_iter().find(|n| n.name() == name)
+        Nemesis::ALL
+            .into_iter()
+            .chain(Nemesis::OVERLOAD)
+            .find(|n| n.name() == name)
     }
 
-    /// Every name, for error messages and `--help`.
+    /// Every name (the overload triggers last), for error messages and `--help`.
     pub fn names() -> Vec<&'static str> {
-        Nemesis::ALL.iter().map(|n| n.name()).collect()
+        Nemesis::ALL
+            .iter()
+            .chain(&Nemesis::OVERLOAD)
+            .map(|n| n.name())
+            .collect()
+    }
+
+    /// Whether it is an overload trigger ([`Nemesis::OVERLOAD`]).
+    pub fn is_overload(self) -> bool {
+        Nemesis::OVERLOAD.contains(&self)
     }
 }
 
@@ -345,6 +405,26 @@ pub struct Setup {
     /// How long each spell of a nemesis that works in spells lasts (`None`: drawn
     /// between [`MIN_SPELL`] and [`MAX_SPELL`], scaled by swarm's intensity).
     pub spell: Option<Duration>,
+    /// The overload triggers swarm may add to its mix (none unless asked for).
+    pub swarm_with: SwarmWith,
+}
+
+/// The overload triggers swarm may add to a seed's mix, each with probability ½ and
+/// its own intensity, drawn from a stream of their own: asking for them leaves the
+/// seed's other faults as they were (`--swarm-with slowdown,surge`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct SwarmWith {
+    /// May add a `slowdown`.
+    pub slowdown: bool,
+    /// May add a `surge`.
+    pub surge: bool,
+}
+
+impl SwarmWith {
+    /// Whether any trigger is asked for.
+    pub fn any(self) -> bool {
+        self.slowdown || self.surge
+    }
 }
 
 impl Setup {
@@ -355,7 +435,37 @@ impl Setup {
             clients,
             window,
             spell: None,
+            swarm_with: SwarmWith::default(),
         }
+    }
+
+    /// Refuses a setup in which `nemesis` (or swarm with overload triggers) cannot
+    /// show what it is for: an overload trigger needs [`RECOVERY_WINDOW`] of the
+    /// window after its spell.
+    ///
+    /// ```
+    /// use sim_core::nemesis::{Nemesis, Setup};
+    /// use sim_core::Duration;
+    /// assert!(Setup::new(1, 5, Duration::from_secs(4)).check(Nemesis::Slowdown).is_err());
+    /// assert!(Setup::new(1, 5, Duration::from_secs(20)).check(Nemesis::Slowdown).is_ok());
+    /// assert!(Setup::new(1, 5, Duration::from_secs(4)).check(Nemesis::Swarm).is_ok());
+    /// ```
+    pub fn check(&self, nemesis: Nemesis) -> Result<(), String> {
+        if !(nemesis.is_overload() || (nemesis == Nemesis::Swarm && self.swarm_with.any())) {
+            return Ok(());
+        }
+        let (start, stop) = overload_spell(self);
+        let after = self.window.as_nanos().saturating_sub(stop.as_nanos());
+        if after < RECOVERY_WINDOW.as_nanos() {
+            return Err(format!(
+                "an overload trigger's spell runs from {start} to {stop}, which leaves {} of the \
+                 {} window after it; it needs at least {RECOVERY_WINDOW} to see the recovery \
+                 (a longer --window-ms, or a shorter --spell-ms)",
+                Duration::from_nanos(after),
+                self.window
+            ));
+        }
+        Ok(())
     }
 }
 
@@ -401,6 +511,7 @@ pub fn generate(nemesis: Nemesis, seed: u64, setup: &Setup) -> Schedule {
                     }
                 }
             }
+            chosen.extend(overloads(seed, setup.swarm_with));
             chosen
         }
         other => vec![(other, 1.0)],
@@ -420,6 +531,10 @@ pub fn generate(nemesis: Nemesis, seed: u64, setup: &Setup) -> Schedule {
             clients: &client_ids,
             end,
             spell: setup.spell,
+            overload: {
+                let (start, stop) = overload_spell(setup);
+                (start.min(end), stop.min(end))
+            },
         };
         plan.add(part, intensity);
         if part == Nemesis::IsolateLeader {
@@ -438,6 +553,26 @@ pub fn generate(nemesis: Nemesis, seed: u64, setup: &Setup) -> Schedule {
     schedule.plan.faults.sort_by_key(|f| f.at.as_nanos());
     schedule.dynamic.sort_by_key(|d| d.at().as_nanos());
     schedule
+}
+
+/// The random stream of the overload triggers swarm adds when asked.
+const OVERLOAD_STREAM: Purpose = Purpose::Custom(0x4F56_4C44);
+
+/// The overload triggers swarm adds to seed `seed`'s mix, of those `with` allows:
+/// each with probability ½ and an intensity in 0.25..=1, from their own stream.
+fn overloads(seed: u64, with: SwarmWith) -> Vec<(Nemesis, f64)> {
+    let mut rng = SimRng::new(seed, OVERLOAD_STREAM);
+    let mut chosen = Vec::new();
+    for (nemesis, asked) in [
+        (Nemesis::Slowdown, with.slowdown),
+        (Nemesis::Surge, with.surge),
+    ] {
+        let (pick, intensity) = (rng.below(2) == 0, 0.25 + 0.75 * rng.unit_f64());
+        if asked && pick {
+            chosen.push((nemesis, intensity));
+        }
+    }
+    chosen
 }
 
 /// Swarm mixed leader isolation with clock skew: the `isolations`' leaders' clocks run
@@ -511,12 +646,16 @@ struct Plan<'a> {
     clients: &'a [NodeId],
     end: Time,
     spell: Option<Duration>,
+    /// The spell of an overload trigger.
+    overload: (Time, Time),
 }
 
 impl Plan<'_> {
     fn add(&mut self, nemesis: Nemesis, intensity: f64) {
         match nemesis {
             Nemesis::None | Nemesis::Swarm => {}
+            Nemesis::Slowdown => self.slowdown(intensity),
+            Nemesis::Surge => self.surge(intensity),
             Nemesis::PartitionHalves => self.partition_halves(intensity),
             Nemesis::PartitionMajority => self.partition_majority(),
             Nemesis::PartitionMajoritiesRing => self.majorities_ring(intensity),
@@ -780,6 +919,34 @@ impl Plan<'_> {
                 push(&mut self.schedule.plan, stop, Fault::Restart { node });
             }
         }
+    }
+
+    /// One replica, from the fault stream, works `1 + 3 × intensity` times slower
+    /// (×[`SLOWDOWN_FACTOR`] at intensity 1) for the overload spell.
+    fn slowdown(&mut self, intensity: f64) {
+        let (start, stop) = self.overload;
+        let node = self.random_node();
+        let factor = 1.0 + (SLOWDOWN_FACTOR - 1.0) * intensity;
+        push(
+            &mut self.schedule.plan,
+            start,
+            Fault::Slowdown { node, factor },
+        );
+        let factor = 1.0;
+        push(
+            &mut self.schedule.plan,
+            stop,
+            Fault::Slowdown { node, factor },
+        );
+    }
+
+    /// Operations arrive `1 + 2 × intensity` times as fast (×[`SURGE_FACTOR`] at
+    /// intensity 1) for the overload spell.
+    fn surge(&mut self, intensity: f64) {
+        let (start, stop) = self.overload;
+        let factor = 1.0 + (SURGE_FACTOR - 1.0) * intensity;
+        push(&mut self.schedule.plan, start, Fault::Surge { factor });
+        push(&mut self.schedule.plan, stop, Fault::Surge { factor: 1.0 });
     }
 
     fn pause(&mut self, intensity: f64) {
@@ -1162,6 +1329,7 @@ mod tests {
                     Fault::ClockJump { .. } | Fault::ClockDrift { .. } => "clock",
                     Fault::AllLinks(_) | Fault::Link { .. } => "links",
                     Fault::Slowdown { .. } => "slowdown",
+                    Fault::Surge { .. } => "surge",
                 })
                 .collect();
             k.dedup();

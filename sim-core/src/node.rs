@@ -95,6 +95,23 @@ pub trait Node: Sized {
         let _ = (from, msg);
         None
     }
+
+    /// How long `msg` may wait in the queue of a node with a [`crate::Capacity`]
+    /// before it is not worth doing (its sender no longer waits for the answer), if it
+    /// says: a capacity that sheds load drops it unserved once it has waited longer.
+    /// The default: no deadline.
+    fn deadline(msg: &Self::Msg) -> Option<Duration> {
+        let _ = msg;
+        None
+    }
+
+    /// Which bulkhead `msg` queues in on a node whose [`crate::Capacity`] has more
+    /// than one (classes from the number of bulkheads up share the last). The
+    /// default: class 0 for everything.
+    fn class(msg: &Self::Msg) -> usize {
+        let _ = msg;
+        0
+    }
 }
 
 /// Durable state, as the working copy and as last synced.

@@ -58,6 +58,9 @@ pub struct Stats {
     /// Messages and inputs a crash took with it: waiting in the queue of a node with
     /// a capacity, or sent by a handler whose work was not done.
     pub dropped_crash: u64,
+    /// Messages dropped unserved by a node that sheds load, because they had waited
+    /// longer than their deadline ([`Node::deadline`]).
+    pub shed: u64,
 }
 
 /// An output a node reported, with when and who.
@@ -596,7 +599,7 @@ impl<R: Node, C: Node<Msg = R::Msg>> Sim<R, C> {
     /// How many messages and inputs wait in process `id`'s queue now (0 for a process
     /// without a [`Capacity`]).
     pub fn queue_len(&self, id: NodeId) -> usize {
-        self.work[id.index()].as_ref().map_or(0, |w| w.queue.len())
+        self.work[id.index()].as_ref().map_or(0, |w| w.len())
     }
 
     /// The longest process `id`'s queue has been so far (0 without a [`Capacity`]).
@@ -891,22 +894,48 @@ impl<R: Node, C: Node<Msg = R::Msg>> Sim<R, C> {
         }
         if !matches!(event, Event::ReplicaTimer(..) | Event::ClientTimer(..)) {
             let target = event.target().expect("messages and inputs have a target");
+            let class = self.class_of(&event);
             if let Some(work) = &self.work[target.index()] {
-                if work.queue.is_empty() && work.busy_until <= self.now {
+                if work.len() == 0 && work.busy_until <= self.now {
                     return self.dispatch(event);
                 }
-                if work.queue.len() >= work.capacity.queue_bound as usize {
+                let queue = work.class_queue(class);
+                if work.is_full(queue) {
                     return self.overflow(event);
                 }
-                return self.enqueue(target, event);
+                return self.enqueue(target, queue, event);
             }
         }
         self.dispatch(event);
     }
 
+    /// The bulkhead class of a message ([`Node::class`]); inputs are of class 0.
+    fn class_of(&self, event: &Event<R, C>) -> usize {
+        match event {
+            Event::Deliver { target, msg, .. } => match self.client_index(*target) {
+                None => R::class(msg),
+                Some(_) => C::class(msg),
+            },
+            _ => 0,
+        }
+    }
+
+    /// Whether `event`, which joined its node's queue at `queued`, has waited longer
+    /// than its deadline ([`Node::deadline`]) on a node that sheds load.
+    fn expired(&self, event: &Event<R, C>, queued: Time) -> bool {
+        let Event::Deliver { target, msg, .. } = event else {
+            return false;
+        };
+        let deadline = match self.client_index(*target) {
+            None => R::deadline(msg),
+            Some(_) => C::deadline(msg),
+        };
+        deadline.is_some_and(|d| self.now.saturating_since(queued) > d)
+    }
+
     /// Puts a message or input in its busy node's queue, and makes sure the node wakes
     /// up to serve it.
-    fn enqueue(&mut self, target: NodeId, event: Event<R, C>) {
+    fn enqueue(&mut self, target: NodeId, queue: usize, event: Event<R, C>) {
         let (peer, sent) = match event {
             Event::Deliver { source, sent, .. } => (Some(source), Some(sent)),
             _ => (None, None),
@@ -917,9 +946,8 @@ impl<R: Node, C: Node<Msg = R::Msg>> Sim<R, C> {
         let work = self.work[target.index()]
             .as_mut()
             .expect("only nodes with a capacity queue");
-        work.queue.push_back(event);
-        work.longest_queue = work.longest_queue.max(work.queue.len());
-        if work.queue.len() == 1 {
+        work.push(queue, now, event);
+        if work.len() == 1 {
             let (at, epoch) = (work.busy_until.max(now), work.epoch);
             self.push(at, Event::Serve(target, epoch));
         }
@@ -963,19 +991,31 @@ impl<R: Node, C: Node<Msg = R::Msg>> Sim<R, C> {
         let work = self.work[id.index()]
             .as_mut()
             .expect("only nodes with a capacity are woken");
-        if work.epoch != epoch || work.queue.is_empty() {
+        if work.epoch != epoch || work.len() == 0 {
             return;
         }
         if work.busy_until > now {
             let at = work.busy_until;
             return self.push(at, Event::Serve(id, epoch));
         }
-        let event = work.queue.pop_front().expect("the queue is not empty");
-        self.dispatch(event);
+        let shed = work.capacity.shed;
+        while let Some((queued, event)) = self.work[id.index()]
+            .as_mut()
+            .expect("still has a capacity")
+            .pop()
+        {
+            if shed && self.expired(&event, queued) {
+                self.stats.shed += 1;
+                self.record_drop(EventKind::Shed, &event);
+                continue;
+            }
+            self.dispatch(event);
+            break;
+        }
         let work = self.work[id.index()]
             .as_ref()
             .expect("still has a capacity");
-        if !work.queue.is_empty() {
+        if work.len() > 0 {
             let at = work.busy_until.max(now);
             self.push(at, Event::Serve(id, epoch));
         }
@@ -1353,6 +1393,8 @@ impl<R: Node, C: Node<Msg = R::Msg>> Sim<R, C> {
                     work.slowdown = factor;
                 }
             }
+            // The workload's: the scenario drew its arrivals from the plan.
+            Fault::Surge { .. } => {}
         }
     }
 

@@ -41,6 +41,9 @@ pub enum EventKind {
     /// A message or input reached a node whose queue was full, and was dropped (or
     /// refused: the node's refusal was sent back instead).
     DropOverload,
+    /// A message's turn came in a node that sheds load, after it had waited longer
+    /// than its deadline: it was dropped unserved.
+    Shed,
 }
 
 impl EventKind {

@@ -69,6 +69,20 @@ impl Node for Peer {
         }
     }
 
+    /// Requests numbered from 100 are worth doing for 25 ms after they reach the
+    /// queue.
+    fn deadline(msg: &Msg) -> Option<Duration> {
+        matches!(msg, Msg::Req(id) if *id >= 100).then_some(ms(25))
+    }
+
+    /// Odd requests are of class 1, the rest of class 0.
+    fn class(msg: &Msg) -> usize {
+        match msg {
+            Msg::Req(id) => (*id % 2) as usize,
+            _ => 0,
+        }
+    }
+
     fn refusal(&self, _from: NodeId, msg: &Msg) -> Option<Msg> {
         match (self.0.refuse, msg) {
             (true, Msg::Req(id)) => Some(Msg::Busy(*id)),
@@ -89,6 +103,8 @@ fn capacity(service_ms: u64, queue_bound: u32) -> Capacity {
     Capacity {
         service: Latency::constant(ms(service_ms)),
         queue_bound,
+        shed: false,
+        bulkheads: 1,
     }
 }
 
@@ -140,6 +156,89 @@ fn requests_wait_their_turn_and_answers_leave_when_the_work_is_done() {
     assert_eq!(sim.queue_len(NodeId(1)), 0);
     // n0 has no capacity: its five sends cost nothing.
     assert_eq!(sim.longest_queue(NodeId(0)), 0);
+}
+
+#[test]
+fn a_node_that_sheds_load_drops_unserved_what_waited_past_its_deadline() {
+    let ids = vec![100, 101, 102, 103, 104];
+    let shedding = Capacity {
+        shed: true,
+        ..capacity(10, 100)
+    };
+    let (answers, sim) = run(
+        Cfg::default(),
+        shedding,
+        FaultPlan::default(),
+        ids.clone(),
+        vec![],
+    );
+    // All arrive at 1 ms. 100 starts at once; 101 and 102 waited 10 and 20 ms, within
+    // their 25; 103 and 104 would have waited 30 ms: dropped, costing nothing.
+    assert_eq!(
+        answers,
+        vec![(12, 'r', 100), (22, 'r', 101), (32, 'r', 102)]
+    );
+    assert_eq!((sim.stats().shed, sim.stats().queued), (2, 4));
+    // Without shedding, deadlines change nothing; nor does shedding for requests
+    // without one.
+    let (answers, sim) = run(
+        Cfg::default(),
+        capacity(10, 100),
+        FaultPlan::default(),
+        ids,
+        vec![],
+    );
+    let all: Vec<u64> = answers.iter().map(|a| a.0).collect();
+    assert_eq!((all, sim.stats().shed), (vec![12, 22, 32, 42, 52], 0));
+    let shedding = Capacity {
+        shed: true,
+        ..capacity(10, 100)
+    };
+    let (answers, _) = run(
+        Cfg::default(),
+        shedding,
+        FaultPlan::default(),
+        vec![0, 1, 2, 3, 4],
+        vec![],
+    );
+    assert_eq!(answers.len(), 5);
+}
+
+#[test]
+fn bulkheads_keep_a_flood_of_one_class_from_starving_another() {
+    // Four even requests (class 0), then one odd (class 1), all at 1 ms.
+    let ids = vec![0, 2, 4, 6, 1];
+    let (answers, sim) = run(
+        Cfg::default(),
+        capacity(10, 2),
+        FaultPlan::default(),
+        ids.clone(),
+        vec![],
+    );
+    // One queue of two: 0 starts, 2 and 4 wait, 6 and the odd 1 are dropped.
+    assert_eq!(answers, vec![(12, 'r', 0), (22, 'r', 2), (32, 'r', 4)]);
+    assert_eq!(sim.stats().dropped_overload, 2);
+    let bulkheads = Capacity {
+        bulkheads: 2,
+        ..capacity(10, 2)
+    };
+    let (answers, sim) = run(Cfg::default(), bulkheads, FaultPlan::default(), ids, vec![]);
+    // A queue of two per class: only 6 overflows, and the classes take turns.
+    assert_eq!(
+        answers,
+        vec![(12, 'r', 0), (22, 'r', 2), (32, 'r', 1), (42, 'r', 4)]
+    );
+    assert_eq!(sim.stats().dropped_overload, 1);
+    assert_eq!(sim.longest_queue(NodeId(1)), 3);
+}
+
+#[test]
+fn a_capacity_needs_a_queue() {
+    let none = Capacity {
+        bulkheads: 0,
+        ..capacity(10, 2)
+    };
+    assert!(none.validate().unwrap_err().contains("bulkheads"));
 }
 
 #[test]
@@ -294,6 +393,8 @@ fn drawn_service_times_come_from_the_seed() {
             max: ms(50),
         },
         queue_bound: 8,
+        shed: false,
+        bulkheads: 1,
     };
     let run = |seed, everyone: bool| {
         let builder = Sim::<Peer>::builder(seed)

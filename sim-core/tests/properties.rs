@@ -283,7 +283,7 @@ impl Walk<'_> {
                 }
             }
             EventKind::DropCut | EventKind::DropDown | EventKind::DropLoss => self.dropped(ev)?,
-            EventKind::Queue | EventKind::DropOverload => {
+            EventKind::Queue | EventKind::DropOverload | EventKind::Shed => {
                 return Err("queued or overflowed, but no node here has a capacity".into());
             }
             EventKind::Output => {
@@ -421,7 +421,7 @@ fn apply(procs: &mut [Process], links: &mut Links, now: Time, fault: &Fault) {
         }
         Fault::HealAll => links.cut.iter_mut().for_each(|c| *c = 0),
         Fault::ClockJump { node, .. } => procs[node.index()].last_local = None,
-        Fault::ClockDrift { .. } | Fault::Slowdown { .. } => {}
+        Fault::ClockDrift { .. } | Fault::Slowdown { .. } | Fault::Surge { .. } => {}
         Fault::AllLinks(config) => links
             .changes
             .iter_mut()

@@ -300,6 +300,14 @@ impl Node for RaftRsReplica {
     type Input = Infallible;
     type Output = Infallible;
 
+    fn deadline(msg: &Self::Msg) -> Option<Duration> {
+        consim::models::client::request_deadline(msg)
+    }
+
+    fn class(msg: &Self::Msg) -> usize {
+        consim::models::client::request_class(msg)
+    }
+
     fn start(config: &Config, ctx: &mut Ctx<'_, Self>) -> Self {
         bootstrap(config, ctx);
         let election =

@@ -11,7 +11,7 @@ use sim_core::{Duration, FaultPlan};
 
 use crate::config::{ClientSettings, ReplayFiles, RunConfig};
 use crate::harness::Harness;
-use crate::nemesis::Nemesis;
+use crate::nemesis::{Nemesis, SwarmWith};
 use crate::script::{Fit, Script};
 use crate::workload::{KeyChoice, Mix, Rate, WorkloadConfig};
 use anyhow::Context;
@@ -22,14 +22,32 @@ pub struct ScenarioArgs {
     /// The model (see `consim list`), bug variants included.
     #[arg(long)]
     pub model: String,
-    /// The nemesis (see `consim list`).
+    /// The nemesis (see `consim list`). The overload triggers `slowdown` and `surge`
+    /// run a store at about 70 % of its capacity unless told otherwise: 400 clients at
+    /// 3.5 operations per second each (register workload), replicas with a 0.5 ms service
+    /// time and a queue of 600, 120 ms timeouts, a 300 ms deadline, a 20 s window,
+    /// and no guarantees judged.
     #[arg(long, default_value = "swarm", value_parser = nemesis())]
     pub scenario: Nemesis,
+    /// With `--scenario swarm`: also let swarm pick these overload triggers
+    /// (comma-separated: slowdown, surge), which brings the overload scenarios'
+    /// defaults with them.
+    #[arg(long, value_name = "TRIGGERS", value_parser = parse_swarm_with)]
+    pub swarm_with: Option<SwarmWith>,
+    /// How long the fault window lasts, in milliseconds: faults strike in it, and
+    /// open-loop operations arrive in it (default: 4,000; 20,000 for the overload
+    /// scenarios).
+    #[arg(long, value_name = "MS", value_parser = clap::value_parser!(u64).range(1_000..=600_000))]
+    pub window_ms: Option<u64>,
+    /// Which guarantees to judge: those the model promises (and its bugs break), all,
+    /// or none (default: promised; none in the overload scenarios).
+    #[arg(long, value_enum)]
+    pub checks: Option<crate::config::Checks>,
     #[command(flatten)]
     pub workload: WorkloadArgs,
-    /// Number of clients.
-    #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..=1_000))]
-    pub clients: u32,
+    /// Number of clients (default: 5; 400 for the overload scenarios).
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=1_000))]
+    pub clients: Option<u32>,
     /// Replicas (default: the model's own; the same as `--param replicas=N`).
     #[arg(long)]
     pub replicas: Option<usize>,
@@ -98,9 +116,10 @@ pub struct WorkloadArgs {
     pub cas_percent: u8,
     /// The longest pause a client takes between operations, in milliseconds (uniform;
     /// 0 is a tight closed loop). Sets the request rate: about clients / (latency +
-    /// think/2) operations per second.
-    #[arg(long, default_value_t = 0, conflicts_with = "rate")]
-    pub think_ms: u64,
+    /// think/2) operations per second. Default: 0 (or, in the overload scenarios, an
+    /// open loop at their rate).
+    #[arg(long, conflicts_with = "rate")]
+    pub think_ms: Option<u64>,
     /// Open loop: operations arrive at each client at this rate (per second, Poisson)
     /// for the whole fault window and queue there, however the store is doing.
     #[arg(long, value_name = "OPS_PER_S", allow_negative_numbers = true)]
@@ -108,11 +127,18 @@ pub struct WorkloadArgs {
 }
 
 impl WorkloadArgs {
-    /// The workload, of `model`'s own mix unless `--workload` says otherwise.
-    pub fn config(&self, model: &ModelInfo) -> WorkloadConfig {
-        let default_ops = if self.rate.is_some() { u64::MAX } else { 200 };
+    /// The workload, of the scenario's default mix unless `--workload` says
+    /// otherwise, at its default rate unless `--rate` or `--think-ms` says otherwise.
+    pub fn config(&self, defaults: (Mix, Option<Rate>)) -> WorkloadConfig {
+        let (default_mix, default_rate) = defaults;
+        let rate = match (self.rate, self.think_ms) {
+            (Some(rate), _) => Some(rate),
+            (None, Some(_)) => None,
+            (None, None) => default_rate,
+        };
+        let default_ops = if rate.is_some() { u64::MAX } else { 200 };
         WorkloadConfig {
-            mix: self.workload.unwrap_or(model.workload),
+            mix: self.workload.unwrap_or(default_mix),
             ops: self.ops.unwrap_or(default_ops),
             keys: self.keys,
             key_choice: match self.zipf {
@@ -121,8 +147,8 @@ impl WorkloadArgs {
             },
             read_percent: self.read_percent,
             cas_percent: self.cas_percent,
-            think: Duration::from_millis(self.think_ms),
-            rate: self.rate,
+            think: Duration::from_millis(self.think_ms.unwrap_or(0)),
+            rate,
         }
     }
 }
@@ -134,15 +160,28 @@ impl ScenarioArgs {
         harness: &Harness<C>,
         seed: u64,
     ) -> anyhow::Result<RunConfig> {
-        let mut config = RunConfig::new(&self.model, seed);
-        let info = harness.info(&config)?;
-        config.nemesis = self.scenario;
+        let swarm_with = self.swarm_with.unwrap_or_default();
+        if self.swarm_with.is_some() && self.scenario != Nemesis::Swarm {
+            anyhow::bail!("--swarm-with adds to swarm's mix: it needs --scenario swarm");
+        }
+        let mut config = RunConfig::for_scenario(&self.model, seed, self.scenario, swarm_with);
         if let Some(path) = &self.plan {
+            config = RunConfig::new(&self.model, seed);
             config.plan = Some(FaultPlan::load(path)?);
         }
-        let workload = self.workload.config(&info);
+        let info = harness.info(&config)?;
+        let defaults = (config.default_mix(info.workload), config.default_rate());
+        let workload = self.workload.config(defaults);
         config.workload = Some(workload);
-        config.clients = self.clients;
+        if let Some(clients) = self.clients {
+            config.clients = clients;
+        }
+        if let Some(checks) = self.checks {
+            config.checks = checks;
+        }
+        if let Some(ms) = self.window_ms {
+            config.window = Duration::from_millis(ms);
+        }
         config.params.settings = self.params.iter().cloned().collect();
         if let Some(n) = self.replicas {
             config.params = config.params.with("replicas", n);
@@ -151,11 +190,15 @@ impl ScenarioArgs {
             check_bug(&info, bug)?;
             config.params = config.params.with(bug, true);
         }
-        config.client = self.client.settings();
+        config.client = self.client.settings(config.client);
         config.client.idempotency = !self.no_idempotency;
         config.client.retry.retry_unsafe = self.unsafe_retries;
         config.spell = self.spell_ms.map(Duration::from_millis);
-        config.capacity = self.capacity.capacity();
+        config.capacity = self.capacity.capacity(config.capacity)?;
+        config
+            .setup(0)
+            .check(config.nemesis)
+            .map_err(|e| anyhow::anyhow!("--scenario {}: {e}", config.nemesis.name()))?;
         if let Some(path) = &self.script {
             let script = Script::load(path)?;
             let fit = Fit {
@@ -211,15 +254,50 @@ pub struct CapacityArgs {
           value_parser = ["exponential", "constant"], requires = "service_ms")]
     pub service_dist: String,
     /// How many messages may wait at a replica with a capacity; what arrives to a full
-    /// queue is dropped.
-    #[arg(long, value_name = "N", default_value_t = 1_000, requires = "service_ms",
-          value_parser = clap::value_parser!(u32).range(1..))]
-    pub queue_bound: u32,
+    /// queue is dropped (default: 1,000; 600 in the overload scenarios).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub queue_bound: Option<u32>,
+    /// Load shedding: a replica drops, unserved, a request that waited in its queue
+    /// longer than the deadline it carries (see --deadline-ms).
+    #[arg(long)]
+    pub shed: bool,
+    /// Bulkheads: each replica keeps three queues (replica-to-replica traffic, client
+    /// reads, client writes) of --queue-bound each and serves them in turn.
+    #[arg(long)]
+    pub bulkheads: bool,
 }
 
 impl CapacityArgs {
-    /// The capacity these flags give every replica, if any.
-    pub fn capacity(&self) -> Option<sim_core::Capacity> {
+    /// The capacity these flags give every replica, over the scenario's own
+    /// (`base`), if any: an error for a flag that needs a capacity when there is none.
+    pub fn capacity(
+        &self,
+        base: Option<sim_core::Capacity>,
+    ) -> anyhow::Result<Option<sim_core::Capacity>> {
+        let Some(mut capacity) = self.service().or(base) else {
+            for (flag, given) in [
+                ("--queue-bound", self.queue_bound.is_some()),
+                ("--shed", self.shed),
+                ("--bulkheads", self.bulkheads),
+            ] {
+                if given {
+                    anyhow::bail!("{flag} needs replicas with a capacity: give --service-ms");
+                }
+            }
+            return Ok(None);
+        };
+        if let Some(bound) = self.queue_bound {
+            capacity.queue_bound = bound;
+        }
+        capacity.shed |= self.shed;
+        if self.bulkheads {
+            capacity.bulkheads = 3;
+        }
+        Ok(Some(capacity))
+    }
+
+    /// The capacity `--service-ms` and `--service-dist` say, with the default bound.
+    fn service(&self) -> Option<sim_core::Capacity> {
         let mean = Duration::from_nanos((self.service_ms? * 1e6).round() as u64);
         let service = match self.service_dist.as_str() {
             "constant" => sim_core::Latency::constant(mean),
@@ -231,7 +309,9 @@ impl CapacityArgs {
         };
         Some(sim_core::Capacity {
             service,
-            queue_bound: self.queue_bound,
+            queue_bound: 1_000,
+            shed: false,
+            bulkheads: 1,
         })
     }
 }
@@ -254,9 +334,17 @@ pub fn parse_service_ms(text: &str) -> Result<f64, String> {
 /// The client patterns `run`, `sweep`, `shrink` and `matrix` share.
 #[derive(Clone, Debug, clap::Args)]
 pub struct ClientArgs {
-    /// How long a client waits for an answer, in milliseconds.
-    #[arg(long, default_value_t = 500, value_parser = clap::value_parser!(u64).range(1..))]
-    pub timeout_ms: u64,
+    /// How long a client waits for an answer to each attempt, in milliseconds
+    /// (default: 500; 120 in the overload scenarios).
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
+    pub timeout_ms: Option<u64>,
+    /// How long an operation may take in all, in milliseconds, from when it arrives:
+    /// each attempt carries what is left (a replica that sheds load, --shed, drops it
+    /// once that has passed), no retry starts after it, and an operation still
+    /// waiting at its client by then is abandoned (default: none; 300 in the overload
+    /// scenarios).
+    #[arg(long, value_name = "MS", value_parser = clap::value_parser!(u64).range(1..))]
+    pub deadline_ms: Option<u64>,
     /// Attempts per operation (1: no retries).
     #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..=100))]
     pub attempts: u32,
@@ -277,12 +365,15 @@ pub struct ClientArgs {
 }
 
 impl ClientArgs {
-    /// The patterns these flags turn on.
-    pub fn settings(&self) -> ClientSettings {
-        let mut client = ClientSettings {
-            timeout: Duration::from_millis(self.timeout_ms),
-            ..ClientSettings::default()
-        };
+    /// The patterns these flags turn on, over the scenario's own (`base`).
+    pub fn settings(&self, base: ClientSettings) -> ClientSettings {
+        let mut client = base;
+        if let Some(ms) = self.timeout_ms {
+            client.timeout = Duration::from_millis(ms);
+        }
+        if let Some(ms) = self.deadline_ms {
+            client.deadline = Some(Duration::from_millis(ms));
+        }
         client.retry.max_attempts = self.attempts;
         match self.retry {
             Some(RetryChoice::None) => client.retry.max_attempts = 1,
@@ -338,6 +429,23 @@ pub fn parse_share(text: &str) -> Result<RetryBudget, String> {
     Ok(RetryBudget {
         per_mille: per_mille as u32,
     })
+}
+
+/// The overload triggers swarm may add, by name, comma-separated.
+pub fn parse_swarm_with(text: &str) -> Result<SwarmWith, String> {
+    let mut with = SwarmWith::default();
+    for name in text.split(',').map(str::trim) {
+        match name {
+            "slowdown" => with.slowdown = true,
+            "surge" => with.surge = true,
+            _ => {
+                return Err(format!(
+                    "{name:?} is not an overload trigger; swarm can add slowdown and surge"
+                ));
+            }
+        }
+    }
+    Ok(with)
 }
 
 /// A nemesis, by name.

@@ -67,7 +67,9 @@ impl MatrixArgs {
                 ..WorkloadConfig::default()
             },
             mix: self.workload,
-            client: self.client.settings(),
+            client: self
+                .client
+                .settings(crate::config::ClientSettings::default()),
             spell: self.spell_ms.map(Duration::from_millis),
         }
     }

@@ -14,6 +14,7 @@
 mod args;
 mod bench;
 mod check;
+mod contention;
 mod explore;
 mod list;
 mod matrix;
@@ -59,6 +60,9 @@ enum Command {
     /// client operations and (within a budget) timer firings and faults, each history
     /// judged.
     Explore(explore::ExploreArgs),
+    /// Brooker's contention experiment: N clients each completing one compare-and-set
+    /// on one key, retrying on conflict; calls and time to finish per retry policy.
+    Contention(contention::ContentionArgs),
     /// Check histories: is each linearizable?
     Check(check::CheckArgs),
     /// Measure the simulator.
@@ -125,6 +129,7 @@ pub fn run<C: Catalog + Clone + 'static>(
         Command::Matrix(args) => matrix::command(harness, args, cli.json, out),
         Command::Explore(args) => explore::command(harness, args, cli.json, out),
         Command::Check(args) => check::command(args, cli.json, out),
+        Command::Contention(args) => contention::command(args, cli.json, out),
         Command::Bench { what } => bench::command(what, cli.json, out),
     };
     finish(result)

@@ -18,8 +18,8 @@ use crate::report::RunReport;
 pub struct RunArgs {
     #[command(flatten)]
     pub scenario: ScenarioArgs,
-    /// The run seed: the same seed and build give the same run.
-    #[arg(long, required_unless_present = "schedule")]
+    /// The run seed: the same seed and build give the same run (default: 1).
+    #[arg(long)]
     pub seed: Option<u64>,
     /// Follow the schedule in this file (written by `consim explore --save-schedule`)
     /// instead of a seed: the order of events it records, move for move, with its
@@ -54,7 +54,7 @@ pub fn command<C: Catalog + Clone + 'static>(
     if let Some(path) = &args.schedule {
         return scheduled(harness, &args, path, json, out);
     }
-    let seed = args.seed.expect("clap requires --seed without --schedule");
+    let seed = args.seed.unwrap_or(1);
     let mut config = args.scenario.config(harness, seed)?;
     // The page is drawn from the trace; tracing does not change the run.
     config.trace = args.trace || args.viz.is_some();
