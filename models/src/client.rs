@@ -342,9 +342,10 @@ pub struct ClientConfig {
     pub idempotency: bool,
     /// The circuit breaker, if any.
     pub breaker: Option<BreakerConfig>,
-    /// How long an operation may take in all, from when the client begins it, on its
-    /// own clock (`None`: no deadline). Each attempt carries what is left of it, waits
-    /// at most that long, and no retry starts once it has passed.
+    /// How long an operation may take in all, from its arrival (the client is handed
+    /// it [`Op::queued`](crate::kv::Op::queued) after that), on the client's own clock
+    /// (`None`: no deadline). Each attempt carries what is left of it, waits at most
+    /// that long, and no retry starts once it has passed.
     pub deadline: Option<Duration>,
 }
 
@@ -410,8 +411,11 @@ struct Pending {
     last_failure: String,
     /// The last backoff waited (for [`Backoff::DecorrelatedJitter`]).
     last_backoff: Duration,
-    /// When the operation began, on the client's monotonic clock.
-    began: Time,
+    /// When the operation's deadline passes, on the client's monotonic clock (`None`
+    /// without a deadline).
+    deadline_at: Option<Time>,
+    /// How long the current attempt waits for an answer.
+    wait: Duration,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -479,16 +483,10 @@ impl<P> Client<P> {
             || self.config.retry.retry_unsafe
     }
 
-    /// What is left of the deadline of an operation begun at `began`, at `now` (`None`
+    /// What is left at `now` of a deadline that passes at `deadline_at` (`None`
     /// without a deadline).
-    fn time_left(&self, began: Time, now: Time) -> Option<Duration> {
-        self.config.deadline.map(|deadline| {
-            Duration::from_nanos(
-                deadline
-                    .as_nanos()
-                    .saturating_sub(now.saturating_since(began).as_nanos()),
-            )
-        })
+    fn time_left(deadline_at: Option<Time>, now: Time) -> Option<Duration> {
+        deadline_at.map(|at| at.saturating_since(now))
     }
 
     /// Whether the retry budget has a retry left.
@@ -508,12 +506,12 @@ impl<P> Client<P> {
         P: Clone + Debug,
     {
         let fresh = self.next_seq;
-        let began = self
+        let deadline_at = self
             .pending
             .as_ref()
             .expect("an attempt needs an operation")
-            .began;
-        let left = self.time_left(began, ctx.monotonic());
+            .deadline_at;
+        let left = Self::time_left(deadline_at, ctx.monotonic());
         let pending = self
             .pending
             .as_mut()
@@ -552,7 +550,8 @@ impl<P> Client<P> {
         );
         let wait = left.map_or(self.config.timeout, |left| left.min(self.config.timeout));
         let timer = ctx.set_timer(wait, ClientTimer::Timeout { seq });
-        self.pending.as_mut().expect("still pending").timer = Some(timer);
+        let pending = self.pending.as_mut().expect("still pending");
+        (pending.timer, pending.wait) = (Some(timer), wait);
     }
 
     fn finish(&mut self, ctx: &mut Ctx<'_, Self>, outcome: Outcome, success: bool)
@@ -623,7 +622,7 @@ impl<P> Client<P> {
         };
         self.rotate(&request);
         let pending = self.pending.as_ref().expect("still pending");
-        let left = self.time_left(pending.began, ctx.monotonic());
+        let left = Self::time_left(pending.deadline_at, ctx.monotonic());
         let why_not = if left == Some(Duration::ZERO) {
             Some("the deadline has passed")
         } else if self.may_retry(pending) {
@@ -728,7 +727,12 @@ impl<P: Clone + Debug> Node for Client<P> {
             refused_by: Vec::new(),
             last_failure: String::new(),
             last_backoff: Duration::ZERO,
-            began: ctx.monotonic(),
+            // What waiting at the client took of the deadline is gone already.
+            deadline_at: self.config.deadline.map(|deadline| {
+                let left = deadline.as_nanos().saturating_sub(op.queued.as_nanos());
+                ctx.monotonic() + Duration::from_nanos(left)
+            }),
+            wait: Duration::ZERO,
         });
         if let Some(budget) = self.config.retry.budget {
             self.retry_tokens = (self.retry_tokens + budget.per_mille).min(RetryBudget::BUCKET);
@@ -815,7 +819,7 @@ impl<P: Clone + Debug> Node for Client<P> {
         match timer {
             ClientTimer::Timeout { seq } => {
                 assert_eq!(seq, pending.seq, "a stale timeout timer was not cancelled");
-                let reason = format!("no answer within {}", self.config.timeout);
+                let reason = format!("no answer within {}", pending.wait);
                 self.failed(ctx, reason, true);
             }
             ClientTimer::Retry => self.send_attempt(ctx),

@@ -150,6 +150,10 @@ pub struct Op {
     pub id: u64,
     /// What to do.
     pub request: Request,
+    /// How long it had already waited when its client was handed it (an open loop's
+    /// operation waits at its client behind the one in flight): a client's deadline
+    /// counts from the operation's arrival, so this much of it is gone.
+    pub queued: sim_core::Duration,
 }
 
 /// How an operation ended, from the client's point of view.

@@ -154,7 +154,11 @@ mod tests {
     }
 
     fn op(id: u64, request: Request) -> Op {
-        Op { id, request }
+        Op {
+            id,
+            request,
+            queued: sim_core::Duration::ZERO,
+        }
     }
 
     fn ms(n: u64) -> Time {

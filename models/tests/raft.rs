@@ -252,8 +252,15 @@ impl Harness {
             ended: None,
         });
         self.in_flight += 1;
-        self.sim
-            .input_client(client, self.sim.now(), Op { id, request });
+        self.sim.input_client(
+            client,
+            self.sim.now(),
+            Op {
+                id,
+                request,
+                queued: Duration::ZERO,
+            },
+        );
     }
 
     /// Runs the workload of `ops` operations while the schedule's faults strike, then

@@ -99,6 +99,7 @@ fn dead_replica_with(
         let op = Op {
             id,
             request: Request::Read { key: 0 },
+            queued: Duration::ZERO,
         };
         sim.input_client(NodeId(1), at, op);
     }

@@ -219,9 +219,7 @@ impl RunConfig {
 
     /// Whether this is an overload scenario, which runs near capacity by default.
     pub fn loaded(&self) -> bool {
-        self.plan.is_none()
-            && (self.nemesis.is_overload()
-                || (self.nemesis == Nemesis::Swarm && self.swarm_with.any()))
+        self.nemesis.is_overload() || (self.nemesis == Nemesis::Swarm && self.swarm_with.any())
     }
 
     /// The workload mix the scenario runs by default, for a model whose own is `own`:

@@ -186,6 +186,7 @@ impl Driver {
         let op = models::kv::Op {
             id: self.fresh_id(),
             request: scripted.request,
+            queued: at.saturating_since(arrival),
         };
         self.invoke(sim, client, (arrival, at), op, false);
     }
@@ -200,7 +201,7 @@ impl Driver {
                 return Some(scripted);
             };
             let waited = now.saturating_since(arrival);
-            if self.patience.is_none_or(|patience| waited <= patience) {
+            if self.patience.is_none_or(|patience| waited < patience) {
                 return Some(scripted);
             }
             self.script.push(client, scripted);
@@ -342,6 +343,7 @@ impl Driver {
                         .map(|key| models::kv::Op {
                             id: self.fresh_id(),
                             request: Request::Read { key },
+                            queued: Duration::ZERO,
                         })
                         .collect();
                     self.finals.push(reads);

@@ -178,7 +178,11 @@ impl Pattern {
                 if !matches!(letter, Letter::Read) {
                     last_written = next;
                 }
-                ops.push(Op { id: next, request });
+                ops.push(Op {
+                    id: next,
+                    request,
+                    queued: sim_core::Duration::ZERO,
+                });
             }
             out.push(ops);
         }

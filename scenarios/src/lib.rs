@@ -61,6 +61,7 @@
 
 pub mod artifacts;
 pub mod availability;
+mod charts;
 pub mod cli;
 pub mod config;
 pub mod contention;

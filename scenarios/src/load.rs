@@ -136,6 +136,9 @@ pub struct Counted<'a> {
     pub begun: u64,
     /// Each replica's queue length at the start of each step.
     pub queues: &'a [Vec<u32>],
+    /// The longest each replica's queue got (the kernel's count, between samples
+    /// too).
+    pub longest: &'a [usize],
 }
 
 impl Load {
@@ -179,7 +182,7 @@ impl Load {
             begun: counted.begun,
             amplification: (counted.begun > 0)
                 .then(|| counted.attempts as f64 / counted.begun as f64),
-            longest_queue: longest(counted.queues),
+            longest_queue: counted.longest.to_vec(),
             trigger,
             goodput_before: before,
             goodput_during: trigger.and_then(|t| rate(at(t.start_ms), at(t.end_ms))),
@@ -217,14 +220,6 @@ impl Load {
         }
         text
     }
-}
-
-/// The longest queue of each replica in `queues` (per step, per replica).
-fn longest(queues: &[Vec<u32>]) -> Vec<usize> {
-    let replicas = queues.first().map_or(0, Vec::len);
-    (0..replicas)
-        .map(|r| queues.iter().map(|q| q[r] as usize).max().unwrap_or(0))
-        .collect()
 }
 
 /// How many of the sorted `times` fall in `from..to`.
@@ -299,5 +294,87 @@ impl Series {
             *p99 = crate::report::latencies(&mut samples).map(|l| l.p99_ms);
         }
         series
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(ms: u64) -> Time {
+        Time::ZERO + Duration::from_millis(ms)
+    }
+
+    fn op(arrival: u64, ended: Option<u64>, ok: bool) -> OpRecord {
+        OpRecord {
+            client: 0,
+            arrival: at(arrival),
+            ended: ended.map(at),
+            ok,
+        }
+    }
+
+    #[test]
+    fn goodput_counts_ok_operations_in_time_from_their_arrival() {
+        let mut plan = FaultPlan::default();
+        plan.push(at(1_000), Fault::Surge { factor: 2.0 });
+        plan.push(at(2_000), Fault::Surge { factor: 1.0 });
+        let records = [
+            op(100, Some(200), true),     // before: in time
+            op(300, Some(700), true),     // before: 400 ms, too late
+            op(400, Some(450), false),    // before: failed
+            op(1_100, Some(1_150), true), // during
+            op(2_500, Some(2_600), true), // after
+            op(2_700, None, false),       // never ended
+        ];
+        let counted = Counted {
+            records: &records,
+            attempts: 9,
+            begun: 6,
+            queues: &[],
+            longest: &[],
+        };
+        let load = Load::measure(counted, &plan, at(4_000), Duration::from_millis(300));
+        assert_eq!(
+            load.trigger,
+            Some(Trigger {
+                start_ms: 1_000,
+                end_ms: 2_000
+            })
+        );
+        assert_eq!(load.goodput_before, Some(1.0));
+        assert_eq!(load.goodput_during, Some(1.0));
+        assert_eq!(load.goodput_after, Some(0.5));
+        assert_eq!((load.late_ok, load.amplification), (1, Some(1.5)));
+        assert_eq!(load.offered_per_s, 6.0 / 4.0);
+        assert_eq!(load.goodput_per_s, 3.0 / 4.0);
+        assert_eq!(load.series.goodput[2], 1);
+        assert_eq!(load.series.offered[27], 1);
+        // One good operation a second after the trigger is not 90 % of one before.
+        assert_eq!(load.recovered_after_ms, None);
+    }
+
+    #[test]
+    fn a_run_without_a_trigger_has_no_recovery_to_measure() {
+        let records = [op(100, Some(200), true)];
+        let counted = Counted {
+            records: &records,
+            attempts: 1,
+            begun: 1,
+            queues: &[vec![0, 3], vec![5, 1]],
+            longest: &[6, 3],
+        };
+        let load = Load::measure(
+            counted,
+            &FaultPlan::default(),
+            at(1_000),
+            Duration::from_millis(300),
+        );
+        assert_eq!(
+            (load.trigger, load.goodput_before, load.recovered_after_ms),
+            (None, None, None)
+        );
+        assert_eq!(load.longest_queue, vec![6, 3]);
+        assert_eq!(load.series.queues[1], vec![5, 1]);
     }
 }

@@ -308,9 +308,13 @@ impl<'a> Scene<'a> {
         self.head(&mut html);
         let _ = write!(
             html,
-            "<h2>Replay</h2><pre class=\"replay\"><code>{}</code></pre><h2>The run</h2>",
+            "<h2>Replay</h2><pre class=\"replay\"><code>{}</code></pre>",
             escape(replay)
         );
+        if let Some(load) = &self.report.load {
+            html.push_str(&crate::charts::charts(load));
+        }
+        html.push_str("<h2>The run</h2>");
         self.diagram(&mut html);
         html.push_str(LEGEND);
         self.proofs_list(&mut html);
@@ -333,10 +337,11 @@ impl<'a> Scene<'a> {
         let _ = write!(
             html,
             "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
-             <title>consim run: {name}</title><style>{STYLE}</style></head><body>\
+             <title>consim run: {name}</title><style>{STYLE}{}</style></head><body>\
              <h1>{name}: <span class=\"status {status}\">{status}</span></h1>\
              <p class=\"summary\">{} replicas (n0–n{}), {} clients; {} events, {} messages \
              delivered, {} simulated; trace hash {:016x}.</p><ul class=\"verdicts\">",
+            crate::charts::STYLE,
             r.replicas,
             r.replicas.saturating_sub(1),
             r.clients,

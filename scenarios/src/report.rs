@@ -303,8 +303,14 @@ impl RunReport {
                 None => format!("{name}=n/a"),
             })
             .collect();
+        // Only open loops with a deadline abandon operations.
+        let abandoned = if ops.abandoned > 0 {
+            format!(" abandoned={}", ops.abandoned)
+        } else {
+            String::new()
+        };
         format!(
-            " ops: ok={} fail={} info={} unfinished={} availability: {} {latency}",
+            " ops: ok={} fail={} info={} unfinished={}{abandoned} availability: {} {latency}",
             ops.ok,
             ops.fail,
             ops.info,

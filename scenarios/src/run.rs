@@ -239,13 +239,7 @@ pub fn run_with<M: Model>(
         driver.drive(&mut sim, config.quiet, &mut |sim| watch.after_event(sim));
     }));
     driver.finish();
-    let panic = outcome.err().map(|payload| {
-        payload
-            .downcast_ref::<String>()
-            .cloned()
-            .or_else(|| payload.downcast_ref::<&str>().map(|s| (*s).to_owned()))
-            .unwrap_or_else(|| "a panic without a message".to_owned())
-    });
+    let panic = outcome.err().map(|payload| panic_text(payload.as_ref()));
     let history = driver.history();
     let verdicts = if panic.is_some() {
         Vec::new()
@@ -257,8 +251,13 @@ pub fn run_with<M: Model>(
     let availability = measure(&driver.records, &timeline, config, &tally.borrow(), &plan);
     let mut samples = driver.latencies.clone();
     let latency = latencies(&mut samples);
-    let load = (config.capacity.is_some() || workload_config.rate.is_some())
-        .then(|| measure_load(config, &driver, tally.borrow().attempts, &plan));
+    let attempts = tally.borrow().attempts;
+    let load = measure_load(
+        config,
+        workload_config.rate,
+        (&driver, &sim, attempts),
+        &plan,
+    );
     Ok(RunReport {
         model: config.model.clone(),
         scenario: config.scenario().to_owned(),
@@ -283,6 +282,15 @@ pub fn run_with<M: Model>(
         latency_samples: samples,
         load,
     })
+}
+
+/// What a model's panic said.
+fn panic_text(payload: &(dyn std::any::Any + Send)) -> String {
+    payload
+        .downcast_ref::<String>()
+        .cloned()
+        .or_else(|| payload.downcast_ref::<&str>().map(|s| (*s).to_owned()))
+        .unwrap_or_else(|| "a panic without a message".to_owned())
 }
 
 /// Where `config`'s operations come from: its script, or the seed.
@@ -365,17 +373,33 @@ fn measure(
     }
 }
 
-/// The load measures of a run ([`crate::load`]): `driver` ran it, and the clients
-/// sent `attempts` requests.
-fn measure_load(config: &RunConfig, driver: &Driver, attempts: u64, plan: &FaultPlan) -> Load {
+/// The load measures of a run ([`crate::load`]) with an open loop at `rate` or
+/// replicas with a capacity (`None` for others): `driver` ran it in `sim`, and the
+/// clients sent `attempts` requests.
+fn measure_load<R: sim_core::Node, C: sim_core::Node<Msg = R::Msg>>(
+    config: &RunConfig,
+    rate: Option<crate::workload::Rate>,
+    (driver, sim, attempts): (&Driver, &Sim<R, C>, u64),
+    plan: &FaultPlan,
+) -> Option<Load> {
+    if config.capacity.is_none() && rate.is_none() {
+        return None;
+    }
+    let longest: Vec<usize> = sim.replica_ids().map(|id| sim.longest_queue(id)).collect();
     let counted = Counted {
         records: &driver.records,
         attempts,
         begun: driver.begun,
         queues: &driver.queues,
+        longest: &longest,
     };
     let in_time = config.client.deadline.unwrap_or(config.client.timeout);
-    Load::measure(counted, plan, Time::ZERO + config.window, in_time)
+    Some(Load::measure(
+        counted,
+        plan,
+        Time::ZERO + config.window,
+        in_time,
+    ))
 }
 
 /// The faults of a run with `n` replicas: the plan file's, or the nemesis's.

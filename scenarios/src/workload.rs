@@ -369,7 +369,11 @@ impl Workload {
                 },
             }
         };
-        Some(Op { id, request })
+        Some(Op {
+            id,
+            request,
+            queued: Duration::ZERO,
+        })
     }
 
     /// A pause before a client's next operation.

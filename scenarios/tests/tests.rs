@@ -2659,3 +2659,241 @@ fn capacity_and_retry_flags_refuse_bad_values_naming_the_flag() {
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("--service-ms"), "{}", stderr(&out));
 }
+
+#[test]
+fn overload_flags_refuse_bad_values_naming_the_flag() {
+    for (args, flag) in [
+        (&["--rate", "0"][..], "--rate"),
+        (&["--deadline-ms", "0"], "--deadline-ms"),
+        (&["--swarm-with", "slowdown,flood"], "--swarm-with"),
+        (
+            &["--scenario", "pause", "--swarm-with", "surge"],
+            "--swarm-with",
+        ),
+        (
+            &["--scenario", "slowdown", "--window-ms", "9000"],
+            "--window-ms",
+        ),
+        (
+            &[
+                "--scenario",
+                "surge",
+                "--spell-ms",
+                "3000",
+                "--window-ms",
+                "12000",
+            ],
+            "--window-ms",
+        ),
+        (&["--shed"], "--service-ms"),
+        (&["--bulkheads"], "--service-ms"),
+        (&["--checks", "some"], "--checks"),
+    ] {
+        let mut argv = vec!["run", "--model", "single-copy"];
+        argv.extend(args);
+        let out = consim(&argv);
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        assert!(stderr(&out).contains(flag), "{args:?}: {}", stderr(&out));
+    }
+}
+
+/// The overload scenarios' defaults are those the book's table documents, and what
+/// the replay line prints runs the same run, defaults, overrides and all.
+#[test]
+fn an_overload_run_replays_from_its_printed_flags() {
+    for flags in [
+        &["--scenario", "slowdown", "--retry", "immediate"][..],
+        &[
+            "--scenario",
+            "surge",
+            "--clients",
+            "5",
+            "--think-ms",
+            "0",
+            "--deadline-ms",
+            "900",
+        ],
+        &[
+            "--scenario",
+            "slowdown",
+            "--queue-bound",
+            "1000",
+            "--shed",
+            "--workload",
+            "kv",
+        ],
+        &[
+            "--scenario",
+            "swarm",
+            "--swarm-with",
+            "slowdown,surge",
+            "--seed",
+            "3",
+            "--clients",
+            "50",
+        ],
+    ] {
+        let mut argv = vec!["run", "--model", "single-copy"];
+        argv.extend(flags);
+        let out = consim(&argv);
+        assert_eq!(out.status.code(), Some(0), "{flags:?}: {}", stderr(&out));
+        let text = stdout(&out);
+        let hash = |text: &str| {
+            let at = text.find("trace_hash=").expect("a summary line") + 11;
+            text[at..at + 16].to_owned()
+        };
+        let replay = text
+            .lines()
+            .find_map(|l| l.strip_prefix("replay: cargo run --release -- "))
+            .expect("a replay line");
+        let again = consim(&replay.split_whitespace().collect::<Vec<_>>());
+        assert_eq!(hash(&stdout(&again)), hash(&text), "{flags:?} → {replay}");
+    }
+    let out = consim(&[
+        "run",
+        "--model",
+        "single-copy",
+        "--scenario",
+        "slowdown",
+        "--json",
+    ]);
+    let report = json_line(&out);
+    assert_eq!(report["load"]["trigger"]["start_ms"], 5_000);
+    assert_eq!(report["load"]["trigger"]["end_ms"], 8_000);
+    assert_eq!(report["workload"], "register");
+    assert!(report["verdicts"].as_array().unwrap().is_empty());
+    let offered = report["load"]["offered_per_s"].as_f64().unwrap();
+    assert!(
+        (1_300.0..1_500.0).contains(&offered),
+        "400 clients × 3.5/s: {offered}"
+    );
+}
+
+/// A surge multiplies the arrivals for its spell, and a slowdown multiplies the
+/// service times: each is seen in the measures of the spell.
+#[test]
+fn triggers_do_what_they_say_to_the_load() {
+    let run = |scenario: &str| {
+        let out = consim(&[
+            "run",
+            "--model",
+            "single-copy",
+            "--scenario",
+            scenario,
+            "--retry",
+            "full-jitter",
+            "--retry-budget",
+            "0.1",
+            "--json",
+        ]);
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        json_line(&out)
+    };
+    let surge = run("surge");
+    let offered = surge["load"]["offered_per_s"].as_f64().unwrap();
+    // 20 s at 1,400/s, 3 s of them at three times that: about 1,820/s.
+    assert!((1_700.0..1_950.0).contains(&offered), "{offered}");
+    let slowdown = run("slowdown");
+    let during = slowdown["load"]["goodput_during"].as_f64().unwrap();
+    let before = slowdown["load"]["goodput_before"].as_f64().unwrap();
+    assert!(during < before / 4.0, "{slowdown}");
+    assert!(slowdown["load"]["longest_queue"][0].as_u64().unwrap() >= 500);
+}
+
+/// The flags of each row of the book's metastability table, after `consim run --model
+/// single-copy --scenario slowdown`.
+const METASTABILITY_ROWS: [&str; 8] = [
+    "--retry immediate",
+    "--retry exponential",
+    "--retry full-jitter",
+    "--retry full-jitter --retry-budget 0.1",
+    "--retry immediate --breaker 5",
+    "--retry immediate --shed",
+    "--retry full-jitter --retry-budget 0.1 --shed",
+    "--retry immediate --retry-budget 0.1",
+];
+
+/// One row of the metastability table, from `consim run … FLAGS --json`; and the
+/// run's `load` object.
+fn metastability_row(flags: &str) -> (String, Value) {
+    let mut args = vec!["run", "--model", "single-copy", "--scenario", "slowdown"];
+    args.extend(flags.split_whitespace());
+    args.push("--json");
+    let out = consim(&args);
+    assert_eq!(out.status.code(), Some(0), "{flags}: {}", stderr(&out));
+    let report = json_line(&out);
+    let load = report["load"].clone();
+    let per_s = |key: &str| format!("{:.0}/s", load[key].as_f64().unwrap());
+    let recovered = match load["recovered_after_ms"].as_u64() {
+        Some(ms) => format!("{ms} ms"),
+        None => "never".to_owned(),
+    };
+    let row = format!(
+        "| `{flags}` | {} | {} | {} | {recovered} | {:.2} | {} | {} |\n",
+        per_s("goodput_before"),
+        per_s("goodput_during"),
+        per_s("goodput_after"),
+        load["amplification"].as_f64().unwrap(),
+        report["stats"]["shed"],
+        report["stats"]["dropped_overload"],
+    );
+    (row, load)
+}
+
+/// The book's *Retries, backoff and metastable failures* chapter shows what consim
+/// prints: the metastability table (one `consim run` per row) and `consim
+/// contention`'s table; and both show what the issue asks of them.
+#[test]
+fn the_books_overload_tables_are_what_consim_prints() {
+    let mut table = "| flags | goodput before | during | after | recovered after | amplification | shed | dropped (queue full) |\n|---|---:|---:|---:|---:|---:|---:|---:|\n".to_owned();
+    let mut loads = Vec::new();
+    for flags in METASTABILITY_ROWS {
+        let (row, load) = metastability_row(flags);
+        table += &row;
+        loads.push(load);
+    }
+    // Immediate retries without a budget stay collapsed after the trigger...
+    let immediate = &loads[0];
+    assert!(immediate["recovered_after_ms"].is_null(), "{immediate}");
+    let (before, after) = (
+        immediate["goodput_before"].as_f64().unwrap(),
+        immediate["goodput_after"].as_f64().unwrap(),
+    );
+    assert!(after < before / 2.0, "{immediate}");
+    // ...and full jitter with a budget recovers within 2 s of its end.
+    let budgeted = &loads[3];
+    let recovered = budgeted["recovered_after_ms"].as_u64();
+    assert!(recovered.is_some_and(|ms| ms <= 2_000), "{budgeted}");
+    book_section(
+        "overload.md",
+        "consim run --model single-copy --scenario slowdown",
+        &table,
+    );
+    let out = consim(&["contention"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    book_section("overload.md", "consim contention", &stdout(&out));
+}
+
+/// Brooker's ordering: full and decorrelated jitter need fewer calls than exponential
+/// backoff without jitter, for 10, 50 and 100 clients (each seed's runs summed).
+#[test]
+fn jitter_needs_fewer_calls_than_exponential_backoff_under_contention() {
+    let out = consim(&["contention", "--json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let mut calls: std::collections::BTreeMap<(String, u64), u64> = Default::default();
+    for line in stdout(&out).lines() {
+        let v: Value = serde_json::from_str(line).unwrap();
+        let key = (
+            v["policy"].as_str().unwrap().to_owned(),
+            v["clients"].as_u64().unwrap(),
+        );
+        *calls.entry(key).or_default() += v["calls"].as_u64().unwrap();
+    }
+    for n in [10, 50, 100] {
+        let of = |policy: &str| calls[&(policy.to_owned(), n)];
+        // Without jitter, one client wins each round: n(n+1)/2 calls a seed, 5 seeds.
+        assert_eq!(of("exponential"), 5 * n * (n + 1) / 2);
+        assert!(of("full-jitter") < of("exponential"), "{calls:?}");
+        assert!(of("decorrelated-jitter") < of("exponential"), "{calls:?}");
+    }
+}

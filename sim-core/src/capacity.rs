@@ -197,16 +197,22 @@ impl<E, M> Work<E, M> {
         self.longest_queue = self.longest_queue.max(self.waiting);
     }
 
-    /// The next event to serve, with when it joined the queue: the head of the next
-    /// class in turn that has something waiting.
-    pub(crate) fn pop(&mut self) -> Option<(Time, E)> {
+    /// The next event to serve, with its class and when it arrived: the head of the
+    /// first class, from the one whose turn it is, that has something waiting. The
+    /// turn moves on only when one is served ([`Work::served`]).
+    pub(crate) fn pop(&mut self) -> Option<(usize, Time, E)> {
         let n = self.queues.len();
         let class = (0..n)
             .map(|i| (self.turn + i) % n)
             .find(|&c| !self.queues[c].is_empty())?;
-        self.turn = (class + 1) % n;
         self.waiting -= 1;
-        self.queues[class].pop_front()
+        let (arrived, event) = self.queues[class].pop_front()?;
+        Some((class, arrived, event))
+    }
+
+    /// A message of `class` was served: the next class's turn.
+    pub(crate) fn served(&mut self, class: usize) {
+        self.turn = (class + 1) % self.queues.len();
     }
 
     /// A resume at `now`: the work in hand (and what it will send) ends as much later

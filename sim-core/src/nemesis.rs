@@ -490,6 +490,7 @@ pub fn generate(nemesis: Nemesis, seed: u64, setup: &Setup) -> Schedule {
     let (replicas, clients, window) = (setup.replicas, setup.clients, setup.window);
     let mut rng = SimRng::new(seed, Purpose::Faults);
     let mut fallbacks = SimRng::new(seed, FALLBACKS_STREAM);
+    let mut overload_nodes = SimRng::new(seed, OVERLOAD_NODES_STREAM);
     let nodes: Vec<NodeId> = (0..replicas as u32).map(NodeId).collect();
     let client_ids: Vec<NodeId> = (replicas as u32..(replicas + clients) as u32)
         .map(NodeId)
@@ -527,6 +528,7 @@ pub fn generate(nemesis: Nemesis, seed: u64, setup: &Setup) -> Schedule {
             schedule: &mut schedule,
             rng: &mut rng,
             fallbacks: &mut fallbacks,
+            overload_nodes: &mut overload_nodes,
             nodes: &nodes,
             clients: &client_ids,
             end,
@@ -557,6 +559,8 @@ pub fn generate(nemesis: Nemesis, seed: u64, setup: &Setup) -> Schedule {
 
 /// The random stream of the overload triggers swarm adds when asked.
 const OVERLOAD_STREAM: Purpose = Purpose::Custom(0x4F56_4C44);
+/// The random stream of the replicas slowdowns strike.
+const OVERLOAD_NODES_STREAM: Purpose = Purpose::Custom(0x4F56_4E44);
 
 /// The overload triggers swarm adds to seed `seed`'s mix, of those `with` allows:
 /// each with probability ½ and an intensity in 0.25..=1, from their own stream.
@@ -642,6 +646,9 @@ struct Plan<'a> {
     /// The replicas isolated when nobody leads come from a stream of their own, so
     /// that drawing them moves none of the seed's other choices.
     fallbacks: &'a mut SimRng,
+    /// The replica a slowdown strikes comes from a stream of its own too, so that
+    /// adding one to swarm's mix moves none of the other faults.
+    overload_nodes: &'a mut SimRng,
     nodes: &'a [NodeId],
     clients: &'a [NodeId],
     end: Time,
@@ -921,11 +928,11 @@ impl Plan<'_> {
         }
     }
 
-    /// One replica, from the fault stream, works `1 + 3 × intensity` times slower
+    /// One replica, from a stream of its own, works `1 + 3 × intensity` times slower
     /// (×[`SLOWDOWN_FACTOR`] at intensity 1) for the overload spell.
     fn slowdown(&mut self, intensity: f64) {
         let (start, stop) = self.overload;
-        let node = self.random_node();
+        let node = self.nodes[self.overload_nodes.below(self.nodes.len() as u64) as usize];
         let factor = 1.0 + (SLOWDOWN_FACTOR - 1.0) * intensity;
         push(
             &mut self.schedule.plan,
@@ -1339,5 +1346,68 @@ mod tests {
         };
         let mixes: std::collections::BTreeSet<Vec<&str>> = (0..40).map(kinds).collect();
         assert!(mixes.len() > 5, "{mixes:?}");
+    }
+
+    #[test]
+    fn overload_triggers_strike_once_at_a_quarter_of_the_window() {
+        let setup = Setup::new(3, 10, Duration::from_secs(20));
+        let at = |ms: u64| Time::ZERO + Duration::from_millis(ms);
+        let slowdown = generate(Nemesis::Slowdown, 4, &setup);
+        let slowed: Vec<(Time, f64)> = slowdown
+            .plan
+            .faults
+            .iter()
+            .filter_map(|f| match f.fault {
+                Fault::Slowdown { factor, .. } => Some((f.at, factor)),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(slowed, vec![(at(5_000), SLOWDOWN_FACTOR), (at(8_000), 1.0)]);
+        let surge = generate(Nemesis::Surge, 4, &setup);
+        let surged: Vec<(Time, f64)> = surge
+            .plan
+            .faults
+            .iter()
+            .filter_map(|f| match f.fault {
+                Fault::Surge { factor } => Some((f.at, factor)),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(surged, vec![(at(5_000), SURGE_FACTOR), (at(8_000), 1.0)]);
+    }
+
+    #[test]
+    fn swarm_with_overload_triggers_keeps_every_other_fault() {
+        let plain = Setup::new(5, 3, Duration::from_secs(20));
+        let with = Setup {
+            swarm_with: SwarmWith {
+                slowdown: true,
+                surge: true,
+            },
+            ..plain
+        };
+        let overload =
+            |f: &TimedFault| matches!(f.fault, Fault::Slowdown { .. } | Fault::Surge { .. });
+        let mut added = [0, 0];
+        for seed in 0..40 {
+            let a = generate(Nemesis::Swarm, seed, &plain);
+            let b = generate(Nemesis::Swarm, seed, &with);
+            let others: Vec<&TimedFault> = b.plan.faults.iter().filter(|f| !overload(f)).collect();
+            assert_eq!(
+                others,
+                a.plan.faults.iter().collect::<Vec<_>>(),
+                "seed {seed}"
+            );
+            assert_eq!(a.dynamic, b.dynamic);
+            for f in b.plan.faults.iter().filter(|f| overload(f)) {
+                match f.fault {
+                    Fault::Slowdown { factor, .. } if factor != 1.0 => added[0] += 1,
+                    Fault::Surge { factor } if factor != 1.0 => added[1] += 1,
+                    _ => {}
+                }
+            }
+        }
+        // Each trigger joins about half the seeds' mixes.
+        assert!(added.iter().all(|&n| (10..=30).contains(&n)), "{added:?}");
     }
 }

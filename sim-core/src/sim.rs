@@ -493,7 +493,7 @@ pub struct Sim<R: Node, C: Node<Msg = R::Msg> = Idle<<R as Node>::Msg>> {
     replicas: Vec<Proc<R>>,
     clients: Vec<Proc<C>>,
     /// Events that reached a paused process, per process, in arrival order.
-    held: Vec<VecDeque<Event<R, C>>>,
+    held: Vec<VecDeque<(Time, Event<R, C>)>>,
     network: crate::network::Network,
     scheduler: Scheduler,
     faults: Vec<Fault>,
@@ -838,7 +838,7 @@ impl<R: Node, C: Node<Msg = R::Msg>> Sim<R, C> {
                     _ => (None, None),
                 };
                 self.record(EventKind::Hold, Some(target), peer, sent, String::new);
-                self.held[target.index()].push_back(event);
+                self.held[target.index()].push_back((self.now, event));
             }
             Status::Down => self.drop_for_down(event),
         }
@@ -883,10 +883,16 @@ impl<R: Node, C: Node<Msg = R::Msg>> Sim<R, C> {
         }
     }
 
+    /// Hands an event that arrives now to its running process ([`Sim::admit_at`]).
+    fn admit(&mut self, event: Event<R, C>) {
+        self.admit_at(self.now, event);
+    }
+
     /// Hands an event to its running process now, or, for a message or input to a busy
     /// node with a [`Capacity`], queues it (or, if the queue is full, drops or refuses
-    /// it).
-    fn admit(&mut self, event: Event<R, C>) {
+    /// it). It `arrived` then (earlier than now if a pause held it): a node that sheds
+    /// load drops, unserved, a message that has waited past its deadline since.
+    fn admit_at(&mut self, arrived: Time, event: Event<R, C>) {
         match event {
             Event::Serve(id, epoch) => return self.serve_next(id, epoch),
             Event::Depart(id, epoch, batch) => return self.depart(id, epoch, batch),
@@ -897,13 +903,16 @@ impl<R: Node, C: Node<Msg = R::Msg>> Sim<R, C> {
             let class = self.class_of(&event);
             if let Some(work) = &self.work[target.index()] {
                 if work.len() == 0 && work.busy_until <= self.now {
+                    if work.capacity.shed && self.expired(&event, arrived) {
+                        return self.shed(&event);
+                    }
                     return self.dispatch(event);
                 }
                 let queue = work.class_queue(class);
                 if work.is_full(queue) {
                     return self.overflow(event);
                 }
-                return self.enqueue(target, queue, event);
+                return self.enqueue(target, queue, (arrived, event));
             }
         }
         self.dispatch(event);
@@ -935,7 +944,7 @@ impl<R: Node, C: Node<Msg = R::Msg>> Sim<R, C> {
 
     /// Puts a message or input in its busy node's queue, and makes sure the node wakes
     /// up to serve it.
-    fn enqueue(&mut self, target: NodeId, queue: usize, event: Event<R, C>) {
+    fn enqueue(&mut self, target: NodeId, queue: usize, (arrived, event): (Time, Event<R, C>)) {
         let (peer, sent) = match event {
             Event::Deliver { source, sent, .. } => (Some(source), Some(sent)),
             _ => (None, None),
@@ -946,11 +955,17 @@ impl<R: Node, C: Node<Msg = R::Msg>> Sim<R, C> {
         let work = self.work[target.index()]
             .as_mut()
             .expect("only nodes with a capacity queue");
-        work.push(queue, now, event);
+        work.push(queue, arrived, event);
         if work.len() == 1 {
             let (at, epoch) = (work.busy_until.max(now), work.epoch);
             self.push(at, Event::Serve(target, epoch));
         }
+    }
+
+    /// A message whose deadline passed while it waited is dropped unserved.
+    fn shed(&mut self, event: &Event<R, C>) {
+        self.stats.shed += 1;
+        self.record_drop(EventKind::Shed, event);
     }
 
     /// A node's queue was full: the message is dropped, or answered with the node's
@@ -999,16 +1014,20 @@ impl<R: Node, C: Node<Msg = R::Msg>> Sim<R, C> {
             return self.push(at, Event::Serve(id, epoch));
         }
         let shed = work.capacity.shed;
-        while let Some((queued, event)) = self.work[id.index()]
+        while let Some((class, queued, event)) = self.work[id.index()]
             .as_mut()
             .expect("still has a capacity")
             .pop()
         {
             if shed && self.expired(&event, queued) {
-                self.stats.shed += 1;
-                self.record_drop(EventKind::Shed, &event);
+                // The class keeps its turn: its next message is next.
+                self.shed(&event);
                 continue;
             }
+            self.work[id.index()]
+                .as_mut()
+                .expect("still has a capacity")
+                .served(class);
             self.dispatch(event);
             break;
         }
@@ -1420,8 +1439,8 @@ impl<R: Node, C: Node<Msg = R::Msg>> Sim<R, C> {
         // What arrived during the pause is handled now, in arrival order (on a node
         // with a capacity: it joins the queue). A handler cannot crash or pause its own
         // node, so the node stays up throughout.
-        while let Some(event) = self.held[id.index()].pop_front() {
-            self.admit(event);
+        while let Some((arrived, event)) = self.held[id.index()].pop_front() {
+            self.admit_at(arrived, event);
         }
     }
 

@@ -205,6 +205,46 @@ fn a_node_that_sheds_load_drops_unserved_what_waited_past_its_deadline() {
 }
 
 #[test]
+fn what_a_pause_held_is_shed_by_how_long_it_has_waited_since_it_arrived() {
+    let shedding = Capacity {
+        shed: true,
+        ..capacity(10, 100)
+    };
+    let mut plan = FaultPlan::default();
+    plan.push(Time::ZERO, Fault::Pause { node: NodeId(1) });
+    plan.push(at(100), Fault::Resume { node: NodeId(1) });
+    let ids = vec![100, 101, 102, 0];
+    let (answers, sim) = run(Cfg::default(), shedding, plan, ids, vec![]);
+    // Held from 1 ms to 100 ms: 99 ms of waiting is past the 25 ms of each deadline,
+    // the first one's included; request 0 has none and is served.
+    assert_eq!(answers, vec![(111, 'r', 0)]);
+    assert_eq!(sim.stats().shed, 3);
+}
+
+#[test]
+fn a_shed_message_does_not_use_up_its_classs_turn() {
+    let both = Capacity {
+        shed: true,
+        bulkheads: 2,
+        ..capacity(30, 10)
+    };
+    // 0 starts at 1 ms; then class 0 holds 100 (25 ms deadline) and 2, class 1 holds
+    // 1 and 3. At 31 ms 100 is shed, and class 0's turn goes to 2.
+    let (answers, sim) = run(
+        Cfg::default(),
+        both,
+        FaultPlan::default(),
+        vec![0, 100, 2, 1, 3],
+        vec![],
+    );
+    assert_eq!(
+        answers,
+        vec![(32, 'r', 0), (62, 'r', 2), (92, 'r', 1), (122, 'r', 3)]
+    );
+    assert_eq!(sim.stats().shed, 1);
+}
+
+#[test]
 fn bulkheads_keep_a_flood_of_one_class_from_starving_another() {
     // Four even requests (class 0), then one odd (class 1), all at 1 ms.
     let ids = vec![0, 2, 4, 6, 1];

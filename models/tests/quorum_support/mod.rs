@@ -224,6 +224,7 @@ impl<N: FnMut(&mut Gen, usize) -> Request> Workload<N> {
             let op = Op {
                 id: self.issued,
                 request,
+                queued: sim_core::Duration::ZERO,
             };
             sim.input_client(self.clients[i], sim.now(), op);
             self.pending[i] = Some((request, sim.now()));

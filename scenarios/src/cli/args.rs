@@ -166,7 +166,8 @@ impl ScenarioArgs {
         }
         let mut config = RunConfig::for_scenario(&self.model, seed, self.scenario, swarm_with);
         if let Some(path) = &self.plan {
-            config = RunConfig::new(&self.model, seed);
+            // The plan's faults, with the defaults of the scenario named beside it (if
+            // any: --scenario's own default, swarm, has the plain ones).
             config.plan = Some(FaultPlan::load(path)?);
         }
         let info = harness.info(&config)?;
@@ -274,7 +275,8 @@ impl CapacityArgs {
         &self,
         base: Option<sim_core::Capacity>,
     ) -> anyhow::Result<Option<sim_core::Capacity>> {
-        let Some(mut capacity) = self.service().or(base) else {
+        let service = self.service();
+        let Some(mut capacity) = base.or(service) else {
             for (flag, given) in [
                 ("--queue-bound", self.queue_bound.is_some()),
                 ("--shed", self.shed),
@@ -286,6 +288,10 @@ impl CapacityArgs {
             }
             return Ok(None);
         };
+        if let Some(given) = service {
+            // Over the scenario's capacity, --service-ms changes the service time only.
+            capacity.service = given.service;
+        }
         if let Some(bound) = self.queue_bound {
             capacity.queue_bound = bound;
         }

@@ -35,6 +35,14 @@ fn write_json(out: &mut dyn Write, models: &[ModelInfo]) -> anyhow::Result<()> {
         let line = json!({ "scenario": nemesis.name(), "summary": nemesis.summary() });
         writeln!(out, "{line}")?;
     }
+    for nemesis in Nemesis::OVERLOAD {
+        let line = json!({
+            "scenario": nemesis.name(),
+            "summary": nemesis.summary(),
+            "overload_trigger": true,
+        });
+        writeln!(out, "{line}")?;
+    }
     for mix in Mix::ALL {
         writeln!(out, "{}", json!({ "workload": mix.name() }))?;
     }
@@ -115,6 +123,13 @@ fn write_the_rest(out: &mut dyn Write) -> anyhow::Result<()> {
          --spell-ms: shorter than the 1.5 s or so a client spends on three attempts of \
          500 ms)"
     )?;
+    writeln!(
+        out,
+        "overload triggers (a store near capacity by default; swarm adds them with --swarm-with):"
+    )?;
+    for nemesis in Nemesis::OVERLOAD {
+        writeln!(out, "  {:<26} {}", nemesis.name(), nemesis.summary())?;
+    }
     writeln!(out, "workloads:")?;
     writeln!(out, "  {:<26} reads and writes of registers", "register")?;
     writeln!(out, "  {:<26} reads, writes and cas of registers", "kv")?;
