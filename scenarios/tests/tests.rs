@@ -2897,3 +2897,58 @@ fn jitter_needs_fewer_calls_than_exponential_backoff_under_contention() {
         assert!(of("decorrelated-jitter") < of("exponential"), "{calls:?}");
     }
 }
+
+/// A run with a load (an open loop, replicas with a capacity) draws its series on its
+/// page: offered load and goodput, latency, and each replica's queue, with the
+/// trigger shaded.
+#[test]
+fn an_overload_runs_page_draws_its_load_over_time() {
+    let page = temp_file("overload.html", "");
+    let out = consim(&[
+        "run",
+        "--model",
+        "single-copy",
+        "--scenario",
+        "surge",
+        "--clients",
+        "20",
+        "--rate",
+        "5",
+        "--viz",
+        page.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let html = std::fs::read_to_string(&page).unwrap();
+    let load = &html[html.find("<h2>Load</h2>").expect("a load section")
+        ..html.find("<h2>The run</h2>").unwrap()];
+    for class in [
+        "series offered",
+        "series goodput",
+        "series p99",
+        "series queue",
+        "trigger",
+    ] {
+        assert_eq!(
+            load.matches(&format!("class=\"{class}\"")).count(),
+            if class == "trigger" { 3 } else { 1 },
+            "{class}"
+        );
+    }
+    assert!(load.contains("n0's queue"));
+    // Without a load, no section.
+    let out = consim(&[
+        "run",
+        "--model",
+        "single-copy",
+        "--scenario",
+        "none",
+        "--viz",
+        page.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(
+        !std::fs::read_to_string(&page)
+            .unwrap()
+            .contains("<h2>Load</h2>")
+    );
+}
