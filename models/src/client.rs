@@ -730,7 +730,7 @@ impl<P: Clone + Debug> Node for Client<P> {
             // What waiting at the client took of the deadline is gone already.
             deadline_at: self.config.deadline.map(|deadline| {
                 let left = deadline.as_nanos().saturating_sub(op.queued.as_nanos());
-                ctx.monotonic() + Duration::from_nanos(left)
+                Time::from_nanos(ctx.monotonic().as_nanos().saturating_add(left))
             }),
             wait: Duration::ZERO,
         });

@@ -2665,6 +2665,7 @@ fn overload_flags_refuse_bad_values_naming_the_flag() {
     for (args, flag) in [
         (&["--rate", "0"][..], "--rate"),
         (&["--deadline-ms", "0"], "--deadline-ms"),
+        (&["--deadline-ms", "18446744073709"], "--deadline-ms"),
         (&["--swarm-with", "slowdown,flood"], "--swarm-with"),
         (
             &["--scenario", "pause", "--swarm-with", "surge"],
@@ -2749,6 +2750,48 @@ fn an_overload_run_replays_from_its_printed_flags() {
         let again = consim(&replay.split_whitespace().collect::<Vec<_>>());
         assert_eq!(hash(&stdout(&again)), hash(&text), "{flags:?} → {replay}");
     }
+}
+
+/// A plan saved from a shorter spell replays beside its scenario's defaults: the plan's
+/// faults are its own, so the scenario's own spell is not checked against the window.
+#[test]
+fn a_plan_from_an_overload_run_replays_beside_its_scenario() {
+    let plan = temp_file("short-spell.json", "");
+    let short = [
+        "--scenario",
+        "slowdown",
+        "--spell-ms",
+        "1000",
+        "--window-ms",
+        "15000",
+    ];
+    let mut argv = vec![
+        "run",
+        "--model",
+        "single-copy",
+        "--save-plan",
+        plan.to_str().unwrap(),
+    ];
+    argv.extend(short);
+    let first = consim(&argv);
+    assert_eq!(first.status.code(), Some(0), "{}", stderr(&first));
+    let replayed = consim(&[
+        "run",
+        "--model",
+        "single-copy",
+        "--scenario",
+        "slowdown",
+        "--window-ms",
+        "15000",
+        "--plan",
+        plan.to_str().unwrap(),
+    ]);
+    assert_eq!(replayed.status.code(), Some(0), "{}", stderr(&replayed));
+}
+
+/// The overload scenarios' defaults are those the book's table documents.
+#[test]
+fn the_overload_scenarios_defaults_are_the_documented_ones() {
     let out = consim(&[
         "run",
         "--model",

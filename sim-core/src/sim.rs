@@ -902,10 +902,11 @@ impl<R: Node, C: Node<Msg = R::Msg>> Sim<R, C> {
             let target = event.target().expect("messages and inputs have a target");
             let class = self.class_of(&event);
             if let Some(work) = &self.work[target.index()] {
+                // Held by a pause past its deadline: it takes no place in the queue.
+                if work.capacity.shed && self.expired(&event, arrived) {
+                    return self.shed(&event);
+                }
                 if work.len() == 0 && work.busy_until <= self.now {
-                    if work.capacity.shed && self.expired(&event, arrived) {
-                        return self.shed(&event);
-                    }
                     return self.dispatch(event);
                 }
                 let queue = work.class_queue(class);

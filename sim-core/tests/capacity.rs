@@ -222,6 +222,30 @@ fn what_a_pause_held_is_shed_by_how_long_it_has_waited_since_it_arrived() {
 }
 
 #[test]
+fn what_a_pause_held_past_its_deadline_takes_no_place_in_a_busy_nodes_queue() {
+    let shedding = Capacity {
+        shed: true,
+        ..capacity(50, 2)
+    };
+    // 0 starts at 1 ms (and would end at 51); paused from 10 ms to 60 ms, the node
+    // holds 100 and 101 (25 ms deadlines) and 1 and 2 (none), arrived at 21 ms.
+    let mut plan = FaultPlan::default();
+    plan.push(at(10), Fault::Pause { node: NodeId(1) });
+    plan.push(at(60), Fault::Resume { node: NodeId(1) });
+    let (answers, sim) = run(
+        Cfg::default(),
+        shedding,
+        plan,
+        vec![0],
+        vec![100, 101, 1, 2],
+    );
+    // On resume 100 and 101 have waited 39 ms: shed at once, so 1 and 2 fit in the
+    // queue of two behind 0 (whose work, paused for 50 ms, ends at 101 ms).
+    assert_eq!(answers, vec![(102, 'r', 0), (152, 'r', 1), (202, 'r', 2)]);
+    assert_eq!((sim.stats().shed, sim.stats().dropped_overload), (2, 0));
+}
+
+#[test]
 fn a_shed_message_does_not_use_up_its_classs_turn() {
     let both = Capacity {
         shed: true,

@@ -196,10 +196,13 @@ impl ScenarioArgs {
         config.client.retry.retry_unsafe = self.unsafe_retries;
         config.spell = self.spell_ms.map(Duration::from_millis);
         config.capacity = self.capacity.capacity(config.capacity)?;
-        config
-            .setup(0)
-            .check(config.nemesis)
-            .map_err(|e| anyhow::anyhow!("--scenario {}: {e}", config.nemesis.name()))?;
+        if config.plan.is_none() {
+            // (A plan's faults are its own: the scenario's spell is not in them.)
+            config
+                .setup(0)
+                .check(config.nemesis)
+                .map_err(|e| anyhow::anyhow!("--scenario {}: {e}", config.nemesis.name()))?;
+        }
         if let Some(path) = &self.script {
             let script = Script::load(path)?;
             let fit = Fit {
@@ -349,7 +352,7 @@ pub struct ClientArgs {
     /// once that has passed), no retry starts after it, and an operation still
     /// waiting at its client by then is abandoned (default: none; 300 in the overload
     /// scenarios).
-    #[arg(long, value_name = "MS", value_parser = clap::value_parser!(u64).range(1..))]
+    #[arg(long, value_name = "MS", value_parser = clap::value_parser!(u64).range(1..=3_600_000))]
     pub deadline_ms: Option<u64>,
     /// Attempts per operation (1: no retries).
     #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..=100))]
