@@ -4,6 +4,8 @@
 
 use std::fmt::Write;
 
+use checkers::viz::escape;
+
 use crate::load::{BUCKET, Load};
 
 /// Width of a chart's plot, in pixels.
@@ -185,12 +187,6 @@ fn format_value(v: f64) -> String {
     } else {
         format!("{v}")
     }
-}
-
-fn escape(text: &str) -> String {
-    text.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
 }
 
 /// The charts' style, for the page's stylesheet.

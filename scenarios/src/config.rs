@@ -205,11 +205,7 @@ impl RunConfig {
         config.client.timeout = overload::TIMEOUT;
         config.client.deadline = Some(overload::DEADLINE);
         config.capacity = Some(sim_core::Capacity {
-            service: sim_core::Latency::Exponential {
-                min: Duration::ZERO,
-                mean: overload::SERVICE,
-                max: Duration::from_nanos(overload::SERVICE.as_nanos() * 20),
-            },
+            service: exponential_service(overload::SERVICE),
             queue_bound: overload::QUEUE_BOUND,
             shed: false,
             bulkheads: 1,
@@ -473,6 +469,17 @@ fn swarm_with_args(with: sim_core::nemesis::SwarmWith) -> Vec<String> {
     vec!["--swarm-with".to_owned(), names.join(",")]
 }
 
+/// Service times exponentially distributed around `mean`, capped at 20 times it: the
+/// shape `--service-ms` gives by default (and the only exponential one a replay line
+/// can say).
+pub fn exponential_service(mean: Duration) -> sim_core::Latency {
+    sim_core::Latency::Exponential {
+        min: Duration::ZERO,
+        mean,
+        max: Duration::from_nanos(mean.as_nanos().saturating_mul(20)),
+    }
+}
+
 /// The flags that give the replicas `capacity` (those `--service-ms` can say: a
 /// constant service time, or an exponential one capped at 20 times its mean), where
 /// the scenario's own capacity is `base`.
@@ -483,9 +490,7 @@ fn capacity_args(
     use sim_core::Latency;
     let (mean, shape) = match capacity.service {
         Latency::Constant { value } => (value, "constant"),
-        Latency::Exponential { min, mean, max }
-            if min == Duration::ZERO && max.as_nanos() == mean.as_nanos().saturating_mul(20) =>
-        {
+        Latency::Exponential { mean, .. } if capacity.service == exponential_service(mean) => {
             (mean, "exponential")
         }
         _ => {

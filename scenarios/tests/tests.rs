@@ -2977,7 +2977,7 @@ fn an_overload_runs_page_draws_its_load_over_time() {
             "{class}"
         );
     }
-    assert!(load.contains("n0's queue"));
+    assert!(load.contains("n0&#39;s queue")); // "n0's queue", escaped
     // Without a load, no section.
     let out = consim(&[
         "run",

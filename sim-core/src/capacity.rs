@@ -179,6 +179,11 @@ impl<E, M> Work<E, M> {
         self.waiting
     }
 
+    /// How many queues (bulkheads) the node has.
+    pub(crate) fn bulkheads(&self) -> usize {
+        self.queues.len()
+    }
+
     /// The queue of messages of class `class` (classes beyond the bulkheads share the
     /// last queue).
     pub(crate) fn class_queue(&self, class: usize) -> usize {

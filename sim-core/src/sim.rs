@@ -900,7 +900,6 @@ impl<R: Node, C: Node<Msg = R::Msg>> Sim<R, C> {
         }
         if !matches!(event, Event::ReplicaTimer(..) | Event::ClientTimer(..)) {
             let target = event.target().expect("messages and inputs have a target");
-            let class = self.class_of(&event);
             if let Some(work) = &self.work[target.index()] {
                 // Held by a pause past its deadline: it takes no place in the queue.
                 if work.capacity.shed && self.expired(&event, arrived) {
@@ -909,7 +908,10 @@ impl<R: Node, C: Node<Msg = R::Msg>> Sim<R, C> {
                 if work.len() == 0 && work.busy_until <= self.now {
                     return self.dispatch(event);
                 }
-                let queue = work.class_queue(class);
+                let queue = match work.bulkheads() {
+                    1 => 0,
+                    _ => work.class_queue(self.class_of(&event)),
+                };
                 if work.is_full(queue) {
                     return self.overflow(event);
                 }

@@ -310,11 +310,7 @@ impl CapacityArgs {
         let mean = Duration::from_nanos((self.service_ms? * 1e6).round() as u64);
         let service = match self.service_dist.as_str() {
             "constant" => sim_core::Latency::constant(mean),
-            _ => sim_core::Latency::Exponential {
-                min: Duration::ZERO,
-                mean,
-                max: Duration::from_nanos(mean.as_nanos().saturating_mul(20)),
-            },
+            _ => crate::config::exponential_service(mean),
         };
         Some(sim_core::Capacity {
             service,
