@@ -102,8 +102,9 @@ pub trait SequentialSpec: Sync {
         true
     }
 
-    /// Whether non-read `op`, in some state, could leave a state that grows into `seen`
-    /// other than by appending (a write of a prefix of `seen`, a cas).
+    /// Whether non-read `op`, in some state that does not grow into `seen`, could leave
+    /// one that does, other than by appending (a write of a prefix of `seen`, a cas
+    /// to it from something else).
     fn may_reset_to(&self, op: &Operation, seen: &Value) -> bool {
         let _ = (op, seen);
         true
@@ -118,6 +119,17 @@ pub trait SequentialSpec: Sync {
         } else {
             None
         }
+    }
+
+    /// For specifications that [`SequentialSpec::grows`]: the value `op` requires
+    /// ([`SequentialSpec::requires`]) if it also leaves a state that can no longer grow
+    /// into that value (a register's `cas 4→1` needs 4 and leaves something else), so
+    /// that two such operations need two resets to the value between them. `None` if
+    /// it does not. Must be conservative (`None` when in doubt), or the checker will
+    /// miss linearizations.
+    fn consumes<'o>(&self, op: &'o Operation) -> Option<&'o Value> {
+        let _ = op;
+        None
     }
 
     /// Why a read that [`SequentialSpec::grows_into`] rules out can never happen,
@@ -310,10 +322,20 @@ impl SequentialSpec for Register {
         required(op)
     }
 
+    fn consumes<'o>(&self, op: &'o Operation) -> Option<&'o Value> {
+        match (op.f, cas_pair(&op.input)) {
+            (Function::Cas, Some((from, to))) if from != to => Some(from),
+            _ => None,
+        }
+    }
+
     fn may_reset_to(&self, op: &Operation, seen: &Value) -> bool {
         match op.f {
             Function::Write => op.input == *seen,
-            Function::Cas => cas_pair(&op.input).is_none_or(|(_, to)| to == seen),
+            // A cas from `seen` to `seen` needs the state to be `seen` already.
+            Function::Cas => {
+                cas_pair(&op.input).is_none_or(|(from, to)| to == seen && from != seen)
+            }
             Function::Read | Function::Append => false,
         }
     }
@@ -432,6 +454,13 @@ impl SequentialSpec for Kv {
 
     fn requires<'o>(&self, op: &'o Operation) -> Option<&'o Value> {
         required(op)
+    }
+
+    fn consumes<'o>(&self, op: &'o Operation) -> Option<&'o Value> {
+        match (op.f, cas_pair(&op.input)) {
+            (Function::Cas, Some((from, to))) if !value_grows_into(to, from) => Some(from),
+            _ => None,
+        }
     }
 
     fn state_heap_bytes(&self, state: &Value) -> usize {

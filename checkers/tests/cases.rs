@@ -367,11 +367,13 @@ fn a_stale_read_decides_a_key_the_search_cannot() {
 /// operations, 3 % crashed clients), pinned: a change to the search that alters how
 /// many configurations it enters on them fails here, deliberately. Searching in the
 /// order of return as well as of invocation took the first of these from the 60 s
-/// time budget (`unknown`, 22 M configurations, by invocation alone) to these counts.
+/// time budget (`unknown`, 22 M configurations, by invocation alone) to thousands;
+/// counting the resets each cas needs (`Search::starved`) took the last from the
+/// 60 s budget (`unknown`, 18 M configurations) to these counts.
 #[test]
 fn high_concurrency_linearizable_histories_are_decided_with_pinned_effort() {
     let mut entered = Vec::new();
-    for (processes, seed) in [(60, 1), (60, 2), (30, 2)] {
+    for (processes, seed) in [(60, 1), (60, 2), (30, 2), (30, 10), (60, 11)] {
         let shape = checkers::synth::Shape::jepsen(processes, 10_000, seed);
         let history = checkers::synth::cas_register(&shape);
         let options = Options {
@@ -382,5 +384,36 @@ fn high_concurrency_linearizable_histories_are_decided_with_pinned_effort() {
         assert_eq!(checked.report.verdict(), Verdict::Ok, "{shape:?}");
         entered.push(checked.report.keys[0].explored);
     }
-    assert_eq!(entered, [7_277, 7_168, 90_678]);
+    assert_eq!(entered, [7_277, 7_168, 7_600, 110_125, 7_274]);
+}
+
+/// Two cas from 4 after one write of 4: each needs the register to hold 4, and the
+/// first leaves 1, so the second needs a reset to 4 that nothing left can make. The
+/// search sees it right after the write (two stretches of 4 needed, one there), and
+/// the explanation says so.
+#[test]
+fn two_cas_from_one_write_need_a_reset_nothing_makes() {
+    let h = r#"{"process":0,"type":"invoke","f":"write","value":4}
+{"process":0,"type":"ok","f":"write","value":4}
+{"process":1,"type":"invoke","f":"cas","value":[4,1]}
+{"process":2,"type":"invoke","f":"cas","value":[4,1]}
+{"process":1,"type":"ok","f":"cas","value":[4,1]}
+{"process":2,"type":"ok","f":"cas","value":[4,1]}"#;
+    let history = History::from_jsonl(h, "case").unwrap();
+    let checked = check_history(history, "case", Some(REG), &Options::default()).unwrap();
+    let key = &checked.report.keys[0];
+    let Outcome::Violation(v) = &key.outcome else {
+        panic!("expected a violation, got {:?}", key.outcome);
+    };
+    assert_eq!(v.prefix, [0], "{v:?}");
+    assert_eq!(v.blocking, Some(2), "{v:?}");
+    assert!(
+        v.sentence.starts_with(
+            "process 2 (line 4): cas 4→1 needs 4 before it returns, which takes one more reset to it (a cas that needs it ends what one made), and no operation left could make one"
+        ),
+        "{}",
+        v.sentence
+    );
+    // The empty configuration and the one after the write; neither cas is tried.
+    assert_eq!(key.explored, 2);
 }
