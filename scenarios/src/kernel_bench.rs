@@ -47,3 +47,93 @@ pub fn relay(seed: u64, deliveries: u64) -> Result<RelayRun, BuildError> {
         trace_hash: sim.trace_hash(),
     })
 }
+
+/// What one run of the bare loop did ([`bare_relay`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct BareRun {
+    /// Messages delivered.
+    pub deliveries: u64,
+    /// Simulated time at the end, in nanoseconds.
+    pub simulated_ns: u64,
+    /// A hash of every delivery's time and endpoints.
+    pub hash: u64,
+}
+
+/// The kernel's ceiling: the relay workload as a bare event loop, with nothing of the
+/// kernel around it. A `BinaryHeap` of (arrival time, send number, sender, receiver),
+/// a ChaCha8 stream per node for the random receiver and one per link for the latency
+/// (the kernel's streams, draws and latency model, `LinkConfig::default()`, turmoil's:
+/// a test checks both end at the same simulated time), and two words folded into a
+/// hash per delivery as the kernel's trace hash does. No node dispatch, contexts, fault or partition checks, statistics or
+/// trace kinds. [`relay`] over this, in one session, is how close the kernel comes to
+/// the loop it is built around.
+///
+/// ```
+/// let run = consim::kernel_bench::bare_relay(1, 10_000);
+/// assert_eq!(run.deliveries, 10_000);
+/// assert_eq!(run, consim::kernel_bench::bare_relay(1, 10_000));
+/// ```
+pub fn bare_relay(seed: u64, deliveries: u64) -> BareRun {
+    use sim_core::{Purpose, SimRng};
+    use std::cmp::Reverse;
+    use std::collections::BinaryHeap;
+
+    use sim_core::NodeId;
+    let latency = LinkConfig::default().latency;
+    let nodes = (0..RELAY_NODES).map(NodeId);
+    let mut picks: Vec<SimRng> = nodes
+        .clone()
+        .map(|id| SimRng::new(seed, Purpose::Process(id)))
+        .collect();
+    let mut links: Vec<SimRng> = nodes
+        .clone()
+        .flat_map(|source| nodes.clone().map(move |target| (source, target)))
+        .map(|(source, target)| SimRng::new(seed, Purpose::Link { source, target }))
+        .collect();
+    let mut queue: BinaryHeap<Reverse<(u64, u64, u32, u32)>> = BinaryHeap::new();
+    let mut sent = 0u64;
+    let mut send = |queue: &mut BinaryHeap<_>, now: u64, from: u32| {
+        let pick = picks[from as usize].below(u64::from(RELAY_NODES - 1)) as u32;
+        let to = if pick >= from { pick + 1 } else { pick };
+        let link = &mut links[(from * RELAY_NODES + to) as usize];
+        let at = now + latency.sample(link).as_nanos();
+        queue.push(Reverse((at, sent, from, to)));
+        sent += 1;
+    };
+    for node in 0..RELAY_NODES {
+        send(&mut queue, 0, node);
+    }
+    let (mut hash, mut now, mut delivered) = (seed, 0u64, 0u64);
+    while delivered < deliveries {
+        let Reverse((at, _, from, to)) = queue.pop().expect("a message is always in flight");
+        now = at;
+        for word in [at, u64::from(from) | (u64::from(to) << 32)] {
+            hash = (hash.rotate_left(23) ^ word).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        }
+        delivered += 1;
+        send(&mut queue, now, to);
+    }
+    BareRun {
+        deliveries: delivered,
+        simulated_ns: now,
+        hash,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    /// The bare loop does the kernel's work: the same messages, drawn from the same
+    /// streams, so both end at the same simulated time after any number of deliveries.
+    #[test]
+    fn the_bare_loop_delivers_what_the_kernel_delivers() {
+        for (seed, deliveries) in [(1, 1), (1, 10), (1, 1_000), (7, 100_000)] {
+            let kernel = super::relay(seed, deliveries).expect("a valid relay");
+            let bare = super::bare_relay(seed, deliveries);
+            assert_eq!(
+                (kernel.deliveries, kernel.simulated.as_nanos()),
+                (bare.deliveries, bare.simulated_ns),
+                "seed {seed}, {deliveries} deliveries"
+            );
+        }
+    }
+}

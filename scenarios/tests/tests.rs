@@ -397,6 +397,11 @@ fn bench_kernel_reports_deliveries_per_second() {
     let line = json_line(&out);
     assert_eq!(line["deliveries"], 20_000);
     assert!(line["deliveries_per_s"].as_f64().unwrap() > 0.0);
+    let bare = line["bare_loop_deliveries_per_s"].as_f64().unwrap();
+    let ratio = line["kernel_over_bare_loop"].as_f64().unwrap();
+    let kernel = line["deliveries_per_s"].as_f64().unwrap();
+    assert!(bare > 0.0);
+    assert!((ratio - kernel / bare).abs() < 1e-9 * ratio, "{line}");
     let text = stdout(&consim(&[
         "bench",
         "kernel",
@@ -406,6 +411,7 @@ fn bench_kernel_reports_deliveries_per_second() {
         "1",
     ]));
     assert!(text.contains("deliveries/s: median"), "{text}");
+    assert!(text.contains("kernel/bare loop: "), "{text}");
 }
 
 /// The book includes real source by anchor; an include that no longer resolves would

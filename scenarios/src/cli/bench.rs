@@ -28,9 +28,10 @@ pub fn command(what: Bench, json: bool, out: &mut dyn Write) -> anyhow::Result<E
         repeat,
         seed,
     } = what;
-    let (run, rates) = measure(deliveries, repeat, seed)?;
+    let (run, rates, bare_rates) = measure(deliveries, repeat, seed)?;
     let median = rates[rates.len() / 2];
     let (min, max) = (rates[0], rates[rates.len() - 1]);
+    let bare = bare_rates[bare_rates.len() / 2];
     if json {
         let line = json!({
             "bench": "kernel-relay",
@@ -43,6 +44,8 @@ pub fn command(what: Bench, json: bool, out: &mut dyn Write) -> anyhow::Result<E
             "deliveries_per_s_max": max,
             "simulated_ns": run.simulated.as_nanos(),
             "trace_hash": format!("{:016x}", run.trace_hash),
+            "bare_loop_deliveries_per_s": bare,
+            "kernel_over_bare_loop": median / bare,
         });
         writeln!(out, "{line}")?;
     } else {
@@ -61,33 +64,51 @@ pub fn command(what: Bench, json: bool, out: &mut dyn Write) -> anyhow::Result<E
             min / 1e6,
             max / 1e6
         )?;
+        writeln!(
+            out,
+            "bare loop (BinaryHeap + ChaCha8, the same draws): median {:.2}M/s; kernel/bare loop: {:.2}",
+            bare / 1e6,
+            median / bare
+        )?;
     }
     Ok(Exit::Consistent)
 }
 
-/// Times `repeat` runs of the relay benchmark, after one unmeasured run; every run
-/// must be the same. The wall clock is read here, outside every run, to measure the
-/// runs; nothing it reads reaches a simulation.
+/// Times `repeat` runs of the relay benchmark and as many of the bare loop
+/// ([`kernel_bench::bare_relay`]), taking turns so that both see the same machine,
+/// after one unmeasured run of each; every run must be the same. Returns the last
+/// run and the sorted rates of each. The wall clock is read here, outside every run,
+/// to measure the runs; nothing it reads reaches a simulation.
 #[allow(clippy::disallowed_methods)]
 fn measure(
     deliveries: u64,
     repeat: u32,
     seed: u64,
-) -> anyhow::Result<(kernel_bench::RelayRun, Vec<f64>)> {
-    // The unmeasured run warms caches and the allocator.
+) -> anyhow::Result<(kernel_bench::RelayRun, Vec<f64>, Vec<f64>)> {
+    // The unmeasured runs warm caches and the allocator.
     kernel_bench::relay(seed, deliveries.min(100_000))?;
-    let mut rates = Vec::new();
+    kernel_bench::bare_relay(seed, deliveries.min(100_000));
+    let (mut rates, mut bare_rates) = (Vec::new(), Vec::new());
     let mut last = None;
     for _ in 0..repeat {
         let start = std::time::Instant::now();
         let run = kernel_bench::relay(seed, deliveries)?;
-        let seconds = start.elapsed().as_secs_f64();
-        rates.push(run.deliveries as f64 / seconds);
+        rates.push(run.deliveries as f64 / start.elapsed().as_secs_f64());
         if let Some(previous) = last {
             anyhow::ensure!(previous == run, "nondeterminism: {previous:?} then {run:?}");
         }
         last = Some(run);
+        let start = std::time::Instant::now();
+        let bare = kernel_bench::bare_relay(seed, deliveries);
+        bare_rates.push(bare.deliveries as f64 / start.elapsed().as_secs_f64());
+        anyhow::ensure!(
+            bare.simulated_ns == run.simulated.as_nanos(),
+            "the bare loop ended at {} ns, the kernel at {}",
+            bare.simulated_ns,
+            run.simulated
+        );
     }
     rates.sort_by(f64::total_cmp);
-    Ok((last.expect("repeat is at least 1"), rates))
+    bare_rates.sort_by(f64::total_cmp);
+    Ok((last.expect("repeat is at least 1"), rates, bare_rates))
 }
