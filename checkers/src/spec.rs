@@ -448,7 +448,11 @@ impl SequentialSpec for Kv {
         match op.f {
             Function::Append | Function::Read => false,
             Function::Write => value_grows_into(&op.input, seen),
-            Function::Cas => true,
+            // A cas needs the state to be `from`: if that grows into `seen` already,
+            // it resets nothing to it.
+            Function::Cas => cas_pair(&op.input).is_none_or(|(from, to)| {
+                value_grows_into(to, seen) && !value_grows_into(from, seen)
+            }),
         }
     }
 

@@ -409,11 +409,39 @@ fn two_cas_from_one_write_need_a_reset_nothing_makes() {
     assert_eq!(v.blocking, Some(2), "{v:?}");
     assert!(
         v.sentence.starts_with(
-            "process 2 (line 4): cas 4→1 needs 4 before it returns, which takes one more reset to it (a cas that needs it ends what one made), and no operation left could make one"
+            "process 2 (line 4): cas 4→1 needs 4 before it returns, which takes one more reset to it (a cas that needs it ends what one made), and no operation left that was invoked before it returns could make one"
         ),
         "{}",
         v.sentence
     );
     // The empty configuration and the one after the write; neither cas is tried.
+    assert_eq!(key.explored, 2);
+}
+
+/// The same on a key-value store, where a cas from a string that already grows into
+/// the value it needs resets nothing: two cas from "ab" after one write of "ab" need a
+/// reset nothing left can make, seen right after the write.
+#[test]
+fn two_kv_cas_from_one_write_need_a_reset_nothing_makes() {
+    let h = r#"{"process":0,"type":"invoke","f":"write","value":"ab"}
+{"process":0,"type":"ok","f":"write","value":"ab"}
+{"process":1,"type":"invoke","f":"cas","value":["ab","c"]}
+{"process":2,"type":"invoke","f":"cas","value":["ab","c"]}
+{"process":3,"type":"invoke","f":"read","value":null}
+{"process":1,"type":"ok","f":"cas","value":["ab","c"]}
+{"process":2,"type":"ok","f":"cas","value":["ab","c"]}
+{"process":3,"type":"ok","f":"read","value":"c"}"#;
+    let history = History::from_jsonl(h, "case").unwrap();
+    let checked = check_history(history, "case", Some(SpecName::Kv), &Options::default()).unwrap();
+    let key = &checked.report.keys[0];
+    let Outcome::Violation(v) = &key.outcome else {
+        panic!("expected a violation, got {:?}", key.outcome);
+    };
+    assert!(
+        v.sentence
+            .contains("needs \"ab\" before it returns, which takes one more reset to it"),
+        "{}",
+        v.sentence
+    );
     assert_eq!(key.explored, 2);
 }

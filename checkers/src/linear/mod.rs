@@ -915,7 +915,9 @@ impl<'a, M: SequentialSpec> Search<'a, M> {
                 best.state = at.state;
             }
             // A forced read changes neither the state nor any resetter count, so only a
-            // configuration reached by a state change can newly be doomed.
+            // configuration reached by a state change can newly be doomed. (One that was
+            // the first pending return moves `starved`'s reach later, which could show a
+            // shortfall; leaving it to the next state change only prunes later.)
             let changed = at.stack.last().is_none_or(|f| !f.forced);
             let mut dead = changed && (self.doomed(at.state) || self.starved(at.state).is_some());
             if !dead {
@@ -1285,9 +1287,9 @@ impl<'a, M: SequentialSpec> Search<'a, M> {
             n => format!("{n} more resets"),
         };
         let left = match starved.producers {
-            0 => "no operation left".to_owned(),
-            1 => "only one operation left".to_owned(),
-            n => format!("only {n} operations left"),
+            0 => "no operation left that was invoked before it returns".to_owned(),
+            1 => "only one operation left that was invoked before it returns".to_owned(),
+            n => format!("only {n} operations left that were invoked before it returns"),
         };
         format!(
             "process {} {}: {} needs {} before it returns, which takes {resets} to it (a cas that needs it ends what one made), and {left} could make one ({}{})",
