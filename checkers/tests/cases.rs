@@ -15,6 +15,18 @@ fn verdict(model: SpecName, text: &str) -> Verdict {
 
 const REG: SpecName = SpecName::CasRegister;
 
+/// The violation the single key of `text` has, and the configurations its search
+/// entered; panics if it has none.
+fn violation(model: SpecName, text: &str) -> (checkers::linear::Violation, u64) {
+    let history = History::from_jsonl(text, "case").unwrap();
+    let checked = check_history(history, "case", Some(model), &Options::default()).unwrap();
+    let key = &checked.report.keys[0];
+    let Outcome::Violation(v) = &key.outcome else {
+        panic!("expected a violation, got {:?}", key.outcome);
+    };
+    (*v.clone(), key.explored)
+}
+
 #[test]
 fn sequential_write_then_read_is_ok() {
     let h = r#"{"process":0,"type":"invoke","f":"write","value":1}
@@ -399,12 +411,7 @@ fn two_cas_from_one_write_need_a_reset_nothing_makes() {
 {"process":2,"type":"invoke","f":"cas","value":[4,1]}
 {"process":1,"type":"ok","f":"cas","value":[4,1]}
 {"process":2,"type":"ok","f":"cas","value":[4,1]}"#;
-    let history = History::from_jsonl(h, "case").unwrap();
-    let checked = check_history(history, "case", Some(REG), &Options::default()).unwrap();
-    let key = &checked.report.keys[0];
-    let Outcome::Violation(v) = &key.outcome else {
-        panic!("expected a violation, got {:?}", key.outcome);
-    };
+    let (v, explored) = violation(REG, h);
     assert_eq!(v.prefix, [0], "{v:?}");
     assert_eq!(v.blocking, Some(2), "{v:?}");
     assert!(
@@ -415,7 +422,7 @@ fn two_cas_from_one_write_need_a_reset_nothing_makes() {
         v.sentence
     );
     // The empty configuration and the one after the write; neither cas is tried.
-    assert_eq!(key.explored, 2);
+    assert_eq!(explored, 2);
 }
 
 /// The same on a key-value store, where a cas from a string that already grows into
@@ -431,17 +438,12 @@ fn two_kv_cas_from_one_write_need_a_reset_nothing_makes() {
 {"process":1,"type":"ok","f":"cas","value":["ab","c"]}
 {"process":2,"type":"ok","f":"cas","value":["ab","c"]}
 {"process":3,"type":"ok","f":"read","value":"c"}"#;
-    let history = History::from_jsonl(h, "case").unwrap();
-    let checked = check_history(history, "case", Some(SpecName::Kv), &Options::default()).unwrap();
-    let key = &checked.report.keys[0];
-    let Outcome::Violation(v) = &key.outcome else {
-        panic!("expected a violation, got {:?}", key.outcome);
-    };
+    let (v, explored) = violation(SpecName::Kv, h);
     assert!(
         v.sentence
             .contains("needs \"ab\" before it returns, which takes one more reset to it"),
         "{}",
         v.sentence
     );
-    assert_eq!(key.explored, 2);
+    assert_eq!(explored, 2);
 }

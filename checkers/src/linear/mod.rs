@@ -791,20 +791,20 @@ impl<'a, M: SequentialSpec> Search<'a, M> {
             return None;
         }
         let mut found = None;
-        let mut horizon = None;
+        // Whether the pass is past the first pending return.
+        let mut past_horizon = false;
         let mut reach = 0usize;
         let mut entry = self.next[self.head as usize];
         while entry != NIL {
             let op = (entry / 2) as usize;
             if entry % 2 == 0 {
-                if horizon.is_none() && self.has_return[op] {
+                if !past_horizon && self.has_return[op] {
                     reach = reach.max(self.return_at[op]);
                 }
                 self.episodes.called(op);
             } else {
-                let ret = self.return_at[op];
-                horizon.get_or_insert(ret);
-                if ret > reach {
+                past_horizon = true;
+                if self.return_at[op] > reach {
                     break;
                 }
                 if let Some((value, needed, producers)) = self.episodes.returned(op) {
@@ -1355,6 +1355,7 @@ const MAX_CONSUMED_VALUES: usize = 64;
 
 /// For specs that grow: which `ok` operations consume or require which value, and
 /// which operations may produce it ([`Search::starved`]).
+#[derive(Default)]
 struct Episodes {
     /// Per operation: the id of the value it consumes (`ok` ones only), or `NIL`.
     consumes: Vec<u32>,
@@ -1388,15 +1389,7 @@ impl Episodes {
             }
         }
         if ids.is_empty() || ids.len() > MAX_CONSUMED_VALUES {
-            return Episodes {
-                consumes: Vec::new(),
-                requires: Vec::new(),
-                produces: Vec::new(),
-                values: Vec::new(),
-                counts: Vec::new(),
-                touched: Vec::new(),
-                before: Vec::new(),
-            };
+            return Episodes::default();
         }
         let requires = ops
             .iter()
