@@ -170,7 +170,15 @@ pub(crate) fn cycle(history: &TxnHistory<'_>, _graph: &DepGraph, found: &FoundCy
         lines: txns.iter().map(|&t| history.txns[t].call_line).collect(),
         txns,
         steps,
-        explanation: format!("Let {}. Then {}", lets.join("; "), clauses.join("; ")),
+        explanation: format!(
+            "Let {}. Then {}{}",
+            lets.join("; "),
+            clauses.join("; "),
+            found.shorter_than.map_or(String::new(), |k| format!(
+                " (A {k} cycle was found too, which implies a cycle of this kind; this one is reported as well because it is shorter.)",
+                k = k.name()
+            ))
+        ),
     }
 }
 

@@ -4,7 +4,12 @@
 //! For each component, the kinds are tried in Elle's order (data-only cycles first,
 //! then process, then real-time variants; `G0`, `G1c`, `G-single-item`,
 //! `G-nonadjacent-item`, `G2-item` within each), skipping kinds implied by one already
-//! found. A kind's search:
+//! found, as Elle does. One addition: for each cycle found without real-time (or
+//! process) steps, its `-process` and `-realtime` variants are searched for too, and
+//! reported if their cycle is shorter. They rule out no further model, but a read that
+//! misses a write completed before it began is plainer as the two-step cycle real
+//! time closes than as a longer cycle of data dependencies through the same rw step
+//! (Elle's `paper-example.edn` shows both). A kind's search:
 //!
 //! 1. restricts the component to the links the kind may use and splits it again into
 //!    strongly connected components (a cycle lies inside one);
@@ -49,6 +54,9 @@ pub(crate) struct LogicalStep {
 pub(crate) struct FoundCycle {
     pub kind: CycleKind,
     pub steps: Vec<LogicalStep>,
+    /// For a cycle of a kind another one found implies, that kind: it is reported
+    /// because it is shorter.
+    pub shorter_than: Option<CycleKind>,
 }
 
 /// Every cycle found.
@@ -151,7 +159,7 @@ fn specs() -> Vec<Spec> {
 }
 
 /// Every cycle the search finds, one per kind in each component (fewer where kinds
-/// imply each other), and for each component whose search ran out of budget, what its
+/// imply each other, unless the implied kind's cycle is shorter), and for each component whose search ran out of budget, what its
 /// relations prove on their own ([`super::exists`]).
 pub(crate) fn cycles(g: &DepGraph, options: &Options) -> Cycles {
     let all: Vec<NodeIndex> = g.graph.node_indices().collect();
@@ -256,42 +264,97 @@ impl ComponentSearch<'_> {
     fn run(&mut self, component: &[NodeIndex], specs: &[Spec]) {
         // Kinds that need what the component lacks are not searched for.
         let (present, adjacent) = self.present(component);
-        let mut restricted: Vec<(u8, Vec<Vec<NodeIndex>>)> = Vec::new();
+        let mut restricted = Restricted::default();
         for spec in specs {
             if self.implied.contains(spec.kind.name()) {
                 continue;
             }
-            let needs = spec.needs();
-            if present & needs != needs || (spec.rw == RwRule::TwoAny && !adjacent) {
-                continue;
+            match self.search_kind(component, spec, (present, adjacent), &mut restricted) {
+                Searched::Found(steps) => self.record(spec.kind, steps),
+                Searched::NotFound => {}
+                Searched::OutOfBudget => return,
             }
-            if *self.budget == 0 {
-                self.exhausted = true;
-                return;
-            }
-            // The links a cycle of this kind may use, of those present.
-            let mask = spec.mask & present;
-            let slot = match restricted.iter().position(|(m, _)| *m == mask) {
-                Some(slot) => slot,
-                None => {
-                    let parts = if mask == present {
-                        vec![component.to_vec()]
-                    } else {
-                        let nodes = self.nodes_for(component, mask);
-                        components(self.g, &nodes, self.local, mask)
-                    };
-                    restricted.push((mask, parts));
-                    restricted.len() - 1
-                }
-            };
-            let parts = std::mem::take(&mut restricted[slot].1);
-            for part in &parts {
-                if self.search(part, spec) {
-                    break;
-                }
-            }
-            restricted[slot].1 = parts;
         }
+        self.shorter_variants(component, (present, adjacent), &mut restricted);
+    }
+
+    /// For each cycle found of a kind without real-time (or process) steps: a shorter
+    /// cycle of its `-process` or `-realtime` variant, if there is one. The variant is
+    /// implied (a cycle of data dependencies is also one with order steps allowed), so
+    /// it rules out no further model; but a stale read after a completed write is
+    /// easier to follow as the two-step cycle real time closes than as the longer
+    /// cycle of data dependencies through the same rw step.
+    fn shorter_variants(
+        &mut self,
+        component: &[NodeIndex],
+        links: (u8, bool),
+        restricted: &mut Restricted,
+    ) {
+        let mut at = 0;
+        while at < self.found.len() {
+            let (kind, len) = (self.found[at].kind, self.found[at].steps.len());
+            at += 1;
+            for variant in [Variant::Process, Variant::Realtime] {
+                if variant <= kind.variant
+                    || self
+                        .found
+                        .iter()
+                        .any(|f| f.kind.base == kind.base && f.kind.variant == variant)
+                {
+                    continue;
+                }
+                let spec = Spec::new(kind.base, variant);
+                match self.search_kind(component, &spec, links, restricted) {
+                    Searched::Found(steps) if steps.len() < len => {
+                        self.found.push(FoundCycle {
+                            kind: spec.kind,
+                            steps,
+                            shorter_than: Some(kind),
+                        });
+                    }
+                    Searched::Found(_) | Searched::NotFound => {}
+                    Searched::OutOfBudget => return,
+                }
+            }
+        }
+    }
+
+    /// Looks for a cycle of `spec`'s kind in `component`, which has `links` (the links
+    /// inside it, and whether two rw steps can follow each other there).
+    fn search_kind(
+        &mut self,
+        component: &[NodeIndex],
+        spec: &Spec,
+        (present, adjacent): (u8, bool),
+        restricted: &mut Restricted,
+    ) -> Searched {
+        let needs = spec.needs();
+        if present & needs != needs || (spec.rw == RwRule::TwoAny && !adjacent) {
+            return Searched::NotFound;
+        }
+        if *self.budget == 0 {
+            self.exhausted = true;
+            return Searched::OutOfBudget;
+        }
+        // The links a cycle of this kind may use, of those present.
+        let mask = spec.mask & present;
+        let slot = match restricted.iter().position(|(m, _)| *m == mask) {
+            Some(slot) => slot,
+            None => {
+                let parts = if mask == present {
+                    vec![component.to_vec()]
+                } else {
+                    let nodes = self.nodes_for(component, mask);
+                    components(self.g, &nodes, self.local, mask)
+                };
+                restricted.push((mask, parts));
+                restricted.len() - 1
+            }
+        };
+        let parts = std::mem::take(&mut restricted[slot].1);
+        let found = parts.iter().find_map(|part| self.search(part, spec));
+        restricted[slot].1 = parts;
+        found.map_or(Searched::NotFound, Searched::Found)
     }
 
     /// Which links `component` has inside it, and whether two rw steps can follow each
@@ -336,14 +399,14 @@ impl ComponentSearch<'_> {
             .collect()
     }
 
-    /// Looks for a cycle of `spec`'s kind in `part`; records it (and any other cycle
-    /// met on the way); whether one was found.
+    /// Looks for a cycle of `spec`'s kind in `part` and returns the shortest found;
+    /// records any cycle of another kind met on the way.
     ///
     /// The starts are searched in rounds of iterative deepening: each breadth-first
     /// search may follow at most `cap` edges, and the starts whose search was cut are
     /// tried again with a cap 16 times larger. Short cycles, the usual ones, are found
     /// at once wherever they start; a kind with no cycle costs little per start.
-    fn search(&mut self, part: &[NodeIndex], spec: &Spec) -> bool {
+    fn search(&mut self, part: &[NodeIndex], spec: &Spec) -> Option<Vec<LogicalStep>> {
         self.local.enter(part);
         let mut starts = self.starts(part, spec);
         let mut budget =
@@ -395,13 +458,7 @@ impl ComponentSearch<'_> {
             cap = cap.saturating_mul(16);
         }
         self.local.leave(part);
-        match best {
-            Some(steps) => {
-                self.record(spec.kind, steps);
-                true
-            }
-            None => false,
-        }
+        best
     }
 
     /// The transactions of `part` (entered in `local`) a search for `spec`'s kind
@@ -443,8 +500,23 @@ impl ComponentSearch<'_> {
             return;
         }
         self.implied.extend(models::implied_anomalies(kind.name()));
-        self.found.push(FoundCycle { kind, steps });
+        self.found.push(FoundCycle {
+            kind,
+            steps,
+            shorter_than: None,
+        });
     }
+}
+
+/// The components of a component restricted to a kind's links, by mask.
+type Restricted = Vec<(u8, Vec<Vec<NodeIndex>>)>;
+
+/// The outcome of the search for one kind in one component.
+enum Searched {
+    Found(Vec<LogicalStep>),
+    NotFound,
+    /// The search budget of the whole history is spent.
+    OutOfBudget,
 }
 
 /// The outcome of one breadth-first search.
@@ -861,5 +933,9 @@ fn fallback(g: &DepGraph, component: &[NodeIndex], local: &mut Local) -> Option<
     walk.reverse();
     let steps = relabel(g, logical(g, &walk), ALL_LINKS);
     let kind = classify(&steps)?;
-    Some(FoundCycle { kind, steps })
+    Some(FoundCycle {
+        kind,
+        steps,
+        shorter_than: None,
+    })
 }
