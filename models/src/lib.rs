@@ -26,6 +26,7 @@
 //!   the catalog).
 
 pub mod abd;
+pub mod cache_aside;
 pub mod client;
 pub mod dynamo;
 pub mod explore;
@@ -460,6 +461,8 @@ catalog![
     primary_async::SESSION_TOKEN_IGNORED,
     dynamo::DYNAMO,
     dynamo::DYNAMO_CRDT,
+    cache_aside::CACHE_ASIDE,
+    cache_aside::CACHE_FILL_RACE,
 ];
 
 /// The catalog entry for `name`, if there is one.
@@ -566,6 +569,15 @@ pub trait Invariants<R> {
     /// Looks at every replica at `now` (`None`: down), remembering what it needs; the
     /// first broken property, in words.
     fn check(&mut self, now: sim_core::Time, replicas: &[Option<&R>]) -> Result<(), String>;
+
+    /// Looks at every replica once more at the end of the run, after the faults have
+    /// healed, the quiet period and the final reads: a property that must hold once the
+    /// system is quiet (a cache agrees with its store), broken, in words. The default
+    /// checks nothing more.
+    fn finish(&mut self, now: sim_core::Time, replicas: &[Option<&R>]) -> Result<(), String> {
+        let _ = (now, replicas);
+        Ok(())
+    }
 }
 
 /// Something that runs a model of any type; [`Catalog::visit`] calls it with the

@@ -239,7 +239,7 @@ pub fn run_with<M: Model>(
         driver.drive(&mut sim, config.quiet, &mut |sim| watch.after_event(sim));
     }));
     driver.finish();
-    let panic = outcome.err().map(|payload| panic_text(payload.as_ref()));
+    let panic = watch.settle(outcome, &sim);
     let history = driver.history();
     let verdicts = if panic.is_some() {
         Vec::new()
@@ -350,6 +350,34 @@ impl<R: Replica> Watch<R> {
         }
         let replicas: Vec<Option<&R>> = sim.replica_ids().map(|id| sim.replica(id)).collect();
         if let Err(broken) = invariants.check(sim.now(), &replicas) {
+            self.broken = Some(broken);
+        }
+    }
+
+    /// What the model's panic said, if the run ended in one; otherwise checks the
+    /// properties that must hold once the run is quiet.
+    fn settle(
+        &mut self,
+        outcome: std::thread::Result<()>,
+        sim: &Sim<R, Client<R::Peer>>,
+    ) -> Option<String> {
+        let panic = outcome.err().map(|payload| panic_text(payload.as_ref()));
+        if panic.is_none() {
+            self.at_end(sim);
+        }
+        panic
+    }
+
+    /// The properties that must hold once the run is quiet.
+    fn at_end(&mut self, sim: &Sim<R, Client<R::Peer>>) {
+        let Some(invariants) = self.invariants.as_mut() else {
+            return;
+        };
+        if self.broken.is_some() {
+            return;
+        }
+        let replicas: Vec<Option<&R>> = sim.replica_ids().map(|id| sim.replica(id)).collect();
+        if let Err(broken) = invariants.finish(sim.now(), &replicas) {
             self.broken = Some(broken);
         }
     }

@@ -1582,6 +1582,7 @@ fn every_zoo_variant_shrinks_to_a_small_run_that_fails_the_same_way() {
         ("abd-no-write-back", 18, 5, 2),
         ("quorum-overlap", 0, 0, 4),
         ("session-token-ignored", 0, 0, 3),
+        ("cache-fill-race", 4, 0, 15),
     ];
     let mut measured = Vec::new();
     for info in models::catalog().iter().filter(|m| m.variant_of.is_some()) {
@@ -2305,6 +2306,9 @@ const GOLDEN: &[(&str, &str, &str, bool)] = &[
     ("dynamo", "swarm", "ce354203904aec1b", false),
     ("dynamo-crdt", "partition-halves", "ad5e2295f8a52c9c", false),
     ("dynamo-crdt", "swarm", "2c57483efd4ef5f0", false),
+    ("cache-aside", "swarm", "eb5d7a797542e842", false),
+    ("cache-fill-race", "none", "6109eb9fd6176793", false),
+    ("cache-fill-race", "swarm", "e8b134c4347ac620", false),
 ];
 
 /// Sweeps `model` (with `settings`) under `nemesis` on seeds `0..seeds`.
@@ -2352,6 +2356,8 @@ fn the_bug_zoos_seed_statistics() {
         ("quorum-overlap", "none", Some(0), 181),
         ("session-token-ignored", "one-way", Some(0), 200),
         ("session-token-ignored", "leader-churn", Some(0), 200),
+        ("cache-fill-race", "none", Some(4), 33),
+        ("cache-fill-race", "swarm", Some(8), 20),
     ];
     let mut measured = Vec::new();
     for &(model, nemesis, _, _) in pinned {
@@ -3000,4 +3006,31 @@ fn an_overload_runs_page_draws_its_load_over_time() {
             .unwrap()
             .contains("<h2>Load</h2>")
     );
+}
+
+/// The fill race, shrunk (seed 4 with no faults: a read misses and reads the store, a
+/// write commits and its invalidation reaches the cache, then the read's fill lands):
+/// `cache-fill-race` ends with a stale entry, which the model's watch of the cache
+/// against the store reports. The same plan and operations on `cache-aside` end clean,
+/// because the invalidation voided the lease the fill needed.
+#[test]
+fn leases_refuse_the_fill_the_race_takes() {
+    use consim::config::RunConfig;
+    let mut config = RunConfig::new("cache-fill-race", 4);
+    config.nemesis = consim::nemesis::Nemesis::from_name("none").unwrap();
+    let shrunk = consim::shrink::shrink(&config, 2_000).unwrap().unwrap();
+    let racy = consim::run::run(&shrunk.config).unwrap();
+    let broken = racy.broken_invariant.as_deref().unwrap_or_default();
+    assert!(broken.starts_with("stale cache: "), "{broken:?}");
+    assert!(shrunk.size.ops <= 20, "{:?}", shrunk.size);
+    let mut fixed = shrunk.config.clone();
+    fixed.model = "cache-aside".to_owned();
+    let fixed = consim::run::run(&fixed).unwrap();
+    assert!(
+        !fixed.failed(),
+        "{:?} {:?}",
+        fixed.broken_invariant,
+        fixed.verdicts
+    );
+    assert_eq!(fixed.ops, racy.ops);
 }
