@@ -135,13 +135,13 @@ pub struct StoreData {
     pub next_seq: u64,
 }
 
-/// What each role remembers across a crash: the store its data, the cache the count
-/// of its boots.
+/// What each role remembers across a crash: the store its data, the cache and the
+/// application servers the count of their boots.
 #[derive(Clone, Debug, Default)]
 pub struct Durable {
     /// The store's data.
     pub data: StoreData,
-    /// The cache's boots so far.
+    /// The cache's (or an application server's) boots so far.
     pub boots: u64,
 }
 
@@ -230,10 +230,16 @@ impl Node for CacheAsideNode {
                     leases: BTreeMap::new(),
                 }
             }
-            _ => CacheAsideNode::App {
-                next_tag: 0,
-                in_flight: BTreeMap::new(),
-            },
+            _ => {
+                // Tags name the boot too: an answer to a request from before a crash
+                // must not match one made after it.
+                ctx.durable_mut().boots += 1;
+                ctx.sync();
+                CacheAsideNode::App {
+                    next_tag: ctx.durable().boots << 32,
+                    in_flight: BTreeMap::new(),
+                }
+            }
         }
     }
 
