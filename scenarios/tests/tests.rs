@@ -1453,6 +1453,22 @@ fn the_books_debugging_chapter_shows_what_consim_prints() {
     std::fs::remove_dir_all(&dir).ok();
 }
 
+/// The book's *Caches and stale entries* chapter shows what consim prints: the fill
+/// race found, shrunk, drawn, and the same operations against the fix.
+#[test]
+fn the_books_caches_chapter_shows_what_consim_prints() {
+    let dir = std::env::temp_dir().join(format!("consim-caches-{}", std::process::id()));
+    let harness = consim::harness::Harness::new(models::Builtin)
+        .command("cargo run --release --")
+        .out(&dir);
+    let page = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../book/src/caches.md");
+    let shown = consim::shown::check_page(&harness, &page, "consim");
+    assert_eq!(shown.unwrap_or_else(|e| panic!("{e}")), 5);
+    let html = std::fs::read_to_string(dir.join("cache-fill-race.html")).unwrap();
+    assert!(html.contains("cache-fill-race"));
+    std::fs::remove_dir_all(&dir).ok();
+}
+
 /// The book's *Every schedule of a small system* chapter shows what `consim explore`
 /// prints: an exhaustive search, the reduction's effect, the bugs and a replay.
 #[test]
