@@ -29,6 +29,7 @@ pub mod abd;
 pub mod cache_aside;
 pub mod client;
 pub mod dynamo;
+pub mod event_sourcing;
 pub mod explore;
 pub mod kv;
 pub mod primary_async;
@@ -463,6 +464,9 @@ catalog![
     dynamo::DYNAMO_CRDT,
     cache_aside::CACHE_ASIDE,
     cache_aside::CACHE_FILL_RACE,
+    event_sourcing::EVENT_SOURCED,
+    event_sourcing::NON_IDEMPOTENT_CONSUMER,
+    event_sourcing::PROJECTION_READ_YOUR_WRITES,
 ];
 
 /// The catalog entry for `name`, if there is one.

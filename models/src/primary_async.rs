@@ -40,6 +40,9 @@
 //! client that writes at the primary and reads at a follower that lags (a slow or lossy
 //! link, a partition, a follower restarting) does not see its own write.
 //!
+//! The same machinery, with followers whose state is a projection in memory rebuilt
+//! by replay ([`Projection::Rebuilt`]), is [`crate::event_sourcing`]'s model.
+//!
 //! # Settings
 //!
 //! [`PrimaryAsyncSettings`]: `replicas`, the primary and `replicas - 1` followers.
@@ -99,8 +102,25 @@ pub struct PrimaryAsyncConfig {
     /// How many replicas there are (`n0` is the primary).
     pub replicas: u32,
     /// Whether followers wait for a read's token (`false` only in
-    /// `session-token-ignored`).
+    /// `session-token-ignored` and `projection-read-your-writes`).
     pub check_tokens: bool,
+    /// What a follower keeps of the log ([`Projection::Durable`] in primary-async).
+    pub projection: Projection,
+}
+
+/// What a follower keeps of the log it applies.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Projection {
+    /// Its store and log, synced with every batch: a restart keeps them.
+    Durable,
+    /// A read model in memory, as an event-sourced system's projection: a restart
+    /// loses it, and the follower rebuilds it by replaying the primary's log from the
+    /// start ([`crate::event_sourcing`]).
+    Rebuilt {
+        /// Whether it skips events it has already applied when they are delivered
+        /// again (`false` only in `non-idempotent-consumer`).
+        idempotent: bool,
+    },
 }
 
 /// A replica's durable state. Every replica applies the same log, so the store is
@@ -167,6 +187,23 @@ impl PrimaryAsyncReplica {
     /// This replica's keys and values.
     pub fn store(&self) -> &Store {
         &self.data.store
+    }
+
+    /// A follower of `primary-async`'s shape holding `log` and `store` as they are
+    /// (for tests of what watches it).
+    #[cfg(test)]
+    pub(crate) fn holding(me: NodeId, log: &[Request], store: Store) -> Self {
+        PrimaryAsyncReplica {
+            config: PrimaryAsync::new(PrimaryAsyncSettings::default(), true).config,
+            me,
+            followers: BTreeMap::new(),
+            held: Vec::new(),
+            data: Data {
+                store,
+                log: log.iter().copied().collect(),
+                dedup: Dedup::default(),
+            },
+        }
     }
 
     fn position(&self) -> u64 {
@@ -279,15 +316,32 @@ impl PrimaryAsyncReplica {
             return;
         }
         let skip = (position - start) as usize;
-        if skip < entries.len() {
-            let data = ctx.durable_mut();
-            for request in entries.skip(skip) {
-                data.store.apply(&request);
-                data.log.push_back(request);
+        match self.config.projection {
+            Projection::Durable if skip < entries.len() => {
+                let data = ctx.durable_mut();
+                for request in entries.skip(skip) {
+                    data.store.apply(&request);
+                    data.log.push_back(request);
+                }
+                ctx.sync();
+                self.data = ctx.durable().clone();
+                self.serve_held(ctx);
             }
-            ctx.sync();
-            self.data = ctx.durable().clone();
-            self.serve_held(ctx);
+            Projection::Durable => {}
+            Projection::Rebuilt { idempotent } => {
+                // The bug of a consumer that is not idempotent: every event delivered
+                // is applied, those it had already applied included.
+                let from = if idempotent { skip } else { 0 };
+                for (i, request) in entries.iter().enumerate().skip(from) {
+                    self.data.store.apply(request);
+                    if i >= skip {
+                        self.data.log.push_back(*request);
+                    }
+                }
+                if from < entries.len() {
+                    self.serve_held(ctx);
+                }
+            }
         }
         let applied = self.position();
         ctx.send(
@@ -308,6 +362,11 @@ impl PrimaryAsyncReplica {
             "{from} acknowledged position {applied}, past the primary's log of {}",
             self.data.log.len()
         );
+        let rebuilt = matches!(self.config.projection, Projection::Rebuilt { .. });
+        if rebuilt && gap && applied < follower.acked {
+            // The follower lost its projection in a restart: replay from where it is.
+            follower.acked = applied;
+        }
         follower.acked = follower.acked.max(applied);
         if gap {
             follower.sent = follower.acked;
@@ -357,7 +416,18 @@ impl Node for PrimaryAsyncReplica {
 
     fn start(config: &PrimaryAsyncConfig, ctx: &mut Ctx<'_, Self>) -> Self {
         let me = ctx.id();
-        let data = ctx.durable().clone();
+        let data = match config.projection {
+            Projection::Rebuilt { .. } if me != PRIMARY => {
+                // An empty projection: ask the primary to replay its log from the start.
+                let empty = Wire::Peer(Peer::Ack {
+                    applied: 0,
+                    gap: true,
+                });
+                ctx.send(PRIMARY, empty);
+                Data::default()
+            }
+            _ => ctx.durable().clone(),
+        };
         let mut followers = BTreeMap::new();
         if me == PRIMARY {
             // Followers' positions are unknown after a restart: probe with an empty
@@ -486,6 +556,7 @@ impl PrimaryAsync {
             config: PrimaryAsyncConfig {
                 replicas: settings.replicas as u32,
                 check_tokens,
+                projection: Projection::Durable,
             },
         }
     }

@@ -1599,6 +1599,8 @@ fn every_zoo_variant_shrinks_to_a_small_run_that_fails_the_same_way() {
         ("quorum-overlap", 0, 0, 4),
         ("session-token-ignored", 0, 0, 3),
         ("cache-fill-race", 4, 0, 15),
+        ("non-idempotent-consumer", 0, 0, 4),
+        ("projection-read-your-writes", 0, 0, 3),
     ];
     let mut measured = Vec::new();
     for info in models::catalog().iter().filter(|m| m.variant_of.is_some()) {
@@ -2325,6 +2327,22 @@ const GOLDEN: &[(&str, &str, &str, bool)] = &[
     ("cache-aside", "swarm", "eb5d7a797542e842", false),
     ("cache-fill-race", "none", "6109eb9fd6176793", false),
     ("cache-fill-race", "swarm", "e8b134c4347ac620", false),
+    ("event-sourced", "crash-restart", "b418e025f32b823a", false),
+    ("event-sourced", "swarm", "4c2d5d8867110324", false),
+    ("non-idempotent-consumer", "none", "c0de7a41fa307e85", true),
+    ("non-idempotent-consumer", "swarm", "4c2d5d8867110324", true),
+    (
+        "projection-read-your-writes",
+        "none",
+        "0f1f7effad77418c",
+        true,
+    ),
+    (
+        "projection-read-your-writes",
+        "swarm",
+        "5bc2c6ce029af8f7",
+        true,
+    ),
 ];
 
 /// Sweeps `model` (with `settings`) under `nemesis` on seeds `0..seeds`.
@@ -2374,6 +2392,8 @@ fn the_bug_zoos_seed_statistics() {
         ("session-token-ignored", "leader-churn", Some(0), 200),
         ("cache-fill-race", "none", Some(4), 33),
         ("cache-fill-race", "swarm", Some(8), 20),
+        ("non-idempotent-consumer", "none", Some(0), 200),
+        ("projection-read-your-writes", "none", Some(0), 197),
     ];
     let mut measured = Vec::new();
     for &(model, nemesis, _, _) in pinned {
