@@ -32,6 +32,7 @@ pub mod dynamo;
 pub mod event_sourcing;
 pub mod explore;
 pub mod kv;
+pub mod outbox;
 pub mod primary_async;
 pub mod raft;
 pub mod relay;
@@ -467,6 +468,8 @@ catalog![
     event_sourcing::EVENT_SOURCED,
     event_sourcing::NON_IDEMPOTENT_CONSUMER,
     event_sourcing::PROJECTION_READ_YOUR_WRITES,
+    outbox::OUTBOX,
+    outbox::DUAL_WRITE,
 ];
 
 /// The catalog entry for `name`, if there is one.

@@ -295,13 +295,15 @@ impl Driver {
     }
 
     /// Runs the whole run, calling `after_event` after every event the simulation
-    /// handles.
+    /// handles; whether it got to the end (the final reads all ended), rather than
+    /// stopping at the time limit or with nothing left to happen.
     pub(crate) fn drive<R>(
         &mut self,
         sim: &mut Sim<R, Client<R::Peer>>,
         quiet: Duration,
         after_event: &mut AfterEvent<'_, R>,
-    ) where
+    ) -> bool
+    where
         R: Replica,
     {
         self.clients = sim.client_ids().collect();
@@ -311,10 +313,10 @@ impl Driver {
         let mut phase = Phase::Active;
         loop {
             match self.next_phase(sim, phase, quiet) {
-                None => break,
+                None => return true,
                 Some(next) if next != phase => phase = next,
                 Some(_) if self.advance(sim, phase, after_event) => {}
-                Some(_) => break,
+                Some(_) => return false,
             }
         }
     }

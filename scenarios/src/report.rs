@@ -271,7 +271,10 @@ impl RunReport {
             writeln!(out, "  invariant broken: {broken}")?;
         }
         if self.verdicts.is_empty() && self.panic.is_none() && self.workload.is_some() {
-            writeln!(out, "  no guarantees judged (--checks none)")?;
+            writeln!(
+                out,
+                "  no guarantees judged (`--checks none`, or a model that promises none the history shows)"
+            )?;
         }
         for v in &self.verdicts {
             let fine = v.role == Role::Measured || matches!(v.judgement, Judgement::Ok);

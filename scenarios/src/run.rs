@@ -236,7 +236,7 @@ pub fn run_with<M: Model>(
         broken: None,
     };
     let outcome = std::panic::catch_unwind(AssertUnwindSafe(|| {
-        driver.drive(&mut sim, config.quiet, &mut |sim| watch.after_event(sim));
+        driver.drive(&mut sim, config.quiet, &mut |sim| watch.after_event(sim))
     }));
     driver.finish();
     let panic = watch.settle(outcome, &sim);
@@ -354,18 +354,22 @@ impl<R: Replica> Watch<R> {
         }
     }
 
-    /// What the model's panic said, if the run ended in one; otherwise checks the
-    /// properties that must hold once the run is quiet.
+    /// What the model's panic said, if the run ended in one; otherwise, if the run got
+    /// to its end (`outcome` holds whether it did: a run stopped at the time limit is
+    /// not quiet), checks the properties that must hold once the run is quiet.
     fn settle(
         &mut self,
-        outcome: std::thread::Result<()>,
+        outcome: std::thread::Result<bool>,
         sim: &Sim<R, Client<R::Peer>>,
     ) -> Option<String> {
-        let panic = outcome.err().map(|payload| panic_text(payload.as_ref()));
-        if panic.is_none() {
-            self.at_end(sim);
+        match outcome {
+            Ok(true) => {
+                self.at_end(sim);
+                None
+            }
+            Ok(false) => None,
+            Err(payload) => Some(panic_text(payload.as_ref())),
         }
-        panic
     }
 
     /// The properties that must hold once the run is quiet.

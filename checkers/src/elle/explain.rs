@@ -174,8 +174,8 @@ pub(crate) fn cycle(history: &TxnHistory<'_>, _graph: &DepGraph, found: &FoundCy
             "Let {}. Then {}{}",
             lets.join("; "),
             clauses.join("; "),
-            found.shorter_than.map_or(String::new(), |k| format!(
-                " (A {k} cycle was found too, which implies a cycle of this kind; this one is reported as well because it is shorter.)",
+            found.shorter_than.map_or(String::new(), |(k, len)| format!(
+                " (A {k} cycle of {len} transactions was found too, which implies a cycle of this kind; this one, of {n}, is reported as well because it is shorter.)",
                 k = k.name()
             ))
         ),

@@ -6,10 +6,12 @@
 //! `G-nonadjacent-item`, `G2-item` within each), skipping kinds implied by one already
 //! found, as Elle does. One addition: for each cycle found without real-time (or
 //! process) steps, its `-process` and `-realtime` variants are searched for too, and
-//! reported if their cycle is shorter. They rule out no further model, but a read that
-//! misses a write completed before it began is plainer as the two-step cycle real
-//! time closes than as a longer cycle of data dependencies through the same rw step
-//! (Elle's `paper-example.edn` shows both). A kind's search:
+//! reported if their cycle is shorter (it may pass other transactions of the same
+//! component). They rule out no further model, but a read that misses a write
+//! completed before it began is plainer as the two-step cycle real time closes than
+//! as a longer cycle of data dependencies (Elle's `paper-example.edn` shows both,
+//! through the same rw step). These searches have a budget of their own and take
+//! nothing from the history's. A kind's search:
 //!
 //! 1. restricts the component to the links the kind may use and splits it again into
 //!    strongly connected components (a cycle lies inside one);
@@ -54,9 +56,9 @@ pub(crate) struct LogicalStep {
 pub(crate) struct FoundCycle {
     pub kind: CycleKind,
     pub steps: Vec<LogicalStep>,
-    /// For a cycle of a kind another one found implies, that kind: it is reported
-    /// because it is shorter.
-    pub shorter_than: Option<CycleKind>,
+    /// For a cycle of a kind another one found implies, that kind and how many
+    /// transactions its cycle has: this one is reported because it has fewer.
+    pub shorter_than: Option<(CycleKind, usize)>,
 }
 
 /// Every cycle found.
@@ -252,6 +254,10 @@ struct ComponentSearch<'a> {
 /// Further starts tried, after a cycle is found, for a shorter one.
 const EXTRA_STARTS: usize = 3;
 
+/// The edges the searches for shorter cycles of implied kinds may follow, in all, per
+/// component.
+const SHORTER_STEPS: u64 = 1 << 20;
+
 /// The edges one breadth-first search may follow in the first round.
 const FIRST_CAP: u64 = 1 << 10;
 
@@ -290,6 +296,22 @@ impl ComponentSearch<'_> {
         links: (u8, bool),
         restricted: &mut Restricted,
     ) {
+        // These searches only add witnesses of implied kinds: they take nothing from
+        // the history's budget, and running out of their own exhausts nothing.
+        let (global, exhausted) = (*self.budget, self.exhausted);
+        *self.budget = SHORTER_STEPS.min(global);
+        self.shorter_variants_within(component, links, restricted);
+        *self.budget = global;
+        self.exhausted = exhausted;
+    }
+
+    /// [`ComponentSearch::shorter_variants`], within the budget it set.
+    fn shorter_variants_within(
+        &mut self,
+        component: &[NodeIndex],
+        links: (u8, bool),
+        restricted: &mut Restricted,
+    ) {
         let mut at = 0;
         while at < self.found.len() {
             let (kind, len) = (self.found[at].kind, self.found[at].steps.len());
@@ -309,7 +331,7 @@ impl ComponentSearch<'_> {
                         self.found.push(FoundCycle {
                             kind: spec.kind,
                             steps,
-                            shorter_than: Some(kind),
+                            shorter_than: Some((kind, len)),
                         });
                     }
                     Searched::Found(_) | Searched::NotFound => {}

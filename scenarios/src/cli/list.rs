@@ -80,7 +80,11 @@ fn write_models(out: &mut dyn Write, models: &[ModelInfo]) -> anyhow::Result<()>
                 out,
                 "    {:<30} breaks: {}; shows under: {}",
                 "",
-                names(bug.breaks),
+                if bug.breaks.is_empty() {
+                    "no guarantee of the history (the model's invariants catch it)".to_owned()
+                } else {
+                    names(bug.breaks)
+                },
                 bug.default_scenario
             )?;
         }
