@@ -445,8 +445,10 @@ impl EventWatch {
         }
         if let Some((id, request)) = committed.iter().find(|(id, _)| !effects.contains_key(*id)) {
             return Err(format!(
-                "lost event: the database committed {} request {} ({request:?}), and its event never took effect at the consumer",
-                id.client, id.seq
+                "lost event: the database committed {} request {} ({}), and its event never took effect at the consumer",
+                id.client,
+                id.seq,
+                described(request)
             ));
         }
         if let Some(id) = effects.keys().find(|id| !committed.contains_key(*id)) {
@@ -456,6 +458,16 @@ impl EventWatch {
             ));
         }
         Ok(())
+    }
+}
+
+/// A write in words: `write 47 to key 0`.
+fn described(request: &Request) -> String {
+    match *request {
+        Request::Write { key, value } => format!("write {value} to key {key}"),
+        Request::Append { key, value } => format!("append {value} to key {key}"),
+        Request::Cas { key, from, to } => format!("cas key {key} from {from} to {to}"),
+        Request::Read { key } => format!("read key {key}"),
     }
 }
 

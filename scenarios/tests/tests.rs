@@ -1453,8 +1453,8 @@ fn the_books_debugging_chapter_shows_what_consim_prints() {
     std::fs::remove_dir_all(&dir).ok();
 }
 
-/// The book's *Caches and stale entries* chapter shows what consim prints: the fill
-/// race found, shrunk, drawn, and the same operations against the fix.
+/// The book's *Caches, events and outboxes* chapter shows what consim prints: each
+/// bug found or shrunk, and the same operations against the fix.
 #[test]
 fn the_books_caches_chapter_shows_what_consim_prints() {
     let dir = std::env::temp_dir().join(format!("consim-caches-{}", std::process::id()));
@@ -1463,7 +1463,7 @@ fn the_books_caches_chapter_shows_what_consim_prints() {
         .out(&dir);
     let page = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../book/src/caches.md");
     let shown = consim::shown::check_page(&harness, &page, "consim");
-    assert_eq!(shown.unwrap_or_else(|e| panic!("{e}")), 5);
+    assert_eq!(shown.unwrap_or_else(|e| panic!("{e}")), 9);
     let html = std::fs::read_to_string(dir.join("cache-fill-race.html")).unwrap();
     assert!(html.contains("cache-fill-race"));
     std::fs::remove_dir_all(&dir).ok();
@@ -3100,5 +3100,10 @@ fn the_outbox_delivers_the_event_the_dual_write_loses() {
     let mut fixed = shrunk.config.clone();
     fixed.model = "outbox".to_owned();
     let fixed = consim::run::run(&fixed).unwrap();
-    assert!(!fixed.failed(), "{:?} {:?}", fixed.broken_invariant, fixed.verdicts);
+    assert!(
+        !fixed.failed(),
+        "{:?} {:?}",
+        fixed.broken_invariant,
+        fixed.verdicts
+    );
 }
