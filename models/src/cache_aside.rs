@@ -52,7 +52,7 @@ use sim_core::{Ctx, Duration, Node, NodeId, Time};
 
 use crate::client::{Answer, ClientConfig, ClientMsg, Dedup, RequestId, Routing, Wire, reply};
 use crate::kv::{Key, Mix, Reply, Request, Store};
-use crate::{Declaration, Guarantee, Invariants, Model, ModelError, ModelInfo};
+use crate::{Declaration, Guarantee, Invariants, Measure, Model, ModelError, ModelInfo};
 
 /// The store's node id.
 pub const STORE: NodeId = NodeId(0);
@@ -191,6 +191,10 @@ pub enum CacheAsideNode {
         entries: BTreeMap<Key, Entry>,
         /// The current lease per key.
         leases: BTreeMap<Key, Lease>,
+        /// The hits served this boot, key and reply, for the invariants to count those
+        /// that served a stale entry (one event may serve several: messages held at a
+        /// paused node arrive together).
+        served: Vec<(Key, Reply)>,
     },
     /// `n2` and up.
     App {
@@ -230,6 +234,7 @@ impl Node for CacheAsideNode {
                     next_lease: 0,
                     entries: BTreeMap::new(),
                     leases: BTreeMap::new(),
+                    served: Vec::new(),
                 }
             }
             _ => {
@@ -410,6 +415,7 @@ fn cache_peer(
         next_lease,
         entries,
         leases,
+        served,
     } = cache
     else {
         unreachable!("cache_peer is called for the cache only");
@@ -417,10 +423,13 @@ fn cache_peer(
     match peer {
         Peer::Get { tag, key } => {
             let answer = match entries.get(&key) {
-                Some(entry) => Peer::Hit {
-                    tag,
-                    reply: entry.reply.clone(),
-                },
+                Some(entry) => {
+                    served.push((key, entry.reply.clone()));
+                    Peer::Hit {
+                        tag,
+                        reply: entry.reply.clone(),
+                    }
+                }
                 None => {
                     let lease = Lease {
                         boot: *boot,
@@ -540,14 +549,21 @@ impl Model for CacheAside {
 }
 
 /// The ground truth beside the history: after every event, which cache entries differ
-/// from the store, since when; at the end of the run, an entry that still does is a
-/// broken invariant, with its story.
+/// from the store, since when, and whether the event was a hit that served one; at the
+/// end of the run, an entry that still differs is a broken invariant, with its story.
+/// Over the run it measures how stale the cache was ([`CacheWatch::measures`]).
 #[derive(Debug, Default)]
 pub struct CacheWatch {
     /// Per key: since when the cache's entry has differed from the store.
     stale_since: BTreeMap<Key, Time>,
     /// The longest a key's entry differed before it was put right: key, from, until.
     pub longest: Option<(Key, Time, Time)>,
+    /// The cache's boot and how many of its hits were counted.
+    hits_seen: (u64, usize),
+    /// Hits served over the run, and how many of them served a stale entry.
+    pub hits: (u64, u64),
+    /// The first stale hit, in words.
+    first_stale_hit: Option<String>,
 }
 
 impl CacheWatch {
@@ -583,8 +599,50 @@ fn shown(reply: &Reply) -> String {
     }
 }
 
-impl Invariants<CacheAsideNode> for CacheWatch {
-    fn check(&mut self, now: Time, replicas: &[Option<&CacheAsideNode>]) -> Result<(), String> {
+impl CacheWatch {
+    /// Counts the hits the last event served, stale or not: a hit is stale when the
+    /// reply it served differs from the store (if the store is down, when the entry
+    /// was stale at the last look: nothing changes the store's keys while it is down).
+    fn count_hits(&mut self, now: Time, replicas: &[Option<&CacheAsideNode>]) {
+        let Some(Some(CacheAsideNode::Cache { boot, served, .. })) = replicas.get(1) else {
+            return;
+        };
+        if self.hits_seen.0 != *boot {
+            self.hits_seen = (*boot, 0);
+        }
+        let store = match replicas.first() {
+            Some(Some(CacheAsideNode::Store { store })) => Some(store),
+            _ => None,
+        };
+        for (key, reply) in &served[self.hits_seen.1..] {
+            self.hits.0 += 1;
+            let truth = store.map(|store| store.read(*key));
+            let stale = truth.as_ref().map_or_else(
+                || self.stale_since.contains_key(key),
+                |truth| truth != reply,
+            );
+            if !stale {
+                continue;
+            }
+            self.hits.1 += 1;
+            if self.first_stale_hit.is_none() {
+                let held = truth.map_or_else(String::new, |truth| {
+                    format!(" while the store held {}", shown(&truth))
+                });
+                self.first_stale_hit = Some(format!(
+                    "the first at {now}: key {key} = {}{held}",
+                    shown(reply)
+                ));
+            }
+        }
+        self.hits_seen.1 = served.len();
+    }
+
+    /// The entries found stale at the last look, since when.
+    fn track(&mut self, now: Time, replicas: &[Option<&CacheAsideNode>]) {
+        if !matches!(replicas.first(), Some(Some(_))) {
+            return; // The store is down: its keys cannot change.
+        }
         let stale = CacheWatch::stale(replicas);
         let mut since = BTreeMap::new();
         let mut ended: Vec<(Key, Time)> = Vec::new();
@@ -611,7 +669,33 @@ impl Invariants<CacheAsideNode> for CacheWatch {
             }
         }
         self.stale_since = since;
+    }
+}
+
+impl Invariants<CacheAsideNode> for CacheWatch {
+    fn check(&mut self, now: Time, replicas: &[Option<&CacheAsideNode>]) -> Result<(), String> {
+        self.track(now, replicas);
+        self.count_hits(now, replicas);
         Ok(())
+    }
+
+    fn measures(&self, now: Time) -> Vec<Measure> {
+        let (hits, stale) = self.hits;
+        let mut shown = format!("{stale} of {hits} hits");
+        if hits > 0 {
+            shown += &format!(" ({:.1}%)", 100.0 * stale as f64 / hits as f64);
+        }
+        if let Some(first) = &self.first_stale_hit {
+            shown += &format!("; {first}");
+        }
+        let stale_hits = Measure {
+            name: "stale cache hits",
+            definition: "hits the cache served while its entry differed from the store",
+            value: stale,
+            unit: "hits",
+            shown,
+        };
+        vec![stale_hits, self.longest_measure(now)]
     }
 
     fn finish(&mut self, now: Time, replicas: &[Option<&CacheAsideNode>]) -> Result<(), String> {
@@ -626,6 +710,44 @@ impl Invariants<CacheAsideNode> for CacheWatch {
             entry.by,
             entry.filled_at
         ))
+    }
+}
+
+impl CacheWatch {
+    /// The longest stretch an entry differed from the store, counting one still open
+    /// at `now`.
+    fn longest_measure(&self, now: Time) -> Measure {
+        let open = self
+            .stale_since
+            .iter()
+            .map(|(&key, &from)| (key, from, now))
+            .max_by_key(|&(key, from, until)| (until - from, std::cmp::Reverse(key)));
+        let longest = [self.longest, open]
+            .into_iter()
+            .flatten()
+            .max_by_key(|&(_, from, until)| until - from);
+        let (value, shown) = match longest {
+            None => (0, "none: no entry differed from the store".to_owned()),
+            Some((key, from, until)) => {
+                let still = if Some((key, from, until)) == open {
+                    ", still stale at the end"
+                } else {
+                    ""
+                };
+                let took = until - from;
+                (
+                    took.as_nanos(),
+                    format!("{took}: key {key} from {from} to {until}{still}"),
+                )
+            }
+        };
+        Measure {
+            name: "longest stale entry",
+            definition: "the longest an entry differed from the store, until an invalidation, a refill, a crash of the cache or the end of the run",
+            value,
+            unit: "ns",
+            shown,
+        }
     }
 }
 
@@ -661,6 +783,7 @@ mod tests {
             next_lease: 0,
             entries,
             leases: BTreeMap::new(),
+            served: Vec::new(),
         }
     }
 
@@ -698,5 +821,75 @@ mod tests {
         assert_eq!(watch.finish(at(10), &[Some(&s), None]), Ok(()));
         // The store down: nothing to compare with.
         assert_eq!(watch.finish(at(10), &[None, Some(&stale)]), Ok(()));
+    }
+
+    /// `cache` in its boot `boot` after it served `count` hits on key 1, each the value
+    /// its entry holds.
+    fn hit(mut cache: CacheAsideNode, boot: u64, count: usize) -> CacheAsideNode {
+        if let CacheAsideNode::Cache {
+            boot: b,
+            served,
+            entries,
+            ..
+        } = &mut cache
+        {
+            *b = boot;
+            *served = vec![(1, entries[&1].reply.clone()); count];
+        }
+        cache
+    }
+
+    #[test]
+    fn hits_are_counted_once_and_stale_only_when_the_entry_differs() {
+        let s = store(5);
+        let mut watch = CacheWatch::default();
+        watch
+            .check(at(10), &[Some(&s), Some(&hit(cache(Some(5)), 1, 1))])
+            .unwrap();
+        // The same count again: no new hit.
+        watch
+            .check(at(11), &[Some(&s), Some(&hit(cache(Some(5)), 1, 1))])
+            .unwrap();
+        watch
+            .check(at(20), &[Some(&s), Some(&hit(cache(Some(4)), 1, 2))])
+            .unwrap();
+        // The store down: the entry stays stale, as the last look found it.
+        watch
+            .check(at(30), &[None, Some(&hit(cache(Some(4)), 1, 3))])
+            .unwrap();
+        // The cache restarted and served two hits (held messages arriving together)
+        // before the watch looked: its count starts again.
+        watch
+            .check(at(40), &[Some(&s), Some(&hit(cache(Some(5)), 2, 2))])
+            .unwrap();
+        assert_eq!(watch.hits, (5, 2));
+        let [stale_hits, longest] = <[Measure; 2]>::try_from(watch.measures(at(50))).unwrap();
+        assert_eq!(
+            (stale_hits.value, stale_hits.shown.as_str()),
+            (
+                2,
+                "2 of 5 hits (40.0%); the first at 20ms: key 1 = 4 while the store held 5"
+            )
+        );
+        assert_eq!(
+            (longest.value, longest.shown.as_str()),
+            (20_000_000, "20ms: key 1 from 20ms to 40ms")
+        );
+    }
+
+    #[test]
+    fn a_stretch_still_open_at_the_end_is_measured_to_the_end() {
+        let (s, stale, fresh) = (store(5), cache(Some(4)), cache(Some(5)));
+        let mut watch = CacheWatch::default();
+        let m = watch.measures(at(0));
+        assert_eq!((m[0].shown.as_str(), m[1].value), ("0 of 0 hits", 0));
+        watch.check(at(10), &[Some(&s), Some(&stale)]).unwrap();
+        watch.check(at(15), &[Some(&s), Some(&fresh)]).unwrap();
+        watch.check(at(20), &[Some(&s), Some(&stale)]).unwrap();
+        let longest = &watch.measures(at(100))[1];
+        assert_eq!(
+            longest.shown,
+            "80ms: key 1 from 20ms to 100ms, still stale at the end"
+        );
     }
 }

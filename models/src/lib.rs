@@ -4,7 +4,7 @@
 //! client-side logic that talks to them) and a [`Declaration`]: its name, what it
 //! promises (so that the runner checks exactly those promises and reports the rest as
 //! measurements rather than failures), its workload, its settings and how to build it.
-//! A model's module holds all of it; the [`catalog!`] line below lists the
+//! A model's module holds all of it; the `catalog!` line below lists the
 //! declarations, so adding a model is one new module and one line there.
 //!
 //! **The design decision: models are plain state machines with no I/O.** Everything a
@@ -24,6 +24,20 @@
 //!   a user's own [`Declaration`], or a tuple of catalogs.
 //! - [`relay`]: the kernel benchmark's workload (no keys, no clients; not a model of
 //!   the catalog).
+//!
+//! ## Ground truth beside the history
+//!
+//! Some bugs leave a history every checker passes: a stale cache entry whose value was
+//! written concurrently with the store's, an event lost between a database and its
+//! consumer. A model judges those through its [`Invariants`] (from
+//! [`Model::invariants`]), which look at every replica's state after every event
+//! ([`Invariants::check`]), once more when the run is quiet ([`Invariants::finish`]),
+//! and report what they measured over the run ([`Invariants::measures`], a
+//! [`Measure`] each). What they read is node state the model keeps for them (a copy of
+//! the store's keys, the hits a cache served, the consumer's effects), never a new kind
+//! of operation in the history: the history stays one every checker reads.
+//! [`cache_aside::CacheWatch`], [`event_sourcing::ProjectionWatch`] and
+//! [`outbox::EventWatch`] are the examples.
 
 pub mod abd;
 pub mod cache_aside;
@@ -584,6 +598,48 @@ pub trait Invariants<R> {
     fn finish(&mut self, now: sim_core::Time, replicas: &[Option<&R>]) -> Result<(), String> {
         let _ = (now, replicas);
         Ok(())
+    }
+
+    /// What the invariants measured over the run, up to `now` (the run's end), beside
+    /// the history's verdicts: how stale a cache was and for how long, say. Called once
+    /// the run has ended, however it ended. The default measures nothing.
+    fn measures(&self, now: sim_core::Time) -> Vec<Measure> {
+        let _ = now;
+        Vec::new()
+    }
+}
+
+/// A figure a model's [`Invariants`] measured over a run, from ground truth no client
+/// history holds; reported beside the verdicts (`consim run` prints it, `--json` has
+/// it under `measures`). It judges nothing: a broken property is a broken invariant.
+///
+/// ```
+/// let m = models::Measure {
+///     name: "stale cache hits",
+///     definition: "hits served while the entry differed from the store",
+///     value: 3,
+///     unit: "hits",
+///     shown: "3 of 120 hits (2.5%)".to_owned(),
+/// };
+/// assert_eq!(m.to_string(), "stale cache hits: 3 of 120 hits (2.5%) (hits served while the entry differed from the store)");
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct Measure {
+    /// What is measured, in a few words.
+    pub name: &'static str,
+    /// What exactly it counts, in a sentence, shown beside it.
+    pub definition: &'static str,
+    /// The figure, in `unit`s.
+    pub value: u64,
+    /// The unit of `value` (`ns` for a duration).
+    pub unit: &'static str,
+    /// The figure for a reader, with whatever context it needs (of how many, where).
+    pub shown: String,
+}
+
+impl std::fmt::Display for Measure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {} ({})", self.name, self.shown, self.definition)
     }
 }
 

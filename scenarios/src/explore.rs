@@ -422,6 +422,7 @@ impl Followed {
             verdicts: self.verdicts.clone(),
             panic: None,
             broken_invariant: None,
+            measures: Vec::new(),
             plan: sim_core::FaultPlan::default(),
             history: self.history.clone(),
             script: crate::script::Script::new(config.pattern.clients()),

@@ -156,6 +156,9 @@ pub struct RunReport {
     /// A property across replicas that broke, in words ([`models::Model::invariants`],
     /// checked after every event; the run is a failure).
     pub broken_invariant: Option<String>,
+    /// What the model's invariants measured over the run ([`models::Measure`]: how
+    /// stale a cache was, say); empty for a model that measures nothing.
+    pub measures: Vec<models::Measure>,
     /// The faults applied, leaders resolved: replayable with `--plan`.
     #[serde(skip)]
     pub plan: FaultPlan,
@@ -221,6 +224,7 @@ impl RunReport {
             "verdicts": self.verdicts,
             "panic": self.panic,
             "broken_invariant": self.broken_invariant,
+            "measures": self.measures,
             "stats": self.stats,
             "load": self.load,
         })
@@ -269,6 +273,9 @@ impl RunReport {
         }
         if let Some(broken) = &self.broken_invariant {
             writeln!(out, "  invariant broken: {broken}")?;
+        }
+        for measure in &self.measures {
+            writeln!(out, "  measured: {measure}")?;
         }
         if self.verdicts.is_empty() && self.panic.is_none() && self.workload.is_some() {
             writeln!(

@@ -274,6 +274,7 @@ pub fn run_with<M: Model>(
         latency,
         verdicts,
         panic,
+        measures: watch.measures(sim.now()),
         broken_invariant: watch.broken,
         plan,
         history,
@@ -370,6 +371,13 @@ impl<R: Replica> Watch<R> {
             Ok(false) => None,
             Err(payload) => Some(panic_text(payload.as_ref())),
         }
+    }
+
+    /// What the invariants measured over the run, which ends at `now`.
+    fn measures(&self, now: Time) -> Vec<models::Measure> {
+        self.invariants
+            .as_ref()
+            .map_or_else(Vec::new, |invariants| invariants.measures(now))
     }
 
     /// The properties that must hold once the run is quiet.

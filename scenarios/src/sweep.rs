@@ -110,6 +110,27 @@ pub struct SweepTotals {
     /// How the workload operations of every run ended (so a sweep shows the model did
     /// some work).
     pub ops: OpCounts,
+    /// For each measure the model's invariants take ([`models::Measure`]), in the
+    /// order the model gives them, the run with its largest value (the first such seed
+    /// in seed order) and that seed.
+    pub largest: Vec<(u64, models::Measure)>,
+}
+
+impl SweepTotals {
+    /// Keeps `report`'s measures that exceed the largest so far.
+    fn keep_largest(&mut self, report: &RunReport) {
+        for measure in &report.measures {
+            match self
+                .largest
+                .iter_mut()
+                .find(|(_, m)| m.name == measure.name)
+            {
+                Some(kept) if kept.1.value >= measure.value => {}
+                Some(kept) => *kept = (report.seed, measure.clone()),
+                None => self.largest.push((report.seed, measure.clone())),
+            }
+        }
+    }
 }
 
 /// When a sweep stops.
@@ -214,6 +235,7 @@ pub fn sweep_with(
                         totals.ops.add(&r.ops);
                         totals.events += r.stats.events;
                         totals.simulated_ns += u128::from(r.simulated.as_nanos());
+                        totals.keep_largest(&r);
                         if r.failed() {
                             totals.failures += 1;
                             totals.first_failure.get_or_insert(r.seed);

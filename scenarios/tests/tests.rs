@@ -3070,6 +3070,21 @@ fn leases_refuse_the_fill_the_race_takes() {
     let broken = racy.broken_invariant.as_deref().unwrap_or_default();
     assert!(broken.starts_with("stale cache: "), "{broken:?}");
     assert!(shrunk.size.ops <= 20, "{:?}", shrunk.size);
+    // The stale entry is measured too: open at the end of the run, and every hit on
+    // it served stale (the racy run's final reads hit it).
+    let json = racy.to_json();
+    let measures = json["measures"].as_array().unwrap();
+    let names: Vec<&str> = measures
+        .iter()
+        .map(|m| m["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["stale cache hits", "longest stale entry"]);
+    let longest = &racy.measures[1];
+    assert!(
+        longest.shown.ends_with(", still stale at the end"),
+        "{longest}"
+    );
+    assert!(longest.value > 0 && racy.measures[0].value > 0, "{racy:?}");
     let mut fixed = shrunk.config.clone();
     fixed.model = "cache-aside".to_owned();
     let fixed = consim::run::run(&fixed).unwrap();

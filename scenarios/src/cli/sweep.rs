@@ -152,6 +152,11 @@ fn summarize(
             "seeds_per_s": totals.runs as f64 / seconds,
             "events_per_s": totals.events as f64 / seconds,
             "simulated_to_real": simulated_s / seconds,
+            "largest_measures": totals
+                .largest
+                .iter()
+                .map(|(seed, m)| json!({"seed": seed, "measure": m}))
+                .collect::<Vec<_>>(),
         });
         // The summary goes to stderr so that shards' stdout lines concatenate into the
         // whole sweep's, and so that --jobs does not change stdout.
@@ -180,5 +185,8 @@ fn summarize(
         simulated_s / seconds,
         seconds
     )?;
+    for (seed, measure) in &totals.largest {
+        writeln!(out, "  largest at seed {seed}: {measure}")?;
+    }
     Ok(())
 }
