@@ -37,6 +37,8 @@
 //!   the picture.
 //!
 //! - [`convergence`]: whether final reads agree, and what became of every write.
+//! - [`effects`]: how many times each append (an intent) took effect, counted from the
+//!   reads: no duplicate effects.
 //!
 //! - [`shared`]: what the checkers share — how a witness names an operation and its
 //!   time ([`shared::describe_op`], [`shared::when`]), and the crate's internal helpers.
@@ -46,6 +48,7 @@ pub mod brute;
 pub mod check;
 pub mod convergence;
 pub mod edn;
+pub mod effects;
 pub mod elle;
 pub mod formats;
 pub mod history;

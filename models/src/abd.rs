@@ -575,7 +575,17 @@ pub const ABD: Declaration<AbdSettings, Abd> = Declaration {
     info: ModelInfo {
         name: Variant::Abd.name(),
         summary: "multi-writer atomic register: query a quorum, then store (reads write back); r + w > n",
-        promises: Guarantee::ALL_BUT_CONVERGENCE,
+        // Not no-duplicate-effects: its clients send no idempotency keys (see the module
+        // docs), so a write submitted twice is written twice (`--double-submit`), and a
+        // register's writes leave no count to judge it by anyway.
+        promises: &[
+            Guarantee::Linearizable,
+            Guarantee::ReadYourWrites,
+            Guarantee::MonotonicReads,
+            Guarantee::MonotonicWrites,
+            Guarantee::WritesFollowReads,
+            Guarantee::NoLostWrites,
+        ],
         variant_of: None,
         breaks: &[],
         default_scenario: "crash-restart",

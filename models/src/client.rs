@@ -22,6 +22,12 @@
 //! - **A circuit breaker** ([`BreakerConfig`]): after a run of failed operations the
 //!   client fails fast, without sending, until a cool-down has passed; then it lets one
 //!   probe through, and closes again if the probe succeeds.
+//! - **Double submits** ([`DoubleSubmit`], off by default): not a pattern but what
+//!   users do to one. A share of writes is submitted a second time a moment after the
+//!   first (a double-click, a resent form), whatever became of the first: with the
+//!   operation's idempotency key if the client uses them, so the replica answers it
+//!   from its [`Dedup`] table; without, as a request of its own, which a replica
+//!   applies again.
 //!
 //! Models plug in through the wire type [`Wire`]: a model's message type is
 //! `Wire<P>`, where `P` is the model's own replica-to-replica message, and a replica
@@ -35,7 +41,9 @@
 //! - **One operation at a time.** A client has at most one operation in flight; each
 //!   attempt of it is one [`ClientMsg::Request`] to one replica, picked by the model's
 //!   [`Routing`]. With idempotency keys (the default) every attempt of an operation
-//!   carries the same [`RequestId`]; without them, each its own.
+//!   carries the same [`RequestId`]; without them, each its own. A double submit
+//!   ([`ClientConfig::double_submit`]) sends one more request for an operation, with
+//!   the same id under idempotency keys, perhaps after the operation has ended.
 //! - **Any replica may answer.** The client matches a [`ClientMsg::Reply`] by its
 //!   request id alone, not by who sent it: the replica that got the request, the
 //!   leader that committed it, or a replica that applied a forwarded copy may all
@@ -347,6 +355,40 @@ pub struct ClientConfig {
     /// (`None`: no deadline). Each attempt carries what is left of it, waits at most
     /// that long, and no retry starts once it has passed.
     pub deadline: Option<Duration>,
+    /// Whether some writes are submitted twice, and how (`None`: never).
+    pub double_submit: Option<DoubleSubmit>,
+}
+
+/// A user who submits some writes twice: a double-click, or a form sent again. The
+/// second submit follows the first after a delay drawn uniformly from zero to
+/// `within`, whatever became of the first (it may have been answered already), and
+/// carries the operation's idempotency key when the client uses them
+/// ([`ClientConfig::idempotency`]), a request id of its own when not. It is not an
+/// attempt: it waits for no answer and is never retried, but an answer to it ends the
+/// operation if it is still in flight.
+///
+/// ```
+/// use models::client::DoubleSubmit;
+/// use sim_core::Duration;
+/// let clicks = DoubleSubmit { per_mille: 200, within: Duration::from_millis(300) };
+/// assert_eq!(clicks, DoubleSubmit::default());
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct DoubleSubmit {
+    /// Writes submitted twice, per mille of the writes a client begins.
+    pub per_mille: u32,
+    /// The most the second submit lags the first.
+    pub within: Duration,
+}
+
+impl Default for DoubleSubmit {
+    /// One write in five, the second click within 300 ms.
+    fn default() -> Self {
+        DoubleSubmit {
+            per_mille: 200,
+            within: Duration::from_millis(300),
+        }
+    }
 }
 
 impl ClientConfig {
@@ -369,6 +411,7 @@ impl ClientConfig {
             idempotency: true,
             breaker: None,
             deadline: None,
+            double_submit: None,
         }
     }
 }
@@ -383,6 +426,16 @@ pub enum ClientTimer {
     },
     /// The backoff before the next attempt is over.
     Retry,
+    /// The second submit of operation `op` is due: `request`, with the request number
+    /// `seq` (the operation's idempotency key), or a fresh one if `None`.
+    Resubmit {
+        /// The operation's id.
+        op: u64,
+        /// What it asks.
+        request: Request,
+        /// The idempotency key to send, if the client uses them.
+        seq: Option<u64>,
+    },
 }
 
 /// The operation in flight.
@@ -552,6 +605,64 @@ impl<P> Client<P> {
         let timer = ctx.set_timer(wait, ClientTimer::Timeout { seq });
         let pending = self.pending.as_mut().expect("still pending");
         (pending.timer, pending.wait) = (Some(timer), wait);
+    }
+
+    /// Draws whether the user submits `op` (just sent) a second time, and when.
+    fn maybe_submit_twice(&mut self, ctx: &mut Ctx<'_, Self>, op: Op)
+    where
+        P: Clone + Debug,
+    {
+        let Some(clicks) = self.config.double_submit else {
+            return;
+        };
+        if !op.request.is_write() || ctx.rng().below(1_000) >= u64::from(clicks.per_mille) {
+            return;
+        }
+        let lag = Duration::from_nanos(ctx.rng().below(clicks.within.as_nanos() + 1));
+        let seq = self
+            .pending
+            .as_ref()
+            .filter(|_| self.config.idempotency)
+            .map(|pending| pending.seqs[0]);
+        ctx.set_timer(
+            lag,
+            ClientTimer::Resubmit {
+                op: op.id,
+                request: op.request,
+                seq,
+            },
+        );
+    }
+
+    /// Sends operation `op`'s second submit, whether or not it is still in flight;
+    /// if it is, an answer to this request ends it too.
+    fn resubmit(&mut self, ctx: &mut Ctx<'_, Self>, op: u64, request: Request, seq: Option<u64>)
+    where
+        P: Clone + Debug,
+    {
+        let seq = seq.unwrap_or_else(|| {
+            self.next_seq += 1;
+            self.next_seq - 1
+        });
+        let target = self.target(&request);
+        if let Some(pending) = self.pending.as_mut().filter(|p| p.op.id == op) {
+            if !pending.seqs.contains(&seq) {
+                pending.seqs.push(seq);
+            }
+            pending.sent_to.push(target);
+        }
+        let id = RequestId {
+            client: ctx.id(),
+            seq,
+        };
+        let (token, deadline) = (self.token, None);
+        let msg = ClientMsg::Request {
+            id,
+            request,
+            token,
+            deadline,
+        };
+        ctx.send(target, Wire::Client(msg));
     }
 
     fn finish(&mut self, ctx: &mut Ctx<'_, Self>, outcome: Outcome, success: bool)
@@ -738,6 +849,7 @@ impl<P: Clone + Debug> Node for Client<P> {
             self.retry_tokens = (self.retry_tokens + budget.per_mille).min(RetryBudget::BUCKET);
         }
         self.send_attempt(ctx);
+        self.maybe_submit_twice(ctx, op);
     }
 
     fn on_message(&mut self, ctx: &mut Ctx<'_, Self>, from: NodeId, msg: Wire<P>) {
@@ -823,6 +935,7 @@ impl<P: Clone + Debug> Node for Client<P> {
                 self.failed(ctx, reason, true);
             }
             ClientTimer::Retry => self.send_attempt(ctx),
+            ClientTimer::Resubmit { op, request, seq } => self.resubmit(ctx, op, request, seq),
         }
     }
 }

@@ -42,6 +42,7 @@
 pub mod abd;
 pub mod cache_aside;
 pub mod client;
+pub mod double_submit;
 pub mod dynamo;
 pub mod event_sourcing;
 pub mod explore;
@@ -83,11 +84,15 @@ pub enum Guarantee {
     Convergence,
     /// No acknowledged write is lost.
     NoLostWrites,
+    /// No intent takes effect twice: no read holds an append's element more than once,
+    /// however many times a client sent it (retries, a double-click). With no lost
+    /// writes, exactly once in effect. Judged on list-append histories.
+    NoDuplicateEffects,
 }
 
 impl Guarantee {
     /// Every guarantee, in the order reports show them.
-    pub const ALL: [Guarantee; 7] = [
+    pub const ALL: [Guarantee; 8] = [
         Guarantee::Linearizable,
         Guarantee::ReadYourWrites,
         Guarantee::MonotonicReads,
@@ -95,6 +100,7 @@ impl Guarantee {
         Guarantee::WritesFollowReads,
         Guarantee::Convergence,
         Guarantee::NoLostWrites,
+        Guarantee::NoDuplicateEffects,
     ];
 
     /// Every guarantee but convergence (which a store of one copy, or one that
@@ -106,10 +112,11 @@ impl Guarantee {
         Guarantee::MonotonicWrites,
         Guarantee::WritesFollowReads,
         Guarantee::NoLostWrites,
+        Guarantee::NoDuplicateEffects,
     ];
 
-    /// Every guarantee but linearizability: the session guarantees, convergence and
-    /// no lost writes.
+    /// Every guarantee but linearizability: the session guarantees, convergence, no
+    /// lost writes and no duplicate effects.
     pub const ALL_BUT_LINEARIZABLE: &'static [Guarantee] = &[
         Guarantee::ReadYourWrites,
         Guarantee::MonotonicReads,
@@ -117,6 +124,7 @@ impl Guarantee {
         Guarantee::WritesFollowReads,
         Guarantee::Convergence,
         Guarantee::NoLostWrites,
+        Guarantee::NoDuplicateEffects,
     ];
 
     /// The name reports and `consim list` use.
@@ -133,6 +141,7 @@ impl Guarantee {
             Guarantee::WritesFollowReads => "writes-follow-reads",
             Guarantee::Convergence => "convergence",
             Guarantee::NoLostWrites => "no-lost-writes",
+            Guarantee::NoDuplicateEffects => "no-duplicate-effects",
         }
     }
 }
@@ -465,6 +474,7 @@ impl Catalog for Builtin {
 catalog![
     single_copy::SINGLE_COPY,
     retry_without_idempotency::RETRY_WITHOUT_IDEMPOTENCY,
+    double_submit::DOUBLE_SUBMIT,
     raft::RAFT,
     raft::COMMIT_OLD_TERM,
     raft::STALE_READ,

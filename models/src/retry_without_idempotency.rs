@@ -6,7 +6,9 @@
 //! timed out is retried anyway (up to three attempts in all). When the first attempt
 //! took effect and only its answer was lost or late, the retry applies it a second
 //! time: an append shows up twice in the list, a write comes back after a newer one.
-//! Either way the history is not linearizable, which `single-copy` promises.
+//! Either way the history is not linearizable, which `single-copy` promises; the
+//! doubled append is a duplicate effect too (`no-duplicate-effects`).
+//! `double-submit` is the same mistake made by the user, with no fault needed.
 //!
 //! Compare `single-copy` itself: its clients send one idempotency key for every
 //! attempt of an operation, and the server answers a retry from its
@@ -37,7 +39,7 @@ pub const RETRY_WITHOUT_IDEMPOTENCY: Declaration<SingleCopySettings, RetryWithou
             summary: "single-copy whose clients retry timed-out writes without idempotency keys, so a write can apply twice",
             promises: &[],
             variant_of: Some("single-copy"),
-            breaks: &[Guarantee::Linearizable],
+            breaks: &[Guarantee::Linearizable, Guarantee::NoDuplicateEffects],
             // Seed 0, in 188 of seeds 0..200: the paused server applies the held first
             // attempt and its retry (flaky-network: seed 0, 192; isolate-leader: seed 4,
             // 83; partition-halves: seed 0, 126; never under crash-restart, clock-skew,

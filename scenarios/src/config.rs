@@ -2,7 +2,7 @@
 //! their patterns, the seed — everything a run is a pure function of.
 
 use models::Params;
-use models::client::{BreakerConfig, RetryPolicy};
+use models::client::{BreakerConfig, DoubleSubmit, RetryPolicy};
 use serde::Serialize;
 use sim_core::nemesis::{Nemesis, Setup};
 use sim_core::{Duration, FaultPlan};
@@ -28,6 +28,8 @@ pub struct ClientSettings {
     /// still waiting at its client when this much time has passed since it arrived is
     /// abandoned, never sent.
     pub deadline: Option<Duration>,
+    /// Writes submitted twice ([`models::client::DoubleSubmit`]).
+    pub double_submit: Option<DoubleSubmit>,
 }
 
 impl Default for ClientSettings {
@@ -38,6 +40,7 @@ impl Default for ClientSettings {
             idempotency: true,
             breaker: None,
             deadline: None,
+            double_submit: None,
         }
     }
 }
@@ -530,6 +533,20 @@ fn capacity_args(
 }
 
 /// The flags that set the clients' patterns, where they differ from the defaults.
+/// `--double-submit SHARE`, if writes are submitted twice.
+fn double_submit_args(clicks: Option<DoubleSubmit>) -> Result<Vec<String>, NotOnTheCommandLine> {
+    let Some(clicks) = clicks else {
+        return Ok(Vec::new());
+    };
+    if clicks.within != DoubleSubmit::default().within {
+        return Err(NotOnTheCommandLine {
+            what: "a double submit's lag other than 300 ms",
+        });
+    }
+    let share = f64::from(clicks.per_mille) / 1000.0;
+    Ok(vec!["--double-submit".to_owned(), share.to_string()])
+}
+
 fn client_args(
     c: &ClientSettings,
     base: &ClientSettings,
@@ -570,6 +587,7 @@ fn client_args(
     if !c.idempotency {
         args.push("--no-idempotency".to_owned());
     }
+    args.extend(double_submit_args(c.double_submit)?);
     if c.retry.retry_unsafe {
         args.push("--unsafe-retries".to_owned());
     }

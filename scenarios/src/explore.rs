@@ -583,12 +583,16 @@ fn exploring<M: Model>(model: &M, config: &ExploreConfig) -> Exploring {
 }
 
 /// What exploration judges for a model: what it promises or breaks, among the
-/// guarantees a history shows on its own.
+/// guarantees a history shows on its own (duplicate effects only where its workload
+/// appends: a register's writes leave no count).
 fn judged(info: &ModelInfo) -> Vec<Guarantee> {
     Guarantee::ALL
         .into_iter()
         .filter(|g| info.promises.contains(g) || info.breaks.contains(g))
         .filter(|g| !matches!(g, Guarantee::Convergence | Guarantee::NoLostWrites))
+        .filter(|g| {
+            *g != Guarantee::NoDuplicateEffects || info.workload == models::kv::Mix::ListAppend
+        })
         .collect()
 }
 

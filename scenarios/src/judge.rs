@@ -6,6 +6,7 @@ use std::cell::OnceCell;
 
 use checkers::check::check_history;
 use checkers::convergence::{ConvergenceReport, Fate, KeyConvergence, check_convergence};
+use checkers::effects::check_effects;
 use checkers::history::{History, Operation};
 use checkers::linear::{Options, Outcome as LinOutcome, Verdict};
 use checkers::session::{Guarantee as SessionGuarantee, SessionReport, check_sessions};
@@ -84,6 +85,7 @@ impl Evidence<'_> {
             Guarantee::Linearizable => linearizable(self.history, self.mix),
             Guarantee::Convergence => converged(self.convergence()),
             Guarantee::NoLostWrites => nothing_lost(self.convergence()),
+            Guarantee::NoDuplicateEffects => once_each(self.history, &self.ops),
             Guarantee::ReadYourWrites => self.session(SessionGuarantee::ReadYourWrites),
             Guarantee::MonotonicReads => self.session(SessionGuarantee::MonotonicReads),
             Guarantee::MonotonicWrites => self.session(SessionGuarantee::MonotonicWrites),
@@ -131,6 +133,19 @@ fn converged(report: &ConvergenceReport) -> Judgement {
         };
     }
     problems_of(report, |k| !k.converged)
+}
+
+/// No duplicate effects: no read holds an append's element twice.
+fn once_each(history: &History, ops: &[Operation]) -> Judgement {
+    match check_effects(history, ops) {
+        Err(why) => Judgement::NotApplicable {
+            reason: why.to_string(),
+        },
+        Ok(report) if report.ok() => Judgement::Ok,
+        Ok(report) => Judgement::Violation {
+            explanation: format!("{}; {}", report.duplicated[0].explanation, report.summary()),
+        },
+    }
 }
 
 /// No lost writes: every acknowledged write is in the final state.

@@ -486,6 +486,7 @@ fn build_sim<M: Model>(
         client.idempotency = config.client.idempotency;
         client.breaker = config.client.breaker;
         client.deadline = config.client.deadline;
+        client.double_submit = config.client.double_submit;
         builder = builder.client(model.client(client));
     }
     Ok(builder.build()?)

@@ -1463,7 +1463,7 @@ fn the_books_caches_chapter_shows_what_consim_prints() {
         .out(&dir);
     let page = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../book/src/caches.md");
     let shown = consim::shown::check_page(&harness, &page, "consim");
-    assert_eq!(shown.unwrap_or_else(|e| panic!("{e}")), 9);
+    assert_eq!(shown.unwrap_or_else(|e| panic!("{e}")), 13);
     let html = std::fs::read_to_string(dir.join("cache-fill-race.html")).unwrap();
     assert!(html.contains("cache-fill-race"));
     std::fs::remove_dir_all(&dir).ok();
@@ -1595,6 +1595,7 @@ fn every_zoo_variant_shrinks_to_a_small_run_that_fails_the_same_way() {
     use consim::sweep::{Until, sweep};
     let pinned: &[(&str, u64, usize, usize)] = &[
         ("retry-without-idempotency", 0, 2, 4),
+        ("double-submit", 0, 0, 5),
         ("raft-commit-old-term", 4, 8, 14),
         ("raft-stale-read", 8, 3, 3),
         ("raft-lease-drift", 104, 3, 3),
@@ -2288,6 +2289,8 @@ const GOLDEN: &[(&str, &str, &str, bool)] = &[
         "3fa6768420f89271",
         false,
     ),
+    ("double-submit", "none", "532672ecd5170572", true),
+    ("double-submit", "swarm", "23f47fefe2fb3653", true),
     ("raft", "swarm", "84068b771a9c61e6", false),
     (
         "raft-commit-old-term",
@@ -2391,6 +2394,8 @@ fn the_bug_zoos_seed_statistics() {
         ("retry-without-idempotency", "clock-skew", None, 0),
         ("retry-without-idempotency", "one-way", None, 0),
         ("retry-without-idempotency", "none", None, 0),
+        ("double-submit", "none", Some(0), 200),
+        ("double-submit", "swarm", Some(0), 200),
         ("abd-no-write-back", "swarm", Some(18), 10),
         ("abd-no-write-back", "crash-restart", Some(25), 7),
         ("abd-no-write-back", "partition-halves", None, 0),
@@ -3121,4 +3126,47 @@ fn the_outbox_delivers_the_event_the_dual_write_loses() {
         fixed.broken_invariant,
         fixed.verdicts
     );
+}
+
+/// A double-click sends a write twice. With idempotency keys the second submit carries
+/// the first's request number and the server answers it from its table: runs stay
+/// clean under every fault swarm draws. Without (the `double-submit` variant), it is a
+/// request of its own, applied again, and the effects-per-intent check says so.
+#[test]
+fn a_double_submit_takes_effect_once_with_a_key_and_twice_without() {
+    use consim::config::RunConfig;
+    let mut config = RunConfig::new("single-copy", 3);
+    config.nemesis = consim::nemesis::Nemesis::from_name("swarm").unwrap();
+    config.client.double_submit = Some(models::client::DoubleSubmit::default());
+    config.trace = true;
+    let keyed = consim::run::run(&config).unwrap();
+    assert!(!keyed.failed(), "{:?}", keyed.verdicts);
+    let trace = keyed.trace.as_ref().unwrap();
+    let resubmits: Vec<&str> = trace
+        .iter()
+        .filter(|e| e.detail.starts_with("Resubmit"))
+        .map(|e| e.detail.as_str())
+        .collect();
+    // One write in five of the run's appends, each with its first submit's key.
+    assert!(resubmits.len() > 5, "{resubmits:?}");
+    assert!(
+        resubmits.iter().all(|r| r.contains("seq: Some(")),
+        "{resubmits:?}"
+    );
+    let judged = |report: &consim::report::RunReport| {
+        report
+            .verdicts
+            .iter()
+            .find(|v| v.guarantee == models::Guarantee::NoDuplicateEffects)
+            .map(|v| v.judgement.clone())
+    };
+    assert_eq!(judged(&keyed), Some(consim::report::Judgement::Ok));
+
+    let mut config = RunConfig::new("double-submit", 3);
+    config.nemesis = consim::nemesis::Nemesis::from_name("none").unwrap();
+    let unkeyed = consim::run::run(&config).unwrap();
+    let Some(consim::report::Judgement::Violation { explanation }) = judged(&unkeyed) else {
+        panic!("{:?}", unkeyed.verdicts);
+    };
+    assert!(explanation.contains("took effect 2 times"), "{explanation}");
 }

@@ -16,7 +16,8 @@
 //!
 //! - `garbage-read`: a read returned an element nobody tried to append;
 //! - `G1a` (aborted read): a read returned an element whose append failed;
-//! - `duplicate-elements`: a read returned one element twice;
+//! - `duplicate-elements`: a read returned one element twice (counted per append, as
+//!   effects per intent, by [`crate::effects`]);
 //! - `incompatible-order`: two reads of a key disagree on the order of the list — one
 //!   is not a prefix of the other, so no single version order explains both.
 //!

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use clap::builder::TypedValueParser;
 
-use models::client::{Backoff, BreakerConfig, RetryBudget};
+use models::client::{Backoff, BreakerConfig, DoubleSubmit, RetryBudget};
 use models::{Catalog, ModelInfo};
 use sim_core::{Duration, FaultPlan};
 
@@ -367,6 +367,11 @@ pub struct ClientArgs {
     /// ten retries, refilled by SHARE per operation), e.g. 0.1.
     #[arg(long, value_name = "SHARE", value_parser = parse_share, allow_negative_numbers = true)]
     pub retry_budget: Option<RetryBudget>,
+    /// Submit this share of writes twice, as a user who double-clicks does, e.g. 0.2:
+    /// the second submit follows the first within 300 ms, with the operation's
+    /// idempotency key (without one under --no-idempotency).
+    #[arg(long, value_name = "SHARE", value_parser = parse_double_submit, allow_negative_numbers = true)]
+    pub double_submit: Option<DoubleSubmit>,
 }
 
 impl ClientArgs {
@@ -386,6 +391,9 @@ impl ClientArgs {
             None => {}
         }
         client.retry.budget = self.retry_budget;
+        if self.double_submit.is_some() {
+            client.double_submit = self.double_submit;
+        }
         client.breaker = self.breaker.map(|threshold| BreakerConfig {
             threshold,
             cooldown: Duration::from_millis(1_000),
@@ -421,6 +429,21 @@ pub fn retry_choice() -> impl TypedValueParser<Value = RetryChoice> {
 /// A retry budget's share of operations: a number above 0 and at most 1, to the
 /// thousandth.
 pub fn parse_share(text: &str) -> Result<RetryBudget, String> {
+    let per_mille = per_mille(text, "a retry budget")?;
+    Ok(RetryBudget { per_mille })
+}
+
+/// `--double-submit`'s share of writes, per mille.
+pub fn parse_double_submit(text: &str) -> Result<DoubleSubmit, String> {
+    let per_mille = per_mille(text, "--double-submit")?;
+    Ok(DoubleSubmit {
+        per_mille,
+        ..DoubleSubmit::default()
+    })
+}
+
+/// A share above 0 and at most 1 (at least 0.001), in thousandths.
+fn per_mille(text: &str, what: &str) -> Result<u32, String> {
     let share: f64 = text
         .trim()
         .parse()
@@ -428,12 +451,10 @@ pub fn parse_share(text: &str) -> Result<RetryBudget, String> {
     let per_mille = (share * 1000.0).round();
     if !(share > 0.0 && share <= 1.0) || per_mille < 1.0 {
         return Err(format!(
-            "a retry budget is a share of operations above 0 and at most 1 (at least 0.001), not {text}"
+            "{what} is a share above 0 and at most 1 (at least 0.001), not {text}"
         ));
     }
-    Ok(RetryBudget {
-        per_mille: per_mille as u32,
-    })
+    Ok(per_mille as u32)
 }
 
 /// The overload triggers swarm may add, by name, comma-separated.
