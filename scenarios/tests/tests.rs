@@ -3170,3 +3170,116 @@ fn a_double_submit_takes_effect_once_with_a_key_and_twice_without() {
     };
     assert!(explanation.contains("took effect 2 times"), "{explanation}");
 }
+
+/// The anchors mdbook gives a page's headings: the heading's text, lower-cased, with
+/// spaces as dashes and everything but letters, digits, `_` and `-` dropped (inline
+/// code's backticks too); a repeated one gets `-1`, `-2`….
+fn heading_anchors(page: &str) -> Vec<String> {
+    let mut anchors: Vec<String> = Vec::new();
+    for line in prose_lines(page) {
+        let Some(text) = line.strip_prefix('#').map(|t| t.trim_start_matches('#')) else {
+            continue;
+        };
+        let id: String = text
+            .trim()
+            .chars()
+            .filter_map(|c| match c {
+                c if c.is_alphanumeric() || c == '_' || c == '-' => Some(c.to_ascii_lowercase()),
+                c if c.is_whitespace() => Some('-'),
+                _ => None,
+            })
+            .collect();
+        let repeats = anchors
+            .iter()
+            .filter(|a| **a == id || a.starts_with(&format!("{id}-")))
+            .count();
+        anchors.push(if repeats == 0 {
+            id
+        } else {
+            format!("{id}-{repeats}")
+        });
+    }
+    anchors
+}
+
+/// A page's lines outside fenced code blocks.
+fn prose_lines(page: &str) -> impl Iterator<Item = &str> {
+    let mut fenced = false;
+    page.lines().filter(move |line| {
+        if line.trim_start().starts_with("```") {
+            fenced = !fenced;
+            return false;
+        }
+        !fenced
+    })
+}
+
+/// Every relative link of a page: `[text](target)`, not inside code.
+fn relative_links(page: &str) -> Vec<String> {
+    let mut links = Vec::new();
+    for line in prose_lines(page) {
+        let mut rest = line;
+        while let Some(at) = rest.find("](") {
+            rest = &rest[at + 2..];
+            let Some(end) = rest.find(')') else { break };
+            let target = &rest[..end];
+            if !target.contains("://") && !target.starts_with("mailto:") {
+                links.push(target.to_owned());
+            }
+        }
+    }
+    links
+}
+
+/// The book's internal links resolve: every page and image a link names exists, every
+/// `#anchor` is a heading of its page, and SUMMARY.md lists every page (mdbook would
+/// create a listed page that is missing, and leave out one not listed).
+#[test]
+fn the_books_internal_links_resolve() {
+    let src = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../book/src");
+    let summary = std::fs::read_to_string(src.join("SUMMARY.md")).unwrap();
+    let listed = relative_links(&summary);
+    let mut broken = Vec::new();
+    let mut pages: Vec<PathBuf> = std::fs::read_dir(&src)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "md") && !p.ends_with("SUMMARY.md"))
+        .collect();
+    pages.sort();
+    for page in &pages {
+        let name = page.file_name().unwrap().to_str().unwrap();
+        if !listed.iter().any(|l| l == name) {
+            broken.push(format!("SUMMARY.md does not list {name}"));
+        }
+        let text = std::fs::read_to_string(page).unwrap();
+        for link in relative_links(&text) {
+            let (file, anchor) = link.split_once('#').unwrap_or((&link, ""));
+            let target = if file.is_empty() {
+                page.clone()
+            } else {
+                src.join(file)
+            };
+            if !target.exists() {
+                broken.push(format!("{name}: {link}: no such file"));
+                continue;
+            }
+            let is_page = target.extension().is_some_and(|e| e == "md");
+            if !anchor.is_empty() && is_page {
+                let anchors = heading_anchors(&std::fs::read_to_string(&target).unwrap());
+                if !anchors.iter().any(|a| a == anchor) {
+                    broken.push(format!("{name}: {link}: no such heading (has {anchors:?})"));
+                }
+            }
+        }
+    }
+    for link in &listed {
+        if !src.join(link).exists() {
+            broken.push(format!("SUMMARY.md: {link}: no such file"));
+        }
+    }
+    assert!(broken.is_empty(), "{}", broken.join("\n"));
+    assert!(pages.len() >= 12, "{pages:?}");
+    // The rule for anchors, on the chapter a link relies on.
+    let cap = std::fs::read_to_string(src.join("cap.md")).unwrap();
+    assert!(heading_anchors(&cap).contains(&"four-ways-to-count-availability".to_owned()));
+}
