@@ -1417,6 +1417,11 @@ fn the_books_client_tables_are_what_consim_matrix_prints() {
 }
 
 #[test]
+fn the_books_map_of_models_shows_what_consim_matrix_prints() {
+    check_matrix_tables("consistency-models.md", 1);
+}
+
+#[test]
 fn matrix_refuses_bad_model_specs_before_the_table() {
     for (spec, needle) in [
         ("raftx", "unknown model `raftx`"),
