@@ -3288,3 +3288,275 @@ fn the_books_internal_links_resolve() {
     let cap = std::fs::read_to_string(src.join("cap.md")).unwrap();
     assert!(heading_anchors(&cap).contains(&"four-ways-to-count-availability".to_owned()));
 }
+
+/// A number of a page, with its unit (`ms`, `%`, `operations`…; empty for none) and
+/// how many digits it has after the point.
+#[derive(Clone, Debug)]
+struct Figure {
+    text: String,
+    value: f64,
+    decimals: i32,
+    unit: String,
+}
+
+/// The units a figure in prose is recognised by: a run produces shares, latencies,
+/// rates and counts of seeds, runs, operations or states.
+const FIGURE_UNITS: &[&str] = &[
+    "%",
+    "ms",
+    "s",
+    "×",
+    "x",
+    "seeds",
+    "seed",
+    "runs",
+    "operations",
+    "states",
+];
+
+/// Every number of `text` followed by one of `units` (or by none, if `bare`), and
+/// every number after `seed ` (unit `seed`).
+fn figures_in(text: &str, units: &[&str], bare: bool) -> Vec<Figure> {
+    let chars: Vec<char> = text.chars().collect();
+    let mut found = Vec::new();
+    let mut i = 0;
+    while i < chars.len() {
+        let starts = chars[i].is_ascii_digit()
+            && (i == 0 || !(chars[i - 1].is_alphanumeric() || ".-_/".contains(chars[i - 1])));
+        if !starts {
+            i += 1;
+            continue;
+        }
+        let mut j = i;
+        while j < chars.len()
+            && (chars[j].is_ascii_digit()
+                || (chars[j] == ',' && chars.get(j + 1).is_some_and(char::is_ascii_digit)))
+        {
+            j += 1;
+        }
+        let mut decimals = 0;
+        if chars.get(j) == Some(&'.') && chars.get(j + 1).is_some_and(char::is_ascii_digit) {
+            j += 1;
+            while j < chars.len() && chars[j].is_ascii_digit() {
+                j += 1;
+                decimals += 1;
+            }
+        }
+        let number: String = chars[i..j].iter().filter(|c| **c != ',').collect();
+        let before: String = chars[i.saturating_sub(5)..i].iter().collect();
+        let mut k = j;
+        if chars.get(k).is_some_and(|c| *c == ' ' || *c == '\u{a0}') {
+            k += 1;
+        }
+        let rest: String = chars[k..chars.len().min(k + 12)].iter().collect();
+        let unit = units.iter().find(|u| {
+            rest.starts_with(**u)
+                && !rest[u.len()..]
+                    .chars()
+                    .next()
+                    .is_some_and(|c| c.is_alphanumeric())
+        });
+        let unit = match unit {
+            Some(u) => Some((*u).to_owned()),
+            None if before.ends_with("seed ") => Some("seed".to_owned()),
+            None if bare => Some(String::new()),
+            None => None,
+        };
+        if let (Some(unit), Ok(value)) = (unit, number.parse::<f64>()) {
+            let text: String = chars[i..j].iter().collect();
+            found.push(Figure {
+                text: format!("{text} {unit}").trim().to_owned(),
+                value,
+                decimals,
+                unit,
+            });
+        }
+        i = j.max(i + 1);
+    }
+    found
+}
+
+/// A page's prose: without its marked blocks, code and HTML comments.
+fn prose_of(page: &str) -> (String, String) {
+    let mut prose = String::new();
+    let mut blocks = String::new();
+    let mut in_block: Option<String> = None;
+    let mut fenced = false;
+    for line in page.lines() {
+        if let Some(marker) = &in_block {
+            if line == format!("<!-- {marker}: end -->") {
+                in_block = None;
+            } else {
+                blocks.push_str(line);
+                blocks.push('\n');
+            }
+            continue;
+        }
+        if let Some(marker) = line
+            .strip_prefix("<!-- ")
+            .and_then(|l| l.strip_suffix(": begin -->"))
+        {
+            in_block = Some(marker.to_owned());
+            continue;
+        }
+        if line.trim_start().starts_with("```") {
+            fenced = !fenced;
+            continue;
+        }
+        if fenced || line.starts_with("<!--") {
+            continue;
+        }
+        // Inline code is not prose.
+        let mut kept = String::new();
+        for (n, part) in line.split('`').enumerate() {
+            if n % 2 == 0 {
+                kept.push_str(part);
+                kept.push(' ');
+            }
+        }
+        prose.push_str(&kept);
+        prose.push('\n');
+    }
+    (prose, blocks)
+}
+
+/// Whether a marked block of the page shows `figure`, to the precision the prose
+/// gives it (2.596 s is 2.595914s rounded; 2,675 ms is 2675.380 ms).
+fn shown_in_blocks(figure: &Figure, shown: &[Figure]) -> bool {
+    let tolerance = 0.5 * 10f64.powi(-figure.decimals) + 1e-9;
+    let scale = |unit: &str| match unit {
+        "s" => Some(1000.0),
+        "ms" => Some(1.0),
+        _ => None,
+    };
+    shown.iter().any(|b| {
+        let value = match (scale(&figure.unit), scale(&b.unit)) {
+            (Some(to), Some(from)) => b.value * from / to,
+            _ if figure.unit == "%" && !(b.unit == "%" || b.unit.is_empty()) => return false,
+            _ => b.value,
+        };
+        (value - figure.value).abs() <= tolerance
+    })
+}
+
+/// Figures in the book's prose that no marked block shows: settings and definitions
+/// (a default, a flag's value, the 95% of an interval) and figures from elsewhere
+/// (a peer's measurement, a difference of two shown figures), each with why.
+const FIGURES_NOT_FROM_A_RUN: &[(&str, &str, &str)] = &[
+    (
+        "caches.md",
+        "300 ms",
+        "setting: a double submit's greatest lag",
+    ),
+    ("cap.md", "500 ms", "setting: the client timeout"),
+    (
+        "cap.md",
+        "1.5 s",
+        "setting: three timeouts and two backoffs",
+    ),
+    ("cap.md", "1,200 ms", "setting: the longest default spell"),
+    (
+        "checking.md",
+        "10,000 operations",
+        "issue #14's target size of history",
+    ),
+    ("checking.md", "3 %", "issue #14's share of crashed clients"),
+    (
+        "clients.md",
+        "5 operations",
+        "setting: the matrix's rate per client",
+    ),
+    (
+        "clients.md",
+        "1,200 ms",
+        "setting: the longest default spell",
+    ),
+    (
+        "clients.md",
+        "50 runs",
+        "setting: the matrix's seeds per cell",
+    ),
+    ("clients.md", "9 %", "difference: 94.4% − 85.3%, both shown"),
+    (
+        "debugging.md",
+        "3.250 s",
+        "read off the run's picture, which the block's command draws",
+    ),
+    ("debugging.md", "44 ms", "difference: 3.250 s − 3.206 s"),
+    (
+        "explore.md",
+        "157 s",
+        "stateright's run, measured by hand (the table says how)",
+    ),
+    ("explore.md", "190 %", "stateright's run, measured by hand"),
+    ("overload.md", "3 s", "setting: the slowdown's spell"),
+    (
+        "overload.md",
+        "20 s",
+        "setting: the overload scenarios' fault window",
+    ),
+    (
+        "overload.md",
+        "3.5 operations",
+        "setting: the open loop's rate per client",
+    ),
+    ("overload.md", "0.5 ms", "setting: the mean service time"),
+    (
+        "overload.md",
+        "120 ms",
+        "setting: the overload scenarios' client timeout",
+    ),
+    (
+        "overload.md",
+        "70 %",
+        "setting: the load the overload scenarios aim at",
+    ),
+    ("overload.md", "90 %", "definition: what recovered means"),
+    ("overload.md", "4 ×", "setting: the slowdown's factor"),
+    ("overload.md", "8 s", "setting: the slowdown's end"),
+    ("overload.md", "20 ms", "setting: the first backoff"),
+];
+
+/// Nothing typed by hand that a command produces: every figure in the book's prose
+/// (a share, a latency, a rate, a seed, a count of runs, operations or states) is one
+/// a marked block of its page shows, rounded at most, or is listed above with why.
+#[test]
+fn every_figure_in_the_books_prose_is_shown_by_a_command() {
+    let src = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../book/src");
+    let mut pages: Vec<PathBuf> = std::fs::read_dir(&src)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "md"))
+        .collect();
+    pages.sort();
+    let mut unexplained = Vec::new();
+    let mut used = vec![false; FIGURES_NOT_FROM_A_RUN.len()];
+    for page in &pages {
+        let name = page.file_name().unwrap().to_str().unwrap();
+        let (prose, blocks) = prose_of(&std::fs::read_to_string(page).unwrap());
+        let shown = figures_in(&blocks, &["ms", "s", "%"], true);
+        for figure in figures_in(&prose, FIGURE_UNITS, false) {
+            if shown_in_blocks(&figure, &shown) {
+                continue;
+            }
+            let listed = FIGURES_NOT_FROM_A_RUN
+                .iter()
+                .position(|(p, f, _)| *p == name && *f == figure.text);
+            match listed {
+                Some(n) => used[n] = true,
+                None => unexplained.push(format!("{name}: {}", figure.text)),
+            }
+        }
+    }
+    assert!(
+        unexplained.is_empty(),
+        "figures in prose that no marked block shows:\n{}",
+        unexplained.join("\n")
+    );
+    let stale: Vec<_> = FIGURES_NOT_FROM_A_RUN
+        .iter()
+        .zip(&used)
+        .filter(|(_, used)| !**used)
+        .collect();
+    assert!(stale.is_empty(), "listed but not in the prose: {stale:?}");
+}
