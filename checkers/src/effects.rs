@@ -278,6 +278,19 @@ mod tests {
         assert_eq!(report.by_effects, BTreeMap::from([(0, 1), (1, 2)]));
     }
 
+    /// The near miss of counting: two reads that each hold the element once are one
+    /// effect seen twice, not two effects.
+    #[test]
+    fn two_reads_each_holding_an_element_once_count_one_effect() {
+        let text = format!(
+            "{}\n{{\"process\":4,\"type\":\"invoke\",\"f\":\"read\",\"key\":\"x\",\"value\":null}}\n{{\"process\":4,\"type\":\"ok\",\"f\":\"read\",\"key\":\"x\",\"value\":[1,2]}}",
+            with_read("x", "[1]")
+        );
+        let report = check(&text).unwrap();
+        assert!(report.ok(), "{report:?}");
+        assert_eq!(report.by_effects.get(&1), Some(&2));
+    }
+
     #[test]
     fn what_cannot_be_counted_is_said() {
         let registers = r#"{"process":0,"type":"invoke","f":"write","key":"x","value":1}

@@ -638,19 +638,40 @@ impl CacheWatch {
         self.hits_seen.1 = served.len();
     }
 
+    /// The stale entries now, key and when each was filled. With the store down its
+    /// keys cannot change, so an entry stale at the last look stays stale while it is
+    /// still there and not filled again (a fill while the store is down is judged once
+    /// it is back).
+    fn stale_now(&self, replicas: &[Option<&CacheAsideNode>]) -> Vec<(Key, Time)> {
+        if matches!(replicas.first(), Some(Some(_))) {
+            return CacheWatch::stale(replicas)
+                .into_iter()
+                .map(|(key, entry, _)| (key, entry.filled_at))
+                .collect();
+        }
+        let Some(Some(CacheAsideNode::Cache { entries, .. })) = replicas.get(1) else {
+            return Vec::new();
+        };
+        self.stale_since
+            .iter()
+            .filter_map(|(key, &from)| {
+                let entry = entries.get(key)?;
+                (entry.filled_at <= from).then_some((*key, entry.filled_at))
+            })
+            .collect()
+    }
+
     /// The entries found stale at the last look, since when.
     fn track(&mut self, now: Time, replicas: &[Option<&CacheAsideNode>]) {
-        if !matches!(replicas.first(), Some(Some(_))) {
-            return; // The store is down: its keys cannot change.
-        }
-        let stale = CacheWatch::stale(replicas);
+        let stale = self.stale_now(replicas);
         let mut since = BTreeMap::new();
         let mut ended: Vec<(Key, Time)> = Vec::new();
-        for (key, entry, _) in &stale {
+        for &(key, filled_at) in &stale {
+            let key = &key;
             // An entry filled since the last look starts its own count, and ends the
             // stretch of the one it replaced.
             let before = self.stale_since.get(key).copied();
-            if let Some(from) = before.filter(|&t| t >= entry.filled_at) {
+            if let Some(from) = before.filter(|&t| t >= filled_at) {
                 since.insert(*key, from);
             } else {
                 ended.extend(before.map(|from| (*key, from)));
@@ -875,6 +896,25 @@ mod tests {
             (longest.value, longest.shown.as_str()),
             (20_000_000, "20ms: key 1 from 20ms to 40ms")
         );
+    }
+
+    /// With the store down, a stretch goes on while its entry is there, and ends
+    /// when the cache loses it (here, a crash of the cache).
+    #[test]
+    fn a_stretch_ends_when_its_entry_goes_even_with_the_store_down() {
+        let (s, stale, empty) = (store(5), cache(Some(4)), cache(None));
+        let mut watch = CacheWatch::default();
+        watch.check(at(10), &[Some(&s), Some(&stale)]).unwrap();
+        watch.check(at(20), &[None, Some(&stale)]).unwrap();
+        watch.check(at(30), &[None, None]).unwrap();
+        watch.check(at(1_000), &[Some(&s), Some(&empty)]).unwrap();
+        assert_eq!(watch.longest, Some((1, at(10), at(30))));
+        // The near miss: the entry still there when the store comes back.
+        let mut watch = CacheWatch::default();
+        watch.check(at(10), &[Some(&s), Some(&stale)]).unwrap();
+        watch.check(at(20), &[None, Some(&stale)]).unwrap();
+        watch.check(at(1_000), &[Some(&s), Some(&stale)]).unwrap();
+        assert_eq!(watch.measures(at(1_000))[1].value, 990_000_000);
     }
 
     #[test]

@@ -645,17 +645,21 @@ impl<P> Client<P> {
             self.next_seq - 1
         });
         let target = self.target(&request);
+        // Still in flight, the second submit carries what is left of the operation's
+        // deadline; after it ended, nobody waits for an answer, and it carries none.
+        let mut deadline = None;
         if let Some(pending) = self.pending.as_mut().filter(|p| p.op.id == op) {
             if !pending.seqs.contains(&seq) {
                 pending.seqs.push(seq);
             }
             pending.sent_to.push(target);
+            deadline = Self::time_left(pending.deadline_at, ctx.monotonic());
         }
         let id = RequestId {
             client: ctx.id(),
             seq,
         };
-        let (token, deadline) = (self.token, None);
+        let token = self.token;
         let msg = ClientMsg::Request {
             id,
             request,
@@ -925,6 +929,11 @@ impl<P: Clone + Debug> Node for Client<P> {
     }
 
     fn on_timer(&mut self, ctx: &mut Ctx<'_, Self>, timer: ClientTimer) {
+        // The second click comes whatever became of the first, the client idle or not.
+        if let ClientTimer::Resubmit { op, request, seq } = timer {
+            self.resubmit(ctx, op, request, seq);
+            return;
+        }
         let Some(pending) = &self.pending else {
             return;
         };
@@ -935,7 +944,7 @@ impl<P: Clone + Debug> Node for Client<P> {
                 self.failed(ctx, reason, true);
             }
             ClientTimer::Retry => self.send_attempt(ctx),
-            ClientTimer::Resubmit { op, request, seq } => self.resubmit(ctx, op, request, seq),
+            ClientTimer::Resubmit { .. } => unreachable!("handled above"),
         }
     }
 }

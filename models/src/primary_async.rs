@@ -163,6 +163,9 @@ pub enum Timer {
     Tick,
     /// A held read has waited long enough.
     Wait(RequestId),
+    /// A rebuilt projection has heard nothing from the primary since it asked for the
+    /// log (`event-sourced` only): ask again.
+    Rejoin,
 }
 
 /// A replica: the primary if it is `n0`, a follower otherwise.
@@ -176,6 +179,9 @@ pub struct PrimaryAsyncReplica {
     held: Vec<Held>,
     /// A copy of the durable state, for inspection ([`PrimaryAsyncReplica::log`]).
     data: Data,
+    /// On a follower whose projection is rebuilt after a restart: whether it still
+    /// waits for the primary's first append (its request may have been lost).
+    rejoining: bool,
 }
 
 impl PrimaryAsyncReplica {
@@ -203,6 +209,7 @@ impl PrimaryAsyncReplica {
                 log: log.iter().copied().collect(),
                 dedup: Dedup::default(),
             },
+            rejoining: false,
         }
     }
 
@@ -374,6 +381,13 @@ impl PrimaryAsyncReplica {
         follower.sent = follower.sent.max(follower.acked);
     }
 
+    /// Asks the primary for its log after the first `applied` entries (a gap), and
+    /// sets the timer that asks again if no append has come by then.
+    fn ask_for_the_log(ctx: &mut Ctx<'_, Self>, applied: u64) {
+        ctx.send(PRIMARY, Wire::Peer(Peer::Ack { applied, gap: true }));
+        ctx.set_timer(RETRANSMIT, Timer::Rejoin);
+    }
+
     /// The primary ships new entries, and again those not acknowledged in time.
     fn on_tick(&mut self, ctx: &mut Ctx<'_, Self>) {
         ctx.set_timer(TICK, Timer::Tick);
@@ -416,17 +430,14 @@ impl Node for PrimaryAsyncReplica {
 
     fn start(config: &PrimaryAsyncConfig, ctx: &mut Ctx<'_, Self>) -> Self {
         let me = ctx.id();
-        let data = match config.projection {
-            Projection::Rebuilt { .. } if me != PRIMARY => {
-                // An empty projection: ask the primary to replay its log from the start.
-                let empty = Wire::Peer(Peer::Ack {
-                    applied: 0,
-                    gap: true,
-                });
-                ctx.send(PRIMARY, empty);
-                Data::default()
-            }
-            _ => ctx.durable().clone(),
+        let rejoining = matches!(config.projection, Projection::Rebuilt { .. }) && me != PRIMARY;
+        let data = if rejoining {
+            // An empty projection: ask the primary to replay its log from the start,
+            // and again until it answers.
+            Self::ask_for_the_log(ctx, 0);
+            Data::default()
+        } else {
+            ctx.durable().clone()
         };
         let mut followers = BTreeMap::new();
         if me == PRIMARY {
@@ -457,6 +468,7 @@ impl Node for PrimaryAsyncReplica {
             followers,
             held: Vec::new(),
             data,
+            rejoining,
         }
     }
 
@@ -473,6 +485,7 @@ impl Node for PrimaryAsyncReplica {
                 entries,
             }) => {
                 if from == PRIMARY && self.me != PRIMARY {
+                    self.rejoining = false;
                     self.on_append(ctx, from, start, entries);
                 }
             }
@@ -484,6 +497,10 @@ impl Node for PrimaryAsyncReplica {
         match timer {
             Timer::Tick => self.on_tick(ctx),
             Timer::Wait(id) => self.on_wait(ctx, id),
+            Timer::Rejoin if self.rejoining => {
+                Self::ask_for_the_log(ctx, self.data.log.len() as u64);
+            }
+            Timer::Rejoin => {}
         }
     }
 }

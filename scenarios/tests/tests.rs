@@ -1600,7 +1600,7 @@ fn every_zoo_variant_shrinks_to_a_small_run_that_fails_the_same_way() {
     use consim::sweep::{Until, sweep};
     let pinned: &[(&str, u64, usize, usize)] = &[
         ("retry-without-idempotency", 0, 2, 4),
-        ("double-submit", 0, 0, 5),
+        ("double-submit", 0, 0, 2),
         ("raft-commit-old-term", 4, 8, 14),
         ("raft-stale-read", 8, 3, 3),
         ("raft-lease-drift", 104, 3, 3),
@@ -2294,8 +2294,8 @@ const GOLDEN: &[(&str, &str, &str, bool)] = &[
         "3fa6768420f89271",
         false,
     ),
-    ("double-submit", "none", "532672ecd5170572", true),
-    ("double-submit", "swarm", "23f47fefe2fb3653", true),
+    ("double-submit", "none", "684458e9b385bbcb", true),
+    ("double-submit", "swarm", "baad3a2abdcdb33d", true),
     ("raft", "swarm", "84068b771a9c61e6", false),
     (
         "raft-commit-old-term",
@@ -2340,20 +2340,20 @@ const GOLDEN: &[(&str, &str, &str, bool)] = &[
     ("cache-aside", "swarm", "eb5d7a797542e842", false),
     ("cache-fill-race", "none", "6109eb9fd6176793", false),
     ("cache-fill-race", "swarm", "e8b134c4347ac620", false),
-    ("event-sourced", "crash-restart", "b418e025f32b823a", false),
-    ("event-sourced", "swarm", "4c2d5d8867110324", false),
-    ("non-idempotent-consumer", "none", "c0de7a41fa307e85", true),
-    ("non-idempotent-consumer", "swarm", "4c2d5d8867110324", true),
+    ("event-sourced", "crash-restart", "1083f4e540d2a355", false),
+    ("event-sourced", "swarm", "a5936df0dcb4af48", false),
+    ("non-idempotent-consumer", "none", "72dbdc5967e1a48e", true),
+    ("non-idempotent-consumer", "swarm", "a5936df0dcb4af48", true),
     (
         "projection-read-your-writes",
         "none",
-        "0f1f7effad77418c",
+        "2ed4de8f88e7ef18",
         true,
     ),
     (
         "projection-read-your-writes",
         "swarm",
-        "5bc2c6ce029af8f7",
+        "ac7274c773fb1c04",
         true,
     ),
     ("outbox", "crash-restart", "c789304e15bd1582", false),
@@ -2413,7 +2413,7 @@ fn the_bug_zoos_seed_statistics() {
         ("cache-fill-race", "swarm", Some(8), 24),
         ("non-idempotent-consumer", "none", Some(0), 200),
         ("projection-read-your-writes", "none", Some(0), 197),
-        ("dual-write", "flaky-network", Some(0), 170),
+        ("dual-write", "flaky-network", Some(0), 171),
         ("dual-write", "none", None, 0),
     ];
     let mut measured = Vec::new();
@@ -3141,23 +3141,26 @@ fn the_outbox_delivers_the_event_the_dual_write_loses() {
 fn a_double_submit_takes_effect_once_with_a_key_and_twice_without() {
     use consim::config::RunConfig;
     let mut config = RunConfig::new("single-copy", 3);
-    config.nemesis = consim::nemesis::Nemesis::from_name("swarm").unwrap();
+    config.nemesis = consim::nemesis::Nemesis::from_name("none").unwrap();
     config.client.double_submit = Some(models::client::DoubleSubmit::default());
     config.trace = true;
     let keyed = consim::run::run(&config).unwrap();
     assert!(!keyed.failed(), "{:?}", keyed.verdicts);
     let trace = keyed.trace.as_ref().unwrap();
-    let resubmits: Vec<&str> = trace
-        .iter()
-        .filter(|e| e.detail.starts_with("Resubmit"))
-        .map(|e| e.detail.as_str())
-        .collect();
-    // One write in five of the run's appends, each with its first submit's key.
-    assert!(resubmits.len() > 5, "{resubmits:?}");
-    assert!(
-        resubmits.iter().all(|r| r.contains("seq: Some(")),
-        "{resubmits:?}"
-    );
+    let count = |pred: &dyn Fn(&str) -> bool| trace.iter().filter(|e| pred(&e.detail)).count();
+    let resubmits = count(&|d| d.starts_with("Resubmit"));
+    let unkeyed = count(&|d| d.starts_with("Resubmit") && !d.contains("seq: Some("));
+    assert_eq!(unkeyed, 0, "every second submit carries its first's key");
+    // Every second submit is sent, the client idle or not: with no fault (so no
+    // retry), the server receives one append more per second submit.
+    let appends = count(&|d| d.starts_with("Op {") && d.contains("Append"));
+    let received = count(&|d| d.starts_with("Client(Request") && d.contains("Append"));
+    assert!(resubmits > 5, "{resubmits}");
+    assert_eq!(received, appends + resubmits, "{appends} appends");
+    // And under every fault swarm draws, each takes effect once.
+    config.nemesis = consim::nemesis::Nemesis::from_name("swarm").unwrap();
+    let keyed = consim::run::run(&config).unwrap();
+    assert!(!keyed.failed(), "{:?}", keyed.verdicts);
     let judged = |report: &consim::report::RunReport| {
         report
             .verdicts
@@ -3559,4 +3562,27 @@ fn every_figure_in_the_books_prose_is_shown_by_a_command() {
         .filter(|(_, used)| !**used)
         .collect();
     assert!(stale.is_empty(), "listed but not in the prose: {stale:?}");
+}
+
+/// Runs of correct models that a review found failing, each for a reason of the
+/// model's or a check's, not of the system under test; kept as they are now, passing:
+/// - `event-sourced`, swarm seed 119 with 20 operations: two consumers restart and
+///   their one request to replay the log is cut; they now ask again until the primary
+///   answers;
+/// - `raft`, swarm seed 679: a replica paused mid-election wins term 3 after term 4
+///   committed an entry, which leader completeness does not require it to hold;
+/// - `dual-write` with no faults, every write submitted twice and compare-and-sets:
+///   a late second submit of a cas that did not match was answered from the table
+///   with the client's later write's reply, and the service published an event for
+///   it; the database now drops a request its client has moved past.
+#[test]
+fn runs_a_review_found_failing_for_no_fault_of_the_system_pass() {
+    for args in [
+        "run --model event-sourced --scenario swarm --seed 119 --ops 20",
+        "run --model raft --scenario swarm --seed 679",
+        "run --model dual-write --scenario none --seed 0 --workload kv --double-submit 1",
+    ] {
+        let out = consim(&args.split(' ').collect::<Vec<_>>());
+        assert_eq!(out.status.code(), Some(0), "{args}: {}", stdout(&out));
+    }
 }

@@ -7,8 +7,12 @@
 //!   are identical up to it. Checked as a property of one map, kept across replicas
 //!   and time: an (index, term) names one command and one term before it, whoever holds
 //!   it; each replica's log is checked as it grows.
-//! - **Leader completeness**: a leader holds every entry committed before its term;
-//!   checked when a replica first leads in a term.
+//! - **Leader completeness**: a leader holds every entry committed in an earlier term;
+//!   checked when a replica first leads in a term. An entry's term of commitment is
+//!   that of the first replica seen to have it committed (its leader, which the
+//!   check after every event sees first). A replica may win a term's election late,
+//!   its votes held up until a later term has committed more: such a stale leader
+//!   need not hold what was committed since, and cannot commit anything itself.
 //! - **State machine safety**: no two replicas commit different entries at one index:
 //!   every committed prefix agrees with the longest one seen so far.
 //!
@@ -30,6 +34,8 @@ pub struct RaftInvariants {
     leaders: BTreeMap<Term, NodeId>,
     /// The longest committed log seen.
     committed: Vec<Entry>,
+    /// Per committed entry, the term in which it was first seen committed.
+    committed_in: Vec<Term>,
     /// Per replica: how much of its committed prefix was checked.
     verified: Vec<Index>,
     /// (index, term) → (command, the term of the entry before it).
@@ -65,7 +71,11 @@ impl RaftInvariants {
 
     fn leader_completeness(&self, id: NodeId, r: &RaftReplica) -> Result<(), String> {
         let log = r.log();
-        for (i, entry) in self.committed.iter().enumerate() {
+        let earlier = self
+            .committed_in
+            .iter()
+            .take_while(|&&term| term < r.term());
+        for ((i, entry), _) in self.committed.iter().enumerate().zip(earlier) {
             if log.get(i) != Some(entry) {
                 return Err(format!(
                     "leader completeness: {id} leads term {} without the entry committed at index {} ({entry:?}); it holds {:?}",
@@ -130,7 +140,10 @@ impl RaftInvariants {
                     ));
                 }
                 Some(_) => {}
-                None => self.committed.push(entry),
+                None => {
+                    self.committed.push(entry);
+                    self.committed_in.push(r.term());
+                }
             }
         }
         *verified = commit;
@@ -295,6 +308,31 @@ mod tests {
             replica(2, Leader, &[], 0),
         ];
         broken(&[committed(), incomplete], "leader completeness");
+    }
+
+    /// A replica that wins term 2's election late, after term 3 committed an entry it
+    /// lacks, breaks nothing: only what was committed before term 2 must be in its log.
+    #[test]
+    fn a_stale_leader_need_not_hold_what_a_later_term_committed() {
+        let committed_in_3 = vec![
+            replica(3, Leader, &[(3, 10)], 1),
+            replica(2, Follower, &[], 0),
+        ];
+        let stale = vec![
+            replica(3, Leader, &[(3, 10)], 1),
+            replica(2, Leader, &[], 0),
+        ];
+        assert_eq!(check(&[committed_in_3, stale]), Ok(()));
+        // The near miss: the entry committed in term 1, before the stale term.
+        let committed_in_1 = vec![
+            replica(1, Leader, &[(1, 10)], 1),
+            replica(1, Follower, &[], 0),
+        ];
+        let stale = vec![
+            replica(3, Follower, &[(1, 10)], 1),
+            replica(2, Leader, &[], 0),
+        ];
+        broken(&[committed_in_1, stale], "leader completeness");
     }
 
     #[test]
