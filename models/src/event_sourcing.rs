@@ -278,6 +278,21 @@ mod tests {
         );
     }
 
+    /// The near miss of an event applied twice: a log that holds the same event twice
+    /// (two requests appending one value), applied once each, folds to the same
+    /// repeated value, and is fine.
+    #[test]
+    fn an_event_the_log_holds_twice_applied_once_each_is_fine() {
+        let log = [append(1), append(2), append(2)];
+        let primary = PrimaryAsyncReplica::holding(NodeId(0), &log, folded(&log));
+        let consumer = PrimaryAsyncReplica::holding(NodeId(1), &log, folded(&log));
+        let mut watch = ProjectionWatch::default();
+        assert_eq!(
+            watch.check(Time::ZERO, &[Some(&primary), Some(&consumer)]),
+            Ok(())
+        );
+    }
+
     #[test]
     fn events_that_are_not_the_logs_are_caught() {
         let log = [append(1), append(2)];
@@ -291,6 +306,14 @@ mod tests {
         assert!(
             broken.starts_with("projection not from the log: n1's event 2"),
             "{broken}"
+        );
+        // The near miss: the same events as the log's, in a log that has grown since.
+        let longer = [append(1), append(2), append(3)];
+        let primary = PrimaryAsyncReplica::holding(NodeId(0), &longer, folded(&longer));
+        let consumer = PrimaryAsyncReplica::holding(NodeId(1), &log, folded(&log));
+        assert_eq!(
+            ProjectionWatch::default().check(Time::ZERO, &[Some(&primary), Some(&consumer)]),
+            Ok(())
         );
     }
 }

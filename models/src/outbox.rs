@@ -547,6 +547,21 @@ mod tests {
         );
     }
 
+    /// The near miss of a lost event: a compare-and-set that did not match changed
+    /// nothing, so the database commits nothing for it and no event is owed.
+    #[test]
+    fn a_cas_that_did_not_match_owes_no_event() {
+        let cas = Request::Cas {
+            key: 1,
+            from: 1,
+            to: 2,
+        };
+        assert!(!has_effect(&cas, &Reply::CasMismatch(Some(7))));
+        assert!(has_effect(&cas, &Reply::Swapped));
+        assert!(has_effect(&write(1), &Reply::Written));
+        assert!(!has_effect(&Request::Read { key: 1 }, &Reply::Read(None)));
+    }
+
     #[test]
     fn an_event_twice_or_without_its_write_is_caught() {
         let committed = imbl::OrdMap::from(vec![(id(1), write(1))]);

@@ -3586,3 +3586,29 @@ fn runs_a_review_found_failing_for_no_fault_of_the_system_pass() {
         assert_eq!(out.status.code(), Some(0), "{args}: {}", stdout(&out));
     }
 }
+
+/// The near miss of an event applied twice: under a lossy, duplicating network the
+/// outbox's relay delivers some events more than once, and the consumer, which
+/// deduplicates by the write's id, applies each once (the model's invariants would
+/// say `event applied more than once` otherwise).
+#[test]
+fn an_event_the_relay_delivers_twice_takes_effect_once() {
+    use consim::config::RunConfig;
+    let mut config = RunConfig::new("outbox", 0);
+    config.nemesis = consim::nemesis::Nemesis::from_name("flaky-network").unwrap();
+    config.trace = true;
+    let report = consim::run::run(&config).unwrap();
+    assert!(!report.failed(), "{:?}", report.broken_invariant);
+    let mut delivered: std::collections::BTreeMap<String, u32> = Default::default();
+    for e in report.trace.as_ref().unwrap() {
+        if e.kind == sim_core::EventKind::Deliver
+            && e.node == Some(sim_core::NodeId(1))
+            && let Some(event) = e.detail.strip_prefix("Peer(Event { id: ")
+        {
+            let id = event.split_once(", request").unwrap().0.to_owned();
+            *delivered.entry(id).or_default() += 1;
+        }
+    }
+    let again = delivered.values().filter(|&&n| n > 1).count();
+    assert!(again > 0, "no event was delivered twice: {delivered:?}");
+}
