@@ -3447,6 +3447,11 @@ fn shown_in_blocks(figure: &Figure, shown: &[Figure]) -> bool {
 /// (a peer's measurement, a difference of two shown figures), each with why.
 const FIGURES_NOT_FROM_A_RUN: &[(&str, &str, &str)] = &[
     (
+        "bug-zoo.md",
+        "100 seeds",
+        "an exercise's question: a sweep's size",
+    ),
+    (
         "caches.md",
         "300 ms",
         "setting: a double submit's greatest lag",
