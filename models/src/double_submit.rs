@@ -1,8 +1,8 @@
 //! `double-submit`: `single-copy` whose users submit one write in five twice (a
 //! double-click, a form sent again) without an idempotency key.
 //!
-//! The server is [`single_copy::Server`], unchanged; only the clients differ
-//! ([`Model::client`]): a share of writes is sent a second time within 300 ms of the
+//! The server is [`crate::single_copy::Server`], unchanged; only the clients differ
+//! ([`crate::Model::client`]): a share of writes is sent a second time within 300 ms of the
 //! first ([`crate::client::DoubleSubmit`]), and since the client sends no idempotency key, the second
 //! submit is a request of its own, which the server applies again. The user meant one
 //! payment and was charged twice: an append shows up twice in the list, which the
@@ -15,10 +15,10 @@
 //! table instead of applying it. Unlike `retry-without-idempotency`, this needs no
 //! fault at all: the user does it.
 
-use crate::client::{ClientConfig, Routing};
+use crate::client::ClientConfig;
 use crate::kv::Mix;
-use crate::single_copy::{self, Server, SingleCopySettings};
-use crate::{Declaration, Guarantee, Model, ModelInfo};
+use crate::single_copy::{SingleCopySettings, WithClients};
+use crate::{Declaration, Guarantee, ModelInfo};
 
 /// double-submit in the catalog: single-copy's settings, its server, and clients of
 /// its own.
@@ -34,7 +34,7 @@ use crate::{Declaration, Guarantee, Model, ModelInfo};
 /// assert_eq!(client.double_submit, Some(DoubleSubmit::default()));
 /// # Ok::<(), models::ModelError>(())
 /// ```
-pub const DOUBLE_SUBMIT: Declaration<SingleCopySettings, DoubleSubmitWithoutKey> = Declaration {
+pub const DOUBLE_SUBMIT: Declaration<SingleCopySettings, WithClients> = Declaration {
     info: ModelInfo {
         name: "double-submit",
         summary: "single-copy whose users submit one write in five twice (a double-click) without an idempotency key, so the second submit applies again",
@@ -47,28 +47,12 @@ pub const DOUBLE_SUBMIT: Declaration<SingleCopySettings, DoubleSubmitWithoutKey>
         workload: Mix::ListAppend,
         settings: &[],
     },
-    build: |_| Ok(DoubleSubmitWithoutKey),
+    build: |_| Ok(WithClients(clients)),
 };
 
-/// The model the runner builds.
-#[derive(Clone, Copy, Debug)]
-pub struct DoubleSubmitWithoutKey;
-
-impl Model for DoubleSubmitWithoutKey {
-    type Replica = Server;
-
-    fn replicas(&self) -> Vec<()> {
-        single_copy::SingleCopy.replicas()
-    }
-
-    fn routing(&self) -> Routing {
-        Routing::Home
-    }
-
-    /// The bug: users submit writes twice, and the client sends no idempotency keys.
-    fn client(&self, mut base: ClientConfig) -> ClientConfig {
-        base.idempotency = false;
-        base.double_submit = Some(base.double_submit.unwrap_or_default());
-        base
-    }
+/// The bug: users submit writes twice, and the client sends no idempotency keys.
+pub fn clients(mut base: ClientConfig) -> ClientConfig {
+    base.idempotency = false;
+    base.double_submit = Some(base.double_submit.unwrap_or_default());
+    base
 }

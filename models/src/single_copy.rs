@@ -133,6 +133,28 @@ impl Model for SingleCopy {
 }
 // ANCHOR_END: model
 
+/// single-copy's server, unchanged, with clients made otherwise by a function: the bug
+/// variants whose bug lies in the clients (`retry-without-idempotency`,
+/// `double-submit`).
+#[derive(Clone, Copy, Debug)]
+pub struct WithClients(pub fn(ClientConfig) -> ClientConfig);
+
+impl Model for WithClients {
+    type Replica = Server;
+
+    fn replicas(&self) -> Vec<()> {
+        SingleCopy.replicas()
+    }
+
+    fn routing(&self) -> Routing {
+        SingleCopy.routing()
+    }
+
+    fn client(&self, base: ClientConfig) -> ClientConfig {
+        (self.0)(base)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

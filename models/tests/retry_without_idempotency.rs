@@ -7,8 +7,9 @@
 mod quorum_support;
 
 use models::kv::{Outcome, Reply, Request};
-use models::retry_without_idempotency::RetryWithoutIdempotency;
+use models::retry_without_idempotency;
 use models::single_copy::SingleCopy;
+use models::single_copy::WithClients;
 use models::{Model, Params};
 use quorum_support::{Gen, Record, RunSpec, Tally, run};
 use sim_core::nemesis::Nemesis;
@@ -70,7 +71,10 @@ fn retry_without_idempotency_is_caught_within_20_seeds_of_message_loss() {
         first: Some(0),
         count: 16,
     };
-    assert_eq!(duplicates(&RetryWithoutIdempotency, 0..20), expected);
+    assert_eq!(
+        duplicates(&WithClients(retry_without_idempotency::clients), 0..20),
+        expected
+    );
 }
 
 #[test]
