@@ -23,11 +23,7 @@ const PASSES: usize = 5;
 
 /// The catalog's correct models (not bug variants).
 fn correct_models() -> Vec<&'static str> {
-    models::catalog()
-        .iter()
-        .filter(|m| m.variant_of.is_none())
-        .map(|m| m.name)
-        .collect()
+    models::correct_models().map(|m| m.name).collect()
 }
 
 /// Runs seeds `0..SEEDS` of `model` under swarm: events and simulated nanoseconds.

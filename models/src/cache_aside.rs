@@ -667,15 +667,14 @@ impl CacheWatch {
         let mut since = BTreeMap::new();
         let mut ended: Vec<(Key, Time)> = Vec::new();
         for &(key, filled_at) in &stale {
-            let key = &key;
             // An entry filled since the last look starts its own count, and ends the
             // stretch of the one it replaced.
-            let before = self.stale_since.get(key).copied();
+            let before = self.stale_since.get(&key).copied();
             if let Some(from) = before.filter(|&t| t >= filled_at) {
-                since.insert(*key, from);
+                since.insert(key, from);
             } else {
-                ended.extend(before.map(|from| (*key, from)));
-                since.insert(*key, now);
+                ended.extend(before.map(|from| (key, from)));
+                since.insert(key, now);
             }
         }
         ended.extend(

@@ -929,22 +929,18 @@ impl<P: Clone + Debug> Node for Client<P> {
     }
 
     fn on_timer(&mut self, ctx: &mut Ctx<'_, Self>, timer: ClientTimer) {
-        // The second click comes whatever became of the first, the client idle or not.
-        if let ClientTimer::Resubmit { op, request, seq } = timer {
-            self.resubmit(ctx, op, request, seq);
-            return;
-        }
-        let Some(pending) = &self.pending else {
-            return;
-        };
-        match timer {
-            ClientTimer::Timeout { seq } => {
+        match (timer, &self.pending) {
+            // The second click comes whatever became of the first, idle client or not.
+            (ClientTimer::Resubmit { op, request, seq }, _) => {
+                self.resubmit(ctx, op, request, seq);
+            }
+            (ClientTimer::Timeout { seq }, Some(pending)) => {
                 assert_eq!(seq, pending.seq, "a stale timeout timer was not cancelled");
                 let reason = format!("no answer within {}", pending.wait);
                 self.failed(ctx, reason, true);
             }
-            ClientTimer::Retry => self.send_attempt(ctx),
-            ClientTimer::Resubmit { .. } => unreachable!("handled above"),
+            (ClientTimer::Retry, Some(_)) => self.send_attempt(ctx),
+            (ClientTimer::Timeout { .. } | ClientTimer::Retry, None) => {}
         }
     }
 }

@@ -496,6 +496,16 @@ catalog![
     outbox::DUAL_WRITE,
 ];
 
+/// The catalog's correct models (not bug variants), in catalog order.
+///
+/// ```
+/// assert!(models::correct_models().any(|m| m.name == "raft"));
+/// assert!(models::correct_models().all(|m| m.variant_of.is_none()));
+/// ```
+pub fn correct_models() -> impl Iterator<Item = &'static ModelInfo> {
+    catalog().iter().filter(|m| m.variant_of.is_none())
+}
+
 /// The catalog entry for `name`, if there is one.
 pub fn find(name: &str) -> Option<&'static ModelInfo> {
     catalog().iter().find(|m| m.name == name)
