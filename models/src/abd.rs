@@ -527,6 +527,26 @@ impl Node for AbdReplica {
         }
     }
 
+    /// Replies meant for clients, peer messages from outside the replicas, and the
+    /// answers to a phase that no longer wants them: its coordination is over (or was
+    /// lost in a restart: coordination ids carry the boot), has moved on from the query
+    /// (phases only move forward), or already counted this replica.
+    fn ignores(&self, from: NodeId, msg: &Msg) -> bool {
+        let counted = |op: &u64, store: bool| {
+            self.ops.get(op).is_none_or(|c| match c.phase {
+                Phase::Query => !store && c.answered[from.index()],
+                Phase::Store { .. } => !store || c.answered[from.index()],
+            })
+        };
+        match msg {
+            Wire::Client(ClientMsg::Reply { .. }) => true,
+            Wire::Peer(_) if from.index() >= self.config.replicas as usize => true,
+            Wire::Peer(Peer::QueryAck { op, .. }) => counted(op, false),
+            Wire::Peer(Peer::StoreAck { op }) => counted(op, true),
+            Wire::Client(ClientMsg::Request { .. }) | Wire::Peer(_) => false,
+        }
+    }
+
     fn on_timer(&mut self, ctx: &mut Ctx<'_, Self>, timer: Tick) {
         self.on_tick(ctx, timer.op);
     }

@@ -856,6 +856,20 @@ impl<P: Clone + Debug> Node for Client<P> {
         self.maybe_submit_twice(ctx, op);
     }
 
+    /// A reply to an operation already reported (its request number belongs to none
+    /// of the pending operation's attempts, and request numbers are never reused) whose
+    /// session token is no news, and anything that is not a reply.
+    fn ignores(&self, _from: NodeId, msg: &Wire<P>) -> bool {
+        let Wire::Client(ClientMsg::Reply { id, token, .. }) = msg else {
+            return true;
+        };
+        *token <= self.token
+            && self
+                .pending
+                .as_ref()
+                .is_none_or(|p| !p.seqs.contains(&id.seq))
+    }
+
     fn on_message(&mut self, ctx: &mut Ctx<'_, Self>, from: NodeId, msg: Wire<P>) {
         let Wire::Client(ClientMsg::Reply { id, answer, token }) = msg else {
             return;

@@ -56,6 +56,9 @@ pub struct Exploring {
     pub budget: Budget,
     /// Whether to skip reorderings of independent events.
     pub reduction: Reduction,
+    /// Keep in flight the messages their receivers ignore for good (see
+    /// [`sim_core::Node::ignores`]).
+    pub keep_ignored: bool,
     /// Breadth or depth first.
     pub order: Order,
     /// Stop (unknown) beyond this many distinct states.
@@ -117,6 +120,7 @@ where
             seed: what.seed,
             budget: what.budget,
             reduction: what.reduction,
+            keep_ignored: what.keep_ignored,
             order: what.order,
             max_states: what.max_states,
         }

@@ -493,6 +493,16 @@ impl Node for PrimaryAsyncReplica {
         }
     }
 
+    /// Replies meant for clients, and log appends from anyone but the primary or
+    /// sent to the primary itself.
+    fn ignores(&self, from: NodeId, msg: &Msg) -> bool {
+        match msg {
+            Wire::Client(ClientMsg::Reply { .. }) => true,
+            Wire::Peer(Peer::Append { .. }) => from != PRIMARY || self.me == PRIMARY,
+            Wire::Client(ClientMsg::Request { .. }) | Wire::Peer(Peer::Ack { .. }) => false,
+        }
+    }
+
     fn on_timer(&mut self, ctx: &mut Ctx<'_, Self>, timer: Timer) {
         match timer {
             Timer::Tick => self.on_tick(ctx),

@@ -271,6 +271,7 @@ mod tests {
             pattern: "a/r/r".parse().unwrap(),
             budget: Default::default(),
             reduction: Default::default(),
+            keep_ignored: false,
             order: Default::default(),
             max_states: 1_000_000,
             seed: 0,

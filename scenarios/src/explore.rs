@@ -45,6 +45,10 @@ pub struct ExploreConfig {
     pub budget: Budget,
     /// Whether to skip reorderings of independent events.
     pub reduction: Reduction,
+    /// Keep in flight the messages their receivers ignore for good instead of taking
+    /// them out ([`sim_core::Node::ignores`]): the same histories, more states.
+    #[serde(default)]
+    pub keep_ignored: bool,
     /// Breadth first (the default: fewest steps to a violation) or depth first (less
     /// memory).
     #[serde(default)]
@@ -577,6 +581,7 @@ fn exploring<M: Model>(model: &M, config: &ExploreConfig) -> Exploring {
         seed: config.seed,
         budget: config.budget,
         reduction: config.reduction,
+        keep_ignored: config.keep_ignored,
         order: config.order,
         max_states: config.max_states,
     }
@@ -699,6 +704,7 @@ mod tests {
             pattern: pattern.parse().unwrap(),
             budget: Budget::default(),
             reduction: Reduction::SleepSets,
+            keep_ignored: false,
             order: Order::BreadthFirst,
             max_states: 5_000_000,
             seed: 0,
@@ -722,20 +728,27 @@ mod tests {
             reduced.outcome
         );
         let s = &reduced.stats;
-        assert_eq!(
-            (s.states, s.transitions, s.slept),
-            (76_780, 153_299, 194_815)
-        );
-        assert_eq!((s.terminal, s.max_depth, s.histories), (8, 22, 7));
-        let full = run(&ExploreConfig {
+        assert_eq!((s.states, s.transitions, s.slept), (5_658, 9_980, 13_004));
+        assert_eq!((s.terminal, s.max_depth, s.histories), (8, 18, 7));
+        let unslept = run(&ExploreConfig {
             reduction: Reduction::None,
             ..config("abd", "w/w")
         });
-        assert!(matches!(full.outcome, ExploreOutcome::Ok));
+        assert!(matches!(unslept.outcome, ExploreOutcome::Ok));
         assert_eq!(
-            (full.stats.states, full.stats.transitions),
-            (76_780, 348_114)
+            (unslept.stats.states, unslept.stats.transitions),
+            (5_658, 22_984)
         );
+        // Nothing reduced: every transition, and the late answers kept in flight.
+        let full = run(&ExploreConfig {
+            reduction: Reduction::None,
+            keep_ignored: true,
+            ..config("abd", "w/w")
+        });
+        assert!(matches!(full.outcome, ExploreOutcome::Ok));
+        let s = &full.stats;
+        assert_eq!((s.states, s.transitions), (76_780, 348_114));
+        assert_eq!((s.terminal, s.max_depth, s.histories), (8, 22, 7));
     }
 
     /// Sleep sets skip transitions, never states: the reduced search, breadth or depth
@@ -818,10 +831,10 @@ mod tests {
         let s = &report.stats;
         assert_eq!(
             (s.states, s.transitions, s.terminal, s.histories),
-            (24_049, 2_610_122, 8, 7)
+            (1_574, 41_252, 8, 7)
         );
-        assert_eq!(s.schedules, 422_373);
-        assert_eq!((s.blocked, s.max_depth), (2_228, 22));
+        assert_eq!(s.schedules, 5_474);
+        assert_eq!((s.blocked, s.max_depth), (0, 18));
     }
 
     /// DPOR finds each bug too, depth first, with a schedule that replays to a history
@@ -1094,6 +1107,109 @@ mod tests {
         models::Builtin
             .visit(&config.model, &params(config), Collect(config))
             .unwrap()
+    }
+
+    /// Taking out of flight the messages their receivers ignore for good loses no
+    /// history and no final state: with and without it, every model that offers
+    /// exploration, correct and buggy, reaches the same complete histories (up to
+    /// real-time equivalence) and as many states with no move out, under drops,
+    /// duplicates, crashes, a partition and timer firings too. It is what tests the
+    /// models' `ignores`: one that answered `true` for a message it would act on
+    /// later loses the histories that act.
+    #[test]
+    fn taking_out_ignored_messages_keeps_every_history() {
+        let budget = |drops, duplicates, crashes, timer_firings, partitions| Budget {
+            drops,
+            duplicates,
+            crashes,
+            timer_firings,
+            partitions,
+        };
+        let none = Budget::default();
+        let cases = [
+            ("abd", "w/w", none),
+            ("abd", "wr/r", none),
+            ("abd", "w/r", budget(1, 0, 0, 0, 0)),
+            ("abd", "w/r", budget(0, 0, 1, 0, 0)),
+            ("abd", "w/r", budget(0, 0, 0, 0, 1)),
+            ("abd", "w", budget(0, 1, 0, 2, 0)),
+            ("abd-no-write-back", "w/rr", none),
+            ("quorum-overlap", "w/rr", none),
+            ("primary-async", "ar/r", none),
+            ("primary-async", "a/r", budget(0, 1, 0, 1, 0)),
+            ("session-token-ignored", "a/ar", none),
+        ];
+        let mut smaller = Vec::new();
+        for (model, pattern, budget) in cases {
+            let base = ExploreConfig {
+                budget,
+                ..config(model, pattern)
+            };
+            let kept = complete_histories(&ExploreConfig {
+                keep_ignored: true,
+                ..base.clone()
+            });
+            let taken = complete_histories(&base);
+            let what = format!("{model} {pattern} {budget:?}");
+            assert!(!kept.0.is_empty(), "{what}");
+            assert_eq!(taken.0, kept.0, "{what}");
+            assert_eq!(taken.1, kept.1, "{what}: terminal states");
+            let states = |keep_ignored| {
+                run(&ExploreConfig {
+                    keep_ignored,
+                    ..base.clone()
+                })
+                .stats
+                .states
+            };
+            if states(false) < states(true) {
+                smaller.push(model);
+            }
+        }
+        // Every abd space shrinks: a phase's late answers are ignored for good.
+        assert_eq!(
+            smaller.iter().filter(|&&m| m == "abd").count(),
+            6,
+            "{smaller:?}"
+        );
+    }
+
+    /// A replayed schedule shows the late messages exploration took out of flight
+    /// arriving, ignored, right after the step that made them late: its trace has
+    /// deliveries the schedule does not name, and no message arrives twice.
+    #[test]
+    fn a_replay_shows_the_ignored_messages_arriving() {
+        // Depth first: a long schedule, with phases whose last answers come late.
+        let report = run(&ExploreConfig {
+            order: Order::DepthFirst,
+            ..config("abd-no-write-back", "w/rr")
+        });
+        let ExploreOutcome::Violation {
+            schedule, replayed, ..
+        } = &report.outcome
+        else {
+            panic!("{:?}", report.outcome)
+        };
+        let named = schedule
+            .steps
+            .iter()
+            .filter(|s| matches!(s, sim_core::explore::Step::Deliver { .. }))
+            .count();
+        // A message is its receiver, sender and payload (coordination ids and request
+        // numbers make each one different here).
+        let arrivals: Vec<_> = replayed
+            .trace
+            .iter()
+            .filter(|e| e.kind == sim_core::EventKind::Deliver)
+            .map(|e| (e.node, e.peer, e.detail.clone()))
+            .collect();
+        assert!(
+            arrivals.len() > named,
+            "{} arrivals, {named} deliveries in the schedule",
+            arrivals.len()
+        );
+        let distinct: std::collections::BTreeSet<_> = arrivals.iter().collect();
+        assert_eq!(distinct.len(), arrivals.len(), "{arrivals:#?}");
     }
 
     /// DPOR takes one schedule per class of equivalent ones, not every state, so it is

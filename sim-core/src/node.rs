@@ -96,6 +96,21 @@ pub trait Node: Sized {
         None
     }
 
+    /// Whether this node would ignore `msg` from `from` for good: handed it now, or at
+    /// any later point whatever happens to the node meanwhile (restarts included), it
+    /// would change nothing (state, durable state, timers, random stream) and send,
+    /// set and report nothing. A late answer to a request already settled is the usual
+    /// case. Only exploration asks ([`crate::explore`]): it takes such messages out of
+    /// flight, because a state with one is the same, to every checker, as the state
+    /// without it, and the states that differ only in where such messages are make up
+    /// most of a space. Answer `true` only when it holds for good (a message the node
+    /// would act on after some later step is not ignored); the default, `false`, is
+    /// always right.
+    fn ignores(&self, from: NodeId, msg: &Self::Msg) -> bool {
+        let _ = (from, msg);
+        false
+    }
+
     /// How long `msg` may wait in the queue of a node with a [`crate::Capacity`]
     /// before it is not worth doing (its sender no longer waits for the answer), if it
     /// says: a capacity that sheds load drops it unserved once it has waited longer.

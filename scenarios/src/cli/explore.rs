@@ -67,8 +67,13 @@ pub struct ExploreArgs {
     /// memory for the visited states and the current path only).
     #[arg(long, default_value = "bfs", value_parser = order())]
     pub search: Order,
-    /// Also explore without any reduction and print both, to show the reduction's
-    /// effect.
+    /// Keep in flight the messages their receivers would ignore for good (late
+    /// answers to settled requests) instead of taking them out: the same histories in
+    /// a larger space.
+    #[arg(long)]
+    pub keep_ignored: bool,
+    /// Also explore with no reduction at all (every transition, ignored messages
+    /// kept) and print both, to show the reductions' effect.
     #[arg(long)]
     pub compare: bool,
     /// Stop (unknown, exit 3) beyond this many distinct states.
@@ -161,6 +166,7 @@ impl ExploreArgs {
                 partitions: self.partitions,
             },
             reduction: self.reduction,
+            keep_ignored: self.keep_ignored,
             order: self.search,
             max_states: self.max_states,
             seed: self.seed,
@@ -180,18 +186,13 @@ pub fn command<C: Catalog + Clone + 'static>(
         return replay(harness, path, json, out);
     }
     let config = args.config(harness.catalog())?;
-    let runs: Vec<ExploreConfig> = if args.compare {
-        let mut reductions = vec![config.reduction];
-        if config.reduction != Reduction::None {
-            reductions.push(Reduction::None);
-        }
-        reductions
-            .into_iter()
-            .map(|reduction| ExploreConfig {
-                reduction,
-                ..config.clone()
-            })
-            .collect()
+    let unreduced = ExploreConfig {
+        reduction: Reduction::None,
+        keep_ignored: true,
+        ..config.clone()
+    };
+    let runs: Vec<ExploreConfig> = if args.compare && config != unreduced {
+        vec![config, unreduced]
     } else {
         vec![config]
     };
@@ -339,7 +340,7 @@ fn write_text(
     let b = config.budget;
     writeln!(
         out,
-        "explore {}: {} replicas, {} clients, pattern {} ({} operations); budget: {} drops, {} duplicates, {} crashes, {} partitions, {} timer firings; reduction: {}{}",
+        "explore {}: {} replicas, {} clients, pattern {} ({} operations); budget: {} drops, {} duplicates, {} crashes, {} partitions, {} timer firings; reduction: {}{}{}",
         report.info.name,
         report.replicas,
         config.pattern.clients(),
@@ -351,6 +352,11 @@ fn write_text(
         b.partitions,
         b.timer_firings,
         reduction_name(config.reduction),
+        if config.keep_ignored {
+            ", ignored messages kept"
+        } else {
+            ""
+        },
         match config.order {
             Order::BreadthFirst => "",
             Order::DepthFirst => "; depth first",

@@ -41,6 +41,28 @@
 //! operations the same way in real time and in every session), so a state reached
 //! again is not expanded again.
 //!
+//! # Messages ignored for good
+//!
+//! Most of a small system's states differ only in where late messages are: the third
+//! answer to a phase that needed two, a reply to a request already settled. A node
+//! says which messages it would ignore for good ([`Node::ignores`]: handed one now or
+//! at any later point, it would change nothing and send nothing), and after every
+//! move exploration takes those out of flight. A state with such a message in flight
+//! and the state without it have the same futures: delivering it is a no-op wherever
+//! it comes, dropping or duplicating it only spends budget, and every other move is
+//! enabled in both and leads to states that again differ by that message alone. So
+//! the states reached, once these messages are taken out, are exactly the states of
+//! the full space with them taken out, and the histories and the states with no move
+//! out are the same (a test checks both on every model that offers exploration,
+//! correct and buggy, with faults and timers in the budget). Whether a message is
+//! taken out depends only on its receiver's state, and that only changes when a move
+//! at the receiver does, so it commutes with the reductions below. In a debug build
+//! exploration also hands every message it takes out to a copy of its receiver and
+//! asserts that nothing changed, the half of the promise that can be checked at that
+//! point; [`Setup::keep_ignored`] (`--keep-ignored`) keeps them, for comparison. A
+//! replay of a schedule shows them arriving, ignored, right after the step that made
+//! them so.
+//!
 //! With [`Reduction::SleepSets`] the search also skips transitions that only
 //! reorder independent events (Godefroid's sleep sets, 1996). Two moves are
 //! independent when each changes the state of one node only and the nodes differ
@@ -166,6 +188,11 @@ pub struct Setup<R: Node, C: Node<Msg = R::Msg>> {
     pub budget: Budget,
     /// The reduction.
     pub reduction: Reduction,
+    /// Keep in flight the messages their receivers ignore for good
+    /// ([`Node::ignores`]) instead of taking them out (see the module docs): the same
+    /// histories in a larger space, to measure what taking them out saves and to test
+    /// a model's `ignores`.
+    pub keep_ignored: bool,
     /// Breadth or depth first.
     pub order: Order,
     /// Stop (unknown) once this many distinct states were seen.

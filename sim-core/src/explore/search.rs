@@ -328,15 +328,16 @@ impl<R: Explorable, C: Explorable<Msg = R::Msg>> Search<'_, '_, R, C> {
                 None
             }
             Some(seen) => {
-                let (kept, woken): (Vec<Tid>, Vec<Tid>) = seen
-                    .sleep
-                    .iter()
-                    .partition(|t| sleep.binary_search(t).is_ok());
-                if woken.is_empty() {
+                // Most revisits wake nothing: tell that without building the two sets.
+                if seen.sleep.iter().all(|t| sleep.binary_search(t).is_ok()) {
                     self.stats.revisits += 1;
                     self.arena.pop();
                     return None;
                 }
+                let (kept, woken): (Vec<Tid>, Vec<Tid>) = seen
+                    .sleep
+                    .iter()
+                    .partition(|t| sleep.binary_search(t).is_ok());
                 seen.sleep = kept.into_boxed_slice();
                 if !seen.expanded {
                     // Still queued: it will be expanded with the smaller sleep set.

@@ -117,6 +117,23 @@ impl<N: Explorable> Proc<N> {
         (now, fx)
     }
 
+    /// Whether the node, up, ignores `f` for good ([`Node::ignores`]).
+    fn ignores(&self, f: &Flight<N::Msg>) -> bool {
+        self.node
+            .as_ref()
+            .is_some_and(|n| n.ignores(f.from, &f.msg))
+    }
+
+    /// Hands a copy of this process `f`: whether that changed its state, and whether
+    /// it sent, set or reported anything.
+    fn probe(&self, f: &Flight<N::Msg>, now: Time, clock: &Clock) -> (bool, bool) {
+        let mut copy = self.clone();
+        let fx = copy.receive(f.to, f.from, f.msg.clone(), now, clock);
+        copy.refresh();
+        let sent = !(fx.sends.is_empty() && fx.timers.is_empty() && fx.outputs.is_empty());
+        (copy.fp != self.fp, sent)
+    }
+
     fn crash(&mut self) {
         self.node = None;
         self.live.clear();
@@ -135,6 +152,19 @@ pub(crate) struct Flight<M> {
     msg: M,
     send: u64,
     fp: Fp,
+}
+
+impl<M: std::fmt::Debug> Flight<M> {
+    /// Its delivery, as a trace event (the caller gives it its time).
+    pub(crate) fn traced(&self) -> Traced {
+        Traced {
+            kind: crate::EventKind::Deliver,
+            node: Some(self.to),
+            peer: Some(self.from),
+            send: Some(self.send),
+            detail: format!("{:?}", self.msg),
+        }
+    }
 }
 
 /// A transition's name across states ([`World::identity`]).
@@ -616,6 +646,18 @@ impl<R: Explorable, C: Explorable<Msg = R::Msg>> World<R, C> {
 
     /// Takes the move. Returns whether a client reported an outcome.
     pub(crate) fn apply(&mut self, env: &Env<'_, R, C>, mv: Move) -> bool {
+        self.apply_absorbing(env, mv, |_| {})
+    }
+
+    /// Takes the move, then takes out of flight every message its receiver ignores for
+    /// good ([`Node::ignores`]), handing each to `absorbed`. Returns whether a client
+    /// reported an outcome.
+    pub(crate) fn apply_absorbing(
+        &mut self,
+        env: &Env<'_, R, C>,
+        mv: Move,
+        absorbed: impl FnMut(&Flight<R::Msg>),
+    ) -> bool {
         let before = self.history.len();
         match mv {
             Move::Input(c) => self.input(env, c),
@@ -647,6 +689,7 @@ impl<R: Explorable, C: Explorable<Msg = R::Msg>> World<R, C> {
             }
             Move::Heal => self.isolated = None,
         }
+        self.absorb(env, absorbed);
         let grew = self.history.len() > before;
         if grew {
             self.refresh_history();
@@ -654,6 +697,56 @@ impl<R: Explorable, C: Explorable<Msg = R::Msg>> World<R, C> {
         self.history[before..]
             .iter()
             .any(|h| matches!(h, Happened::Complete { .. }))
+    }
+
+    /// Takes out of flight every message whose receiver, up, ignores it for good. A
+    /// state with such a message in flight has the futures of the state without it:
+    /// its delivery is a no-op wherever it comes, and a drop or duplicate of it only
+    /// spends budget. Checked after every move, over every flight: a message becomes
+    /// ignored only when its receiver changes, and stays so (the promise of
+    /// [`Node::ignores`]), so which moves come first does not change what is absorbed.
+    fn absorb(&mut self, env: &Env<'_, R, C>, mut absorbed: impl FnMut(&Flight<R::Msg>)) {
+        if env.setup.keep_ignored {
+            return;
+        }
+        let mut i = 0;
+        while i < self.flights.len() {
+            let f = &self.flights[i];
+            let ignored = if self.is_client(f.to) {
+                self.clients[f.to.index() - self.replicas.len()].ignores(f)
+            } else {
+                self.replicas[f.to.index()].ignores(f)
+            };
+            if !ignored {
+                i += 1;
+                continue;
+            }
+            if cfg!(debug_assertions) {
+                self.assert_no_op(env, f);
+            }
+            let f = self.flights.remove(i);
+            self.net = self.net.wrapping_sub(f.fp);
+            absorbed(&f);
+        }
+    }
+
+    /// In debug builds: delivering a message its receiver says it ignores changes
+    /// nothing now (the part of [`Node::ignores`]' promise that can be checked).
+    fn assert_no_op(&self, env: &Env<'_, R, C>, f: &Flight<R::Msg>) {
+        let (changed, sent) = if self.is_client(f.to) {
+            let c = f.to.index() - self.replicas.len();
+            self.clients[c].probe(f, self.now, &env.clock)
+        } else {
+            self.replicas[f.to.index()].probe(f, self.now, &env.clock)
+        };
+        assert!(
+            !changed && !sent,
+            "{} says it ignores {:?} from {} for good, but handling it now changes its \
+             state: {changed}, or sends, sets or reports something: {sent}",
+            f.to,
+            f.msg,
+            f.from
+        );
     }
 
     /// Cuts `node` off: what is in flight to or from it is lost.

@@ -66,7 +66,9 @@ where
         narrative.push(world.describe(mv, &env));
         let traced = world.traced(mv, &env);
         let before = world.history.len();
-        world.apply(&env, mv);
+        let mut ignored = Vec::new();
+        world.apply_absorbing(&env, mv, |f| ignored.push(f.traced()));
+        sent_at.resize(world.sends() as usize, now);
         if traced.kind != EventKind::Input {
             trace.push(TraceEvent {
                 time: now,
@@ -81,7 +83,17 @@ where
             trace.push(client_event::<C>(now, setup.replicas.len(), happened));
             times.push(now);
         }
-        sent_at.resize(world.sends() as usize, now);
+        // Messages their receivers ignore for good arrive, and change nothing, at once.
+        for f in ignored {
+            trace.push(TraceEvent {
+                time: now,
+                kind: f.kind,
+                node: f.node,
+                peer: f.peer,
+                sent: f.send.map(|s| sent_at[s as usize]),
+                detail: f.detail,
+            });
+        }
     }
     let mut hash = crate::trace::TraceHash::new(setup.seed);
     for e in &trace {
