@@ -5,9 +5,9 @@
 //! 1,962; kept in flight, 76,780 and 14,556. With and without the sleep-set reduction,
 //! breadth and depth first, so their costs are measured side by side.
 //!
-//! DPOR (`--reduction dpor`) visits fewer states and takes many schedules through
-//! each; its rate is given per state of the same space as the others, so the
-//! reductions' figures compare as time per search.
+//! DPOR (`--reduction dpor`) keeps late messages in flight (it cannot take them out)
+//! and takes many schedules through each state; its rate is given per state of the
+//! same space as the others, so the reductions' figures compare as time per search.
 //!
 //! The group `explore-abd-wr-wr` is stateright's `linearizable-register check 2` (3
 //! servers, 2 clients, a put then a get each), the peer the issue names: one search,

@@ -858,7 +858,8 @@ impl<P: Clone + Debug> Node for Client<P> {
 
     /// A reply to an operation already reported (its request number belongs to none
     /// of the pending operation's attempts, and request numbers are never reused) whose
-    /// session token is no news, and anything that is not a reply.
+    /// session token is no news, and anything that is not a reply. Clients are never
+    /// crashed (a restarted one would number its requests from 0 again).
     fn ignores(&self, _from: NodeId, msg: &Wire<P>) -> bool {
         let Wire::Client(ClientMsg::Reply { id, token, .. }) = msg else {
             return true;

@@ -46,8 +46,10 @@ pub struct ExploreConfig {
     /// Whether to skip reorderings of independent events.
     pub reduction: Reduction,
     /// Keep in flight the messages their receivers ignore for good instead of taking
-    /// them out ([`sim_core::Node::ignores`]): the same histories, more states.
-    #[serde(default)]
+    /// them out ([`sim_core::Node::ignores`]): the same histories, more states. A
+    /// schedule file without it was written before messages were taken out, so it
+    /// reads as `true` there, and its steps replay as they were found.
+    #[serde(default = "kept_before_it_existed")]
     pub keep_ignored: bool,
     /// Breadth first (the default: fewest steps to a violation) or depth first (less
     /// memory).
@@ -61,6 +63,10 @@ pub struct ExploreConfig {
     pub timeout_ms: u64,
     /// Attempts per operation.
     pub attempts: u32,
+}
+
+fn kept_before_it_existed() -> bool {
+    true
 }
 
 impl ExploreConfig {
@@ -831,10 +837,10 @@ mod tests {
         let s = &report.stats;
         assert_eq!(
             (s.states, s.transitions, s.terminal, s.histories),
-            (1_574, 41_252, 8, 7)
+            (24_049, 2_610_122, 8, 7)
         );
-        assert_eq!(s.schedules, 5_474);
-        assert_eq!((s.blocked, s.max_depth), (0, 18));
+        assert_eq!(s.schedules, 422_373);
+        assert_eq!((s.blocked, s.max_depth), (2_228, 22));
     }
 
     /// DPOR finds each bug too, depth first, with a schedule that replays to a history
@@ -1172,6 +1178,17 @@ mod tests {
             6,
             "{smaller:?}"
         );
+    }
+
+    /// A schedule file written before late messages were taken out of flight has no
+    /// `keep_ignored`, and its steps deliver them: it reads as keeping them.
+    #[test]
+    fn a_schedule_file_from_before_keeps_ignored_messages() {
+        let mut json = serde_json::to_value(config("abd", "w/r")).unwrap();
+        assert_eq!(json["keep_ignored"], false);
+        json.as_object_mut().unwrap().remove("keep_ignored");
+        let old: ExploreConfig = serde_json::from_value(json).unwrap();
+        assert!(old.keep_ignored);
     }
 
     /// A replayed schedule shows the late messages exploration took out of flight

@@ -352,7 +352,7 @@ fn write_text(
         b.partitions,
         b.timer_firings,
         reduction_name(config.reduction),
-        if config.keep_ignored {
+        if config.keep_ignored || config.reduction == Reduction::Dpor {
             ", ignored messages kept"
         } else {
             ""

@@ -51,17 +51,22 @@
 //! and the state without it have the same futures: delivering it is a no-op wherever
 //! it comes, dropping or duplicating it only spends budget, and every other move is
 //! enabled in both and leads to states that again differ by that message alone. So
-//! the states reached, once these messages are taken out, are exactly the states of
-//! the full space with them taken out, and the histories and the states with no move
-//! out are the same (a test checks both on every model that offers exploration,
-//! correct and buggy, with faults and timers in the budget). Whether a message is
-//! taken out depends only on its receiver's state, and that only changes when a move
-//! at the receiver does, so it commutes with the reductions below. In a debug build
+//! the states reached, once these messages are taken out, are the states of the full
+//! space with them taken out (but for those where budget was spent on such a message,
+//! each covered by the same state with that budget left), and the histories are the
+//! same (a test checks them, and the states with no move out, on every model that
+//! offers exploration, correct and buggy, with faults and timers in the budget).
+//! Whether a message is taken out depends only on its receiver's state, which only a
+//! move at the receiver changes, and a message once ignored stays so; so two moves at
+//! different nodes take out the same messages in either order, and sleep sets are
+//! unaffected. DPOR is not: taking a message out takes away its delivery, and DPOR
+//! never reverses a race with an event that does not happen, so under
+//! [`Reduction::Dpor`] ignored messages stay in flight (the `dpor` module's docs). In a debug build
 //! exploration also hands every message it takes out to a copy of its receiver and
 //! asserts that nothing changed, the half of the promise that can be checked at that
 //! point; [`Setup::keep_ignored`] (`--keep-ignored`) keeps them, for comparison. A
-//! replay of a schedule shows them arriving, ignored, right after the step that made
-//! them so.
+//! replay of a schedule shows them arriving, ignored, right after the step that sent
+//! them or made them late.
 //!
 //! With [`Reduction::SleepSets`] the search also skips transitions that only
 //! reorder independent events (Godefroid's sleep sets, 1996). Two moves are

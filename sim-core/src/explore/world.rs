@@ -255,6 +255,12 @@ impl<'a, R: Node, C: Node<Msg = R::Msg>> Env<'a, R, C> {
             clock: Clock::default(),
         }
     }
+
+    /// Whether moves take ignored messages out of flight: unless told to keep them,
+    /// and never under DPOR (the `dpor` module's docs say why).
+    pub(crate) fn absorbs(&self) -> bool {
+        !self.setup.keep_ignored && self.setup.reduction != super::Reduction::Dpor
+    }
 }
 
 impl<R: Explorable, C: Explorable<Msg = R::Msg>> World<R, C> {
@@ -301,6 +307,7 @@ impl<R: Explorable, C: Explorable<Msg = R::Msg>> World<R, C> {
             );
             world.after_client(i, fx);
         }
+        world.absorb(env, |_| {});
         world.refresh_history();
         world
     }
@@ -706,7 +713,7 @@ impl<R: Explorable, C: Explorable<Msg = R::Msg>> World<R, C> {
     /// ignored only when its receiver changes, and stays so (the promise of
     /// [`Node::ignores`]), so which moves come first does not change what is absorbed.
     fn absorb(&mut self, env: &Env<'_, R, C>, mut absorbed: impl FnMut(&Flight<R::Msg>)) {
-        if env.setup.keep_ignored {
+        if !env.absorbs() {
             return;
         }
         let mut i = 0;
