@@ -60,7 +60,7 @@ use std::convert::Infallible;
 use std::fmt::Debug;
 
 use serde::Serialize;
-use sim_core::Node;
+use sim_core::{Node, NodeId};
 
 use crate::client::{ClientConfig, Routing, Wire};
 use crate::kv::Mix;
@@ -610,6 +610,29 @@ pub trait Invariants<R> {
     /// Looks at every replica at `now` (`None`: down), remembering what it needs; the
     /// first broken property, in words.
     fn check(&mut self, now: sim_core::Time, replicas: &[Option<&R>]) -> Result<(), String>;
+
+    /// [`Invariants::check`], told which replicas may have changed since the last
+    /// check (`changed`, in id order; every one the first time): the others are as
+    /// they were then, so checks that look at each replica alone can skip them. This
+    /// is what runs call; the default checks every replica.
+    fn check_changed(
+        &mut self,
+        now: sim_core::Time,
+        replicas: &[Option<&R>],
+        changed: &[NodeId],
+    ) -> Result<(), String> {
+        let _ = changed;
+        self.check(now, replicas)
+    }
+
+    /// Whether [`Invariants::check`] must run after events that changed no replica
+    /// (a client's event, a fault that cut links): `true`, the default, for checks
+    /// that depend on time as well as on the replicas (how long a cache has been
+    /// stale); `false` for properties of the replicas' states alone, which are then
+    /// checked only when some replica changed.
+    fn after_every_event(&self) -> bool {
+        true
+    }
 
     /// Looks at every replica once more at the end of the run, after the faults have
     /// healed, the quiet period and the final reads: a property that must hold once the

@@ -231,10 +231,7 @@ pub fn run_with<M: Model>(
     if config.capacity.is_some() {
         driver.sample_queues();
     }
-    let mut watch = Watch {
-        invariants: model.invariants(),
-        broken: None,
-    };
+    let mut watch = Watch::new(model.invariants());
     let outcome = std::panic::catch_unwind(AssertUnwindSafe(|| {
         driver.drive(&mut sim, config.quiet, &mut |sim| watch.after_event(sim))
     }));
@@ -339,9 +336,22 @@ fn fit(config: &RunConfig, workload: WorkloadConfig) -> Fit {
 struct Watch<R> {
     invariants: Option<Box<dyn Invariants<R>>>,
     broken: Option<String>,
+    /// Per replica, its change count when last checked ([`Sim::replica_changes`]).
+    seen: Vec<u64>,
+    /// The replicas changed since the last check, reused from event to event.
+    changed: Vec<NodeId>,
 }
 
 impl<R: Replica> Watch<R> {
+    fn new(invariants: Option<Box<dyn Invariants<R>>>) -> Watch<R> {
+        Watch {
+            invariants,
+            broken: None,
+            seen: Vec::new(),
+            changed: Vec::new(),
+        }
+    }
+
     fn after_event(&mut self, sim: &Sim<R, Client<R::Peer>>) {
         let Some(invariants) = self.invariants.as_mut() else {
             return;
@@ -349,8 +359,26 @@ impl<R: Replica> Watch<R> {
         if self.broken.is_some() {
             return;
         }
+        self.changed.clear();
+        for id in sim.replica_ids() {
+            let changes = sim.replica_changes(id);
+            match self.seen.get_mut(id.index()) {
+                Some(seen) if *seen == changes => {}
+                Some(seen) => {
+                    *seen = changes;
+                    self.changed.push(id);
+                }
+                None => {
+                    self.seen.push(changes);
+                    self.changed.push(id);
+                }
+            }
+        }
+        if self.changed.is_empty() && !invariants.after_every_event() {
+            return;
+        }
         let replicas: Vec<Option<&R>> = sim.replica_ids().map(|id| sim.replica(id)).collect();
-        if let Err(broken) = invariants.check(sim.now(), &replicas) {
+        if let Err(broken) = invariants.check_changed(sim.now(), &replicas, &self.changed) {
             self.broken = Some(broken);
         }
     }

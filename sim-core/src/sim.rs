@@ -108,6 +108,8 @@ struct Proc<N: Node> {
     clock: Clock,
     rng: SimRng,
     live_timers: BTreeSet<TimerId>,
+    /// Handlers run and crashes so far: it moves whenever the node's state may have.
+    changes: u64,
 }
 
 impl<N: Node> Proc<N> {
@@ -120,11 +122,13 @@ impl<N: Node> Proc<N> {
             clock,
             rng: SimRng::new(seed, Purpose::Process(id)),
             live_timers: BTreeSet::new(),
+            changes: 0,
         }
     }
 
     /// Volatile state, pending timers and unsynced durable writes are gone.
     fn crash(&mut self) {
+        self.changes += 1;
         self.node = None;
         self.status = Status::Down;
         self.live_timers.clear();
@@ -588,6 +592,13 @@ impl<R: Node, C: Node<Msg = R::Msg>> Sim<R, C> {
     /// A replica's state, if it is up (or paused).
     pub fn replica(&self, id: NodeId) -> Option<&R> {
         self.replicas.get(id.index())?.node.as_ref()
+    }
+
+    /// How many times replica `id`'s state may have changed so far (handlers it ran,
+    /// crashes): a replica whose count did not move since it was last looked at is as
+    /// it was then.
+    pub fn replica_changes(&self, id: NodeId) -> u64 {
+        self.replicas[id.index()].changes
     }
 
     /// A client's state, if it is up (or paused).
@@ -1519,6 +1530,7 @@ fn with_ctx<N: Node>(
     syncs: &mut u64,
     f: impl FnOnce(&mut Option<N>, &N::Config, &mut Ctx<'_, N>),
 ) {
+    proc.changes += 1;
     let mut ctx = Ctx {
         id,
         now,
