@@ -1458,6 +1458,52 @@ fn the_books_debugging_chapter_shows_what_consim_prints() {
     std::fs::remove_dir_all(&dir).ok();
 }
 
+/// Every `pictures/NAME.html` a chapter links to is the page its blocks' `--viz
+/// consim-out/NAME.html` wrote into `dir` (the harness's folder, written `consim-out`
+/// in the page): the same bytes, or, with `CONSIM_BLESS=1`, copied there. Returns how
+/// many pictures the page links to.
+fn check_pictures(page: &std::path::Path, dir: &std::path::Path) -> usize {
+    let text = std::fs::read_to_string(page).unwrap();
+    let pictures = page.parent().unwrap().join("pictures");
+    let mut count = 0;
+    for (at, _) in text.match_indices("(pictures/") {
+        let name = &text[at + "(pictures/".len()..];
+        let name = &name[..name.find(')').expect("a link ends")];
+        let written = std::fs::read_to_string(dir.join(name))
+            .unwrap_or_else(|e| panic!("{}: no block wrote {name}: {e}", page.display()));
+        let written = written.replace(dir.to_str().unwrap(), "consim-out");
+        let shown = pictures.join(name);
+        if std::env::var_os("CONSIM_BLESS").is_some() {
+            std::fs::create_dir_all(&pictures).unwrap();
+            std::fs::write(&shown, &written).unwrap();
+        } else {
+            let committed = std::fs::read_to_string(&shown).unwrap_or_default();
+            assert!(
+                committed == written,
+                "{} differs from what its command draws now; regenerate with CONSIM_BLESS=1",
+                shown.display()
+            );
+        }
+        count += 1;
+    }
+    count
+}
+
+/// The book's *ABD* chapter shows what consim prints: the model's settings and
+/// matrix, each bug's sweep and shrunk run, and the runs' pictures.
+#[test]
+fn the_books_abd_chapter_shows_what_consim_prints() {
+    let dir = std::env::temp_dir().join(format!("consim-abd-{}", std::process::id()));
+    let harness = consim::harness::Harness::new(models::Builtin)
+        .command("cargo run --release --")
+        .out(&dir);
+    let page = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../book/src/abd.md");
+    let shown = consim::shown::check_page(&harness, &page, "consim");
+    assert_eq!(shown.unwrap_or_else(|e| panic!("{e}")), 8);
+    assert_eq!(check_pictures(&page, &dir), 2);
+    std::fs::remove_dir_all(&dir).ok();
+}
+
 /// The book's *Caches, events and outboxes* chapter shows what consim prints: each
 /// bug found or shrunk, and the same operations against the fix.
 #[test]

@@ -12,12 +12,36 @@ use crate::nemesis::Nemesis;
 use crate::workload::Mix;
 use serde_json::json;
 
+/// `consim list`'s flags.
+#[derive(Debug, clap::Args)]
+pub struct ListArgs {
+    /// Only this model (a correct model, or a bug variant: its model), with its
+    /// settings and bug variants.
+    #[arg(long)]
+    pub model: Option<String>,
+}
+
 pub fn command<C: Catalog + Clone + 'static>(
     harness: &Harness<C>,
+    args: &ListArgs,
     json: bool,
     mut out: &mut dyn Write,
 ) -> anyhow::Result<Exit> {
-    let models = harness.catalog().models();
+    let mut models = harness.catalog().models();
+    if let Some(name) = &args.model {
+        let Some(found) = models.iter().find(|m| m.name == name.as_str()) else {
+            let known: Vec<&str> = models.iter().map(|m| m.name).collect();
+            anyhow::bail!("no model named {name}; the models are {}", known.join(", "));
+        };
+        let model = found.variant_of.unwrap_or(found.name);
+        models.retain(|m| m.name == model || m.variant_of == Some(model));
+        if json {
+            write_json_models(&mut out, &models)?;
+        } else {
+            write_models(&mut out, &models)?;
+        }
+        return Ok(Exit::Consistent);
+    }
     if json {
         write_json(&mut out, &models)?;
     } else {
@@ -27,10 +51,15 @@ pub fn command<C: Catalog + Clone + 'static>(
     Ok(Exit::Consistent)
 }
 
-fn write_json(out: &mut dyn Write, models: &[ModelInfo]) -> anyhow::Result<()> {
+fn write_json_models(out: &mut dyn Write, models: &[ModelInfo]) -> anyhow::Result<()> {
     for model in models {
         writeln!(out, "{}", json!({ "model": model }))?;
     }
+    Ok(())
+}
+
+fn write_json(out: &mut dyn Write, models: &[ModelInfo]) -> anyhow::Result<()> {
+    write_json_models(out, models)?;
     for nemesis in Nemesis::ALL {
         let line = json!({ "scenario": nemesis.name(), "summary": nemesis.summary() });
         writeln!(out, "{line}")?;

@@ -46,7 +46,7 @@ struct Cli {
 enum Command {
     /// List the models (with bug variants, promises and settings), scenarios,
     /// workloads, checkers and availability measures.
-    List,
+    List(list::ListArgs),
     /// Run one model under one scenario with one seed: verdicts, availability, latency.
     Run(run::RunArgs),
     /// Run one scenario over a range of seeds, across cores.
@@ -122,7 +122,7 @@ pub fn run<C: Catalog + Clone + 'static>(
         }
     };
     let result = match cli.command {
-        Command::List => list::command(harness, cli.json, out),
+        Command::List(args) => list::command(harness, &args, cli.json, out),
         Command::Run(args) => run::command(harness, args, cli.json, out),
         Command::Sweep(args) => sweep::command(harness, args, cli.json, out),
         Command::Shrink(args) => shrink::command(harness, args, cli.json, out),
