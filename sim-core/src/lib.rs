@@ -49,6 +49,7 @@ pub mod nemesis;
 mod network;
 mod node;
 mod observe;
+mod queue;
 mod rng;
 mod sched;
 mod sim;

@@ -1,8 +1,7 @@
 //! The simulator: an event queue ordered by `(time, sequence)` and the loop that
 //! delivers events to nodes, applies faults, and records the trace.
 
-use std::cmp::Ordering;
-use std::collections::{BTreeSet, BinaryHeap, VecDeque};
+use std::collections::{BTreeSet, VecDeque};
 use std::fmt;
 
 use serde::{Deserialize, Serialize};
@@ -10,6 +9,7 @@ use serde::{Deserialize, Serialize};
 use crate::capacity::Work;
 use crate::node::{Durable, Effects};
 use crate::observe::{Observation, Observed, Observer};
+use crate::queue::Queue;
 use crate::sched::Scheduler;
 use crate::trace::TraceHash;
 use crate::{
@@ -171,38 +171,6 @@ impl<R: Node, C: Node> Event<R, C> {
             Event::Deliver { target, .. } => Some(target),
             Event::Fault(_) => None,
         }
-    }
-}
-
-struct Entry<R: Node, C: Node> {
-    /// Time in the high 64 bits, sequence number in the low 64: one comparison orders
-    /// by `(time, seq)`.
-    key: u128,
-    event: Event<R, C>,
-}
-
-impl<R: Node, C: Node> Entry<R, C> {
-    fn time(&self) -> Time {
-        Time::from_nanos((self.key >> 64) as u64)
-    }
-}
-
-impl<R: Node, C: Node> PartialEq for Entry<R, C> {
-    fn eq(&self, other: &Self) -> bool {
-        self.key == other.key
-    }
-}
-impl<R: Node, C: Node> Eq for Entry<R, C> {}
-impl<R: Node, C: Node> PartialOrd for Entry<R, C> {
-    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
-        Some(self.cmp(other))
-    }
-}
-impl<R: Node, C: Node> Ord for Entry<R, C> {
-    /// Reversed, so that the max-heap pops the earliest `(time, seq)` first. Sequence
-    /// numbers are unique, so no two entries compare equal.
-    fn cmp(&self, other: &Self) -> Ordering {
-        other.key.cmp(&self.key)
     }
 }
 
@@ -412,7 +380,7 @@ impl<R: Node, C: Node<Msg = R::Msg>> SimBuilder<R, C> {
             seed,
             now: Time::ZERO,
             seq: 0,
-            queue: BinaryHeap::new(),
+            queue: Queue::new(),
             replicas,
             clients,
             held: (0..n).map(|_| VecDeque::new()).collect(),
@@ -493,7 +461,7 @@ pub struct Sim<R: Node, C: Node<Msg = R::Msg> = Idle<<R as Node>::Msg>> {
     seed: u64,
     now: Time,
     seq: u64,
-    queue: BinaryHeap<Entry<R, C>>,
+    queue: Queue<Event<R, C>>,
     replicas: Vec<Proc<R>>,
     clients: Vec<Proc<C>>,
     /// Events that reached a paused process, per process, in arrival order.
@@ -647,7 +615,7 @@ impl<R: Node, C: Node<Msg = R::Msg>> Sim<R, C> {
 
     /// The time of the next pending event, if any.
     pub fn next_event_time(&self) -> Option<Time> {
-        self.queue.peek().map(|e| e.time())
+        self.queue.peek_time().map(Time::from_nanos)
     }
 
     /// Hands `input` to client `id` at time `at` (not before now).
@@ -700,10 +668,10 @@ impl<R: Node, C: Node<Msg = R::Msg>> Sim<R, C> {
 
     /// Handles the next event. Returns `false` if there was none.
     pub fn step(&mut self) -> bool {
-        let Some(entry) = self.queue.pop() else {
+        let Some((time, event)) = self.queue.pop() else {
             return false;
         };
-        let time = entry.time();
+        let time = Time::from_nanos(time);
         assert!(
             time >= self.now,
             "event at {time} popped after {}",
@@ -711,13 +679,17 @@ impl<R: Node, C: Node<Msg = R::Msg>> Sim<R, C> {
         );
         self.now = time;
         self.stats.events += 1;
-        self.handle(entry.event);
+        self.handle(event);
         true
     }
 
     /// Handles every event up to and including `deadline`, then sets the time to it.
     pub fn run_until(&mut self, deadline: Time) {
-        while self.queue.peek().is_some_and(|e| e.time() <= deadline) {
+        while self
+            .queue
+            .peek_time()
+            .is_some_and(|t| t <= deadline.as_nanos())
+        {
             self.step();
         }
         self.now = self.now.max(deadline);
@@ -751,10 +723,7 @@ impl<R: Node, C: Node<Msg = R::Msg>> Sim<R, C> {
         );
         let seq = self.seq;
         self.seq += 1;
-        self.queue.push(Entry {
-            key: (u128::from(at.as_nanos()) << 64) | u128::from(seq),
-            event,
-        });
+        self.queue.push(at.as_nanos(), seq, event);
     }
 
     fn push_fault(&mut self, at: Time, fault: Fault) {
