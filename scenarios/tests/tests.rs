@@ -1489,6 +1489,22 @@ fn check_pictures(page: &std::path::Path, dir: &std::path::Path) -> usize {
     count
 }
 
+/// The book's *Raft* chapter shows what consim prints: the model's settings, runs
+/// with and without a lease and CheckQuorum, each bug's sweep and shrunk run, and the
+/// runs' pictures.
+#[test]
+fn the_books_raft_chapter_shows_what_consim_prints() {
+    let dir = std::env::temp_dir().join(format!("consim-raft-{}", std::process::id()));
+    let harness = consim::harness::Harness::new(models::Builtin)
+        .command("cargo run --release --")
+        .out(&dir);
+    let page = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../book/src/raft.md");
+    let shown = consim::shown::check_page(&harness, &page, "consim");
+    assert_eq!(shown.unwrap_or_else(|e| panic!("{e}")), 18);
+    assert_eq!(check_pictures(&page, &dir), 4);
+    std::fs::remove_dir_all(&dir).ok();
+}
+
 /// The book's *ABD* chapter shows what consim prints: the model's settings and
 /// matrix, each bug's sweep and shrunk run, and the runs' pictures.
 #[test]
