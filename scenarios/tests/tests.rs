@@ -1505,6 +1505,36 @@ fn the_books_raft_chapter_shows_what_consim_prints() {
     std::fs::remove_dir_all(&dir).ok();
 }
 
+/// The book's *Single copy* chapter shows what consim prints: the model's settings
+/// and matrix, each client-side bug's sweep and shrunk run, and the runs' pictures.
+#[test]
+fn the_books_single_copy_chapter_shows_what_consim_prints() {
+    let dir = std::env::temp_dir().join(format!("consim-single-copy-{}", std::process::id()));
+    let harness = consim::harness::Harness::new(models::Builtin)
+        .command("cargo run --release --")
+        .out(&dir);
+    let page = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../book/src/single-copy.md");
+    let shown = consim::shown::check_page(&harness, &page, "consim");
+    assert_eq!(shown.unwrap_or_else(|e| panic!("{e}")), 8);
+    assert_eq!(check_pictures(&page, &dir), 2);
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+/// The book's *Primary-async* chapter shows what consim prints: the model's settings
+/// and matrix, the bug's sweep, shrunk run, picture and exploration.
+#[test]
+fn the_books_primary_async_chapter_shows_what_consim_prints() {
+    let dir = std::env::temp_dir().join(format!("consim-primary-async-{}", std::process::id()));
+    let harness = consim::harness::Harness::new(models::Builtin)
+        .command("cargo run --release --")
+        .out(&dir);
+    let page = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../book/src/primary-async.md");
+    let shown = consim::shown::check_page(&harness, &page, "consim");
+    assert_eq!(shown.unwrap_or_else(|e| panic!("{e}")), 6);
+    assert_eq!(check_pictures(&page, &dir), 1);
+    std::fs::remove_dir_all(&dir).ok();
+}
+
 /// The book's *ABD* chapter shows what consim prints: the model's settings and
 /// matrix, each bug's sweep and shrunk run, and the runs' pictures.
 #[test]
@@ -3572,6 +3602,26 @@ const FIGURES_NOT_FROM_A_RUN: &[(&str, &str, &str)] = &[
         "wall time of the breadth-first search, measured by hand",
     ),
     ("overload.md", "3 s", "setting: the slowdown's spell"),
+    (
+        "primary-async.md",
+        "150 ms",
+        "setting: how long a follower holds a read for its token (primary_async::WAIT)",
+    ),
+    (
+        "single-copy.md",
+        "500 ms",
+        "setting: the client's timeout per attempt",
+    ),
+    (
+        "single-copy.md",
+        "400 ms",
+        "setting: the retry backoff's cap",
+    ),
+    (
+        "single-copy.md",
+        "300 ms",
+        "setting: how soon a double submit follows the first",
+    ),
     (
         "overload.md",
         "20 s",
