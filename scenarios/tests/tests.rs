@@ -1494,14 +1494,23 @@ fn check_pictures(page: &std::path::Path, dir: &std::path::Path) -> usize {
 /// runs' pictures.
 #[test]
 fn the_books_raft_chapter_shows_what_consim_prints() {
-    let dir = std::env::temp_dir().join(format!("consim-raft-{}", std::process::id()));
+    check_chapter("raft.md", 18, 4);
+}
+
+/// The chapter `file` of the book shows what consim prints: `blocks` marked blocks,
+/// each its command's output, and `pictures` pages, each the one its block drew.
+fn check_chapter(file: &str, blocks: usize, pictures: usize) {
+    let stem = file.trim_end_matches(".md");
+    let dir = std::env::temp_dir().join(format!("consim-{stem}-{}", std::process::id()));
     let harness = consim::harness::Harness::new(models::Builtin)
         .command("cargo run --release --")
         .out(&dir);
-    let page = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../book/src/raft.md");
+    let page = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../book/src")
+        .join(file);
     let shown = consim::shown::check_page(&harness, &page, "consim");
-    assert_eq!(shown.unwrap_or_else(|e| panic!("{e}")), 18);
-    assert_eq!(check_pictures(&page, &dir), 4);
+    assert_eq!(shown.unwrap_or_else(|e| panic!("{e}")), blocks, "{file}");
+    assert_eq!(check_pictures(&page, &dir), pictures, "{file}");
     std::fs::remove_dir_all(&dir).ok();
 }
 
@@ -1509,45 +1518,21 @@ fn the_books_raft_chapter_shows_what_consim_prints() {
 /// and matrix, each client-side bug's sweep and shrunk run, and the runs' pictures.
 #[test]
 fn the_books_single_copy_chapter_shows_what_consim_prints() {
-    let dir = std::env::temp_dir().join(format!("consim-single-copy-{}", std::process::id()));
-    let harness = consim::harness::Harness::new(models::Builtin)
-        .command("cargo run --release --")
-        .out(&dir);
-    let page = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../book/src/single-copy.md");
-    let shown = consim::shown::check_page(&harness, &page, "consim");
-    assert_eq!(shown.unwrap_or_else(|e| panic!("{e}")), 8);
-    assert_eq!(check_pictures(&page, &dir), 2);
-    std::fs::remove_dir_all(&dir).ok();
+    check_chapter("single-copy.md", 8, 2);
 }
 
 /// The book's *Primary-async* chapter shows what consim prints: the model's settings
 /// and matrix, the bug's sweep, shrunk run, picture and exploration.
 #[test]
 fn the_books_primary_async_chapter_shows_what_consim_prints() {
-    let dir = std::env::temp_dir().join(format!("consim-primary-async-{}", std::process::id()));
-    let harness = consim::harness::Harness::new(models::Builtin)
-        .command("cargo run --release --")
-        .out(&dir);
-    let page = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../book/src/primary-async.md");
-    let shown = consim::shown::check_page(&harness, &page, "consim");
-    assert_eq!(shown.unwrap_or_else(|e| panic!("{e}")), 6);
-    assert_eq!(check_pictures(&page, &dir), 1);
-    std::fs::remove_dir_all(&dir).ok();
+    check_chapter("primary-async.md", 6, 1);
 }
 
 /// The book's *ABD* chapter shows what consim prints: the model's settings and
 /// matrix, each bug's sweep and shrunk run, and the runs' pictures.
 #[test]
 fn the_books_abd_chapter_shows_what_consim_prints() {
-    let dir = std::env::temp_dir().join(format!("consim-abd-{}", std::process::id()));
-    let harness = consim::harness::Harness::new(models::Builtin)
-        .command("cargo run --release --")
-        .out(&dir);
-    let page = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../book/src/abd.md");
-    let shown = consim::shown::check_page(&harness, &page, "consim");
-    assert_eq!(shown.unwrap_or_else(|e| panic!("{e}")), 8);
-    assert_eq!(check_pictures(&page, &dir), 2);
-    std::fs::remove_dir_all(&dir).ok();
+    check_chapter("abd.md", 8, 2);
 }
 
 /// The book's *Caches, events and outboxes* chapter shows what consim prints: each
