@@ -912,12 +912,7 @@ impl<R: Explorable, C: Explorable<Msg = R::Msg>> World<R, C> {
                     _ if down => EventKind::DropDown,
                     _ => EventKind::Deliver,
                 };
-                Traced {
-                    peer: Some(f.from),
-                    send: Some(f.send),
-                    detail: format!("{:?}", f.msg),
-                    ..plain(kind, f.to)
-                }
+                Traced { kind, ..f.traced() }
             }
             Move::Fire(node, _) => Traced {
                 detail: self.describe(mv, env),
