@@ -126,6 +126,14 @@ fn traced_rerun(
 
 /// Writes the self-contained HTML page of `report` (a traced run) to `path`: its
 /// messages, faults and history on one time axis ([`crate::picture`]), with `replay`.
+/// The folder it goes in is made if it is missing (`--viz consim-out/run.html` before
+/// any run wrote there).
 pub fn write_page(path: &Path, report: &RunReport, replay: &str) -> Result<(), ArtifactError> {
+    if let Some(dir) = path.parent().filter(|dir| !dir.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(|source| ArtifactError::Write {
+            path: dir.to_owned(),
+            source,
+        })?;
+    }
     write_file(path, crate::picture::page(report, replay)?)
 }

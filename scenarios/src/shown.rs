@@ -29,6 +29,15 @@ use crate::harness::Harness;
 /// Why a page does not show what its commands print.
 #[derive(Debug, thiserror::Error)]
 pub enum PageError {
+    /// A picture the page links differs from what its command draws now.
+    #[error(
+        "{path} differs from what its command draws now; if the change is deliberate, \
+         rerun with CONSIM_BLESS=1 to update it"
+    )]
+    PictureDiffers {
+        /// The picture beside the page.
+        path: PathBuf,
+    },
     /// The page cannot be read or written.
     #[error("{path}: {source}")]
     Io {
@@ -114,6 +123,75 @@ pub fn check_section(page: &Path, marker: &str, fresh: &str) -> Result<(), PageE
         shown: text[start..stop].to_owned(),
         fresh: fresh.to_owned(),
     })
+}
+
+/// Checks that the picture `name` a page links (`pictures/NAME`, beside the page) is
+/// byte for byte the page a command wrote as `consim-out/NAME` into `dir` (the
+/// harness's folder); with `CONSIM_BLESS` set, copies it there instead.
+pub fn check_picture(page: &Path, dir: &Path, name: &str) -> Result<(), PageError> {
+    let drawn = dir.join(name);
+    let drawn = std::fs::read_to_string(&drawn).map_err(|source| PageError::Io {
+        path: drawn,
+        source,
+    })?;
+    let drawn = match dir.to_str() {
+        Some(dir) => drawn.replace(dir, "consim-out"),
+        None => drawn,
+    };
+    let pictures = page.parent().unwrap_or(Path::new(".")).join("pictures");
+    let shown = pictures.join(name);
+    if std::env::var_os("CONSIM_BLESS").is_some() {
+        let io = |source| PageError::Io {
+            path: shown.clone(),
+            source,
+        };
+        std::fs::create_dir_all(&pictures).map_err(io)?;
+        return std::fs::write(&shown, &drawn).map_err(io);
+    }
+    if read(&shown)? == drawn {
+        return Ok(());
+    }
+    Err(PageError::PictureDiffers { path: shown })
+}
+
+/// Checks every picture `page` links (`(pictures/NAME)`) with [`check_picture`];
+/// returns how many there were.
+pub fn check_pictures(page: &Path, dir: &Path) -> Result<usize, PageError> {
+    let text = read(page)?;
+    let names: Vec<&str> = text
+        .split("(pictures/")
+        .skip(1)
+        .filter_map(|rest| rest.split_once(')').map(|(name, _)| name))
+        .collect();
+    for name in &names {
+        check_picture(page, dir, name)?;
+    }
+    Ok(names.len())
+}
+
+/// Checks the sections of consim's book page `page` (a file of `book/src`) for the
+/// example program `example` of this package (shown as `cargo run --release -p
+/// consim --example EXAMPLE --`), running them with `catalog`, and the pictures
+/// `pictures` they draw; returns how many sections there were. The example's own test
+/// calls it, so the book cannot drift from the example's code.
+pub fn check_book_example<C: Catalog + Clone + 'static>(
+    catalog: C,
+    page: &str,
+    example: &str,
+    pictures: &[&str],
+) -> Result<usize, PageError> {
+    let page = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../book/src")
+        .join(page);
+    let dir = std::env::temp_dir().join(format!("consim-{example}-{}", std::process::id()));
+    let command = format!("cargo run --release -p consim --example {example} --");
+    let harness = Harness::new(catalog).command(&command).out(&dir);
+    let sections = check_page(&harness, &page, example)?;
+    for name in pictures {
+        check_picture(&page, &dir, name)?;
+    }
+    std::fs::remove_dir_all(&dir).ok();
+    Ok(sections)
 }
 
 fn read(page: &Path) -> Result<String, PageError> {

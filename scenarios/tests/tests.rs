@@ -1458,37 +1458,6 @@ fn the_books_debugging_chapter_shows_what_consim_prints() {
     std::fs::remove_dir_all(&dir).ok();
 }
 
-/// Every `pictures/NAME.html` a chapter links to is the page its blocks' `--viz
-/// consim-out/NAME.html` wrote into `dir` (the harness's folder, written `consim-out`
-/// in the page): the same bytes, or, with `CONSIM_BLESS=1`, copied there. Returns how
-/// many pictures the page links to.
-fn check_pictures(page: &std::path::Path, dir: &std::path::Path) -> usize {
-    let text = std::fs::read_to_string(page).unwrap();
-    let pictures = page.parent().unwrap().join("pictures");
-    let mut count = 0;
-    for (at, _) in text.match_indices("(pictures/") {
-        let name = &text[at + "(pictures/".len()..];
-        let name = &name[..name.find(')').expect("a link ends")];
-        let written = std::fs::read_to_string(dir.join(name))
-            .unwrap_or_else(|e| panic!("{}: no block wrote {name}: {e}", page.display()));
-        let written = written.replace(dir.to_str().unwrap(), "consim-out");
-        let shown = pictures.join(name);
-        if std::env::var_os("CONSIM_BLESS").is_some() {
-            std::fs::create_dir_all(&pictures).unwrap();
-            std::fs::write(&shown, &written).unwrap();
-        } else {
-            let committed = std::fs::read_to_string(&shown).unwrap_or_default();
-            assert!(
-                committed == written,
-                "{} differs from what its command draws now; regenerate with CONSIM_BLESS=1",
-                shown.display()
-            );
-        }
-        count += 1;
-    }
-    count
-}
-
 /// The book's *Raft* chapter shows what consim prints: the model's settings, runs
 /// with and without a lease and CheckQuorum, each bug's sweep and shrunk run, and the
 /// runs' pictures.
@@ -1510,7 +1479,8 @@ fn check_chapter(file: &str, blocks: usize, pictures: usize) {
         .join(file);
     let shown = consim::shown::check_page(&harness, &page, "consim");
     assert_eq!(shown.unwrap_or_else(|e| panic!("{e}")), blocks, "{file}");
-    assert_eq!(check_pictures(&page, &dir), pictures, "{file}");
+    let drawn = consim::shown::check_pictures(&page, &dir);
+    assert_eq!(drawn.unwrap_or_else(|e| panic!("{e}")), pictures, "{file}");
     std::fs::remove_dir_all(&dir).ok();
 }
 
@@ -1526,6 +1496,22 @@ fn the_books_single_copy_chapter_shows_what_consim_prints() {
 #[test]
 fn the_books_primary_async_chapter_shows_what_consim_prints() {
     check_chapter("primary-async.md", 6, 1);
+}
+
+/// The book's *Dynamo* chapter shows what consim prints: the model's settings, its
+/// matrices under several quorums, a sweep and shrink that find nothing to fail (it
+/// promises only convergence), and a small run that loses a write, pictured.
+#[test]
+fn the_books_dynamo_chapter_shows_what_consim_prints() {
+    check_chapter("dynamo.md", 8, 1);
+}
+
+/// The book's *Dynamo-CRDT* chapter shows what consim prints: the model's settings,
+/// its matrix beside dynamo's, a small run that is not linearizable, pictured, and
+/// the exercises' runs.
+#[test]
+fn the_books_dynamo_crdt_chapter_shows_what_consim_prints() {
+    check_chapter("dynamo-crdt.md", 7, 1);
 }
 
 /// The book's *ABD* chapter shows what consim prints: the model's settings and
@@ -3530,6 +3516,23 @@ const FIGURES_NOT_FROM_A_RUN: &[(&str, &str, &str)] = &[
         "setting: a double submit's greatest lag",
     ),
     ("cap.md", "500 ms", "setting: the client timeout"),
+    ("dynamo.md", "400 ms", "setting: dynamo::GIVE_UP"),
+    (
+        "dynamo.md",
+        "200 ms",
+        "setting: dynamo::SUSPECT and dynamo::ANTI_ENTROPY",
+    ),
+    (
+        "dynamo.md",
+        "0.8 s",
+        "arithmetic on settings: four anti-entropy periods of 200 ms",
+    ),
+    ("dynamo-crdt.md", "400 ms", "setting: dynamo::GIVE_UP"),
+    (
+        "dynamo-crdt.md",
+        "200 ms",
+        "setting: dynamo::SUSPECT and dynamo::ANTI_ENTROPY",
+    ),
     (
         "cap.md",
         "1.5 s",
