@@ -101,6 +101,18 @@ pub fn check_history(
     })
 }
 
+/// [`linear::check`] of `history`, whose operations are `operations` (from
+/// [`History::operations`]), with the built-in specification `spec`: [`check_history`]
+/// for a caller that has the operations already and needs only the report.
+pub fn check_operations(
+    spec: SpecName,
+    history: &History,
+    operations: &[Operation],
+    options: &Options,
+) -> Result<Report, InvalidOperation> {
+    check_as(spec, history, operations, options)
+}
+
 /// [`linear::check`] with the built-in specification `spec`.
 fn check_as(
     spec: SpecName,

@@ -106,6 +106,11 @@ pub struct Options {
     pub proven: BTreeMap<Option<Value>, crate::anomalies::Found>,
     /// Configurations each search of a proven key may enter.
     pub proven_search_configs: u64,
+    /// Describe the state after each operation of a linearizable key's order
+    /// ([`Outcome::Linearizable`]'s `states`, which pictures show). On by default; a
+    /// caller that needs only the verdict turns it off and gets no states (describing
+    /// a list's state after every append is most of a small history's check).
+    pub describe_states: bool,
 }
 
 impl Default for Options {
@@ -119,6 +124,7 @@ impl Default for Options {
             first_prefix_ops: 32,
             proven: BTreeMap::new(),
             proven_search_configs: 1_000_000,
+            describe_states: true,
         }
     }
 }
@@ -131,7 +137,8 @@ pub enum Outcome {
     Linearizable {
         /// The operations in linearization order.
         order: Vec<usize>,
-        /// The state after each of them, for people.
+        /// The state after each of them, for people (empty unless
+        /// [`Options::describe_states`]).
         states: Vec<String>,
     },
     /// Not linearizable.
@@ -317,41 +324,35 @@ pub fn check<M: SequentialSpec>(
     let results: Mutex<Vec<Option<KeyResult>>> = Mutex::new(vec![None; partitions.len()]);
     let next = AtomicUsize::new(0);
     let threads = options.threads.clamp(1, partitions.len().max(1));
-    std::thread::scope(|scope| {
-        for _ in 0..threads {
-            scope.spawn(|| {
-                loop {
-                    let job = next.fetch_add(1, Ordering::Relaxed);
-                    let Some((key, indices)) = partitions.get(job) else {
-                        break;
-                    };
-                    let result = if budget.stop.load(Ordering::Relaxed) {
-                        let outcome = match options.proven.get(key) {
-                            Some(found) => Outcome::Violation(Box::new(Violation::proved(found))),
-                            None => Outcome::Unknown {
-                                reason: STOPPED.to_owned(),
-                            },
-                        };
-                        KeyResult {
-                            key: key.clone(),
-                            ops: indices.len(),
-                            outcome,
-                            explored: 0,
-                            peak_bytes: 0,
-                        }
-                    } else {
-                        check_key(spec, history, operations, key, indices, &budget, options)
-                    };
-                    if options.first_violation_only
-                        && matches!(result.outcome, Outcome::Violation(_))
-                    {
-                        budget.stop.store(true, Ordering::Relaxed);
-                    }
-                    results.lock().expect("no worker panics while holding it")[job] = Some(result);
-                }
-            });
+    // Each worker takes the next key until none is left.
+    let work = || {
+        loop {
+            let job = next.fetch_add(1, Ordering::Relaxed);
+            let Some((key, indices)) = partitions.get(job) else {
+                break;
+            };
+            let result = if budget.stop.load(Ordering::Relaxed) {
+                stopped(key, indices, options)
+            } else {
+                check_key(spec, history, operations, key, indices, &budget, options)
+            };
+            if options.first_violation_only && matches!(result.outcome, Outcome::Violation(_)) {
+                budget.stop.store(true, Ordering::Relaxed);
+            }
+            results.lock().expect("no worker panics while holding it")[job] = Some(result);
         }
-    });
+    };
+    if threads == 1 {
+        // One worker: this thread (a thread's spawn and join cost more than most
+        // histories' whole check).
+        work();
+    } else {
+        std::thread::scope(|scope| {
+            for _ in 0..threads {
+                scope.spawn(work);
+            }
+        });
+    }
     let keys = results
         .into_inner()
         .expect("workers are done")
@@ -362,6 +363,24 @@ pub fn check<M: SequentialSpec>(
         ops: operations.len(),
         keys,
     })
+}
+
+/// A key left unsearched because another key was found violated first: the proof
+/// real time gives, if any, or unknown.
+fn stopped(key: &Option<Value>, indices: &[usize], options: &Options) -> KeyResult {
+    let outcome = match options.proven.get(key) {
+        Some(found) => Outcome::Violation(Box::new(Violation::proved(found))),
+        None => Outcome::Unknown {
+            reason: STOPPED.to_owned(),
+        },
+    };
+    KeyResult {
+        key: key.clone(),
+        ops: indices.len(),
+        outcome,
+        explored: 0,
+        peak_bytes: 0,
+    }
 }
 
 struct Budget {
@@ -438,7 +457,11 @@ fn check_key<M: SequentialSpec>(
                         .map(crate::anomalies::Found::sentence)
                         .unwrap_or_default()
                 );
-                let states = states_along(spec, &search.ops, &order);
+                let states = if options.describe_states {
+                    states_along(spec, &search.ops, &order)
+                } else {
+                    Vec::new()
+                };
                 let order = order.into_iter().map(original).collect();
                 Outcome::Linearizable { order, states }
             }
