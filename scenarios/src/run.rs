@@ -377,8 +377,21 @@ impl<R: Replica> Watch<R> {
         if self.changed.is_empty() && !invariants.after_every_event() {
             return;
         }
-        let replicas: Vec<Option<&R>> = sim.replica_ids().map(|id| sim.replica(id)).collect();
-        if let Err(broken) = invariants.check_changed(sim.now(), &replicas, &self.changed) {
+        // The replicas, on the stack for the usual few (this runs after most events).
+        const ON_STACK: usize = 16;
+        let mut stack = [None; ON_STACK];
+        let heap: Vec<Option<&R>>;
+        let count = sim.replica_ids().count();
+        let replicas: &[Option<&R>] = if count <= ON_STACK {
+            for (slot, id) in stack.iter_mut().zip(sim.replica_ids()) {
+                *slot = sim.replica(id);
+            }
+            &stack[..count]
+        } else {
+            heap = sim.replica_ids().map(|id| sim.replica(id)).collect();
+            &heap
+        };
+        if let Err(broken) = invariants.check_changed(sim.now(), replicas, &self.changed) {
             self.broken = Some(broken);
         }
     }

@@ -1210,6 +1210,14 @@ impl<R: Node, C: Node<Msg = R::Msg>> Sim<R, C> {
     }
 
     fn apply_replica_effects(&mut self, id: NodeId, request: bool) {
+        let fx = &mut self.replica_fx;
+        if !self.capacity_on && fx.timers.is_empty() && fx.outputs.is_empty() {
+            // The common handler only sends: move just its sends out and back.
+            let mut sends = std::mem::take(&mut fx.sends);
+            self.send_all(id, &mut sends);
+            self.replica_fx.sends = sends;
+            return;
+        }
         let mut effects = std::mem::take(&mut self.replica_fx);
         self.apply_effects(
             id,
@@ -1224,6 +1232,14 @@ impl<R: Node, C: Node<Msg = R::Msg>> Sim<R, C> {
     }
 
     fn apply_client_effects(&mut self, id: NodeId, request: bool) {
+        let fx = &mut self.client_fx;
+        if !self.capacity_on && fx.timers.is_empty() && fx.outputs.is_empty() {
+            // As for a replica: a handler that only sends.
+            let mut sends = std::mem::take(&mut fx.sends);
+            self.send_all(id, &mut sends);
+            self.client_fx.sends = sends;
+            return;
+        }
         let mut effects = std::mem::take(&mut self.client_fx);
         self.apply_effects(
             id,
