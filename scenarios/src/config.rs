@@ -130,6 +130,11 @@ pub struct RunConfig {
     pub quiet: Duration,
     /// Which guarantees to judge.
     pub checks: Checks,
+    /// Guarantees the run must keep beyond what the model promises (`--require`):
+    /// judged whatever [`RunConfig::checks`] says, and a violation fails the run, so
+    /// that a sweep finds and `shrink` shrinks, say, a lost write in a store that
+    /// promises only convergence.
+    pub required: Vec<models::Guarantee>,
     /// The replicas' capacity (`None`: infinite, as by default; see
     /// [`sim_core::Capacity`]): each handles one message at a time, and what arrives
     /// while it is busy queues, up to a bound.
@@ -170,6 +175,7 @@ impl RunConfig {
             spell: None,
             quiet: Duration::from_secs(2),
             checks: Checks::Promised,
+            required: Vec::new(),
             capacity: None,
             swarm_with: sim_core::nemesis::SwarmWith::default(),
         }
@@ -418,6 +424,10 @@ impl RunConfig {
                 Checks::None => "none",
             };
             args.extend(["--checks".to_owned(), name.to_owned()]);
+        }
+        if !self.required.is_empty() {
+            let names: Vec<&str> = self.required.iter().map(|g| g.name()).collect();
+            args.extend(["--require".to_owned(), names.join(",")]);
         }
         Ok(args)
     }

@@ -26,15 +26,36 @@ pub fn judge(
     history: &History,
     checks: Checks,
 ) -> Vec<GuaranteeVerdict> {
+    judge_requiring(info, mix, history, checks, &[])
+}
+
+/// [`judge`], with the guarantees `required` judged too and failing the run if
+/// violated ([`Role::Required`], from `--require`).
+pub fn judge_requiring(
+    info: &ModelInfo,
+    mix: Mix,
+    history: &History,
+    checks: Checks,
+    required: &[Guarantee],
+) -> Vec<GuaranteeVerdict> {
     let wanted: Vec<Guarantee> = Guarantee::ALL
         .into_iter()
-        .filter(|&g| match checks {
-            Checks::All => true,
-            Checks::Promised => role(info, g) != Role::Measured,
-            Checks::None => false,
+        .filter(|&g| {
+            required.contains(&g)
+                || match checks {
+                    Checks::All => true,
+                    Checks::Promised => role(info, g) != Role::Measured,
+                    Checks::None => false,
+                }
         })
         .collect();
-    judge_only(info, mix, history, &wanted)
+    let mut verdicts = judge_only(info, mix, history, &wanted);
+    for verdict in &mut verdicts {
+        if verdict.role == Role::Measured && required.contains(&verdict.guarantee) {
+            verdict.role = Role::Required;
+        }
+    }
+    verdicts
 }
 
 /// Judges the guarantees `wanted` on `history`, in that order (each checker runs once,

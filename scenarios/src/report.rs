@@ -79,7 +79,9 @@ pub enum Role {
     /// The bug variant breaks it: a violation fails the run (it is what a sweep looks
     /// for).
     Broken,
-    /// Neither: measured only.
+    /// The command asked for it (`--require`): a violation fails the run.
+    Required,
+    /// None of these: measured only.
     Measured,
 }
 
@@ -338,6 +340,7 @@ impl GuaranteeVerdict {
         let role = match self.role {
             Role::Promised => "",
             Role::Broken => " (the bug's target)",
+            Role::Required => " (required)",
             Role::Measured => " (measured)",
         };
         match &self.judgement {

@@ -32,7 +32,7 @@ use sim_core::{BuildError, FaultPlan, NodeId, Sim, Time, TraceEvent};
 use crate::availability::{Availability, OpRecord, RequestTally, Timeline, crashes, measure_ops};
 use crate::config::RunConfig;
 use crate::driver::{Driver, Source};
-use crate::judge::judge;
+use crate::judge::judge_requiring;
 use crate::load::{Counted, Load};
 use crate::report::{RunError, RunReport, latencies};
 use crate::script::{Fit, Scripted};
@@ -238,10 +238,9 @@ pub fn run_with<M: Model>(
     driver.finish();
     let panic = watch.settle(outcome, &sim);
     let history = driver.history();
-    let verdicts = if panic.is_some() {
-        Vec::new()
-    } else {
-        judge(info, workload_config.mix, &history, config.checks)
+    let verdicts = match panic {
+        Some(_) => Vec::new(),
+        None => judged(config, info, workload_config.mix, &history),
     };
     let plan = driver.applied_plan();
     let timeline = Timeline::new(&plan, n, config.clients as usize, window_end);
@@ -280,6 +279,16 @@ pub fn run_with<M: Model>(
         latency_samples: samples,
         load,
     })
+}
+
+/// The verdicts on `history` of what `config` asks to judge, and requires.
+fn judged(
+    config: &RunConfig,
+    info: &ModelInfo,
+    mix: crate::workload::Mix,
+    history: &checkers::history::History,
+) -> Vec<crate::report::GuaranteeVerdict> {
+    judge_requiring(info, mix, history, config.checks, &config.required)
 }
 
 /// What a model's panic said.

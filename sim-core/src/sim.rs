@@ -1210,47 +1210,48 @@ impl<R: Node, C: Node<Msg = R::Msg>> Sim<R, C> {
     }
 
     fn apply_replica_effects(&mut self, id: NodeId, request: bool) {
-        let fx = &mut self.replica_fx;
-        if !self.capacity_on && fx.timers.is_empty() && fx.outputs.is_empty() {
-            // The common handler only sends: move just its sends out and back.
-            let mut sends = std::mem::take(&mut fx.sends);
-            self.send_all(id, &mut sends);
-            self.replica_fx.sends = sends;
-            return;
-        }
-        let mut effects = std::mem::take(&mut self.replica_fx);
-        self.apply_effects(
+        self.apply_node_effects(
             id,
             request,
-            &mut effects,
+            |sim| &mut sim.replica_fx,
             Event::ReplicaTimer,
-            |sim, emitted| {
-                sim.replica_outputs.push(emitted);
-            },
+            |sim, emitted| sim.replica_outputs.push(emitted),
         );
-        self.replica_fx = effects;
     }
 
     fn apply_client_effects(&mut self, id: NodeId, request: bool) {
-        let fx = &mut self.client_fx;
-        if !self.capacity_on && fx.timers.is_empty() && fx.outputs.is_empty() {
-            // As for a replica: a handler that only sends.
-            let mut sends = std::mem::take(&mut fx.sends);
-            self.send_all(id, &mut sends);
-            self.client_fx.sends = sends;
-            return;
-        }
-        let mut effects = std::mem::take(&mut self.client_fx);
-        self.apply_effects(
+        self.apply_node_effects(
             id,
             request,
-            &mut effects,
+            |sim| &mut sim.client_fx,
             Event::ClientTimer,
-            |sim, emitted| {
-                sim.client_outputs.push(emitted);
-            },
+            |sim, emitted| sim.client_outputs.push(emitted),
         );
-        self.client_fx = effects;
+    }
+
+    /// [`Sim::apply_effects`] on the effects `fx` picks out (the replicas' or the
+    /// clients'), moved out for the call and back.
+    #[inline]
+    fn apply_node_effects<N: Node<Msg = R::Msg>>(
+        &mut self,
+        id: NodeId,
+        request: bool,
+        fx: fn(&mut Self) -> &mut Effects<N>,
+        timer_event: fn(NodeId, TimerId, N::Timer) -> Event<R, C>,
+        report: fn(&mut Self, Emitted<N::Output>),
+    ) {
+        let capacity_on = self.capacity_on;
+        let effects = fx(self);
+        if !capacity_on && effects.timers.is_empty() && effects.outputs.is_empty() {
+            // The common handler only sends: move just its sends out and back.
+            let mut sends = std::mem::take(&mut effects.sends);
+            self.send_all(id, &mut sends);
+            fx(self).sends = sends;
+            return;
+        }
+        let mut effects = std::mem::take(fx(self));
+        self.apply_effects(id, request, &mut effects, timer_event, report);
+        *fx(self) = effects;
     }
 
     /// Queues a handler's timers, reports its outputs, and sends its messages (when

@@ -43,6 +43,12 @@ pub struct ScenarioArgs {
     /// or none (default: promised; none in the overload scenarios).
     #[arg(long, value_enum)]
     pub checks: Option<crate::config::Checks>,
+    /// Guarantees the run must keep beyond the model's promises (comma-separated,
+    /// `consim list` names them): judged, and a violation fails the run, so that a
+    /// sweep stops at it and `shrink` shrinks it (a lost write in a store that
+    /// promises only convergence, say).
+    #[arg(long, value_name = "GUARANTEES", value_delimiter = ',', value_parser = parse_guarantee)]
+    pub require: Vec<models::Guarantee>,
     #[command(flatten)]
     pub workload: WorkloadArgs,
     /// Number of clients (default: 5; 400 for the overload scenarios).
@@ -180,6 +186,8 @@ impl ScenarioArgs {
         if let Some(checks) = self.checks {
             config.checks = checks;
         }
+        config.required = self.require.clone();
+        config.required.dedup();
         if let Some(ms) = self.window_ms {
             config.window = Duration::from_millis(ms);
         }
@@ -508,5 +516,17 @@ pub fn parse_bytes(text: &str) -> Result<u64, String> {
         .filter(|&n| n > 0)
         .ok_or_else(|| {
             format!("expected a positive number of bytes such as 2G or 500M, got {text:?}")
+        })
+}
+
+/// A guarantee, by the name `consim list` prints.
+fn parse_guarantee(name: &str) -> Result<models::Guarantee, String> {
+    let name = name.trim();
+    models::Guarantee::ALL
+        .into_iter()
+        .find(|g| g.name() == name)
+        .ok_or_else(|| {
+            let names: Vec<&str> = models::Guarantee::ALL.iter().map(|g| g.name()).collect();
+            format!("no guarantee `{name}`: one of {}", names.join(", "))
         })
 }
