@@ -125,6 +125,18 @@ pub fn check_effects(history: &History, ops: &[Operation]) -> Result<EffectsRepo
     Ok(report)
 }
 
+/// What one read-by-read count knows of an append.
+struct Intent {
+    /// The append.
+    append: usize,
+    /// The most times one read holds its element.
+    most: usize,
+    /// The first read that holds it that many times.
+    read: Option<usize>,
+    /// The read being scanned, and how many times it held the element so far.
+    scanning: (usize, usize),
+}
+
 /// Counts the effects of one key's appends into `report`.
 fn count_key(
     history: &History,
@@ -132,35 +144,47 @@ fn count_key(
     indices: &[usize],
     report: &mut EffectsReport,
 ) -> Result<(), Uncountable> {
-    // Element → (its append, the most times a read holds it, that read).
-    let mut intents: BTreeMap<&Value, (usize, usize, Option<usize>)> = BTreeMap::new();
+    // Element → its append, the most times one read holds it and that read (the
+    // first to hold it that often), and the count so far in the read being scanned.
+    let mut intents: BTreeMap<&Value, Intent> = BTreeMap::new();
     for &i in indices.iter().filter(|&&i| ops[i].f == Function::Append) {
-        if let Some(&(first, ..)) = intents.get(&ops[i].input) {
+        if let Some(first) = intents.get(&ops[i].input) {
             return Err(Uncountable::SharedElement {
-                first: op_text(history, &ops[first]),
+                first: op_text(history, &ops[first.append]),
                 second: op_text(history, &ops[i]),
             });
         }
-        intents.insert(&ops[i].input, (i, 0, None));
+        let intent = Intent {
+            append: i,
+            most: 0,
+            read: None,
+            scanning: (usize::MAX, 0),
+        };
+        intents.insert(&ops[i].input, intent);
     }
     for &r in indices.iter().filter(|&&i| ops[i].f == Function::Read) {
         let Some(Value::List(list)) = &ops[r].output else {
             continue;
         };
-        let mut counts: BTreeMap<&Value, usize> = BTreeMap::new();
+        // One pass over the list: each element's count in this read grows one by one,
+        // and the first read to reach a count is the one kept for it.
         for element in list {
-            *counts.entry(element).or_default() += 1;
-        }
-        for (element, n) in counts {
-            if let Some(intent) = intents.get_mut(element)
-                && n > intent.1
-            {
-                (intent.1, intent.2) = (n, Some(r));
+            let Some(intent) = intents.get_mut(element) else {
+                continue;
+            };
+            let seen = match intent.scanning {
+                (read, seen) if read == r => seen + 1,
+                _ => 1,
+            };
+            intent.scanning = (r, seen);
+            if seen > intent.most {
+                (intent.most, intent.read) = (seen, Some(r));
             }
         }
     }
     report.intents += intents.len();
-    for (element, (append, effects, read)) in intents {
+    for (element, intent) in intents {
+        let (append, effects, read) = (intent.append, intent.most, intent.read);
         *report.by_effects.entry(effects).or_default() += 1;
         if let Some(read) = read.filter(|_| effects > 1) {
             report.duplicated.push(Duplicate {
@@ -252,6 +276,31 @@ mod tests {
             report.summary(),
             "1 of 3 appends took effect more than once (2 at most once, 1 3 times)"
         );
+    }
+
+    /// The witness is the first read that holds the element most often: later reads
+    /// holding it as often, or less, do not replace it.
+    #[test]
+    fn the_witness_is_the_first_read_holding_the_element_most_often() {
+        let read = |process: u32, list: &str| {
+            format!(
+                "{{\"process\":{process},\"type\":\"invoke\",\"f\":\"read\",\"key\":\"x\",\"value\":null}}\n{{\"process\":{process},\"type\":\"ok\",\"f\":\"read\",\"key\":\"x\",\"value\":{list}}}\n"
+            )
+        };
+        let text = format!(
+            "{APPENDS}{}{}{}{}",
+            read(3, "[1,1]"),
+            read(4, "[1,2,1,1]"),
+            read(5, "[1,1,1]"),
+            read(6, "[1,2]")
+        );
+        let report = check(&text).unwrap();
+        assert_eq!(report.duplicated.len(), 1, "{report:?}");
+        let d = &report.duplicated[0];
+        assert_eq!(d.effects, 3);
+        let history = History::from_jsonl(&text, "h").unwrap();
+        let ops = history.operations("h").unwrap();
+        assert_eq!(ops[d.read].process, 4, "{:?}", ops[d.read]);
     }
 
     #[test]

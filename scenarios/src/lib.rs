@@ -24,6 +24,13 @@
 //! [`prelude`] holds the names a model needs. The book's *Writing a model* chapter
 //! walks through `examples/primary_backup.rs`, a whole model in one file.
 //!
+//! **What fails a run**: a guarantee the model promises (or a bug variant breaks)
+//! violated, a broken invariant, or a panic. Everything else a run judges is measured.
+//! `--require GUARANTEES` on `run`, `sweep` and `shrink` (and
+//! [`config::RunConfig::required`]) adds to what fails a run beyond the model's
+//! promises, so that a sweep can hunt, and `shrink` shrink, a violation of something the
+//! model never claimed (a lost write in a store that promises only convergence).
+//!
 //! **The design decision: a run is a pure function of its configuration and seed.**
 //! Everything here that decides anything draws from a purpose-named stream of the run
 //! seed, so a run can be repeated, replayed from its fault plan, and compared across
