@@ -187,6 +187,7 @@ impl ScenarioArgs {
             config.checks = checks;
         }
         config.required = self.require.clone();
+        config.required.sort();
         config.required.dedup();
         if let Some(ms) = self.window_ms {
             config.window = Duration::from_millis(ms);
