@@ -3778,6 +3778,8 @@ fn an_event_the_relay_delivers_twice_takes_effect_once() {
 /// `shrink` shrinks the failure, and an unknown name is a usage error.
 #[test]
 fn a_required_guarantee_fails_the_runs_that_break_it() {
+    let dir = std::env::temp_dir().join(format!("consim-required-{}", std::process::id()));
+    let out_dir = dir.to_str().unwrap();
     let sweep = [
         "sweep",
         "--model",
@@ -3789,6 +3791,8 @@ fn a_required_guarantee_fails_the_runs_that_break_it() {
         "--seeds",
         "0..5",
         "--stop-on-failure",
+        "--out",
+        out_dir,
     ];
     let out = consim(&sweep);
     assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
@@ -3814,6 +3818,8 @@ fn a_required_guarantee_fails_the_runs_that_break_it() {
         "0",
         "--require",
         "no-lost-writes",
+        "--out",
+        out_dir,
     ];
     let out = consim(&shrink);
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
