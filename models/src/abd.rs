@@ -735,10 +735,8 @@ impl Model for Abd {
 
     /// No idempotency keys, so a write that may have taken effect is never retried at
     /// another coordinator (see the module docs).
-    fn client(&self, mut base: ClientConfig) -> ClientConfig {
-        base.idempotency = false;
-        base.retry.retry_unsafe = false;
-        base
+    fn client(&self, base: ClientConfig) -> ClientConfig {
+        base.writes_sent_once()
     }
 
     /// Safety rests on quorums, not timing: every schedule may be explored.

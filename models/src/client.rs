@@ -414,6 +414,23 @@ impl ClientConfig {
             double_submit: None,
         }
     }
+
+    /// The same client, sending each write once: no idempotency keys, and no retry
+    /// of a write that may have taken effect (a refused one is still retried). For a
+    /// store whose replicas coordinate writes themselves, where a write retried at a
+    /// second coordinator would be applied twice, under two stamps.
+    ///
+    /// ```
+    /// use models::client::{ClientConfig, Routing};
+    /// use sim_core::NodeId;
+    /// let config = ClientConfig::new(vec![NodeId(0)], 0, Routing::Home).writes_sent_once();
+    /// assert!(!config.idempotency && !config.retry.retry_unsafe);
+    /// ```
+    pub fn writes_sent_once(mut self) -> ClientConfig {
+        self.idempotency = false;
+        self.retry.retry_unsafe = false;
+        self
+    }
 }
 
 /// The client's timers.

@@ -115,10 +115,8 @@ impl Model for Settings {
     }
 
     /// A write is sent once, never retried elsewhere.
-    fn client(&self, mut base: ClientConfig) -> ClientConfig {
-        base.idempotency = false;
-        base.retry.retry_unsafe = false;
-        base
+    fn client(&self, base: ClientConfig) -> ClientConfig {
+        base.writes_sent_once()
     }
 }
 // ANCHOR_END: model

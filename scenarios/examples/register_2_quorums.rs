@@ -321,10 +321,8 @@ impl Model for Settings {
 
     /// A write is sent once: retried at another replica it would be stored twice, under
     /// two stamps, and could come back after a newer write.
-    fn client(&self, mut base: ClientConfig) -> ClientConfig {
-        base.idempotency = false;
-        base.retry.retry_unsafe = false;
-        base
+    fn client(&self, base: ClientConfig) -> ClientConfig {
+        base.writes_sent_once()
     }
 
     fn exploration(&self) -> Option<Box<dyn Explore + '_>> {

@@ -1506,8 +1506,8 @@ fn the_books_introduction_shows_what_consim_prints() {
 }
 
 /// The book's *Dynamo* chapter shows what consim prints: the model's settings, its
-/// matrices under several quorums, a sweep and shrink that find nothing to fail (it
-/// promises only convergence), and a small run that loses a write, pictured.
+/// matrices under several quorums, and a lost write (which it does not promise to
+/// avoid) found by `--require no-lost-writes`, shrunk and pictured.
 #[test]
 fn the_books_dynamo_chapter_shows_what_consim_prints() {
     check_chapter("dynamo.md", 8, 1);
