@@ -20,6 +20,10 @@
 //! build of `consim sweep --jobs 1`); the kernel alone runs at `consim bench kernel`'s
 //! rate. `cargo bench -p benches --bench breakdown`.
 
+/// The `consim` binary's allocator, so these rates are the command's.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use std::io::Write;
 use std::time::Instant;
 

@@ -10,6 +10,10 @@
 //! `cargo bench -p benches --bench scenarios`; the same through the binary, on every
 //! core: `cargo run --release -- sweep --model raft --scenario swarm --seeds 0..2000`.
 
+/// The `consim` binary's allocator, so these rates are the command's.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use std::io::Write;
 use std::time::Instant;
 

@@ -7,20 +7,36 @@
 //! walks one path from the root down; the four children of a node share a cache
 //! line or two).
 
-/// An event's place in the order: its time, then its sequence number (unique, so
-/// no two keys are equal), and the slot that holds it.
-#[derive(Clone, Copy, Debug)]
-struct Key {
-    time: u64,
-    seq: u64,
-    slot: u32,
-}
+/// An event's place in the order, in one number so that comparing two is one
+/// branch-free comparison (the heap's comparisons are unpredictable: a branch per
+/// field mispredicts on about half of them): the time in the high 64 bits, then the
+/// sequence number (unique, so no two keys are equal) and, in the low
+/// [`SLOT_BITS`], the slot that holds the event. The slot takes no part in the
+/// order: no two keys share a sequence number.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+struct Key(u128);
+
+/// Bits of a key that hold the slot: up to 2²⁴ (16.7 million) events pending at once.
+const SLOT_BITS: u32 = 24;
+/// Sequence numbers below this fit beside the slot: 2⁴⁰, a trillion events a run.
+const SEQ_LIMIT: u64 = 1 << (64 - SLOT_BITS);
 
 impl Key {
-    /// Whether `self` comes before `other`: earlier, or as early and queued first.
-    #[inline]
-    fn before(&self, other: &Key) -> bool {
-        (self.time, self.seq) < (other.time, other.seq)
+    fn new(time: u64, seq: u64, slot: u32) -> Key {
+        assert!(seq < SEQ_LIMIT, "sequence number {seq} past {SEQ_LIMIT}");
+        assert!(
+            slot < 1 << SLOT_BITS,
+            "{slot} events pending, the most is 2^{SLOT_BITS}"
+        );
+        Key(u128::from(time) << 64 | u128::from(seq << SLOT_BITS | u64::from(slot)))
+    }
+
+    fn time(self) -> u64 {
+        (self.0 >> 64) as u64
+    }
+
+    fn slot(self) -> usize {
+        (self.0 as u64 & ((1 << SLOT_BITS) - 1)) as usize
     }
 }
 
@@ -46,7 +62,8 @@ impl<E> Queue<E> {
         }
     }
 
-    /// Queues `event` at `time`; `seq` breaks ties and must never repeat.
+    /// Queues `event` at `time`; `seq` breaks ties and must never repeat (and stays
+    /// below 2⁴⁰; at most 2²⁴ events wait at once).
     pub(crate) fn push(&mut self, time: u64, seq: u64, event: E) {
         let slot = match self.free.pop() {
             Some(slot) => {
@@ -54,12 +71,12 @@ impl<E> Queue<E> {
                 slot
             }
             None => {
-                let slot = u32::try_from(self.slots.len()).expect("fewer than 2³² events pending");
+                let slot = u32::try_from(self.slots.len()).unwrap_or(u32::MAX);
                 self.slots.push(Some(event));
                 slot
             }
         };
-        self.sift_up(Key { time, seq, slot });
+        self.sift_up(Key::new(time, seq, slot));
     }
 
     /// The earliest event and its time.
@@ -72,16 +89,16 @@ impl<E> Queue<E> {
                 first
             }
         };
-        self.free.push(key.slot);
-        let event = self.slots[key.slot as usize]
+        self.free.push(key.slot() as u32);
+        let event = self.slots[key.slot()]
             .take()
             .expect("a queued slot holds its event");
-        Some((key.time, event))
+        Some((key.time(), event))
     }
 
     /// The earliest event's time.
     pub(crate) fn peek_time(&self) -> Option<u64> {
-        self.heap.first().map(|k| k.time)
+        self.heap.first().map(|k| k.time())
     }
 
     pub(crate) fn len(&self) -> usize {
@@ -95,7 +112,7 @@ impl<E> Queue<E> {
         self.heap.push(key);
         while at > 0 {
             let parent = (at - 1) / ARITY;
-            if !key.before(&self.heap[parent]) {
+            if key > self.heap[parent] {
                 break;
             }
             self.heap[at] = self.heap[parent];
@@ -118,11 +135,14 @@ impl<E> Queue<E> {
             }
             let mut least = first;
             for child in first + 1..(first + ARITY).min(len) {
-                if self.heap[child].before(&self.heap[least]) {
-                    least = child;
-                }
+                // A conditional move, not a branch.
+                least = if self.heap[child] < self.heap[least] {
+                    child
+                } else {
+                    least
+                };
             }
-            if !self.heap[least].before(&key) {
+            if self.heap[least] > key {
                 break;
             }
             self.heap[at] = self.heap[least];

@@ -1,13 +1,13 @@
 //! The simulator: an event queue ordered by `(time, sequence)` and the loop that
 //! delivers events to nodes, applies faults, and records the trace.
 
-use std::collections::{BTreeSet, VecDeque};
+use std::collections::VecDeque;
 use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
 use crate::capacity::Work;
-use crate::node::{Durable, Effects};
+use crate::node::{Durable, Effects, LiveTimers};
 use crate::observe::{Observation, Observed, Observer};
 use crate::queue::Queue;
 use crate::sched::Scheduler;
@@ -107,7 +107,7 @@ struct Proc<N: Node> {
     durable: Durable<N::Durable>,
     clock: Clock,
     rng: SimRng,
-    live_timers: BTreeSet<TimerId>,
+    live_timers: LiveTimers,
     /// Handlers run and crashes so far: it moves whenever the node's state may have.
     changes: u64,
 }
@@ -121,7 +121,7 @@ impl<N: Node> Proc<N> {
             durable: Durable::default(),
             clock,
             rng: SimRng::new(seed, Purpose::Process(id)),
-            live_timers: BTreeSet::new(),
+            live_timers: LiveTimers::default(),
             changes: 0,
         }
     }
@@ -775,14 +775,14 @@ impl<R: Node, C: Node<Msg = R::Msg>> Sim<R, C> {
             Event::Start(id) => return self.boot(id),
             // A cancelled timer, or one from before a crash, vanishes without a trace.
             Event::ReplicaTimer(id, timer_id, _)
-                if !self.replicas[id.index()].live_timers.contains(&timer_id) =>
+                if !self.replicas[id.index()].live_timers.contains(timer_id) =>
             {
                 return;
             }
             Event::ClientTimer(id, timer_id, _)
                 if !self.clients[id.index() - self.replicas.len()]
                     .live_timers
-                    .contains(&timer_id) =>
+                    .contains(timer_id) =>
             {
                 return;
             }
@@ -1095,7 +1095,7 @@ impl<R: Node, C: Node<Msg = R::Msg>> Sim<R, C> {
                 }
             }
             Event::ReplicaTimer(id, timer_id, timer) => {
-                if self.replicas[id.index()].live_timers.remove(&timer_id) {
+                if self.replicas[id.index()].live_timers.remove(timer_id) {
                     self.stats.timers_fired += 1;
                     self.record(EventKind::Timer, Some(id), None, None, || {
                         format!("{timer:?}")
@@ -1105,7 +1105,7 @@ impl<R: Node, C: Node<Msg = R::Msg>> Sim<R, C> {
             }
             Event::ClientTimer(id, timer_id, timer) => {
                 let index = id.index() - self.replicas.len();
-                if self.clients[index].live_timers.remove(&timer_id) {
+                if self.clients[index].live_timers.remove(timer_id) {
                     self.stats.timers_fired += 1;
                     self.record(EventKind::Timer, Some(id), None, None, || {
                         format!("{timer:?}")

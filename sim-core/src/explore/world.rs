@@ -1,13 +1,12 @@
 //! One state of an exploration (every node, the messages in flight, the history so
 //! far) and the moves that lead out of it.
 
-use std::collections::BTreeSet;
 use std::hash::Hash;
 use std::rc::Rc;
 
 use super::fingerprint::{Fingerprinter, Fp, fingerprint};
 use super::{Budget, Explorable, Happened, Setup, Step};
-use crate::node::{Durable, Effects};
+use crate::node::{Durable, Effects, LiveTimers};
 use crate::{Clock, Ctx, Node, NodeId, Purpose, SimRng, Time, TimerId};
 
 /// A timer set and not yet fired nor cancelled.
@@ -24,7 +23,7 @@ pub(crate) struct Proc<N: Node> {
     node: Option<N>,
     durable: Durable<N::Durable>,
     rng: SimRng,
-    live: BTreeSet<TimerId>,
+    live: LiveTimers,
     next_timer: u64,
     timers: Vec<Pending<N::Timer>>,
     fp: Fp,
@@ -36,7 +35,7 @@ impl<N: Explorable> Proc<N> {
             node: None,
             durable: Durable::default(),
             rng: SimRng::new(seed, Purpose::Process(id)),
-            live: BTreeSet::new(),
+            live: LiveTimers::default(),
             next_timer: 0,
             timers: Vec::new(),
             fp: 0,
@@ -83,7 +82,7 @@ impl<N: Explorable> Proc<N> {
             });
         }
         let live = &self.live;
-        self.timers.retain(|p| live.contains(&p.id));
+        self.timers.retain(|p| live.contains(p.id));
         effects
     }
 
@@ -107,7 +106,7 @@ impl<N: Explorable> Proc<N> {
     /// time, the clock every node reads from then on, and what the handler asked for.
     fn fire(&mut self, id: NodeId, t: usize, now: Time, clock: &Clock) -> (Time, Effects<N>) {
         let pending = self.timers.remove(t);
-        self.live.remove(&pending.id);
+        self.live.remove(pending.id);
         let now = now.max(pending.due);
         let fx = self.handle(id, now, clock, |node, ctx| {
             if let Some(node) = node {
