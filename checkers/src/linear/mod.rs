@@ -66,8 +66,9 @@
 //! after their call, or never: they have no return entry and need not be linearized.
 //! Budgets (time, memory) end in [`Outcome::Unknown`], never in a guess.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
-use std::hash::Hasher;
+use std::hash::{Hash, Hasher};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
@@ -422,7 +423,7 @@ fn check_key<M: SequentialSpec>(
     let mut size = kept.len();
     loop {
         let prefix = prefix_of(spec, operations, &kept, size);
-        let ops: Vec<&Operation> = prefix.iter().map(|(_, op)| op).collect();
+        let ops: Vec<&Operation> = prefix.iter().map(|(_, op)| op.as_ref()).collect();
         let mut search = Search::new(spec, ops);
         let limit = cap.or(proven.map(|_| options.proven_search_configs));
         let (local, steps) = search.run(budget, limit);
@@ -484,26 +485,32 @@ fn check_key<M: SequentialSpec>(
 /// invoked before the cut; those that return after it become pending (unknown outcome).
 /// Reads of unknown outcome, and unknown writes nobody observed, are left out: they
 /// need not have happened.
-fn prefix_of<M: SequentialSpec>(
+fn prefix_of<'o, M: SequentialSpec>(
     spec: &M,
-    operations: &[Operation],
+    operations: &'o [Operation],
     kept: &[usize],
     size: usize,
-) -> Vec<(usize, Operation)> {
+) -> Vec<(usize, Cow<'o, Operation>)> {
     let cut = kept.get(size).map_or(usize::MAX, |&i| operations[i].call);
-    let prefix: Vec<(usize, Operation)> = kept[..size]
+    // Copied only where the cut changes an operation (most of them it does not).
+    let prefix: Vec<(usize, Cow<'o, Operation>)> = kept[..size]
         .iter()
         .map(|&i| {
-            let mut op = operations[i].clone();
+            let op = &operations[i];
             if op.ret.is_some_and(|r| r >= cut) {
-                op.ret = None;
-                op.output = None;
+                let pending = Operation {
+                    ret: None,
+                    output: None,
+                    ..op.clone()
+                };
+                (i, Cow::Owned(pending))
+            } else {
+                (i, Cow::Borrowed(op))
             }
-            (i, op)
         })
         .filter(|(_, op)| !(op.output.is_none() && spec.is_read_only(op)))
         .collect();
-    let all: Vec<&Operation> = prefix.iter().map(|(_, op)| op).collect();
+    let all: Vec<&Operation> = prefix.iter().map(|(_, op)| op.as_ref()).collect();
     let droppable: Vec<bool> = all
         .iter()
         .map(|op| op.output.is_none() && spec.droppable_unknown(op, &all))
@@ -1632,21 +1639,43 @@ fn clear(bits: &mut [u64], op: u32) {
 /// whenever both could come next: `ok` ones that return while it runs, unknown ones
 /// invoked before it.
 fn twins(ops: &[&Operation]) -> Vec<Vec<u32>> {
+    // Identical operations, found by a hash of each one's class and then compared
+    // (comparing whole values in a tree costs a list read's length per comparison).
     type Class<'o> = (
         crate::history::Function,
         &'o Option<Value>,
         &'o Value,
         &'o Option<Value>,
     );
-    let mut classes: BTreeMap<Class<'_>, Vec<u32>> = BTreeMap::new();
-    for (i, op) in ops.iter().enumerate() {
-        let class = (op.f, &op.key, &op.input, &op.output);
-        classes.entry(class).or_default().push(i as u32);
+    fn class<'o>(op: &'o Operation) -> Class<'o> {
+        (op.f, &op.key, &op.input, &op.output)
     }
+    let mut by_hash: Vec<(u64, u32)> = ops
+        .iter()
+        .enumerate()
+        .map(|(i, op)| {
+            let mut hasher = Fx::default();
+            class(op).hash(&mut hasher);
+            (hasher.finish(), i as u32)
+        })
+        .collect();
+    by_hash.sort_unstable();
     let mut twins = vec![Vec::new(); ops.len()];
-    for members in classes.values() {
-        for &x in members {
+    let mut members = Vec::new();
+    for same_hash in by_hash.chunk_by(|a, b| a.0 == b.0) {
+        if same_hash.len() == 1 {
+            continue;
+        }
+        for &(_, x) in same_hash {
             let op = ops[x as usize];
+            // The class's members, in index order (the hash ties sort by index).
+            members.clear();
+            members.extend(
+                same_hash
+                    .iter()
+                    .map(|&(_, y)| y)
+                    .filter(|&y| class(ops[y as usize]) == class(op)),
+            );
             twins[x as usize] = members
                 .iter()
                 .copied()
@@ -1662,4 +1691,58 @@ fn twins(ops: &[&Operation]) -> Vec<Vec<u32>> {
         }
     }
     twins
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::twins;
+    use crate::history::{Function, Operation, Value};
+
+    /// An operation of a small alphabet (so that many are identical), with its call at
+    /// `call` and, if `lasts` is some, its return that much later.
+    fn op(f: bool, value: i64, call: usize, lasts: Option<usize>) -> Operation {
+        Operation {
+            process: call as u64,
+            f: if f { Function::Write } else { Function::Read },
+            key: None,
+            input: Value::Int(value),
+            output: lasts.map(|_| Value::List(vec![Value::Int(value)])),
+            call,
+            ret: lasts.map(|d| call + 1 + d),
+        }
+    }
+
+    proptest! {
+        /// Against the definition, pair by pair: `y` is a twin of `x` when the two are
+        /// identical and `y` comes first whenever both could come next.
+        #[test]
+        fn twins_are_the_identical_operations_that_come_first(
+            spec in proptest::collection::vec((any::<bool>(), 0i64..3, proptest::option::of(0usize..6)), 0..40)
+        ) {
+            let ops: Vec<Operation> = spec
+                .iter()
+                .enumerate()
+                .map(|(i, &(f, v, lasts))| op(f, v, 2 * i, lasts))
+                .collect();
+            let refs: Vec<&Operation> = ops.iter().collect();
+            let found = twins(&refs);
+            for (x, a) in ops.iter().enumerate() {
+                let expected: Vec<u32> = (0..ops.len())
+                    .filter(|&y| {
+                        let b = &ops[y];
+                        let same = (a.f, &a.key, &a.input, &a.output) == (b.f, &b.key, &b.input, &b.output);
+                        same && match (a.ret, b.ret) {
+                            (Some(ret), Some(first)) => a.call < first && first < ret,
+                            (None, None) => b.call < a.call,
+                            _ => false,
+                        }
+                    })
+                    .map(|y| y as u32)
+                    .collect();
+                prop_assert_eq!(&found[x], &expected, "operation {}", x);
+            }
+        }
+    }
 }
