@@ -64,6 +64,7 @@ impl<E> Queue<E> {
 
     /// Queues `event` at `time`; `seq` breaks ties and must never repeat (and stays
     /// below 2⁴⁰; at most 2²⁴ events wait at once).
+    #[inline(always)]
     pub(crate) fn push(&mut self, time: u64, seq: u64, event: E) {
         let slot = match self.free.pop() {
             Some(slot) => {
@@ -80,6 +81,7 @@ impl<E> Queue<E> {
     }
 
     /// The earliest event and its time.
+    #[inline]
     pub(crate) fn pop(&mut self) -> Option<(u64, E)> {
         let last = self.heap.pop()?;
         let key = match self.heap.first() {

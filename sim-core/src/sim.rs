@@ -136,6 +136,12 @@ impl<N: Node> Proc<N> {
     }
 }
 
+// An eight-byte tag puts every field at an eight-byte offset, so the copies the
+// compiler makes of an event (from its queue slot to the handler) are chunks that the
+// fields' later reads lie wholly inside: with a four-byte tag, a delivery's `sent`
+// straddled two of them and each read of it stalled (store forwarding failed). The
+// kernel relay benchmark went from 19.95 to 20.3 M deliveries/s.
+#[repr(u64)]
 enum Event<R: Node, C: Node> {
     Start(NodeId),
     Deliver {
@@ -714,7 +720,7 @@ impl<R: Node, C: Node<Msg = R::Msg>> Sim<R, C> {
         id.index().checked_sub(self.replicas.len())
     }
 
-    #[inline]
+    #[inline(always)]
     fn push(&mut self, at: Time, event: Event<R, C>) {
         assert!(
             at >= self.now,
