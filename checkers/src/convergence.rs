@@ -206,17 +206,16 @@ fn classify_elements(
                 .iter()
                 .all(|(v, _)| matches!(v, Value::List(items) if items.contains(x)))
     };
-    let mut ever_read: BTreeSet<&Value> = BTreeSet::new();
-    for &i in indices {
-        if let (Function::Read, Some(Value::List(items))) = (ops[i].f, &ops[i].output) {
-            ever_read.extend(items.iter());
-        }
-    }
+    let ever_read = elements_read(ops, indices);
     let mut appended: BTreeSet<&Value> = BTreeSet::new();
     for &i in indices.iter().filter(|&&i| ops[i].f == Function::Append) {
         let x = &ops[i].input;
         appended.insert(x);
-        let fate = match (in_final(x), ops[i].ret.is_some(), ever_read.contains(x)) {
+        let fate = match (
+            in_final(x),
+            ops[i].ret.is_some(),
+            ever_read.binary_search(&x).is_ok(),
+        ) {
             (true, _, _) => Fate::Stable,
             (false, true, _) => Fate::Lost,
             (false, false, true) => Fate::Recovered,
@@ -249,6 +248,35 @@ fn classify_elements(
     }
 }
 
+/// Every element the reads among `indices` held, once each, in order. Reads of a list
+/// mostly repeat one another: a read that extends the longest list seen so far adds
+/// only its new elements, and one that is a prefix of it adds none.
+fn elements_read<'o>(ops: &'o [Operation], indices: &[usize]) -> Vec<&'o Value> {
+    let mut read: Vec<&Value> = Vec::new();
+    let mut longest: &[Value] = &[];
+    for &i in indices {
+        let (Function::Read, Some(Value::List(items))) = (ops[i].f, &ops[i].output) else {
+            continue;
+        };
+        let fresh = if items.starts_with(longest) {
+            &items[longest.len()..]
+        } else if longest.starts_with(items) {
+            &[]
+        } else {
+            &items[..]
+        };
+        if items.len() > longest.len() {
+            longest = items;
+        }
+        for x in fresh {
+            if let Err(at) = read.binary_search(&x) {
+                read.insert(at, x);
+            }
+        }
+    }
+    read
+}
+
 /// Acknowledged writes overwritten by a write that ended before they began.
 fn lww_losses(ops: &[Operation], indices: &[usize], final_value: &Value) -> Vec<(usize, usize)> {
     let writes = || {
@@ -269,4 +297,52 @@ fn lww_losses(ops: &[Operation], indices: &[usize], final_value: &Value) -> Vec<
         .filter(|&i| i != *winner && ops[i].ret.is_some() && ops[i].call > won_at)
         .map(|i| (i, *winner))
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn read(call: usize, items: &[i64]) -> Operation {
+        Operation {
+            process: call as u64,
+            f: Function::Read,
+            key: None,
+            input: Value::Nil,
+            output: Some(Value::List(items.iter().map(|&i| Value::Int(i)).collect())),
+            call,
+            ret: Some(call + 1),
+        }
+    }
+
+    proptest! {
+        /// The prefix shortcut gives what a set of every element of every read does,
+        /// with reads that extend, repeat, shorten and contradict one another.
+        #[test]
+        fn elements_read_are_the_union_of_the_reads(
+            base in prop::collection::vec(0i64..20, 0..12),
+            reads in prop::collection::vec((0usize..14, prop::collection::vec(0i64..20, 0..3)), 0..8),
+        ) {
+            let ops: Vec<Operation> = reads
+                .iter()
+                .enumerate()
+                .map(|(i, (cut, extra))| {
+                    let mut items = base[..(*cut).min(base.len())].to_vec();
+                    items.extend(extra);
+                    read(2 * i, &items)
+                })
+                .collect();
+            let indices: Vec<usize> = (0..ops.len()).collect();
+            let union: BTreeSet<&Value> = ops
+                .iter()
+                .flat_map(|o| match &o.output {
+                    Some(Value::List(items)) => items.iter(),
+                    _ => [].iter(),
+                })
+                .collect();
+            let union: Vec<&Value> = union.into_iter().collect();
+            prop_assert_eq!(elements_read(&ops, &indices), union);
+        }
+    }
 }

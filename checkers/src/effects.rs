@@ -145,23 +145,9 @@ fn count_key(
     report: &mut EffectsReport,
 ) -> Result<(), Uncountable> {
     // Element → its append, the most times one read holds it and that read (the
-    // first to hold it that often), and the count so far in the read being scanned.
-    let mut intents: BTreeMap<&Value, Intent> = BTreeMap::new();
-    for &i in indices.iter().filter(|&&i| ops[i].f == Function::Append) {
-        if let Some(first) = intents.get(&ops[i].input) {
-            return Err(Uncountable::SharedElement {
-                first: op_text(history, &ops[first.append]),
-                second: op_text(history, &ops[i]),
-            });
-        }
-        let intent = Intent {
-            append: i,
-            most: 0,
-            read: None,
-            scanning: (usize::MAX, 0),
-        };
-        intents.insert(&ops[i].input, intent);
-    }
+    // first to hold it that often), and the count so far in the read being scanned:
+    // sorted by element, looked up by binary search (a read's every element is).
+    let mut intents = intents_of(history, ops, indices)?;
     for &r in indices.iter().filter(|&&i| ops[i].f == Function::Read) {
         let Some(Value::List(list)) = &ops[r].output else {
             continue;
@@ -169,9 +155,10 @@ fn count_key(
         // One pass over the list: each element's count in this read grows one by one,
         // and the first read to reach a count is the one kept for it.
         for element in list {
-            let Some(intent) = intents.get_mut(element) else {
+            let Ok(at) = intents.binary_search_by(|(e, _)| (*e).cmp(element)) else {
                 continue;
             };
+            let intent = &mut intents[at].1;
             let seen = match intent.scanning {
                 (read, seen) if read == r => seen + 1,
                 _ => 1,
@@ -196,6 +183,44 @@ fn count_key(
         }
     }
     Ok(())
+}
+
+/// The appends of one key (`indices`), as intents sorted by element; an error if two
+/// append one element (the first such pair in `indices`' order: the pair whose second
+/// append comes first).
+fn intents_of<'o>(
+    history: &History,
+    ops: &'o [Operation],
+    indices: &[usize],
+) -> Result<Vec<(&'o Value, Intent)>, Uncountable> {
+    let mut intents: Vec<(&Value, Intent)> = indices
+        .iter()
+        .filter(|&&i| ops[i].f == Function::Append)
+        .map(|&i| {
+            let intent = Intent {
+                append: i,
+                most: 0,
+                read: None,
+                scanning: (usize::MAX, 0),
+            };
+            (&ops[i].input, intent)
+        })
+        .collect();
+    // Stable: the appends of one element stay in `indices`' order.
+    intents.sort_by_key(|(element, _)| *element);
+    let position = |op: usize| indices.iter().position(|&i| i == op);
+    let shared = intents
+        .windows(2)
+        .filter(|pair| pair[0].0 == pair[1].0)
+        .map(|pair| (pair[0].1.append, pair[1].1.append))
+        .min_by_key(|&(_, second)| position(second));
+    match shared {
+        Some((first, second)) => Err(Uncountable::SharedElement {
+            first: op_text(history, &ops[first]),
+            second: op_text(history, &ops[second]),
+        }),
+        None => Ok(intents),
+    }
 }
 
 /// `process 0 append 7 … took effect 2 times: process 1 read … holds 7 at positions 1

@@ -243,16 +243,19 @@ impl Store {
                 Some(Cell::List(_)) | None => Reply::CasMismatch(None),
             },
             Request::Append { key, value } => {
-                let list = match self.cells.get(&key) {
-                    Some(Cell::List(list)) => {
-                        let mut list = list.clone();
-                        list.push_back(value);
-                        list
+                // In place: a copy of the list would share its last chunk, which the
+                // push would then have to copy (a store's cells are shared only with
+                // its own snapshots).
+                match self.cells.get_mut(&key) {
+                    Some(Cell::List(list)) => list.push_back(value),
+                    Some(Cell::Register(old)) => {
+                        let list = imbl::vector![*old, value];
+                        self.cells.insert(key, Cell::List(list));
                     }
-                    Some(Cell::Register(old)) => imbl::vector![*old, value],
-                    None => imbl::vector![value],
-                };
-                self.cells.insert(key, Cell::List(list));
+                    None => {
+                        self.cells.insert(key, Cell::List(imbl::vector![value]));
+                    }
+                }
                 Reply::Appended
             }
         }

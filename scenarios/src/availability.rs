@@ -169,23 +169,80 @@ impl OpRecord {
 #[derive(Clone, Debug)]
 pub struct Timeline {
     replicas: usize,
+    clients: usize,
     /// In time order; each holds from its start to the next one's.
     segments: Vec<Segment>,
-}
-
-#[derive(Clone, Debug, PartialEq, Eq)]
-struct Segment {
-    from: Time,
-    faulty: bool,
-    /// Per client: the replicas it reaches in both directions.
+    /// Per segment, then per client: the replicas it reaches in both directions.
     reach: Vec<u32>,
 }
 
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Segment {
+    from: Time,
+    faulty: bool,
+}
+
+/// Directed links and how many partitions cut each, as a square table over the nodes
+/// `0..nodes` (a swarm plan cuts and heals dozens of links at each of its partitions).
+#[derive(Debug)]
+struct Cuts {
+    nodes: usize,
+    counts: Vec<u32>,
+    /// How many links are cut at all.
+    cut_links: usize,
+}
+
+impl Cuts {
+    fn new(nodes: usize) -> Cuts {
+        Cuts {
+            nodes,
+            counts: vec![0; nodes * nodes],
+            cut_links: 0,
+        }
+    }
+
+    fn count(&mut self, (a, b): (NodeId, NodeId)) -> &mut u32 {
+        assert!(
+            a.index() < self.nodes && b.index() < self.nodes,
+            "link {a} -> {b} outside the timeline's {} nodes",
+            self.nodes
+        );
+        &mut self.counts[a.index() * self.nodes + b.index()]
+    }
+
+    fn cut(&mut self, link: (NodeId, NodeId)) {
+        let count = self.count(link);
+        *count += 1;
+        if *count == 1 {
+            self.cut_links += 1;
+        }
+    }
+
+    fn heal(&mut self, link: (NodeId, NodeId)) {
+        let count = self.count(link);
+        if *count > 0 {
+            *count -= 1;
+            if *count == 0 {
+                self.cut_links -= 1;
+            }
+        }
+    }
+
+    fn heal_all(&mut self) {
+        self.counts.fill(0);
+        self.cut_links = 0;
+    }
+
+    fn is_cut(&self, a: NodeId, b: NodeId) -> bool {
+        self.counts[a.index() * self.nodes + b.index()] > 0
+    }
+}
+
 /// The faults in force at one moment, replayed from a plan.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 struct FaultState {
     /// Directed links, and how many partitions cut each.
-    cut: BTreeMap<(NodeId, NodeId), u32>,
+    cut: Cuts,
     /// The nodes that are down (`true`) or paused (`false`), as the kernel has them.
     stopped: BTreeMap<NodeId, bool>,
     drifting: BTreeSet<NodeId>,
@@ -201,6 +258,20 @@ struct FaultState {
 }
 
 impl FaultState {
+    /// No faults, over the nodes `0..nodes`.
+    fn new(nodes: usize) -> FaultState {
+        FaultState {
+            cut: Cuts::new(nodes),
+            stopped: BTreeMap::new(),
+            drifting: BTreeSet::new(),
+            all_links_degraded: false,
+            surging: false,
+            degraded_links: BTreeSet::new(),
+            jumped: false,
+            slowed: BTreeSet::new(),
+        }
+    }
+
     fn apply(&mut self, fault: &Fault) {
         match fault {
             // As the kernel does: a crash ends a pause; a restart (a reboot, if the
@@ -220,22 +291,9 @@ impl FaultState {
                     self.stopped.remove(node);
                 }
             }
-            Fault::Partition(p) => {
-                for link in &p.cut {
-                    *self.cut.entry(*link).or_default() += 1;
-                }
-            }
-            Fault::Heal(p) => {
-                for link in &p.cut {
-                    if let Some(count) = self.cut.get_mut(link) {
-                        *count -= 1;
-                        if *count == 0 {
-                            self.cut.remove(link);
-                        }
-                    }
-                }
-            }
-            Fault::HealAll => self.cut.clear(),
+            Fault::Partition(p) => p.cut.iter().for_each(|&link| self.cut.cut(link)),
+            Fault::Heal(p) => p.cut.iter().for_each(|&link| self.cut.heal(link)),
+            Fault::HealAll => self.cut.heal_all(),
             Fault::ClockJump { .. } => self.jumped = true,
             Fault::ClockDrift { node, drift_ppm } => {
                 if *drift_ppm == 0 {
@@ -271,7 +329,7 @@ impl FaultState {
     }
 
     fn faulty(&self) -> bool {
-        !self.cut.is_empty()
+        self.cut.cut_links > 0
             || !self.stopped.is_empty()
             || !self.drifting.is_empty()
             || self.all_links_degraded
@@ -282,23 +340,17 @@ impl FaultState {
     }
 
     fn connected(&self, a: NodeId, b: NodeId) -> bool {
-        !self.cut.contains_key(&(a, b)) && !self.cut.contains_key(&(b, a))
+        !self.cut.is_cut(a, b) && !self.cut.is_cut(b, a)
     }
 
-    fn segment(&self, from: Time, replicas: usize, clients: usize) -> Segment {
-        let reach = (0..clients)
-            .map(|c| {
-                let client = NodeId((replicas + c) as u32);
-                (0..replicas)
-                    .filter(|&r| self.connected(client, NodeId(r as u32)))
-                    .count() as u32
-            })
-            .collect();
-        Segment {
-            from,
-            faulty: self.faulty(),
-            reach,
-        }
+    /// How many replicas each client reaches now, appended to `reach`.
+    fn reach(&self, replicas: usize, clients: usize, reach: &mut Vec<u32>) {
+        reach.extend((0..clients).map(|c| {
+            let client = NodeId((replicas + c) as u32);
+            (0..replicas)
+                .filter(|&r| self.connected(client, NodeId(r as u32)))
+                .count() as u32
+        }));
     }
 }
 
@@ -327,8 +379,14 @@ impl Timeline {
         // that moment, which is stable).
         faults.push((window_end, None));
         faults.sort_by_key(|(at, _)| *at);
-        let mut state = FaultState::default();
-        let mut segments = vec![state.segment(Time::ZERO, replicas, clients)];
+        let mut state = FaultState::new(nodes_named(plan).max(replicas + clients));
+        let mut timeline = Timeline {
+            replicas,
+            clients,
+            segments: Vec::new(),
+            reach: Vec::new(),
+        };
+        timeline.push(&state, Time::ZERO);
         let mut i = 0;
         while i < faults.len() {
             let at = faults[i].0;
@@ -339,13 +397,23 @@ impl Timeline {
                 }
                 i += 1;
             }
-            let segment = state.segment(at, replicas, clients);
-            match segments.last_mut() {
-                Some(last) if last.from == at => *last = segment,
-                _ => segments.push(segment),
-            }
+            timeline.push(&state, at);
         }
-        Timeline { replicas, segments }
+        timeline
+    }
+
+    /// Appends the segment `state` holds from `from` on (replacing the last one if it
+    /// starts then too).
+    fn push(&mut self, state: &FaultState, from: Time) {
+        if self.segments.last().is_some_and(|last| last.from == from) {
+            self.segments.pop();
+            self.reach.truncate(self.segments.len() * self.clients);
+        }
+        self.segments.push(Segment {
+            from,
+            faulty: state.faulty(),
+        });
+        state.reach(self.replicas, self.clients, &mut self.reach);
     }
 
     fn index(&self, at: Time) -> usize {
@@ -368,9 +436,22 @@ impl Timeline {
         let first = self.index(from);
         self.segments[first..]
             .iter()
-            .take_while(|s| s.from <= to)
-            .all(|s| 2 * s.reach[client] < self.replicas as u32)
+            .zip(self.reach[first * self.clients..].chunks(self.clients))
+            .take_while(|(s, _)| s.from <= to)
+            .all(|(_, reach)| 2 * reach[client] < self.replicas as u32)
     }
+}
+
+/// One past the highest node a partition of `plan` names (0 if none does).
+fn nodes_named(plan: &FaultPlan) -> usize {
+    plan.faults
+        .iter()
+        .filter_map(|f| match &f.fault {
+            Fault::Partition(p) | Fault::Heal(p) => p.cut.iter().map(|(a, b)| a.max(b)).max(),
+            _ => None,
+        })
+        .max()
+        .map_or(0, |node| node.index() + 1)
 }
 
 /// Which requests running replicas received and answered, from the messages of a run
@@ -477,16 +558,16 @@ impl RequestTally {
         let mut crashes = crashes.to_vec();
         crashes.sort_by_key(|&(_, at)| at);
         let mut crashes = crashes.into_iter().peekable();
-        // (replica, id) → the receipts not replied to yet, oldest first.
-        let mut pending: BTreeMap<(NodeId, RequestId), Vec<Time>> = BTreeMap::new();
+        // (replica, id) → how many of its receipts are not replied to yet.
+        let mut pending: BTreeMap<(NodeId, RequestId), u64> = BTreeMap::new();
         let mut ratio = Ratio::default();
         for event in &self.events {
             while let Some((node, _)) = crashes.next_if(|&(_, at)| at < event.at()) {
                 pending.retain(|&(replica, _), _| replica != node);
             }
             match *event {
-                TallyEvent::Received { at, replica, id } => {
-                    pending.entry((replica, id)).or_default().push(at);
+                TallyEvent::Received { replica, id, .. } => {
+                    *pending.entry((replica, id)).or_default() += 1;
                 }
                 TallyEvent::Replied {
                     replica,
@@ -495,15 +576,16 @@ impl RequestTally {
                     ..
                 } => {
                     if let Some(waiting) = pending.get_mut(&(replica, id))
-                        && waiting.pop().is_some()
+                        && *waiting > 0
                     {
+                        *waiting -= 1;
                         ratio.count(answers);
                     }
                 }
             }
         }
-        for waiting in pending.values() {
-            for _ in waiting {
+        for &waiting in pending.values() {
+            for _ in 0..waiting {
                 ratio.count(false);
             }
         }
