@@ -41,6 +41,13 @@ impl PartialEq for Value {
             _ => false,
         }
     }
+
+    // Slices compare element by element with `ne`: inline too.
+    #[inline]
+    #[allow(clippy::partialeq_ne_impl)]
+    fn ne(&self, other: &Value) -> bool {
+        !self.eq(other)
+    }
 }
 
 impl Ord for Value {

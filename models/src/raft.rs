@@ -18,7 +18,8 @@
 //! [`Node::Durable`]). The replica keeps its working copy of them in its own fields
 //! (so tests can inspect them through [`sim_core::Sim::replica`]) and copies them into
 //! [`Ctx::durable_mut`] whenever they change; [`Ctx::sync`] then makes them survive.
-//! The log is an [`imbl::Vector`], so that copy is a pointer bump, not a memcpy.
+//! The log is a [`Log`], whose copies share all but its last few entries, so that
+//! copy is a pointer bump, and the next append copies fewer than [`CHUNK`] entries.
 //!
 //! **The sync rule**: a replica syncs before any message that depends on what it
 //! wrote leaves it (a handler's sends go out when it returns, so "sync in the same
@@ -180,6 +181,9 @@
 //! ```
 
 pub mod invariants;
+mod log;
+
+pub use log::{CHUNK, Log};
 
 use std::collections::BTreeMap;
 use std::convert::Infallible;
@@ -272,7 +276,7 @@ pub struct Persistent {
     /// Whom it voted for in `term`.
     pub voted_for: Option<NodeId>,
     /// The log; entry `i` is at position `i - 1`.
-    pub log: imbl::Vector<Entry>,
+    pub log: Log,
 }
 
 /// A replica's role.
@@ -473,7 +477,7 @@ pub struct RaftReplica {
     // Persistent: copied into durable state and synced whenever they change.
     term: Term,
     voted_for: Option<NodeId>,
-    log: imbl::Vector<Entry>,
+    log: Log,
     // Volatile.
     role: Role,
     leader_hint: Option<NodeId>,
@@ -539,7 +543,7 @@ impl RaftReplica {
     }
 
     /// Its log; entry `i` is at position `i - 1`.
-    pub fn log(&self) -> &imbl::Vector<Entry> {
+    pub fn log(&self) -> &Log {
         &self.log
     }
 
@@ -608,21 +612,27 @@ impl RaftReplica {
     /// The smallest of the highest `majority` values, counting this replica as
     /// `mine`: what a majority has reached.
     fn quorum_value(&self, values: &[u64], mine: u64) -> u64 {
-        // Five replicas is the usual case: no allocation for up to sixteen.
-        let mut small = [0; 16];
-        let mut large = Vec::new();
-        let copy: &mut [u64] = if values.len() <= small.len() {
-            small[..values.len()].copy_from_slice(values);
-            &mut small[..values.len()]
-        } else {
-            large.extend_from_slice(values);
-            &mut large
-        };
-        copy[self.me.index()] = mine;
-        *copy
-            .select_nth_unstable_by(self.majority() - 1, |a, b| b.cmp(a))
-            .1
+        quorum_value(values, self.me.index(), mine, self.majority())
     }
+}
+
+/// The `majority`-th highest of `values` with `values[me]` taken as `mine`: what a
+/// majority has reached.
+fn quorum_value(values: &[u64], me: usize, mine: u64, majority: usize) -> u64 {
+    let value = |i: usize| if i == me { mine } else { values[i] };
+    if values.len() <= 16 {
+        // A handful of replicas (the usual case; a leader asks after every reply): the
+        // highest value at least `majority` values reach, found by counting, which is
+        // cheaper than sorting.
+        let reaching = |v: u64| (0..values.len()).filter(|&j| value(j) >= v).count();
+        return (0..values.len())
+            .map(value)
+            .filter(|&v| reaching(v) >= majority)
+            .max()
+            .unwrap_or_else(|| panic!("{majority} of {} values", values.len()));
+    }
+    let mut copy: Vec<u64> = (0..values.len()).map(value).collect();
+    *copy.select_nth_unstable_by(majority - 1, |a, b| b.cmp(a)).1
 }
 
 // ANCHOR: node
@@ -1710,6 +1720,24 @@ mod tests {
     use super::*;
     use crate::Params;
     use crate::settings::Settings;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// Counting gives what sorting does: the `majority`-th highest value.
+        #[test]
+        fn quorum_value_is_the_majority_th_highest(
+            values in prop::collection::vec(0u64..6, 1..24),
+            me in 0usize..24,
+            mine in 0u64..6,
+        ) {
+            let me = me % values.len();
+            let majority = values.len() / 2 + 1;
+            let mut sorted = values.clone();
+            sorted[me] = mine;
+            sorted.sort_unstable_by(|a, b| b.cmp(a));
+            prop_assert_eq!(quorum_value(&values, me, mine, majority), sorted[majority - 1]);
+        }
+    }
 
     fn params(settings: &[(&str, &str)]) -> Params {
         Params {
