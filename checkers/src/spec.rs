@@ -151,6 +151,16 @@ pub trait SequentialSpec: Sync {
         op.key.clone()
     }
 
+    /// An order of `ops` (indices into it; operations of unknown outcome may be left
+    /// out) that is likely a linearization, if the specification can tell one cheaply
+    /// from the results. The checker believes it only once it has checked it against
+    /// the definition ([`crate::linear::Options::try_proposed_order`]); `None` (the
+    /// default) leaves the key to the search.
+    fn propose_order(&self, ops: &[&Operation]) -> Option<Vec<usize>> {
+        let _ = ops;
+        None
+    }
+
     /// The state, for people ("the register holds 4").
     fn describe_state(&self, state: &Self::State) -> String;
 
@@ -559,6 +569,54 @@ impl SequentialSpec for ListAppend {
 
     fn describe_state(&self, state: &Vec<Value>) -> String {
         format!("the list is {}", Value::List(state.clone()))
+    }
+
+    /// The appends in the order of the longest list read, each read where its list
+    /// ends (after the append of its last element, in the order of invocation among
+    /// reads that end there), and the acknowledged appends no read holds last (in the
+    /// order of invocation). `None` if an element was appended twice, or a list holds
+    /// one nobody appended.
+    fn propose_order(&self, ops: &[&Operation]) -> Option<Vec<usize>> {
+        fn read(op: &Operation) -> Option<&[Value]> {
+            match (op.f, &op.output) {
+                (Function::Read, Some(Value::List(items))) => Some(items),
+                (Function::Read, Some(Value::Nil)) => Some(&[]),
+                _ => None,
+            }
+        }
+        let longest = ops.iter().filter_map(|op| read(op)).max_by_key(|l| l.len());
+        let longest = longest.unwrap_or(&[]);
+        let mut appends: Vec<(&Value, usize)> = (ops.iter().enumerate())
+            .filter(|(_, op)| op.f == Function::Append)
+            .map(|(i, op)| (&op.input, i))
+            .collect();
+        appends.sort();
+        if appends.windows(2).any(|pair| pair[0].0 == pair[1].0) {
+            return None;
+        }
+        let mut reads_ending = vec![Vec::new(); longest.len() + 1];
+        for (i, op) in ops.iter().enumerate() {
+            if let Some(items) = read(op) {
+                reads_ending[items.len()].push(i);
+            }
+        }
+        let mut placed = vec![false; ops.len()];
+        let mut order = Vec::with_capacity(ops.len());
+        for (k, reads) in reads_ending.iter().enumerate() {
+            order.extend_from_slice(reads);
+            if let Some(element) = longest.get(k) {
+                let at = appends.binary_search_by(|(e, _)| (*e).cmp(element)).ok()?;
+                let append = appends[at].1;
+                placed[append] = true;
+                order.push(append);
+            }
+        }
+        order.extend(
+            (ops.iter().enumerate())
+                .filter(|&(i, op)| op.f == Function::Append && op.ret.is_some() && !placed[i])
+                .map(|(i, _)| i),
+        );
+        Some(order)
     }
 }
 

@@ -619,20 +619,35 @@ impl RaftReplica {
 /// The `majority`-th highest of `values` with `values[me]` taken as `mine`: what a
 /// majority has reached.
 fn quorum_value(values: &[u64], me: usize, mine: u64, majority: usize) -> u64 {
-    let value = |i: usize| if i == me { mine } else { values[i] };
-    if values.len() <= 16 {
-        // A handful of replicas (the usual case; a leader asks after every reply): the
-        // highest value at least `majority` values reach, found by counting, which is
-        // cheaper than sorting.
-        let reaching = |v: u64| (0..values.len()).filter(|&j| value(j) >= v).count();
-        return (0..values.len())
-            .map(value)
-            .filter(|&v| reaching(v) >= majority)
-            .max()
-            .unwrap_or_else(|| panic!("{majority} of {} values", values.len()));
+    assert!(
+        (1..=values.len()).contains(&majority) && me < values.len(),
+        "a majority of {majority} of {} values, mine at {me}",
+        values.len()
+    );
+    let mut small = [0; 16];
+    let mut large = Vec::new();
+    let copy: &mut [u64] = if values.len() <= small.len() {
+        small[..values.len()].copy_from_slice(values);
+        &mut small[..values.len()]
+    } else {
+        large.extend_from_slice(values);
+        &mut large
+    };
+    copy[me] = mine;
+    if copy.len() > 16 {
+        return *copy.select_nth_unstable_by(majority - 1, |a, b| b.cmp(a)).1;
     }
-    let mut copy: Vec<u64> = (0..values.len()).map(value).collect();
-    *copy.select_nth_unstable_by(majority - 1, |a, b| b.cmp(a)).1
+    // A handful of replicas (the usual case; a leader asks after every reply): the
+    // highest value at least `majority` values reach, by counting without branches,
+    // which is cheaper than sorting. The lowest value always qualifies.
+    let copy = &*copy;
+    copy.iter()
+        .map(|&v| {
+            let reaching: usize = copy.iter().map(|&w| usize::from(w >= v)).sum();
+            if reaching >= majority { v } else { 0 }
+        })
+        .max()
+        .unwrap_or(0)
 }
 
 // ANCHOR: node

@@ -545,8 +545,9 @@ impl Driver {
     }
 
     /// The history, in time order (ties in the order things happened).
-    pub(crate) fn history(&self) -> History {
-        let mut events = self.events.clone();
+    /// The history of the run, in time order; the driver keeps no events after.
+    pub(crate) fn take_history(&mut self) -> History {
+        let mut events = std::mem::take(&mut self.events);
         events.sort_by_key(|(time, order, _, _)| (time.as_nanos(), *order));
         let mut history = History::default();
         for (line, (_, _, event, final_read)) in events.into_iter().enumerate() {

@@ -219,6 +219,8 @@ fn linearizable(history: &History, ops: &[Operation], mix: Mix) -> Judgement {
         threads: 1,
         // The verdict is all a run keeps (a failing run's picture checks again).
         describe_states: false,
+        // A correct store's history is proved by the order its results propose.
+        try_proposed_order: true,
         ..Options::default()
     };
     let model = match mix {

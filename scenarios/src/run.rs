@@ -237,7 +237,7 @@ pub fn run_with<M: Model>(
     }));
     driver.finish();
     let panic = watch.settle(outcome, &sim);
-    let history = driver.history();
+    let history = driver.take_history();
     let verdicts = match panic {
         Some(_) => Vec::new(),
         None => judged(config, info, workload_config.mix, &history),
@@ -245,7 +245,7 @@ pub fn run_with<M: Model>(
     let plan = driver.applied_plan();
     let timeline = Timeline::new(&plan, n, config.clients as usize, window_end);
     let availability = measure(&driver.records, &timeline, config, &tally.borrow(), &plan);
-    let mut samples = driver.latencies.clone();
+    let mut samples = std::mem::take(&mut driver.latencies);
     let latency = latencies(&mut samples);
     let attempts = tally.borrow().attempts;
     let load = measure_load(

@@ -4,6 +4,11 @@
 //! (2017), in the linked-list form Porcupine uses, plus what makes it fast:
 //!
 //! - **P-compositionality**: each key is checked alone, on both cores.
+//! - **A proposed order, checked** ([`Options::try_proposed_order`], which the runner
+//!   turns on): a specification may propose a linearization read off the results
+//!   ([`SequentialSpec::propose_order`]: for list-append, the longest read's order);
+//!   if it satisfies the definition, it is the proof and no search runs. A correct
+//!   store's list-append history passes; anything else is searched as usual.
 //! - **Two orders, taking turns** (`Search::run`): the search tries the operations
 //!   that returned either earliest return first (the one that has to be linearized
 //!   soonest) or earliest invocation first (Porcupine's order). Each search is
@@ -78,6 +83,7 @@ use crate::shared::{Fx, FxMap, call_line, describe_op, when};
 use crate::spec::SequentialSpec;
 
 mod memo;
+mod proposed;
 
 use memo::{Layout, Memo};
 
@@ -112,6 +118,11 @@ pub struct Options {
     /// caller that needs only the verdict turns it off and gets no states (describing
     /// a list's state after every append is most of a small history's check).
     pub describe_states: bool,
+    /// Before searching a key, check the order its specification proposes
+    /// ([`SequentialSpec::propose_order`]) against the definition of a linearization,
+    /// and take it as the proof if it is one (the key's `explored` is then 0). Off by
+    /// default; the runner turns it on (a correct store's history passes at once).
+    pub try_proposed_order: bool,
 }
 
 impl Default for Options {
@@ -126,6 +137,7 @@ impl Default for Options {
             proven: BTreeMap::new(),
             proven_search_configs: 1_000_000,
             describe_states: true,
+            try_proposed_order: false,
         }
     }
 }
@@ -409,16 +421,13 @@ fn check_key<M: SequentialSpec>(
     budget: &Budget,
     options: &Options,
 ) -> KeyResult {
-    // Reads whose result is unknown constrain nothing.
-    let mut kept: Vec<usize> = indices
-        .iter()
-        .copied()
-        .filter(|&i| !(operations[i].output.is_none() && spec.is_read_only(&operations[i])))
-        .collect();
-    kept.sort_by_key(|&i| operations[i].call);
+    let kept = constraining(spec, operations, indices);
+    if let Some(proved) = proposed_result(spec, operations, key, indices, &kept, options) {
+        return proved;
+    }
+    let proven = options.proven.get(key);
     let mut explored = 0;
     let mut peak_bytes = 0;
-    let proven = options.proven.get(key);
     let mut cap = Some(options.first_attempt_configs);
     let mut size = kept.len();
     loop {
@@ -479,6 +488,53 @@ fn check_key<M: SequentialSpec>(
             peak_bytes,
         };
     }
+}
+
+/// The operations of `indices` that constrain a linearization, by invocation: all but
+/// the reads whose result is unknown.
+fn constraining<M: SequentialSpec>(
+    spec: &M,
+    operations: &[Operation],
+    indices: &[usize],
+) -> Vec<usize> {
+    let mut kept: Vec<usize> = indices
+        .iter()
+        .copied()
+        .filter(|&i| !(operations[i].output.is_none() && spec.is_read_only(&operations[i])))
+        .collect();
+    kept.sort_by_key(|&i| operations[i].call);
+    kept
+}
+
+/// The key's result if the order its specification proposes for the `kept` operations
+/// (the key's `indices` that constrain) is a linearization ([`Options::try_proposed_order`];
+/// not tried on a key proved not linearizable).
+fn proposed_result<M: SequentialSpec>(
+    spec: &M,
+    operations: &[Operation],
+    key: &Option<Value>,
+    indices: &[usize],
+    kept: &[usize],
+    options: &Options,
+) -> Option<KeyResult> {
+    if !options.try_proposed_order || options.proven.contains_key(key) {
+        return None;
+    }
+    let ops: Vec<&Operation> = kept.iter().map(|&i| &operations[i]).collect();
+    let order = proposed::proposed_linearization(spec, &ops)?;
+    let states = if options.describe_states {
+        states_along(spec, &ops, &order)
+    } else {
+        Vec::new()
+    };
+    let order = order.into_iter().map(|i| kept[i]).collect();
+    Some(KeyResult {
+        key: key.clone(),
+        ops: indices.len(),
+        outcome: Outcome::Linearizable { order, states },
+        explored: 0,
+        peak_bytes: 0,
+    })
 }
 
 /// The first `size` of the `kept` operations (by invocation), each with its index: those
