@@ -467,9 +467,9 @@ pub struct RequestTally {
     replicas: usize,
     /// Receipts are recorded while this is on (the workload, not the final reads).
     counting: bool,
-    /// The requests seen: (replica, request id, when sent).
-    seen: BTreeSet<(NodeId, RequestId, Time)>,
-    /// Receipts and replies, in the order they happened.
+    /// Receipts and replies, in the order they happened. A receipt carries its send's
+    /// time: the copies of one send that link duplication delivers are one receipt
+    /// (the first), told apart when the tally is taken.
     events: Vec<TallyEvent>,
     /// Requests the clients sent while counting: attempts, retries included.
     pub attempts: u64,
@@ -481,6 +481,7 @@ enum TallyEvent {
         at: Time,
         replica: NodeId,
         id: RequestId,
+        sent: Time,
     },
     Replied {
         at: Time,
@@ -504,7 +505,6 @@ impl RequestTally {
         RequestTally {
             replicas,
             counting: true,
-            seen: BTreeSet::new(),
             events: Vec::new(),
             attempts: 0,
         }
@@ -527,14 +527,13 @@ impl RequestTally {
                 self.attempts += 1;
             }
             (Observation::Delivered, ClientMsg::Request { id, .. })
-                if self.counting
-                    && o.target.index() < self.replicas
-                    && self.seen.insert((o.target, *id, o.sent)) =>
+                if self.counting && o.target.index() < self.replicas =>
             {
                 self.events.push(TallyEvent::Received {
                     at: o.time,
                     replica: o.target,
                     id: *id,
+                    sent: o.sent,
                 });
             }
             (Observation::Sent, ClientMsg::Reply { id, answer, .. })
@@ -558,16 +557,23 @@ impl RequestTally {
         let mut crashes = crashes.to_vec();
         crashes.sort_by_key(|&(_, at)| at);
         let mut crashes = crashes.into_iter().peekable();
-        // (replica, id) → how many of its receipts are not replied to yet.
-        let mut pending: BTreeMap<(NodeId, RequestId), u64> = BTreeMap::new();
+        let (copy, requests) = self.receipts();
+        // Per (replica, id) of `requests`: how many receipts are not replied to yet.
+        let mut pending = vec![0u64; requests.len()];
         let mut ratio = Ratio::default();
-        for event in &self.events {
+        for (event, _) in self.events.iter().zip(&copy).filter(|(_, copy)| !**copy) {
             while let Some((node, _)) = crashes.next_if(|&(_, at)| at < event.at()) {
-                pending.retain(|&(replica, _), _| replica != node);
+                // The requests are sorted by replica: its own are one run of them.
+                let from = requests.partition_point(|&(replica, _)| replica < node);
+                let to = requests.partition_point(|&(replica, _)| replica <= node);
+                pending[from..to].fill(0);
             }
             match *event {
                 TallyEvent::Received { replica, id, .. } => {
-                    *pending.entry((replica, id)).or_default() += 1;
+                    let at = requests
+                        .binary_search(&(replica, id))
+                        .expect("every receipt's request is listed");
+                    pending[at] += 1;
                 }
                 TallyEvent::Replied {
                     replica,
@@ -575,21 +581,45 @@ impl RequestTally {
                     answers,
                     ..
                 } => {
-                    if let Some(waiting) = pending.get_mut(&(replica, id))
-                        && *waiting > 0
+                    if let Ok(at) = requests.binary_search(&(replica, id))
+                        && pending[at] > 0
                     {
-                        *waiting -= 1;
+                        pending[at] -= 1;
                         ratio.count(answers);
                     }
                 }
             }
         }
-        for &waiting in pending.values() {
+        for &waiting in &pending {
             for _ in 0..waiting {
                 ratio.count(false);
             }
         }
         ratio
+    }
+
+    /// Which events are copies of a receipt (a later delivery of the same send), and
+    /// the (replica, request id)s received, sorted.
+    fn receipts(&self) -> (Vec<bool>, Vec<(NodeId, RequestId)>) {
+        let mut receipts: Vec<((NodeId, RequestId, Time), usize)> = (self.events.iter())
+            .enumerate()
+            .filter_map(|(at, event)| match *event {
+                TallyEvent::Received {
+                    replica, id, sent, ..
+                } => Some(((replica, id, sent), at)),
+                TallyEvent::Replied { .. } => None,
+            })
+            .collect();
+        receipts.sort_unstable();
+        let mut copy = vec![false; self.events.len()];
+        for pair in receipts.windows(2).filter(|pair| pair[0].0 == pair[1].0) {
+            copy[pair[1].1] = true;
+        }
+        let mut requests: Vec<(NodeId, RequestId)> = (receipts.iter())
+            .map(|&((replica, id, _), _)| (replica, id))
+            .collect();
+        requests.dedup();
+        (copy, requests)
     }
 }
 
@@ -631,7 +661,82 @@ pub fn measure_ops(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
     use sim_core::Partition;
+
+    /// The `cap` measure as first written, obviously right: receipts deduplicated by a
+    /// set as they arrive, pending receipts kept per (replica, id) in a map, a crash
+    /// dropping its replica's entries.
+    fn cap_by_maps(events: &[TallyEvent], crashes: &[(NodeId, Time)]) -> Ratio {
+        let mut crashes = crashes.to_vec();
+        crashes.sort_by_key(|&(_, at)| at);
+        let mut crashes = crashes.into_iter().peekable();
+        let mut seen = BTreeSet::new();
+        let mut pending: BTreeMap<(NodeId, RequestId), Vec<Time>> = BTreeMap::new();
+        let mut ratio = Ratio::default();
+        for event in events {
+            if let TallyEvent::Received {
+                replica, id, sent, ..
+            } = *event
+                && !seen.insert((replica, id, sent))
+            {
+                continue;
+            }
+            while let Some((node, _)) = crashes.next_if(|&(_, at)| at < event.at()) {
+                pending.retain(|&(replica, _), _| replica != node);
+            }
+            match *event {
+                TallyEvent::Received {
+                    at, replica, id, ..
+                } => {
+                    pending.entry((replica, id)).or_default().push(at);
+                }
+                TallyEvent::Replied {
+                    replica,
+                    id,
+                    answers,
+                    ..
+                } => {
+                    if let Some(waiting) = pending.get_mut(&(replica, id))
+                        && waiting.pop().is_some()
+                    {
+                        ratio.count(answers);
+                    }
+                }
+            }
+        }
+        pending.values().flatten().for_each(|_| ratio.count(false));
+        ratio
+    }
+
+    proptest! {
+        /// Random receipts (copies of a send among them), replies and crashes of three
+        /// replicas: the tally agrees with the maps.
+        #[test]
+        fn the_cap_tally_agrees_with_the_maps(
+            steps in prop::collection::vec((0u8..3, 0u32..3, 0u64..4, 0u64..3, any::<bool>()), 0..40),
+            crashes in prop::collection::vec((0u32..3, 0u64..40), 0..4),
+        ) {
+            let events: Vec<TallyEvent> = steps
+                .iter()
+                .enumerate()
+                .map(|(t, &(kind, replica, seq, sent, answers))| {
+                    let (at, replica) = (Time::from_nanos(t as u64), NodeId(replica));
+                    let id = RequestId { client: NodeId(5), seq };
+                    match kind {
+                        0 | 1 => TallyEvent::Received { at, replica, id, sent: Time::from_nanos(sent) },
+                        _ => TallyEvent::Replied { at, replica, id, answers },
+                    }
+                })
+                .collect();
+            let crashes: Vec<(NodeId, Time)> = crashes
+                .iter()
+                .map(|&(node, at)| (NodeId(node), Time::from_nanos(at)))
+                .collect();
+            let tally = RequestTally { replicas: 3, counting: true, events: events.clone(), attempts: 0 };
+            prop_assert_eq!(tally.cap(&crashes), cap_by_maps(&events, &crashes));
+        }
+    }
 
     fn ms(m: u64) -> Time {
         Time::ZERO + Duration::from_millis(m)
