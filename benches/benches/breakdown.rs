@@ -14,11 +14,14 @@
 //!   alone on the same runs' histories (linearizability; the four session guarantees,
 //!   one pass; convergence and lost writes, one pass; duplicate effects).
 //!
-//! Each figure is the median of five timed passes over the same seeds (the runs are the
-//! same every pass). How the simulation's own share divides between the kernel, raft
-//! and the clients needs a profiler (`perf record --call-graph fp` on a frame-pointer
-//! build of `consim sweep --jobs 1`); the kernel alone runs at `consim bench kernel`'s
-//! rate. `cargo bench -p benches --bench breakdown`.
+//! Each figure is the median of nine timed passes over the same seeds (the runs are the
+//! same every pass); the three whole-run measures take turns, pass by pass, so that the
+//! differences between them (the invariants, the checkers) are not the machine's
+//! drift. The invariants' line holds what checking them after every event costs, the
+//! runner's look at which replicas changed included. How the simulation's own share
+//! divides between the kernel, raft and the clients needs a profiler (`perf record
+//! --call-graph dwarf` on `consim sweep --jobs 1`); the kernel alone runs at `consim
+//! bench kernel`'s rate. `cargo bench -p benches --bench breakdown`.
 
 /// The `consim` binary's allocator, so these rates are the command's.
 #[global_allocator]
@@ -37,7 +40,7 @@ use criterion::{Criterion, criterion_group, criterion_main};
 use models::{Guarantee, Model, ModelInfo, Params};
 
 const SEEDS: u64 = 100;
-const PASSES: usize = 5;
+const PASSES: usize = 9;
 
 /// A model with its invariants switched off: everything else is the model's.
 struct NoInvariants<M>(M);
@@ -81,17 +84,36 @@ fn pass<M: Model>(model: &M, info: &ModelInfo, configs: &[RunConfig]) -> Vec<(u6
         .collect()
 }
 
+/// How long `f` takes, in seconds.
+fn secs(f: &mut dyn FnMut()) -> f64 {
+    let start = Instant::now();
+    f();
+    start.elapsed().as_secs_f64()
+}
+
 /// The median over [`PASSES`] of how long `f` takes, in seconds.
 fn median_secs(mut f: impl FnMut()) -> f64 {
-    let mut secs: Vec<f64> = (0..PASSES)
-        .map(|_| {
-            let start = Instant::now();
-            f();
-            start.elapsed().as_secs_f64()
+    medians(&mut [&mut f])[0]
+}
+
+/// The median over [`PASSES`] of how long each of `fs` takes, in seconds, the passes
+/// taking turns (`fs[0]`, `fs[1]`, …, then again), so that a machine that speeds up or
+/// slows down during the measure does so for all of them alike: the parts are told
+/// apart by subtracting one median from another.
+fn medians(fs: &mut [&mut dyn FnMut()]) -> Vec<f64> {
+    let mut times = vec![Vec::with_capacity(PASSES); fs.len()];
+    for _ in 0..PASSES {
+        for (f, times) in fs.iter_mut().zip(&mut times) {
+            times.push(secs(*f));
+        }
+    }
+    times
+        .into_iter()
+        .map(|mut times| {
+            times.sort_by(f64::total_cmp);
+            times[PASSES / 2]
         })
-        .collect();
-    secs.sort_by(f64::total_cmp);
-    secs[PASSES / 2]
+        .collect()
 }
 
 /// The checkers, as the runner groups them: one line each.
@@ -119,14 +141,18 @@ fn breakdown(_: &mut Criterion) {
         .expect("raft's defaults");
     let info = models::raft::RAFT.info();
     let (checked, unchecked) = (configs(Checks::Promised), configs(Checks::None));
-    let whole = median_secs(|| drop(pass(&raft, &info, &checked)));
-    let simulated = median_secs(|| drop(pass(&raft, &info, &unchecked)));
     let bare = NoInvariants(
         models::raft::RAFT
             .model(&Params::default())
             .expect("raft's defaults"),
     );
-    let simulation = median_secs(|| drop(pass(&bare, &info, &unchecked)));
+    let [whole, simulated, simulation] = medians(&mut [
+        &mut || drop(pass(&raft, &info, &checked)),
+        &mut || drop(pass(&raft, &info, &unchecked)),
+        &mut || drop(pass(&bare, &info, &unchecked)),
+    ])[..] else {
+        unreachable!("three measures")
+    };
     let runs = pass(&raft, &info, &unchecked);
     let hashes = |runs: &[(u64, History)]| runs.iter().map(|r| r.0).collect::<Vec<_>>();
     // The parts are of the same runs: invariants and checkers only look.
@@ -136,8 +162,8 @@ fn breakdown(_: &mut Criterion) {
     let mut line = |what: &str, secs: f64| {
         writeln!(
             out,
-            "{what:<48} {:>7.1} ms/seed {:>5.1}%",
-            secs * 1e3 / SEEDS as f64,
+            "{what:<48} {:>7.0} µs/seed {:>5.1}%",
+            secs * 1e6 / SEEDS as f64,
             100.0 * secs / whole
         )
         .expect("stdout");
