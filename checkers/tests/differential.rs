@@ -187,15 +187,31 @@ fn kv_ops() -> impl Strategy<Value = (Vec<KvOp>, Vec<(usize, u8)>)> {
     )
 }
 
-fn kv_history(ops: &[KvOp], corruptions: &[(usize, u8)]) -> History {
-    // Effect times strictly inside each interval (scaled by 100 so they are distinct
-    // from call and return times).
+/// Each operation's moment of effect, strictly inside its interval (scaled by 100 so
+/// they are distinct from call and return times), in time order.
+fn effects(ops: &[KvOp]) -> Vec<(u32, usize)> {
     let mut effects: Vec<(u32, usize)> = ops
         .iter()
         .enumerate()
         .map(|(i, op)| (op.call * 100 + 1 + op.point % (op.span * 100 - 1), i))
         .collect();
     effects.sort();
+    effects
+}
+
+/// The operations' invocations (0) and completions (1), in time order.
+fn boundaries(ops: &[KvOp]) -> Vec<(u32, u8, usize)> {
+    let mut events: Vec<(u32, u8, usize)> = Vec::new();
+    for (i, op) in ops.iter().enumerate() {
+        events.push((op.call * 100, 0, i));
+        events.push(((op.call + op.span) * 100, 1, i));
+    }
+    events.sort();
+    events
+}
+
+fn kv_history(ops: &[KvOp], corruptions: &[(usize, u8)]) -> History {
+    let effects = effects(ops);
     let mut state = String::new();
     let mut outputs: Vec<Option<String>> = vec![None; ops.len()];
     for &(_, i) in &effects {
@@ -226,12 +242,7 @@ fn kv_history(ops: &[KvOp], corruptions: &[(usize, u8)]) -> History {
         }
         *out = tokens.concat();
     }
-    let mut events: Vec<(u32, u8, usize)> = Vec::new();
-    for (i, op) in ops.iter().enumerate() {
-        events.push((op.call * 100, 0, i));
-        events.push(((op.call + op.span) * 100, 1, i));
-    }
-    events.sort();
+    let events = boundaries(ops);
     let mut h = History {
         initial: Value::Str(String::new()),
         ..History::default()
@@ -378,12 +389,7 @@ fn generated_histories_have_their_known_verdicts() {
 /// taking effect at a moment inside its interval (an `info` append with `info == 8`
 /// not at all), with some reads corrupted.
 fn list_history(ops: &[KvOp], corruptions: &[(usize, u8)]) -> History {
-    let mut effects: Vec<(u32, usize)> = ops
-        .iter()
-        .enumerate()
-        .map(|(i, op)| (op.call * 100 + 1 + op.point % (op.span * 100 - 1), i))
-        .collect();
-    effects.sort();
+    let effects = effects(ops);
     let mut list: Vec<Value> = Vec::new();
     let mut outputs: Vec<Option<Vec<Value>>> = vec![None; ops.len()];
     for &(_, i) in &effects {
@@ -407,12 +413,7 @@ fn list_history(ops: &[KvOp], corruptions: &[(usize, u8)]) -> History {
             _ => out.push(Value::Int(ops.len() as i64)),
         }
     }
-    let mut events: Vec<(u32, u8, usize)> = Vec::new();
-    for (i, op) in ops.iter().enumerate() {
-        events.push((op.call * 100, 0, i));
-        events.push(((op.call + op.span) * 100, 1, i));
-    }
-    events.sort();
+    let events = boundaries(ops);
     let mut h = History::default();
     for (_, completion, i) in events {
         let op = &ops[i];
