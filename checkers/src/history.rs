@@ -41,13 +41,6 @@ impl PartialEq for Value {
             _ => false,
         }
     }
-
-    // Slices compare element by element with `ne`: inline too.
-    #[inline]
-    #[allow(clippy::partialeq_ne_impl)]
-    fn ne(&self, other: &Value) -> bool {
-        !self.eq(other)
-    }
 }
 
 impl Ord for Value {
@@ -55,7 +48,9 @@ impl Ord for Value {
     fn cmp(&self, other: &Value) -> std::cmp::Ordering {
         match (self, other) {
             (Value::Int(a), Value::Int(b)) => a.cmp(b),
-            _ => self.cmp_other(other),
+            (Value::Str(a), Value::Str(b)) => a.cmp(b),
+            (Value::List(a), Value::List(b)) => a.cmp(b),
+            _ => self.rank().cmp(&other.rank()),
         }
     }
 }
@@ -68,16 +63,6 @@ impl PartialOrd for Value {
 }
 
 impl Value {
-    /// [`Ord::cmp`] for every pair but two integers.
-    fn cmp_other(&self, other: &Value) -> std::cmp::Ordering {
-        match (self, other) {
-            (Value::Int(a), Value::Int(b)) => a.cmp(b),
-            (Value::Str(a), Value::Str(b)) => a.cmp(b),
-            (Value::List(a), Value::List(b)) => a.cmp(b),
-            _ => self.rank().cmp(&other.rank()),
-        }
-    }
-
     /// The variant's place in the order.
     fn rank(&self) -> u8 {
         match self {

@@ -573,8 +573,8 @@ impl SequentialSpec for ListAppend {
 
     /// The appends in the order of the longest list read, each read where its list
     /// ends (after the append of its last element, in the order of invocation among
-    /// reads that end there), and the acknowledged appends no read holds last (in the
-    /// order of invocation). `None` if an element was appended twice, or a list holds
+    /// reads that end there), then the acknowledged appends the longest read lacks (in
+    /// the order of invocation). `None` if an element was appended twice, or a list holds
     /// one nobody appended.
     fn propose_order(&self, ops: &[&Operation]) -> Option<Vec<usize>> {
         fn read(op: &Operation) -> Option<&[Value]> {
@@ -605,7 +605,7 @@ impl SequentialSpec for ListAppend {
         for (k, reads) in reads_ending.iter().enumerate() {
             order.extend_from_slice(reads);
             if let Some(element) = longest.get(k) {
-                let at = appends.binary_search_by(|(e, _)| (*e).cmp(element)).ok()?;
+                let at = appends.binary_search_by_key(&element, |&(e, _)| e).ok()?;
                 let append = appends[at].1;
                 placed[append] = true;
                 order.push(append);

@@ -242,23 +242,34 @@ fn kv_history(ops: &[KvOp], corruptions: &[(usize, u8)]) -> History {
         }
         *out = tokens.concat();
     }
-    let events = boundaries(ops);
-    let mut h = History {
+    let h = History {
         initial: Value::Str(String::new()),
         ..History::default()
     };
-    for (_, completion, i) in events {
-        let op = &ops[i];
-        let f = [Function::Append, Function::Write, Function::Read][op.kind as usize];
-        let input = if op.kind == 2 {
+    record(h, ops, |i| {
+        let f = [Function::Append, Function::Write, Function::Read][ops[i].kind as usize];
+        let input = if f == Function::Read {
             Value::Nil
         } else {
             Value::Str(format!("<{i}>"))
         };
-        let (kind, value) = match (completion, op.info >= 8) {
+        (f, input, outputs[i].clone().map(Value::Str))
+    })
+}
+
+/// `h` with the events of `ops` appended in time order: `op(i)` is operation `i`'s
+/// function, input and (if it returns ok) output; one with `info >= 8` ends in `info`.
+fn record(
+    mut h: History,
+    ops: &[KvOp],
+    op: impl Fn(usize) -> (Function, Value, Option<Value>),
+) -> History {
+    for (_, completion, i) in boundaries(ops) {
+        let (f, input, output) = op(i);
+        let (kind, value) = match (completion, ops[i].info >= 8) {
             (0, _) => (EventType::Invoke, input),
             (_, true) => (EventType::Info, input),
-            _ => (EventType::Ok, outputs[i].clone().map_or(input, Value::Str)),
+            _ => (EventType::Ok, output.unwrap_or(input)),
         };
         push(&mut h, i as u64, kind, f, value);
     }
@@ -413,22 +424,13 @@ fn list_history(ops: &[KvOp], corruptions: &[(usize, u8)]) -> History {
             _ => out.push(Value::Int(ops.len() as i64)),
         }
     }
-    let events = boundaries(ops);
-    let mut h = History::default();
-    for (_, completion, i) in events {
-        let op = &ops[i];
-        let (f, input) = match op.kind {
+    record(History::default(), ops, |i| {
+        let (f, input) = match ops[i].kind {
             2 => (Function::Read, Value::Nil),
             _ => (Function::Append, Value::Int(i as i64)),
         };
-        let (kind, value) = match (completion, op.info >= 8) {
-            (0, _) => (EventType::Invoke, input),
-            (_, true) => (EventType::Info, input),
-            _ => (EventType::Ok, outputs[i].clone().map_or(input, Value::List)),
-        };
-        push(&mut h, i as u64, kind, f, value);
-    }
-    h
+        (f, input, outputs[i].clone().map(Value::List))
+    })
 }
 
 proptest! {

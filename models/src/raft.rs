@@ -625,18 +625,14 @@ fn quorum_value(values: &[u64], me: usize, mine: u64, majority: usize) -> u64 {
         values.len()
     );
     let mut small = [0; 16];
-    let mut large = Vec::new();
-    let copy: &mut [u64] = if values.len() <= small.len() {
-        small[..values.len()].copy_from_slice(values);
-        &mut small[..values.len()]
-    } else {
-        large.extend_from_slice(values);
-        &mut large
-    };
-    copy[me] = mine;
-    if copy.len() > 16 {
+    if values.len() > small.len() {
+        let mut copy = values.to_vec();
+        copy[me] = mine;
         return *copy.select_nth_unstable_by(majority - 1, |a, b| b.cmp(a)).1;
     }
+    let copy = &mut small[..values.len()];
+    copy.copy_from_slice(values);
+    copy[me] = mine;
     // A handful of replicas (the usual case; a leader asks after every reply): the
     // highest value at least `majority` values reach, by counting without branches,
     // which is cheaper than sorting. The lowest value always qualifies.

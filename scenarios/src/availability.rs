@@ -169,17 +169,16 @@ impl OpRecord {
 #[derive(Clone, Debug)]
 pub struct Timeline {
     replicas: usize,
-    clients: usize,
     /// In time order; each holds from its start to the next one's.
     segments: Vec<Segment>,
-    /// Per segment, then per client: the replicas it reaches in both directions.
-    reach: Vec<u32>,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 struct Segment {
     from: Time,
     faulty: bool,
+    /// Per client: the replicas it reaches in both directions.
+    reach: Vec<u32>,
 }
 
 /// Directed links and how many partitions cut each, as a square table over the nodes
@@ -343,14 +342,20 @@ impl FaultState {
         !self.cut.is_cut(a, b) && !self.cut.is_cut(b, a)
     }
 
-    /// How many replicas each client reaches now, appended to `reach`.
-    fn reach(&self, replicas: usize, clients: usize, reach: &mut Vec<u32>) {
-        reach.extend((0..clients).map(|c| {
-            let client = NodeId((replicas + c) as u32);
-            (0..replicas)
-                .filter(|&r| self.connected(client, NodeId(r as u32)))
-                .count() as u32
-        }));
+    fn segment(&self, from: Time, replicas: usize, clients: usize) -> Segment {
+        let reach = (0..clients)
+            .map(|c| {
+                let client = NodeId((replicas + c) as u32);
+                (0..replicas)
+                    .filter(|&r| self.connected(client, NodeId(r as u32)))
+                    .count() as u32
+            })
+            .collect();
+        Segment {
+            from,
+            faulty: self.faulty(),
+            reach,
+        }
     }
 }
 
@@ -380,13 +385,7 @@ impl Timeline {
         faults.push((window_end, None));
         faults.sort_by_key(|(at, _)| *at);
         let mut state = FaultState::new(nodes_named(plan).max(replicas + clients));
-        let mut timeline = Timeline {
-            replicas,
-            clients,
-            segments: Vec::new(),
-            reach: Vec::new(),
-        };
-        timeline.push(&state, Time::ZERO);
+        let mut segments = vec![state.segment(Time::ZERO, replicas, clients)];
         let mut i = 0;
         while i < faults.len() {
             let at = faults[i].0;
@@ -397,23 +396,13 @@ impl Timeline {
                 }
                 i += 1;
             }
-            timeline.push(&state, at);
+            let segment = state.segment(at, replicas, clients);
+            match segments.last_mut() {
+                Some(last) if last.from == at => *last = segment,
+                _ => segments.push(segment),
+            }
         }
-        timeline
-    }
-
-    /// Appends the segment `state` holds from `from` on (replacing the last one if it
-    /// starts then too).
-    fn push(&mut self, state: &FaultState, from: Time) {
-        if self.segments.last().is_some_and(|last| last.from == from) {
-            self.segments.pop();
-            self.reach.truncate(self.segments.len() * self.clients);
-        }
-        self.segments.push(Segment {
-            from,
-            faulty: state.faulty(),
-        });
-        state.reach(self.replicas, self.clients, &mut self.reach);
+        Timeline { replicas, segments }
     }
 
     fn index(&self, at: Time) -> usize {
@@ -436,9 +425,8 @@ impl Timeline {
         let first = self.index(from);
         self.segments[first..]
             .iter()
-            .zip(self.reach[first * self.clients..].chunks(self.clients))
-            .take_while(|(s, _)| s.from <= to)
-            .all(|(_, reach)| 2 * reach[client] < self.replicas as u32)
+            .take_while(|s| s.from <= to)
+            .all(|s| 2 * s.reach[client] < self.replicas as u32)
     }
 }
 

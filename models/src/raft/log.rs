@@ -99,7 +99,8 @@ impl Log {
             .chain(self.tail.iter())
     }
 
-    /// The tail, copied first if another log shares it.
+    /// The tail, copied first if another log shares it (as `Arc::make_mut` would, but
+    /// with room for a whole chunk, so the pushes that follow do not reallocate).
     fn tail_mut(&mut self) -> &mut Vec<Entry> {
         if Arc::get_mut(&mut self.tail).is_none() {
             let mut own = Vec::with_capacity(CHUNK);
